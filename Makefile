@@ -1,0 +1,36 @@
+# Hourglass: `make run` sets everything up and restores photos; `make test` sets up and runs the tests.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: setup run test test-slow test-all bench lint clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q -c constraints.txt -e '.[gui,dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Restore the bundled sample photos with the default model (headless; the GUI comes with its own issue).
+run: setup
+	$(VENV)/bin/hourglass restore resources/samples -o out/samples --overwrite
+
+test: setup
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+
+test-slow: setup
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -m slow
+
+test-all: setup
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -m "slow or not slow"
+
+bench: setup
+	$(PY) bench/bench_network.py
+
+lint: setup
+	$(VENV)/bin/ruff check app engine tests bench
+
+clean:
+	rm -rf out build dist .pytest_cache

@@ -1,0 +1,160 @@
+"""The engine's one in-process API: used by the CLI, the worker process and the tests.
+
+    model = load_model("default")                       # or a name, or a path; device="cpu"|"cuda"|"auto"
+    out = restore_image(rgb, model, steps=3, seed=0)    # float32 H×W×3 in [0, 1] → same
+    result = restore_file("in.jpg", "out/in.jpg", model, RestoreOptions(quality="balanced"))
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from engine import imaging
+from engine.errors import OutputExistsError
+from engine.models import LoadedModel, load_model
+from engine.pipeline import DEFAULT_OVERLAP, Progress, restore_array
+from engine.preprocess import check_task
+from engine.sampler import CancelToken, StepInfo
+from engine.schedule import resolve_times
+
+log = logging.getLogger("engine.api")
+
+__all__ = ["load_model", "restore_image", "restore_file", "RestoreOptions", "RestoreResult", "output_path_for"]
+
+
+@dataclass(frozen=True)
+class RestoreOptions:
+    """How to restore: sampler (quality preset or step count), task, seed, tiling and output format."""
+
+    quality: str = "best"
+    steps: int | None = None  # overrides the preset with the official grid for this many steps
+    task: str = "auto"
+    seed: int = 0
+    tile: int | None = None  # None: from free device memory
+    overlap: int = DEFAULT_OVERLAP
+    format: str | None = None  # None: same as the input (RAW → 16-bit TIFF)
+    jpeg_quality: int = 95
+    bit_depth: int | None = None
+    overwrite: bool = False
+
+    def times(self) -> tuple[int, ...]:
+        return resolve_times(self.quality, self.steps)
+
+
+@dataclass
+class RestoreResult:
+    input_path: str
+    output_path: str
+    task: str
+    device: str
+    model: str
+    nfe: int
+    width: int
+    height: int
+    timings: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def restore_image(
+    image: np.ndarray,
+    model: LoadedModel,
+    *,
+    steps: int | None = None,
+    quality: str = "best",
+    seed: int | None = None,
+    noise: np.ndarray | None = None,
+    task: str = "auto",
+    tile: int | None = None,
+    overlap: int = DEFAULT_OVERLAP,
+    on_progress: Callable[[Progress], None] | None = None,
+    on_step: Callable[[StepInfo], None] | None = None,
+    on_warning: Callable[[str], None] | None = None,
+    cancel: CancelToken | None = None,
+) -> np.ndarray:
+    """Restore a float32 H×W×3 RGB array in [0, 1]; returns the same shape and range.
+
+    `steps` (default: the `quality` preset, `best` = the official 3 steps) sets the number of network
+    evaluations. `noise` (float32 H×W×3) is the sampler's initial noise; otherwise it is drawn from `seed`
+    (default 0, so results are reproducible).
+    """
+    check_task(task)
+    return restore_array(
+        model.net, image, resolve_times(quality, steps), noise=noise, seed=0 if seed is None else seed,
+        task=task, device=model.device, tile=tile, overlap=overlap, on_progress=on_progress, on_step=on_step,
+        on_warning=on_warning, cancel=cancel,
+    )
+
+
+def output_path_for(input_path: str | os.PathLike, out_dir: str | os.PathLike, fmt: str | None = None) -> Path:
+    """`out_dir/<input stem>.<ext>`, the extension following the output format chosen for the input."""
+    input_path = Path(input_path)
+    ext = imaging.extension_for(input_path, fmt)
+    return Path(out_dir) / f"{input_path.stem}{ext}"
+
+
+def restore_file(
+    input_path: str | os.PathLike,
+    output_path: str | os.PathLike,
+    model: LoadedModel,
+    options: RestoreOptions | None = None,
+    *,
+    on_progress: Callable[[Progress], None] | None = None,
+    on_warning: Callable[[str], None] | None = None,
+    cancel: CancelToken | None = None,
+) -> RestoreResult:
+    """Read a photo, restore it, write it with its metadata. Never replaces the input or (by default) an
+    existing output; the write is atomic, so a cancelled or failed job leaves no partial file."""
+    opts = options or RestoreOptions()
+    check_task(opts.task)
+    times = opts.times()
+    input_path, output_path = Path(input_path), Path(output_path)
+    warnings: list[str] = []
+
+    def warn(message: str) -> None:
+        warnings.append(message)
+        if on_warning is not None:
+            on_warning(message)
+
+    def stage(name: str, fraction: float = 0.0) -> None:
+        if on_progress is not None:
+            on_progress(Progress(name, 0, len(times), 0, 0, fraction))
+
+    if output_path.exists() and not opts.overwrite:
+        raise OutputExistsError(f"'{output_path}' already exists; not replacing it.")
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    stage("load")
+    if cancel is not None:
+        cancel.check()
+    img = imaging.read_image(input_path)
+    timings["read"] = time.perf_counter() - t0
+    task = opts.task
+    t1 = time.perf_counter()
+    rgb = restore_array(
+        model.net, img.rgb, times, seed=opts.seed, task=task, device=model.device, tile=opts.tile,
+        overlap=opts.overlap, on_progress=on_progress, on_warning=warn, cancel=cancel,
+    )
+    timings["restore"] = time.perf_counter() - t1
+    if cancel is not None:
+        cancel.check()
+    stage("save")
+    t2 = time.perf_counter()
+    written = imaging.write_image(
+        output_path, rgb, img, format=opts.format, quality=opts.jpeg_quality, bit_depth=opts.bit_depth,
+        alpha=img.alpha, overwrite=opts.overwrite,
+    )
+    timings["write"] = time.perf_counter() - t2
+    timings["total"] = time.perf_counter() - t0
+    h, w = rgb.shape[:2]
+    return RestoreResult(str(input_path), str(written), task, model.device, model.name, len(times), w, h,
+                         timings, warnings)

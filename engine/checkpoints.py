@@ -1,0 +1,257 @@
+"""Read, validate and convert DiffUIR weight files, safely.
+
+Accepted (spec §3.4): official training checkpoints (`step, model, opt0, ema, scaler`: EMA weights by
+default, raw on request), bare state dicts with or without the `unet0.` prefix, the diffusion wrapper's
+state dict (`model.unet0.*` plus schedule buffers) and safetensors files. Torch files are only ever opened
+with `weights_only=True`; the variant comes from tensor shapes, never from the file name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import warnings
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from engine.errors import ModelInvalidError, ModelNotFoundError, OutputExistsError
+from engine.network import VARIANTS, NetConfig, expected_shapes
+from engine.schedule import DELTA_END, PRESETS, SUM_SCALE, TIMESTEPS
+
+PREFIX = "unet0."
+FORMAT_TAG = "hourglass-diffuir"
+TRAINER_KEYS = {"step", "model", "opt0", "ema", "scaler"}
+# Buffers the official diffusion wrapper registers; we recompute the schedule, so they are dropped.
+SCHEDULE_BUFFERS = {
+    "alphas", "alphas_cumsum", "delta", "delta_cumsum", "one_minus_alphas_cumsum", "betas2", "betas",
+    "betas2_cumsum", "betas_cumsum", "posterior_mean_coef1", "posterior_mean_coef2", "posterior_mean_coef3",
+    "posterior_variance", "posterior_log_variance_clipped",
+}
+
+
+@dataclass
+class Checkpoint:
+    """Validated network weights: `state_dict` has exactly the 276 `unet0.*` keys of `variant`."""
+
+    state_dict: dict[str, torch.Tensor]
+    variant: str
+    config: NetConfig
+    source: str  # "ema", "raw", "state_dict" or "safetensors"
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def parameters(self) -> int:
+        return sum(t.numel() for t in self.state_dict.values())
+
+
+def _describe(path: Path) -> str:
+    return f"'{path.name}'"
+
+
+def _load_torch(path: Path) -> object:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch warns about pickle protocols of hostile files
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise ModelInvalidError(
+            f"{_describe(path)} was refused: it contains Python objects other than plain tensors and would "
+            "need to run code to load, which Hourglass never does. Use an official DiffUIR checkpoint or a "
+            ".safetensors file.",
+            detail=str(exc),
+        ) from exc
+    except (EOFError, zipfile.BadZipFile) as exc:
+        raise ModelInvalidError(f"{_describe(path)} is truncated or damaged (the file ends too early).",
+                                detail=str(exc)) from exc
+    except Exception as exc:  # torch.load raises many types on garbage input; all mean "not a checkpoint"
+        text = f"{type(exc).__name__}: {exc}"
+        hint = "truncated or damaged" if ("zip" in text.lower() or "archive" in text.lower()) else "not readable"
+        raise ModelInvalidError(f"{_describe(path)} is {hint} as a PyTorch checkpoint.", detail=text) from exc
+
+
+def _load_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            metadata = dict(f.metadata() or {})
+            return {k: f.get_tensor(k) for k in f.keys()}, metadata
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ModelInvalidError(f"{_describe(path)} is not a valid safetensors file (truncated or damaged).",
+                                detail=str(exc)) from exc
+
+
+def _is_safetensors(path: Path) -> bool:
+    """safetensors starts with an 8-byte little-endian header length and a JSON header ('{')."""
+    with open(path, "rb") as f:
+        head = f.read(9)
+    return len(head) == 9 and head[8:9] == b"{" and not head.startswith(b"PK")
+
+
+def _unwrap(obj: object, path: Path, use_ema: bool) -> tuple[dict, str]:
+    """Find the network tensors inside whatever layout the file has; returns (raw dict, source)."""
+    if not isinstance(obj, dict):
+        raise ModelInvalidError(f"{_describe(path)} holds a {type(obj).__name__}, not a dictionary of weights.")
+    if TRAINER_KEYS <= set(obj) or ("ema" in obj and "model" in obj):
+        if use_ema:
+            ema = obj.get("ema")
+            if not isinstance(ema, dict):
+                raise ModelInvalidError(f"{_describe(path)} is a training checkpoint without EMA weights.")
+            prefix = "ema_model.model."
+            sd = {k[len(prefix):]: v for k, v in ema.items() if k.startswith(prefix)}
+            if not sd:
+                raise ModelInvalidError(f"{_describe(path)}: the 'ema' entry has no 'ema_model.model.*' weights.")
+            return sd, "ema"
+        model = obj.get("model")
+        if not isinstance(model, dict):
+            raise ModelInvalidError(f"{_describe(path)} has no raw 'model' weights.")
+        return _strip_wrapper(model), "raw"
+    return _strip_wrapper(obj), "state_dict"
+
+
+def _strip_wrapper(sd: dict) -> dict:
+    """`model.unet0.*` (the diffusion wrapper) or `unet0.*` or bare `init_conv.*` → `unet0.*` form later."""
+    if any(isinstance(k, str) and k.startswith("model." + PREFIX) for k in sd):
+        sd = {k[len("model."):]: v for k, v in sd.items() if isinstance(k, str) and k.startswith("model.")}
+    return {k: v for k, v in sd.items() if k not in SCHEDULE_BUFFERS}
+
+
+def _canonical_keys(sd: dict, path: Path) -> dict[str, torch.Tensor]:
+    out = {}
+    for k, v in sd.items():
+        if not isinstance(k, str) or not isinstance(v, torch.Tensor):
+            raise ModelInvalidError(f"{_describe(path)} is not a plain weight dictionary (entry {k!r} is a "
+                                    f"{type(v).__name__}).")
+        out[k if k.startswith(PREFIX) else PREFIX + k] = v
+    return out
+
+
+def detect_variant(sd: dict[str, torch.Tensor], name: str = "the file") -> tuple[str, NetConfig]:
+    """Infer (variant, config) from tensor shapes alone."""
+    init = sd.get(PREFIX + "init_conv.weight")
+    if init is None or init.ndim != 4 or tuple(init.shape[1:]) != (6, 7, 7):
+        sample = ", ".join(list(sd)[:4]) or "none"
+        raise ModelInvalidError(
+            f"{name} is not a DiffUIR network: it lacks the 6-channel 7×7 'init_conv' layer that every DiffUIR "
+            f"variant starts with (first keys: {sample}).")
+    dim = int(init.shape[0])
+    mults = []
+    for i in range(4):
+        w = sd.get(f"{PREFIX}downs.{i}.3.weight")
+        if w is None or w.ndim != 4:
+            raise ModelInvalidError(f"{name} looks like DiffUIR but has no 'downs.{i}.3' layer; the file is "
+                                    "incomplete or from another architecture.")
+        mults.append(int(w.shape[0]) // dim)
+    config = NetConfig(dim, tuple(mults))
+    for variant, known in VARIANTS.items():
+        if known == config:
+            return variant, config
+    raise ModelInvalidError(
+        f"{name} is a U-Net of width {dim} with multipliers {tuple(mults)}, which is none of the released "
+        "DiffUIR variants (T: 32/1,1,1,1; S: 32/1,2,2,4; B: 64/1,2,2,4; L: 64/1,2,4,8).")
+
+
+def validate(sd: dict[str, torch.Tensor], config: NetConfig, name: str) -> None:
+    expected = expected_shapes(config)
+    missing = [k for k in expected if k not in sd]
+    extra = [k for k in sd if k not in expected]
+    wrong = [f"{k} is {list(sd[k].shape)}, expected {list(s)}" for k, s in expected.items()
+             if k in sd and tuple(sd[k].shape) != s]
+    problems = []
+    if missing:
+        problems.append(f"{len(missing)} missing key(s), e.g. {', '.join(missing[:3])}")
+    if extra:
+        problems.append(f"{len(extra)} unexpected key(s), e.g. {', '.join(extra[:3])}")
+    if wrong:
+        problems.append(f"{len(wrong)} wrong shape(s): {'; '.join(wrong[:3])}")
+    if problems:
+        raise ModelInvalidError(f"{name} does not match DiffUIR: " + "; ".join(problems) + ".")
+    bad = [k for k, v in sd.items() if not v.is_floating_point()]
+    if bad:
+        raise ModelInvalidError(f"{name}: weight {bad[0]} is not floating point.")
+
+
+def read_checkpoint(path: str | os.PathLike, *, use_ema: bool = True) -> Checkpoint:
+    """Load and validate any accepted DiffUIR weight file. Raises ModelNotFoundError/ModelInvalidError."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelNotFoundError(f"Model file '{path}' does not exist.")
+    if path.stat().st_size == 0:
+        raise ModelInvalidError(f"{_describe(path)} is empty.")
+    metadata: dict[str, str] = {}
+    if _is_safetensors(path):
+        raw, metadata = _load_safetensors(path)
+        source = "safetensors"
+    else:
+        raw, source = _unwrap(_load_torch(path), path, use_ema)
+    sd = _canonical_keys(raw, path)
+    variant, config = detect_variant(sd, _describe(path))
+    validate(sd, config, _describe(path))
+    sd = {k: v.float().contiguous() for k, v in sd.items()}
+    return Checkpoint(sd, variant, config, source, metadata)
+
+
+def sampler_metadata() -> dict:
+    return {
+        "timesteps": TIMESTEPS, "delta_end": DELTA_END, "sum_scale": SUM_SCALE, "objective": "pred_res",
+        "eta": 0.0, "presets": {k: list(v) for k, v in PRESETS.items()}, "default": "best",
+    }
+
+
+def save_safetensors(ckpt: Checkpoint, dst: str | os.PathLike, *, extra: dict[str, str] | None = None,
+                     overwrite: bool = False) -> Path:
+    """Write the weights as a slim safetensors file whose metadata records the variant and sampler."""
+    from safetensors.torch import save_file
+
+    dst = Path(dst)
+    if dst.exists() and not overwrite:
+        raise OutputExistsError(f"'{dst}' already exists; not replacing it.")
+    meta = {k: v for k, v in ckpt.metadata.items() if k not in ("format", "variant", "sampler", "parameters")}
+    meta.update({
+        "format": FORMAT_TAG,
+        "variant": ckpt.variant,
+        "dim": str(ckpt.config.dim),
+        "dim_mults": ",".join(map(str, ckpt.config.dim_mults)),
+        "parameters": str(ckpt.parameters),
+        "weights": meta.get("weights", ckpt.source),
+        "sampler": json.dumps(sampler_metadata()),
+    })
+    meta.update(extra or {})
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".{dst.name}.tmp{os.getpid()}")
+    try:
+        save_file(ckpt.state_dict, str(tmp), metadata=meta)
+        if dst.exists() and not overwrite:
+            raise OutputExistsError(f"'{dst}' already exists; not replacing it.")
+        os.replace(tmp, dst)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dst
+
+
+def convert_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, *, use_ema: bool = True,
+                       overwrite: bool = False) -> Checkpoint:
+    """Validate any accepted file and write it as safetensors with metadata; returns the checkpoint."""
+    ckpt = read_checkpoint(src, use_ema=use_ema)
+    save_safetensors(ckpt, dst, extra={"converted_from": Path(src).name}, overwrite=overwrite)
+    return ckpt
+
+
+def read_metadata(path: str | os.PathLike) -> dict[str, str]:
+    """Metadata of a safetensors file without loading its tensors ({} for torch files)."""
+    path = Path(path)
+    if not _is_safetensors(path):
+        return {}
+    with open(path, "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        if n > 100_000_000:
+            return {}
+        try:
+            header = json.loads(f.read(n))
+        except ValueError:
+            return {}
+    return dict(header.get("__metadata__") or {})

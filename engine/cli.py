@@ -1,0 +1,255 @@
+"""`hourglass` command line: restore, models, info (and `engine`, the worker process).
+
+Exit codes: 0 all photos restored, 1 some photo failed, 2 bad usage or no model, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _add_restore(sub) -> None:
+    p = sub.add_parser("restore", help="restore photos (files or folders) into an output folder")
+    p.add_argument("inputs", nargs="+", metavar="IN", help="photos or folders (searched recursively)")
+    p.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="folder for the restored photos")
+    p.add_argument("--model", default="default", help="model name or path (default: the bundled model)")
+    p.add_argument("--quality", choices=("fast", "balanced", "best"), default="best",
+                   help="1, 2 or 3 network evaluations (default: best, the official setting)")
+    p.add_argument("--steps", type=int, help="any number of sampling steps (overrides --quality)")
+    p.add_argument("--task", choices=("auto", "low-light", "haze", "rain", "snow", "blur"), default="auto")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--tile", type=int, help="tile size in pixels (default: from free memory)")
+    p.add_argument("--format", choices=("same", "jpeg", "png", "tiff", "webp"), default="same",
+                   help="output format (default: same as the input; RAW → 16-bit TIFF)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hourglass", description="Restore photos with DiffUIR diffusion models.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_restore(sub)
+    models = sub.add_parser("models", help="list models, or import an official checkpoint")
+    msub = models.add_subparsers(dest="models_command")
+    msub.add_parser("list", help="list the models Hourglass can find (default)")
+    imp = msub.add_parser("import", help="validate an official DiffUIR checkpoint and add it to your models")
+    imp.add_argument("file")
+    imp.add_argument("--name", help="name for the imported model")
+    imp.add_argument("--raw", action="store_true", help="use the raw (non-EMA) weights of a training checkpoint")
+    models.add_argument("--json", action="store_true")
+    conv = sub.add_parser("convert", help="write any accepted checkpoint as a slim safetensors file")
+    conv.add_argument("src")
+    conv.add_argument("dst")
+    conv.add_argument("--raw", action="store_true", help="use the raw (non-EMA) weights of a training checkpoint")
+    info = sub.add_parser("info", help="devices and versions")
+    info.add_argument("--json", action="store_true")
+    sub.add_parser("engine", help="run the engine worker (JSON lines on stdin/stdout; used by the GUI)")
+    return parser
+
+
+def collect_inputs(paths: list[str]) -> tuple[list[Path], list[str]]:
+    """Expand folders recursively into supported image files; returns (files, problems)."""
+    from engine.imaging import SUPPORTED_EXTENSIONS
+
+    files, problems, seen = [], [], set()
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SUPPORTED_EXTENSIONS)
+            if not found:
+                problems.append(f"{p}: no supported photos in this folder")
+            candidates = found
+        else:
+            candidates = [p]
+        for f in candidates:
+            key = f.resolve()
+            if key not in seen:
+                seen.add(key)
+                files.append(f)
+    return files, problems
+
+
+class ProgressBar:
+    """One line on a terminal, updated in place; plain lines otherwise."""
+
+    def __init__(self, total: int, stream=sys.stderr):
+        self.total, self.stream = total, stream
+        self.tty = stream.isatty()
+        self.index = 0
+        self._last = 0.0
+
+    def photo(self, index: int, name: str) -> None:
+        self.index, self.name = index, name
+        if not self.tty:
+            print(f"[{index}/{self.total}] {name}", file=self.stream, flush=True)
+
+    def update(self, p) -> None:
+        now = time.monotonic()
+        if not self.tty or (now - self._last < 0.1 and p.fraction < 1):
+            return
+        self._last = now
+        width = 24
+        fill = int(round(p.fraction * width))
+        detail = f"step {p.step}/{p.steps}" + (f" tile {p.tile}/{p.tiles}" if p.tiles > 1 else "")
+        line = f"\r[{self.index}/{self.total}] [{'#' * fill}{'.' * (width - fill)}] {p.fraction:4.0%} {detail}  "
+        self.stream.write(line + self.name[:30])
+        self.stream.flush()
+
+    def done(self, message: str) -> None:
+        if self.tty:
+            self.stream.write("\r\033[K")
+        print(message, file=self.stream, flush=True)
+
+
+def cmd_restore(args) -> int:
+    from engine.api import RestoreOptions, output_path_for, restore_file
+    from engine.errors import HourglassError
+    from engine.models import load_model
+    from engine.sampler import CancelToken
+
+    if args.steps is not None and args.steps < 1:
+        print("hourglass: --steps must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
+    files, problems = collect_inputs(args.inputs)
+    for problem in problems:
+        print(f"hourglass: {problem}", file=sys.stderr)
+    if not files:
+        print("hourglass: nothing to restore", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        model = load_model(args.model, device=args.device)
+    except HourglassError as exc:
+        print(f"hourglass: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    fmt = None if args.format == "same" else args.format.upper()
+    options = RestoreOptions(quality=args.quality, steps=args.steps, task=args.task, seed=args.seed,
+                             tile=args.tile, format=fmt, overwrite=args.overwrite)
+    print(f"Model {model.name} (DiffUIR-{model.variant}) on {model.device}, {len(options.times())} step(s)",
+          file=sys.stderr)
+    bar = ProgressBar(len(files))
+    ok, failed = 0, []
+    start = time.perf_counter()
+    cancel = CancelToken()
+    try:
+        for i, path in enumerate(files, 1):
+            bar.photo(i, path.name)
+            out = output_path_for(path, args.output, fmt)
+            try:
+                res = restore_file(path, out, model, options, on_progress=bar.update, cancel=cancel)
+            except HourglassError as exc:
+                failed.append(path)
+                bar.done(f"FAILED {path}: {exc}")
+                continue
+            ok += 1
+            bar.done(f"ok     {path} -> {res.output_path} ({res.timings['total']:.1f} s)")
+    except KeyboardInterrupt:
+        cancel.cancel()
+        bar.done(f"Interrupted: {ok} restored; the photo in progress was discarded.")
+        return EXIT_INTERRUPTED
+    elapsed = time.perf_counter() - start
+    summary = f"Restored {ok} of {len(files)} photo(s) in {elapsed:.1f} s"
+    if failed or problems:
+        summary += f"; {len(failed)} failed"
+    print(summary, file=sys.stderr)
+    return EXIT_FAILED if failed or problems else EXIT_OK
+
+
+def cmd_models(args) -> int:
+    from engine.errors import HourglassError
+    from engine.models import find_models, import_model, no_model_message, user_models_dir
+
+    if args.models_command == "import":
+        try:
+            info = import_model(args.file, use_ema=not args.raw, name=args.name)
+        except HourglassError as exc:
+            print(f"hourglass: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        print(f"Imported DiffUIR-{info.variant} as '{info.name}' ({info.path})")
+        return EXIT_OK
+    models = find_models()
+    if getattr(args, "json", False):
+        print(json.dumps([m.to_json() for m in models], indent=2))
+        return EXIT_OK
+    if not models:
+        print(no_model_message())
+        return EXIT_OK
+    for m in models:
+        variant = f"DiffUIR-{m.variant}" if m.variant else "unverified"
+        print(f"{m.name:32s} {variant:12s} {m.size_bytes / 1e6:7.1f} MB  {m.origin:8s} {m.path}")
+    print(f"\nYour model folder: {user_models_dir()}")
+    return EXIT_OK
+
+
+def cmd_convert(args) -> int:
+    from engine.checkpoints import convert_checkpoint
+    from engine.errors import HourglassError
+
+    try:
+        ckpt = convert_checkpoint(args.src, args.dst, use_ema=not args.raw)
+    except HourglassError as exc:
+        print(f"hourglass: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"Wrote DiffUIR-{ckpt.variant} ({ckpt.parameters:,} parameters, {ckpt.source} weights) to {args.dst}")
+    return EXIT_OK
+
+
+def engine_info() -> dict:
+    import platform
+
+    import numpy
+    import torch
+
+    import engine
+    from engine.device import list_devices
+    from engine.models import bundled_models_dir, user_models_dir
+
+    return {
+        "hourglass": engine.__version__, "python": platform.python_version(), "torch": torch.__version__,
+        "numpy": numpy.__version__, "cuda": torch.version.cuda, "threads": torch.get_num_threads(),
+        "devices": list_devices(), "bundled_models": str(bundled_models_dir()),
+        "user_models": str(user_models_dir()),
+    }
+
+
+def cmd_info(args) -> int:
+    info = engine_info()
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return EXIT_OK
+    for key, value in info.items():
+        if key == "devices":
+            for d in value:
+                mem = d.get("memory_total") or d.get("memory_free") or 0
+                print(f"device     {d['id']:8s} {d['name']} ({mem / 2**30:.1f} GiB)")
+        else:
+            print(f"{key:10s} {value}")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if args.command == "engine":
+        from engine.worker import main as worker_main
+
+        return worker_main()
+    handlers = {"restore": cmd_restore, "models": cmd_models, "convert": cmd_convert, "info": cmd_info}
+    try:
+        return handlers[args.command](args)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())

@@ -1,0 +1,151 @@
+"""Where models live, and turning a model name or path into a network on a device.
+
+Two folders are searched, in this order: the user's model folder (platformdirs, or `$HOURGLASS_MODELS_DIR`)
+and the bundled `resources/models`. `"default"` is the bundled Hourglass model. Nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.checkpoints import Checkpoint, convert_checkpoint, read_checkpoint, read_metadata
+from engine.errors import ModelInvalidError, ModelNotFoundError
+
+MODEL_SUFFIXES = (".safetensors", ".pt", ".pth", ".ckpt")
+DEFAULT_MODEL_FILE = "hourglass-diffuir-t.safetensors"
+
+
+def resources_dir() -> Path:
+    """The bundled resources: beside the frozen executable, or at the repository root from source."""
+    if getattr(sys, "frozen", False):
+        return Path(getattr(sys, "_MEIPASS", Path(sys.executable).parent)) / "resources"
+    return Path(__file__).resolve().parent.parent / "resources"
+
+
+def bundled_models_dir() -> Path:
+    return resources_dir() / "models"
+
+
+def user_models_dir() -> Path:
+    override = os.environ.get("HOURGLASS_MODELS_DIR")
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("Hourglass", appauthor=False)) / "models"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    path: Path
+    origin: str  # "user", "bundled" or "path"
+    size_bytes: int
+    variant: str | None = None
+    metadata: dict = field(default_factory=dict, hash=False, compare=False)
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "path": str(self.path), "origin": self.origin, "size_bytes": self.size_bytes,
+                "variant": self.variant, "default": self.path.name == DEFAULT_MODEL_FILE}
+
+
+def _info(path: Path, origin: str) -> ModelInfo:
+    meta = read_metadata(path)
+    return ModelInfo(path.stem, path, origin, path.stat().st_size, meta.get("variant"), meta)
+
+
+def find_models() -> list[ModelInfo]:
+    """Model files in the user folder, then the bundled folder (not validated: that happens on load)."""
+    found = []
+    for folder, origin in ((user_models_dir(), "user"), (bundled_models_dir(), "bundled")):
+        if folder.is_dir():
+            found += [_info(p, origin) for p in sorted(folder.iterdir())
+                      if p.suffix.lower() in MODEL_SUFFIXES and p.is_file()]
+    return found
+
+
+def no_model_message() -> str:
+    return (f"No model found. Put a DiffUIR model in {user_models_dir()} (import an official checkpoint with "
+            f"'hourglass models import FILE'), or the default model at {bundled_models_dir() / DEFAULT_MODEL_FILE}.")
+
+
+def resolve_model(name_or_path: str | os.PathLike | None) -> ModelInfo:
+    """'default'/None → the bundled model; a name → a file in the model folders; else a path."""
+    if name_or_path is None or str(name_or_path) == "default":
+        path = bundled_models_dir() / DEFAULT_MODEL_FILE
+        if path.is_file():
+            return _info(path, "bundled")
+        raise ModelNotFoundError(no_model_message())
+    path = Path(name_or_path).expanduser()
+    if path.is_file():
+        return _info(path, "path")
+    for info in find_models():
+        if str(name_or_path) in (info.name, info.path.name):
+            return info
+    names = ", ".join(i.name for i in find_models()) or "none"
+    raise ModelNotFoundError(f"Model '{name_or_path}' not found (known models: {names}). {no_model_message()}")
+
+
+def import_model(src: str | os.PathLike, *, use_ema: bool = True, name: str | None = None) -> ModelInfo:
+    """Validate an official checkpoint and store it in the user folder as safetensors."""
+    src = Path(src)
+    folder = user_models_dir()
+    stem = name or f"diffuir-{src.stem}"
+    dst = folder / f"{stem}.safetensors"
+    if dst.exists():
+        raise ModelInvalidError(f"A model named '{stem}' is already imported ({dst}); remove it first or pick "
+                                "another name.")
+    ckpt = convert_checkpoint(src, dst, use_ema=use_ema)
+    return ModelInfo(stem, dst, "user", dst.stat().st_size, ckpt.variant, read_metadata(dst))
+
+
+@dataclass
+class LoadedModel:
+    """A network ready for inference on `device`, with where it came from."""
+
+    net: object  # engine.network.UnetRes
+    variant: str
+    info: ModelInfo
+    device: str
+    checkpoint_source: str
+    parameters: int
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def sampler(self) -> dict:
+        try:
+            return json.loads(self.info.metadata.get("sampler", "{}"))
+        except ValueError:
+            return {}
+
+
+def build_network(ckpt: Checkpoint, device: str = "cpu"):
+    import torch
+
+    from engine.network import UnetRes
+
+    with torch.device("meta"):
+        net = UnetRes(ckpt.config)
+    net.load_state_dict(ckpt.state_dict, strict=True, assign=True)
+    net = net.to(device).eval().requires_grad_(False)
+    net.freeze_weights()
+    return net
+
+
+def load_model(name_or_path: str | os.PathLike | None = "default", device: str = "cpu", *,
+               use_ema: bool = True) -> LoadedModel:
+    """Load a model by name ('default', an imported name) or path onto `device` ('cpu', 'cuda', 'auto')."""
+    from engine.device import resolve_device
+
+    info = resolve_model(name_or_path)
+    dev = resolve_device(device)
+    ckpt = read_checkpoint(info.path, use_ema=use_ema)
+    net = build_network(ckpt, dev)
+    return LoadedModel(net, ckpt.variant, info, dev, ckpt.source, ckpt.parameters)

@@ -1,0 +1,156 @@
+"""Every accepted weight layout loads; everything else is refused with a message that says why."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+import pytest
+import torch
+from conftest import random_state_dict
+
+from engine.checkpoints import FORMAT_TAG, convert_checkpoint, detect_variant, read_checkpoint, read_metadata
+from engine.errors import ModelInvalidError, ModelNotFoundError, OutputExistsError
+from engine.network import VARIANTS, expected_shapes
+
+
+def _save(obj, path):
+    torch.save(obj, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def sd_t():
+    return random_state_dict("T", seed=3)
+
+
+def _same(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_variant_detected_from_shapes(variant):
+    sd = {k: torch.zeros(s) for k, s in expected_shapes(VARIANTS[variant]).items()}
+    assert detect_variant(sd)[0] == variant
+
+
+def test_bare_state_dict_with_and_without_prefix(tmp_path, sd_t):
+    a = read_checkpoint(_save(sd_t, tmp_path / "weird-name-L.pth"))
+    assert a.variant == "T" and a.source == "state_dict" and _same(a.state_dict, sd_t)
+    bare = {k.removeprefix("unet0."): v for k, v in sd_t.items()}
+    b = read_checkpoint(_save(bare, tmp_path / "bare.pt"))
+    assert _same(b.state_dict, sd_t)
+
+
+def test_official_trainer_checkpoint_ema_and_raw(golden):
+    ema = read_checkpoint(golden / "T_trainer_checkpoint.pt")
+    raw = read_checkpoint(golden / "T_trainer_checkpoint.pt", use_ema=False)
+    assert (ema.source, raw.source) == ("ema", "raw")
+    assert ema.parameters == raw.parameters == 886_435
+    assert not _same(ema.state_dict, raw.state_dict)
+
+
+def test_diffusion_wrapper_state_dict(tmp_path, sd_t):
+    wrapped = {"alphas_cumsum": torch.zeros(1000), "delta": torch.zeros(1000)}
+    wrapped.update({"model." + k: v for k, v in sd_t.items()})
+    ck = read_checkpoint(_save(wrapped, tmp_path / "wrapper.pt"))
+    assert _same(ck.state_dict, sd_t)
+
+
+def test_other_variant_file_round_trip(tmp_path):
+    sd = random_state_dict("S", seed=1)
+    path = _save(sd, tmp_path / "model-300.pt")
+    dst = tmp_path / "s.safetensors"
+    ck = convert_checkpoint(path, dst)
+    assert ck.variant == "S" and ck.parameters == 3_268_643
+    assert _same(read_checkpoint(dst).state_dict, sd)
+
+
+def test_converter_writes_metadata_and_never_overwrites(tmp_path, golden):
+    dst = tmp_path / "t.safetensors"
+    convert_checkpoint(golden / "T_trainer_checkpoint.pt", dst)
+    meta = read_metadata(dst)
+    assert meta["format"] == FORMAT_TAG and meta["variant"] == "T" and meta["weights"] == "ema"
+    sampler = json.loads(meta["sampler"])
+    assert sampler["presets"]["best"] == [999, 665, 332] and sampler["delta_end"] == 1.8e-3
+    assert dst.stat().st_size < 4_000_000  # slim: no optimiser state, no online copy
+    ck = read_checkpoint(dst)
+    assert ck.source == "safetensors" and _same(ck.state_dict, read_checkpoint(golden / "T_trainer_checkpoint.pt").state_dict)
+    with pytest.raises(OutputExistsError):
+        convert_checkpoint(golden / "T_trainer_checkpoint.pt", dst)
+
+
+def test_plain_safetensors_without_metadata(tmp_path, sd_t):
+    from safetensors.torch import save_file
+
+    save_file(sd_t, str(tmp_path / "plain.safetensors"))
+    assert read_checkpoint(tmp_path / "plain.safetensors").variant == "T"
+
+
+class _Evil:
+    def __reduce__(self):
+        import os
+
+        return (os.system, ("echo pwned > /tmp/hourglass-pwned",))
+
+
+def test_pickle_that_runs_code_is_refused(tmp_path, sd_t):
+    path = _save({"model": sd_t, "ema": {}, "hook": _Evil()}, tmp_path / "evil.pt")
+    with pytest.raises(ModelInvalidError, match="run code"):
+        read_checkpoint(path)
+    raw_pickle = tmp_path / "evil.pkl"
+    raw_pickle.write_bytes(pickle.dumps(_Evil()))
+    with pytest.raises(ModelInvalidError):
+        read_checkpoint(raw_pickle)
+
+
+@pytest.mark.parametrize("mutate,message", [
+    (lambda sd: sd.pop("unet0.final_conv.bias"), "missing"),
+    (lambda sd: sd.__setitem__("unet0.extra.weight", torch.zeros(3)), "unexpected"),
+    (lambda sd: sd.__setitem__("unet0.final_conv.weight", torch.zeros(3, 32, 3, 3)), "wrong shape"),
+    (lambda sd: sd.__setitem__("unet0.init_conv.weight", torch.zeros(48, 6, 7, 7)), "none of the released"),
+    (lambda sd: sd.pop("unet0.init_conv.weight"), "not a DiffUIR network"),
+    (lambda sd: sd.__setitem__("unet0.final_conv.bias", torch.zeros(3, dtype=torch.int64)), "floating"),
+])
+def test_wrong_contents_are_refused(tmp_path, sd_t, mutate, message):
+    sd = dict(sd_t)
+    mutate(sd)
+    with pytest.raises(ModelInvalidError, match=message):
+        read_checkpoint(_save(sd, tmp_path / "bad.pt"))
+
+
+def test_another_architecture_is_refused(tmp_path):
+    other = {"conv_first.weight": torch.zeros(64, 3, 3, 3), "body.0.weight": torch.zeros(64, 64, 3, 3)}
+    with pytest.raises(ModelInvalidError, match="not a DiffUIR network"):
+        read_checkpoint(_save(other, tmp_path / "esrgan.pth"))
+    with pytest.raises(ModelInvalidError, match="not a dictionary"):
+        read_checkpoint(_save([torch.zeros(1)], tmp_path / "list.pt"))
+
+
+def test_truncated_and_empty_files_are_refused(tmp_path, sd_t):
+    full = _save(sd_t, tmp_path / "full.pt").read_bytes()
+    (tmp_path / "cut.pt").write_bytes(full[: len(full) // 2])
+    with pytest.raises(ModelInvalidError, match="truncated|damaged|not readable"):
+        read_checkpoint(tmp_path / "cut.pt")
+    from safetensors.torch import save_file
+
+    save_file(sd_t, str(tmp_path / "s.safetensors"))
+    data = (tmp_path / "s.safetensors").read_bytes()
+    (tmp_path / "cut.safetensors").write_bytes(data[: len(data) - 1000])
+    with pytest.raises(ModelInvalidError, match="truncated|damaged"):
+        read_checkpoint(tmp_path / "cut.safetensors")
+    (tmp_path / "empty.pt").write_bytes(b"")
+    with pytest.raises(ModelInvalidError, match="empty"):
+        read_checkpoint(tmp_path / "empty.pt")
+    (tmp_path / "text.pt").write_text("hello, I am not a model")
+    with pytest.raises(ModelInvalidError):
+        read_checkpoint(tmp_path / "text.pt")
+    with pytest.raises(ModelNotFoundError):
+        read_checkpoint(tmp_path / "missing.pt")
+
+
+def test_training_checkpoint_without_ema_weights(tmp_path, sd_t):
+    ck = {"step": 1, "model": {"model." + k: v for k, v in sd_t.items()}, "opt0": {}, "ema": {}, "scaler": None}
+    with pytest.raises(ModelInvalidError, match="ema"):
+        read_checkpoint(_save(ck, tmp_path / "noema.pt"))
+    assert read_checkpoint(tmp_path / "noema.pt", use_ema=False).source == "raw"

@@ -1,0 +1,53 @@
+"""Model folders, names, the default model and importing official checkpoints."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine import models
+from engine.errors import ModelInvalidError, ModelNotFoundError
+
+
+def test_import_lists_and_loads(golden, tmp_path):
+    info = models.import_model(golden / "T_trainer_checkpoint.pt", name="official-t")
+    assert info.path.parent == models.user_models_dir() and info.variant == "T"
+    listed = {m.name: m for m in models.find_models()}
+    assert listed["official-t"].origin == "user" and listed["official-t"].variant == "T"
+    loaded = models.load_model("official-t")
+    assert loaded.variant == "T" and loaded.device == "cpu" and loaded.parameters == 886_435
+    assert loaded.sampler["presets"]["fast"] == [999]
+    with pytest.raises(ModelInvalidError, match="already imported"):
+        models.import_model(golden / "T_trainer_checkpoint.pt", name="official-t")
+
+
+def test_import_refuses_a_wrong_file(tmp_path):
+    bad = tmp_path / "notes.pt"
+    bad.write_text("not a model")
+    with pytest.raises(ModelInvalidError):
+        models.import_model(bad)
+    assert not any(models.user_models_dir().glob("*.safetensors"))
+
+
+def test_unknown_model_name(tmp_path):
+    with pytest.raises(ModelNotFoundError, match="nope"):
+        models.resolve_model("nope")
+
+
+def test_default_model_missing_says_where_to_put_one(monkeypatch, tmp_path):
+    monkeypatch.setattr(models, "bundled_models_dir", lambda: tmp_path / "empty")
+    with pytest.raises(ModelNotFoundError) as err:
+        models.resolve_model("default")
+    assert "No model found" in str(err.value) and str(tmp_path / "empty") in str(err.value)
+
+
+def test_cuda_request_without_gpu_is_clear():
+    import torch
+
+    from engine.device import resolve_device
+    from engine.errors import DeviceUnavailableError
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    assert resolve_device("auto") == "cpu"
+    with pytest.raises(DeviceUnavailableError, match="CUDA"):
+        resolve_device("cuda")

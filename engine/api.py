@@ -96,9 +96,18 @@ def restore_image(
 
 
 def output_path_for(input_path: str | os.PathLike, out_dir: str | os.PathLike, fmt: str | None = None) -> Path:
-    """`out_dir/<input stem>.<ext>`, the extension following the output format chosen for the input."""
+    """`out_dir/<input stem>.<ext>`: the extension of `fmt`, else of the format the input is written in
+    by default (RAW → TIFF, HEIF → JPEG, otherwise the input's own extension)."""
     input_path = Path(input_path)
-    ext = imaging.extension_for(input_path, fmt)
+    suffix = input_path.suffix.lower()
+    if fmt:
+        ext = imaging.extension_for(fmt)
+    elif suffix in imaging.RAW_EXTENSIONS:
+        ext = imaging.extension_for("TIFF")
+    elif suffix in (".heic", ".heif"):
+        ext = imaging.extension_for("JPEG")
+    else:
+        ext = input_path.suffix
     return Path(out_dir) / f"{input_path.stem}{ext}"
 
 

@@ -81,9 +81,9 @@ def collect_inputs(paths: list[str]) -> tuple[list[Path], list[str]]:
 class ProgressBar:
     """One line on a terminal, updated in place; plain lines otherwise."""
 
-    def __init__(self, total: int, stream=sys.stderr):
-        self.total, self.stream = total, stream
-        self.tty = stream.isatty()
+    def __init__(self, total: int, stream=None):
+        self.total, self.stream = total, stream or sys.stderr
+        self.tty = self.stream.isatty()
         self.index = 0
         self._last = 0.0
 

@@ -1,0 +1,640 @@
+"""Image I/O: decode photos to float RGB in [0, 1] and write results back without losing metadata.
+
+Everything a photographer cares about travels with the pixels: EXIF (orientation applied once, then reset
+to 1), ICC profile, DPI and XMP. Pillow decodes 8-bit formats and reads all metadata; OpenCV decodes and
+encodes 16-bit data (Pillow cannot hold 16-bit RGB) and encodes PNG/TIFF, whose metadata we then add
+ourselves (PNG chunks, a rewritten TIFF directory). Writes are atomic and never replace an existing file
+or the original photo unless asked. No torch here: the worker imports this module before any model.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import re
+import secrets
+import struct
+import warnings
+import zlib
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, TiffImagePlugin, TiffTags, UnidentifiedImageError
+
+from .errors import (
+    HourglassError,
+    ImageTooLargeError,
+    InputNotFoundError,
+    InputUnreadableError,
+    OutputExistsError,
+    OutputNotWritableError,
+    UnsupportedInputError,
+)
+
+log = logging.getLogger(__name__)
+
+RAW_EXTENSIONS = frozenset({".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf", ".rw2"})
+SUPPORTED_EXTENSIONS = frozenset(
+    {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".heic", ".heif"} | RAW_EXTENSIONS
+)
+MAX_PIXELS: int = 200_000_000
+# Pillow warns above this and refuses above twice this; read_image turns both into ImageTooLargeError.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+_PIL_FORMATS = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "TIFF": "TIFF", "WEBP": "WEBP", "BMP": "BMP",
+                "HEIF": "HEIF"}
+_FORMAT_ALIASES = {"JPG": "JPEG", "JPEG": "JPEG", "JPE": "JPEG", "PNG": "PNG", "TIF": "TIFF", "TIFF": "TIFF",
+                   "WEBP": "WEBP", "BMP": "BMP", "HEIC": "HEIF", "HEIF": "HEIF"}
+_EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "TIFF": ".tif", "WEBP": ".webp", "BMP": ".bmp", "HEIF": ".heic"}
+_SIXTEEN_BIT_FORMATS = frozenset({"PNG", "TIFF"})
+_ALPHA_FORMATS = frozenset({"PNG", "TIFF", "WEBP", "HEIF"})
+_ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
+_ORIENTATION = 0x0112
+# TIFF tags that describe a file's layout (or carry ICC/XMP/IPTC we handle separately): never copied as EXIF.
+_LAYOUT_TAGS = frozenset({254, 255, 256, 257, 258, 259, 262, 263, 266, 273, 277, 278, 279, 280, 281, 284,
+                          317, 320, 322, 323, 324, 325, 330, 338, 339, 340, 341, 347, 513, 514, 530, 531,
+                          532, 700, 33723, 34377, 34675})
+# Descriptive IFD0 tags of the EXIF standard, plus the Exif and GPS sub-directories.
+_TIFF_EXIF_TAGS = frozenset({270, 271, 272, 274, 282, 283, 296, 305, 306, 315, 33432, 0x8769, 0x8825})
+_heif_registered = False
+
+
+@dataclass
+class ImageData:
+    """A decoded photo: upright float pixels plus the metadata to carry into the restored file."""
+
+    rgb: np.ndarray
+    alpha: np.ndarray | None
+    bit_depth: int
+    format: str
+    exif: bytes | None
+    icc_profile: bytes | None
+    dpi: tuple[float, float] | None
+    xmp: bytes | None
+    path: Path | None
+
+
+def to_uint8(rgb) -> np.ndarray:
+    """floor(clip(x, 0, 1) * 255 + 0.5); NaN becomes 0."""
+    return _quantize(rgb, 255, np.uint8)
+
+
+def to_uint16(rgb) -> np.ndarray:
+    """floor(clip(x, 0, 1) * 65535 + 0.5); NaN becomes 0."""
+    return _quantize(rgb, 65535, np.uint16)
+
+
+def _quantize(x, scale: int, dtype) -> np.ndarray:
+    """Exact float64 rounding, done in slices so a 200 MP image never needs a float64 copy."""
+    x = np.asarray(x)
+    if not np.issubdtype(x.dtype, np.floating):
+        raise TypeError(f"expected float pixels in [0, 1], got {x.dtype}")
+    flat = x.reshape(1, -1) if x.ndim == 0 else x
+    out = np.empty(flat.shape, dtype)
+    step = max(1, (1 << 22) // max(1, flat[0].size))
+    for i in range(0, len(flat), step):
+        part = np.clip(flat[i:i + step].astype(np.float64), 0.0, 1.0)
+        np.nan_to_num(part, copy=False)
+        part *= scale
+        part += 0.5
+        out[i:i + step] = np.floor(part, out=part)
+    return out.reshape(x.shape)
+
+
+# ----------------------------------------------------------------------------------------------- reading
+
+def read_image(path) -> ImageData:
+    """Decode any supported photo to upright float RGB with its metadata, or raise a user-facing error."""
+    path = Path(path)
+    head = _read_head(path)
+    if path.suffix.lower() in RAW_EXTENSIONS:
+        return _read_raw(path)
+    if head[4:8] == b"ftyp" or path.suffix.lower() in (".heic", ".heif"):
+        _register_heif()
+    with _decode_errors(path), warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with Image.open(path) as img:
+            fmt = _PIL_FORMATS.get(img.format or "")
+            if fmt is None:
+                raise UnsupportedInputError(
+                    f'"{path.name}" is a {img.format} image, which Hourglass cannot open. '
+                    "Convert it to JPEG, PNG or TIFF first.")
+            _check_size(path, *img.size)
+            pixels = _cv2_pixels(path) if _is_high_bit_depth(img, head) else None
+            if pixels is None:
+                img.load()  # decode now, so damaged data fails here and not in the middle of a job
+                pixels = _pillow_pixels(img)
+            exif, orientation = _read_exif(img)
+            icc, dpi, xmp = _read_icc(img), _read_dpi(img), _read_xmp(img)
+    rgb, alpha, depth = pixels
+    if orientation != 1:
+        rgb, alpha = _orient(rgb, orientation), _orient(alpha, orientation)
+        xmp = _reset_xmp_orientation(xmp)
+    return ImageData(rgb, alpha, depth, fmt, exif, icc, dpi, xmp, path)
+
+
+def _read_head(path: Path) -> bytes:
+    """Turn 'missing / folder / no permission / empty' into clear errors before any decoder runs."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(32)
+    except FileNotFoundError:
+        raise InputNotFoundError(f'The file "{path.name}" does not exist in {path.parent} '
+                                 "(was it moved, renamed or deleted?).") from None
+    except (IsADirectoryError, PermissionError) as e:
+        if path.is_dir():
+            raise InputUnreadableError(f'"{path.name}" is a folder, not an image file.') from None
+        raise InputUnreadableError(f'Hourglass is not allowed to read "{path.name}"; check the '
+                                   "file's permissions.", detail=str(e)) from None
+    except OSError as e:
+        raise InputUnreadableError(f'"{path.name}" could not be read: {e.strerror or e}.') from None
+    if not head:
+        raise InputUnreadableError(f'"{path.name}" is empty (0 bytes); it may not have been copied '
+                                   "completely.")
+    return head
+
+
+@contextmanager
+def _decode_errors(path: Path):
+    """Map the many ways decoders fail onto the engine's error classes."""
+    name = f'"{path.name}"'
+    try:
+        yield
+    except HourglassError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise ImageTooLargeError(f"{name} has too many pixels; Hourglass opens images up to "
+                                 f"{MAX_PIXELS // 1_000_000} megapixels.", detail=str(e)) from None
+    except UnidentifiedImageError as e:
+        if path.suffix.lower() in SUPPORTED_EXTENSIONS:
+            raise InputUnreadableError(f"{name} is damaged or is not really a {path.suffix[1:].upper()} "
+                                       "image.", detail=str(e)) from None
+        raise UnsupportedInputError(f"{name} is not an image Hourglass can open. Supported: JPEG, PNG, "
+                                    "TIFF, WebP, BMP, HEIC and camera RAW files.", detail=str(e)) from None
+    except PermissionError as e:
+        raise InputUnreadableError(f"Hourglass is not allowed to read {name}.", detail=str(e)) from None
+    except FileNotFoundError:
+        raise InputNotFoundError(f"The file {name} disappeared while it was being read.") from None
+    except MemoryError:
+        raise ImageTooLargeError(f"There is not enough memory to open {name}.") from None
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error, zlib.error) as e:
+        raise InputUnreadableError(f"{name} is damaged or incomplete and could not be decoded.",
+                                   detail=str(e)) from None
+
+
+def _check_size(path: Path, width: int, height: int) -> None:
+    if width * height > MAX_PIXELS:
+        raise ImageTooLargeError(
+            f'"{path.name}" is {width}×{height} pixels ({width * height / 1e6:.0f} megapixels); Hourglass '
+            f"opens images up to {MAX_PIXELS // 1_000_000} megapixels.")
+
+
+def _register_heif() -> None:
+    """pillow-heif is slow to import, so its Pillow plugin is registered only when a HEIF shows up."""
+    global _heif_registered
+    if not _heif_registered:
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+        _heif_registered = True
+
+
+def _is_high_bit_depth(img: Image.Image, head: bytes) -> bool:
+    if img.format == "PNG":
+        return head[24] == 16  # IHDR bit depth
+    if img.format == "TIFF":
+        bits = img.tag_v2.get(258, 8)
+        return max(bits if isinstance(bits, tuple) else (bits,)) > 8
+    return False
+
+
+def _cv2_pixels(path: Path):
+    """16-bit PNG/TIFF through OpenCV (Pillow would truncate them to 8 bits); None if it cannot."""
+    data = np.fromfile(path, dtype=np.uint8)  # imdecode, unlike imread, copes with any path on Windows
+    if data[:2].tobytes() in (b"II", b"MM"):
+        _clear_tiff_orientation(data)
+    arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if arr is None or arr.ndim not in (2, 3) or arr.dtype not in (np.uint8, np.uint16, np.float32):
+        return None
+    scale = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(arr.dtype, 1.0)
+    arr = arr.astype(np.float32)
+    arr /= scale
+    if arr.ndim == 2:
+        arr = arr[..., None]
+    channels = arr.shape[2]
+    rgb = np.repeat(arr[..., :1], 3, axis=2) if channels < 3 else np.ascontiguousarray(arr[..., 2::-1])
+    alpha = np.ascontiguousarray(arr[..., channels - 1]) if channels in (2, 4) else None
+    if scale == 1.0:
+        np.clip(rgb, 0, 1, out=rgb)
+    return rgb, alpha, 16
+
+
+def _clear_tiff_orientation(data: np.ndarray) -> None:
+    """OpenCV's TIFF decoder applies the Orientation tag itself (a PNG's eXIf it ignores): set the tag
+    to 1 in our copy of the bytes, so every path is rotated exactly once, by _orient."""
+    e = "<" if data[:2].tobytes() == b"II" else ">"
+    with suppress(struct.error):
+        (ifd,) = struct.unpack_from(e + "I", data, 4)
+        (count,) = struct.unpack_from(e + "H", data, ifd)
+        for at in range(ifd + 2, ifd + 2 + 12 * count, 12):
+            if struct.unpack_from(e + "HH", data, at) == (274, 3):
+                struct.pack_into(e + "H", data, at + 8, 1)
+
+
+def _pillow_pixels(img: Image.Image):
+    if img.mode == "CMYK":
+        img = _cmyk_to_rgb(img)
+    if img.mode.startswith("I") or img.mode == "F":  # 16/32-bit grayscale
+        gray = np.asarray(img).astype(np.float32)
+        gray /= 1.0 if img.mode == "F" else 65535.0
+        np.clip(gray, 0, 1, out=gray)
+        return np.repeat(gray[..., None], 3, axis=2), None, 16
+    has_alpha = img.mode in _ALPHA_MODES or "transparency" in img.info
+    arr = np.asarray(img.convert("RGBA" if has_alpha else "RGB"))
+    rgb = arr[..., :3].astype(np.float32)
+    rgb /= 255.0
+    alpha = arr[..., 3].astype(np.float32) / 255.0 if has_alpha else None
+    return rgb, alpha, 8
+
+
+def _cmyk_to_rgb(img: Image.Image) -> Image.Image:
+    """Use the embedded CMYK profile when there is one; Pillow's plain conversion is only a fallback."""
+    icc = img.info.get("icc_profile")
+    if icc:
+        try:
+            from PIL import ImageCms
+
+            src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            return ImageCms.profileToProfile(img, src, ImageCms.createProfile("sRGB"), outputMode="RGB")
+        except (ImageCms.PyCMSError, OSError, ValueError) as e:  # a broken profile must not lose the photo
+            log.warning("CMYK profile ignored: %s", e)
+    return img.convert("RGB")
+
+
+def _read_exif(img: Image.Image) -> tuple[bytes | None, int]:
+    """EXIF bytes with Orientation reset to 1, and the orientation to apply to the pixels."""
+    try:
+        return _clean_exif(img.getexif(), tiff_file=img.format == "TIFF")
+    except (OSError, ValueError, TypeError, KeyError, IndexError, SyntaxError, struct.error) as e:
+        log.warning("EXIF ignored: %s", e)  # damaged EXIF loses the metadata, not the photo
+        return None, 1
+
+
+def _clean_exif(exif: Image.Exif, tiff_file: bool) -> tuple[bytes | None, int]:
+    """A TIFF's (or TIFF-based RAW's) EXIF is its own first directory, full of layout and private tags
+    that would corrupt another file: keep only the standard descriptive ones there."""
+    orientation = exif.get(_ORIENTATION, 1)
+    orientation = orientation if isinstance(orientation, int) and 1 <= orientation <= 8 else 1
+    for tag in set(exif) - _TIFF_EXIF_TAGS if tiff_file else _LAYOUT_TAGS.intersection(exif):
+        del exif[tag]
+    if _ORIENTATION in exif:
+        exif[_ORIENTATION] = 1
+    return (exif.tobytes() if len(exif) else None), orientation
+
+
+def _read_icc(img: Image.Image) -> bytes | None:
+    """Only an RGB profile still describes our RGB pixels (CMYK and gray ones were converted away)."""
+    icc = img.info.get("icc_profile")
+    return icc if isinstance(icc, bytes) and icc[16:20] == b"RGB " else None
+
+
+def _read_dpi(img: Image.Image) -> tuple[float, float] | None:
+    try:
+        x, y = (float(v) for v in img.info["dpi"])
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return None
+    if not (x > 0 and y > 0 and np.isfinite([x, y]).all()):
+        return None
+    # PNG stores pixels per metre: the 300 dpi the photographer set comes back as 299.9994
+    return tuple(float(round(v)) if abs(v - round(v)) < 0.02 else round(v, 2) for v in (x, y))
+
+
+def _read_xmp(img: Image.Image) -> bytes | None:
+    xmp = img.info.get("xmp") or img.info.get("XML:com.adobe.xmp")
+    if isinstance(xmp, str):
+        xmp = xmp.encode("utf-8")
+    return xmp if isinstance(xmp, bytes) and xmp else None
+
+
+def _reset_xmp_orientation(xmp: bytes | None) -> bytes | None:
+    """Like Pillow's exif_transpose: once pixels are upright, XMP must not ask viewers to rotate again."""
+    if xmp is None:
+        return None
+    xmp = re.sub(rb'(tiff:Orientation\s*=\s*["\'])\d', rb"\g<1>1", xmp)
+    return re.sub(rb"(<tiff:Orientation>\s*)\d", rb"\g<1>1", xmp)
+
+
+def _orient(a: np.ndarray | None, orientation: int) -> np.ndarray | None:
+    """Apply an EXIF orientation (2-8) to an H×W(×C) array, exactly as PIL.ImageOps.exif_transpose."""
+    if a is None:
+        return None
+    ops = {2: lambda x: x[:, ::-1], 3: lambda x: x[::-1, ::-1], 4: lambda x: x[::-1],
+           5: lambda x: x.swapaxes(0, 1), 6: lambda x: np.rot90(x, -1),
+           7: lambda x: x[::-1, ::-1].swapaxes(0, 1), 8: lambda x: np.rot90(x, 1)}
+    return np.ascontiguousarray(ops[orientation](a)) if orientation in ops else a
+
+
+def _read_raw(path: Path) -> ImageData:
+    """Camera RAW via LibRaw: camera white balance, sRGB, 16 bits.
+
+    No auto-brightening: it would clip highlights and change the exposure the photographer chose; the
+    low-light models brighten dark photos themselves.
+    """
+    import rawpy
+
+    name = f'"{path.name}"'
+    try:
+        with open(path, "rb") as f, rawpy.imread(f) as raw:
+            _check_size(path, raw.sizes.width, raw.sizes.height)
+            rgb16 = raw.postprocess(use_camera_wb=True, no_auto_bright=True, output_bps=16,
+                                    gamma=(2.4, 12.92))
+    except rawpy.LibRawTooBigError:
+        raise ImageTooLargeError(f"{name} is too large for the RAW decoder.") from None
+    except rawpy.LibRawFileUnsupportedError as e:
+        raise UnsupportedInputError(
+            f"{name} is not a camera RAW file Hourglass can decode: it may be damaged, or the camera is "
+            "too new for the RAW decoder. Export it as a 16-bit TIFF from your RAW editor.",
+            detail=str(e)) from None
+    except (rawpy.LibRawError, OSError, ValueError) as e:
+        raise InputUnreadableError(f"{name} is damaged or incomplete and could not be decoded.",
+                                   detail=str(e)) from None
+    rgb = rgb16.astype(np.float32)
+    rgb /= 65535.0
+    return ImageData(rgb, None, 16, "RAW", _raw_exif(path), _srgb_profile(), None, None, path)
+
+
+def _raw_exif(path: Path) -> bytes | None:
+    """Camera EXIF from TIFF-based RAWs (DNG, NEF, ARW, CR2...); others (CR3, RAF) get none.
+
+    The maker note is dropped: it is large (JPEG allows 64 KB of EXIF) and breaks when moved.
+    """
+    exif = Image.Exif()
+    with suppress(OSError, ValueError, TypeError, KeyError, IndexError, SyntaxError, struct.error):
+        exif.load(path.read_bytes())
+        exif.get_ifd(0x8769).pop(0x927C, None)
+        return _clean_exif(exif, tiff_file=True)[0]
+    return None
+
+
+def _srgb_profile() -> bytes | None:
+    try:
+        from PIL import ImageCms
+
+        return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    except (ImportError, OSError):  # Pillow without LittleCMS: the file is still sRGB, just untagged
+        return None
+
+
+# ----------------------------------------------------------------------------------------------- writing
+
+def output_format_for(source: ImageData, requested: str | None = None) -> tuple[str, int]:
+    """(format, bit depth) to write for `source`: its own format and depth where the format allows.
+
+    RAW becomes a 16-bit TIFF (no RAW writer exists, and TIFF keeps all 16 bits). HEIF becomes JPEG:
+    every viewer and editor opens it, HEIF encoding is slow and many Windows apps still cannot read it.
+    """
+    if requested:
+        fmt = _FORMAT_ALIASES.get(str(requested).lstrip(".").upper())
+        if fmt is None:
+            raise OutputNotWritableError(f"Hourglass cannot save {requested} files; choose JPEG, PNG, "
+                                         "TIFF, WebP, BMP or HEIC.")
+    else:
+        fmt = {"RAW": "TIFF", "HEIF": "JPEG"}.get(source.format, source.format)
+    return fmt, 16 if source.bit_depth == 16 and fmt in _SIXTEEN_BIT_FORMATS else 8
+
+
+def extension_for(fmt: str) -> str:
+    """The usual file extension for an output format ('JPEG' → '.jpg')."""
+    return _EXTENSIONS[_FORMAT_ALIASES[fmt.upper()]]
+
+
+def write_image(path, rgb: np.ndarray, source: ImageData | None = None, *, format: str | None = None,
+                quality: int = 95, bit_depth: int | None = None, alpha: np.ndarray | None = None,
+                overwrite: bool = False) -> Path:
+    """Write float RGB to `path` atomically, keeping the source's metadata, alpha and bit depth.
+
+    The format comes from `format`, else the extension of `path`, else the source. Refuses to replace an
+    existing file unless `overwrite`, and never replaces the source photo.
+    """
+    path = Path(path)
+    rgb = np.asarray(rgb)
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"expected an H×W×3 RGB array, got shape {rgb.shape}")
+    fmt, depth = _resolve_output(path, source, format, bit_depth)
+    _check_target(path, source, overwrite)
+    if alpha is None and source is not None:
+        alpha = source.alpha
+    if alpha is not None and fmt in _ALPHA_FORMATS:
+        alpha = np.asarray(alpha, dtype=np.float32)
+        if alpha.shape != rgb.shape[:2]:
+            alpha = cv2.resize(alpha, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
+    else:
+        alpha = None
+    meta = source if source is not None else ImageData(rgb, None, 8, fmt, None, None, None, None, None)
+    if fmt in ("PNG", "TIFF"):
+        parts = _encode_with_cv2(fmt, depth, rgb, alpha, meta)
+    else:
+        parts = [_encode_with_pillow(fmt, rgb, alpha, meta, quality)]
+    _atomic_write(path, parts, overwrite)
+    return path
+
+
+def _resolve_output(path: Path, source: ImageData | None, fmt: str | None, bit_depth: int | None):
+    if bit_depth not in (None, 8, 16):
+        raise ValueError(f"bit_depth must be 8 or 16, not {bit_depth}")
+    requested = fmt or path.suffix
+    if not requested and source is None:
+        raise OutputNotWritableError(f'"{path.name}" has no file extension; add .jpg, .png or .tif.')
+    stand_in = source or ImageData(np.empty((0, 0, 3)), None, 8, "PNG", None, None, None, None, None)
+    fmt, depth = output_format_for(stand_in, requested or None)
+    if bit_depth is not None:
+        depth = bit_depth if fmt in _SIXTEEN_BIT_FORMATS else 8
+    return fmt, depth
+
+
+def _check_target(path: Path, source: ImageData | None, overwrite: bool) -> None:
+    if source is not None and source.path is not None and _same_file(path, source.path):
+        raise OutputExistsError(f'Hourglass never saves over the original photo "{path.name}"; choose '
+                                "another file name or folder.")
+    if not overwrite and os.path.lexists(path):
+        raise OutputExistsError(f'"{path.name}" already exists in {path.parent}; choose another name or '
+                                "allow overwriting.")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.normcase(os.path.abspath(a)) == os.path.normcase(os.path.abspath(b))
+
+
+def _encode_with_pillow(fmt: str, rgb: np.ndarray, alpha, meta: ImageData, quality: int) -> bytes:
+    """JPEG, WebP, BMP and HEIF through Pillow, with the metadata each of them can hold."""
+    arr = to_uint8(rgb)
+    if alpha is not None:
+        arr = np.dstack([arr, to_uint8(alpha)])
+    img = Image.fromarray(arr)
+    opts: dict = {"exif": meta.exif, "icc_profile": meta.icc_profile, "xmp": meta.xmp}
+    if fmt == "JPEG":
+        opts.update(quality=quality, dpi=meta.dpi)
+        if meta.exif and len(meta.exif) > 65533:  # one JPEG segment; better a photo without EXIF than none
+            log.warning("EXIF too large for JPEG (%d bytes), not written", len(meta.exif))
+            opts["exif"] = None
+    elif fmt == "WEBP" and quality >= 100:  # lossless, keeping even the colour of transparent pixels
+        opts.update(lossless=True, exact=True)
+    elif fmt == "WEBP":
+        opts.update(quality=quality)
+    elif fmt == "BMP":
+        opts = {"dpi": meta.dpi}
+    elif fmt == "HEIF":
+        _register_heif()
+        opts.update(quality=quality)
+    buf = io.BytesIO()
+    img.save(buf, format=fmt, **{k: v for k, v in opts.items() if v is not None})
+    return buf.getvalue()
+
+
+def _encode_with_cv2(fmt: str, depth: int, rgb: np.ndarray, alpha, meta: ImageData) -> list:
+    """PNG and TIFF through OpenCV (the only encoder here for 16-bit RGB), then add the metadata.
+
+    Returns the file as consecutive pieces, so a 1 GB encoding is never copied just to prepend a header.
+    """
+    quantize = to_uint16 if depth == 16 else to_uint8
+    arr = quantize(rgb)[..., ::-1]
+    if alpha is not None:
+        arr = np.dstack([arr, quantize(alpha)])
+    params = [cv2.IMWRITE_PNG_COMPRESSION, 6] if fmt == "PNG" else []  # TIFF: LZW with predictor
+    ok, buf = cv2.imencode(".png" if fmt == "PNG" else ".tif", np.ascontiguousarray(arr), params)
+    if not ok:
+        raise OutputNotWritableError(f"The image could not be encoded as {fmt}.")
+    encoded = memoryview(buf).cast("B")
+    if fmt == "PNG":
+        return _add_png_metadata(encoded, meta)
+    return _retag_tiff(encoded, meta, alpha is not None)
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def _add_png_metadata(png: memoryview, meta: ImageData) -> list:
+    """Insert iCCP, eXIf, pHYs and XMP (iTXt) chunks right after IHDR, where the PNG spec wants them."""
+    chunks = []
+    if meta.icc_profile:
+        chunks.append(_png_chunk(b"iCCP", b"ICC Profile\0\0" + zlib.compress(meta.icc_profile)))
+    if meta.exif:
+        exif = meta.exif[6:] if meta.exif.startswith(b"Exif\0\0") else meta.exif
+        chunks.append(_png_chunk(b"eXIf", exif))
+    if meta.dpi:
+        ppm = (round(d / 0.0254) for d in meta.dpi)
+        chunks.append(_png_chunk(b"pHYs", struct.pack(">IIB", *ppm, 1)))
+    if meta.xmp:
+        chunks.append(_png_chunk(b"iTXt", b"XML:com.adobe.xmp\0\0\0\0\0" + meta.xmp))
+    end_of_ihdr = 8 + 8 + 13 + 4
+    assert png[12:16] == b"IHDR"
+    return [png[:end_of_ihdr], *chunks, png[end_of_ihdr:]]
+
+
+def _retag_tiff(tiff: memoryview, meta: ImageData, has_alpha: bool) -> list:
+    """Rebuild OpenCV's TIFF with a directory that also holds EXIF, ICC, DPI and XMP.
+
+    New layout: header, new directory, then OpenCV's bytes after its header (pixel strips and the old,
+    now unused, directory). Pillow's serializer adds the directory's end to StripOffsets, so we give it
+    the strips' positions relative to that point.
+    """
+    if tiff[:4] not in (b"II*\0", b"MM\0*"):  # BigTIFF: keep the pixels, lose the metadata
+        log.warning("TIFF metadata not written: unexpected TIFF header %r", bytes(tiff[:4]))
+        return [tiff]
+    ifd = TiffImagePlugin.ImageFileDirectory_v2(ifh=bytes(tiff[:8]))
+    fp = io.BytesIO(tiff)
+    fp.seek(ifd.next)
+    ifd.load(fp)
+    for tag in list(ifd):  # load() keeps raw bytes that tobytes() would skip; decode every tag
+        ifd[tag] = ifd[tag]
+    strips = ifd[273] if isinstance(ifd[273], tuple) else (ifd[273],)
+    ifd[273] = tuple(offset - 8 for offset in strips)
+    ifd.tagtype[273] = TiffTags.LONG
+    if meta.exif:
+        exif = Image.Exif()
+        exif.load(meta.exif)
+        for tag in set(exif) - _LAYOUT_TAGS:  # as Pillow's own TIFF writer does
+            ifd[tag] = exif.get_ifd(tag) if tag in TiffTags.TAGS_V2_GROUPS else exif[tag]
+    if has_alpha:
+        ifd[338] = (2,)  # ExtraSamples: unassociated alpha
+    if meta.dpi:
+        ifd[296], ifd[282], ifd[283] = 2, meta.dpi[0], meta.dpi[1]
+    if meta.icc_profile:
+        ifd[34675] = meta.icc_profile
+    if meta.xmp:
+        ifd[700] = meta.xmp
+    header = bytes(tiff[:4]) + struct.pack("<L" if tiff[:2] == b"II" else ">L", 8)
+    return [header + ifd.tobytes(offset=8), tiff[8:]]
+
+
+def _atomic_write(path: Path, parts: list, overwrite: bool) -> None:
+    """Temp file in the same folder, fsync, then rename: a crash never leaves half a photo behind."""
+    folder = path.parent
+    name = f'"{path.name}"'
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputNotWritableError(f"The folder {folder} cannot be created: {e.strerror or e}.") from None
+    tmp = folder / f".{path.name}.{secrets.token_hex(4)}.hourglass-tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        with os.fdopen(fd, "wb") as f:
+            for part in parts:
+                f.write(part)
+            f.flush()
+            os.fsync(f.fileno())
+        _publish(tmp, path, overwrite)
+        _fsync_folder(folder)
+    except HourglassError:
+        raise
+    except OSError as e:
+        raise OutputNotWritableError(_write_error_message(e, name, folder), detail=str(e)) from None
+    finally:
+        with suppress(OSError):
+            os.unlink(tmp)
+
+
+def _publish(tmp: Path, path: Path, overwrite: bool) -> None:
+    """Move the finished file into place; without `overwrite`, a hard link refuses atomically if the
+    name was taken meanwhile (falls back to a check + rename on file systems without hard links)."""
+    if not overwrite:
+        try:
+            os.link(tmp, path)
+            return
+        except FileExistsError:
+            raise OutputExistsError(f'"{path.name}" already exists in {path.parent}; choose another name '
+                                    "or allow overwriting.") from None
+        except OSError:
+            if os.path.lexists(path):
+                raise OutputExistsError(f'"{path.name}" already exists in {path.parent}.') from None
+    os.replace(tmp, path)
+
+
+def _fsync_folder(folder: Path) -> None:
+    if os.name == "posix":
+        with suppress(OSError):
+            fd = os.open(folder, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+
+def _write_error_message(e: OSError, name: str, folder: Path) -> str:
+    import errno
+
+    if e.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
+        return f"There is not enough free disk space to save {name} in {folder}."
+    if e.errno == errno.EROFS:
+        return f"The folder {folder} is on a read-only disk; {name} cannot be saved there."
+    if isinstance(e, PermissionError):
+        return f"Hourglass is not allowed to save files in {folder}; choose another folder."
+    return f"{name} could not be saved in {folder}: {e.strerror or e}."

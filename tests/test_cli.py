@@ -1,0 +1,118 @@
+"""The `hourglass` command: exit codes, outputs, refusals and a clean stop on Ctrl+C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from engine.cli import main
+
+
+def _photo(path, size=(40, 32), seed=0):
+    rng = np.random.default_rng(seed)
+    Image.fromarray(rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)).save(path)
+    return path
+
+
+@pytest.fixture()
+def photos(tmp_path):
+    src = tmp_path / "in"
+    (src / "sub").mkdir(parents=True)
+    _photo(src / "a.png")
+    _photo(src / "sub" / "b.jpg", seed=1)
+    (src / "notes.txt").write_text("not a photo")
+    return src
+
+
+def test_restore_folder(photos, tmp_path, tiny_model_path, capsys):
+    out = tmp_path / "out"
+    code = main(["restore", str(photos), "-o", str(out), "--model", str(tiny_model_path), "--quality", "fast"])
+    assert code == 0
+    assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.jpg"]
+    assert Image.open(out / "a.png").size == (40, 32)
+    assert "Restored 2 of 2" in capsys.readouterr().err
+
+
+def test_one_corrupt_photo_fails_alone(photos, tmp_path, tiny_model_path, capsys):
+    (photos / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0garbage")
+    out = tmp_path / "out"
+    code = main(["restore", str(photos), "-o", str(out), "--model", str(tiny_model_path), "--steps", "1"])
+    assert code == 1
+    assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.jpg"]
+    err = capsys.readouterr().err
+    assert "FAILED" in err and "broken.jpg" in err and "1 failed" in err
+
+
+def test_existing_output_is_not_replaced(photos, tmp_path, tiny_model_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a.png").write_bytes(b"keep me")
+    code = main(["restore", str(photos / "a.png"), "-o", str(out), "--model", str(tiny_model_path),
+                 "--steps", "1"])
+    assert code == 1 and (out / "a.png").read_bytes() == b"keep me"
+    code = main(["restore", str(photos / "a.png"), "-o", str(out), "--model", str(tiny_model_path),
+                 "--steps", "1", "--overwrite"])
+    assert code == 0 and (out / "a.png").read_bytes() != b"keep me"
+
+
+def test_usage_errors(tmp_path, tiny_model_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["restore", str(empty), "-o", str(tmp_path / "o"), "--model", str(tiny_model_path)]) == 2
+    _photo(tmp_path / "x.png")
+    assert main(["restore", str(tmp_path / "x.png"), "-o", str(tmp_path / "o"), "--model", "no-such-model"]) == 2
+    assert "not found" in capsys.readouterr().err
+    assert main(["restore", str(tmp_path / "x.png"), "-o", str(tmp_path / "o"), "--model", str(tiny_model_path),
+                 "--steps", "0"]) == 2
+    with pytest.raises(SystemExit) as exc:
+        main(["restore", str(tmp_path / "x.png")])  # -o is required
+    assert exc.value.code == 2
+
+
+def test_missing_input_counts_as_failure(tmp_path, tiny_model_path, capsys):
+    code = main(["restore", str(tmp_path / "nope.jpg"), "-o", str(tmp_path / "o"), "--model", str(tiny_model_path)])
+    assert code == 1 and "nope.jpg" in capsys.readouterr().err
+
+
+def test_models_import_list_and_info(golden, tmp_path, capsys):
+    assert main(["models", "import", str(golden / "T_trainer_checkpoint.pt"), "--name", "t-official"]) == 0
+    assert "Imported DiffUIR-T as 't-official'" in capsys.readouterr().out
+    assert main(["models", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert any(m["name"] == "t-official" and m["variant"] == "T" for m in listed)
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"junk")
+    assert main(["models", "import", str(bad)]) == 1
+    assert main(["info", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["devices"][0]["id"] == "cpu" and info["torch"].startswith("2.")
+    assert main(["convert", str(golden / "T_random_weights.pt"), str(tmp_path / "t.safetensors")]) == 0
+
+
+def test_ctrl_c_stops_cleanly_and_leaves_no_file(tmp_path, tiny_model_path):
+    _photo(tmp_path / "big.png", size=(96, 96))
+    out = tmp_path / "out"
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", "restore", str(tmp_path / "big.png"), "-o", str(out), "--model",
+         str(tiny_model_path), "--steps", "300", "--tile", "48"],
+        stderr=subprocess.PIPE, text=True, env=env)
+    lines = []
+    for line in proc.stderr:  # wait until the restore has started
+        lines.append(line)
+        if line.startswith("[1/1]"):
+            break
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    rest = proc.communicate(timeout=60)[1]
+    assert proc.returncode == 130, "".join(lines) + rest
+    assert "Interrupted" in rest
+    assert not out.exists() or not any(out.iterdir())

@@ -1,0 +1,640 @@
+"""engine.imaging: decoding, metadata, orientation, 16-bit data, errors and safe writing.
+
+Every test image is generated in tmp_path; no network and no files from elsewhere.
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import os
+import struct
+import zlib
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image, ImageCms, ImageOps, PngImagePlugin
+
+from engine import imaging
+from engine.errors import (
+    ImageTooLargeError,
+    InputNotFoundError,
+    InputUnreadableError,
+    OutputExistsError,
+    OutputNotWritableError,
+    UnsupportedInputError,
+)
+from engine.imaging import ImageData, output_format_for, read_image, to_uint8, to_uint16, write_image
+
+XMP = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+       b'<rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/" dc:format="image/test"/>'
+       b"</rdf:RDF></x:xmpmeta>")
+ICC = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def rand_u8(h=24, w=36, c=3, seed=0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (h, w, c), dtype=np.uint8)
+
+
+def rand_u16(h=24, w=36, c=3, seed=0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 65536, (h, w, c), dtype=np.uint16)
+
+
+def smooth_u8(h=48, w=64) -> np.ndarray:
+    """A gradient: JPEG-friendly, so lossy round trips can be compared tightly."""
+    y, x = np.mgrid[0:h, 0:w]
+    return np.stack([x * 255 // (w - 1), y * 255 // (h - 1), (x + y) * 255 // (w + h - 2)], -1).astype(np.uint8)
+
+
+def make_exif(orientation: int | None = None) -> Image.Exif:
+    exif = Image.Exif()
+    exif[0x010F] = "Hourglass Camera Co."  # Make
+    exif[0x0110] = "HG-1"  # Model
+    exif[0x0132] = "2024:05:06 07:08:09"  # DateTime
+    if orientation is not None:
+        exif[0x0112] = orientation
+    exif.get_ifd(0x8769).update({0x9003: "2024:05:06 07:08:09", 0x829A: 1 / 250, 0x8827: 400})
+    exif.get_ifd(0x8825).update({1: "N", 2: (48.0, 51.0, 30.0)})
+    return exif
+
+
+def assert_camera_exif(exif_bytes: bytes | None) -> None:
+    exif = Image.Exif()
+    exif.load(exif_bytes)
+    assert (exif[0x010F], exif[0x0110], exif[0x0132]) == ("Hourglass Camera Co.", "HG-1", "2024:05:06 07:08:09")
+    assert exif.get(0x0112, 1) == 1
+    sub = exif.get_ifd(0x8769)
+    assert (sub[0x9003], float(sub[0x829A]), sub[0x8827]) == ("2024:05:06 07:08:09", 1 / 250, 400)
+    assert exif.get_ifd(0x8825)[1] == "N"
+
+
+def source_with_meta(rgb: np.ndarray, *, bit_depth=8, fmt="PNG", orientation=1, **kw) -> ImageData:
+    meta = {"exif": make_exif(orientation).tobytes(), "icc_profile": ICC, "dpi": (300.0, 300.0), "xmp": XMP}
+    meta.update(kw)
+    return ImageData(rgb, None, bit_depth, fmt, path=None, **meta)
+
+
+def cv2_write(path: Path, arr: np.ndarray) -> None:
+    ok, buf = cv2.imencode(path.suffix, arr)
+    assert ok
+    path.write_bytes(buf.tobytes())
+
+
+# ----------------------------------------------------------------------------------------------- rounding
+
+def test_rounding_is_the_official_formula():
+    x = np.array([-1.0, 0.0, 0.49 / 255, 0.5 / 255, 0.3, 254.5 / 255, 1.0, 2.0, np.inf, np.nan])
+    with np.errstate(invalid="ignore"):
+        expected8 = np.floor(np.clip(np.nan_to_num(x), 0, 1) * 255 + 0.5)
+        expected16 = np.floor(np.clip(np.nan_to_num(x), 0, 1) * 65535 + 0.5)
+    assert to_uint8(x).dtype == np.uint8 and (to_uint8(x) == expected8).all()
+    assert to_uint16(x).dtype == np.uint16 and (to_uint16(x) == expected16).all()
+    k = np.arange(65536)
+    assert (to_uint16((k / 65535).astype(np.float32)) == k).all()
+    assert (to_uint8((np.arange(256) / 255).astype(np.float32)) == np.arange(256)).all()
+    with pytest.raises(TypeError):
+        to_uint8(np.zeros(3, np.uint8))
+
+
+# ----------------------------------------------------------------------------------------------- round trips
+
+@pytest.mark.parametrize("name", ["a.png", "a.tif", "a.tiff", "a.bmp", "a.webp"])
+def test_lossless_round_trip_is_pixel_exact(tmp_path, name):
+    pixels = rand_u8()
+    out = write_image(tmp_path / name, pixels / 255.0, quality=100)
+    img = read_image(out)
+    assert img.bit_depth == 8 and img.rgb.dtype == np.float32 and img.rgb.shape == pixels.shape
+    assert (to_uint8(img.rgb) == pixels).all()
+    assert img.alpha is None and img.path == out
+
+
+@pytest.mark.parametrize(("fmt", "ext"), [("JPEG", ".jpg"), ("JPEG", ".jpeg"), ("WEBP", ".webp"), ("HEIF", ".heic")])
+def test_lossy_round_trip_is_close(tmp_path, fmt, ext):
+    pixels = smooth_u8()
+    out = write_image(tmp_path / f"a{ext}", pixels / 255.0, quality=95)
+    img = read_image(out)
+    assert img.format == fmt and img.bit_depth == 8 and img.rgb.shape == pixels.shape
+    assert np.abs(to_uint8(img.rgb).astype(int) - pixels).mean() < 2.5
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "TIFF", "BMP", "WEBP", "JPEG"])
+def test_reads_files_written_by_pillow(tmp_path, fmt):
+    pixels = smooth_u8()
+    path = tmp_path / "pillow.img"  # content decides, not the extension
+    Image.fromarray(pixels).save(path, format=fmt, **({"lossless": True} if fmt == "WEBP" else {}))
+    img = read_image(path)
+    assert img.format == fmt
+    assert np.abs(to_uint8(img.rgb).astype(int) - pixels).max() <= (0 if fmt != "JPEG" else 12)
+
+
+@pytest.mark.parametrize("ext", [".png", ".tif"])
+def test_16_bit_in_16_bit_out_exactly(tmp_path, ext):
+    bgr = rand_u16()
+    cv2_write(tmp_path / f"in{ext}", bgr)
+    img = read_image(tmp_path / f"in{ext}")
+    assert img.bit_depth == 16
+    assert (to_uint16(img.rgb) == bgr[..., ::-1]).all()
+    assert output_format_for(img) == ("PNG" if ext == ".png" else "TIFF", 16)
+    out = write_image(tmp_path / f"out{ext}", img.rgb, img)
+    back = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
+    assert back.dtype == np.uint16 and (back == bgr).all()
+    assert (to_uint16(read_image(out).rgb) == bgr[..., ::-1]).all()
+
+
+def test_16_bit_tiff_with_many_strips_keeps_pixels_and_metadata(tmp_path):
+    rgb = rand_u16(300, 400, seed=7)
+    src = source_with_meta(rgb / 65535.0, bit_depth=16)
+    out = write_image(tmp_path / "many.tif", src.rgb, src)
+    with Image.open(out) as im:
+        assert len(im.tag_v2[273]) > 1 and im.tag_v2[259] == 5  # several LZW strips
+    img = read_image(out)
+    assert (to_uint16(img.rgb) == rgb).all() and img.icc_profile == ICC and img.xmp == XMP
+    assert_camera_exif(img.exif)
+
+
+def test_phone_jpeg_opened_as_mpo_is_a_jpeg(tmp_path):
+    first, second = Image.fromarray(smooth_u8()), Image.fromarray(rand_u8(48, 64))
+    first.save(tmp_path / "mpo.jpg", format="MPO", save_all=True, append_images=[second])
+    with Image.open(tmp_path / "mpo.jpg") as im:
+        assert im.format == "MPO"
+    img = read_image(tmp_path / "mpo.jpg")
+    assert img.format == "JPEG" and output_format_for(img) == ("JPEG", 8)
+    assert np.abs(to_uint8(img.rgb).astype(int) - smooth_u8()).mean() < 2.5
+
+
+@pytest.mark.parametrize("ext", [".png", ".tif"])
+def test_16_bit_alpha_and_grayscale(tmp_path, ext):
+    bgra = rand_u16(c=4, seed=1)
+    cv2_write(tmp_path / f"rgba{ext}", bgra)
+    img = read_image(tmp_path / f"rgba{ext}")
+    assert (to_uint16(img.rgb) == bgra[..., 2::-1]).all() and (to_uint16(img.alpha) == bgra[..., 3]).all()
+    out = write_image(tmp_path / f"out{ext}", img.rgb, img)
+    assert (cv2.imread(str(out), cv2.IMREAD_UNCHANGED) == bgra).all()
+
+    gray = rand_u16(c=1, seed=2)[..., 0]
+    cv2_write(tmp_path / f"gray{ext}", gray)
+    img = read_image(tmp_path / f"gray{ext}")
+    assert img.bit_depth == 16 and img.rgb.shape == (*gray.shape, 3)
+    assert all((to_uint16(img.rgb[..., c]) == gray).all() for c in range(3))
+
+
+def test_16_bit_gray_alpha_png(tmp_path):
+    """Colour type 4 at 16 bits, which neither Pillow nor OpenCV can write: build the PNG by hand."""
+    gray, alpha = rand_u16(8, 10, 1, 3)[..., 0], rand_u16(8, 10, 1, 4)[..., 0]
+    rows = np.stack([gray, alpha], -1).astype(">u2").reshape(8, -1).view(np.uint8)
+    raw = b"".join(b"\0" + row.tobytes() for row in rows)
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 10, 8, 16, 4, 0, 0, 0))
+           + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    (tmp_path / "la16.png").write_bytes(png)
+    img = read_image(tmp_path / "la16.png")
+    assert img.bit_depth == 16 and (to_uint16(img.rgb[..., 1]) == gray).all()
+    assert (to_uint16(img.alpha) == alpha).all()
+
+
+def test_unicode_file_names(tmp_path):
+    bgr = rand_u16()
+    out = write_image(tmp_path / "Été à Kyōto фото.png", bgr[..., ::-1] / 65535.0, bit_depth=16)
+    assert (to_uint16(read_image(out).rgb) == bgr[..., ::-1]).all()
+
+
+# ----------------------------------------------------------------------------------------------- colour modes
+
+@pytest.mark.parametrize("mode", ["L", "1", "P", "I;16"])
+def test_gray_and_palette_become_rgb(tmp_path, mode):
+    im = Image.fromarray(smooth_u8()).convert("L" if mode == "I;16" else mode)
+    if mode == "I;16":
+        im = Image.fromarray(np.asarray(im).astype(np.uint16) * 257)
+    im.save(tmp_path / "x.png")
+    img = read_image(tmp_path / "x.png")
+    expected = np.asarray(im.convert("RGB")) if mode != "I;16" else np.repeat(np.asarray(im)[..., None] // 257, 3, 2)
+    assert img.rgb.shape == (48, 64, 3) and img.alpha is None
+    assert (to_uint8(img.rgb) == expected).all()
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "LA", "P"])
+def test_alpha_is_read_and_kept(tmp_path, mode):
+    rgba = rand_u8(c=4, seed=5)
+    im = Image.fromarray(rgba).convert(mode)
+    if mode == "P":  # palette with a tRNS alpha per entry
+        im.info["transparency"] = bytes(range(0, 256, 1))
+    im.save(tmp_path / "a.png", **({"transparency": im.info["transparency"]} if mode == "P" else {}))
+    im = Image.open(tmp_path / "a.png")
+    expected = np.asarray(im.convert("RGBA"))
+    img = read_image(tmp_path / "a.png")
+    assert (to_uint8(img.rgb) == expected[..., :3]).all() and (to_uint8(img.alpha) == expected[..., 3]).all()
+    for ext in (".png", ".tif", ".webp"):
+        back = read_image(write_image(tmp_path / f"out{ext}", img.rgb, img, quality=100))
+        assert back.alpha is not None and (to_uint8(back.alpha) == expected[..., 3]).all(), ext
+        assert (to_uint8(back.rgb) == expected[..., :3]).all(), ext
+    for ext in (".jpg", ".bmp"):
+        assert read_image(write_image(tmp_path / f"out{ext}", img.rgb, img)).alpha is None
+
+
+def test_palette_transparency_becomes_alpha(tmp_path):
+    im = Image.fromarray(rand_u8(seed=6)).convert("P")
+    index = im.getpixel((0, 0))
+    im.save(tmp_path / "t.png", transparency=index)
+    img = read_image(tmp_path / "t.png")
+    assert img.alpha is not None and img.alpha[0, 0] == 0 and img.alpha.max() == 1
+    assert (img.alpha == 0).sum() == (np.asarray(im) == index).sum()
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "TIFF"])
+def test_cmyk_becomes_rgb(tmp_path, fmt):
+    im = Image.fromarray(smooth_u8()).convert("CMYK")
+    im.save(tmp_path / "c.img", format=fmt, **({"quality": 100} if fmt == "JPEG" else {}))
+    img = read_image(tmp_path / "c.img")
+    assert img.rgb.shape == (48, 64, 3) and img.icc_profile is None
+    assert np.abs(to_uint8(img.rgb).astype(int) - np.asarray(im.convert("RGB"))).max() <= 8
+
+
+# ----------------------------------------------------------------------------------------------- orientation
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize("ext", [".png", ".tif"])
+def test_orientation_matches_exif_transpose(tmp_path, orientation, ext):
+    rgba = rand_u8(6, 9, 4, seed=orientation)
+    path = tmp_path / f"o{ext}"
+    Image.fromarray(rgba).save(path, exif=make_exif(orientation).tobytes())
+    expected = np.asarray(ImageOps.exif_transpose(Image.open(path)))
+    img = read_image(path)
+    assert (to_uint8(img.rgb) == expected[..., :3]).all() and (to_uint8(img.alpha) == expected[..., 3]).all()
+    assert_camera_exif(img.exif)
+
+
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+def test_jpeg_orientation_is_applied_once_and_reset(tmp_path, orientation):
+    pixels = smooth_u8()
+    src = tmp_path / "camera.jpg"
+    xmp = XMP.replace(b"dc:format", f'xmlns:tiff="http://ns.adobe.com/tiff/1.0/" tiff:Orientation="{orientation}" '
+                      "dc:format".encode())
+    Image.fromarray(pixels).save(src, quality=98, exif=make_exif(orientation).tobytes(), xmp=xmp)
+    img = read_image(src)
+    turn = {3: 2, 6: -1, 8: 1}[orientation]
+    assert np.abs(to_uint8(img.rgb).astype(int) - np.rot90(pixels, turn)).mean() < 2
+    assert b'tiff:Orientation="1"' in img.xmp
+    out = write_image(tmp_path / "restored.jpg", img.rgb, img)
+    with Image.open(out) as written:
+        assert written.getexif()[0x0112] == 1
+        assert_camera_exif(written.info["exif"])
+    assert read_image(out).rgb.shape == img.rgb.shape
+
+
+@pytest.mark.parametrize("ext", [".png", ".tif"])
+def test_16_bit_orientation_and_exif(tmp_path, ext):
+    """The OpenCV path applies the orientation by hand; write raw orientation-6 EXIF to get such a file."""
+    bgr = rand_u16(6, 9, 3, seed=9)
+    src = write_image(tmp_path / f"six{ext}", bgr[..., ::-1] / 65535.0,
+                      source_with_meta(bgr, bit_depth=16, orientation=6))
+    img = read_image(src)
+    assert img.bit_depth == 16 and (to_uint16(img.rgb) == np.rot90(bgr[..., ::-1], -1)).all()
+    out = write_image(tmp_path / f"out{ext}", img.rgb, img)
+    with Image.open(out) as written:
+        assert written.getexif()[0x0112] == 1 and written.getexif()[0x0110] == "HG-1"
+    assert (to_uint16(read_image(out).rgb) == to_uint16(img.rgb)).all()
+
+
+# ----------------------------------------------------------------------------------------------- metadata
+
+@pytest.mark.parametrize(("ext", "bits", "keeps_dpi", "keeps_xmp"), [
+    (".png", 8, True, True), (".png", 16, True, True), (".tif", 8, True, True), (".tif", 16, True, True),
+    (".jpg", 8, True, True), (".webp", 8, False, True), (".heic", 8, False, True), (".bmp", 8, True, False),
+])
+def test_metadata_is_kept(tmp_path, ext, bits, keeps_dpi, keeps_xmp):
+    pixels = smooth_u8()
+    src = source_with_meta(pixels / 255.0, bit_depth=bits)
+    out = write_image(tmp_path / f"out{ext}", src.rgb, src)
+    img = read_image(out)
+    assert img.bit_depth == bits
+    if ext != ".bmp":
+        assert img.icc_profile == ICC
+        assert_camera_exif(img.exif)
+    if keeps_dpi:
+        assert img.dpi == pytest.approx((300, 300), abs=0.01)
+    if keeps_xmp:
+        assert img.xmp is not None and b'dc:format="image/test"' in img.xmp
+
+
+def test_16_bit_png_chunks_and_tiff_tags_are_readable_by_pillow(tmp_path):
+    src = source_with_meta(rand_u16() / 65535.0, bit_depth=16, dpi=(240.0, 180.0))
+    with Image.open(write_image(tmp_path / "x.png", src.rgb, src)) as im:
+        assert im.info["icc_profile"] == ICC and im.info["dpi"] == pytest.approx((240, 180), abs=0.01)
+        im.load()
+    with Image.open(write_image(tmp_path / "x.tif", src.rgb, src)) as im:
+        assert im.tag_v2[258] == (16, 16, 16) and im.tag_v2[271] == "Hourglass Camera Co."
+        assert im.info["dpi"] == pytest.approx((240, 180)) and im.info["xmp"] == XMP
+
+
+def test_no_metadata_means_none(tmp_path):
+    Image.fromarray(rand_u8()).save(tmp_path / "plain.png")
+    img = read_image(tmp_path / "plain.png")
+    assert (img.exif, img.icc_profile, img.dpi, img.xmp) == (None, None, None, None)
+
+
+def test_xmp_in_png_written_by_pillow(tmp_path):
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt("XML:com.adobe.xmp", XMP.decode())
+    Image.fromarray(rand_u8()).save(tmp_path / "x.png", pnginfo=info, dpi=(72, 72))
+    img = read_image(tmp_path / "x.png")
+    assert img.xmp == XMP and img.dpi == pytest.approx((72, 72), abs=0.01)
+
+
+def test_heic_round_trip(tmp_path):
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    pixels = smooth_u8()
+    Image.fromarray(pixels).save(tmp_path / "phone.heic", quality=95, exif=make_exif(6).tobytes())
+    img = read_image(tmp_path / "phone.heic")
+    assert img.format == "HEIF" and img.bit_depth == 8
+    assert np.abs(to_uint8(img.rgb).astype(int) - np.rot90(pixels, -1)).mean() < 3  # rotated exactly once
+    assert output_format_for(img) == ("JPEG", 8)
+    out = write_image(tmp_path / "restored.jpg", img.rgb, img)
+    assert read_image(out).rgb.shape == img.rgb.shape
+
+
+# ----------------------------------------------------------------------------------------------- read errors
+
+def _err(exc, path) -> str:
+    with pytest.raises(exc) as info:
+        read_image(path)
+    assert Path(path).name in str(info.value)
+    return str(info.value)
+
+
+def test_read_errors(tmp_path):
+    (tmp_path / "noise.jpg").write_bytes(np.random.default_rng(0).bytes(5000))
+    _err(InputUnreadableError, tmp_path / "noise.jpg")
+    (tmp_path / "empty.png").write_bytes(b"")
+    assert "empty" in _err(InputUnreadableError, tmp_path / "empty.png")
+    (tmp_path / "folder.jpg").mkdir()
+    assert "folder" in _err(InputUnreadableError, tmp_path / "folder.jpg")
+    _err(InputNotFoundError, tmp_path / "missing.jpg")
+    (tmp_path / "notes.txt").write_text("not a photo")
+    _err(UnsupportedInputError, tmp_path / "notes.txt")
+    Image.fromarray(rand_u8()).save(tmp_path / "anim.gif")
+    assert "GIF" in _err(UnsupportedInputError, tmp_path / "anim.gif")
+
+
+@pytest.mark.parametrize("ext", [".jpg", ".png", ".tif", ".webp"])
+def test_truncated_file_fails_at_read_time(tmp_path, ext):
+    good = write_image(tmp_path / f"good{ext}", rand_u8(200, 300) / 255.0)
+    data = good.read_bytes()
+    (tmp_path / f"cut{ext}").write_bytes(data[: len(data) // 2])
+    _err(InputUnreadableError, tmp_path / f"cut{ext}")
+
+
+def test_truncated_16_bit_png(tmp_path):
+    cv2_write(tmp_path / "good.png", rand_u16(200, 300))
+    (tmp_path / "cut.png").write_bytes((tmp_path / "good.png").read_bytes()[:5000])
+    _err(InputUnreadableError, tmp_path / "cut.png")
+
+
+def test_too_many_pixels(tmp_path, monkeypatch):
+    Image.fromarray(rand_u8(40, 50)).save(tmp_path / "big.png")
+    monkeypatch.setattr(imaging, "MAX_PIXELS", 1000)
+    assert "megapixels" in _err(ImageTooLargeError, tmp_path / "big.png")
+
+
+def test_decompression_bomb_guard(tmp_path, monkeypatch):
+    Image.fromarray(rand_u8(40, 50)).save(tmp_path / "bomb.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 500)  # Pillow itself refuses (> 2 × limit)
+    _err(ImageTooLargeError, tmp_path / "bomb.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1500)  # Pillow only warns (limit < pixels < 2 × limit)
+    _err(ImageTooLargeError, tmp_path / "bomb.png")
+    assert Image.MAX_IMAGE_PIXELS == 1500
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="needs POSIX permissions, not root")
+def test_unreadable_permission(tmp_path):
+    path = write_image(tmp_path / "locked.png", rand_u8() / 255.0)
+    path.chmod(0)
+    _err(InputUnreadableError, path)
+
+
+# ----------------------------------------------------------------------------------------------- RAW
+
+def fake_linear_dng(path: Path, rgb16: np.ndarray, orientation: int = 1) -> None:
+    """An uncompressed LinearRaw DNG: the simplest RAW file LibRaw decodes."""
+    h, w, _ = rgb16.shape
+    pixels = rgb16.astype("<u2").tobytes()
+    one = [(1, 1)]
+    tags = {254: (4, [0]), 256: (4, [w]), 257: (4, [h]), 258: (3, [16] * 3), 259: (3, [1]), 262: (3, [34892]),
+            271: (2, "Hourglass"), 272: (2, "Test"), 273: (4, [0]), 274: (3, [orientation]), 277: (3, [3]),
+            278: (4, [h]), 279: (4, [len(pixels)]), 284: (3, [1]), 50706: (1, [1, 4, 0, 0]),
+            50708: (2, "Hourglass Test"), 50717: (4, [65535]), 50728: (5, one * 3), 50778: (3, [21]),
+            50721: (10, [(1, 1), (0, 1), (0, 1), (0, 1), (1, 1), (0, 1), (0, 1), (0, 1), (1, 1)])}
+    codes = {1: "B", 2: "s", 3: "H", 4: "I", 5: "II", 10: "ii"}
+    blobs = {}
+    for tag, (typ, vals) in tags.items():
+        if typ == 2:
+            blobs[tag] = (len(vals) + 1, vals.encode() + b"\0")
+        else:
+            flat = [v for pair in vals for v in pair] if typ in (5, 10) else vals
+            blobs[tag] = (len(vals), struct.pack(f"<{len(flat) // len(codes[typ]) * codes[typ]}", *flat))
+    extra_at = 8 + 2 + 12 * len(tags) + 4
+    extra, entries = b"", b""
+    pixels_at = extra_at + sum(len(b) + len(b) % 2 for _, b in blobs.values() if len(b) > 4)
+    blobs[273] = (1, struct.pack("<I", pixels_at))
+    for tag in sorted(tags):
+        count, blob = blobs[tag]
+        if len(blob) > 4:
+            value = struct.pack("<I", extra_at + len(extra))
+            extra += blob + b"\0" * (len(blob) % 2)
+        else:
+            value = blob.ljust(4, b"\0")
+        entries += struct.pack("<HHI", tag, tags[tag][0], count) + value
+    ifd = struct.pack("<H", len(tags)) + entries + b"\0\0\0\0"
+    path.write_bytes(b"II*\0" + struct.pack("<I", 8) + ifd + extra + pixels)
+
+
+@pytest.mark.parametrize("orientation", [1, 6])
+def test_raw_decoding(tmp_path, orientation):
+    h, w = 32, 48
+    rgb = np.zeros((h, w, 3), np.uint16)
+    rgb[..., 0] = np.linspace(0, 60000, w, dtype=np.uint16)[None]
+    rgb[..., 2] = np.linspace(0, 60000, h, dtype=np.uint16)[:, None]
+    rgb[..., 1] = 20000
+    fake_linear_dng(tmp_path / "shot.dng", rgb, orientation)
+    img = read_image(tmp_path / "shot.dng")
+    assert img.format == "RAW" and img.bit_depth == 16 and img.alpha is None
+    exif = Image.Exif()
+    exif.load(img.exif)  # DNG is TIFF-based: its camera EXIF comes along, orientation reset
+    assert (exif[0x010F], exif[0x0110], exif.get(0x0112, 1)) == ("Hourglass", "Test", 1)
+    assert 50706 not in exif and 256 not in exif  # no DNG or layout tags leak into other files
+    assert output_format_for(img) == ("TIFF", 16)
+    upright = np.rot90(img.rgb, 1) if orientation == 6 else img.rgb  # undo LibRaw's rotation
+    assert upright.shape == (h, w, 3)
+    assert upright[:, -1, 0].mean() > upright[:, 0, 0].mean() + 0.5  # red grows to the right
+    assert upright[-1, :, 2].mean() > upright[0, :, 2].mean() + 0.5  # blue grows downwards
+    out = write_image(tmp_path / "shot.tif", img.rgb, img)
+    assert cv2.imread(str(out), cv2.IMREAD_UNCHANGED).dtype == np.uint16
+
+
+@pytest.mark.parametrize("ext", [".dng", ".cr2", ".nef"])
+def test_garbage_raw_has_a_clear_error(tmp_path, ext):
+    (tmp_path / f"IMG_0001{ext}").write_bytes(np.random.default_rng(1).bytes(4096))
+    with pytest.raises((UnsupportedInputError, InputUnreadableError)) as info:
+        read_image(tmp_path / f"IMG_0001{ext}")
+    assert f"IMG_0001{ext}" in str(info.value) and "RAW" in str(info.value)
+
+
+# ----------------------------------------------------------------------------------------------- writing
+
+def test_output_format_rules():
+    def src(fmt, bits):
+        return ImageData(np.zeros((1, 1, 3)), None, bits, fmt, None, None, None, None, None)
+
+    assert output_format_for(src("RAW", 16)) == ("TIFF", 16)
+    assert output_format_for(src("HEIF", 8)) == ("JPEG", 8)
+    assert output_format_for(src("PNG", 16)) == ("PNG", 16)
+    assert output_format_for(src("JPEG", 8)) == ("JPEG", 8)
+    assert output_format_for(src("TIFF", 16), "jpg") == ("JPEG", 8)
+    assert output_format_for(src("JPEG", 8), ".TIF") == ("TIFF", 8)
+    assert imaging.extension_for("jpeg") == ".jpg"
+    with pytest.raises(OutputNotWritableError):
+        output_format_for(src("PNG", 8), "gif")
+
+
+def test_format_argument_and_bit_depth(tmp_path):
+    pixels = rand_u16()
+    out = write_image(tmp_path / "x.out", pixels / 65535.0, format="TIFF", bit_depth=16)
+    assert (to_uint16(read_image(out).rgb) == pixels).all()
+    out = write_image(tmp_path / "y.png", pixels / 65535.0, source_with_meta(pixels, bit_depth=16), bit_depth=8)
+    assert read_image(out).bit_depth == 8
+    out = write_image(tmp_path / "z.jpg", pixels / 65535.0, bit_depth=16)  # JPEG is always 8-bit
+    assert read_image(out).format == "JPEG"
+    with pytest.raises(OutputNotWritableError, match="gif"):
+        write_image(tmp_path / "x.gif", pixels / 65535.0)
+    with pytest.raises(ValueError):
+        write_image(tmp_path / "bad.png", np.zeros((4, 4)))
+    with pytest.raises(ValueError):
+        write_image(tmp_path / "bad.png", np.zeros((4, 4, 3)), bit_depth=12)
+
+
+def test_jpeg_quality_is_used(tmp_path):
+    noisy = rand_u8(64, 64) / 255.0
+    small = write_image(tmp_path / "q50.jpg", noisy, quality=50).stat().st_size
+    assert write_image(tmp_path / "q95.jpg", noisy, quality=95).stat().st_size > small * 1.3
+
+
+def test_never_overwrites_without_permission(tmp_path):
+    target = tmp_path / "out.png"
+    target.write_bytes(b"precious")
+    with pytest.raises(OutputExistsError, match="out.png"):
+        write_image(target, rand_u8() / 255.0)
+    assert target.read_bytes() == b"precious"
+    write_image(target, rand_u8() / 255.0, overwrite=True)
+    assert (to_uint8(read_image(target).rgb) == rand_u8()).all()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.png"]
+
+
+def test_file_appearing_during_the_write_is_not_replaced(tmp_path, monkeypatch):
+    target = tmp_path / "out.png"
+    real_publish = imaging._publish
+
+    def racing_publish(tmp, path, overwrite):
+        path.write_bytes(b"someone else")
+        return real_publish(tmp, path, overwrite)
+
+    monkeypatch.setattr(imaging, "_publish", racing_publish)
+    with pytest.raises(OutputExistsError):
+        write_image(target, rand_u8() / 255.0)
+    assert target.read_bytes() == b"someone else"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.png"]
+
+
+def test_never_writes_over_the_source(tmp_path, monkeypatch):
+    src_path = write_image(tmp_path / "original.png", rand_u8() / 255.0)
+    before = src_path.read_bytes()
+    img = read_image(src_path)
+    for same in (src_path, tmp_path / "." / "original.png"):
+        with pytest.raises(OutputExistsError, match="original"):
+            write_image(same, img.rgb * 0.5, img, overwrite=True)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(OutputExistsError):
+        write_image("original.png", img.rgb, img, overwrite=True)
+    if hasattr(os, "symlink"):
+        (tmp_path / "alias.png").symlink_to(src_path)
+        with pytest.raises(OutputExistsError):
+            write_image(tmp_path / "alias.png", img.rgb, img, overwrite=True)
+    assert src_path.read_bytes() == before
+
+
+def test_failed_write_leaves_nothing_behind(tmp_path, monkeypatch):
+    def full_disk(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(imaging.os, "fsync", full_disk)
+    with pytest.raises(OutputNotWritableError, match="disk space"):
+        write_image(tmp_path / "out.jpg", rand_u8() / 255.0)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_rename_leaves_nothing_behind(tmp_path, monkeypatch):
+    def broken(*args):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(imaging.os, "link", broken)
+    monkeypatch.setattr(imaging.os, "replace", broken)
+    with pytest.raises(OutputNotWritableError, match="not allowed"):
+        write_image(tmp_path / "out.png", rand_u8() / 255.0)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_creates_missing_folders(tmp_path):
+    out = write_image(tmp_path / "a" / "b" / "out.png", rand_u8() / 255.0)
+    assert out.is_file() and sorted(p.name for p in out.parent.iterdir()) == ["out.png"]
+
+
+def test_unwritable_folder(tmp_path):
+    (tmp_path / "file").write_bytes(b"x")
+    with pytest.raises(OutputNotWritableError, match="file"):
+        write_image(tmp_path / "file" / "out.png", rand_u8() / 255.0)
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="needs POSIX permissions, not root")
+def test_read_only_folder(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        with pytest.raises(OutputNotWritableError):
+            write_image(folder / "out.png", rand_u8() / 255.0)
+    finally:
+        folder.chmod(0o700)
+
+
+def test_written_file_has_normal_permissions(tmp_path):
+    if os.name != "posix":
+        pytest.skip("POSIX permissions")
+    umask = os.umask(0o022)
+    os.umask(umask)
+    out = write_image(tmp_path / "out.png", rand_u8() / 255.0)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_alpha_argument_and_resize(tmp_path):
+    rgb = rand_u8() / 255.0
+    alpha = np.linspace(0, 1, 24 * 36, dtype=np.float32).reshape(24, 36)
+    back = read_image(write_image(tmp_path / "a.png", rgb, alpha=alpha))
+    assert (to_uint8(back.alpha) == to_uint8(alpha)).all()
+    src = ImageData(rgb, alpha[::2, ::2], 8, "PNG", None, None, None, None, None)
+    assert read_image(write_image(tmp_path / "b.png", rgb, src)).alpha.shape == (24, 36)
+
+
+def test_written_bytes_are_valid_for_other_readers(tmp_path):
+    """OpenCV-encoded files with our added metadata must stay valid PNG/TIFF for libpng/libtiff."""
+    src = source_with_meta(rand_u8() / 255.0)
+    for ext in (".png", ".tif"):
+        out = write_image(tmp_path / f"x{ext}", src.rgb, src)
+        assert (cv2.imread(str(out))[..., ::-1] == to_uint8(src.rgb)).all()
+        with Image.open(io.BytesIO(out.read_bytes())) as im:
+            im.load()
+            assert (np.asarray(im.convert("RGB")) == to_uint8(src.rgb)).all()

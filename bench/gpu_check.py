@@ -13,11 +13,11 @@ import numpy as np
 import torch
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-import bench_network  # noqa: E402
+import bench_network
 
-from engine.network import VARIANTS, UnetRes  # noqa: E402
-from engine.pipeline import restore_array  # noqa: E402
-from engine.schedule import stock_times  # noqa: E402
+from engine.network import VARIANTS, UnetRes
+from engine.pipeline import restore_array
+from engine.schedule import stock_times
 
 
 def main() -> int:

@@ -19,7 +19,8 @@ _API = {
     "write_image": "engine.imaging",
 }
 
-__all__ = sorted(_API) + ["__version__"]
+__all__ = ["CancelToken", "RestoreOptions", "StepInfo", "__version__", "load_model", "read_image", "restore_file",
+           "restore_image", "write_image"]
 
 
 def __getattr__(name: str):

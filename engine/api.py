@@ -26,7 +26,7 @@ from engine.schedule import resolve_times
 
 log = logging.getLogger("engine.api")
 
-__all__ = ["load_model", "restore_image", "restore_file", "RestoreOptions", "RestoreResult", "output_path_for"]
+__all__ = ["RestoreOptions", "RestoreResult", "load_model", "output_path_for", "restore_file", "restore_image"]
 
 
 @dataclass(frozen=True)

@@ -98,7 +98,7 @@ class ProgressBar:
             return
         self._last = now
         width = 24
-        fill = int(round(p.fraction * width))
+        fill = round(p.fraction * width)
         detail = f"step {p.step}/{p.steps}" + (f" tile {p.tile}/{p.tiles}" if p.tiles > 1 else "")
         line = f"\r[{self.index}/{self.total}] [{'#' * fill}{'.' * (width - fill)}] {p.fraction:4.0%} {detail}  "
         self.stream.write(line + self.name[:30])

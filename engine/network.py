@@ -13,6 +13,7 @@ Any H, W ≥ 16 works: the input is reflect-padded right/bottom to a multiple of
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -212,7 +213,7 @@ class Unet(nn.Module):
     def __init__(self, config: NetConfig):
         super().__init__()
         dims, td = config.dims, config.time_dim
-        in_out = list(zip(dims[:-1], dims[1:]))
+        in_out = list(itertools.pairwise(dims))
         last = len(in_out) - 1
         self.init_conv = nn.Conv2d(6, dims[0], 7, padding=3)
         self.time_mlp = nn.Sequential(

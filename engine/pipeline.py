@@ -29,7 +29,7 @@ MAX_TILE = 1024
 DEFAULT_OVERLAP = 64
 TILE_CHOICES = (1024, 896, 768, 640, 512, 384, 256, 192, 128)
 
-__all__ = ["CancelToken", "StepInfo", "Progress", "restore_array", "make_noise", "choose_tile"]
+__all__ = ["CancelToken", "Progress", "StepInfo", "choose_tile", "make_noise", "restore_array"]
 
 
 @dataclass(frozen=True)

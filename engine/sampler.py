@@ -7,6 +7,7 @@ of integer times works; the quality presets are lists from `engine.schedule`.
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 from collections.abc import Callable, Sequence
@@ -77,7 +78,7 @@ def validate_times(times: Sequence[int]) -> list[int]:
     times = [int(t) for t in times]
     if not times:
         raise ValueError("at least one sampling step is needed")
-    if any(not 0 <= t < TIMESTEPS for t in times) or any(a <= b for a, b in zip(times, times[1:])):
+    if any(not 0 <= t < TIMESTEPS for t in times) or any(a <= b for a, b in itertools.pairwise(times)):
         raise ValueError(f"times must be strictly descending integers in [0, {TIMESTEPS - 1}], got {times}")
     return times
 

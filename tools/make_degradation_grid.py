@@ -1,0 +1,83 @@
+"""Write docs/degradations.png: example outputs of every training degradation generator.
+
+Rows are scikit-image's bundled public-domain/CC0 photos (astronaut, coffee, chelsea), centre-cropped
+and resized to 256×256 (the training crop size); columns are the clean image and the five tasks, each
+degraded with a fixed seed. Needs scikit-image (a tool-time dependency only):
+
+    .venv/bin/pip install scikit-image
+    .venv/bin/python tools/make_degradation_grid.py [--out docs/degradations.png] [--seed 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from engine.training.degradations import TASKS, degrade
+
+THUMB = 256
+HEADER = 28
+GAP = 4
+SOURCES = ("astronaut", "coffee", "chelsea")
+
+
+def load_sources(size: int = THUMB) -> dict[str, np.ndarray]:
+    """The skimage sample photos as float32 RGB, centre-cropped square and resized to size×size."""
+    from skimage import data
+
+    out = {}
+    for name in SOURCES:
+        img = getattr(data, name)()
+        h, w = img.shape[:2]
+        s = min(h, w)
+        y0, x0 = (h - s) // 2, (w - s) // 2
+        img = cv2.resize(img[y0 : y0 + s, x0 : x0 + s], (size, size), interpolation=cv2.INTER_AREA)
+        out[name] = img.astype(np.float32) / 255.0
+    return out
+
+
+def make_grid(seed: int = 1) -> np.ndarray:
+    """Return the grid as a uint8 RGB image."""
+    sources = load_sources()
+    cols = ("clean",) + TASKS
+    width = len(cols) * THUMB + (len(cols) - 1) * GAP
+    height = HEADER + len(sources) * THUMB + (len(sources) - 1) * GAP
+    grid = np.full((height, width, 3), 255, np.uint8)
+    for c, label in enumerate(cols):
+        x0 = c * (THUMB + GAP)
+        (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.7, 2)
+        org = (x0 + (THUMB - tw) // 2, (HEADER + th) // 2)
+        cv2.putText(grid, label, org, cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 0), 2, cv2.LINE_AA)
+    for r, img in enumerate(sources.values()):
+        y0 = HEADER + r * (THUMB + GAP)
+        for c, task in enumerate(cols):
+            x0 = c * (THUMB + GAP)
+            # one fixed seed per (row, column) so the grid is reproducible and the rows differ
+            out = img if task == "clean" else degrade(img, task, seed * 1000 + r * 10 + c)
+            grid[y0 : y0 + THUMB, x0 : x0 + THUMB] = np.round(out * 255.0).astype(np.uint8)
+    return grid
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "degradations.png")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    grid = make_grid(args.seed)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    bgr = cv2.cvtColor(grid, cv2.COLOR_RGB2BGR)
+    if not cv2.imwrite(str(args.out), bgr, [cv2.IMWRITE_PNG_COMPRESSION, 9]):
+        raise SystemExit(f"could not write {args.out}")
+    print(f"wrote {args.out} ({grid.shape[1]}×{grid.shape[0]})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

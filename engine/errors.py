@@ -41,6 +41,12 @@ class HourglassError(Exception):
         self.detail = detail
 
 
+class InvalidRequestError(HourglassError):
+    """A command that is malformed or refers to something that cannot be done."""
+
+    code = ErrorCode.INVALID_REQUEST
+
+
 class InputNotFoundError(HourglassError):
     code = ErrorCode.INPUT_NOT_FOUND
 

@@ -1,0 +1,45 @@
+"""The process boundary holds: app never imports torch, engine never imports Qt or app."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+QT = {"PySide6", "qasync", "shiboken6", "PyQt5", "PyQt6"}
+TORCH = {"torch", "safetensors"}
+
+
+def _imports(package: str):
+    for path in sorted((ROOT / package).rglob("*.py")):
+        tree = ast.parse(path.read_text(), str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                yield path, [a.name.split(".")[0] for a in node.names], [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                yield path, [node.module.split(".")[0]], [node.module]
+
+
+def test_engine_never_imports_qt_or_app():
+    bad = [(p.name, m) for p, tops, _ in _imports("engine") for m in tops if m in QT | {"app"}]
+    assert not bad
+
+
+def test_app_never_imports_torch_or_engine_internals():
+    allowed_engine = {"engine", "engine.protocol", "engine.errors"}
+    bad = []
+    for path, tops, full in _imports("app"):
+        for top, name in zip(tops, full):
+            if top in TORCH or (top == "engine" and name not in allowed_engine):
+                bad.append((path.name, name))
+    assert not bad
+
+
+@pytest.mark.parametrize("module", ["engine", "engine.protocol", "engine.errors", "engine.cli"])
+def test_light_modules_do_not_load_torch(module):
+    code = f"import sys, {module}; sys.exit(1 if 'torch' in sys.modules else 0)"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0, f"importing {module} loads torch"

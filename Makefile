@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup run test test-slow test-all bench lint clean
+.PHONY: setup run run-cli test test-slow test-all bench lint clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -13,8 +13,11 @@ $(STAMP): pyproject.toml constraints.txt
 
 setup: $(STAMP)
 
-# Restore the bundled sample photos with the default model (headless; the GUI comes with its own issue).
+# With a display: the desktop app. Without one: restore the bundled samples with the default model.
 run: setup
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then $(VENV)/bin/hourglass; else $(MAKE) --no-print-directory run-cli; fi
+
+run-cli: setup
 	$(VENV)/bin/hourglass restore resources/samples -o out/samples --overwrite
 
 test: setup

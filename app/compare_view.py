@@ -1,0 +1,257 @@
+"""Before/after comparison: two images drawn with one transform (so zoom and pan are always in sync),
+split by a draggable divider.
+
+`ViewTransform` and `divider_fraction` hold the maths and are Qt-free, so they are unit-tested directly.
+Mouse: drag the divider, drag elsewhere to pan, wheel to zoom around the cursor (double-click: fit).
+Keys: Space or B toggles the original, F fits, 1 shows 100 %, + and - zoom.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QPen, QWheelEvent
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+MIN_ZOOM, MAX_ZOOM = 0.01, 32.0
+WHEEL_STEP = 1.25  # zoom factor per wheel notch
+GRAB_PX = 8  # how close to the divider a press grabs it
+
+
+def divider_fraction(x: float, width: float) -> float:
+    """The divider position (0 = all after, 1 = all before) for a pointer at view x."""
+    if width <= 0:
+        return 0.5
+    return min(1.0, max(0.0, x / width))
+
+
+@dataclass
+class ViewTransform:
+    """view = image × zoom + offset (pixels). One instance drives both the before and the after image."""
+
+    zoom: float = 1.0
+    ox: float = 0.0
+    oy: float = 0.0
+
+    def to_view(self, ix: float, iy: float) -> tuple[float, float]:
+        return ix * self.zoom + self.ox, iy * self.zoom + self.oy
+
+    def to_image(self, vx: float, vy: float) -> tuple[float, float]:
+        return (vx - self.ox) / self.zoom, (vy - self.oy) / self.zoom
+
+    def fit(self, iw: int, ih: int, vw: int, vh: int) -> None:
+        """The whole image visible and centred (never enlarged past 100 %)."""
+        if iw <= 0 or ih <= 0 or vw <= 0 or vh <= 0:
+            return
+        self.zoom = min(1.0, vw / iw, vh / ih)
+        self.ox = (vw - iw * self.zoom) / 2
+        self.oy = (vh - ih * self.zoom) / 2
+
+    def zoom_at(self, factor: float, ax: float, ay: float) -> None:
+        """Zoom by `factor`, keeping the image point under (ax, ay) where it is."""
+        ix, iy = self.to_image(ax, ay)
+        self.zoom = min(MAX_ZOOM, max(MIN_ZOOM, self.zoom * factor))
+        self.ox = ax - ix * self.zoom
+        self.oy = ay - iy * self.zoom
+
+    def set_zoom_at(self, zoom: float, ax: float, ay: float) -> None:
+        self.zoom_at(zoom / self.zoom, ax, ay)
+
+    def pan(self, dx: float, dy: float) -> None:
+        self.ox += dx
+        self.oy += dy
+
+    def visible_rect(self, iw: int, ih: int, vw: int, vh: int) -> tuple[int, int, int, int]:
+        """The part of the image (x, y, w, h in image pixels) that the view shows, clipped to the image."""
+        x0, y0 = self.to_image(0, 0)
+        x1, y1 = self.to_image(vw, vh)
+        left, top = max(0, int(x0)), max(0, int(y0))
+        right, bottom = min(iw, math.ceil(x1 - 1e-9)), min(ih, math.ceil(y1 - 1e-9))
+        return left, top, max(0, right - left), max(0, bottom - top)
+
+
+class CompareView(QWidget):
+    """Draws `before` left of the divider and `after` (blended by `strength`) right of it."""
+
+    divider_moved = Signal(float)
+    view_changed = Signal()
+    toggled = Signal(bool)  # True while the original is shown alone
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(240, 180)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setMouseTracking(True)
+        self.transform = ViewTransform()
+        self.divider = 0.5
+        self.strength = 1.0
+        self.show_before = False
+        self.fit_mode = True
+        self.before: QImage | None = None
+        self.after: QImage | None = None
+        self.after_region: QRect | None = None  # where `after` sits in `before` (a preview crop)
+        self.placeholder = "Drop photos here, or select one in the queue"
+        self._drag: str | None = None  # "divider" | "pan"
+        self._last: QPointF | None = None
+
+    # -------------------------------------------------------------- content
+
+    def set_images(self, before: QImage | None, after: QImage | None = None, region: QRect | None = None) -> None:
+        same_size = (self.before is not None and before is not None and before.size() == self.before.size())
+        self.before = before
+        self.set_after(after, region)
+        if not same_size or self.fit_mode:
+            self.fit()
+
+    def set_after(self, after: QImage | None, region: QRect | None = None) -> None:
+        self.after = after
+        self.after_region = region
+        self.update()
+
+    def set_strength(self, strength: float) -> None:
+        self.strength = min(1.0, max(0.0, strength))
+        self.update()
+
+    def set_divider(self, fraction: float) -> None:
+        self.divider = min(1.0, max(0.0, fraction))
+        self.divider_moved.emit(self.divider)
+        self.update()
+
+    def toggle_before(self) -> None:
+        self.show_before = not self.show_before
+        self.toggled.emit(self.show_before)
+        self.update()
+
+    def image_size(self) -> tuple[int, int]:
+        return (self.before.width(), self.before.height()) if self.before is not None else (0, 0)
+
+    def visible_image_rect(self) -> QRect:
+        x, y, w, h = self.transform.visible_rect(*self.image_size(), self.width(), self.height())
+        return QRect(x, y, w, h)
+
+    # -------------------------------------------------------------- zoom
+
+    def fit(self) -> None:
+        self.fit_mode = True
+        self.transform.fit(*self.image_size(), self.width(), self.height())
+        self._changed()
+
+    def actual_size(self) -> None:
+        self.fit_mode = False
+        self.transform.set_zoom_at(1.0, self.width() / 2, self.height() / 2)
+        self._changed()
+
+    def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
+        anchor = anchor or QPointF(self.width() / 2, self.height() / 2)
+        self.fit_mode = False
+        self.transform.zoom_at(factor, anchor.x(), anchor.y())
+        self._changed()
+
+    def _changed(self) -> None:
+        self.update()
+        self.view_changed.emit()
+
+    # -------------------------------------------------------------- painting
+
+    def paintEvent(self, event) -> None:
+        p = QPainter(self)
+        p.fillRect(self.rect(), QColor("#1e1e1e"))
+        if self.before is None:
+            p.setPen(QColor("#9e9e9e"))
+            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.placeholder)
+            return
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.transform.zoom < 2)
+        t = self.transform
+        iw, ih = self.image_size()
+        target = QRectF(t.ox, t.oy, iw * t.zoom, ih * t.zoom)
+        p.drawImage(target, self.before)
+        split_x = round(self.divider * self.width())
+        if self.after is not None and not self.show_before:
+            region = self.after_region or QRect(0, 0, iw, ih)
+            x, y = t.to_view(region.x(), region.y())
+            after_target = QRectF(x, y, region.width() * t.zoom, region.height() * t.zoom)
+            p.save()
+            p.setClipRect(QRect(split_x, 0, self.width() - split_x, self.height()))
+            p.setOpacity(self.strength)
+            p.drawImage(after_target, self.after)
+            p.restore()
+            if self.after_region is not None:
+                p.setPen(QPen(QColor(255, 255, 255, 140), 1, Qt.PenStyle.DashLine))
+                p.drawRect(after_target)
+            p.setPen(QPen(QColor("white"), 2))
+            p.drawLine(split_x, 0, split_x, self.height())
+            p.setBrush(QColor("white"))
+            p.drawEllipse(QPointF(split_x, self.height() / 2), 7, 7)
+            self._label(p, "Before", left=True)
+            self._label(p, "After" if self.after_region is None else "Preview", left=False)
+        elif self.show_before:
+            self._label(p, "Original (Space)", left=True)
+
+    def _label(self, p: QPainter, text: str, *, left: bool) -> None:
+        fm = p.fontMetrics()
+        w, h = fm.horizontalAdvance(text) + 14, fm.height() + 6
+        r = QRect(8 if left else self.width() - w - 8, 8, w, h)
+        p.fillRect(r, QColor(0, 0, 0, 150))
+        p.setPen(QColor("white"))
+        p.drawText(r, Qt.AlignmentFlag.AlignCenter, text)
+
+    # -------------------------------------------------------------- input
+
+    def _near_divider(self, x: float) -> bool:
+        return self.after is not None and not self.show_before and abs(x - self.divider * self.width()) <= GRAB_PX
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        pos = event.position()
+        self._drag = "divider" if self._near_divider(pos.x()) else "pan"
+        self._last = pos
+        if self._drag == "divider":
+            self.set_divider(divider_fraction(pos.x(), self.width()))
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        pos = event.position()
+        if self._drag == "divider":
+            self.set_divider(divider_fraction(pos.x(), self.width()))
+        elif self._drag == "pan" and self._last is not None:
+            self.fit_mode = False
+            self.transform.pan(pos.x() - self._last.x(), pos.y() - self._last.y())
+            self._last = pos
+            self._changed()
+        else:
+            shape = Qt.CursorShape.SplitHCursor if self._near_divider(pos.x()) else Qt.CursorShape.OpenHandCursor
+            self.setCursor(shape)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        self._drag, self._last = None, None
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        self.fit()
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        steps = event.angleDelta().y() / 120
+        if steps and self.before is not None:
+            self.zoom_by(WHEEL_STEP ** steps, event.position())
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        if key in (Qt.Key.Key_Space, Qt.Key.Key_B) and not event.isAutoRepeat():
+            self.toggle_before()
+        elif key == Qt.Key.Key_F:
+            self.fit()
+        elif key == Qt.Key.Key_1:
+            self.actual_size()
+        elif key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
+            self.zoom_by(WHEEL_STEP)
+        elif key == Qt.Key.Key_Minus:
+            self.zoom_by(1 / WHEEL_STEP)
+        else:
+            super().keyPressEvent(event)
+
+    def resizeEvent(self, event) -> None:
+        if self.fit_mode:
+            self.transform.fit(*self.image_size(), self.width(), self.height())
+            self.view_changed.emit()

@@ -1,0 +1,71 @@
+"""Decoding images off the GUI thread: queue thumbnails and the compare view's before/after pair."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from PySide6.QtCore import QObject, QSize, Qt, Signal
+from PySide6.QtGui import QImage, QImageReader
+
+from app.queue_model import QueueItem
+from app.tasks import TaskSet
+
+log = logging.getLogger("app.images")
+
+
+def read_image(path: str, max_side: int | None = None) -> QImage:
+    """Decode with EXIF orientation applied (as the engine does), optionally scaled down. Thread-safe."""
+    reader = QImageReader(path)
+    reader.setAutoTransform(True)
+    if max_side:
+        size = reader.size()
+        if size.isValid() and max(size.width(), size.height()) > max_side:
+            size.scale(QSize(max_side, max_side), Qt.AspectRatioMode.KeepAspectRatio)
+            reader.setScaledSize(size)
+    image = reader.read()
+    if image.isNull():
+        log.debug("cannot decode %s: %s", path, reader.errorString())
+    return image
+
+
+class ImageLoader(QObject):
+    thumbnail_ready = Signal(str, QImage)  # item id, image
+    pair_ready = Signal(int, object, object)  # request token, before (QImage|None), after (QImage|None)
+
+    def __init__(self, thumb_size: int = 48, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.thumb_size = thumb_size
+        self.tasks = TaskSet("images")
+        self._token = 0
+        self._semaphore: asyncio.Semaphore | None = None
+
+    def request_thumbnails(self, items: list[QueueItem]) -> None:
+        if items:
+            self.tasks.spawn(self._thumbnails([(i.id, i.path) for i in items]))
+
+    def load_pair(self, before: str, after: str | None) -> int:
+        """Decode both images in the background; `pair_ready` carries the returned token (latest wins)."""
+        self._token += 1
+        self.tasks.spawn(self._pair(self._token, before, after))
+        return self._token
+
+    async def _thumbnails(self, items: list[tuple[str, str]]) -> None:
+        loop = asyncio.get_running_loop()
+        for item_id, path in items:
+            image = await loop.run_in_executor(None, read_image, path, self.thumb_size * 2)
+            if not image.isNull():
+                self.thumbnail_ready.emit(item_id, image)
+
+    async def _pair(self, token: int, before: str, after: str | None) -> None:
+        loop = asyncio.get_running_loop()
+        b = await loop.run_in_executor(None, read_image, before)
+        if token != self._token:
+            return
+        a = await loop.run_in_executor(None, read_image, after) if after else None
+        if token != self._token:
+            return
+        self.pair_ready.emit(token, None if b.isNull() else b, None if a is None or a.isNull() else a)
+
+    async def close(self) -> None:
+        await self.tasks.cancel_all()

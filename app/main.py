@@ -1,0 +1,81 @@
+"""The composition root of the GUI: parse arguments, build settings, queue, engine client, runner and
+window, and run them on one qasync event loop."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+
+log = logging.getLogger("app")
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="hourglass gui", description="Open the Hourglass window.")
+    parser.add_argument("paths", nargs="*", help="photos or folders to add to the queue")
+    parser.add_argument("--data-dir", help="keep the queue and settings here (default: the user data folder)")
+    parser.add_argument("--log-level", default="WARNING", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    parser.add_argument("--engine-cmd", help="start the engine with this command (development)")
+    return parser.parse_args(argv)
+
+
+def build(args: argparse.Namespace):
+    """Create the object graph; returns (window, runner). A QApplication must exist."""
+    from app.client import ClientConfig, EngineClient
+    from app.queue_model import BatchQueue, default_queue_path
+    from app.runner import BatchRunner
+    from app.settings import Settings
+    from app.widgets.main_window import MainWindow
+
+    settings = Settings.load()
+    queue = BatchQueue(default_queue_path())
+    queue.load()
+    command = tuple(args.engine_cmd.split()) if args.engine_cmd else None
+    engine = EngineClient(ClientConfig(command=command))
+    runner = BatchRunner(queue, settings, engine)
+    window = MainWindow(runner)
+    return window, runner
+
+
+def run_gui(argv: list[str]) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=getattr(logging, args.log_level), format="%(levelname)s %(name)s: %(message)s")
+    if args.data_dir:
+        os.environ["HOURGLASS_DATA_DIR"] = str(Path(args.data_dir).resolve())
+
+    import qasync
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication
+
+    from app import qt_compat
+    from app.paths import icon_path
+
+    qt_compat.install()
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Hourglass")
+    app.setOrganizationName("Hourglass")
+    app.setQuitOnLastWindowClosed(False)  # we quit once the engine is shut down
+    if icon_path().exists():
+        app.setWindowIcon(QIcon(str(icon_path())))
+
+    async def amain() -> int:
+        window, runner = build(args)
+        closed = asyncio.Event()
+        window.close_confirmed.connect(closed.set)
+        window.show()
+        runner.start_engine()
+        if args.paths:
+            runner.add_paths(args.paths)
+        await closed.wait()
+        await window.images.close()
+        await runner.shutdown()
+        return 0
+
+    try:
+        return asyncio.run(amain(), loop_factory=qasync.QEventLoop) if sys.version_info >= (3, 12) \
+            else qasync.run(amain())
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,57 @@
+"""Where the app keeps its files: user data (queue, settings), resources, preview scratch space.
+
+`HOURGLASS_DATA_DIR` overrides the user data folder (tests, portable installs).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+APP_NAME = "Hourglass"
+
+
+def data_dir() -> Path:
+    override = os.environ.get("HOURGLASS_DATA_DIR")
+    if override:
+        path = Path(override)
+    else:
+        from platformdirs import user_data_dir
+
+        path = Path(user_data_dir(APP_NAME, appauthor=False))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def resources_dir() -> Path:
+    if getattr(sys, "frozen", False):
+        return Path(getattr(sys, "_MEIPASS", Path(sys.executable).parent)) / "resources"
+    return Path(__file__).resolve().parents[1] / "resources"
+
+
+def icon_path() -> Path:
+    return resources_dir() / "icons" / "hourglass.png"
+
+
+def preview_dir() -> Path:
+    path = Path(tempfile.gettempdir()) / f"hourglass-preview-{os.getpid()}"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to a temporary file beside `path`, then rename it over `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

@@ -1,0 +1,160 @@
+"""Preview before committing: restore only the visible region (at most ~512×512 around its centre) of
+the selected photo with the current settings, and show it in the compare view.
+
+A new preview cancels the running one; the batch cancels any preview before it starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QRect, Signal
+from PySide6.QtGui import QImage
+
+from app.client.events import EngineError
+from app.images import read_image
+from app.paths import preview_dir
+from app.queue_model import QueueItem
+from app.runner import BatchRunner
+from app.tasks import TaskSet
+from engine import protocol as P
+
+log = logging.getLogger("app.preview")
+
+MAX_SIDE = 512
+
+
+def clamp_region(region: tuple[int, int, int, int], image_size: tuple[int, int],
+                 max_side: int = MAX_SIDE) -> tuple[int, int, int, int]:
+    """At most `max_side`² of `region`, centred on it, inside the image."""
+    x, y, w, h = region
+    iw, ih = image_size
+    if w <= 0 or h <= 0:
+        x, y, w, h = 0, 0, iw, ih
+    cx, cy = x + w / 2, y + h / 2
+    w, h = min(w, max_side, iw), min(h, max_side, ih)
+    left = int(min(max(0, cx - w / 2), iw - w))
+    top = int(min(max(0, cy - h / 2), ih - h))
+    return left, top, int(w), int(h)
+
+
+def crop_to_png(src: str, region: tuple[int, int, int, int], dst: str) -> tuple[int, int, int, int]:
+    """Crop (after EXIF orientation, like the view) and save as PNG; returns the region actually used."""
+    from PIL import Image, ImageOps
+
+    with Image.open(src) as im:
+        im = ImageOps.exif_transpose(im)
+        x, y, w, h = clamp_region(region, im.size)
+        im.crop((x, y, x + w, y + h)).convert("RGB").save(dst, format="PNG")
+    return x, y, w, h
+
+
+class PreviewService(QObject):
+    started = Signal()
+    progress = Signal(float)
+    finished = Signal(str, QImage, QRect)  # item id, restored crop, where it sits in the photo
+    failed = Signal(str, str)  # message, details
+    cancelled = Signal()
+
+    def __init__(self, runner: BatchRunner, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.runner = runner
+        self.tasks = TaskSet("preview")
+        self._task: asyncio.Task[None] | None = None
+        self._job_id: str | None = None
+        self._seq = 0
+        runner.preview_cancel = self.cancel_and_wait
+        runner.job_progress.connect(self._on_progress)
+
+    @property
+    def busy(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def request(self, item: QueueItem, region: QRect) -> None:
+        """Preview `region` (image pixels) of `item`; a preview already running is cancelled first."""
+        if self.runner.running:
+            self.failed.emit("Pause or finish the batch to preview: the engine is restoring photos.", "")
+            return
+        previous = self._task
+        self._task = self.tasks.spawn(self._run(item, (region.x(), region.y(), region.width(), region.height()),
+                                                previous))
+
+    def cancel(self) -> None:
+        if self.busy:
+            self.tasks.spawn(self.cancel_and_wait())
+
+    async def cancel_and_wait(self) -> None:
+        task = self._task
+        if task is None or task.done():
+            return
+        if self._job_id is not None:
+            try:
+                await self.runner.engine.cancel(self._job_id)
+            except EngineError:
+                pass
+        try:
+            await asyncio.wait_for(asyncio.shield(task), 15)
+        except (asyncio.TimeoutError, asyncio.CancelledError):
+            task.cancel()
+
+    def _on_progress(self, job_id: str, fraction: float) -> None:
+        if job_id == self._job_id:
+            self.progress.emit(fraction)
+
+    async def _run(self, item: QueueItem, region: tuple[int, int, int, int],
+                   previous: asyncio.Task[None] | None) -> None:
+        if previous is not None and not previous.done():
+            if self._job_id is not None:
+                try:
+                    await self.runner.engine.cancel(self._job_id)
+                except EngineError:
+                    pass
+            await asyncio.gather(previous, return_exceptions=True)
+        self._seq += 1
+        folder = preview_dir()
+        src = folder / f"crop-{self._seq}.png"
+        out = folder / f"preview-{self._seq}.png"
+        loop = asyncio.get_running_loop()
+        self.started.emit()
+        try:
+            used = await loop.run_in_executor(None, crop_to_png, item.path, region, str(src))
+        except (OSError, ValueError) as exc:
+            self.failed.emit("This photo cannot be previewed (the app could not decode it).", str(exc))
+            return
+        options = P.JobOptions(**{**_fields(self.runner.job_options(item)), "format": "PNG", "bit_depth": None,
+                                  "overwrite": True})
+        job_id = f"preview-{os.getpid()}-{self._seq}"
+        self._job_id = job_id
+        try:
+            async with self.runner.engine_lock:
+                await self.runner.engine.start()
+                await self.runner.engine.submit(str(src), str(out), options, job_id=job_id)
+                terminal = await self.runner.engine.wait_job(job_id)
+        except EngineError as exc:
+            self.failed.emit(str(exc), "\n".join(self.runner.engine.log_tail()))
+            return
+        finally:
+            self._job_id = None
+            _unlink(src)
+        if isinstance(terminal, P.Result):
+            image = await loop.run_in_executor(None, read_image, terminal.output_path)
+            _unlink(out)
+            self.finished.emit(item.id, image, QRect(*used))
+        elif isinstance(terminal, P.Failed):
+            self.failed.emit(terminal.error.message, terminal.error.detail or "")
+        else:
+            self.cancelled.emit()
+
+
+def _fields(options: P.JobOptions) -> dict:
+    return {name: getattr(options, name) for name in options.__dataclass_fields__}
+
+
+def _unlink(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:
+        pass

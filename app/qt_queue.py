@@ -1,0 +1,196 @@
+"""Qt adapter over `BatchQueue`: a table model (thumbnail, name, degradation, state, progress, ETA)
+and the delegates that paint progress bars and edit the degradation."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, QRect, QSize, Qt
+from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
+from PySide6.QtWidgets import QComboBox, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+
+from app.queue_model import BatchQueue, ItemState, QueueItem
+from app.settings import TASK_LABELS
+
+COL_PHOTO, COL_TASK, COL_STATE, COL_PROGRESS, COL_ETA = range(5)
+HEADERS = ("Photo", "Degradation", "State", "Progress", "Time left")
+ItemIdRole = Qt.ItemDataRole.UserRole + 1
+ProgressRole = Qt.ItemDataRole.UserRole + 2
+THUMB = 48
+
+STATE_LABELS = {
+    ItemState.PENDING: "Pending", ItemState.DETECTING: "Detecting…", ItemState.QUEUED: "Queued",
+    ItemState.RUNNING: "Restoring…", ItemState.DONE: "Done", ItemState.FAILED: "Failed",
+    ItemState.CANCELLED: "Cancelled",
+}
+STATE_COLOURS = {ItemState.DONE: QColor("#2e7d32"), ItemState.FAILED: QColor("#c62828"),
+                 ItemState.CANCELLED: QColor("#8d6e63"), ItemState.RUNNING: QColor("#1565c0")}
+
+
+def task_text(item: QueueItem) -> str:
+    if item.task != "auto":
+        return f"{TASK_LABELS.get(item.task, item.task)} (chosen)"
+    if item.detected_task:
+        conf = f" {item.confidence:.0%}" if item.confidence is not None else ""
+        return f"{TASK_LABELS.get(item.detected_task, item.detected_task)}{conf}"
+    if item.detect_message:
+        return "— (not available)"
+    return "Auto"
+
+
+def format_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, sec = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {sec:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+class QueueTableModel(QAbstractTableModel):
+    """Rows are queue items, in queue order; listens to the queue and re-emits fine-grained changes."""
+
+    def __init__(self, queue: BatchQueue, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.queue = queue
+        self._thumbs: dict[str, QIcon] = {}
+        queue.subscribe(self._on_queue_event)
+
+    # -------------------------------------------------------------- the Qt model
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.queue)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return HEADERS[section]
+        return None
+
+    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
+        flags = super().flags(index)
+        if index.column() == COL_TASK and self.queue[index.row()].state not in (ItemState.RUNNING,):
+            flags |= Qt.ItemFlag.ItemIsEditable
+        return flags
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or index.row() >= len(self.queue):
+            return None
+        item = self.queue[index.row()]
+        col = index.column()
+        if role == ItemIdRole:
+            return item.id
+        if role == ProgressRole:
+            return item.progress
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == COL_PHOTO:
+                return item.name
+            if col == COL_TASK:
+                return task_text(item)
+            if col == COL_STATE:
+                return STATE_LABELS[item.state]
+            if col == COL_PROGRESS:
+                return f"{item.progress:.0%}"
+            if col == COL_ETA:
+                return format_eta(item.eta_s) if item.state is ItemState.RUNNING else ""
+        if role == Qt.ItemDataRole.EditRole and col == COL_TASK:
+            return item.task
+        if role == Qt.ItemDataRole.DecorationRole and col == COL_PHOTO:
+            return self._thumbs.get(item.id)
+        if role == Qt.ItemDataRole.ForegroundRole and col == COL_STATE:
+            return STATE_COLOURS.get(item.state)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if item.state is ItemState.FAILED and item.error_message:
+                return item.error_message
+            if col == COL_TASK and item.detect_message:
+                return item.detect_message
+            return item.path
+        return None
+
+    def setData(self, index: QModelIndex | QPersistentModelIndex, value, role: int = Qt.ItemDataRole.EditRole):
+        if index.column() != COL_TASK or role != Qt.ItemDataRole.EditRole or value not in TASK_LABELS:
+            return False
+        self.queue.update(self.queue[index.row()], task=value)
+        return True
+
+    # -------------------------------------------------------------- helpers
+
+    def item_at(self, row: int) -> QueueItem:
+        return self.queue[row]
+
+    def set_thumbnail(self, item_id: str, image: QImage) -> None:
+        row = self.queue.index_of(item_id)
+        if row < 0 or image.isNull():
+            return
+        self._thumbs[item_id] = QIcon(QPixmap.fromImage(image))  # an icon is drawn at the view's iconSize
+        idx = self.index(row, COL_PHOTO)
+        self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
+
+    def has_thumbnail(self, item_id: str) -> bool:
+        return item_id in self._thumbs
+
+    def _on_queue_event(self, event: str, items: list[QueueItem]) -> None:
+        if event in ("added", "removed", "reset"):
+            # Adds and removes are rare and can touch any rows: a reset keeps the adapter simple and correct.
+            self.beginResetModel()
+            if event == "removed":
+                for i in items:
+                    self._thumbs.pop(i.id, None)
+            elif event == "reset":
+                self._thumbs.clear()
+            self.endResetModel()
+            return
+        for item in items:
+            row = self.queue.index_of(item.id)
+            if row >= 0:
+                self.dataChanged.emit(self.index(row, 0), self.index(row, len(HEADERS) - 1))
+
+
+class ProgressDelegate(QStyledItemDelegate):
+    """Paints the progress column as a slim bar with the percentage (the same on every platform style)."""
+
+    def paint(self, painter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        painter.save()
+        if option.state & QStyle.StateFlag.State_Selected:
+            painter.fillRect(option.rect, option.palette.highlight())
+        fraction = min(1.0, max(0.0, float(index.data(ProgressRole) or 0.0)))
+        r = option.rect.adjusted(6, 0, -6, 0)
+        bar = QRect(r.x(), r.center().y() - 8, r.width(), 16)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QColor(0, 0, 0, 40))
+        painter.setBrush(QColor(0, 0, 0, 18))
+        painter.drawRoundedRect(bar, 4, 4)
+        if fraction > 0:
+            fill = QRect(bar.x(), bar.y(), max(8, round(bar.width() * fraction)), bar.height())
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor("#2e7d32") if fraction >= 1.0 else QColor("#1e88e5"))
+            painter.drawRoundedRect(fill, 4, 4)
+        painter.setPen(QColor("white") if fraction > 0.5 else option.palette.text().color())
+        painter.drawText(bar, Qt.AlignmentFlag.AlignCenter, index.data(Qt.ItemDataRole.DisplayRole) or "")
+        painter.restore()
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
+        return QSize(100, THUMB + 8)
+
+
+class TaskDelegate(QStyledItemDelegate):
+    """Edits the degradation with a combo box (Auto, Low light, Haze, Rain, Snow, Blur)."""
+
+    def createEditor(self, parent: QWidget, option: QStyleOptionViewItem, index: QModelIndex) -> QWidget:
+        combo = QComboBox(parent)
+        for key, label in TASK_LABELS.items():
+            combo.addItem(label, key)
+        combo.activated.connect(lambda _i, c=combo: self.commitData.emit(c))
+        return combo
+
+    def setEditorData(self, editor: QWidget, index: QModelIndex) -> None:
+        assert isinstance(editor, QComboBox)
+        editor.setCurrentIndex(max(0, editor.findData(index.data(Qt.ItemDataRole.EditRole))))
+
+    def setModelData(self, editor: QWidget, model, index: QModelIndex) -> None:
+        assert isinstance(editor, QComboBox)
+        model.setData(index, editor.currentData(), Qt.ItemDataRole.EditRole)

@@ -1,0 +1,232 @@
+"""The batch queue: photos with their state, detection, progress and outcome. Pure Python, no Qt.
+
+Every change is announced to listeners (the Qt adapter, the window) and, when it is worth keeping, saved
+atomically to `queue.json` in the data folder; on the next start unfinished photos come back as pending.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import logging
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from app.paths import data_dir, write_atomic
+
+log = logging.getLogger("app.queue")
+
+
+class ItemState(str, enum.Enum):
+    PENDING = "pending"
+    DETECTING = "detecting"
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+S = ItemState
+TRANSITIONS: dict[ItemState, frozenset[ItemState]] = {
+    S.PENDING: frozenset({S.DETECTING, S.QUEUED}),
+    S.DETECTING: frozenset({S.PENDING}),
+    S.QUEUED: frozenset({S.RUNNING, S.PENDING, S.CANCELLED}),
+    S.RUNNING: frozenset({S.DONE, S.FAILED, S.CANCELLED, S.QUEUED}),  # → queued: the engine restarted
+    S.DONE: frozenset({S.PENDING}),
+    S.FAILED: frozenset({S.PENDING, S.QUEUED}),
+    S.CANCELLED: frozenset({S.PENDING, S.QUEUED}),
+}
+FINISHED = frozenset({S.DONE, S.FAILED, S.CANCELLED})
+ACTIVE = frozenset({S.DETECTING, S.RUNNING})
+
+
+class IllegalTransition(ValueError):
+    pass
+
+
+@dataclass
+class QueueItem:
+    path: str
+    root: str | None = None  # the dropped folder this photo came from
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    state: ItemState = ItemState.PENDING
+    task: str = "auto"  # the user's choice: auto or a degradation
+    detected_task: str | None = None
+    confidence: float | None = None
+    detect_message: str = ""  # "not available" etc.
+    progress: float = 0.0
+    eta_s: float | None = None
+    stage: str = ""
+    output_path: str | None = None
+    error_code: str | None = None
+    error_message: str = ""
+    error_detail: str = ""
+    log_tail: list[str] = field(default_factory=list)
+    elapsed_s: float | None = None
+    note: str = ""  # something to know about a finished photo (a warning, strength not applied, …)
+
+    @property
+    def name(self) -> str:
+        return Path(self.path).name
+
+    @property
+    def effective_task(self) -> str:
+        """The task sent to the engine: the user's override, else the detected one, else auto."""
+        if self.task != "auto":
+            return self.task
+        return self.detected_task or "auto"
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["state"] = self.state.value
+        for transient in ("progress", "eta_s", "stage"):
+            d.pop(transient)
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> QueueItem:
+        names = set(cls.__dataclass_fields__)
+        kwargs = {k: v for k, v in d.items() if k in names}
+        item = cls(**kwargs)
+        item.state = ItemState(d.get("state", "pending"))
+        if item.state not in FINISHED:  # interrupted work comes back as pending
+            item.state = ItemState.PENDING
+        if item.state is ItemState.DONE:
+            item.progress = 1.0
+        return item
+
+
+Listener = Callable[[str, list[QueueItem]], None]  # (event, items): added | removed | changed | reset
+
+
+class BatchQueue:
+    """An ordered collection of `QueueItem`s with explicit state transitions and persistence."""
+
+    def __init__(self, path: Path | None = None, *, autosave: bool = True) -> None:
+        self.path = path
+        self.autosave = autosave
+        self._items: list[QueueItem] = []
+        self._by_id: dict[str, QueueItem] = {}
+        self._listeners: list[Listener] = []
+
+    # -------------------------------------------------------------- access
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self):
+        return iter(list(self._items))
+
+    def __getitem__(self, index: int) -> QueueItem:
+        return self._items[index]
+
+    def get(self, item_id: str) -> QueueItem | None:
+        return self._by_id.get(item_id)
+
+    def index_of(self, item_id: str) -> int:
+        item = self._by_id.get(item_id)
+        return self._items.index(item) if item is not None else -1
+
+    def paths(self) -> list[str]:
+        return [i.path for i in self._items]
+
+    def in_state(self, *states: ItemState) -> list[QueueItem]:
+        return [i for i in self._items if i.state in states]
+
+    def next_queued(self) -> QueueItem | None:
+        return next((i for i in self._items if i.state is ItemState.QUEUED), None)
+
+    def counts(self) -> dict[ItemState, int]:
+        out = {s: 0 for s in ItemState}
+        for i in self._items:
+            out[i.state] += 1
+        return out
+
+    def subscribe(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    # -------------------------------------------------------------- changes
+
+    def add(self, paths: Iterable[tuple[str, str | None]]) -> list[QueueItem]:
+        known = set(self.paths())
+        new = []
+        for path, root in paths:
+            if path in known:
+                continue
+            known.add(path)
+            item = QueueItem(path, root)
+            new.append(item)
+        if new:
+            self._items.extend(new)
+            self._by_id.update((i.id, i) for i in new)
+            self._emit("added", new)
+        return new
+
+    def remove(self, ids: Iterable[str]) -> list[QueueItem]:
+        gone = [self._by_id.pop(i) for i in ids if i in self._by_id]
+        if gone:
+            gone_ids = {i.id for i in gone}
+            self._items = [i for i in self._items if i.id not in gone_ids]
+            self._emit("removed", gone)
+        return gone
+
+    def clear_finished(self) -> list[QueueItem]:
+        return self.remove([i.id for i in self._items if i.state is ItemState.DONE])
+
+    def set_state(self, item: QueueItem, state: ItemState, **changes: Any) -> None:
+        if state is not item.state and state not in TRANSITIONS[item.state]:
+            raise IllegalTransition(f"{item.name}: {item.state.value} → {state.value}")
+        item.state = state
+        if state in (ItemState.PENDING, ItemState.QUEUED):
+            item.progress, item.eta_s, item.stage = 0.0, None, ""
+            if not changes.get("keep_error"):
+                item.error_code, item.error_message, item.error_detail, item.log_tail = None, "", "", []
+        changes.pop("keep_error", None)
+        for key, value in changes.items():
+            setattr(item, key, value)
+        self._emit("changed", [item])
+
+    def update(self, item: QueueItem, *, persist: bool = True, **changes: Any) -> None:
+        """Change fields other than the state (`persist=False` for progress ticks)."""
+        for key, value in changes.items():
+            setattr(item, key, value)
+        self._emit("changed", [item], persist=persist)
+
+    # -------------------------------------------------------------- persistence
+
+    def save(self) -> None:
+        if self.path is None:
+            return
+        data = {"version": 1, "items": [i.to_json() for i in self._items]}
+        try:
+            write_atomic(self.path, json.dumps(data, indent=1).encode("utf-8"))
+        except OSError as exc:
+            log.warning("could not save the queue to %s: %s", self.path, exc)
+
+    def load(self) -> None:
+        """Replace the items with the saved queue (unfinished photos as pending)."""
+        if self.path is None or not self.path.exists():
+            return
+        try:
+            data = json.loads(self.path.read_text("utf-8"))
+            items = [QueueItem.from_json(d) for d in data.get("items", [])]
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            log.warning("the saved queue %s is unreadable (%s); starting empty", self.path, exc)
+            return
+        self._items = items
+        self._by_id = {i.id: i for i in items}
+        self._emit("reset", list(items), persist=False)
+
+    def _emit(self, event: str, items: list[QueueItem], persist: bool = True) -> None:
+        if persist and self.autosave:
+            self.save()
+        for listener in list(self._listeners):
+            listener(event, items)
+
+
+def default_queue_path() -> Path:
+    return data_dir() / "queue.json"

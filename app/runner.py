@@ -1,0 +1,394 @@
+"""The batch runner: feeds queued photos to the engine one at a time and maps its events onto the queue.
+
+It owns the engine client (anything with `EngineClient`'s async interface: tests pass a fake), exposes
+synchronous commands for the window (start, pause, cancel, retry, remove, detect) and reports through
+Qt signals. An engine crash fails the photo it was restoring with a readable message; the client restarts
+the engine and the batch goes on with the next photo.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Protocol
+
+from PySide6.QtCore import QObject, Signal
+
+from app import files
+from app.client.events import EngineError, EngineState, EngineStatus, EngineUnavailableError, EventStream
+from app.queue_model import BatchQueue, ItemState, QueueItem
+from app.settings import Settings
+from app.tasks import TaskSet
+from engine import protocol as P
+
+log = logging.getLogger("app.runner")
+
+
+class Engine(Protocol):
+    """What the runner needs from the engine client (`app.client.EngineClient` implements it)."""
+
+    ready: P.Ready | None
+
+    @property
+    def state(self) -> EngineState: ...
+    async def start(self) -> P.Ready: ...
+    async def configure(self, **fields: Any) -> P.Configured: ...
+    async def analyze(self, input_path: str) -> P.Analysis: ...
+    async def submit(self, input_path: str, output_path: str, options: P.JobOptions | None = None, *,
+                     job_id: str | None = None) -> str: ...
+    async def wait_job(self, job_id: str, timeout: float | None = None) -> P.Message: ...
+    async def cancel(self, job_id: str) -> None: ...
+    def events(self) -> EventStream: ...
+    def log_tail(self) -> list[str]: ...
+    async def close(self) -> None: ...
+
+
+class BatchRunner(QObject):
+    running_changed = Signal(bool)
+    engine_status = Signal(str, str)  # state, message
+    engine_ready = Signal(object)  # P.Ready
+    notice = Signal(str)  # a line for the status bar
+    error = Signal(str, str, str)  # title, message, details (the error dialog)
+    batch_finished = Signal(int, int)  # done, failed (in this run)
+    job_progress = Signal(str, float)  # job id, fraction: jobs that are not queue items (previews)
+    photos_added = Signal(list, int)  # new items, how many dropped paths were skipped (duplicates, not images)
+
+    def __init__(self, queue: BatchQueue, settings: Settings, engine: Engine,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.queue = queue
+        self.settings = settings
+        self.engine = engine
+        self.engine_lock = asyncio.Lock()  # one job at a time: the batch and the preview share the engine
+        self.tasks = TaskSet("runner")
+        self._batch: asyncio.Task[None] | None = None
+        self._batch_active = False  # from Start until the batch's last photo has settled
+        self._listener: asyncio.Task[None] | None = None
+        self._pause = False
+        self._current: tuple[str, str] | None = None  # (item id, job id)
+        self._jobs: dict[str, str] = {}  # job id → item id
+        self._job_seq = 0
+        self._configured: dict[str, Any] = {}
+        self._closing = False
+        self.preview_cancel = None  # set by the preview service: an async callable stopping a preview
+
+    # -------------------------------------------------------------- state
+
+    @property
+    def running(self) -> bool:
+        return self._batch_active
+
+    @property
+    def pausing(self) -> bool:
+        return self.running and self._pause
+
+    @property
+    def current_item_id(self) -> str | None:
+        return self._current[0] if self._current else None
+
+    # -------------------------------------------------------------- commands (synchronous, for widgets)
+
+    def start_engine(self) -> None:
+        """Start the engine in the background (the window calls this once it is shown)."""
+        self._ensure_listener()
+        self.tasks.spawn(self._start_engine())
+
+    def add_paths(self, paths: Iterable[str]) -> None:
+        """Scan files and folders (recursively, in a thread) and add the new photos to the queue."""
+        self.tasks.spawn(self._add_paths([str(p) for p in paths]))
+
+    async def _add_paths(self, paths: list[str]) -> None:
+        loop = asyncio.get_running_loop()
+        found = await loop.run_in_executor(None, files.scan, paths, self.queue.paths())
+        new = self.queue.add((str(f.path), str(f.root) if f.root else None) for f in found)
+        self.photos_added.emit(new, len(paths) - len(found) if len(found) < len(paths) else 0)
+
+    def start(self) -> None:
+        """Queue every pending photo and run the batch (resumes after a pause)."""
+        for item in self.queue.in_state(ItemState.PENDING):
+            self.queue.set_state(item, ItemState.QUEUED)
+        self._pause = False
+        self._ensure_batch()
+
+    def pause(self) -> None:
+        """Stop after the current photo; queued photos stay queued until Start."""
+        if self.running:
+            self._pause = True
+            self.notice.emit("Pausing after the current photo…")
+            self.running_changed.emit(True)
+
+    def cancel(self) -> None:
+        """Stop the batch now: the running photo is cancelled, queued ones go back to pending."""
+        self._pause = True
+        for item in self.queue.in_state(ItemState.QUEUED):
+            self.queue.set_state(item, ItemState.PENDING)
+        if self._current is not None:
+            self.tasks.spawn(self.engine.cancel(self._current[1]))
+
+    def cancel_items(self, ids: Iterable[str]) -> None:
+        for item_id in ids:
+            item = self.queue.get(item_id)
+            if item is None:
+                continue
+            if item.state is ItemState.QUEUED:
+                self.queue.set_state(item, ItemState.PENDING)
+            elif self._current is not None and self._current[0] == item_id:
+                self.tasks.spawn(self.engine.cancel(self._current[1]))
+
+    def retry(self, ids: Iterable[str]) -> None:
+        """Failed or cancelled photos are restored again (the batch starts if it is not running)."""
+        any_queued = False
+        for item_id in ids:
+            item = self.queue.get(item_id)
+            if item is not None and item.state in (ItemState.FAILED, ItemState.CANCELLED):
+                self.queue.set_state(item, ItemState.QUEUED, output_path=None)
+                any_queued = True
+        if any_queued:
+            self._pause = False
+            self._ensure_batch()
+
+    def remove(self, ids: Iterable[str]) -> None:
+        ids = list(ids)
+        if self._current is not None and self._current[0] in ids:
+            self.tasks.spawn(self.engine.cancel(self._current[1]))
+        self.queue.remove(ids)
+
+    def set_task(self, ids: Iterable[str], task: str) -> None:
+        for item_id in ids:
+            item = self.queue.get(item_id)
+            if item is not None and item.state is not ItemState.RUNNING:
+                self.queue.update(item, task=task)
+
+    def detect(self, ids: Iterable[str] | None = None) -> None:
+        """Fill in the degradation column (no restoring) for pending photos."""
+        items = [self.queue.get(i) for i in ids] if ids is not None else self.queue.in_state(ItemState.PENDING)
+        targets = [i for i in items if i is not None and i.state is ItemState.PENDING]
+        if targets:
+            self._ensure_listener()
+            self.tasks.spawn(self._detect([i.id for i in targets]))
+
+    async def shutdown(self) -> None:
+        """Cancel the running photo, stop every task and close the engine (window closing)."""
+        self._closing = True
+        self._pause = True
+        if self._current is not None:
+            try:
+                await asyncio.wait_for(self.engine.cancel(self._current[1]), 5)
+            except (EngineError, asyncio.TimeoutError):
+                pass
+        if self._batch is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._batch), 10)
+            except (asyncio.TimeoutError, asyncio.CancelledError):
+                self._batch.cancel()
+        await self.tasks.cancel_all()
+        try:
+            await self.engine.close()
+        except EngineError as exc:
+            log.warning("closing the engine: %s", exc)
+
+    # -------------------------------------------------------------- background work
+
+    def _ensure_batch(self) -> None:
+        if not self.running and not self._closing:
+            self._ensure_listener()
+            self._batch_active = True
+            self._batch = self.tasks.spawn(self._run_batch())
+            self.running_changed.emit(True)
+
+    def _ensure_listener(self) -> None:
+        if self._listener is None or self._listener.done():
+            self._listener = self.tasks.spawn(self._listen(self.engine.events()))
+
+    async def _start_engine(self) -> P.Ready | None:
+        try:
+            ready = await self.engine.start()
+        except EngineError as exc:
+            self.error.emit("The engine could not be started", str(exc), "\n".join(self.engine.log_tail()))
+            return None
+        self.engine_ready.emit(ready)
+        return ready
+
+    async def _configure(self) -> None:
+        """Send the settings that are not per job (device, threads) when they changed."""
+        wanted: dict[str, Any] = {}
+        if self.settings.threads:
+            wanted["threads"] = self.settings.threads
+        if self.settings.device != "auto" or self._configured.get("device", "auto") != "auto":
+            wanted["device"] = self.settings.device
+            wanted["model"] = self.settings.model  # a device change loads the model now
+        changed = {k: v for k, v in wanted.items() if self._configured.get(k) != v}
+        if changed:
+            await self.engine.configure(**changed)
+            self._configured.update(changed)
+
+    def job_options(self, item: QueueItem | None = None) -> P.JobOptions:
+        s = self.settings
+        fmt, depth = s.job_format()
+        task = item.effective_task if item is not None else "auto"
+        return P.JobOptions(model=None if s.model == "default" else s.model, quality=s.quality,  # type: ignore[arg-type]
+                            task=task if task in P.TASKS else "auto", format=fmt,  # type: ignore[arg-type]
+                            jpeg_quality=s.jpeg_quality, bit_depth=depth, overwrite=False)
+
+    def next_job_id(self, item_id: str) -> str:
+        self._job_seq += 1
+        return f"{item_id}-{self._job_seq}"
+
+    async def _run_batch(self) -> None:
+        done = failed = 0
+        try:
+            if self.preview_cancel is not None:
+                await self.preview_cancel()
+            try:
+                await self.engine.start()
+                await self._configure()
+            except EngineError as exc:
+                for item in self.queue.in_state(ItemState.QUEUED):
+                    self.queue.set_state(item, ItemState.PENDING)
+                self.error.emit("The batch could not start", str(exc), "\n".join(self.engine.log_tail()))
+                return
+            while not self._pause and not self._closing:
+                item = self.queue.next_queued()
+                if item is None:
+                    break
+                outcome = await self._run_item(item)
+                done += outcome == "done"
+                failed += outcome == "failed"
+        finally:
+            self._pause = False
+            self._current = None
+            self._batch_active = False
+            self.running_changed.emit(False)
+            self.batch_finished.emit(done, failed)
+
+    async def _run_item(self, item: QueueItem) -> str:
+        photo = Path(item.path)
+        out = self.settings.output_path(photo, Path(item.root) if item.root else None)
+        job_id = self.next_job_id(item.id)
+        self.queue.set_state(item, ItemState.RUNNING, output_path=str(out), note="")
+        self._current = (item.id, job_id)
+        self._jobs[job_id] = item.id
+        try:
+            async with self.engine_lock:
+                out.parent.mkdir(parents=True, exist_ok=True)
+                await self.engine.submit(str(photo), str(out), self.job_options(item), job_id=job_id)
+                terminal = await self.engine.wait_job(job_id)
+        except EngineUnavailableError as exc:
+            self._pause = True  # the engine is gone for good: stop the batch
+            terminal = P.Failed(job_id, P.ErrorInfo.make(P.ErrorCode.ENGINE_CRASHED, str(exc)))
+            self.error.emit("The engine stopped", str(exc), "\n".join(self.engine.log_tail()))
+        except (EngineError, OSError) as exc:
+            terminal = P.Failed(job_id, P.ErrorInfo.make(P.ErrorCode.INTERNAL, str(exc)))
+        finally:
+            self._current = None
+            self._jobs.pop(job_id, None)
+        if self.queue.get(item.id) is None:  # removed while it ran
+            return "removed"
+        return await self._apply_terminal(item, terminal)
+
+    async def _apply_terminal(self, item: QueueItem, terminal: P.Message) -> str:
+        if isinstance(terminal, P.Result):
+            note = "; ".join(terminal.warnings)
+            strength = self.settings.strength
+            if strength < 0.999:
+                loop = asyncio.get_running_loop()
+                try:
+                    skipped = await loop.run_in_executor(None, blend_with_original, item.path,
+                                                         terminal.output_path, strength, self.settings.jpeg_quality)
+                except Exception as exc:  # noqa: BLE001 - any decoding problem: keep the full-strength output
+                    log.warning("blending %s failed: %s", terminal.output_path, exc)
+                    skipped = f"strength not applied ({exc})"
+                if skipped:
+                    note = "; ".join(x for x in (note, skipped) if x)
+            self.queue.set_state(item, ItemState.DONE, progress=1.0, eta_s=None, output_path=terminal.output_path,
+                                 elapsed_s=terminal.timings.get("total"), note=note)
+            return "done"
+        if isinstance(terminal, P.Failed):
+            err = terminal.error
+            detail = "\n\n".join(x for x in (err.detail, err.traceback) if x)
+            tail = self.engine.log_tail() if err.code in (P.ErrorCode.ENGINE_CRASHED, P.ErrorCode.INTERNAL) else []
+            self.queue.set_state(item, ItemState.FAILED, error_code=err.code, error_message=err.message,
+                                 error_detail=detail or "", log_tail=tail[-60:], eta_s=None)
+            return "failed"
+        self.queue.set_state(item, ItemState.CANCELLED, eta_s=None)
+        return "cancelled"
+
+    async def _detect(self, ids: list[str]) -> None:
+        for item_id in ids:
+            item = self.queue.get(item_id)
+            if item is None or item.state is not ItemState.PENDING:
+                continue
+            self.queue.set_state(item, ItemState.DETECTING)
+            changes: dict[str, Any]
+            try:
+                analysis = await self.engine.analyze(item.path)
+            except EngineError as exc:
+                changes = {"detect_message": f"Detection failed: {exc}"}
+            else:
+                if analysis.available and analysis.task:
+                    changes = {"detected_task": analysis.task, "confidence": analysis.confidence, "detect_message": ""}
+                else:
+                    changes = {"detected_task": None, "confidence": None,
+                               "detect_message": analysis.message or "Automatic detection is not available yet."}
+            if self.queue.get(item_id) is not None and item.state is ItemState.DETECTING:
+                self.queue.set_state(item, ItemState.PENDING, keep_error=True, **changes)
+
+    async def _listen(self, stream: EventStream) -> None:
+        async for event in stream:
+            if isinstance(event, P.Progress):
+                item_id = self._jobs.get(event.job_id)
+                item = self.queue.get(item_id) if item_id else None
+                if item is not None and item.state is ItemState.RUNNING:
+                    self.queue.update(item, persist=False, progress=event.fraction, eta_s=event.eta_s,
+                                      stage=event.stage)
+                elif item_id is None:
+                    self.job_progress.emit(event.job_id, event.fraction)
+            elif isinstance(event, EngineStatus):
+                self.engine_status.emit(event.state.value, event.message)
+                if event.state is EngineState.FATAL and not self._closing:
+                    self.error.emit("The engine stopped", event.message, "\n".join(self.engine.log_tail()))
+            elif isinstance(event, P.JobWarning):
+                self.notice.emit(event.message)
+
+
+def blend_with_original(original: str, restored: str, strength: float, jpeg_quality: int = 95) -> str:
+    """Blend the restored file with the original (`strength` 1 = restored only), in place, atomically.
+
+    Runs in a thread executor. Returns "" when done, or why the blend was skipped.
+    """
+    from PIL import Image, ImageOps
+
+    with Image.open(restored) as r:
+        fmt, info = r.format, dict(r.info)
+        if r.mode not in ("RGB", "RGBA", "L"):
+            return "strength not applied: 16-bit output is kept at full strength"
+        after = r.convert("RGB")
+    try:
+        with Image.open(original) as o:
+            before = ImageOps.exif_transpose(o).convert("RGB")
+    except OSError:
+        return "strength not applied: the original could not be decoded by the app"
+    if before.size != after.size:
+        before = before.resize(after.size, Image.Resampling.LANCZOS)
+    blended = Image.blend(before, after, strength)
+    kwargs: dict[str, Any] = {}
+    for key in ("icc_profile", "exif", "dpi"):
+        if info.get(key):
+            kwargs[key] = info[key]
+    if fmt == "JPEG":
+        kwargs.update(quality=jpeg_quality, subsampling=0)
+    path = Path(restored)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        blended.save(tmp, format=fmt, **kwargs)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return ""

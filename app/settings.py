@@ -1,0 +1,126 @@
+"""User settings (a dataclass persisted as JSON in the data folder) and the output naming policy."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from app.files import RAW_EXTENSIONS, RESTORED_DIR
+from app.paths import data_dir, write_atomic
+
+log = logging.getLogger("app.settings")
+
+DEVICES = {"auto": "Automatic", "cpu": "CPU", "cuda": "GPU (CUDA)"}
+QUALITIES = {"fast": "Fast (1 step)", "balanced": "Balanced (2 steps)", "best": "Best (3 steps)"}
+FORMATS = {"same": "Same as the photo", "png": "PNG", "jpeg": "JPEG", "tiff16": "16-bit TIFF"}
+TASK_LABELS = {"auto": "Auto", "low-light": "Low light", "haze": "Haze", "rain": "Rain", "snow": "Snow",
+               "blur": "Blur"}
+_EXT = {"png": ".png", "jpeg": ".jpg", "tiff16": ".tif"}
+
+
+@dataclass
+class Settings:
+    device: str = "auto"  # auto | cpu | cuda
+    quality: str = "balanced"  # fast | balanced | best
+    output_dir: str = ""  # "" → a `restored` folder beside each photo
+    name_suffix: str = ""  # appended to the file name: "photo{suffix}.jpg"
+    format: str = "same"  # same | png | jpeg | tiff16
+    jpeg_quality: int = 95
+    strength: float = 1.0  # 0..1: blend of the restored photo over the original, applied when saving
+    model: str = "default"  # a model name, a path, or "default" (the bundled model)
+    threads: int | None = None  # engine CPU threads (None: the engine decides)
+    extra: dict[str, Any] = field(default_factory=dict)  # unknown keys from a newer version, kept as-is
+
+    # --------------------------------------------------------------- persistence
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Settings:
+        path = path or default_path()
+        try:
+            raw = json.loads(path.read_text("utf-8"))
+        except FileNotFoundError:
+            return cls()
+        except (OSError, ValueError) as exc:
+            log.warning("settings file %s unreadable (%s); using defaults", path, exc)
+            return cls()
+        names = {f.name for f in dataclasses.fields(cls)} - {"extra"}
+        known = {k: v for k, v in raw.items() if k in names}
+        obj = cls(**known, extra={k: v for k, v in raw.items() if k not in names})
+        obj.validate()
+        return obj
+
+    def save(self, path: Path | None = None) -> None:
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "extra"}
+        write_atomic(path or default_path(), json.dumps({**self.extra, **data}, indent=2).encode("utf-8"))
+
+    def validate(self) -> None:
+        """Replace out-of-range values (from a hand-edited file) with defaults."""
+        d = Settings()
+        if self.device not in DEVICES:
+            self.device = d.device
+        if self.quality not in QUALITIES:
+            self.quality = d.quality
+        if self.format not in FORMATS:
+            self.format = d.format
+        if not isinstance(self.jpeg_quality, int) or not 1 <= self.jpeg_quality <= 100:
+            self.jpeg_quality = d.jpeg_quality
+        try:
+            self.strength = min(1.0, max(0.0, float(self.strength)))
+        except (TypeError, ValueError):
+            self.strength = 1.0
+        if not isinstance(self.model, str) or not self.model:
+            self.model = "default"
+
+    # --------------------------------------------------------------- output naming
+
+    def output_extension(self, photo: Path) -> str:
+        if self.format in _EXT:
+            return _EXT[self.format]
+        suffix = photo.suffix.lower()
+        if suffix in RAW_EXTENSIONS:
+            return ".tif"
+        if suffix in (".heic", ".heif"):
+            return ".jpg"
+        return photo.suffix
+
+    def output_folder(self, photo: Path, root: Path | None) -> Path:
+        """`<photo folder>/restored`, or the chosen folder, mirroring a dropped folder's sub-folders."""
+        if not self.output_dir:
+            return photo.parent / RESTORED_DIR
+        base = Path(self.output_dir)
+        if root is not None:
+            try:
+                return base / root.name / photo.parent.relative_to(root)
+            except ValueError:
+                pass
+        return base
+
+    def output_path(self, photo: Path, root: Path | None = None) -> Path:
+        """Where the restored photo goes: never an existing file (`name (1).ext`, `name (2).ext`, …)."""
+        folder = self.output_folder(photo, root)
+        return free_name(folder / f"{photo.stem}{self.name_suffix}{self.output_extension(photo)}")
+
+    def job_format(self) -> tuple[str | None, int | None]:
+        """(format, bit_depth) for the engine's job options."""
+        return {"same": (None, None), "png": ("PNG", None), "jpeg": ("JPEG", 8), "tiff16": ("TIFF", 16)}[self.format]
+
+
+def free_name(path: Path) -> Path:
+    """`path` if nothing is there, else the first free `stem (n).ext`."""
+    if not os.path.lexists(path):
+        return path
+    n = 1
+    while True:
+        candidate = path.with_name(f"{path.stem} ({n}){path.suffix}")
+        if not os.path.lexists(candidate):
+            return candidate
+        n += 1
+
+
+def default_path() -> Path:
+    return data_dir() / "settings.json"

@@ -1,0 +1,1 @@
+"""The window and dialogs: synchronous, signal-driven widgets (no coroutines here)."""

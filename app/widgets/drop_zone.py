@@ -1,0 +1,63 @@
+"""A panel that accepts dropped files and folders (URL mime data) and shows a hint while the queue is empty."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtWidgets import QLabel, QPushButton, QStackedLayout, QVBoxLayout, QWidget
+
+
+def local_paths(event: QDropEvent | QDragEnterEvent | QDragMoveEvent) -> list[str]:
+    mime = event.mimeData()
+    if not mime.hasUrls():
+        return []
+    return [u.toLocalFile() for u in mime.urls() if u.isLocalFile() and u.toLocalFile()]
+
+
+class DropZone(QWidget):
+    paths_dropped = Signal(list)
+    add_requested = Signal()
+
+    def __init__(self, content: QWidget, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAcceptDrops(True)
+        self._hint = QWidget()
+        hint_layout = QVBoxLayout(self._hint)
+        hint_layout.addStretch(1)
+        title = QLabel("Drop photos or folders here")
+        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        title.setStyleSheet("font-size: 18px; font-weight: 600;")
+        sub = QLabel("Low light, haze, rain, snow and blur. Folders are searched recursively.")
+        sub.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        sub.setWordWrap(True)
+        sub.setStyleSheet("color: palette(mid);")
+        button = QPushButton("Add photos…")
+        button.clicked.connect(self.add_requested)
+        hint_layout.addWidget(title)
+        hint_layout.addWidget(sub)
+        hint_layout.addWidget(button, 0, Qt.AlignmentFlag.AlignCenter)
+        hint_layout.addStretch(1)
+        self._hint.setObjectName("dropHint")
+        self._hint.setStyleSheet("#dropHint { border: 2px dashed palette(mid); border-radius: 10px; }")
+        self._stack = QStackedLayout(self)
+        self._stack.addWidget(self._hint)
+        self._stack.addWidget(content)
+
+    def set_empty(self, empty: bool) -> None:
+        self._stack.setCurrentIndex(0 if empty else 1)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if local_paths(event):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        if local_paths(event):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = local_paths(event)
+        if paths:
+            event.acceptProposedAction()
+            self.paths_dropped.emit(paths)

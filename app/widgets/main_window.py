@@ -1,0 +1,516 @@
+"""The main window: composition and wiring only (queue on the left, comparison on the right)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, QRect, QSize, Qt, QUrl, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QIcon, QImage, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QSplitter,
+    QTableView,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.compare_view import CompareView
+from app.images import ImageLoader
+from app.models_service import ModelService
+from app.paths import icon_path
+from app.preview import PreviewService
+from app.qt_queue import (
+    COL_ETA,
+    COL_PHOTO,
+    COL_PROGRESS,
+    COL_STATE,
+    COL_TASK,
+    ItemIdRole,
+    ProgressDelegate,
+    QueueTableModel,
+    TaskDelegate,
+)
+from app.queue_model import FINISHED, ItemState, QueueItem
+from app.runner import BatchRunner
+from app.settings import TASK_LABELS
+from app.widgets.drop_zone import DropZone
+from app.widgets.error_dialog import ErrorDialog
+from app.widgets.model_dialog import ModelDialog
+from app.widgets.settings_dialog import SettingsDialog
+
+FILE_FILTER = ("Photos (*.jpg *.jpeg *.png *.tif *.tiff *.webp *.bmp *.heic *.heif *.dng *.cr2 *.cr3 *.nef *.arw "
+               "*.raf *.orf *.rw2)")
+
+
+class MainWindow(QMainWindow):
+    close_confirmed = Signal()  # the window may go: the app shuts the engine down, then quits
+
+    def __init__(self, runner: BatchRunner, models: ModelService | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.runner = runner
+        self.queue = runner.queue
+        self.settings = runner.settings
+        self.models = models or ModelService(self)
+        self.images = ImageLoader(parent=self)
+        self.preview = PreviewService(runner, self)
+        self._closing = False
+        self._dialogs: list[QWidget] = []
+        self._pair_token = 0
+        self._shown_item: str | None = None
+        self.setWindowTitle("Hourglass — photo restoration")
+        if icon_path().exists():
+            self.setWindowIcon(QIcon(str(icon_path())))
+        self.resize(1280, 780)
+        self._build_actions()
+        self._build_ui()
+        self._wire()
+        self._refresh()
+
+    # -------------------------------------------------------------- construction
+
+    def _action(self, text: str, slot, shortcut: str | None = None, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        action.triggered.connect(slot)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setToolTip(tip)
+            action.setStatusTip(tip)
+        return action
+
+    def _build_actions(self) -> None:
+        self.add_action = self._action("Add photos…", self.open_add_dialog, "Ctrl+O", "Add photos to the queue")
+        self.add_folder_action = self._action("Add folder…", self.open_folder_dialog, "Ctrl+Shift+O",
+                                              "Add every photo in a folder and its sub-folders")
+        self.start_action = self._action("Start", self.runner.start, "Ctrl+Return", "Restore the pending photos")
+        self.pause_action = self._action("Pause", self.runner.pause, None, "Stop after the current photo")
+        self.cancel_action = self._action("Cancel", self.runner.cancel, None,
+                                          "Stop now: the current photo is cancelled, the rest stay pending")
+        self.retry_action = self._action("Retry", self.retry_selected, None, "Restore the selected photos again")
+        self.remove_action = self._action("Remove", self.remove_selected, "Del", "Remove the selected photos")
+        self.clear_action = self._action("Clear finished", self.queue.clear_finished, None,
+                                         "Remove the restored photos from the list")
+        self.detect_action = self._action("Detect only", lambda: self.runner.detect(), None,
+                                          "Fill in the degradation column of the pending photos, without "
+                                          "restoring")
+        self.preview_action = self._action("Preview", self.preview_visible, "Ctrl+P",
+                                           "Restore only the visible part of the selected photo, in seconds")
+        self.settings_action = self._action("Settings…", self.open_settings, "Ctrl+,")
+        self.models_action = self._action("Models…", self.open_models)
+
+    def _build_ui(self) -> None:
+        bar = QToolBar("Main")
+        bar.setMovable(False)
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        for a in (self.add_action, self.add_folder_action, None, self.start_action, self.pause_action,
+                  self.cancel_action, None, self.retry_action, self.remove_action, self.clear_action, None,
+                  self.detect_action, self.preview_action, None, self.settings_action, self.models_action):
+            bar.addSeparator() if a is None else bar.addAction(a)
+        self.addToolBar(bar)
+
+        self.model = QueueTableModel(self.queue, self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
+                                   | QAbstractItemView.EditTrigger.SelectedClicked)
+        self.table.setIconSize(_thumb_size())
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(_thumb_size().height() + 8)
+        self.table.setShowGrid(False)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.setItemDelegateForColumn(COL_PROGRESS, ProgressDelegate(self.table))
+        self.table.setItemDelegateForColumn(COL_TASK, TaskDelegate(self.table))
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(COL_PHOTO, QHeaderView.ResizeMode.Stretch)
+        for col, width in ((COL_TASK, 125), (COL_STATE, 82), (COL_PROGRESS, 100), (COL_ETA, 64)):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
+            header.resizeSection(col, width)
+        self.drop_zone = DropZone(self.table)
+
+        self.compare = CompareView()
+        self.strength = QSlider(Qt.Orientation.Horizontal)
+        self.strength.setRange(0, 100)
+        self.strength.setValue(round(self.settings.strength * 100))
+        self.strength.setToolTip("Blend of the restored photo over the original; applied when saving")
+        self.strength_label = QLabel()
+        fit = QPushButton("Fit")
+        fit.clicked.connect(self.compare.fit)
+        full = QPushButton("100%")
+        full.clicked.connect(self.compare.actual_size)
+        self.toggle_button = QPushButton("Original (Space)")
+        self.toggle_button.setCheckable(True)
+        self.toggle_button.clicked.connect(self.compare.toggle_before)
+        preview = QPushButton("Preview visible area")
+        preview.clicked.connect(self.preview_visible)
+        self.preview_button = preview
+        controls = QHBoxLayout()
+        controls.addWidget(QLabel("Strength"))
+        controls.addWidget(self.strength, 1)
+        controls.addWidget(self.strength_label)
+        controls.addSpacing(12)
+        for w in (fit, full, self.toggle_button, preview):
+            controls.addWidget(w)
+        self.caption = QLabel("")
+        self.caption.setStyleSheet("color: palette(mid);")
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(0, 0, 0, 0)
+        rl.addWidget(self.compare, 1)
+        rl.addWidget(self.caption)
+        rl.addLayout(controls)
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.drop_zone)
+        split.addWidget(right)
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 3)
+        split.setSizes([640, 720])
+        self.setCentralWidget(split)
+        self.setAcceptDrops(False)
+
+        self.status_label = QLabel()
+        self.overall = QProgressBar()
+        self.overall.setMaximumWidth(260)
+        self.overall.setRange(0, 1000)
+        self.overall.setFormat("%p%")
+        self.engine_label = QLabel("Engine: starting…")
+        self.statusBar().addWidget(self.status_label, 1)
+        self.statusBar().addPermanentWidget(self.overall)
+        self.statusBar().addPermanentWidget(self.engine_label)
+        self._update_strength_label()
+
+    def _wire(self) -> None:
+        self.queue.subscribe(self._on_queue_event)
+        self.drop_zone.paths_dropped.connect(self.add_paths)
+        self.drop_zone.add_requested.connect(self.open_add_dialog)
+        self.table.selectionModel().selectionChanged.connect(self._on_selection)
+        self.table.customContextMenuRequested.connect(self._context_menu)
+        self.table.doubleClicked.connect(self._on_double_click)
+        self.strength.valueChanged.connect(self._on_strength)
+        self.strength.sliderReleased.connect(self.settings.save)
+        self.compare.toggled.connect(self.toggle_button.setChecked)
+        self.images.thumbnail_ready.connect(self.model.set_thumbnail)
+        self.images.pair_ready.connect(self._on_pair)
+        self.runner.running_changed.connect(lambda _r: self._refresh())
+        self.runner.notice.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.runner.error.connect(self.show_error)
+        self.runner.engine_status.connect(self._on_engine_status)
+        self.runner.engine_ready.connect(self._on_engine_ready)
+        self.runner.photos_added.connect(self._on_photos_added)
+        self.runner.batch_finished.connect(self._on_batch_finished)
+        self.preview.started.connect(lambda: self.caption.setText("Previewing the visible area…"))
+        self.preview.progress.connect(lambda f: self.caption.setText(f"Previewing the visible area… {f:.0%}"))
+        self.preview.finished.connect(self._on_preview)
+        self.preview.failed.connect(self._on_preview_failed)
+        self.preview.cancelled.connect(lambda: self.caption.setText("Preview cancelled."))
+
+    # -------------------------------------------------------------- selection helpers
+
+    def selected_ids(self) -> list[str]:
+        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
+        return [self.model.index(r, 0).data(ItemIdRole) for r in rows]
+
+    def selected_items(self) -> list[QueueItem]:
+        return [i for i in (self.queue.get(x) for x in self.selected_ids()) if i is not None]
+
+    def current_item(self) -> QueueItem | None:
+        items = self.selected_items()
+        return items[0] if items else None
+
+    def select_row(self, row: int) -> None:
+        self.table.selectionModel().select(
+            self.model.index(row, 0), QItemSelectionModel.SelectionFlag.ClearAndSelect
+            | QItemSelectionModel.SelectionFlag.Rows)
+
+    # -------------------------------------------------------------- commands
+
+    def add_paths(self, paths: list[str]) -> None:
+        self.runner.add_paths(paths)
+
+    def open_add_dialog(self) -> None:
+        dialog = QFileDialog(self, "Add photos")
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFiles)
+        dialog.setNameFilters([FILE_FILTER, "All files (*)"])
+        dialog.filesSelected.connect(self.add_paths)
+        dialog.open()
+
+    def open_folder_dialog(self) -> None:
+        dialog = QFileDialog(self, "Add a folder")
+        dialog.setFileMode(QFileDialog.FileMode.Directory)
+        dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+        dialog.fileSelected.connect(lambda p: self.add_paths([p]))
+        dialog.open()
+
+    def retry_selected(self) -> None:
+        ids = self.selected_ids() or [i.id for i in self.queue.in_state(ItemState.FAILED, ItemState.CANCELLED)]
+        self.runner.retry(ids)
+
+    def remove_selected(self) -> None:
+        self.runner.remove(self.selected_ids())
+
+    def detect_selected(self) -> None:
+        ids = self.selected_ids()
+        self.runner.detect(ids or None)
+
+    def set_task_for_selection(self, task: str) -> None:
+        self.runner.set_task(self.selected_ids(), task)
+
+    def preview_visible(self) -> None:
+        item = self.current_item()
+        if item is None or self.compare.before is None:
+            self.caption.setText("Select a photo to preview.")
+            return
+        self.preview.request(item, self.compare.visible_image_rect())
+
+    def open_settings(self) -> None:
+        dialog = SettingsDialog(self.settings, self)
+        dialog.accepted.connect(self._refresh)
+        self._keep(dialog)
+        dialog.open()
+
+    def open_models(self) -> None:
+        dialog = ModelDialog(self.models, self.settings.model, self)
+        dialog.model_selected.connect(self._on_model_selected)
+        if self.runner.engine.ready is not None:
+            from app.models_service import ModelRow
+
+            dialog.set_rows([ModelRow(m.name, m.path, m.origin, m.size_bytes, m.variant, m.default)
+                             for m in self.runner.engine.ready.models])
+        self.models.refresh()
+        self._keep(dialog)
+        dialog.open()
+        return dialog
+
+    def show_error(self, title: str, message: str, details: str = "", log_tail: str = "") -> ErrorDialog:
+        dialog = ErrorDialog(title, message, details, log_tail, self)
+        self._keep(dialog)
+        dialog.open()
+        return dialog
+
+    def show_item_error(self, item: QueueItem) -> None:
+        self.show_error(f"{item.name} could not be restored", item.error_message,
+                        f"code: {item.error_code}\n\n{item.error_detail}".strip(), "\n".join(item.log_tail))
+
+    def _keep(self, dialog: QWidget) -> None:
+        self._dialogs.append(dialog)
+        dialog.finished.connect(lambda _r, d=dialog: self._dialogs.remove(d) if d in self._dialogs else None)
+
+    # -------------------------------------------------------------- reactions
+
+    def _on_queue_event(self, event: str, items: list[QueueItem]) -> None:
+        if event in ("added", "reset"):
+            self.images.request_thumbnails(items)
+            if self.model.rowCount() and not self.table.selectionModel().hasSelection():
+                self.select_row(0)
+        if event == "changed" and self._shown_item is not None:
+            for item in items:
+                if item.id == self._shown_item and item.state in FINISHED and item.progress >= 1.0:
+                    self._show_item(item)
+        self._refresh()
+
+    def _on_photos_added(self, new: list, skipped: int) -> None:
+        text = f"Added {len(new)} photo(s)"
+        if skipped:
+            text += f"; {skipped} skipped (already queued or not a photo)"
+        self.statusBar().showMessage(text, 6000)
+
+    def _on_selection(self, *_args) -> None:
+        item = self.current_item()
+        if item is not None and item.id != self._shown_item:
+            self._show_item(item)
+        self._refresh()
+
+    def _show_item(self, item: QueueItem) -> None:
+        self._shown_item = item.id
+        after = item.output_path if item.state is ItemState.DONE and item.output_path else None
+        if after and not os.path.exists(after):
+            after = None
+        self._pair_token = self.images.load_pair(item.path, after)
+        if item.state is ItemState.FAILED:
+            self.caption.setText(f"{item.name}: {item.error_message}")
+        elif after:
+            self.caption.setText(f"{item.name} → {after}" + (f"  ({item.note})" if item.note else ""))
+        else:
+            self.caption.setText(f"{item.name}: not restored yet — Preview shows the visible area restored.")
+
+    def _on_pair(self, token: int, before: QImage | None, after: QImage | None) -> None:
+        if token == self._pair_token:
+            self.compare.set_images(before, after)
+            if before is None:
+                self.compare.placeholder = "This photo cannot be shown (RAW/HEIC or unreadable)."
+
+    def _on_preview(self, item_id: str, image: QImage, region: QRect) -> None:
+        if item_id == self._shown_item and not image.isNull():
+            self.compare.set_after(image, region)
+            self.caption.setText(f"Preview of {region.width()}×{region.height()} px at “{self.settings.quality}” "
+                                 "quality. Start restores the whole photo.")
+
+    def _on_preview_failed(self, message: str, details: str) -> None:
+        self.caption.setText(f"Preview failed: {message}")
+        if details:
+            self.statusBar().showMessage("Preview failed; see the caption.", 6000)
+
+    def _on_strength(self, value: int) -> None:
+        self.settings.strength = value / 100
+        self.compare.set_strength(value / 100)
+        self._update_strength_label()
+
+    def _update_strength_label(self) -> None:
+        self.strength_label.setText(f"{self.strength.value()}%")
+
+    def _on_engine_status(self, state: str, message: str) -> None:
+        self.engine_label.setText(f"Engine: {state}")
+        self.engine_label.setToolTip(message)
+
+    def _on_engine_ready(self, ready) -> None:
+        devices = ", ".join(d.name for d in ready.devices) if ready.devices else "CPU"
+        self.engine_label.setText("Engine: ready")
+        self.engine_label.setToolTip(f"Devices: {devices}")
+
+    def _on_model_selected(self, name: str) -> None:
+        self.settings.model = name
+        self.settings.save()
+        self.statusBar().showMessage(f"Model: {name}", 6000)
+
+    def _on_batch_finished(self, done: int, failed: int) -> None:
+        if done or failed:
+            text = f"Batch stopped: {done} restored" + (f", {failed} failed" if failed else "")
+            self.statusBar().showMessage(text, 10000)
+        if self._closing:
+            self.close()
+
+    def _on_double_click(self, index: QModelIndex) -> None:
+        item = self.queue.get(index.data(ItemIdRole)) if index.isValid() else None
+        if item is not None and index.column() != COL_TASK:
+            if item.state is ItemState.FAILED:
+                self.show_item_error(item)
+            elif item.state is ItemState.DONE:
+                self.open_output(item)
+
+    def _refresh(self) -> None:
+        counts = self.queue.counts()
+        total = len(self.queue)
+        running = self.runner.running
+        self.drop_zone.set_empty(total == 0)
+        selected = self.selected_items()
+        self.start_action.setEnabled((counts[ItemState.PENDING] + counts[ItemState.QUEUED]) > 0
+                                     and (not running or self.runner.pausing))
+        self.pause_action.setEnabled(running and not self.runner.pausing)
+        self.cancel_action.setEnabled(running)
+        self.retry_action.setEnabled(any(i.state in (ItemState.FAILED, ItemState.CANCELLED)
+                                         for i in (selected or self.queue)))
+        self.remove_action.setEnabled(bool(selected))
+        self.clear_action.setEnabled(counts[ItemState.DONE] > 0)
+        self.detect_action.setEnabled(counts[ItemState.PENDING] > 0)
+        self.preview_action.setEnabled(bool(selected) and not running)
+        self.preview_button.setEnabled(bool(selected) and not running)
+        finished = counts[ItemState.DONE] + counts[ItemState.FAILED] + counts[ItemState.CANCELLED]
+        running_items = self.queue.in_state(ItemState.RUNNING)
+        active = [i for i in self.queue if i.state is not ItemState.PENDING]
+        if active:
+            fraction = (finished + sum(i.progress for i in running_items)) / len(active)
+            self.overall.setValue(round(fraction * 1000))
+        else:
+            self.overall.setValue(0)
+        parts = [f"{total} photo(s)"]
+        if counts[ItemState.DONE]:
+            parts.append(f"{counts[ItemState.DONE]} restored")
+        if counts[ItemState.FAILED]:
+            parts.append(f"{counts[ItemState.FAILED]} failed")
+        if running_items:
+            i = running_items[0]
+            parts.append(f"restoring {i.name} ({finished + 1} of {len(active)})")
+        elif self.runner.pausing:
+            parts.append("pausing")
+        self.status_label.setText(" · ".join(parts))
+
+    # -------------------------------------------------------------- context menu and files
+
+    def _context_menu(self, pos: QPoint) -> None:
+        items = self.selected_items()
+        if not items:
+            return
+        menu = QMenu(self)
+        first = items[0]
+        done = first.state is ItemState.DONE and first.output_path
+        menu.addAction("Open output", lambda: self.open_output(first)).setEnabled(bool(done))
+        menu.addAction("Show in folder", lambda: self.show_in_folder(first))
+        menu.addSeparator()
+        tasks = menu.addMenu("Degradation")
+        for key, label in TASK_LABELS.items():
+            tasks.addAction(label, lambda k=key: self.set_task_for_selection(k))
+        menu.addAction("Detect degradation", self.detect_selected)
+        menu.addAction(self.preview_action)
+        menu.addSeparator()
+        menu.addAction(self.retry_action)
+        menu.addAction("Cancel", lambda: self.runner.cancel_items(self.selected_ids()))
+        menu.addAction(self.remove_action)
+        if first.state is ItemState.FAILED:
+            menu.addAction("Error details…", lambda: self.show_item_error(first))
+        menu.popup(self.table.viewport().mapToGlobal(pos))
+
+    def open_output(self, item: QueueItem) -> None:
+        if item.output_path and os.path.exists(item.output_path):
+            QDesktopServices.openUrl(QUrl.fromLocalFile(item.output_path))
+
+    def show_in_folder(self, item: QueueItem) -> None:
+        target = item.output_path if item.output_path and os.path.exists(item.output_path) else item.path
+        if sys.platform == "win32":
+            subprocess.Popen(["explorer", "/select,", os.path.normpath(target)])
+        elif sys.platform == "darwin":
+            subprocess.Popen(["open", "-R", target])
+        else:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(target).parent)))
+
+    # -------------------------------------------------------------- closing
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.runner.running and not self._closing:
+            event.ignore()
+            box = QMessageBox(QMessageBox.Icon.Question, "Stop restoring?",
+                              "Photos are being restored. Stop and close? The current photo is cancelled; "
+                              "the others stay in the queue for next time.",
+                              QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+            box.setDefaultButton(QMessageBox.StandardButton.No)
+            box.buttonClicked.connect(
+                lambda b: self.confirm_close() if box.standardButton(b) == QMessageBox.StandardButton.Yes else None)
+            self._keep(box)
+            self._close_box = box
+            box.open()
+            return
+        if self.runner.running:  # closing: wait until the cancelled batch has stopped
+            event.ignore()
+            return
+        self.queue.save()
+        self.settings.save()
+        event.accept()
+        self.close_confirmed.emit()
+
+    def confirm_close(self) -> None:
+        self._closing = True
+        self.runner.cancel()
+        self.statusBar().showMessage("Stopping…")
+
+
+def _thumb_size() -> QSize:
+    return QSize(48, 48)

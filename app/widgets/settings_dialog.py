@@ -1,0 +1,128 @@
+"""Settings: device, quality preset, output folder, naming and format. Edits `Settings`; no engine here."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.settings import DEVICES, FORMATS, QUALITIES, Settings
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.settings = settings
+        form = QFormLayout()
+
+        self.device = QComboBox()
+        for key, label in DEVICES.items():
+            self.device.addItem(label, key)
+        self.quality = QComboBox()
+        for key, label in QUALITIES.items():
+            self.quality.addItem(label, key)
+        form.addRow("Device", self.device)
+        form.addRow("Quality", self.quality)
+
+        self.beside = QRadioButton("A “restored” folder beside each photo")
+        self.chosen = QRadioButton("This folder (dropped folders are mirrored inside):")
+        group = QButtonGroup(self)
+        group.addButton(self.beside)
+        group.addButton(self.chosen)
+        self.folder = QLineEdit()
+        self.folder.setPlaceholderText("Choose a folder…")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.folder, 1)
+        row.addWidget(browse)
+        out = QVBoxLayout()
+        out.addWidget(self.beside)
+        out.addWidget(self.chosen)
+        out.addLayout(row)
+        form.addRow("Save to", out)
+
+        self.suffix = QLineEdit()
+        self.suffix.setPlaceholderText("e.g. _restored (empty: same name)")
+        form.addRow("Name suffix", self.suffix)
+        self.format = QComboBox()
+        for key, label in FORMATS.items():
+            self.format.addItem(label, key)
+        self.jpeg_quality = QSpinBox()
+        self.jpeg_quality.setRange(1, 100)
+        form.addRow("Format", self.format)
+        form.addRow("JPEG quality", self.jpeg_quality)
+        never = QCheckBox("Never overwrite (existing files get “name (1).ext”)")
+        never.setChecked(True)
+        never.setEnabled(False)
+        form.addRow("", never)
+        note = QLabel("Device changes load the model again before the next photo.")
+        note.setWordWrap(True)
+        note.setStyleSheet("color: palette(mid);")
+
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(note)
+        layout.addWidget(buttons)
+        self.format.currentIndexChanged.connect(self._update_enabled)
+        self.beside.toggled.connect(self._update_enabled)
+        self.load(settings)
+
+    def load(self, s: Settings) -> None:
+        self.device.setCurrentIndex(max(0, self.device.findData(s.device)))
+        self.quality.setCurrentIndex(max(0, self.quality.findData(s.quality)))
+        self.format.setCurrentIndex(max(0, self.format.findData(s.format)))
+        self.beside.setChecked(not s.output_dir)
+        self.chosen.setChecked(bool(s.output_dir))
+        self.folder.setText(s.output_dir)
+        self.suffix.setText(s.name_suffix)
+        self.jpeg_quality.setValue(s.jpeg_quality)
+        self._update_enabled()
+
+    def apply(self, s: Settings) -> None:
+        """Write the dialog's values into `s` (the caller saves)."""
+        s.device = self.device.currentData()
+        s.quality = self.quality.currentData()
+        s.format = self.format.currentData()
+        s.output_dir = self.folder.text().strip() if self.chosen.isChecked() else ""
+        s.name_suffix = self.suffix.text().strip()
+        s.jpeg_quality = self.jpeg_quality.value()
+        s.validate()
+
+    def accept(self) -> None:
+        self.apply(self.settings)
+        self.settings.save()
+        super().accept()
+
+    def _update_enabled(self) -> None:
+        self.folder.setEnabled(self.chosen.isChecked())
+        self.jpeg_quality.setEnabled(self.format.currentData() in ("jpeg", "same"))
+
+    def _browse(self) -> None:
+        dialog = QFileDialog(self, "Output folder", self.folder.text())
+        dialog.setFileMode(QFileDialog.FileMode.Directory)
+        dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+        dialog.fileSelected.connect(self._chose)
+        dialog.open()
+
+    def _chose(self, path: str) -> None:
+        self.folder.setText(path)
+        self.chosen.setChecked(True)

@@ -1,0 +1,101 @@
+"""Screenshot of the real main window for the docs (run under a display, e.g. `xvfb-run`).
+
+    xvfb-run -s "-screen 0 1400x900x24" .venv/bin/python docs/screenshots/take_screenshot.py
+
+The sample photos are copied to a temporary folder and queued. Without `--real-engine` the scripted
+test engine stands in for the model (its "after" is only Pillow's autocontrast, because no trained
+model ships yet); with `--real-engine` the real engine and the active model restore them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "gui")]
+
+
+def stand_in_restore(inp: Path, out: Path) -> None:
+    from PIL import Image, ImageOps
+
+    with Image.open(inp) as im:
+        ImageOps.autocontrast(im.convert("RGB"), cutoff=1).save(out, quality=95)
+
+
+async def shoot(args) -> None:
+    from app.queue_model import BatchQueue, ItemState, default_queue_path
+    from app.runner import BatchRunner
+    from app.settings import Settings
+    from app.widgets.main_window import MainWindow
+
+    work = Path(tempfile.mkdtemp(prefix="hourglass-shot-"))
+    os.environ["HOURGLASS_DATA_DIR"] = str(work / "data")
+    folder = work / "Samples"
+    shutil.copytree(ROOT / "resources" / "samples", folder, ignore=shutil.ignore_patterns("*.md"))
+    if args.real_engine:
+        from app.client import ClientConfig, EngineClient
+
+        engine = EngineClient(ClientConfig())
+    else:
+        from fake_engine_service import FakeEngine
+
+        engine = FakeEngine(step_s=0.15, steps=6, write_output=stand_in_restore, slow_names=("coffee_blur",))
+    queue = BatchQueue(default_queue_path())
+    runner = BatchRunner(queue, Settings(quality="balanced"), engine)
+    window = MainWindow(runner)
+    window.resize(1360, 820)
+    window.show()
+    runner.start_engine()
+    runner.add_paths([str(folder)])
+    while len(queue) < 5:
+        await asyncio.sleep(0.05)
+    runner.detect()
+    while any(i.state is ItemState.DETECTING or not i.detect_message for i in queue):
+        await asyncio.sleep(0.05)
+    by_name = {i.name: i for i in queue}
+    runner.set_task([by_name["astronaut_low-light.jpg"].id], "low-light")
+    runner.set_task([by_name["coffee_haze.jpg"].id], "haze")
+    runner.start()
+    target = by_name["coffee_blur.jpg"]
+    while not (target.state is ItemState.RUNNING and target.progress >= 0.4) and runner.running:
+        await asyncio.sleep(0.05)
+    runner.pause()
+    row = queue.index_of(by_name["astronaut_low-light.jpg"].id)
+    window.table.selectRow(row)
+    while window.compare.after is None:
+        await asyncio.sleep(0.05)
+    window.compare.set_divider(0.5)
+    await asyncio.sleep(0.3)
+    out = ROOT / "docs" / "screenshots" / "main-window.png"
+    window.grab().save(str(out))
+    print(out)
+    while runner.running:
+        await asyncio.sleep(0.05)
+    await runner.shutdown()
+    window.close()
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--real-engine", action="store_true")
+    args = parser.parse_args()
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    from app import qt_compat
+
+    qt_compat.install()
+    app = QApplication(sys.argv[:1])
+    app.setQuitOnLastWindowClosed(False)
+    qasync.run(shoot(args))
+
+
+if __name__ == "__main__":
+    main()

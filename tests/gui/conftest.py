@@ -1,0 +1,89 @@
+"""GUI test fixtures: an asyncio loop on top of pytest-qt's Qt loop (qasync), isolated data folders,
+small generated photos, a fake engine and a ready-made main window."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest
+from gui_helpers import make_photo
+
+pytest.importorskip("PySide6")
+qasync = pytest.importorskip("qasync")
+
+from app import qt_compat
+
+qt_compat.install()  # before any signal is emitted (see the module's docstring)
+
+
+@pytest.fixture
+def aloop(qapp):
+    """A qasync loop marked as running: coroutines advance whenever pytest-qt spins the Qt loop."""
+    loop = qasync.QEventLoop(qapp, already_running=True)
+    asyncio.set_event_loop(loop)
+    yield loop
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for task in pending:
+        task.cancel()
+    deadline = loop.time() + 5
+    while any(not t.done() for t in pending) and loop.time() < deadline:
+        qapp.processEvents()
+    loop._QEventLoop__is_running = False
+    loop._after_run_forever()
+    asyncio.events._set_running_loop(None)
+    loop.close()
+    asyncio.set_event_loop(None)
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path, monkeypatch):
+    path = tmp_path / "data"
+    monkeypatch.setenv("HOURGLASS_DATA_DIR", str(path))
+    return path
+
+
+@pytest.fixture
+def photos(tmp_path):
+    """Three photos, a folder with nested photos and a text file, in `tmp_path/in`."""
+    root = tmp_path / "in"
+    files = [make_photo(root / "a.jpg"), make_photo(root / "b.png"), make_photo(root / "c.jpg")]
+    make_photo(root / "album" / "d.jpg")
+    make_photo(root / "album" / "trip" / "e.png")
+    (root / "album" / "notes.txt").write_text("not a photo")
+    return root, files
+
+
+@pytest.fixture
+def fake_engine():
+    from fake_engine_service import FakeEngine
+
+    return FakeEngine()
+
+
+@pytest.fixture
+def make_window(qtbot, aloop, fake_engine):
+    """Build a MainWindow over a fresh queue (persisted in the test's data folder) and the fake engine."""
+    from app.queue_model import BatchQueue, default_queue_path
+    from app.runner import BatchRunner
+    from app.settings import Settings
+    from app.widgets.main_window import MainWindow
+
+    made = []
+
+    def make(engine=None, settings=None):
+        queue = BatchQueue(default_queue_path())
+        queue.load()
+        runner = BatchRunner(queue, settings or Settings.load(), engine or fake_engine)
+        window = MainWindow(runner)
+        qtbot.addWidget(window)
+        window.show()
+        made.append(window)
+        return window
+
+    yield make
+    for w in made:
+        w.runner._closing = True
+        w.runner._pause = True

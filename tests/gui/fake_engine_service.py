@@ -1,0 +1,157 @@
+"""A scripted in-process stand-in for `EngineClient` (same async interface), for tests where the
+engine is not the point. Behaviour is chosen by the photo's file name:
+
+- `*fail*`: the job fails with `input_unreadable`;
+- `*crash*`: the job fails with `engine_crashed` (what the client reports when the engine dies), and the
+  engine goes through crashed → ready like a restart;
+- `*slow*`: steps take 10× longer (to pause or cancel in the middle);
+- anything else: a few progress events, then the input is copied to the output and `result` is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.client.events import EngineState, EngineStatus, EventStream
+from engine import protocol as P
+
+READY = P.Ready(devices=(P.DeviceInfo("cpu", "Test CPU", "cpu"),),
+                models=(P.ModelEntry("tiny", "/models/tiny.safetensors", "user", 1234, "T"),),
+                settings=P.Settings())
+
+
+@dataclass
+class FakeEngine:
+    step_s: float = 0.01
+    steps: int = 3
+    analysis_available: bool = False
+    ready: P.Ready | None = None
+    submitted: list[tuple[str, str, P.JobOptions]] = field(default_factory=list)
+    configured: list[dict] = field(default_factory=list)
+    cancelled: list[str] = field(default_factory=list)
+    closed: bool = False
+    write_output: Callable[[Path, Path], None] = shutil.copyfile  # (input, output): the "restoration"
+    slow_names: tuple[str, ...] = ("slow",)  # photos whose name contains one of these take 10× longer
+
+    def __post_init__(self) -> None:
+        self._state = EngineState.STOPPED
+        self._streams: set[EventStream] = set()
+        self._jobs: dict[str, asyncio.Future[P.Message]] = {}
+        self._cancel: set[str] = set()
+        self._tasks: set[asyncio.Task] = set()
+        self._running: str | None = None
+
+    @property
+    def state(self) -> EngineState:
+        return self._state
+
+    def _publish(self, event: object) -> None:
+        for s in list(self._streams):
+            s.put(event)
+
+    def _set_state(self, state: EngineState, message: str = "") -> None:
+        self._state = state
+        self._publish(EngineStatus(state, message))
+
+    def events(self) -> EventStream:
+        stream = EventStream(on_close=self._streams.discard)
+        self._streams.add(stream)
+        return stream
+
+    def log_tail(self) -> list[str]:
+        return ["INFO engine.worker: fake engine log line", "Traceback: the fake engine died"]
+
+    async def start(self) -> P.Ready:
+        if self.ready is None:
+            await asyncio.sleep(0)
+            self.ready = READY
+            self._set_state(EngineState.READY, "ready")
+        return self.ready
+
+    async def configure(self, **fields) -> P.Configured:
+        self.configured.append(fields)
+        return P.Configured("r1", P.Settings())
+
+    async def analyze(self, input_path: str) -> P.Analysis:
+        await asyncio.sleep(self.step_s)
+        if self.analysis_available:
+            return P.Analysis("r2", input_path, True, "haze", 0.87, {"haze": 0.87})
+        return P.Analysis("r2", input_path, False, message="Automatic detection is not available yet.")
+
+    async def submit(self, input_path, output_path, options=None, *, job_id=None) -> str:
+        assert job_id is not None
+        if self._running is not None:
+            fut = asyncio.get_running_loop().create_future()
+            self._jobs[job_id] = fut
+            self._finish(P.Failed(job_id, P.ErrorInfo.make(P.ErrorCode.BUSY, "busy")))
+            return job_id
+        self.submitted.append((str(input_path), str(output_path), options or P.JobOptions()))
+        self._jobs[job_id] = asyncio.get_running_loop().create_future()
+        self._running = job_id
+        task = asyncio.ensure_future(self._job(job_id, Path(input_path), Path(output_path)))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return job_id
+
+    async def _job(self, job_id: str, inp: Path, out: Path) -> None:
+        name = inp.name
+        step = self.step_s * (10 if any(s in name for s in self.slow_names) else 1)
+        self._set_state(EngineState.BUSY)
+        self._publish(P.Accepted(job_id))
+        self._publish(P.Started(job_id, "tiny", "cpu", self.steps))
+        for i in range(1, self.steps + 1):
+            await asyncio.sleep(step)
+            if job_id in self._cancel:
+                self._finish(P.Cancelled(job_id))
+                return
+            if "crash" in name and i == 2:
+                self._finish(P.Failed(job_id, P.ErrorInfo.make(
+                    P.ErrorCode.ENGINE_CRASHED, "The engine stopped unexpectedly while restoring this photo "
+                    "(killed by SIGKILL). It is being restarted; you can retry the photo.", "exit -9")))
+                self._set_state(EngineState.CRASHED, "killed by SIGKILL")
+                await asyncio.sleep(step)
+                self._set_state(EngineState.READY, "restarted")
+                return
+            self._publish(P.Progress(job_id, "restore", i, self.steps, 1, 1, i / (self.steps + 1),
+                                     eta_s=(self.steps - i) * step))
+        if "fail" in name:
+            self._finish(P.Failed(job_id, P.ErrorInfo.make(
+                P.ErrorCode.INPUT_UNREADABLE, f"{name} is not a photo Hourglass can read.", "cannot identify")))
+            return
+        out.parent.mkdir(parents=True, exist_ok=True)
+        await asyncio.get_running_loop().run_in_executor(None, self.write_output, inp, out)
+        self._finish(P.Result(job_id, str(out), 8, 8, "cpu", "tiny", self.steps, "auto", {"total": 0.1}))
+
+    def _finish(self, terminal: P.Message) -> None:
+        job_id = terminal.job_id
+        if self._running == job_id:
+            self._running = None
+        self._cancel.discard(job_id)
+        fut = self._jobs.pop(job_id, None)
+        if fut is not None and not fut.done():
+            fut.set_result(terminal)
+        self._publish(terminal)
+        if self._state is EngineState.BUSY:
+            self._set_state(EngineState.READY)
+
+    async def wait_job(self, job_id: str, timeout: float | None = None) -> P.Message:
+        return await asyncio.wait_for(asyncio.shield(self._jobs[job_id]), timeout)
+
+    async def cancel(self, job_id: str) -> None:
+        self.cancelled.append(job_id)
+        if job_id in self._jobs:
+            self._cancel.add(job_id)
+
+    async def close(self) -> None:
+        self.closed = True
+        for job_id in list(self._jobs):
+            self._finish(P.Cancelled(job_id))
+        for t in list(self._tasks):
+            t.cancel()
+        for s in list(self._streams):
+            s.close()
+        self._set_state(EngineState.STOPPED)

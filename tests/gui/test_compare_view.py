@@ -1,0 +1,133 @@
+"""The comparison widget: divider and zoom/pan maths (pure), and the widget driven by mouse and keys."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QPoint, QPointF, QRect, Qt
+from PySide6.QtGui import QColor, QImage, QWheelEvent
+from PySide6.QtWidgets import QApplication
+
+from app.compare_view import MAX_ZOOM, MIN_ZOOM, CompareView, ViewTransform, divider_fraction
+
+
+def test_divider_fraction_is_clamped():
+    assert divider_fraction(50, 200) == 0.25
+    assert divider_fraction(-10, 200) == 0.0
+    assert divider_fraction(999, 200) == 1.0
+    assert divider_fraction(10, 0) == 0.5
+
+
+def test_fit_centres_and_never_enlarges():
+    t = ViewTransform()
+    t.fit(1000, 500, 400, 400)
+    assert t.zoom == pytest.approx(0.4)
+    assert (t.ox, t.oy) == pytest.approx((0, 100))
+    t.fit(100, 50, 400, 400)
+    assert t.zoom == 1.0 and (t.ox, t.oy) == pytest.approx((150, 175))
+
+
+def test_zoom_keeps_the_point_under_the_cursor_and_round_trips():
+    t = ViewTransform(zoom=0.5, ox=10, oy=20)
+    before = t.to_image(123, 77)
+    t.zoom_at(2.0, 123, 77)
+    assert t.zoom == 1.0
+    assert t.to_image(123, 77) == pytest.approx(before)
+    assert t.to_image(*t.to_view(42.5, 17.25)) == pytest.approx((42.5, 17.25))
+    t.zoom_at(1e9, 0, 0)
+    assert t.zoom == MAX_ZOOM
+    t.zoom_at(1e-9, 0, 0)
+    assert t.zoom == MIN_ZOOM
+
+
+def test_pan_and_visible_rect():
+    t = ViewTransform(zoom=2.0)
+    assert t.visible_rect(1000, 800, 400, 300) == (0, 0, 200, 150)
+    t.pan(-100, -60)
+    assert t.visible_rect(1000, 800, 400, 300) == (50, 30, 200, 150)
+    t.pan(-5000, 0)  # past the right edge: clipped
+    assert t.visible_rect(1000, 800, 400, 300)[2] == 0
+
+
+def _images():
+    before = QImage(400, 200, QImage.Format.Format_RGB32)
+    before.fill(QColor("black"))
+    after = QImage(400, 200, QImage.Format.Format_RGB32)
+    after.fill(QColor("white"))
+    return before, after
+
+
+@pytest.fixture
+def view(qtbot):
+    v = CompareView()
+    qtbot.addWidget(v)
+    v.resize(400, 300)
+    v.show()
+    qtbot.waitExposed(v)
+    v.set_images(*_images())
+    return v
+
+
+def test_divider_drag_with_the_mouse(view, qtbot):
+    assert view.divider == 0.5
+    qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=QPoint(200, 150))
+    qtbot.mouseMove(view, QPoint(100, 150))
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=QPoint(100, 150))
+    assert view.divider == pytest.approx(0.25)
+    # left of the divider shows before (black), right shows after (white)
+    grab = view.grab().toImage()
+    assert QColor(grab.pixel(60, 150)).lightness() < 50
+    assert QColor(grab.pixel(300, 150)).lightness() > 200
+
+
+def test_dragging_elsewhere_pans_both_images_together(view, qtbot):
+    ox, oy = view.transform.ox, view.transform.oy
+    qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=QPoint(300, 100))
+    qtbot.mouseMove(view, QPoint(320, 130))
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=QPoint(320, 130))
+    assert (view.transform.ox, view.transform.oy) == pytest.approx((ox + 20, oy + 30))
+    assert view.divider == 0.5 and not view.fit_mode
+
+
+def test_wheel_zooms_around_the_cursor_fit_and_100_percent(view, qtbot):
+    assert view.transform.zoom == 1.0  # 400×200 fits in 400×300 at 100 %
+    anchor = QPointF(300, 120)
+    under = view.transform.to_image(anchor.x(), anchor.y())
+    event = QWheelEvent(anchor, view.mapToGlobal(anchor), QPoint(), QPoint(0, 120), Qt.MouseButton.NoButton,
+                        Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(view, event)
+    assert view.transform.zoom == pytest.approx(1.25)
+    assert view.transform.to_image(anchor.x(), anchor.y()) == pytest.approx(under)
+    qtbot.keyClick(view, Qt.Key.Key_F)
+    assert view.fit_mode and view.transform.zoom == 1.0
+    view.zoom_by(0.5)
+    qtbot.keyClick(view, Qt.Key.Key_1)
+    assert view.transform.zoom == 1.0
+
+
+def test_space_toggles_the_original(view, qtbot):
+    with qtbot.waitSignal(view.toggled) as blocker:
+        qtbot.keyClick(view, Qt.Key.Key_Space)
+    assert blocker.args == [True] and view.show_before
+    grab = view.grab().toImage()
+    assert QColor(grab.pixel(300, 150)).lightness() < 50  # the after image is hidden
+    qtbot.keyClick(view, Qt.Key.Key_B)
+    assert not view.show_before
+
+
+def test_strength_blends_the_after_image(view):
+    view.set_strength(0.5)
+    grab = view.grab().toImage()
+    assert 100 < QColor(grab.pixel(300, 150)).lightness() < 160
+
+
+def test_preview_region_is_drawn_in_place(view):
+    crop = QImage(100, 50, QImage.Format.Format_RGB32)
+    crop.fill(QColor("white"))
+    before, _ = _images()
+    view.set_images(before, None)
+    view.set_after(crop, QRect(250, 100, 100, 50))
+    grab = view.grab().toImage()
+    x, y = view.transform.to_view(300, 125)
+    assert QColor(grab.pixel(int(x), int(y))).lightness() > 200
+    x, y = view.transform.to_view(380, 20)  # outside the preview crop: still the original
+    assert QColor(grab.pixel(int(x), int(y))).lightness() < 50

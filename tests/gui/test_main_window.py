@@ -1,0 +1,325 @@
+"""The main window against the fake engine: adding photos, queue transitions, batch controls,
+per-photo failures, engine crashes, detection, preview, strength and closing."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+from gui_helpers import make_photo
+from PIL import Image
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from app.queue_model import ItemState
+from app.widgets.error_dialog import ErrorDialog
+
+TIMEOUT = 5000
+
+
+def drop(window, paths) -> None:
+    """Synthesise a drop of local files/folders onto the queue's drop zone."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    zone = window.drop_zone
+    centre = QPoint(zone.width() // 2, zone.height() // 2)
+    with warnings.catch_warnings():  # PySide marks the only QDragEnterEvent constructor deprecated
+        warnings.simplefilter("ignore", DeprecationWarning)
+        enter = QDragEnterEvent(centre, Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                                Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(zone, enter)  # a real drag always enters first
+    assert enter.isAccepted()
+    event = QDropEvent(QPointF(zone.width() / 2, zone.height() / 2), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(zone, event)
+    assert event.isAccepted()
+
+
+def states(window):
+    return {Path(i.path).name: i.state for i in window.queue}
+
+
+def wait_idle(qtbot, window, timeout=TIMEOUT):
+    qtbot.waitUntil(lambda: not window.runner.running, timeout=timeout)
+
+
+def test_drop_files_and_folders_recursively_without_duplicates(make_window, qtbot, photos):
+    root, files = photos
+    window = make_window()
+    assert window.drop_zone._stack.currentIndex() == 0  # the empty-queue hint
+    drop(window, [files[0], root / "album", root / "album" / "notes.txt"])
+    qtbot.waitUntil(lambda: len(window.queue) == 3, timeout=TIMEOUT)
+    assert [i.name for i in window.queue] == ["a.jpg", "d.jpg", "e.png"]
+    album = [i for i in window.queue if i.name != "a.jpg"]
+    assert all(i.root == str(root / "album") for i in album)
+    drop(window, [root])  # a.jpg, d.jpg and e.png again: only b and c are new
+    qtbot.waitUntil(lambda: len(window.queue) == 5, timeout=TIMEOUT)
+    assert sorted(i.name for i in window.queue) == ["a.jpg", "b.png", "c.jpg", "d.jpg", "e.png"]
+    assert window.drop_zone._stack.currentIndex() == 1
+    assert window.model.rowCount() == 5
+    qtbot.waitUntil(lambda: all(window.model.has_thumbnail(i.id) for i in window.queue), timeout=TIMEOUT)
+
+
+def test_start_restores_all_and_a_failure_stays_alone(make_window, qtbot, photos, fake_engine):
+    root, files = photos
+    bad = make_photo(root / "fail-me.jpg")
+    window = make_window()
+    window.add_paths([str(files[0]), str(bad), str(files[1])])
+    qtbot.waitUntil(lambda: len(window.queue) == 3, timeout=TIMEOUT)
+    seen = set()
+    window.queue.subscribe(lambda _e, items: seen.update((i.name, i.state) for i in items))
+    window.start_action.trigger()
+    wait_idle(qtbot, window)
+    assert states(window) == {"a.jpg": ItemState.DONE, "fail-me.jpg": ItemState.FAILED, "b.png": ItemState.DONE}
+    assert {("a.jpg", ItemState.QUEUED), ("a.jpg", ItemState.RUNNING), ("a.jpg", ItemState.DONE)} <= seen
+    for item in window.queue:
+        if item.state is ItemState.DONE:
+            assert Path(item.output_path) == Path(item.path).parent / "restored" / item.name
+            assert Path(item.output_path).is_file() and item.progress == 1.0
+    failed = window.queue.in_state(ItemState.FAILED)[0]
+    assert "not a photo Hourglass can read" in failed.error_message
+    assert window.overall.value() == 1000
+    assert "2 restored" in window.status_label.text() and "1 failed" in window.status_label.text()
+
+
+def test_engine_crash_fails_that_photo_readably_and_the_batch_continues(make_window, qtbot, photos):
+    root, files = photos
+    crash = make_photo(root / "crash.jpg")
+    window = make_window()
+    window.add_paths([str(crash), str(files[0])])
+    qtbot.waitUntil(lambda: len(window.queue) == 2, timeout=TIMEOUT)
+    window.runner.start()
+    wait_idle(qtbot, window)
+    assert states(window) == {"crash.jpg": ItemState.FAILED, "a.jpg": ItemState.DONE}
+    item = window.queue.in_state(ItemState.FAILED)[0]
+    assert item.error_code == "engine_crashed" and "stopped unexpectedly" in item.error_message
+    assert item.log_tail  # the engine's log is kept for the error dialog
+    window.show_item_error(item)
+    dialog = next(d for d in window._dialogs if isinstance(d, ErrorDialog))
+    assert "stopped unexpectedly" in dialog.message.text()
+    assert "fake engine log line" in dialog.details.toPlainText()
+    dialog.toggle.click()
+    assert dialog.details.isVisible()
+
+
+def test_pause_after_current_then_resume(make_window, qtbot, photos, fake_engine):
+    root, _files = photos
+    slow = [make_photo(root / f"slow{i}.jpg") for i in range(3)]
+    window = make_window()
+    window.add_paths([str(p) for p in slow])
+    qtbot.waitUntil(lambda: len(window.queue) == 3, timeout=TIMEOUT)
+    window.runner.start()
+    qtbot.waitUntil(lambda: window.queue[0].state is ItemState.RUNNING, timeout=TIMEOUT)
+    window.pause_action.trigger()
+    assert not window.pause_action.isEnabled() and window.start_action.isEnabled()
+    wait_idle(qtbot, window)
+    assert [i.state for i in window.queue] == [ItemState.DONE, ItemState.QUEUED, ItemState.QUEUED]
+    window.start_action.trigger()
+    wait_idle(qtbot, window)
+    assert [i.state for i in window.queue] == [ItemState.DONE] * 3
+
+
+def test_cancel_retry_remove_and_clear_finished(make_window, qtbot, photos, fake_engine):
+    root, files = photos
+    slow = make_photo(root / "slow.jpg")
+    window = make_window()
+    window.add_paths([str(slow), str(files[0]), str(files[1])])
+    qtbot.waitUntil(lambda: len(window.queue) == 3, timeout=TIMEOUT)
+    window.runner.start()
+    qtbot.waitUntil(lambda: window.queue[0].state is ItemState.RUNNING and window.queue[0].progress > 0,
+                    timeout=TIMEOUT)
+    window.cancel_action.trigger()
+    wait_idle(qtbot, window)
+    assert [i.state for i in window.queue] == [ItemState.CANCELLED, ItemState.PENDING, ItemState.PENDING]
+    assert fake_engine.cancelled
+    assert not Path(window.queue[0].path).parent.joinpath("restored", "slow.jpg").exists()
+    window.select_row(0)
+    window.retry_action.trigger()
+    wait_idle(qtbot, window)
+    assert window.queue[0].state is ItemState.DONE
+    window.start_action.trigger()
+    wait_idle(qtbot, window)
+    window.select_row(2)
+    window.remove_action.trigger()
+    assert [i.name for i in window.queue] == ["slow.jpg", "a.jpg"]
+    window.clear_action.trigger()
+    assert len(window.queue) == 0
+
+
+def test_detect_only_and_task_override_for_a_selection(make_window, qtbot, photos, fake_engine):
+    _root, files = photos
+    window = make_window()
+    window.add_paths([str(f) for f in files])
+    qtbot.waitUntil(lambda: len(window.queue) == 3, timeout=TIMEOUT)
+    window.detect_action.trigger()
+    qtbot.waitUntil(lambda: all(i.detect_message for i in window.queue), timeout=TIMEOUT)
+    assert all(i.state is ItemState.PENDING for i in window.queue)
+    assert window.model.index(0, 1).data() == "— (not available)"
+    # override two photos at once, as the context menu does
+    window.table.selectAll()
+    window.table.selectionModel().select(window.model.index(1, 0),
+                                         window.table.selectionModel().SelectionFlag.Deselect
+                                         | window.table.selectionModel().SelectionFlag.Rows)
+    window.set_task_for_selection("haze")
+    assert [i.task for i in window.queue] == ["haze", "auto", "haze"]
+    assert window.model.index(0, 1).data() == "Haze (chosen)"
+    # per photo, through the model's editor role
+    window.model.setData(window.model.index(1, 1), "low-light")
+    window.runner.start()
+    wait_idle(qtbot, window)
+    assert [o.task for _i, _o, o in fake_engine.submitted] == ["haze", "low-light", "haze"]
+
+
+def test_detection_fills_the_column_when_available(make_window, qtbot, photos, fake_engine):
+    fake_engine.analysis_available = True
+    window = make_window()
+    window.add_paths([str(photos[1][0])])
+    qtbot.waitUntil(lambda: len(window.queue) == 1, timeout=TIMEOUT)
+    window.runner.detect()
+    qtbot.waitUntil(lambda: window.queue[0].detected_task == "haze", timeout=TIMEOUT)
+    assert window.model.index(0, 1).data() == "Haze 87%"
+    assert window.queue[0].effective_task == "haze"
+
+
+def test_queue_is_restored_after_restart_with_unfinished_photos_pending(make_window, qtbot, photos, aloop):
+    root, files = photos
+    slow = make_photo(root / "slow.jpg")
+    window = make_window()
+    window.add_paths([str(files[0]), str(slow), str(files[1])])
+    qtbot.waitUntil(lambda: len(window.queue) == 3, timeout=TIMEOUT)
+    window.runner.set_task([window.queue[2].id], "rain")
+    window.runner.start()
+    qtbot.waitUntil(lambda: window.queue[1].state is ItemState.RUNNING, timeout=TIMEOUT)
+    # the app "dies" here: a new window reads the saved queue
+    from fake_engine_service import FakeEngine
+
+    second = make_window(engine=FakeEngine())
+    assert [(i.name, i.state) for i in second.queue] == [
+        ("a.jpg", ItemState.DONE), ("slow.jpg", ItemState.PENDING), ("b.png", ItemState.PENDING)]
+    assert second.queue[2].task == "rain"
+    assert second.queue[0].output_path and Path(second.queue[0].output_path).exists()
+    window.runner.cancel()
+    wait_idle(qtbot, window)
+
+
+def test_never_overwrite_and_output_folder_mirroring(make_window, qtbot, photos, tmp_path):
+    from app.settings import Settings
+
+    root, files = photos
+    existing = make_photo(root / "restored" / "a.jpg")
+    out = tmp_path / "out"
+    window = make_window()
+    window.add_paths([str(files[0])])
+    qtbot.waitUntil(lambda: len(window.queue) == 1, timeout=TIMEOUT)
+    window.runner.start()
+    wait_idle(qtbot, window)
+    assert Path(window.queue[0].output_path).name == "a (1).jpg" and existing.exists()
+    settings = Settings(output_dir=str(out), format="png", name_suffix="_r")
+    second = make_window(settings=settings)
+    second.queue.remove([i.id for i in second.queue])
+    second.add_paths([str(root / "album")])
+    qtbot.waitUntil(lambda: len(second.queue) == 2, timeout=TIMEOUT)
+    second.runner.start()
+    wait_idle(qtbot, second)
+    outputs = sorted(Path(i.output_path).relative_to(out).as_posix() for i in second.queue)
+    assert outputs == ["album/d_r.png", "album/trip/e_r.png"]
+    opts = second.runner.engine.submitted[-1][2]
+    assert opts.format == "PNG" and opts.overwrite is False
+
+
+def test_strength_blends_the_saved_output_with_the_original(make_window, qtbot, tmp_path, fake_engine):
+    from app.runner import blend_with_original
+
+    original = make_photo(tmp_path / "o.png", colour=(0, 0, 0))
+    restored = make_photo(tmp_path / "r.png", colour=(200, 100, 50))
+    assert blend_with_original(str(original), str(restored), 0.5) == ""
+    assert Image.open(restored).getpixel((0, 0)) == (100, 50, 25)
+    window = make_window()
+    window.strength.setValue(25)
+    assert window.compare.strength == 0.25 and window.settings.strength == 0.25
+    photo = make_photo(tmp_path / "p.png", colour=(40, 40, 40))
+    window.add_paths([str(photo)])
+    qtbot.waitUntil(lambda: len(window.queue) == 1, timeout=TIMEOUT)
+    window.runner.start()
+    wait_idle(qtbot, window)
+    assert Image.open(window.queue[0].output_path).getpixel((0, 0)) == (40, 40, 40)
+
+
+def test_selecting_a_done_photo_shows_before_and_after(make_window, qtbot, photos):
+    window = make_window()
+    window.add_paths([str(photos[1][0])])
+    qtbot.waitUntil(lambda: len(window.queue) == 1, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: window.compare.before is not None, timeout=TIMEOUT)
+    assert window.compare.after is None
+    window.runner.start()
+    qtbot.waitUntil(lambda: window.compare.after is not None, timeout=TIMEOUT)
+    assert window.compare.before.size() == window.compare.after.size()
+
+
+def test_preview_restores_the_visible_region(make_window, qtbot, tmp_path, fake_engine):
+    photo = make_photo(tmp_path / "big.png", size=(900, 700))
+    window = make_window()
+    window.add_paths([str(photo)])
+    qtbot.waitUntil(lambda: window.compare.before is not None, timeout=TIMEOUT)
+    window.compare.actual_size()
+    region = window.compare.visible_image_rect()
+    with qtbot.waitSignal(window.preview.finished, timeout=TIMEOUT) as blocker:
+        window.preview_action.trigger()
+    _item_id, image, used = blocker.args
+    assert used.width() <= 512 and used.height() <= 512
+    assert region.contains(used.center())
+    assert image.width() == used.width() and window.compare.after_region == used
+    inp, _out, opts = fake_engine.submitted[-1]
+    assert opts.format == "PNG" and Image.open(inp if Path(inp).exists() else photo).size
+    assert window.queue[0].state is ItemState.PENDING  # a preview is not a restore
+
+
+def test_closing_during_a_batch_asks_then_cancels_cleanly(make_window, qtbot, photos, fake_engine):
+    root, _ = photos
+    slow = [make_photo(root / f"slow{i}.jpg") for i in range(2)]
+    window = make_window()
+    window.add_paths([str(p) for p in slow])
+    qtbot.waitUntil(lambda: len(window.queue) == 2, timeout=TIMEOUT)
+    window.runner.start()
+    qtbot.waitUntil(lambda: window.queue[0].state is ItemState.RUNNING, timeout=TIMEOUT)
+    window.close()
+    assert window.isVisible()  # it asked first
+    box = window._close_box
+    box.button(QMessageBox.StandardButton.Yes).click()
+    with qtbot.waitSignal(window.close_confirmed, timeout=TIMEOUT):
+        pass
+    assert not window.isVisible()
+    assert [i.state for i in window.queue] == [ItemState.CANCELLED, ItemState.PENDING]
+
+
+def test_context_menu_offers_open_output_and_show_in_folder(make_window, qtbot, photos, monkeypatch):
+    from PySide6.QtWidgets import QMenu
+
+    opened = []
+    monkeypatch.setattr("app.widgets.main_window.QDesktopServices.openUrl", lambda url: opened.append(url))
+    menus = []
+    monkeypatch.setattr(QMenu, "popup", lambda self, *_a: menus.append(self))
+    window = make_window()
+    window.add_paths([str(photos[1][0])])
+    qtbot.waitUntil(lambda: len(window.queue) == 1, timeout=TIMEOUT)
+    window.runner.start()
+    wait_idle(qtbot, window)
+    window.select_row(0)
+    window._context_menu(QPoint(5, 5))
+    texts = [a.text() for a in menus[-1].actions()]
+    assert "Open output" in texts and "Show in folder" in texts
+    next(a for a in menus[-1].actions() if a.text() == "Open output").trigger()
+    assert opened and opened[0].toLocalFile() == window.queue[0].output_path
+
+
+@pytest.mark.parametrize("state", [ItemState.DONE])
+def test_state_column_labels(make_window, qtbot, photos, state):
+    window = make_window()
+    window.add_paths([str(photos[1][0])])
+    qtbot.waitUntil(lambda: len(window.queue) == 1, timeout=TIMEOUT)
+    window.runner.start()
+    wait_idle(qtbot, window)
+    assert window.queue[0].state is state
+    assert window.model.index(0, 2).data() == "Done"

@@ -1,0 +1,109 @@
+"""The model manager (listing, the import error path through the engine's validator) and the launcher."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from app.launcher import wants_gui
+from app.models_service import ModelRow, ModelService, error_text, rows_from_json
+
+
+def test_error_text_prefers_the_cli_message():
+    assert error_text("Traceback...\nhourglass: not a DiffUIR checkpoint\n") == "not a DiffUIR checkpoint"
+    assert error_text("", "line1\nline2") == "line1\nline2"
+
+
+def test_rows_from_json():
+    rows = rows_from_json([{"name": "m", "path": "/m.safetensors", "origin": "user", "size_bytes": 10,
+                            "variant": "T", "default": False}])
+    assert rows == [ModelRow("m", "/m.safetensors", "user", 10, "T", False)] and rows[0].source == "Imported"
+
+
+def test_import_of_a_wrong_file_shows_a_clear_message(qtbot, aloop, tmp_path):
+    from app.widgets.model_dialog import ModelDialog
+
+    bogus = tmp_path / "holiday.pth"
+    bogus.write_bytes(b"definitely not a checkpoint")
+    service = ModelService()
+    dialog = ModelDialog(service, "default")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    with qtbot.waitSignal(service.import_finished, timeout=60_000) as blocker:
+        dialog.import_path(str(bogus))
+    ok, message, _details = blocker.args
+    assert not ok and message and "Traceback" not in message
+    assert dialog.status.text().startswith("Import failed:") and message in dialog.status.text()
+
+
+def test_model_list_and_selection(qtbot, aloop, tiny_model_path, monkeypatch, tmp_path):
+    import shutil
+
+    from app.widgets.model_dialog import ModelDialog
+
+    models_dir = tmp_path / "models"
+    models_dir.mkdir()
+    shutil.copy(tiny_model_path, models_dir / "tiny.safetensors")
+    monkeypatch.setenv("HOURGLASS_MODELS_DIR", str(models_dir))
+    service = ModelService()
+    dialog = ModelDialog(service, "default")
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(service.models_listed, timeout=60_000):
+        service.refresh()
+    names = [dialog.table.item(r, 0).text() for r in range(dialog.table.rowCount())]
+    assert "tiny" in names
+    row = names.index("tiny")
+    assert dialog.table.item(row, 3).text() == "Imported" and dialog.table.item(row, 1).text() == "DiffUIR-T"
+    dialog.table.selectRow(row)
+    with qtbot.waitSignal(dialog.model_selected) as blocker:
+        dialog.use_button.click()
+    assert blocker.args == ["tiny"]
+
+
+@pytest.mark.parametrize(("argv", "gui"), [([], True), (["gui"], True), (["photo.jpg"], True),
+                                           (["restore", "x", "-o", "y"], False), (["engine"], False),
+                                           (["models", "list"], False), (["--help"], False)])
+def test_launcher_dispatch(argv, gui):
+    assert wants_gui(argv) is gui
+
+
+def test_launcher_sends_subcommands_to_the_engine_cli(monkeypatch):
+    import engine.cli
+    from app import launcher
+
+    calls = []
+
+    def fake_main(argv):
+        calls.append(argv)
+        return 0
+
+    monkeypatch.setattr(engine.cli, "main", fake_main)
+    assert launcher.main(["models", "list"]) == 0
+    assert calls == [["models", "list"]]
+
+
+def test_the_window_loads_neither_torch_nor_engine_internals():
+    code = ("import sys, app.main, app.widgets.main_window, app.runner, app.preview;"
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('torch', 'safetensors') or "
+            "(m.startswith('engine.') and m not in ('engine.protocol', 'engine.errors'))];"
+            "sys.exit(1 if bad else 0)")
+    assert subprocess.run([sys.executable, "-c", code], check=False, timeout=60).returncode == 0
+
+
+def test_emitting_signals_from_python_keeps_true_alive(qapp):
+    """The PySide6 emit reference bug (see app.qt_compat) must not drain True's references."""
+    from PySide6.QtCore import QObject, Signal
+
+    class Emitter(QObject):
+        fired = Signal(bool)
+
+    emitter = Emitter()
+    got = []
+    emitter.fired.connect(got.append)
+    before = sys.getrefcount(True)
+    for _ in range(2000):
+        emitter.fired.emit(False)
+    assert len(got) == 2000
+    assert sys.getrefcount(True) >= before

@@ -1,0 +1,125 @@
+"""Pure parts: file scanning, output naming, settings persistence, queue transitions and persistence."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from gui_helpers import make_photo
+
+from app import files
+from app.queue_model import BatchQueue, IllegalTransition, ItemState, default_queue_path
+from app.settings import Settings, free_name
+
+
+def test_scan_is_recursive_filters_images_and_skips_duplicates_and_outputs(tmp_path):
+    root = tmp_path / "shoot"
+    a = make_photo(root / "a.JPG")
+    make_photo(root / "sub" / "b.png")
+    make_photo(root / "restored" / "a.JPG")  # our own output folder is not an input
+    make_photo(root / ".hidden" / "c.png")
+    (root / "sub" / "readme.txt").write_text("x")
+    found = files.scan([a, root, root / "sub" / "readme.txt"])
+    assert [f.path.relative_to(root).as_posix() for f in found] == ["a.JPG", "sub/b.png"]
+    assert found[0].root is None and found[1].root == root
+    assert files.scan([root], known=[str(a), str(root / "sub" / "b.png")]) == []
+
+
+def test_output_naming_default_mirrored_and_never_overwrite(tmp_path):
+    photo = make_photo(tmp_path / "shoot" / "day1" / "img.jpg")
+    s = Settings()
+    assert s.output_path(photo) == tmp_path / "shoot" / "day1" / "restored" / "img.jpg"
+    s = Settings(output_dir=str(tmp_path / "out"), format="tiff16", name_suffix="_r")
+    assert s.output_path(photo, tmp_path / "shoot") == tmp_path / "out" / "shoot" / "day1" / "img_r.tif"
+    assert s.output_path(photo) == tmp_path / "out" / "img_r.tif"
+    assert s.job_format() == ("TIFF", 16)
+    assert Settings(format="same").output_extension(Path("x.NEF")) == ".tif"
+    target = make_photo(tmp_path / "o" / "x.png")
+    make_photo(tmp_path / "o" / "x (1).png")
+    assert free_name(target) == tmp_path / "o" / "x (2).png"
+
+
+def test_settings_persist_and_bad_values_fall_back(data_dir):
+    s = Settings(device="cpu", quality="best", output_dir="/tmp/o", format="jpeg", jpeg_quality=80, strength=0.4,
+                 model="mine")
+    s.save()
+    loaded = Settings.load()
+    assert loaded == s
+    raw = json.loads((data_dir / "settings.json").read_text())
+    raw.update(device="tpu", quality="ultra", strength=7, future_option=1)
+    (data_dir / "settings.json").write_text(json.dumps(raw))
+    loaded = Settings.load()
+    assert (loaded.device, loaded.quality, loaded.strength) == ("auto", "balanced", 1.0)
+    loaded.save()
+    assert json.loads((data_dir / "settings.json").read_text())["future_option"] == 1
+
+
+def test_settings_dialog_edits_and_saves(qtbot, data_dir, tmp_path):
+    from app.widgets.settings_dialog import SettingsDialog
+
+    s = Settings()
+    dialog = SettingsDialog(s)
+    qtbot.addWidget(dialog)
+    dialog.device.setCurrentIndex(dialog.device.findData("cpu"))
+    dialog.quality.setCurrentIndex(dialog.quality.findData("fast"))
+    dialog.format.setCurrentIndex(dialog.format.findData("tiff16"))
+    dialog.chosen.setChecked(True)
+    dialog.folder.setText(str(tmp_path))
+    dialog.suffix.setText("_fixed")
+    dialog.accept()
+    again = Settings.load()
+    assert (again.device, again.quality, again.format, again.output_dir, again.name_suffix) == (
+        "cpu", "fast", "tiff16", str(tmp_path), "_fixed")
+    dialog2 = SettingsDialog(again)
+    qtbot.addWidget(dialog2)
+    assert dialog2.chosen.isChecked() and dialog2.folder.text() == str(tmp_path)
+
+
+def test_queue_transitions_and_events():
+    q = BatchQueue(None)
+    events = []
+    q.subscribe(lambda e, items: events.append((e, [i.name for i in items])))
+    a, b = q.add([("/p/a.jpg", None), ("/p/b.jpg", "/p"), ("/p/a.jpg", None)])
+    assert len(q) == 2 and events[0] == ("added", ["a.jpg", "b.jpg"])
+    for state in (ItemState.QUEUED, ItemState.RUNNING, ItemState.DONE, ItemState.PENDING):
+        q.set_state(a, state)
+    with pytest.raises(IllegalTransition):
+        q.set_state(a, ItemState.DONE)
+    q.set_state(b, ItemState.DETECTING)
+    with pytest.raises(IllegalTransition):
+        q.set_state(b, ItemState.RUNNING)
+    q.set_state(b, ItemState.PENDING)
+    q.set_state(b, ItemState.QUEUED)
+    q.set_state(b, ItemState.RUNNING)
+    q.set_state(b, ItemState.FAILED, error_message="boom")
+    assert b.error_message == "boom"
+    q.set_state(b, ItemState.QUEUED)  # retry clears the error
+    assert b.error_message == "" and q.next_queued() is b
+    q.set_state(b, ItemState.RUNNING)
+    q.set_state(b, ItemState.DONE)
+    assert [i.name for i in q.clear_finished()] == ["b.jpg"]
+
+
+def test_queue_persists_atomically_and_restores_unfinished_as_pending(data_dir):
+    q = BatchQueue(default_queue_path())
+    a, b, c, d = q.add([(f"/p/{n}.jpg", None) for n in "abcd"])
+    q.set_state(a, ItemState.QUEUED)
+    q.set_state(a, ItemState.RUNNING)
+    q.update(a, persist=False, progress=0.5)
+    q.set_state(b, ItemState.QUEUED)
+    q.set_state(c, ItemState.QUEUED)
+    q.set_state(c, ItemState.RUNNING)
+    q.set_state(c, ItemState.FAILED, error_message="bad file")
+    q.update(d, task="snow")
+    assert not list(data_dir.glob(".*.tmp"))  # temp files are renamed into place
+    restored = BatchQueue(default_queue_path())
+    restored.load()
+    assert [(i.name, i.state) for i in restored] == [
+        ("a.jpg", ItemState.PENDING), ("b.jpg", ItemState.PENDING), ("c.jpg", ItemState.FAILED),
+        ("d.jpg", ItemState.PENDING)]
+    assert restored[0].progress == 0.0 and restored[2].error_message == "bad file" and restored[3].task == "snow"
+    default_queue_path().write_text("{not json")
+    broken = BatchQueue(default_queue_path())
+    broken.load()
+    assert len(broken) == 0

@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup run run-cli test test-slow test-all bench lint clean
+.PHONY: setup run run-cli test test-slow test-all bench soak train eval eval-full eval-grid lint clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -31,6 +31,22 @@ test-all: setup
 
 bench: setup
 	$(PY) bench/bench_network.py
+
+soak: setup
+	$(PY) bench/soak.py --threads 1
+
+# Continue training the bundled DiffUIR-T (resumable; see training/README.md), then export it.
+train: setup
+	$(PY) -m engine.training.train --resume --minutes $${MINUTES:-60} --export resources/models/hourglass-diffuir-t.safetensors
+
+eval: setup
+	$(PY) -m engine.evaluation.evaluate
+
+eval-full: setup
+	$(PY) -m engine.evaluation.evaluate --limit 0
+
+eval-grid: setup
+	$(PY) -m engine.evaluation.visual_grid
 
 lint: setup
 	$(VENV)/bin/ruff check app engine tests bench

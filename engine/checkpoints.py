@@ -225,6 +225,7 @@ def save_safetensors(ckpt: Checkpoint, dst: str | os.PathLike, *, extra: dict[st
     tmp = dst.with_name(f".{dst.name}.tmp{os.getpid()}")
     try:
         save_file(ckpt.state_dict, str(tmp), metadata=meta)
+        os.chmod(tmp, 0o644)  # a model file is shared data, not a secret
         if dst.exists() and not overwrite:
             raise OutputExistsError(f"'{dst}' already exists; not replacing it.")
         os.replace(tmp, dst)

@@ -8,6 +8,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
+from model_helpers import random_state_dict
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 GOLDEN = SHARED / "spec" / "golden"
@@ -24,22 +25,6 @@ def golden() -> Path:
     if not GOLDEN.is_dir():
         pytest.skip("../shared/spec/golden is not available")
     return GOLDEN
-
-
-def random_state_dict(variant: str = "T", seed: int = 0, scale: float = 0.05):
-    """A random but non-trivial state dict of a DiffUIR variant (no checkpoint needed)."""
-    import torch
-
-    from engine.network import VARIANTS, expected_shapes
-
-    g = torch.Generator().manual_seed(seed)
-    sd = {}
-    for key, shape in expected_shapes(VARIANTS[variant]).items():
-        if key.endswith((".g", "norm.weight")):
-            sd[key] = 1 + scale * torch.randn(shape, generator=g)
-        else:
-            sd[key] = scale * torch.randn(shape, generator=g)
-    return sd
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import pickle
 
 import pytest
 import torch
-from conftest import random_state_dict
+from model_helpers import random_state_dict
 
 from engine.checkpoints import FORMAT_TAG, convert_checkpoint, detect_variant, read_checkpoint, read_metadata
 from engine.errors import ModelInvalidError, ModelNotFoundError, OutputExistsError

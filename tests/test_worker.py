@@ -164,7 +164,12 @@ def test_handshake(worker: WorkerProcess) -> None:
     assert worker.hello.protocol == P.PROTOCOL_VERSION and worker.hello.pid == worker.proc.pid
     ready = worker.ready
     assert ready.devices[0].id == "cpu" and ready.devices[0].memory_total
-    assert ready.settings == P.Settings() and ready.models == ()
+    assert ready.settings == P.Settings()
+    from engine.models import bundled_models_dir
+
+    bundled = sorted(p.stem for p in bundled_models_dir().glob("*.safetensors"))
+    assert sorted(m.name for m in ready.models) == bundled  # the user folder of this test is empty
+    assert all(m.origin == "bundled" for m in ready.models)
     assert isinstance(worker.configured, P.Configured), worker.configured
     assert worker.configured.model is not None and worker.configured.model.variant == "T"
     assert worker.configured.settings.quality == "fast"

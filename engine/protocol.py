@@ -20,37 +20,16 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Union
 
+from engine.errors import ErrorCode
+
 PROTOCOL_VERSION = 1
 MAX_LINE_BYTES = 1 << 20  # one line, newline excluded; longer lines are refused
 MAX_TEXT_CHARS = 32_000  # error details and tracebacks are cut to this, so events stay well under a line
 
 
-class ErrorCode:
-    """Mirror of `engine.errors.ErrorCode` (a test keeps the two equal); `ENGINE_CRASHED` is made by the GUI."""
-
-    INVALID_REQUEST = "invalid_request"
-    INPUT_NOT_FOUND = "input_not_found"
-    INPUT_UNREADABLE = "input_unreadable"
-    UNSUPPORTED_INPUT = "unsupported_input"
-    IMAGE_TOO_LARGE = "image_too_large"
-    OUTPUT_EXISTS = "output_exists"
-    OUTPUT_NOT_WRITABLE = "output_not_writable"
-    MODEL_NOT_FOUND = "model_not_found"
-    MODEL_INVALID = "model_invalid"
-    DEVICE_UNAVAILABLE = "device_unavailable"
-    OUT_OF_MEMORY = "out_of_memory"
-    CANCELLED = "cancelled"
-    BUSY = "busy"
-    ENGINE_CRASHED = "engine_crashed"
-    INTERNAL = "internal"
-
-    ALL = (
-        INVALID_REQUEST, INPUT_NOT_FOUND, INPUT_UNREADABLE, UNSUPPORTED_INPUT, IMAGE_TOO_LARGE,
-        OUTPUT_EXISTS, OUTPUT_NOT_WRITABLE, MODEL_NOT_FOUND, MODEL_INVALID, DEVICE_UNAVAILABLE,
-        OUT_OF_MEMORY, CANCELLED, BUSY, ENGINE_CRASHED, INTERNAL,
-    )
-    # Worth retrying the same job unchanged: the cause was the engine or the moment, not the photo.
-    RETRYABLE = frozenset({OUT_OF_MEMORY, BUSY, ENGINE_CRASHED, INTERNAL})
+# The codes live in engine.errors (stdlib-only, so the GUI may import it through this module).
+# Worth retrying the same job unchanged: the cause was the engine or the moment, not the photo.
+RETRYABLE = frozenset({ErrorCode.OUT_OF_MEMORY, ErrorCode.BUSY, ErrorCode.ENGINE_CRASHED, ErrorCode.INTERNAL})
 
 
 # Shared vocabularies (mirrors of engine.schedule.PRESETS and engine.preprocess.TASKS, kept equal by tests).
@@ -119,7 +98,7 @@ class ErrorInfo:
 
     @classmethod
     def make(cls, code: str, message: str, detail: str | None = None, traceback: str | None = None) -> ErrorInfo:
-        return cls(code, message, clip_text(detail), clip_text(traceback), code in ErrorCode.RETRYABLE)
+        return cls(code, message, clip_text(detail), clip_text(traceback), code in RETRYABLE)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -36,8 +38,11 @@ def icon_path() -> Path:
 
 
 def preview_dir() -> Path:
+    """A per-process scratch folder for preview crops, removed when the process exits."""
     path = Path(tempfile.gettempdir()) / f"hourglass-preview-{os.getpid()}"
-    path.mkdir(parents=True, exist_ok=True)
+    if not path.is_dir():
+        path.mkdir(parents=True, exist_ok=True)
+        atexit.register(shutil.rmtree, path, ignore_errors=True)
     return path
 
 

@@ -12,14 +12,11 @@ import numpy as np
 TASKS = ("auto", "none", "low-light", "haze", "rain", "snow", "blur")
 
 
-def to_uint8(rgb: np.ndarray) -> np.ndarray:
-    """The official rounding: floor(x·255 + 0.5) after clamping."""
-    return np.floor(np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8)
-
-
 def equalize_hist(rgb: np.ndarray) -> np.ndarray:
     """Per-channel histogram equalisation of float32 RGB in [0, 1]; returns float32 in [0, 1]."""
     import cv2
+
+    from engine.imaging import to_uint8  # the official rounding, floor(x·255 + 0.5), in one place
 
     u8 = to_uint8(rgb)
     out = np.stack([cv2.equalizeHist(np.ascontiguousarray(u8[..., c])) for c in range(3)], axis=-1)

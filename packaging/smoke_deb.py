@@ -1,0 +1,324 @@
+#!/usr/bin/env python3
+"""Install the Hourglass .deb on this machine, smoke-test the installed app, uninstall it (stdlib only, root).
+
+    sudo python3 packaging/smoke_deb.py [dist/hourglass_X_amd64.deb] [--user hourglass-smoke] [--keep]
+
+1. `dpkg -i` (then `apt-get install -f` if Depends are missing); checks the launcher, desktop entry, icons.
+2. Makes /opt/hourglass read-only (a read-only bind mount where allowed; its files are root-owned and not
+   writable for anyone else anyway) and records every file's size and mtime.
+3. As root and as an unprivileged user (created if needed), with an empty HOME, offscreen Qt and a minimal
+   environment: `hourglass --smoke` (window shown, engine handshake, ping; timings), `hourglass restore` of a
+   bundled sample with `--quality fast` (a restored photo is written), `hourglass models`; as root also that
+   killing the window with SIGKILL does not leave the engine running.
+4. Checks that nothing inside /opt/hourglass was created or changed, then `dpkg -P` and checks that the
+   installation folder, launcher, desktop entry and icons are gone.
+Exit status 0 when every check passed. A JSON summary goes to dist/hourglass-package-test.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PKG = "hourglass"
+APPDIR = Path("/opt/hourglass")
+LAUNCHER = Path("/usr/bin/hourglass")
+DESKTOP = Path("/usr/share/applications/hourglass.desktop")
+ICON = Path("/usr/share/icons/hicolor/256x256/apps/hourglass.png")
+SAMPLE = "coffee_haze.jpg"
+PREFIX = "HOURGLASS-SMOKE "
+
+results: dict = {"checks": [], "runs": {}}
+failures: list[str] = []
+
+
+def check(ok: bool, what: str, detail: str = "") -> bool:
+    results["checks"].append({"ok": bool(ok), "check": what, "detail": detail})
+    print(f"  [{'ok' if ok else 'FAIL'}] {what}" + (f": {detail}" if detail else ""), flush=True)
+    if not ok:
+        failures.append(what)
+    return ok
+
+
+def run(cmd: list[str], timeout: float = 600, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=timeout, **kw)
+
+
+def manifest(root: Path) -> dict[str, tuple[int, int]]:
+    out = {}
+    for base, dirs, files in os.walk(root):
+        for name in dirs + files:
+            p = os.path.join(base, name)
+            st = os.lstat(p)
+            out[os.path.relpath(p, root)] = (st.st_size if not os.path.isdir(p) else 0, st.st_mtime_ns)
+    return out
+
+
+def drop_caches() -> bool:
+    try:
+        os.sync()
+        with open("/proc/sys/vm/drop_caches", "w") as fh:
+            fh.write("3\n")
+        return True
+    except OSError:
+        return False
+
+
+def user_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """What a desktop session would give the app, minus the display: offscreen Qt, an empty home."""
+    env = {"HOME": str(home), "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
+           "QT_QPA_PLATFORM": "offscreen", "USER": home.name, "LOGNAME": home.name}
+    env.update(extra or {})
+    return env
+
+
+def as_user(user: str | None, cmd: list[str]) -> list[str]:
+    return ["runuser", "-u", user, "--", *cmd] if user else cmd
+
+
+def smoke_gui(label: str, user: str | None, home: Path, x11: bool = False) -> dict | None:
+    """`hourglass --smoke`: offscreen, or with `x11` on a real X server (Xvfb) through Qt's xcb plugin."""
+    report = home / f"smoke-{int(time.time() * 1000)}.json"
+    env = user_env(home, {"QT_QPA_PLATFORM": "xcb"} if x11 else None)
+    env["HOURGLASS_LAUNCH_TS"] = repr(time.time())
+    wrap = ["xvfb-run", "-a", "-s", "-screen 0 1280x800x24"] if x11 else []
+    t0 = time.perf_counter()
+    r = run(as_user(user, ["env", "-i", *[f"{k}={v}" for k, v in env.items()], *wrap, str(LAUNCHER), "--smoke",
+                           "--smoke-report", str(report)]), timeout=300)  # xvfb-run adds DISPLAY
+    wall = time.perf_counter() - t0
+    line = next((ln[len(PREFIX):] for ln in r.stdout.splitlines() if ln.startswith(PREFIX)), None)
+    data = json.loads(line) if line else None
+    if not check(r.returncode == 0 and data is not None and data.get("passed"),
+                 f"{label}: window opens and the engine answers its handshake",
+                 f"rc={r.returncode}" + ("" if data else f"; stderr: {r.stderr[-1500:]}")):
+        if data:
+            print(json.dumps(data, indent=1))
+        return data
+    data["wall_s"] = round(wall, 3)
+    check(data["frozen"] and data["engine_command"][-1] == "engine" and
+          data["engine_command"][0].startswith(str(APPDIR)),
+          f"{label}: the engine is the installed executable re-invoked (`{' '.join(data['engine_command'])}`)")
+    check(any(m["origin"] == "bundled" and m["default"] for m in data["models"]),
+          f"{label}: the bundled default model is found", ", ".join(m["name"] for m in data["models"]))
+    print(f"      window shown {data['window_shown_s']} s, engine ready {data['engine_ready_s']} s "
+          f"(spawn→ready {data['engine_start_to_ready_s']} s), process wall {data['wall_s']} s, "
+          f"torch {data['torch']}, protocol {data['protocol']}", flush=True)
+    return data
+
+
+def restore(label: str, user: str | None, home: Path) -> None:
+    out = home / "restored"
+    src = APPDIR / "_internal" / "resources" / "samples" / SAMPLE
+    t0 = time.perf_counter()
+    r = run(as_user(user, ["env", "-i", *[f"{k}={v}" for k, v in user_env(home).items()], str(LAUNCHER),
+                           "restore", str(src), "-o", str(out), "--quality", "fast"]), timeout=600)
+    wall = time.perf_counter() - t0
+    dst = out / SAMPLE
+    ok = r.returncode == 0 and dst.is_file() and dst.stat().st_size > 1000
+    head = dst.read_bytes()[:3] if dst.is_file() else b""
+    check(ok and head == b"\xff\xd8\xff" and dst.read_bytes() != src.read_bytes(),
+          f"{label}: `hourglass restore {SAMPLE} --quality fast` writes a restored JPEG",
+          f"{wall:.1f} s" if ok else f"rc={r.returncode}: {(r.stderr or r.stdout)[-1500:]}")
+    results["runs"][f"{label} restore_s"] = round(wall, 2)
+    r = run(as_user(user, ["env", "-i", *[f"{k}={v}" for k, v in user_env(home).items()], str(LAUNCHER),
+                           "models"]), timeout=300)
+    check(r.returncode == 0 and "hourglass-diffuir-t" in r.stdout, f"{label}: `hourglass models` lists the bundled model")
+
+
+def children(pid: int) -> list[int]:
+    try:
+        return [int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def orphan_check(home: Path) -> None:
+    """SIGKILL the window: its engine must not live on."""
+    p = subprocess.Popen(["env", "-i", *[f"{k}={v}" for k, v in user_env(home).items()], str(LAUNCHER)],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    gui = p.pid
+    deadline = time.time() + 60
+    kids: list[int] = []
+    while time.time() < deadline and not kids:  # env execs the launcher script, which execs the app
+        time.sleep(0.2)
+        kids = children(gui)
+    if not check(bool(kids), "the window starts its engine process"):
+        p.kill()
+        p.wait()
+        return
+    time.sleep(1.0)
+    os.kill(gui, signal.SIGKILL)
+    p.wait()
+    deadline = time.time() + 20
+    while time.time() < deadline and any(alive(k) for k in kids):
+        time.sleep(0.2)
+    left = [k for k in kids if alive(k)]
+    check(not left, "no engine is left running after the window is killed (SIGKILL)",
+          f"gone after {20 - max(0.0, deadline - time.time()):.1f} s" if not left else f"still alive: {left}")
+    for k in left:
+        os.kill(k, signal.SIGKILL)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("deb", nargs="?")
+    ap.add_argument("--user", default="hourglass-smoke", help="the unprivileged user to run as (created if needed)")
+    ap.add_argument("--keep", action="store_true", help="leave the package installed")
+    ap.add_argument("--json", default="dist/hourglass-package-test.json")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        print("package-test installs a .deb: run it as root (sudo make package-test)", file=sys.stderr)
+        return 2
+    deb = args.deb or max(glob.glob("dist/hourglass_*.deb"), key=os.path.getmtime, default=None)
+    if not deb or not os.path.isfile(deb):
+        print("no .deb: run `make package` first", file=sys.stderr)
+        return 2
+    deb = os.path.abspath(deb)
+    print(f"== package test of {deb} ({os.path.getsize(deb) / 2**20:.0f} MB)", flush=True)
+    results["deb"] = deb
+    results["deb_mb"] = round(os.path.getsize(deb) / 2**20, 1)
+
+    if run(["dpkg", "-s", PKG]).returncode == 0:
+        print("  (an earlier hourglass package is installed: purging it first)")
+        run(["dpkg", "-P", PKG])
+
+    # ------------------------------------------------------------ install
+    t0 = time.perf_counter()
+    r = run(["dpkg", "-i", deb])
+    if r.returncode != 0:
+        print("  dpkg -i left dependencies missing; resolving them with apt-get install -f", flush=True)
+        r = run(["apt-get", "install", "-f", "-y", "-q"], env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    results["install_s"] = round(time.perf_counter() - t0, 1)
+    if not check(r.returncode == 0 and run(["dpkg", "-s", PKG]).returncode == 0, "dpkg installs the package",
+                 f"{results['install_s']} s" if r.returncode == 0 else r.stderr[-2000:]):
+        return finish(args)
+    check(os.access(APPDIR / PKG, os.X_OK) and os.access(LAUNCHER, os.X_OK), "/opt/hourglass/hourglass and the "
+          "/usr/bin/hourglass launcher are installed")
+    check(DESKTOP.is_file() and "MimeType=image/jpeg;" in DESKTOP.read_text(), "desktop entry with image MIME types")
+    check(ICON.is_file() and Path("/usr/share/icons/hicolor/scalable/apps/hourglass.svg").is_file(), "hicolor icons")
+    if shutil.which("desktop-file-validate"):
+        v = run(["desktop-file-validate", str(DESKTOP)])
+        check(v.returncode == 0 and not v.stdout.strip(), "desktop-file-validate passes", v.stdout.strip())
+    cache = Path("/usr/share/applications/mimeinfo.cache")
+    if shutil.which("update-desktop-database"):
+        check(cache.is_file() and "hourglass.desktop" in cache.read_text(), "\"Open with Hourglass\" is registered "
+              "for images (mimeinfo.cache)")
+
+    # ------------------------------------------------------------ read-only installation folder
+    before = manifest(APPDIR)
+    ro_mount = run(["mount", "--bind", str(APPDIR), str(APPDIR)]).returncode == 0
+    if ro_mount and run(["mount", "-o", "remount,bind,ro", str(APPDIR)]).returncode != 0:
+        run(["umount", str(APPDIR)])
+        ro_mount = False
+    if ro_mount:
+        probe = APPDIR / ".write-probe"
+        try:
+            probe.write_text("x")
+            probe.unlink()
+            ro_mount = False
+        except OSError:
+            pass
+    results["read_only_mount"] = ro_mount
+    print(f"  installation folder: {'read-only bind mount' if ro_mount else 'not remountable here'}; root-owned, "
+          "not writable for the user; every file's size and mtime recorded", flush=True)
+
+    try:
+        # ------------------------------------------------------------ root
+        root_home = Path(tempfile.mkdtemp(prefix="hourglass-root-home-"))
+        os.chmod(root_home, 0o755)
+        cold = drop_caches()
+        results["cold_cache"] = cold
+        print(f"== as root (HOME={root_home}; page cache {'dropped: cold start' if cold else 'not droppable here'})")
+        first = smoke_gui("root, first start", None, root_home)
+        second = smoke_gui("root, second start", None, root_home)
+        results["runs"]["root first"] = first
+        results["runs"]["root second"] = second
+        if shutil.which("xvfb-run"):
+            x11 = smoke_gui("root, X11 (Xvfb, Qt xcb plugin)", None, root_home, x11=True)
+            check(bool(x11) and x11.get("platform") == "xcb", "the window opens on X11 with the bundled xcb plugin")
+        restore("root", None, root_home)
+        orphan_check(root_home)
+
+        # ------------------------------------------------------------ unprivileged user
+        created = False
+        try:
+            pw = pwd.getpwnam(args.user)
+        except KeyError:
+            run(["useradd", "--create-home", "--shell", "/bin/sh", args.user])
+            created = True
+            pw = pwd.getpwnam(args.user)
+        home = Path(pw.pw_dir)
+        if not home.is_dir():
+            home.mkdir(parents=True)
+            os.chown(home, pw.pw_uid, pw.pw_gid)
+        print(f"== as the unprivileged user {args.user} (uid {pw.pw_uid}, HOME={home})", flush=True)
+        w = run(["runuser", "-u", args.user, "--", "sh", "-c", f"touch {APPDIR}/probe 2>/dev/null && echo writable"])
+        check("writable" not in w.stdout, "the installation folder is read-only for the user")
+        drop_caches()
+        results["runs"]["user first"] = smoke_gui("user, first start", args.user, home)
+        results["runs"]["user second"] = smoke_gui("user, second start", args.user, home)
+        restore("user", args.user, home)
+        data_dir = home / ".local" / "share" / "Hourglass"
+        check(data_dir.is_dir(), "the user's settings and queue go to ~/.local/share/Hourglass")
+        if created:
+            run(["userdel", "--remove", args.user])
+        shutil.rmtree(root_home, ignore_errors=True)
+    finally:
+        if ro_mount:
+            run(["umount", str(APPDIR)])
+
+    # ------------------------------------------------------------ nothing written inside /opt/hourglass
+    after = manifest(APPDIR)
+    added = sorted(set(after) - set(before))
+    changed = sorted(k for k in before if k in after and after[k] != before[k])
+    removed = sorted(set(before) - set(after))
+    check(not added and not changed and not removed, "nothing was written inside /opt/hourglass",
+          f"added {added[:5]}, changed {changed[:5]}, removed {removed[:5]}" if added or changed or removed
+          else f"{len(before)} entries unchanged")
+
+    if args.keep:
+        print("== --keep: leaving the package installed")
+        return finish(args)
+    # ------------------------------------------------------------ uninstall
+    r = run(["dpkg", "-P", PKG])
+    check(r.returncode == 0, "dpkg -P removes the package", "" if r.returncode == 0 else r.stderr[-500:])
+    left = [str(p) for p in (APPDIR, LAUNCHER, DESKTOP, ICON) if p.exists()]
+    check(not left, "nothing is left behind (/opt/hourglass, launcher, desktop entry, icons)", ", ".join(left))
+    if cache.is_file():
+        check("hourglass.desktop" not in cache.read_text(), "the MIME association is gone")
+    return finish(args)
+
+
+def finish(args) -> int:
+    results["passed"] = not failures
+    try:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+    except OSError:
+        pass
+    print(f"== package test {'PASSED' if not failures else 'FAILED'}: {len(results['checks']) - len(failures)} "
+          f"passed, {len(failures)} failed", flush=True)
+    for f in failures:
+        print(f"   failed: {f}")
+    return 0 if not failures else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

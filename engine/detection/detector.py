@@ -1,0 +1,128 @@
+"""Which degradation a photo has: `detect(rgb)` → `Detection(task, confidence, scores)`.
+
+The photo is downscaled (long side `features.WORK_SIDE`), described by `features.extract` and, when the
+weights hold one, looked at by the crop network (`cropnet`, six 96×96 crops); the bundled weights
+(`resources/models/hourglass-detector.safetensors`) turn that into scores, in numpy only (no torch). About
+0.1 s per photo on one CPU core whatever its size, plus reading it (`bench/bench_detect.py`).
+Deterministic: the same pixels give the same scores. The weights are loaded once per process and shared.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from engine.detection.features import FEATURE_NAMES, WORK_SIDE, extract, prepare
+from engine.detection.model import DetectorWeights, load
+from engine.errors import ModelNotFoundError
+
+DETECTOR_FILE = "hourglass-detector.safetensors"
+CLASSES = ("low-light", "haze", "rain", "snow", "blur", "none")
+
+
+@dataclass(frozen=True)
+class Detection:
+    """The detector's answer: `task` (one of `CLASSES`, "none" = already fine), its `confidence` (its
+    score) and every class's score (they sum to 1)."""
+
+    task: str
+    confidence: float
+    scores: dict[str, float]
+    timings: dict[str, float] = field(default_factory=dict, compare=False)
+
+    def to_json(self) -> dict:
+        return {"task": self.task, "confidence": self.confidence, "scores": dict(self.scores)}
+
+    def ranked(self) -> list[tuple[str, float]]:
+        return sorted(self.scores.items(), key=lambda kv: -kv[1])
+
+
+def detector_path() -> Path:
+    """The detector weights: `$HOURGLASS_DETECTOR` if set, else the bundled file."""
+    override = os.environ.get("HOURGLASS_DETECTOR")
+    if override:
+        return Path(override)
+    from engine.models import bundled_models_dir
+
+    return bundled_models_dir() / DETECTOR_FILE
+
+
+class Detector:
+    def __init__(self, weights: DetectorWeights, path: Path | None = None) -> None:
+        if tuple(weights.feature_names) != FEATURE_NAMES:
+            from engine.errors import ModelInvalidError
+
+            raise ModelInvalidError("The detector weights were trained on other image features; retrain them "
+                                    "(python -m engine.detection.train).")
+        self.weights, self.path = weights, path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike | None = None) -> Detector:
+        p = Path(path) if path is not None else detector_path()
+        if not p.is_file():
+            raise ModelNotFoundError(f"The degradation detector is missing ({p}); choose the degradation "
+                                     "yourself, or train it with 'python -m engine.detection.train'.")
+        return cls(load(p), p)
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return tuple(self.weights.classes)
+
+    def features(self, rgb: np.ndarray) -> np.ndarray:
+        return extract(prepare(rgb, WORK_SIDE))
+
+    def detect(self, rgb: np.ndarray) -> Detection:
+        """Classify an H×W×3 photo (float in [0, 1], uint8 or uint16)."""
+        t0 = time.perf_counter()
+        work = prepare(rgb, WORK_SIDE)
+        f = extract(work)
+        t1 = time.perf_counter()
+        p = self.weights.probabilities(f[None])[0]
+        if self.weights.cnn is not None:
+            from engine.detection import cropnet
+
+            p = self.weights.mixed(p, self.weights.cnn_log_probabilities(cropnet.crops(work)))
+        t2 = time.perf_counter()
+        scores = {c: round(float(v), 4) for c, v in zip(self.classes, p, strict=True)}
+        best = int(np.argmax(p))
+        return Detection(self.classes[best], scores[self.classes[best]], scores,
+                         {"features": round(t1 - t0, 4), "classify": round(t2 - t1, 5)})
+
+    def detect_file(self, path: str | os.PathLike) -> Detection:
+        """Read a photo (any format `engine.imaging` reads, EXIF orientation applied) and classify it."""
+        from engine import imaging
+
+        t0 = time.perf_counter()
+        rgb = imaging.read_image(path).rgb
+        t1 = time.perf_counter()
+        d = self.detect(rgb)
+        return Detection(d.task, d.confidence, d.scores, {"read": round(t1 - t0, 4), **d.timings})
+
+
+_lock = threading.Lock()
+_default: dict[Path, Detector] = {}
+
+
+def default_detector() -> Detector:
+    """The bundled (or `$HOURGLASS_DETECTOR`) detector, loaded once per process."""
+    path = detector_path()
+    with _lock:
+        det = _default.get(path)
+        if det is None:
+            det = _default[path] = Detector.load(path)
+        return det
+
+
+def detect(rgb: np.ndarray) -> Detection:
+    """`default_detector().detect(rgb)`."""
+    return default_detector().detect(rgb)
+
+
+def detect_file(path: str | os.PathLike) -> Detection:
+    """`default_detector().detect_file(path)`."""
+    return default_detector().detect_file(path)

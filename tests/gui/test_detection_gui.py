@@ -1,0 +1,105 @@
+"""Automatic detection in the window (fake engine): photos are detected as they are added when the engine
+can, the column shows the detected task with its confidence and can be overridden, a photo that already
+looks fine is reported as "Not needed" (not a failure, nothing written) unless the user asks."""
+
+from __future__ import annotations
+
+from gui_helpers import make_photo
+from PySide6.QtCore import Qt
+from test_main_window import TIMEOUT, wait_idle
+
+from app.qt_queue import COL_STATE, COL_TASK
+from app.queue_model import ItemState
+
+
+def add(window, qtbot, paths) -> None:
+    window.add_paths([str(p) for p in paths])
+    qtbot.waitUntil(lambda: len(window.queue) == len(paths), timeout=TIMEOUT)
+
+
+def by_name(window) -> dict:
+    return {i.name: i for i in window.queue}
+
+
+def test_photos_are_detected_when_added_if_the_engine_can(make_window, qtbot, tmp_path, fake_engine):
+    fake_engine.analysis_available = fake_engine.analyze_capability = True
+    window = make_window()
+    window.runner.start_engine()
+    qtbot.waitUntil(lambda: window.runner.can_detect, timeout=TIMEOUT)
+    add(window, qtbot, [make_photo(tmp_path / "a.jpg"), make_photo(tmp_path / "clean.jpg")])
+    qtbot.waitUntil(lambda: all(i.detected_task for i in window.queue), timeout=TIMEOUT)
+    assert window.model.index(0, COL_TASK).data() == "Haze 87%"
+    assert window.model.index(1, COL_TASK).data() == "Looks fine 93%"
+    assert all(i.state is ItemState.PENDING for i in window.queue)
+    # the user overrides the detected task: the choice wins
+    window.model.setData(window.model.index(0, COL_TASK), "rain")
+    assert window.model.index(0, COL_TASK).data() == "Rain (chosen)"
+    assert [i.effective_task for i in window.queue] == ["rain", "none"]
+    window.runner.start()
+    wait_idle(qtbot, window)
+    rain, clean = window.queue
+    assert rain.state is ItemState.DONE and rain.output_path and not rain.skipped
+    assert clean.state is ItemState.DONE and clean.skipped and "detected as already fine (93%)" in clean.note
+    assert [o.task for _i, _o, o in fake_engine.submitted] == ["rain", "none"]
+
+
+def test_nothing_is_detected_automatically_without_the_capability(make_window, qtbot, tmp_path, fake_engine):
+    fake_engine.analysis_available = True  # answers if asked, but does not advertise it
+    window = make_window()
+    window.runner.start_engine()
+    qtbot.waitUntil(lambda: fake_engine.ready is not None, timeout=TIMEOUT)
+    add(window, qtbot, [make_photo(tmp_path / "a.jpg")])
+    qtbot.wait(50)
+    assert fake_engine.analyzed == [] and window.model.index(0, COL_TASK).data() == "Auto"
+
+
+def test_a_photo_that_looks_fine_is_not_restored_and_not_a_failure(make_window, qtbot, tmp_path, fake_engine):
+    window = make_window()
+    add(window, qtbot, [make_photo(tmp_path / "a.jpg"), make_photo(tmp_path / "clean.jpg")])
+    window.runner.start()
+    wait_idle(qtbot, window)
+    items = by_name(window)
+    clean = items["clean.jpg"]
+    assert clean.state is ItemState.DONE and clean.skipped and clean.output_path is None
+    assert clean.detected_task == "none" and clean.confidence == 0.93
+    assert not (tmp_path / "restored" / "clean.jpg").exists() and (tmp_path / "restored" / "a.jpg").exists()
+    row = window.queue.index_of(clean.id)
+    assert window.model.index(row, COL_STATE).data() == "Not needed"
+    assert window.model.index(row, COL_TASK).data() == "Looks fine 93%"
+    assert "already fine" in window.model.index(row, COL_STATE).data(Qt.ItemDataRole.ToolTipRole)
+    text = window.status_label.text()
+    assert "1 restored" in text and "1 already fine" in text and "failed" not in text
+    window.select_row(row)
+    assert "Not restored" in window.caption.text()
+    # choosing a degradation puts it back in the queue; Start restores it with that task
+    window.runner.set_task([clean.id], "haze")
+    assert clean.state is ItemState.PENDING and not clean.skipped
+    window.runner.start()
+    wait_idle(qtbot, window)
+    assert clean.state is ItemState.DONE and not clean.skipped and clean.output_path
+    assert fake_engine.submitted[-1][2].task == "haze"
+
+
+def test_restore_clean_setting_restores_photos_that_look_fine(make_window, qtbot, tmp_path, fake_engine):
+    from app.settings import Settings
+
+    window = make_window(settings=Settings(restore_clean=True))
+    add(window, qtbot, [make_photo(tmp_path / "clean.jpg")])
+    window.runner.start()
+    wait_idle(qtbot, window)
+    item = window.queue[0]
+    assert item.state is ItemState.DONE and not item.skipped and item.output_path
+    assert fake_engine.submitted[0][2].restore_clean is True
+
+
+def test_start_while_a_photo_is_being_detected_restores_it_after(make_window, qtbot, tmp_path, fake_engine):
+    fake_engine.analysis_available = True
+    fake_engine.step_s = 0.05
+    window = make_window()
+    add(window, qtbot, [make_photo(tmp_path / "a.jpg")])
+    window.runner.detect()
+    qtbot.waitUntil(lambda: window.queue[0].state is ItemState.DETECTING, timeout=TIMEOUT)
+    window.runner.start()
+    qtbot.waitUntil(lambda: window.queue[0].state is ItemState.DONE, timeout=TIMEOUT)
+    assert window.queue[0].detected_task == "haze"
+    assert [o.task for _i, _o, o in fake_engine.submitted] == ["haze"]

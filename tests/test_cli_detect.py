@@ -1,0 +1,98 @@
+"""`hourglass detect` and `task=auto` in `hourglass restore`, with stand-in detectors (exact answers)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from detector_helpers import write_stub_detector
+from test_cli import _photo
+
+from engine.cli import main
+
+
+@pytest.fixture
+def stub(tmp_path, monkeypatch):
+    def use(task: str) -> Path:
+        path = write_stub_detector(tmp_path / f"stub-{task}.safetensors", task)
+        monkeypatch.setenv("HOURGLASS_DETECTOR", str(path))
+        return path
+
+    return use
+
+
+@pytest.fixture
+def folder(tmp_path) -> Path:
+    src = tmp_path / "in"
+    (src / "sub").mkdir(parents=True)
+    _photo(src / "a.png")
+    _photo(src / "sub" / "b.jpg", seed=1)
+    (src / "notes.txt").write_text("not a photo")
+    return src
+
+
+def snapshot(folder: Path) -> list[Path]:
+    return sorted(folder.rglob("*"))
+
+
+def test_detect_json_prints_one_object_per_photo_and_writes_nothing(stub, folder, capsys):
+    stub("haze")
+    before = snapshot(folder)
+    assert main(["detect", "--json", str(folder)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    objs = [json.loads(line) for line in lines]
+    assert [Path(o["path"]).name for o in objs] == ["a.png", "b.jpg"]  # the folder expands like restore's
+    for o in objs:
+        assert o["task"] == "haze" and o["confidence"] == pytest.approx(0.9)
+        assert set(o["scores"]) == {"low-light", "haze", "rain", "snow", "blur", "none"}
+    assert snapshot(folder) == before
+
+
+def test_detect_text_lists_the_task_confidence_and_runners_up(stub, folder, capsys):
+    stub("low-light")
+    assert main(["detect", str(folder / "a.png")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("low-light") and "90%" in out and "a.png" in out
+
+
+def test_detect_reports_unreadable_photos_and_goes_on(stub, folder, capsys):
+    stub("rain")
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0garbage")
+    assert main(["detect", "--json", str(folder)]) == 1
+    captured = capsys.readouterr()
+    assert len(captured.out.splitlines()) == 2 and "broken.jpg" in captured.err
+
+
+def test_detect_without_a_detector_or_photos_is_a_usage_error(folder, tmp_path, capsys):
+    assert main(["detect", str(folder)]) == 2  # conftest points HOURGLASS_DETECTOR nowhere
+    assert "detector is missing" in capsys.readouterr().err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["detect", str(empty)]) == 2
+
+
+def test_restore_auto_skips_photos_that_look_fine_unless_asked(stub, folder, tmp_path, tiny_model_path, capsys):
+    stub("none")
+    out = tmp_path / "out"
+    args = ["restore", str(folder / "a.png"), "-o", str(out), "--model", str(tiny_model_path), "--steps", "1"]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "skip" in err and "already fine (detected none 90%)" in err and "1 already fine" in err
+    assert not out.exists() or not any(out.iterdir())
+    assert main([*args, "--restore-clean"]) == 0
+    assert (out / "a.png").is_file()
+
+
+def test_restore_auto_reports_the_detected_task(stub, folder, tmp_path, tiny_model_path, capsys):
+    stub("blur")
+    out = tmp_path / "out"
+    assert main(["restore", str(folder / "a.png"), "-o", str(out), "--model", str(tiny_model_path),
+                 "--steps", "1"]) == 0
+    assert "detected blur 90%" in capsys.readouterr().err and (out / "a.png").is_file()
+
+
+def test_the_launcher_sends_detect_to_the_command_line():
+    from app.launcher import wants_gui
+
+    assert not wants_gui(["detect", "photo.jpg"])

@@ -1,0 +1,106 @@
+"""Automatic detection in the engine worker: the `analyze` command, the `analyze` capability, and jobs with
+task "auto" (the detected task is used and reported; a photo detected as already fine is skipped and nothing
+is written unless `restore_clean`). Stand-in detectors make every answer exact."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from detector_helpers import write_stub_detector
+from test_worker import WorkerProcess, assert_sequence, write_png
+
+from engine import protocol as P
+
+
+def start_worker(tmp_path: Path, tiny_model_path: Path, task: str | None) -> WorkerProcess:
+    env = {"HOURGLASS_MODELS_DIR": str(tmp_path / "models")}
+    if task is not None:
+        env["HOURGLASS_DETECTOR"] = str(write_stub_detector(tmp_path / f"stub-{task}.safetensors", task))
+    w = WorkerProcess(env)
+    w.hello = w.next()
+    w.ready = w.expect(P.Ready)
+    w.send(P.Configure("cfg", model=str(tiny_model_path), quality="fast", threads=1))
+    w.expect(lambda e: getattr(e, "req_id", None) == "cfg")
+    return w
+
+
+@pytest.fixture(scope="module")
+def haze_worker(tmp_path_factory: pytest.TempPathFactory, tiny_model_path: Path) -> Iterator[WorkerProcess]:
+    """One worker whose detector always answers "haze", shared by the module (a start imports torch)."""
+    w = start_worker(tmp_path_factory.mktemp("haze-worker"), tiny_model_path, "haze")
+    yield w
+    w.stop()
+
+
+@pytest.fixture
+def clean_worker(tmp_path: Path, tiny_model_path: Path) -> Iterator[WorkerProcess]:
+    w = start_worker(tmp_path, tiny_model_path, "none")
+    yield w
+    w.stop()
+
+
+def run_job(w: WorkerProcess, src: Path, out: Path, **options) -> list:
+    job_id = uuid.uuid4().hex
+    w.send(P.Submit(job_id, str(src), str(out), P.JobOptions(**options)))
+    events = w.job(job_id)
+    assert_sequence(events)
+    return events
+
+
+def test_analyze_answers_with_the_detected_task_and_scores(haze_worker: WorkerProcess, tmp_path: Path) -> None:
+    assert haze_worker.ready.capabilities["analyze"] is True
+    src = write_png(tmp_path / "photos" / "in.png")
+    haze_worker.send(P.Analyze("a1", str(src)))
+    analysis = haze_worker.expect(lambda e: getattr(e, "req_id", None) == "a1")
+    assert isinstance(analysis, P.Analysis) and analysis.available and analysis.task == "haze"
+    assert analysis.confidence == pytest.approx(0.9) and set(analysis.scores) == set(P.TASKS) - {"auto"}
+    assert list(src.parent.iterdir()) == [src]  # nothing written
+
+
+def test_analyze_of_a_missing_photo_is_an_error_for_that_request(haze_worker: WorkerProcess, tmp_path: Path) -> None:
+    haze_worker.send(P.Analyze("a2", str(tmp_path / "nope.jpg")))
+    error = haze_worker.expect(lambda e: getattr(e, "req_id", None) == "a2")
+    assert isinstance(error, P.ErrorEvent) and error.error.code == P.ErrorCode.INPUT_NOT_FOUND
+    assert isinstance(haze_worker.ping(), P.Pong)  # still serving
+
+
+def test_an_auto_job_uses_and_reports_the_detected_task(haze_worker: WorkerProcess, tmp_path: Path) -> None:
+    src = write_png(tmp_path / "in.png")
+    events = run_job(haze_worker, src, tmp_path / "out.png")
+    result = events[-1]
+    assert isinstance(result, P.Result) and result.task == "haze" and not result.skipped
+    assert result.confidence == pytest.approx(0.9) and result.scores["haze"] == pytest.approx(0.9)
+    assert "detect" in result.timings and Path(result.output_path).is_file()
+    assert "detect" in {e.stage for e in events if isinstance(e, P.Progress)}
+    chosen = run_job(haze_worker, src, tmp_path / "chosen.png", task="blur")[-1]
+    assert chosen.task == "blur" and chosen.confidence is None
+
+
+def test_a_photo_detected_as_fine_is_skipped_and_nothing_is_written(clean_worker: WorkerProcess,
+                                                                     tmp_path: Path) -> None:
+    src = write_png(tmp_path / "in.png")
+    out = tmp_path / "out" / "in.png"
+    result = run_job(clean_worker, src, out)[-1]
+    assert isinstance(result, P.Result) and result.skipped and result.task == "none"
+    assert result.output_path == "" and result.nfe == 0 and not out.exists()
+    forced = run_job(clean_worker, src, out, restore_clean=True)[-1]
+    assert isinstance(forced, P.Result) and not forced.skipped and forced.task == "none" and out.is_file()
+
+
+def test_without_a_detector_analyze_is_unavailable_and_auto_still_restores(tmp_path: Path,
+                                                                           tiny_model_path: Path) -> None:
+    w = start_worker(tmp_path, tiny_model_path, None)  # conftest points HOURGLASS_DETECTOR nowhere
+    try:
+        assert w.ready.capabilities["analyze"] is False
+        src = write_png(tmp_path / "in.png")
+        w.send(P.Analyze("a3", str(src)))
+        analysis = w.expect(lambda e: getattr(e, "req_id", None) == "a3")
+        assert isinstance(analysis, P.Analysis) and not analysis.available and "not available" in analysis.message
+        events = run_job(w, src, tmp_path / "out.png")
+        assert isinstance(events[-1], P.Result) and events[-1].task == "auto" and not events[-1].skipped
+        assert any(isinstance(e, P.JobWarning) and "detection is not available" in e.message for e in events)
+    finally:
+        w.stop()

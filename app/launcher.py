@@ -1,13 +1,13 @@
 """The one program's entry point: `hourglass` (no arguments) or `hourglass gui` opens the window; every
-other subcommand (`restore`, `models`, `info`, `convert`, `engine`) goes to the engine's command line
-before Qt is imported, so a frozen build is a single executable that is also its own engine.
+other subcommand (`restore`, `detect`, `models`, `info`, `convert`, `engine`) goes to the engine's command
+line before Qt is imported, so a frozen build is a single executable that is also its own engine.
 """
 
 from __future__ import annotations
 
 import sys
 
-CLI_COMMANDS = frozenset({"restore", "models", "info", "convert", "engine"})
+CLI_COMMANDS = frozenset({"restore", "detect", "models", "info", "convert", "engine"})
 GUI_COMMAND = "gui"
 
 

@@ -19,6 +19,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--data-dir", help="keep the queue and settings here (default: the user data folder)")
     parser.add_argument("--log-level", default="WARNING", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     parser.add_argument("--engine-cmd", help="start the engine with this command (development)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="self-test: open the window, wait for the engine handshake, print timings, exit")
+    parser.add_argument("--smoke-report", metavar="FILE", help="with --smoke: also write the JSON report here")
     return parser.parse_args(argv)
 
 
@@ -69,10 +72,16 @@ def run_gui(argv: list[str]) -> int:
         runner.start_engine()
         if args.paths:
             runner.add_paths(args.paths)
-        await closed.wait()
+        code = 0
+        if args.smoke:
+            from app.smoke import smoke_check
+
+            code = await smoke_check(window, runner, args.smoke_report)
+        else:
+            await closed.wait()
         await window.images.close()
         await runner.shutdown()
-        return 0
+        return code
 
     try:
         return asyncio.run(amain(), loop_factory=qasync.QEventLoop) if sys.version_info >= (3, 12) \

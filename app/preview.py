@@ -125,7 +125,7 @@ class PreviewService(QObject):
             self.failed.emit("This photo cannot be previewed (the app could not decode it).", str(exc))
             return
         options = P.JobOptions(**{**_fields(self.runner.job_options(item)), "format": "PNG", "bit_depth": None,
-                                  "overwrite": True})
+                                  "overwrite": True, "restore_clean": True})  # a preview is always wanted
         job_id = f"preview-{os.getpid()}-{self._seq}"
         self._job_id = job_id
         try:
@@ -139,7 +139,9 @@ class PreviewService(QObject):
         finally:
             self._job_id = None
             _unlink(src)
-        if isinstance(terminal, P.Result):
+        if isinstance(terminal, P.Result) and terminal.skipped:  # not with restore_clean; an older engine
+            self.failed.emit("The engine found this area already fine and did not restore it.", "")
+        elif isinstance(terminal, P.Result):
             image = await loop.run_in_executor(None, read_image, terminal.output_path)
             _unlink(out)
             self.finished.emit(item.id, image, QRect(*used))

@@ -21,6 +21,7 @@ STATE_LABELS = {
     ItemState.RUNNING: "Restoring…", ItemState.DONE: "Done", ItemState.FAILED: "Failed",
     ItemState.CANCELLED: "Cancelled",
 }
+SKIPPED_COLOUR = QColor("#607d8b")
 STATE_COLOURS = {ItemState.DONE: QColor("#2e7d32"), ItemState.FAILED: QColor("#c62828"),
                  ItemState.CANCELLED: QColor("#8d6e63"), ItemState.RUNNING: QColor("#1565c0")}
 
@@ -30,7 +31,8 @@ def task_text(item: QueueItem) -> str:
         return f"{TASK_LABELS.get(item.task, item.task)} (chosen)"
     if item.detected_task:
         conf = f" {item.confidence:.0%}" if item.confidence is not None else ""
-        return f"{TASK_LABELS.get(item.detected_task, item.detected_task)}{conf}"
+        label = "Looks fine" if item.detected_task == "none" else TASK_LABELS.get(item.detected_task, item.detected_task)
+        return f"{label}{conf}"
     if item.detect_message:
         return "— (not available)"
     return "Auto"
@@ -92,7 +94,7 @@ class QueueTableModel(QAbstractTableModel):
             if col == COL_TASK:
                 return task_text(item)
             if col == COL_STATE:
-                return STATE_LABELS[item.state]
+                return "Not needed" if item.state is ItemState.DONE and item.skipped else STATE_LABELS[item.state]
             if col == COL_PROGRESS:
                 return f"{item.progress:.0%}"
             if col == COL_ETA:
@@ -102,19 +104,23 @@ class QueueTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DecorationRole and col == COL_PHOTO:
             return self._thumbs.get(item.id)
         if role == Qt.ItemDataRole.ForegroundRole and col == COL_STATE:
-            return STATE_COLOURS.get(item.state)
+            return SKIPPED_COLOUR if item.skipped and item.state is ItemState.DONE else STATE_COLOURS.get(item.state)
         if role == Qt.ItemDataRole.ToolTipRole:
             if item.state is ItemState.FAILED and item.error_message:
                 return item.error_message
             if col == COL_TASK and item.detect_message:
                 return item.detect_message
+            if col == COL_TASK and item.task == "auto" and item.detected_task:
+                return "Detected automatically; double-click to choose another degradation."
+            if item.skipped and item.note:
+                return item.note
             return item.path
         return None
 
     def setData(self, index: QModelIndex | QPersistentModelIndex, value, role: int = Qt.ItemDataRole.EditRole):
         if index.column() != COL_TASK or role != Qt.ItemDataRole.EditRole or value not in TASK_LABELS:
             return False
-        self.queue.update(self.queue[index.row()], task=value)
+        self.queue.set_task(self.queue[index.row()], value)
         return True
 
     # -------------------------------------------------------------- helpers
@@ -178,7 +184,7 @@ class ProgressDelegate(QStyledItemDelegate):
 
 
 class TaskDelegate(QStyledItemDelegate):
-    """Edits the degradation with a combo box (Auto, Low light, Haze, Rain, Snow, Blur)."""
+    """Edits the degradation with a combo box (Auto, Low light, Haze, Rain, Snow, Blur, Leave as is)."""
 
     def createEditor(self, parent: QWidget, option: QStyleOptionViewItem, index: QModelIndex) -> QWidget:
         combo = QComboBox(parent)

@@ -33,7 +33,7 @@ class ItemState(str, enum.Enum):
 S = ItemState
 TRANSITIONS: dict[ItemState, frozenset[ItemState]] = {
     S.PENDING: frozenset({S.DETECTING, S.QUEUED}),
-    S.DETECTING: frozenset({S.PENDING}),
+    S.DETECTING: frozenset({S.PENDING, S.QUEUED}),  # → queued: Start was pressed while it was detected
     S.QUEUED: frozenset({S.RUNNING, S.PENDING, S.CANCELLED}),
     S.RUNNING: frozenset({S.DONE, S.FAILED, S.CANCELLED, S.QUEUED}),  # → queued: the engine restarted
     S.DONE: frozenset({S.PENDING}),
@@ -68,6 +68,7 @@ class QueueItem:
     log_tail: list[str] = field(default_factory=list)
     elapsed_s: float | None = None
     note: str = ""  # something to know about a finished photo (a warning, strength not applied, …)
+    skipped: bool = False  # done without restoring: it already looked fine (detected "none")
 
     @property
     def name(self) -> str:
@@ -189,6 +190,15 @@ class BatchQueue:
         for key, value in changes.items():
             setattr(item, key, value)
         self._emit("changed", [item])
+
+    def set_task(self, item: QueueItem, task: str) -> None:
+        """The user's choice of degradation. A photo skipped as already fine goes back to pending, so that
+        Start restores it with the chosen task."""
+        if item.state is ItemState.DONE and item.skipped and task not in ("auto", "none"):
+            self.set_state(item, ItemState.PENDING, task=task, skipped=False, output_path=None, note="",
+                           elapsed_s=None)
+        else:
+            self.update(item, task=task)
 
     def update(self, item: QueueItem, *, persist: bool = True, **changes: Any) -> None:
         """Change fields other than the state (`persist=False` for progress ticks)."""

@@ -73,6 +73,7 @@ class BatchRunner(QObject):
         self._jobs: dict[str, str] = {}  # job id → item id
         self._job_seq = 0
         self._configured: dict[str, Any] = {}
+        self._queue_after_detect: set[str] = set()  # Start was pressed while these were being detected
         self._closing = False
         self.preview_cancel = None  # set by the preview service: an async callable stopping a preview
 
@@ -106,11 +107,14 @@ class BatchRunner(QObject):
         found = await loop.run_in_executor(None, files.scan, paths, self.queue.paths())
         new = self.queue.add((str(f.path), str(f.root) if f.root else None) for f in found)
         self.photos_added.emit(new, len(paths) - len(found) if len(found) < len(paths) else 0)
+        if new and self.can_detect:
+            self.detect([i.id for i in new])
 
     def start(self) -> None:
         """Queue every pending photo and run the batch (resumes after a pause)."""
         for item in self.queue.in_state(ItemState.PENDING):
             self.queue.set_state(item, ItemState.QUEUED)
+        self._queue_after_detect.update(i.id for i in self.queue.in_state(ItemState.DETECTING))
         self._pause = False
         self._ensure_batch()
 
@@ -124,6 +128,7 @@ class BatchRunner(QObject):
     def cancel(self) -> None:
         """Stop the batch now: the running photo is cancelled, queued ones go back to pending."""
         self._pause = True
+        self._queue_after_detect.clear()
         for item in self.queue.in_state(ItemState.QUEUED):
             self.queue.set_state(item, ItemState.PENDING)
         if self._current is not None:
@@ -161,10 +166,17 @@ class BatchRunner(QObject):
         for item_id in ids:
             item = self.queue.get(item_id)
             if item is not None and item.state is not ItemState.RUNNING:
-                self.queue.update(item, task=task)
+                self.queue.set_task(item, task)
+
+    @property
+    def can_detect(self) -> bool:
+        """The running engine has a degradation detector (its handshake says `analyze`)."""
+        ready = self.engine.ready
+        return bool(ready is not None and ready.capabilities.get("analyze"))
 
     def detect(self, ids: Iterable[str] | None = None) -> None:
-        """Fill in the degradation column (no restoring) for pending photos."""
+        """Fill in the degradation column (no restoring) for pending photos; new photos are detected as
+        they are added when the engine can."""
         items = [self.queue.get(i) for i in ids] if ids is not None else self.queue.in_state(ItemState.PENDING)
         targets = [i for i in items if i is not None and i.state is ItemState.PENDING]
         if targets:
@@ -211,6 +223,9 @@ class BatchRunner(QObject):
             self.error.emit("The engine could not be started", str(exc), "\n".join(self.engine.log_tail()))
             return None
         self.engine_ready.emit(ready)
+        if self.can_detect:  # photos added before the engine was up (or from the saved queue)
+            self.detect([i.id for i in self.queue.in_state(ItemState.PENDING)
+                         if i.task == "auto" and not i.detected_task and not i.detect_message])
         return ready
 
     async def _configure(self) -> None:
@@ -232,7 +247,8 @@ class BatchRunner(QObject):
         task = item.effective_task if item is not None else "auto"
         return P.JobOptions(model=None if s.model == "default" else s.model, quality=s.quality,  # type: ignore[arg-type]
                             task=task if task in P.TASKS else "auto", format=fmt,  # type: ignore[arg-type]
-                            jpeg_quality=s.jpeg_quality, bit_depth=depth, overwrite=False)
+                            jpeg_quality=s.jpeg_quality, bit_depth=depth, overwrite=False,
+                            restore_clean=s.restore_clean, fullres=s.fullres)  # type: ignore[arg-type]
 
     def next_job_id(self, item_id: str) -> str:
         self._job_seq += 1
@@ -256,7 +272,7 @@ class BatchRunner(QObject):
                 if item is None:
                     break
                 outcome = await self._run_item(item)
-                done += outcome == "done"
+                done += outcome in ("done", "skipped")
                 failed += outcome == "failed"
         finally:
             self._pause = False
@@ -292,6 +308,14 @@ class BatchRunner(QObject):
 
     async def _apply_terminal(self, item: QueueItem, terminal: P.Message) -> str:
         if isinstance(terminal, P.Result):
+            found: dict[str, Any] = {}
+            if terminal.confidence is not None:  # the engine detected the task: show it in the column
+                found = {"detected_task": terminal.task, "confidence": terminal.confidence, "detect_message": ""}
+            if terminal.skipped:
+                self.queue.set_state(item, ItemState.DONE, progress=1.0, eta_s=None, output_path=None, skipped=True,
+                                     elapsed_s=terminal.timings.get("total"), **found)
+                self.queue.update(item, note=skipped_note(item))
+                return "skipped"
             note = "; ".join(terminal.warnings)
             strength = self.settings.strength
             if strength < 0.999:
@@ -305,7 +329,7 @@ class BatchRunner(QObject):
                 if skipped:
                     note = "; ".join(x for x in (note, skipped) if x)
             self.queue.set_state(item, ItemState.DONE, progress=1.0, eta_s=None, output_path=terminal.output_path,
-                                 elapsed_s=terminal.timings.get("total"), note=note)
+                                 elapsed_s=terminal.timings.get("total"), note=note, skipped=False, **found)
             return "done"
         if isinstance(terminal, P.Failed):
             err = terminal.error
@@ -335,7 +359,12 @@ class BatchRunner(QObject):
                     changes = {"detected_task": None, "confidence": None,
                                "detect_message": analysis.message or "Automatic detection is not available yet."}
             if self.queue.get(item_id) is not None and item.state is ItemState.DETECTING:
-                self.queue.set_state(item, ItemState.PENDING, keep_error=True, **changes)
+                if item_id in self._queue_after_detect:
+                    self._queue_after_detect.discard(item_id)
+                    self.queue.set_state(item, ItemState.QUEUED, keep_error=True, **changes)
+                    self._ensure_batch()
+                else:
+                    self.queue.set_state(item, ItemState.PENDING, keep_error=True, **changes)
 
     async def _listen(self, stream: EventStream) -> None:
         async for event in stream:
@@ -353,6 +382,16 @@ class BatchRunner(QObject):
                     self.error.emit("The engine stopped", event.message, "\n".join(self.engine.log_tail()))
             elif isinstance(event, P.JobWarning):
                 self.notice.emit(event.message)
+
+
+def skipped_note(item: QueueItem) -> str:
+    """Why a photo was not restored, for the caption and the tooltip."""
+    if item.task == "none":
+        how = "“Leave as is” was chosen"
+    else:
+        how = "detected as already fine" + (f" ({item.confidence:.0%})" if item.confidence is not None else "")
+    return (f"Not restored: {how}. Choose a degradation for it to restore it anyway, or turn on “Restore photos "
+            "that look fine” in Settings.")
 
 
 def blend_with_original(original: str, restored: str, strength: float, jpeg_quality: int = 95) -> str:

@@ -18,8 +18,10 @@ log = logging.getLogger("app.settings")
 DEVICES = {"auto": "Automatic", "cpu": "CPU", "cuda": "GPU (CUDA)"}
 QUALITIES = {"fast": "Fast (1 step)", "balanced": "Balanced (2 steps)", "best": "Best (3 steps)"}
 FORMATS = {"same": "Same as the photo", "png": "PNG", "jpeg": "JPEG", "tiff16": "16-bit TIFF"}
+FULLRES = {"auto": "Automatic (fast for low light and haze)", "fast": "Fast: restore ~1 MP, keep the photo's detail",
+           "tiled": "Full resolution (slowest)"}
 TASK_LABELS = {"auto": "Auto", "low-light": "Low light", "haze": "Haze", "rain": "Rain", "snow": "Snow",
-               "blur": "Blur"}
+               "blur": "Blur", "none": "Leave as is"}  # none: already fine, not restored
 _EXT = {"png": ".png", "jpeg": ".jpg", "tiff16": ".tif"}
 
 
@@ -34,6 +36,8 @@ class Settings:
     strength: float = 1.0  # 0..1: blend of the restored photo over the original, applied when saving
     model: str = "default"  # a model name, a path, or "default" (the bundled model)
     threads: int | None = None  # engine CPU threads (None: the engine decides)
+    restore_clean: bool = False  # restore photos the detector finds already fine (default: skip them)
+    fullres: str = "auto"  # large photos: auto | fast | tiled (the engine's fast full-resolution path)
     extra: dict[str, Any] = field(default_factory=dict)  # unknown keys from a newer version, kept as-is
 
     # --------------------------------------------------------------- persistence
@@ -75,6 +79,10 @@ class Settings:
             self.strength = 1.0
         if not isinstance(self.model, str) or not self.model:
             self.model = "default"
+        if not isinstance(self.restore_clean, bool):
+            self.restore_clean = d.restore_clean
+        if self.fullres not in FULLRES:
+            self.fullres = d.fullres
 
     # --------------------------------------------------------------- output naming
 

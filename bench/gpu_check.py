@@ -1,6 +1,7 @@
 """GPU check: all four DiffUIR variants on CUDA. Verifies that CUDA output agrees with the CPU output on a
-small input, exercises the tiled restore path on the GPU, then prints the same speed table as
-`bench/bench_network.py` for the GPU.
+small input (reference and optimised paths, and the optimised path in bfloat16/float16), exercises the
+tiled and batched restore paths on the GPU, then prints the same speed table as `bench/bench_network.py`
+for the GPU.
 
     python bench/gpu_check.py            # needs torch with CUDA and a GPU
 """
@@ -36,8 +37,15 @@ def main() -> int:
         net.cuda()
         gpu = restore_array(net, image, stock_times(3), seed=0, device="cuda", tile=1024)
         tiled = restore_array(net, image, stock_times(3), seed=0, device="cuda", tile=64, overlap=16)
-        print(f"{v}: max |CUDA − CPU| = {np.abs(gpu - cpu).max():.2e}; tiled on CUDA finite: "
-              f"{bool(np.isfinite(tiled).all())}; peak CUDA memory {torch.cuda.max_memory_allocated() / 2**20:.0f} MiB")
+        fast = restore_array(net, image, stock_times(3), seed=0, device="cuda", tile=1024, optimize=True)
+        batched = restore_array(net, image, stock_times(3), seed=0, device="cuda", tile=64, overlap=16,
+                                optimize=True, batch=4)
+        half = {p: np.abs(restore_array(net, image, stock_times(3), seed=0, device="cuda", tile=1024,
+                                        optimize=True, precision=p) - cpu).max() for p in ("bfloat16", "float16")}
+        print(f"{v}: max |CUDA − CPU| = {np.abs(gpu - cpu).max():.2e}; optimised {np.abs(fast - cpu).max():.2e}; "
+              f"bf16 {half['bfloat16']:.2e}; fp16 {half['float16']:.2e}; tiled on CUDA finite: "
+              f"{bool(np.isfinite(tiled).all())}; batched vs one by one {np.abs(batched - tiled).max():.2e}; "
+              f"peak CUDA memory {torch.cuda.max_memory_allocated() / 2**20:.0f} MiB")
         torch.cuda.reset_peak_memory_stats()
     return bench_network.main(["--device", "cuda", "--repeat", "10"])
 

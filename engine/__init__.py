@@ -17,10 +17,12 @@ _API = {
     "StepInfo": "engine.pipeline",
     "read_image": "engine.imaging",
     "write_image": "engine.imaging",
+    "detect": "engine.detection",
+    "detect_file": "engine.detection",
 }
 
-__all__ = ["CancelToken", "RestoreOptions", "StepInfo", "__version__", "load_model", "read_image", "restore_file",
-           "restore_image", "write_image"]
+__all__ = ["CancelToken", "RestoreOptions", "StepInfo", "__version__", "detect", "detect_file", "load_model",
+           "read_image", "restore_file", "restore_image", "write_image"]
 
 
 def __getattr__(name: str):

@@ -3,6 +3,9 @@
     model = load_model("default")                       # or a name, or a path; device="cpu"|"cuda"|"auto"
     out = restore_image(rgb, model, steps=3, seed=0)    # float32 H×W×3 in [0, 1] → same
     result = restore_file("in.jpg", "out/in.jpg", model, RestoreOptions(quality="balanced"))
+
+task="auto" (the default) asks the degradation detector (`engine.detection`) which task a photo needs; a
+photo it finds already fine ("none") is not restored unless `restore_clean` is set.
 """
 
 from __future__ import annotations
@@ -11,22 +14,27 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from engine import imaging
-from engine.errors import OutputExistsError
+from engine.errors import HourglassError, OutputExistsError
 from engine.models import LoadedModel, load_model
 from engine.pipeline import DEFAULT_OVERLAP, Progress, restore_array
 from engine.preprocess import check_task
 from engine.sampler import CancelToken, StepInfo
 from engine.schedule import resolve_times
 
+if TYPE_CHECKING:
+    from engine.detection import Detection
+
 log = logging.getLogger("engine.api")
 
-__all__ = ["RestoreOptions", "RestoreResult", "load_model", "output_path_for", "restore_file", "restore_image"]
+__all__ = ["RestoreOptions", "RestoreResult", "load_model", "output_path_for", "resolve_task", "restore_file",
+           "restore_image"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,12 @@ class RestoreOptions:
     jpeg_quality: int = 95
     bit_depth: int | None = None
     overwrite: bool = False
+    restore_clean: bool = False  # task auto/none: restore a photo that is already fine instead of skipping it
+    # Full resolution: "auto" = the fast path (restore ~1 MP, carry the correction over) for low-light and haze
+    # photos larger than ~1.5 MP, tiling otherwise; "fast" / "tiled" force one (engine.fastpath).
+    fullres: str = "auto"
+    optimize: bool = True  # False: the reference network, bit-identical to the official code
+    precision: str = "float32"  # "bfloat16" / "float16": GPUs (optimised path only)
 
     def times(self) -> tuple[int, ...]:
         return resolve_times(self.quality, self.steps)
@@ -60,9 +74,26 @@ class RestoreResult:
     height: int
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    requested_task: str = "auto"  # the option given; `task` is what was used (detected for auto)
+    confidence: float | None = None  # the detector's score for `task` (task=auto only)
+    scores: dict[str, float] = field(default_factory=dict)  # every class's score (task=auto only)
+    skipped: bool = False  # already fine (`none`) and restore_clean not set: nothing was written
+    fullres: str = ""  # the full-resolution path taken: "fast" or "tiled" ("" when skipped)
+    plan: dict = field(default_factory=dict)  # tile size, batch, memory budget/estimate, working size (fast)
 
     def to_json(self) -> dict:
         return asdict(self)
+
+
+def resolve_task(image: np.ndarray, task: str) -> tuple[str, Detection | None]:
+    """`task`, or for "auto" the detected one ("none" when the photo looks fine) with the detection."""
+    check_task(task)
+    if task != "auto":
+        return task, None
+    from engine.detection import detect
+
+    detection = detect(image)
+    return detection.task, detection
 
 
 def restore_image(
@@ -79,19 +110,37 @@ def restore_image(
     on_progress: Callable[[Progress], None] | None = None,
     on_step: Callable[[StepInfo], None] | None = None,
     on_warning: Callable[[str], None] | None = None,
+    on_detect: Callable[[Detection], None] | None = None,
     cancel: CancelToken | None = None,
+    fullres: str = "auto",
+    optimize: bool = True,
+    precision: str = "float32",
+    details: dict | None = None,
 ) -> np.ndarray:
     """Restore a float32 H×W×3 RGB array in [0, 1]; returns the same shape and range.
 
     `steps` (default: the `quality` preset, `best` = the official 3 steps) sets the number of network
     evaluations. `noise` (float32 H×W×3) is the sampler's initial noise; otherwise it is drawn from `seed`
-    (default 0, so results are reproducible).
+    (default 0, so results are reproducible). `task="auto"` asks the detector which pre-processing the
+    photo needs (`on_detect` receives its answer); an array is always restored, even one detected as
+    "none" (no pre-processing): skipping clean photos is `restore_file`'s job. `task="none"` feeds the
+    photo as it is. `fullres`, `optimize` and `precision` are as in `RestoreOptions` (`optimize=False` is
+    the reference path, bit-identical to the official code); `details` receives the path and tile plan.
     """
-    check_task(task)
+    try:
+        task, detection = resolve_task(image, task)
+    except HourglassError as exc:  # no (valid) detector: as before, no pre-processing
+        if on_warning is not None:
+            on_warning(f"Automatic detection is not available ({exc}); restoring without task-specific "
+                       "pre-processing.")
+        detection = None
+    if detection is not None and on_detect is not None:
+        on_detect(detection)
     return restore_array(
         model.net, image, resolve_times(quality, steps), noise=noise, seed=0 if seed is None else seed,
         task=task, device=model.device, tile=tile, overlap=overlap, on_progress=on_progress, on_step=on_step,
-        on_warning=on_warning, cancel=cancel,
+        on_warning=on_warning, cancel=cancel, fullres=fullres, optimize=optimize, precision=precision,
+        details=details,
     )
 
 
@@ -122,7 +171,12 @@ def restore_file(
     cancel: CancelToken | None = None,
 ) -> RestoreResult:
     """Read a photo, restore it, write it with its metadata. Never replaces the input or (by default) an
-    existing output; the write is atomic, so a cancelled or failed job leaves no partial file."""
+    existing output; the write is atomic, so a cancelled or failed job leaves no partial file.
+
+    With task "auto" the detector chooses the task (recorded in the result with its scores). A photo that
+    is already fine (detected "none", or task "none") is not restored unless `options.restore_clean`: the
+    result then has `skipped=True`, an empty `output_path`, and nothing is written.
+    """
     opts = options or RestoreOptions()
     check_task(opts.task)
     times = opts.times()
@@ -147,13 +201,36 @@ def restore_file(
         cancel.check()
     img = imaging.read_image(input_path)
     timings["read"] = time.perf_counter() - t0
-    task = opts.task
+    task, detection = opts.task, None
+    if task == "auto":
+        stage("detect")
+        td = time.perf_counter()
+        try:
+            task, detection = resolve_task(img.rgb, task)
+        except HourglassError as exc:  # no (valid) detector: restore as before, without pre-processing
+            warn(f"Automatic detection is not available ({exc}); restoring without task-specific "
+                 "pre-processing.")
+        timings["detect"] = time.perf_counter() - td
+        stage("detect", 1.0)
+    found = {} if detection is None else {"confidence": detection.confidence, "scores": dict(detection.scores)}
+    if task == "none" and not opts.restore_clean:
+        timings["total"] = time.perf_counter() - t0
+        h, w = img.rgb.shape[:2]
+        log.info("%s looks fine (%s); not restored", input_path.name, found.get("confidence", "chosen"))
+        return RestoreResult(str(input_path), "", "none", model.device, model.name, 0, w, h, timings, warnings,
+                             requested_task=opts.task, skipped=True, **found)
+    if cancel is not None:
+        cancel.check()
     t1 = time.perf_counter()
+    plan: dict = {}
     rgb = restore_array(
         model.net, img.rgb, times, seed=opts.seed, task=task, device=model.device, tile=opts.tile,
-        overlap=opts.overlap, on_progress=on_progress, on_warning=warn, cancel=cancel,
+        overlap=opts.overlap, on_progress=on_progress, on_warning=warn, cancel=cancel, fullres=opts.fullres,
+        optimize=opts.optimize, precision=opts.precision, details=plan,
     )
     timings["restore"] = time.perf_counter() - t1
+    timings.update({f"restore_{k}": v for k, v in plan.pop("fast_timings", {}).items()})
+    img = replace(img, rgb=np.empty((0, 0, 3), np.float32))  # free the input's float copy before encoding
     if cancel is not None:
         cancel.check()
     stage("save")
@@ -166,4 +243,5 @@ def restore_file(
     timings["total"] = time.perf_counter() - t0
     h, w = rgb.shape[:2]
     return RestoreResult(str(input_path), str(written), task, model.device, model.name, len(times), w, h,
-                         timings, warnings)
+                         timings, warnings, requested_task=opts.task, fullres=plan.pop("fullres", "tiled"),
+                         plan=plan, **found)

@@ -1,6 +1,7 @@
-"""`hourglass` command line: restore, models, info (and `engine`, the worker process).
+"""`hourglass` command line: restore, detect, models, info (and `engine`, the worker process).
 
-Exit codes: 0 all photos restored, 1 some photo failed, 2 bad usage or no model, 130 interrupted.
+Exit codes: 0 all photos restored (or found already fine), 1 some photo failed, 2 bad usage or no model,
+130 interrupted.
 """
 
 from __future__ import annotations
@@ -28,9 +29,26 @@ def _add_restore(sub) -> None:
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--tile", type=int, help="tile size in pixels (default: from free memory)")
+    p.add_argument("--fullres", choices=("auto", "fast", "tiled"), default="auto",
+                   help="full resolution: 'fast' restores a ~1 MP copy and carries the correction over (for "
+                        "low-light and haze), 'tiled' runs the network on every pixel; 'auto' (default) picks "
+                        "fast for large low-light and haze photos")
+    p.add_argument("--precision", choices=("float32", "bfloat16", "float16"), default="float32",
+                   help="network precision (reduced precision is for GPUs; default float32)")
+    p.add_argument("--reference", action="store_true",
+                   help="run the unoptimised reference network (bit-identical to the official code; slower)")
     p.add_argument("--format", choices=("same", "jpeg", "png", "tiff", "webp"), default="same",
                    help="output format (default: same as the input; RAW → 16-bit TIFF)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    p.add_argument("--restore-clean", action="store_true",
+                   help="with --task auto: also restore photos the detector finds already fine (default: skip them)")
+
+
+def _add_detect(sub) -> None:
+    p = sub.add_parser("detect", help="detect each photo's degradation (nothing is written)")
+    p.add_argument("inputs", nargs="+", metavar="IN", help="photos or folders (searched recursively)")
+    p.add_argument("--json", action="store_true",
+                   help="one JSON object per photo and line: path, task, confidence, scores")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_restore(sub)
+    _add_detect(sub)
     models = sub.add_parser("models", help="list models, or import an official checkpoint")
     msub = models.add_subparsers(dest="models_command")
     msub.add_parser("list", help="list the models Hourglass can find (default)")
@@ -119,6 +138,9 @@ def cmd_restore(args) -> int:
     if args.steps is not None and args.steps < 1:
         print("hourglass: --steps must be at least 1", file=sys.stderr)
         return EXIT_USAGE
+    if args.reference and args.precision != "float32":
+        print("hourglass: --precision needs the optimised network (drop --reference)", file=sys.stderr)
+        return EXIT_USAGE
     files, problems = collect_inputs(args.inputs)
     for problem in problems:
         print(f"hourglass: {problem}", file=sys.stderr)
@@ -132,11 +154,12 @@ def cmd_restore(args) -> int:
         return EXIT_USAGE
     fmt = None if args.format == "same" else args.format.upper()
     options = RestoreOptions(quality=args.quality, steps=args.steps, task=args.task, seed=args.seed,
-                             tile=args.tile, format=fmt, overwrite=args.overwrite)
+                             tile=args.tile, format=fmt, overwrite=args.overwrite, restore_clean=args.restore_clean,
+                             fullres=args.fullres, optimize=not args.reference, precision=args.precision)
     print(f"Model {model.name} (DiffUIR-{model.variant}) on {model.device}, {len(options.times())} step(s)",
           file=sys.stderr)
     bar = ProgressBar(len(files))
-    ok, failed = 0, []
+    ok, failed, clean = 0, [], 0
     start = time.perf_counter()
     cancel = CancelToken()
     try:
@@ -149,17 +172,66 @@ def cmd_restore(args) -> int:
                 failed.append(path)
                 bar.done(f"FAILED {path}: {exc}")
                 continue
+            if res.skipped:
+                clean += 1
+                bar.done(f"skip   {path}: already fine ({_detected(res) or 'task none'}); not restored "
+                         "(--restore-clean restores it)")
+                continue
             ok += 1
-            bar.done(f"ok     {path} -> {res.output_path} ({res.timings['total']:.1f} s)")
+            path_taken = "fast full-res" if res.fullres == "fast" else ""
+            detail = ", ".join(x for x in (_detected(res), path_taken, f"{res.timings['total']:.1f} s") if x)
+            bar.done(f"ok     {path} -> {res.output_path} ({detail})")
     except KeyboardInterrupt:
         cancel.cancel()
         bar.done(f"Interrupted: {ok} restored; the photo in progress was discarded.")
         return EXIT_INTERRUPTED
     elapsed = time.perf_counter() - start
     summary = f"Restored {ok} of {len(files)} photo(s) in {elapsed:.1f} s"
+    if clean:
+        summary += f"; {clean} already fine (not restored)"
     if failed or problems:
         summary += f"; {len(failed)} failed"
     print(summary, file=sys.stderr)
+    return EXIT_FAILED if failed or problems else EXIT_OK
+
+
+def _detected(res) -> str:
+    """"detected haze 91%" for a task the detector chose, "" for one the user chose."""
+    return "" if res.confidence is None else f"detected {res.task} {res.confidence:.0%}"
+
+
+def format_detection(path, d) -> str:
+    others = ", ".join(f"{c} {v:.0%}" for c, v in d.ranked()[1:3])
+    return f"{d.task:9s} {d.confidence:4.0%}  {path}  ({others})"
+
+
+def cmd_detect(args) -> int:
+    from engine.detection import default_detector
+    from engine.errors import HourglassError, ModelInvalidError, ModelNotFoundError
+
+    files, problems = collect_inputs(args.inputs)
+    for problem in problems:
+        print(f"hourglass: {problem}", file=sys.stderr)
+    if not files:
+        print("hourglass: no photos to look at", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        detector = default_detector()
+    except (ModelNotFoundError, ModelInvalidError) as exc:
+        print(f"hourglass: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    failed = 0
+    for path in files:
+        try:
+            d = detector.detect_file(path)
+        except HourglassError as exc:
+            failed += 1
+            print(f"hourglass: {path}: {exc}", file=sys.stderr)
+            continue
+        if args.json:
+            print(json.dumps({"path": str(path), **d.to_json()}), flush=True)
+        else:
+            print(format_detection(path, d), flush=True)
     return EXIT_FAILED if failed or problems else EXIT_OK
 
 
@@ -243,7 +315,8 @@ def main(argv: list[str] | None = None) -> int:
         from engine.worker import main as worker_main
 
         return worker_main()
-    handlers = {"restore": cmd_restore, "models": cmd_models, "convert": cmd_convert, "info": cmd_info}
+    handlers = {"restore": cmd_restore, "detect": cmd_detect, "models": cmd_models, "convert": cmd_convert,
+                "info": cmd_info}
     try:
         return handlers[args.command](args)
     except KeyboardInterrupt:

@@ -53,6 +53,72 @@ def free_memory(device: str) -> int:
     return _cpu_free_bytes()
 
 
+# Share of the free memory one restore may use: the rest stays for the system, the GUI and other programs.
+CPU_BUDGET_FRACTION = 0.5
+CUDA_BUDGET_FRACTION = 0.8
+MIN_BUDGET = 256 << 20
+
+
+def memory_budget(device: str) -> int:
+    """Bytes one restore may use on `device`, derived from its free memory now.
+
+    CPU: `CPU_BUDGET_FRACTION` of the available RAM (it must hold the full-resolution buffers and the
+    network's working memory); CUDA: `CUDA_BUDGET_FRACTION` of `torch.cuda.mem_get_info`'s free memory (the
+    network's working memory; the full-resolution buffers stay in RAM). `$HOURGLASS_MEMORY_BUDGET_MB` sets it.
+    """
+    override = os.environ.get("HOURGLASS_MEMORY_BUDGET_MB")
+    if override:
+        try:
+            return max(MIN_BUDGET, int(float(override) * (1 << 20)))
+        except ValueError:
+            pass
+    fraction = CUDA_BUDGET_FRACTION if device.startswith("cuda") else CPU_BUDGET_FRACTION
+    return max(MIN_BUDGET, int(free_memory(device) * fraction))
+
+
+_ALLOCATOR_TUNED = False
+
+
+def tune_cpu_allocator() -> bool:
+    """Keep freed memory in the process heap instead of returning it to the system at every free (glibc).
+
+    Large tensors are otherwise mmap-ed and unmapped per operation, so every network layer pays the page
+    faults of fresh memory again (measured: about a third of a float32 evaluation on a 2-core VM). Nothing
+    about the arithmetic changes. `release_cpu_memory()` hands the cached memory back after a restore.
+    Returns whether the setting took effect (False off glibc).
+    """
+    global _ALLOCATOR_TUNED
+    if _ALLOCATOR_TUNED:
+        return True
+    libc = _glibc()
+    if libc is None:
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    _ALLOCATOR_TUNED = bool(libc.mallopt(m_mmap_threshold, 1 << 30)) and bool(libc.mallopt(m_trim_threshold, 1 << 30))
+    return _ALLOCATOR_TUNED
+
+
+def release_cpu_memory() -> None:
+    """Return the heap's free memory to the system (after a restore with the tuned allocator)."""
+    libc = _glibc() if _ALLOCATOR_TUNED else None
+    if libc is not None:
+        libc.malloc_trim(0)
+
+
+def _glibc():
+    import ctypes
+    import platform
+
+    if platform.system() != "Linux":
+        return None
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt, libc.malloc_trim  # noqa: B018 - both exist only in glibc
+        return libc
+    except (OSError, AttributeError):
+        return None
+
+
 def list_devices() -> list[dict]:
     """Name and memory of every device the engine can use."""
     import platform

@@ -65,7 +65,8 @@ def find_models() -> list[ModelInfo]:
         if folder.is_dir():
             found += [_info(p, origin) for p in sorted(folder.iterdir())
                       if p.suffix.lower() in MODEL_SUFFIXES and p.is_file()]
-    return found
+    # the degradation detector's weights sit beside the bundled model but are not a restoration model
+    return [m for m in found if not m.metadata.get("format", "").startswith("hourglass-detector")]
 
 
 def no_model_message() -> str:

@@ -36,10 +36,12 @@ RETRYABLE = frozenset({ErrorCode.OUT_OF_MEMORY, ErrorCode.BUSY, ErrorCode.ENGINE
 Quality = Literal["fast", "balanced", "best"]
 Task = Literal["auto", "none", "low-light", "haze", "rain", "snow", "blur"]
 Stage = Literal["load", "detect", "restore", "save"]
+FullRes = Literal["auto", "fast", "tiled"]  # mirror of engine.fastpath.FULLRES_MODES
 EngineState = Literal["starting", "idle", "loading", "busy"]
 QUALITIES: tuple[str, ...] = typing.get_args(Quality)
 TASKS: tuple[str, ...] = typing.get_args(Task)
 STAGES: tuple[str, ...] = typing.get_args(Stage)
+FULLRES_MODES: tuple[str, ...] = typing.get_args(FullRes)
 ENGINE_STATES: tuple[str, ...] = typing.get_args(EngineState)
 MAX_STEPS = 1000
 MIN_TILE = 16
@@ -148,6 +150,8 @@ class JobOptions:
     jpeg_quality: int = 95
     bit_depth: int | None = None
     overwrite: bool = False
+    restore_clean: bool = False  # task auto/none: restore a photo that is already fine instead of skipping it
+    fullres: FullRes = "auto"  # "fast": restore ~1 MP and carry the correction over; "tiled": every pixel
 
     def __post_init__(self) -> None:
         _check_sampling(self.steps, self.tile, self.overlap)
@@ -283,7 +287,10 @@ class Configured(Message):
 
 @dataclass(frozen=True, slots=True)
 class Analysis(Message):
-    """Degradation detection; `available` is false (with a `message`) until the detector exists."""
+    """Degradation detection (nothing is restored or written): `task` is one of `TASKS` other than "auto"
+    ("none": the photo looks fine), `confidence` its score, `scores` every class's (summing to 1).
+    `available` is false (with a `message`) when this engine has no detector; a photo that cannot be read
+    gets an `error` event with the request's `req_id` instead."""
 
     type: ClassVar[str] = "analysis"
     req_id: str
@@ -347,9 +354,13 @@ class Result(Message):
     device: str
     model: str
     nfe: int  # network evaluations per tile
-    task: str
-    timings: dict[str, float] = field(default_factory=dict)  # seconds: read, restore, write, total, …
+    task: str  # the task used: the one asked for, or the detected one for "auto" ("none": not restored)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds: read, detect, restore, write, total, …
     warnings: tuple[str, ...] = ()
+    skipped: bool = False  # already fine: nothing restored, nothing written, `output_path` is ""
+    confidence: float | None = None  # the detector's score for `task` (task "auto" only)
+    scores: dict[str, float] = field(default_factory=dict)  # the detector's scores (task "auto" only)
+    fullres: str | None = None  # the full-resolution path taken: "fast" or "tiled" (None: older engine, skipped)
 
 
 @dataclass(frozen=True, slots=True)

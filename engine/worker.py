@@ -35,7 +35,7 @@ HEARTBEAT_S = float(os.environ.get("HOURGLASS_HEARTBEAT_S", "2"))
 PROGRESS_INTERVAL_S = 0.1  # at most ~10 progress events per second
 PARENT_POLL_S = 0.5
 EXIT_GRACE_S = 5.0  # how long a cancelled job may take to stop when the worker exits
-ANALYZE_UNAVAILABLE = "Automatic degradation detection is not available in this version; choose the task."
+ANALYZE_UNAVAILABLE = "Automatic degradation detection is not available; choose the degradation yourself."
 
 
 # ---------------------------------------------------------------------------------------------- plumbing
@@ -234,8 +234,8 @@ class Worker:
         self.state = "idle"
         return P.Ready(devices, _model_entries(), self.settings, torch_version=str(torch.__version__),
                        cuda_available=bool(torch.cuda.is_available()),
-                       capabilities={"tasks": list(P.TASKS), "qualities": list(P.QUALITIES), "analyze": False,
-                                     "max_line_bytes": P.MAX_LINE_BYTES})
+                       capabilities={"tasks": list(P.TASKS), "qualities": list(P.QUALITIES),
+                                     "analyze": _detector_available(), "max_line_bytes": P.MAX_LINE_BYTES})
 
     # -- the command loop (main thread)
 
@@ -439,7 +439,29 @@ class Worker:
         self.channel.send(P.Configured(msg.req_id, new, entry, self.model.device if self.model else None))
 
     def _analyze(self, msg: P.Analyze) -> None:
-        self.channel.send(P.Analysis(msg.req_id, msg.input_path, False, message=ANALYZE_UNAVAILABLE))
+        """Detect the photo's degradation (no restoring, nothing written); the GUI fills its task column."""
+        from engine.errors import ModelInvalidError, ModelNotFoundError
+
+        try:
+            from engine.detection import detect_file
+
+            d = detect_file(msg.input_path)
+        except (ModelNotFoundError, ModelInvalidError) as exc:
+            log.warning("detection is not available: %s", exc)
+            self.channel.send(P.Analysis(msg.req_id, msg.input_path, False, message=f"{ANALYZE_UNAVAILABLE} ({exc})"))
+            return
+        except HourglassError as exc:  # the photo: missing, unreadable, unsupported, too large
+            self.channel.send(P.ErrorEvent(error_info(exc), req_id=msg.req_id))
+            return
+        except Exception as exc:  # a bug must still answer the request
+            log.exception("analyze failed unexpectedly")
+            self.channel.send(P.ErrorEvent(P.ErrorInfo.make(
+                P.ErrorCode.INTERNAL, f"Unexpected engine error: {type(exc).__name__}: {exc}",
+                traceback=traceback.format_exc()), req_id=msg.req_id))
+            return
+        log.info("analyzed %s: %s (%.0f%%) in %.2f s", os.path.basename(msg.input_path), d.task,
+                 100 * d.confidence, sum(d.timings.values()))
+        self.channel.send(P.Analysis(msg.req_id, msg.input_path, True, d.task, d.confidence, dict(d.scores)))
 
     def _load(self, name: str, device: str, reporter: ProgressReporter | None = None) -> Any:
         """The model for (name, device), loading it only when it is not the one already loaded."""
@@ -497,7 +519,8 @@ class Worker:
             if loaded_s is not None:
                 timings["model_load"] = round(loaded_s, 4)
             terminal = P.Result(msg.job_id, str(res.output_path), res.width, res.height, res.device, res.model,
-                                res.nfe, res.task, timings, tuple(res.warnings))
+                                res.nfe, res.task, timings, tuple(res.warnings), skipped=res.skipped,
+                                confidence=res.confidence, scores=dict(res.scores), fullres=res.fullres or None)
         except Cancelled:
             terminal = P.Cancelled(msg.job_id)
         except HourglassError as exc:
@@ -528,7 +551,8 @@ class Worker:
                 "tile": o.tile if o.tile is not None else s.tile,
                 "overlap": o.overlap if o.overlap is not None else s.overlap,
                 "format": o.format.upper() if o.format else None, "jpeg_quality": o.jpeg_quality,
-                "bit_depth": o.bit_depth, "overwrite": o.overwrite}
+                "bit_depth": o.bit_depth, "overwrite": o.overwrite, "restore_clean": o.restore_clean,
+                "fullres": o.fullres}
 
     def _device_name(self) -> str:
         return self.model.device if self.model is not None else self.settings.device
@@ -539,6 +563,13 @@ class Worker:
 
 def error_info(exc: HourglassError) -> P.ErrorInfo:
     return P.ErrorInfo.make(exc.code, str(exc), exc.detail)
+
+
+def _detector_available() -> bool:
+    """Whether `analyze` can answer: the detector's weights are there (checked at startup)."""
+    from engine.detection import detector_path
+
+    return detector_path().is_file()
 
 
 def _checked(times: Callable[[], tuple[int, ...]]) -> tuple[int, ...]:

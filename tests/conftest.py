@@ -6,6 +6,11 @@ import os
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Most tests restore random-noise or flat photos with task "auto": keep them independent of what the
+# degradation detector thinks of those (a flat photo may look "already fine" and be skipped). Engines started
+# by tests inherit this. Detection tests use the `bundled_detector` fixture.
+NO_DETECTOR = str(Path(__file__).resolve().parent / "no-detector-in-tests.safetensors")
+os.environ["HOURGLASS_DETECTOR"] = NO_DETECTOR
 
 import pytest
 from model_helpers import random_state_dict
@@ -18,6 +23,19 @@ GOLDEN = SHARED / "spec" / "golden"
 def _isolated_models_dir(tmp_path_factory, monkeypatch):
     """Never read or write the developer's real model folder."""
     monkeypatch.setenv("HOURGLASS_MODELS_DIR", str(tmp_path_factory.mktemp("user-models")))
+
+
+@pytest.fixture
+def bundled_detector(monkeypatch) -> Path:
+    """The shipped detector weights (resources/models), made the active detector for this test."""
+    from engine.detection.detector import DETECTOR_FILE
+    from engine.models import bundled_models_dir
+
+    path = bundled_models_dir() / DETECTOR_FILE
+    if not path.is_file():
+        pytest.skip(f"{path} is missing (train it: make train-detect)")
+    monkeypatch.setenv("HOURGLASS_DETECTOR", str(path))
+    return path
 
 
 @pytest.fixture(scope="session")

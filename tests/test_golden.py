@@ -24,10 +24,24 @@ def test_official_three_step_output(golden, weights, use_ema, expected):
     model = load_model(golden / weights, device="cpu", use_ema=use_ema)
     image = _hwc(np.load(golden / "T_input.npy"))
     noise = _hwc(np.load(golden / "T_noise.npy"))
-    out = engine.restore_image(image, model, steps=3, noise=noise, task="auto")
+    # the input as it is; optimize=False: the reference path, bit-identical to the official code on CPU
+    out = engine.restore_image(image, model, steps=3, noise=noise, task="none", optimize=False)
     ref = _hwc(np.load(golden / expected))
     assert out.dtype == np.float32 and out.shape == image.shape
     assert np.abs(out - ref).max() <= 1e-5
+
+
+@pytest.mark.parametrize("weights,use_ema,expected", CASES)
+def test_optimised_path_matches_official_output(golden, weights, use_ema, expected):
+    """The optimised network and sampler loop (the API default) agree with the official output to 1e-4."""
+    model = load_model(golden / weights, device="cpu", use_ema=use_ema)
+    image = _hwc(np.load(golden / "T_input.npy"))
+    noise = _hwc(np.load(golden / "T_noise.npy"))
+    details = {}
+    out = engine.restore_image(image, model, steps=3, noise=noise, task="none", details=details)
+    assert details["optimized"] is True and details["fullres"] == "tiled"
+    assert out.dtype == np.float32 and out.shape == image.shape
+    assert np.abs(out - _hwc(np.load(golden / expected))).max() <= 1e-4
 
 
 def test_ema_and_raw_weights_differ(golden):

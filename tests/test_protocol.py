@@ -35,6 +35,9 @@ SAMPLES: list[P.Message] = [
     P.Progress("job-1", "load", 0, 3, 0, 0, 0.0),
     P.JobWarning("restore", "GPU out of memory; retrying with 256×256 tiles.", "job-1"),
     P.Result("job-1", "/out/in.jpg", 640, 480, "cpu", "tiny", 3, "auto", {"total": 1.5}, ("a warning",)),
+    P.Result("job-2", "", 640, 480, "cpu", "tiny", 0, "none", {"detect": 0.1}, (), True, 0.93,
+             {"none": 0.93, "haze": 0.07}),
+    P.Submit("job-3", "/in.jpg", "/out/in.jpg", P.JobOptions(task="auto", restore_clean=True)),
     P.Failed("job-1", ERROR),
     P.Cancelled("job-1"),
     P.Heartbeat(7, "busy", "job-1", 812.5),
@@ -65,6 +68,18 @@ def test_unknown_fields_are_ignored_and_unknown_types_are_reported() -> None:
     assert isinstance(unknown, P.UnknownMessage) and unknown.type == "preview" and unknown.data["path"] == "/p.jpg"
     # commands and events are separate namespaces
     assert isinstance(P.decode(P.encode(P.Cancelled("j")), expect="command"), P.UnknownMessage)
+
+
+def test_detection_fields_are_optional_for_older_peers() -> None:
+    """A result or job options from a peer without detection decode with the defaults (no new version)."""
+    old = (b'{"type": "result", "job_id": "j", "output_path": "/o.png", "width": 8, "height": 8, "device": "cpu", '
+           b'"model": "m", "nfe": 3, "task": "haze"}')
+    result = P.decode(old, expect="event")
+    assert isinstance(result, P.Result) and not result.skipped and result.confidence is None and result.scores == {}
+    submit = P.decode(_submit(options={"task": "auto"}), expect="command")
+    assert isinstance(submit, P.Submit) and submit.options.restore_clean is False
+    with pytest.raises(P.ProtocolError, match="restore_clean"):
+        P.decode(_submit(options={"restore_clean": "yes"}), expect="command")
 
 
 def _submit(**fields: Any) -> bytes:

@@ -165,9 +165,11 @@ def test_handshake(worker: WorkerProcess) -> None:
     ready = worker.ready
     assert ready.devices[0].id == "cpu" and ready.devices[0].memory_total
     assert ready.settings == P.Settings()
+    from engine.detection.detector import DETECTOR_FILE
     from engine.models import bundled_models_dir
 
-    bundled = sorted(p.stem for p in bundled_models_dir().glob("*.safetensors"))
+    # restoration models only: the detector's weights ship beside them but are not a model to choose
+    bundled = sorted(p.stem for p in bundled_models_dir().glob("*.safetensors") if p.name != DETECTOR_FILE)
     assert sorted(m.name for m in ready.models) == bundled  # the user folder of this test is empty
     assert all(m.origin == "bundled" for m in ready.models)
     assert isinstance(worker.configured, P.Configured), worker.configured
@@ -190,6 +192,16 @@ def test_submit_progress_result(worker: WorkerProcess, src: Path, tmp_path: Path
     fractions = [p.fraction for p in progress]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert events[1].steps == 3 and events[1].options["quality"] == "fast"
+
+
+def test_fullres_job_option_is_applied_and_reported(worker: WorkerProcess, src: Path, tmp_path: Path) -> None:
+    events = worker.job(submit(worker, src, tmp_path / "fast.png", steps=1, task="haze", fullres="fast"))
+    assert events[1].options["fullres"] == "fast"
+    result = events[-1]
+    assert isinstance(result, P.Result), result
+    assert result.fullres == "tiled"  # a 48×48 photo is already smaller than the fast path's working size
+    default = worker.job(submit(worker, src, tmp_path / "auto.png", steps=1))
+    assert default[1].options["fullres"] == "auto" and default[-1].fullres == "tiled"
 
 
 def test_ten_jobs_reuse_the_loaded_model(worker: WorkerProcess, src: Path, tmp_path: Path) -> None:

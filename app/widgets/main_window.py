@@ -348,6 +348,8 @@ class MainWindow(QMainWindow):
         self._pair_token = self.images.load_pair(item.path, after)
         if item.state is ItemState.FAILED:
             self.caption.setText(f"{item.name}: {item.error_message}")
+        elif item.state is ItemState.DONE and item.skipped:
+            self.caption.setText(f"{item.name}: {item.note or 'not restored: it already looks fine.'}")
         elif after:
             self.caption.setText(f"{item.name} → {after}" + (f"  ({item.note})" if item.note else ""))
         else:
@@ -394,7 +396,7 @@ class MainWindow(QMainWindow):
 
     def _on_batch_finished(self, done: int, failed: int) -> None:
         if done or failed:
-            text = f"Batch stopped: {done} restored" + (f", {failed} failed" if failed else "")
+            text = f"Batch stopped: {done} done" + (f", {failed} failed" if failed else "")
             self.statusBar().showMessage(text, 10000)
         if self._closing:
             self.close()
@@ -433,8 +435,11 @@ class MainWindow(QMainWindow):
         else:
             self.overall.setValue(0)
         parts = [f"{total} photo(s)"]
-        if counts[ItemState.DONE]:
-            parts.append(f"{counts[ItemState.DONE]} restored")
+        skipped = sum(1 for i in self.queue.in_state(ItemState.DONE) if i.skipped)
+        if counts[ItemState.DONE] - skipped:
+            parts.append(f"{counts[ItemState.DONE] - skipped} restored")
+        if skipped:
+            parts.append(f"{skipped} already fine")
         if counts[ItemState.FAILED]:
             parts.append(f"{counts[ItemState.FAILED]} failed")
         if running_items:

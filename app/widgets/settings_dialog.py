@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.settings import DEVICES, FORMATS, QUALITIES, Settings
+from app.settings import DEVICES, FORMATS, FULLRES, QUALITIES, Settings
 
 
 class SettingsDialog(QDialog):
@@ -71,6 +71,17 @@ class SettingsDialog(QDialog):
         never.setChecked(True)
         never.setEnabled(False)
         form.addRow("", never)
+        self.restore_clean = QCheckBox("Restore photos that look fine")
+        self.restore_clean.setToolTip("Automatic detection leaves photos it finds already fine untouched "
+                                      "(“Not needed”). Turn this on to restore them anyway.")
+        form.addRow("Detection", self.restore_clean)
+        self.fullres = QComboBox()
+        for key, label in FULLRES.items():
+            self.fullres.addItem(label, key)
+        self.fullres.setToolTip("Low light and haze change a photo smoothly: the fast path restores a ~1 MP copy "
+                                "and carries the correction to every pixel, about 10× faster on a large photo. "
+                                "Rain, snow and blur always use full resolution in Automatic.")
+        form.addRow("Large photos", self.fullres)
         note = QLabel("Device changes load the model again before the next photo.")
         note.setWordWrap(True)
         note.setStyleSheet("color: palette(mid);")
@@ -95,6 +106,8 @@ class SettingsDialog(QDialog):
         self.folder.setText(s.output_dir)
         self.suffix.setText(s.name_suffix)
         self.jpeg_quality.setValue(s.jpeg_quality)
+        self.restore_clean.setChecked(s.restore_clean)
+        self.fullres.setCurrentIndex(max(0, self.fullres.findData(s.fullres)))
         self._update_enabled()
 
     def apply(self, s: Settings) -> None:
@@ -105,6 +118,8 @@ class SettingsDialog(QDialog):
         s.output_dir = self.folder.text().strip() if self.chosen.isChecked() else ""
         s.name_suffix = self.suffix.text().strip()
         s.jpeg_quality = self.jpeg_quality.value()
+        s.restore_clean = self.restore_clean.isChecked()
+        s.fullres = self.fullres.currentData()
         s.validate()
 
     def accept(self) -> None:

@@ -5,12 +5,15 @@ engine is not the point. Behaviour is chosen by the photo's file name:
 - `*crash*`: the job fails with `engine_crashed` (what the client reports when the engine dies), and the
   engine goes through crashed → ready like a restart;
 - `*slow*`: steps take 10× longer (to pause or cancel in the middle);
+- `*clean*`: with task auto (or none) and no `restore_clean`, the photo is "already fine": `result` with
+  `skipped`, task none and nothing written (analysis, when available, also answers none 93 %);
 - anything else: a few progress events, then the input is copied to the output and `result` is sent.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,7 +32,9 @@ class FakeEngine:
     step_s: float = 0.01
     steps: int = 3
     analysis_available: bool = False
+    analyze_capability: bool = False  # the handshake advertises `analyze` (the runner then detects on add)
     ready: P.Ready | None = None
+    analyzed: list[str] = field(default_factory=list)
     submitted: list[tuple[str, str, P.JobOptions]] = field(default_factory=list)
     configured: list[dict] = field(default_factory=list)
     cancelled: list[str] = field(default_factory=list)
@@ -68,7 +73,7 @@ class FakeEngine:
     async def start(self) -> P.Ready:
         if self.ready is None:
             await asyncio.sleep(0)
-            self.ready = READY
+            self.ready = dataclasses.replace(READY, capabilities={"analyze": self.analyze_capability})
             self._set_state(EngineState.READY, "ready")
         return self.ready
 
@@ -78,7 +83,10 @@ class FakeEngine:
 
     async def analyze(self, input_path: str) -> P.Analysis:
         await asyncio.sleep(self.step_s)
+        self.analyzed.append(str(input_path))
         if self.analysis_available:
+            if "clean" in Path(input_path).name:
+                return P.Analysis("r2", input_path, True, "none", 0.93, {"none": 0.93, "haze": 0.07})
             return P.Analysis("r2", input_path, True, "haze", 0.87, {"haze": 0.87})
         return P.Analysis("r2", input_path, False, message="Automatic detection is not available yet.")
 
@@ -92,13 +100,21 @@ class FakeEngine:
         self.submitted.append((str(input_path), str(output_path), options or P.JobOptions()))
         self._jobs[job_id] = asyncio.get_running_loop().create_future()
         self._running = job_id
-        task = asyncio.ensure_future(self._job(job_id, Path(input_path), Path(output_path)))
+        task = asyncio.ensure_future(self._job(job_id, Path(input_path), Path(output_path), options or P.JobOptions()))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return job_id
 
-    async def _job(self, job_id: str, inp: Path, out: Path) -> None:
+    async def _job(self, job_id: str, inp: Path, out: Path, options: P.JobOptions) -> None:
         name = inp.name
+        if "clean" in name and options.task in ("auto", "none") and not options.restore_clean:
+            self._publish(P.Accepted(job_id))
+            self._publish(P.Started(job_id, "tiny", "cpu", self.steps))
+            await asyncio.sleep(self.step_s)
+            confidence = 0.93 if options.task == "auto" else None
+            self._finish(P.Result(job_id, "", 8, 8, "cpu", "tiny", 0, "none", {"total": 0.01}, skipped=True,
+                                  confidence=confidence))
+            return
         step = self.step_s * (10 if any(s in name for s in self.slow_names) else 1)
         self._set_state(EngineState.BUSY)
         self._publish(P.Accepted(job_id))

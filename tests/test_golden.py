@@ -76,5 +76,5 @@ def test_intermediate_states_match_trace(golden):
     with torch.inference_mode():
         out = sample(predict, x_in, z, stock_times(3))
     for k in range(3):
-        assert np.abs(seen[k] - trace[f"chunk0_step_{k}"]).max() <= 1e-6
-    assert np.abs(out.numpy() - trace["chunk0_step_3"]).max() <= 1e-6
+        assert np.abs(seen[k] - trace[f"chunk0_step_{k}"]).max() <= 1e-5
+    assert np.abs(out.numpy() - trace["chunk0_step_3"]).max() <= 1e-5

@@ -8,8 +8,8 @@ two results are, and peak memory for a 24-megapixel photo.
    this CPU) and extrapolated by tile count to the 12 MP tile plan (labelled "extrapolated").
 2. PSNR of the fast path against the full-resolution (tiled) result on the evaluation photos
    (`../shared/data/eval/clean`, Kodak24 and McMaster18, < 1 MP), synthetically degraded (low-light, haze).
-   As the photos are small, the fast path works at a proportionally smaller size: 1/12 of the pixels,
-   the ratio of a 12 MP photo to its ~1 MP working copy. Also reported: the transfer alone (the same
+   As the photos are small, the fast path works at a proportionally smaller size: 1/12 of the pixels (the
+   ratio of a 12 MP photo to its ~1 MP working copy) and 1/4 (a 4 MP photo). Also reported: the transfer alone (the same
    upsampling fed the downscaled tiled result: the fidelity of `engine.guided` by itself), and the PSNR of
    input, tiled and fast results against the clean photo.
 3. Peak memory (the high-water RSS of a child process running `restore_file` on a 24 MP JPEG, low-light; read
@@ -106,6 +106,9 @@ def time_12mp(model, quick: bool) -> dict:
 # -------------------------------------------------------------------------------------------- 2. fidelity
 
 
+FRACTIONS = (1 / 12, 1 / 4)  # working copy / photo, in pixels: a 12 MP and a 4 MP photo restored at ~1 MP
+
+
 def fidelity(model, per_set: int) -> dict:
     from engine import fastpath
     from engine.guided import guided_upsample
@@ -122,25 +125,28 @@ def fidelity(model, per_set: int) -> dict:
             degraded = degrade(clean, task, i)
             h, w = degraded.shape[:2]
             tiled = restore_array(model.net, degraded, times, seed=0, task=task, optimize=True, fullres="tiled")
-            work = h * w // 12
-            fast = fastpath.restore_fast(model.net, degraded, times, seed=0, task=task, work_pixels=work)
             cond = preprocess(degraded, task)
-            lh, lw = fastpath.working_size(h, w, work)
-            lo = cv2.resize(cond, (lw, lh), interpolation=cv2.INTER_AREA)
-            oracle = guided_upsample(lo, cv2.resize(tiled, (lw, lh), interpolation=cv2.INTER_AREA), cond,
-                                     radius=fastpath.GUIDE_RADIUS, eps=fastpath.GUIDE_EPS)
-            rows.append({"photo": Path(path).name, "task": task, "size": [w, h], "work_size": [lw, lh],
-                         "fast_vs_tiled": psnr(fast, tiled), "transfer_only_vs_tiled": psnr(oracle, tiled),
-                         "input_vs_clean": psnr(degraded, clean), "tiled_vs_clean": psnr(tiled, clean),
-                         "fast_vs_clean": psnr(fast, clean)})
-            r = rows[-1]
-            print(f"{r['photo']} {task}: fast vs tiled {r['fast_vs_tiled']:.2f} dB (transfer only "
-                  f"{r['transfer_only_vs_tiled']:.2f})", file=sys.stderr, flush=True)
-    summary = {}
+            for fraction in FRACTIONS:
+                work = round(h * w * fraction)
+                fast = fastpath.restore_fast(model.net, degraded, times, seed=0, task=task, work_pixels=work)
+                lh, lw = fastpath.working_size(h, w, work)
+                lo = cv2.resize(cond, (lw, lh), interpolation=cv2.INTER_AREA)
+                oracle = guided_upsample(lo, cv2.resize(tiled, (lw, lh), interpolation=cv2.INTER_AREA), cond,
+                                         radius=fastpath.GUIDE_RADIUS, eps=fastpath.GUIDE_EPS)
+                rows.append({"photo": Path(path).name, "task": task, "fraction": fraction, "size": [w, h],
+                             "work_size": [lw, lh], "fast_vs_tiled": psnr(fast, tiled),
+                             "transfer_only_vs_tiled": psnr(oracle, tiled), "input_vs_clean": psnr(degraded, clean),
+                             "tiled_vs_clean": psnr(tiled, clean), "fast_vs_clean": psnr(fast, clean)})
+                r = rows[-1]
+                print(f"{r['photo']} {task} 1/{round(1 / fraction)}: fast vs tiled {r['fast_vs_tiled']:.2f} dB "
+                      f"(transfer only {r['transfer_only_vs_tiled']:.2f})", file=sys.stderr, flush=True)
+    summary = []
     for task in ("low-light", "haze"):
-        sel = [r for r in rows if r["task"] == task]
-        summary[task] = {k: float(np.mean([r[k] for r in sel])) for k in sel[0] if k.endswith(("tiled", "clean"))}
-    return {"rows": rows, "mean": summary, "work_fraction": 1 / 12}
+        for fraction in FRACTIONS:
+            sel = [r for r in rows if r["task"] == task and r["fraction"] == fraction]
+            m = {k: float(np.mean([r[k] for r in sel])) for k in sel[0] if k.endswith(("tiled", "clean"))}
+            summary.append({"task": task, "fraction": fraction, **m})
+    return {"rows": rows, "mean": summary, "photos": len(rows) // (2 * len(FRACTIONS))}
 
 
 # ---------------------------------------------------------------------------------------------- 3. memory
@@ -221,14 +227,15 @@ def markdown(res: dict) -> str:
              f"{t['tile']}², took {t['tiled_crop_s']:.1f} s; the 12 MP plan has {t['full_tiles']} tiles) → "
              f"**{t['speedup']:.1f}× faster**."), ""]
     f = res["fidelity"]
-    n = len(f["rows"]) // 2
-    lines += [(f"**Fast path vs full-resolution result** ({n} evaluation photos × 2 tasks, synthetic degradations, "
-              "working copy at 1/12 of the pixels, RGB PSNR in dB, mean):"), "",
-              "| task | fast vs tiled | transfer only vs tiled | input vs clean | tiled vs clean | fast vs clean |",
-              "|---|---|---|---|---|---|"]
-    for task, m in f["mean"].items():
-        lines.append(f"| {task} | {m['fast_vs_tiled']:.2f} | {m['transfer_only_vs_tiled']:.2f} | "
-                     f"{m['input_vs_clean']:.2f} | {m['tiled_vs_clean']:.2f} | {m['fast_vs_clean']:.2f} |")
+    lines += [(f"**Fast path vs full-resolution result** ({f['photos']} evaluation photos × 2 tasks, synthetic "
+              "degradations; the working copy holds 1/12 or 1/4 of the photo's pixels, as for a 12 MP or a 4 MP "
+              "photo; RGB PSNR in dB, mean):"), "",
+              "| task | working copy | fast vs tiled | transfer only vs tiled | input vs clean | tiled vs clean "
+              "| fast vs clean |", "|---|---|---|---|---|---|---|"]
+    for m in f["mean"]:
+        lines.append(f"| {m['task']} | 1/{round(1 / m['fraction'])} | {m['fast_vs_tiled']:.2f} | "
+                     f"{m['transfer_only_vs_tiled']:.2f} | {m['input_vs_clean']:.2f} | {m['tiled_vs_clean']:.2f} | "
+                     f"{m['fast_vs_clean']:.2f} |")
     m = res["memory"]
     lines += ["", (f"**Peak memory, {m['photo'][0]}×{m['photo'][1]} (24 MP) JPEG, low-light, `restore_file` in a child "
                   "process** (peak RSS = VmHWM, includes Python, torch and the model):"), "",

@@ -291,6 +291,19 @@ def test_synthetic_samples_are_deterministic_and_small(small_native):
         sample(img, "fog", np.random.default_rng(0))
 
 
+@pytest.mark.parametrize("name", ["dusk", "backlit", "fine_rain", "light_snow", "landscape_haze", "even_haze"])
+def test_each_extra_generator_is_deterministic_and_changes_the_photo(name):
+    from engine.detection import synthetic
+
+    clean = photo(4, 120, 160)
+    fn = getattr(synthetic, name)
+    a = fn(clean, np.random.default_rng(5))
+    b = fn(clean, np.random.default_rng(5))
+    np.testing.assert_array_equal(a, b)
+    assert a.shape == clean.shape and a.dtype == np.float32 and 0 <= a.min() and a.max() <= 1
+    assert np.abs(a - clean).mean() > 0.005
+
+
 def test_training_end_to_end_on_a_tiny_data_set(tmp_path, small_native):
     from engine.detection import train
 

@@ -3,8 +3,8 @@
     xvfb-run -s "-screen 0 1400x900x24" .venv/bin/python docs/screenshots/take_screenshot.py
 
 The sample photos are copied to a temporary folder and queued. Without `--real-engine` the scripted
-test engine stands in for the model (its "after" is only Pillow's autocontrast, because no trained
-model ships yet); with `--real-engine` the real engine and the active model restore them.
+test engine stands in for the model and the detector (its "after" is only Pillow's autocontrast); with
+`--real-engine` the real engine detects and restores them with the bundled detector and active model.
 """
 
 from __future__ import annotations
@@ -56,11 +56,12 @@ async def shoot(args) -> None:
     while len(queue) < 5:
         await asyncio.sleep(0.05)
     runner.detect()
-    while any(i.state is ItemState.DETECTING or not i.detect_message for i in queue):
+    while any(i.state is ItemState.DETECTING or not (i.detected_task or i.detect_message) for i in queue):
         await asyncio.sleep(0.05)
     by_name = {i.name: i for i in queue}
-    runner.set_task([by_name["astronaut_low-light.jpg"].id], "low-light")
-    runner.set_task([by_name["coffee_haze.jpg"].id], "haze")
+    if not args.real_engine:  # the scripted engine detects nothing: choose two tasks by hand
+        runner.set_task([by_name["astronaut_low-light.jpg"].id], "low-light")
+        runner.set_task([by_name["coffee_haze.jpg"].id], "haze")
     runner.start()
     target = by_name["coffee_blur.jpg"]
     while not (target.state is ItemState.RUNNING and target.progress >= 0.4) and runner.running:

@@ -131,6 +131,15 @@ def restore(label: str, user: str | None, home: Path) -> None:
           f"{wall:.1f} s" if ok else f"rc={r.returncode}: {(r.stderr or r.stdout)[-1500:]}")
     results["runs"][f"{label} restore_s"] = round(wall, 2)
     r = run(as_user(user, ["env", "-i", *[f"{k}={v}" for k, v in user_env(home).items()], str(LAUNCHER),
+                           "detect", str(src), "--json"]), timeout=300)
+    try:
+        found = json.loads(r.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        found = {}
+    check(r.returncode == 0 and found.get("task") == "haze" and len(found.get("scores", {})) == 6,
+          f"{label}: `hourglass detect {SAMPLE} --json` finds haze with the bundled detector",
+          f"confidence {found.get('confidence')}" if found else f"rc={r.returncode}: {(r.stderr or r.stdout)[-1500:]}")
+    r = run(as_user(user, ["env", "-i", *[f"{k}={v}" for k, v in user_env(home).items()], str(LAUNCHER),
                            "models"]), timeout=300)
     check(r.returncode == 0 and "hourglass-diffuir-t" in r.stdout, f"{label}: `hourglass models` lists the bundled model")
 

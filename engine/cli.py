@@ -141,11 +141,8 @@ def cmd_restore(args) -> int:
     if args.reference and args.precision != "float32":
         print("hourglass: --precision needs the optimised network (drop --reference)", file=sys.stderr)
         return EXIT_USAGE
-    files, problems = collect_inputs(args.inputs)
-    for problem in problems:
-        print(f"hourglass: {problem}", file=sys.stderr)
+    files, problems = _inputs_or_complain(args.inputs, "nothing to restore")
     if not files:
-        print("hourglass: nothing to restore", file=sys.stderr)
         return EXIT_USAGE
     try:
         model = load_model(args.model, device=args.device)
@@ -205,15 +202,22 @@ def format_detection(path, d) -> str:
     return f"{d.task:9s} {d.confidence:4.0%}  {path}  ({others})"
 
 
+def _inputs_or_complain(inputs: list[str], when_empty: str) -> tuple[list[Path], list[str]]:
+    """`collect_inputs`, with each problem, and `when_empty` if no photo was found, printed on stderr."""
+    files, problems = collect_inputs(inputs)
+    for problem in problems:
+        print(f"hourglass: {problem}", file=sys.stderr)
+    if not files:
+        print(f"hourglass: {when_empty}", file=sys.stderr)
+    return files, problems
+
+
 def cmd_detect(args) -> int:
     from engine.detection import default_detector
     from engine.errors import HourglassError, ModelInvalidError, ModelNotFoundError
 
-    files, problems = collect_inputs(args.inputs)
-    for problem in problems:
-        print(f"hourglass: {problem}", file=sys.stderr)
+    files, problems = _inputs_or_complain(args.inputs, "no photos to look at")
     if not files:
-        print("hourglass: no photos to look at", file=sys.stderr)
         return EXIT_USAGE
     try:
         detector = default_detector()

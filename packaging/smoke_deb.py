@@ -86,15 +86,19 @@ def as_user(user: str | None, cmd: list[str]) -> list[str]:
     return ["runuser", "-u", user, "--", *cmd] if user else cmd
 
 
+def launcher(user: str | None, env: dict[str, str], *args: str, wrap: tuple[str, ...] = ()) -> list[str]:
+    """The installed launcher with `args`, as `user`, in exactly `env` (nothing inherited), inside `wrap`."""
+    return as_user(user, ["env", "-i", *[f"{k}={v}" for k, v in env.items()], *wrap, str(LAUNCHER), *args])
+
+
 def smoke_gui(label: str, user: str | None, home: Path, x11: bool = False) -> dict | None:
     """`hourglass --smoke`: offscreen, or with `x11` on a real X server (Xvfb) through Qt's xcb plugin."""
     report = home / f"smoke-{int(time.time() * 1000)}.json"
     env = user_env(home, {"QT_QPA_PLATFORM": "xcb"} if x11 else None)
     env["HOURGLASS_LAUNCH_TS"] = repr(time.time())
-    wrap = ["xvfb-run", "-a", "-s", "-screen 0 1280x800x24"] if x11 else []
+    wrap = ("xvfb-run", "-a", "-s", "-screen 0 1280x800x24") if x11 else ()
     t0 = time.perf_counter()
-    r = run(as_user(user, ["env", "-i", *[f"{k}={v}" for k, v in env.items()], *wrap, str(LAUNCHER), "--smoke",
-                           "--smoke-report", str(report)]), timeout=300)  # xvfb-run adds DISPLAY
+    r = run(launcher(user, env, "--smoke", "--smoke-report", str(report), wrap=wrap), timeout=300)  # xvfb-run adds DISPLAY
     wall = time.perf_counter() - t0
     line = next((ln[len(PREFIX):] for ln in r.stdout.splitlines() if ln.startswith(PREFIX)), None)
     data = json.loads(line) if line else None
@@ -120,8 +124,7 @@ def restore(label: str, user: str | None, home: Path) -> None:
     out = home / "restored"
     src = APPDIR / "_internal" / "resources" / "samples" / SAMPLE
     t0 = time.perf_counter()
-    r = run(as_user(user, ["env", "-i", *[f"{k}={v}" for k, v in user_env(home).items()], str(LAUNCHER),
-                           "restore", str(src), "-o", str(out), "--quality", "fast"]), timeout=600)
+    r = run(launcher(user, user_env(home), "restore", str(src), "-o", str(out), "--quality", "fast"), timeout=600)
     wall = time.perf_counter() - t0
     dst = out / SAMPLE
     ok = r.returncode == 0 and dst.is_file() and dst.stat().st_size > 1000
@@ -130,8 +133,7 @@ def restore(label: str, user: str | None, home: Path) -> None:
           f"{label}: `hourglass restore {SAMPLE} --quality fast` writes a restored JPEG",
           f"{wall:.1f} s" if ok else f"rc={r.returncode}: {(r.stderr or r.stdout)[-1500:]}")
     results["runs"][f"{label} restore_s"] = round(wall, 2)
-    r = run(as_user(user, ["env", "-i", *[f"{k}={v}" for k, v in user_env(home).items()], str(LAUNCHER),
-                           "detect", str(src), "--json"]), timeout=300)
+    r = run(launcher(user, user_env(home), "detect", str(src), "--json"), timeout=300)
     try:
         found = json.loads(r.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
@@ -139,8 +141,7 @@ def restore(label: str, user: str | None, home: Path) -> None:
     check(r.returncode == 0 and found.get("task") == "haze" and len(found.get("scores", {})) == 6,
           f"{label}: `hourglass detect {SAMPLE} --json` finds haze with the bundled detector",
           f"confidence {found.get('confidence')}" if found else f"rc={r.returncode}: {(r.stderr or r.stdout)[-1500:]}")
-    r = run(as_user(user, ["env", "-i", *[f"{k}={v}" for k, v in user_env(home).items()], str(LAUNCHER),
-                           "models"]), timeout=300)
+    r = run(launcher(user, user_env(home), "models"), timeout=300)
     check(r.returncode == 0 and "hourglass-diffuir-t" in r.stdout, f"{label}: `hourglass models` lists the bundled model")
 
 
@@ -160,8 +161,7 @@ def alive(pid: int) -> bool:
 
 def orphan_check(home: Path) -> None:
     """SIGKILL the window: its engine must not live on."""
-    p = subprocess.Popen(["env", "-i", *[f"{k}={v}" for k, v in user_env(home).items()], str(LAUNCHER)],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    p = subprocess.Popen(launcher(None, user_env(home)), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     gui = p.pid
     deadline = time.time() + 60
     kids: list[int] = []

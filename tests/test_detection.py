@@ -291,7 +291,8 @@ def test_synthetic_samples_are_deterministic_and_small(small_native):
         sample(img, "fog", np.random.default_rng(0))
 
 
-@pytest.mark.parametrize("name", ["dusk", "backlit", "fine_rain", "light_snow", "landscape_haze", "even_haze"])
+@pytest.mark.parametrize("name", ["dusk", "backlit", "fine_rain", "rainy_day", "light_snow", "landscape_haze",
+                                  "even_haze"])
 def test_each_extra_generator_is_deterministic_and_changes_the_photo(name):
     from engine.detection import synthetic
 
@@ -302,6 +303,42 @@ def test_each_extra_generator_is_deterministic_and_changes_the_photo(name):
     np.testing.assert_array_equal(a, b)
     assert a.shape == clean.shape and a.dtype == np.float32 and 0 <= a.min() and a.max() <= 1
     assert np.abs(a - clean).mean() > 0.005
+
+
+def test_auto_levels_stretches_a_flat_grey_photo_and_leaves_a_flat_one_alone():
+    from engine.detection.synthetic import auto_levels
+
+    veiled = (0.35 + 0.3 * photo(2, 120, 160)).astype(np.float32)  # blacks lifted, whites dimmed
+    full = auto_levels(veiled, np.random.default_rng(0), 1.0)
+    assert np.percentile(full, 1) < 0.06 and np.percentile(full, 99) > 0.9
+    half = auto_levels(veiled, np.random.default_rng(0), 0.5)
+    inside = (full > 0) & (full < 1)  # where the full stretch was not clipped, strength blends linearly
+    np.testing.assert_allclose(half[inside], ((veiled + full) / 2)[inside], atol=1e-5)
+    flat = np.full((40, 50, 3), 0.4, np.float32)
+    np.testing.assert_array_equal(auto_levels(flat, np.random.default_rng(0), 1.0), flat)
+
+
+def test_rainy_day_keeps_near_blacks_greys_the_colours_and_adds_vertical_streaks():
+    from engine.detection.synthetic import rainy_day
+
+    clean = photo(6, 240, 320)
+    clean[-60:, :40] = 0.0  # a dark object in the near field (bottom of the frame)
+    for seed in range(4):  # the near field stays dark under the veil (real rainy photos keep their blacks)
+        out = rainy_day(clean, np.random.default_rng(seed))
+        assert out[-50:, 5:35].mean() < 0.5 * out.mean()
+    chroma = out.max(axis=2) - out.min(axis=2)
+    assert chroma.mean() < (clean.max(axis=2) - clean.min(axis=2)).mean()
+    fine = out.mean(axis=2) - clean.mean(axis=2)
+    gy, gx = np.abs(np.diff(fine, axis=0)).mean(), np.abs(np.diff(fine, axis=1)).mean()
+    assert gx > 1.2 * gy  # streaks near vertical: they change more across columns than along them
+
+
+def test_some_haze_has_the_colour_of_dust_or_smog():
+    from engine.detection.synthetic import _airlight
+
+    tints = np.stack([_airlight(np.random.default_rng(i)) for i in range(200)])
+    dusty = tints[:, 2] < 0.7  # blue well below red: yellow to orange
+    assert 0.1 < dusty.mean() < 0.3 and (tints.max(axis=1) == 1.0).all()
 
 
 def test_training_end_to_end_on_a_tiny_data_set(tmp_path, small_native):

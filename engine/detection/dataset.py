@@ -24,7 +24,7 @@ log = logging.getLogger("engine.detection.dataset")
 
 CROP = 96  # side of the pixel crops stored per sample (working-copy resolution)
 CROPS_PER_SAMPLE = 2
-FORMAT = 5  # bump when synthesis or features change, so stale caches are not reused
+FORMAT = 6  # bump when synthesis or features change, so stale caches are not reused
 
 
 @dataclass

@@ -13,10 +13,15 @@ and widens them where real photos differ from those generators' defaults:
   that crushes the foreground while the sky stays bright; most real low-light sets hold many of those);
 - haze: haze growing with distance from a clear foreground (35 %), an even veil (smog, aerial views, 15 %),
   the generator's haze blended back towards the photo (mild haze, 15 %), the generator's own (35 %);
-- rain: the generator's streaks (50 %), or fine rain (50 %): many thin, faint, short streaks in 2–4 layers
-  over a misty veil of 10–50 %, as rain looks in most real photos once downscaled;
+  the airlight of the first two is white, bluish or warm, and one time in five the yellow to orange of
+  dust, sand storms and smog;
+- rain: a rainy day as photographed (40 %: overcast and desaturated, a rain veil in front of everything
+  and growing with distance, soft, many thin streaks, then the camera's auto levels bring the blacks
+  back), the generator's streaks (30 %), or fine rain (30 %): many thin, faint, short streaks in 2–4
+  layers over a misty veil of 10–50 %, as rain looks in most real photos once downscaled;
 - snow: the generator's snowfall (50 %), or light snow (50 %): sparse small flakes, a few out-of-focus ones,
-  little or no veil;
+  little or no veil; half of the scenes softened first, and 60 % go through the camera's auto levels
+  (real snowy photos keep their blacks: the veil of the generators lifts them);
 - blur: camera shake mostly happens in dim light with long exposures, so 40 % of the blurred samples are
   also a little under-exposed (×0.35–0.9), without the heavy noise of a low-light shot;
 - every class, the clean one included, gets the same photographic jitter (exposure, contrast, saturation,
@@ -37,8 +42,8 @@ from engine.detection.detector import CLASSES
 from engine.detection.features import WORK_SIDE, prepare
 from engine.training import degradations as D
 
-__all__ = ["CLASSES", "NATIVE_SIDE", "backlit", "degrade", "dusk", "even_haze", "fine_rain", "jitter",
-           "landscape_haze", "light_snow", "sample"]
+__all__ = ["CLASSES", "NATIVE_SIDE", "auto_levels", "backlit", "degrade", "dusk", "even_haze", "fine_rain",
+           "jitter", "landscape_haze", "light_snow", "rainy_day", "sample"]
 
 NATIVE_SIDE = (200, 1100)  # range of the long side a photo is degraded at (log-uniform), in pixels
 
@@ -129,6 +134,56 @@ def fine_rain(clean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(out, 0.0, 1.0).astype(np.float32)
 
 
+def auto_levels(x: np.ndarray, rng: np.random.Generator, strength: float) -> np.ndarray:
+    """What a camera or phone does to a flat scene: stretch the 0.5–99.5 % luminance range towards the full
+    range (to 0–0.04 and 0.93–1), by `strength` (0 = untouched, 1 = fully)."""
+    y = cv2.transform(x, np.array([[0.2126, 0.7152, 0.0722]], np.float32))
+    lo, hi = np.percentile(y, (0.5, 99.5))
+    lo_t, hi_t = rng.uniform(0.0, 0.04), rng.uniform(0.93, 1.0)
+    if hi - lo < 0.05:  # a flat image: nothing sensible to stretch
+        return x
+    stretched = (x - np.float32(lo)) * np.float32((hi_t - lo_t) / (hi - lo)) + np.float32(lo_t)
+    return np.clip(x + np.float32(strength) * (stretched - x), 0.0, 1.0).astype(np.float32)
+
+
+def rainy_day(clean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A rainy day as photographed: overcast (soft, desaturated to 5–70 %), a rain veil that is partly even
+    (the curtain of rain in front of everything) and partly grows with distance (so near objects keep
+    their blacks), many thin streaks (peak 0.08–0.3), then the camera's auto levels (40–100 %).
+
+    Its parameters were chosen by comparing the detector's statistics of synthetic and real rainy photos
+    (real ones are greyer, softer, keep their blacks and show fainter streaks than the generator's)."""
+    h, w = clean.shape[:2]
+    s = D._scale(h, w)
+    x = clean
+    if rng.random() < 0.5:
+        x = cv2.GaussianBlur(x, (0, 0), rng.uniform(0.3, 1.0) * s)
+    grey = cv2.transform(x, np.array([[0.2126, 0.7152, 0.0722]], np.float32))
+    x = np.clip(grey[..., None] + (x - grey[..., None]) * np.float32(rng.uniform(0.05, 0.7)), 0, 1).astype(np.float32)
+    depth = D._haze_depth(grey.astype(np.float32), rng)
+    even = np.float32(rng.uniform(0.0, 0.3))
+    depth = (1 - even) * depth + even
+    t = np.exp(-_logu(rng, 0.1, 1.2) * np.power(depth, rng.uniform(0.8, 2.0))).astype(np.float32)[..., None]
+    air = D.srgb_to_linear(np.array([0.93, 0.96, 1.0], np.float32) * np.float32(rng.uniform(0.7, 0.97)))
+    bg = D.linear_to_srgb(D.srgb_to_linear(x) * t + air * (1 - t))
+    theta = float(np.clip(rng.normal(0.0, math.radians(8)), -math.radians(25), math.radians(25)))
+    dens_g = _logu(rng, 0.3, 3.0)
+    amp_g = _logu(rng, 0.08, 0.3)
+    streaks = np.zeros((h, w), np.float32)
+    n_layers = int(rng.integers(2, 5))
+    for i in range(n_layers):
+        z = (i + rng.uniform()) / n_layers  # 0 = far, 1 = near
+        length = (10.0 + 30.0 * z) * rng.uniform(0.7, 1.3) * s
+        width = (0.25 + 0.25 * z) * rng.uniform(0.8, 1.2) * s
+        density = 10.0 ** (-1.7 - 1.0 * z) * rng.uniform(0.5, 1.5) * dens_g
+        angle = theta + float(rng.normal(0.0, math.radians(2)))
+        streaks += D._streak_layer(rng, h, w, angle, length, width, density / (s * s), amp_g * (0.6 + 0.4 * z))
+    np.clip(streaks, 0.0, 1.0, out=streaks)
+    r = cv2.merge([streaks, streaks, streaks])
+    out = np.clip(bg + r - bg * r, 0.0, 1.0).astype(np.float32)  # screen
+    return auto_levels(out, rng, rng.uniform(0.4, 1.0))
+
+
 def light_snow(clean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Sparse small flakes (and sometimes a few big out-of-focus ones) with little or no veil."""
     h, w = clean.shape[:2]
@@ -152,14 +207,21 @@ def light_snow(clean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(out, 0.0, 1.0).astype(np.float32)
 
 
+def _airlight(rng: np.random.Generator) -> np.ndarray:
+    """The colour of the veil (sRGB, brightest channel 1): white, bluish or warm; one time in five the
+    yellow to orange of dust, sand storms and smog."""
+    if rng.random() < 0.2:
+        return np.array([1.0, rng.uniform(0.7, 0.9), rng.uniform(0.35, 0.65)])
+    return (np.array([1.0, 1.0, 1.0]), np.array([0.86, 0.93, 1.0]), np.array([1.0, 0.94, 0.8]))[int(rng.integers(3))]
+
+
 def landscape_haze(clean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Haze that grows with distance from a clear foreground: the generator's depth map (far at the top,
     sky farthest), t = exp(−β·d^γ) with β 0.7–3.5 and γ 1–2.5, so the near field keeps its blacks."""
     lin = D.srgb_to_linear(clean)
     depth = D._haze_depth(cv2.transform(clean, np.array([[0.2126, 0.7152, 0.0722]], np.float32)), rng)
     t = np.exp(-_logu(rng, 0.7, 3.5) * np.power(depth, rng.uniform(1.0, 2.5))).astype(np.float32)[..., None]
-    tint = (np.array([1.0, 1.0, 1.0]), np.array([0.86, 0.93, 1.0]), np.array([1.0, 0.94, 0.82]))[int(rng.integers(3))]
-    air = D.srgb_to_linear(np.clip(tint * rng.uniform(0.65, 1.0), 0, 1).astype(np.float32))
+    air = D.srgb_to_linear(np.clip(_airlight(rng) * rng.uniform(0.65, 1.0), 0, 1).astype(np.float32))
     return np.clip(D.linear_to_srgb(lin * t + air * (1 - t)), 0.0, 1.0).astype(np.float32)
 
 
@@ -170,8 +232,7 @@ def even_haze(clean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     t0 = rng.uniform(0.3, 0.85)
     grad = rng.uniform(0.0, 0.25)
     t = np.clip(t0 - grad * np.linspace(0.5, -0.5, h, dtype=np.float32)[:, None], 0.05, 1.0)[..., None]
-    tint = (np.array([1.0, 1.0, 1.0]), np.array([0.86, 0.93, 1.0]), np.array([1.0, 0.93, 0.78]))[int(rng.integers(3))]
-    air = D.srgb_to_linear(np.clip(tint * rng.uniform(0.6, 0.95), 0, 1).astype(np.float32))
+    air = D.srgb_to_linear(np.clip(_airlight(rng) * rng.uniform(0.6, 0.95), 0, 1).astype(np.float32))
     out = lin * t + air * (1 - t)
     return np.clip(D.linear_to_srgb(out), 0.0, 1.0).astype(np.float32)
 
@@ -190,10 +251,13 @@ def degrade(clean: np.ndarray, label: str, rng: np.random.Generator) -> np.ndarr
             return even_haze(clean, rng)
         mild = D.degrade(clean, "haze", rng)
         return np.clip(clean + np.float32(rng.uniform(0.35, 0.8)) * (mild - clean), 0, 1).astype(np.float32)
-    if label == "rain" and u < 0.5:
-        return fine_rain(clean, rng)
-    if label == "snow" and u < 0.5:
-        return light_snow(clean, rng)
+    if label == "rain" and u < 0.7:
+        return rainy_day(clean, rng) if u < 0.4 else fine_rain(clean, rng)
+    if label == "snow":
+        if rng.random() < 0.5:  # falling snow softens the scene
+            clean = cv2.GaussianBlur(clean, (0, 0), rng.uniform(0.3, 1.0) * D._scale(*clean.shape[:2]))
+        out = light_snow(clean, rng) if u < 0.5 else D.degrade(clean, "snow", rng)
+        return auto_levels(out, rng, rng.uniform(0.4, 1.0)) if rng.random() < 0.6 else out
     if label == "blur" and u < 0.4:
         dim = D.linear_to_srgb(D.srgb_to_linear(clean) * np.float32(rng.uniform(0.35, 0.9)))
         return D.degrade(np.clip(dim, 0, 1).astype(np.float32), "blur", rng)

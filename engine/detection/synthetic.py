@@ -110,28 +110,36 @@ def backlit(clean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def fine_rain(clean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Many thin, faint, short streaks in 2–4 layers (peak 0.06–0.4) over a misty veil (5–45 %, stronger at the
     top), as rain looks in most photos: grey, washed out, finely striped."""
-    h, w = clean.shape[:2]
-    s = D._scale(h, w)
+    h = clean.shape[0]
     lin = D.srgb_to_linear(clean) * np.float32(rng.uniform(0.6, 1.0))
     air = D.srgb_to_linear(np.array([0.93, 0.96, 1.0], np.float32) * np.float32(rng.uniform(0.5, 0.85)))
     v = np.float32(rng.uniform(0.05, 0.45)) * (0.5 + 0.5 * np.linspace(1, 0, h, dtype=np.float32)[:, None, None])
     bg = D.linear_to_srgb(lin + v * (air - lin))
     theta = float(np.clip(rng.normal(0.0, math.radians(10)), -math.radians(30), math.radians(30)))
+    return _thin_streaks(bg, rng, theta, amp=(0.06, 0.4), length=(6.0, 36.0), width=(0.3, 0.9), log_density=-1.8)
+
+
+def _thin_streaks(bg: np.ndarray, rng: np.random.Generator, theta: float, *, amp: tuple[float, float],
+                  length: tuple[float, float], width: tuple[float, float], log_density: float) -> np.ndarray:
+    """`bg` under 2–4 layers of thin streaks at `theta` (± 2°), screen-blended: from far (short, thin, dense:
+    length[0], width[0], 10^log_density per pixel) to near (length[1], width[1], ten times sparser), global
+    density × 0.3–3 and peak brightness in `amp` (log-uniform)."""
+    h, w = bg.shape[:2]
+    s = D._scale(h, w)
     dens_g = _logu(rng, 0.3, 3.0)
-    amp_g = _logu(rng, 0.06, 0.4)
+    amp_g = _logu(rng, *amp)
     streaks = np.zeros((h, w), np.float32)
     n_layers = int(rng.integers(2, 5))
     for i in range(n_layers):
-        z = (i + rng.uniform()) / n_layers
-        length = (6.0 + 30.0 * z) * rng.uniform(0.7, 1.3) * s
-        width = (0.3 + 0.6 * z) * rng.uniform(0.8, 1.2) * s
-        density = 10.0 ** (-1.8 - 1.0 * z) * rng.uniform(0.5, 1.5) * dens_g
+        z = (i + rng.uniform()) / n_layers  # 0 = far, 1 = near
+        l_px = (length[0] + (length[1] - length[0]) * z) * rng.uniform(0.7, 1.3) * s
+        w_px = (width[0] + (width[1] - width[0]) * z) * rng.uniform(0.8, 1.2) * s
+        density = 10.0 ** (log_density - 1.0 * z) * rng.uniform(0.5, 1.5) * dens_g
         angle = theta + float(rng.normal(0.0, math.radians(2)))
-        streaks += D._streak_layer(rng, h, w, angle, length, width, density / (s * s), amp_g * (0.6 + 0.4 * z))
+        streaks += D._streak_layer(rng, h, w, angle, l_px, w_px, density / (s * s), amp_g * (0.6 + 0.4 * z))
     np.clip(streaks, 0.0, 1.0, out=streaks)
     r = cv2.merge([streaks, streaks, streaks])
-    out = bg + r - bg * r  # screen
-    return np.clip(out, 0.0, 1.0).astype(np.float32)
+    return np.clip(bg + r - bg * r, 0.0, 1.0).astype(np.float32)  # screen
 
 
 def auto_levels(x: np.ndarray, rng: np.random.Generator, strength: float) -> np.ndarray:
@@ -167,20 +175,7 @@ def rainy_day(clean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     air = D.srgb_to_linear(np.array([0.93, 0.96, 1.0], np.float32) * np.float32(rng.uniform(0.7, 0.97)))
     bg = D.linear_to_srgb(D.srgb_to_linear(x) * t + air * (1 - t))
     theta = float(np.clip(rng.normal(0.0, math.radians(8)), -math.radians(25), math.radians(25)))
-    dens_g = _logu(rng, 0.3, 3.0)
-    amp_g = _logu(rng, 0.08, 0.3)
-    streaks = np.zeros((h, w), np.float32)
-    n_layers = int(rng.integers(2, 5))
-    for i in range(n_layers):
-        z = (i + rng.uniform()) / n_layers  # 0 = far, 1 = near
-        length = (10.0 + 30.0 * z) * rng.uniform(0.7, 1.3) * s
-        width = (0.25 + 0.25 * z) * rng.uniform(0.8, 1.2) * s
-        density = 10.0 ** (-1.7 - 1.0 * z) * rng.uniform(0.5, 1.5) * dens_g
-        angle = theta + float(rng.normal(0.0, math.radians(2)))
-        streaks += D._streak_layer(rng, h, w, angle, length, width, density / (s * s), amp_g * (0.6 + 0.4 * z))
-    np.clip(streaks, 0.0, 1.0, out=streaks)
-    r = cv2.merge([streaks, streaks, streaks])
-    out = np.clip(bg + r - bg * r, 0.0, 1.0).astype(np.float32)  # screen
+    out = _thin_streaks(bg, rng, theta, amp=(0.08, 0.3), length=(10.0, 40.0), width=(0.25, 0.5), log_density=-1.7)
     return auto_levels(out, rng, rng.uniform(0.4, 1.0))
 
 

@@ -1,11 +1,12 @@
-"""Write docs/degradations.png: example outputs of every training degradation generator.
+"""Write docs/degradations.png: example outputs of every training degradation generator (or, with
+`--detector`, docs/detector-degradations.png: the detector's extra generators).
 
 Rows are scikit-image's bundled public-domain/CC0 photos (astronaut, coffee, chelsea), centre-cropped
-and resized to 256×256 (the training crop size); columns are the clean image and the five tasks, each
-degraded with a fixed seed. Needs scikit-image (a tool-time dependency only):
+and resized to 256×256 (the training crop size); columns are the clean image and the five tasks (or the
+detector's generators), each degraded with a fixed seed. Needs scikit-image (a tool-time dependency only):
 
     .venv/bin/pip install scikit-image
-    .venv/bin/python tools/make_degradation_grid.py [--out docs/degradations.png] [--seed 1]
+    .venv/bin/python tools/make_degradation_grid.py [--detector] [--out PNG] [--seed 1]
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from engine.training.degradations import TASKS, degrade
+
+# the detector's own generators (engine/detection/synthetic.py), beside the training ones it also uses
+DETECTOR_GENERATORS = ("dusk", "backlit", "landscape_haze", "even_haze", "rainy_day", "fine_rain", "light_snow")
 
 THUMB = 256
 HEADER = 28
@@ -43,10 +47,21 @@ def load_sources(size: int = THUMB) -> dict[str, np.ndarray]:
     return out
 
 
-def make_grid(seed: int = 1) -> np.ndarray:
+def _generator(name: str, detector: bool):
+    """(image, seed) -> degraded image, for a task of the training generators or a detector generator."""
+    if not detector:
+        return lambda img, seed: degrade(img, name, seed)
+    from engine.detection import synthetic
+
+    fn = getattr(synthetic, name)
+    return lambda img, seed: fn(img, np.random.default_rng(seed))
+
+
+def make_grid(seed: int = 1, detector: bool = False) -> np.ndarray:
     """Return the grid as a uint8 RGB image."""
     sources = load_sources()
-    cols = ("clean",) + TASKS
+    cols = ("clean",) + (DETECTOR_GENERATORS if detector else TASKS)
+    generators = {name: _generator(name, detector) for name in cols[1:]}
     width = len(cols) * THUMB + (len(cols) - 1) * GAP
     height = HEADER + len(sources) * THUMB + (len(sources) - 1) * GAP
     grid = np.full((height, width, 3), 255, np.uint8)
@@ -60,17 +75,20 @@ def make_grid(seed: int = 1) -> np.ndarray:
         for c, task in enumerate(cols):
             x0 = c * (THUMB + GAP)
             # one fixed seed per (row, column) so the grid is reproducible and the rows differ
-            out = img if task == "clean" else degrade(img, task, seed * 1000 + r * 10 + c)
+            out = img if task == "clean" else generators[task](img, seed * 1000 + r * 10 + c)
             grid[y0 : y0 + THUMB, x0 : x0 + THUMB] = np.round(out * 255.0).astype(np.uint8)
     return grid
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "degradations.png")
+    parser.add_argument("--detector", action="store_true", help="the detector's generators instead")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="default: docs/degradations.png (docs/detector-degradations.png with --detector)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
-    grid = make_grid(args.seed)
+    args.out = args.out or ROOT / "docs" / ("detector-degradations.png" if args.detector else "degradations.png")
+    grid = make_grid(args.seed, args.detector)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     bgr = cv2.cvtColor(grid, cv2.COLOR_RGB2BGR)
     if not cv2.imwrite(str(args.out), bgr, [cv2.IMWRITE_PNG_COMPRESSION, 9]):

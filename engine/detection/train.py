@@ -1,6 +1,6 @@
 """Train the degradation detector on synthetic degradations of the clean training photos.
 
-    python -m engine.detection.train [--variants 6] [--members 5] [--cnn-epochs 10] [--seed 2024]
+    python -m engine.detection.train [--variants 6] [--members 5] [--cnn-epochs 15] [--seed 2024]
                                      [--workers 1] [--out resources/models/hourglass-detector.safetensors]
 
 Steps: build (or load from `out/detect/`) the synthetic data set (`dataset.py`: every clean photo in
@@ -240,8 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variants", type=int, default=6, help="random degradations per photo and class")
     parser.add_argument("--members", type=int, default=5, help="MLPs in the ensemble")
     parser.add_argument("--epochs", type=int, default=120, help="epochs of each MLP")
-    parser.add_argument("--cnn-epochs", type=int, default=10,
-                        help="epochs of the crop network (0: none; the shipped weights use 10)")
+    parser.add_argument("--cnn-epochs", type=int, default=15,
+                        help="epochs of the crop network (0: none; the shipped weights use 15)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--workers", type=int, default=1, help="processes building the data set")

@@ -73,7 +73,7 @@ def dusk(clean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     lin = D.srgb_to_linear(clean)
     exposure = _logu(rng, 0.12, 0.55)
     gamma = rng.uniform(1.2, 2.2)  # on linear light: darkens the mid-tones more than the highlights
-    lum = np.clip(cv2.transform(lin, np.array([[0.2126, 0.7152, 0.0722]], np.float32)), 1e-6, 1.0)
+    lum = np.clip(D._luma(lin), 1e-6, 1.0)
     if lum.ndim == 3:
         lum = lum[..., 0]
     scale = exposure * lum ** (gamma - 1.0)
@@ -119,6 +119,14 @@ def fine_rain(clean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return _thin_streaks(bg, rng, theta, amp=(0.06, 0.4), length=(6.0, 36.0), width=(0.3, 0.9), log_density=-1.8)
 
 
+def _soften(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Half of the time, `x` a little soft (Gaussian σ 0.3–1 px at 256 px, scaled with the size), as rain
+    and falling snow leave a scene; otherwise `x` itself."""
+    if rng.random() < 0.5:
+        return cv2.GaussianBlur(x, (0, 0), rng.uniform(0.3, 1.0) * D._scale(*x.shape[:2]))
+    return x
+
+
 def _thin_streaks(bg: np.ndarray, rng: np.random.Generator, theta: float, *, amp: tuple[float, float],
                   length: tuple[float, float], width: tuple[float, float], log_density: float) -> np.ndarray:
     """`bg` under 2–4 layers of thin streaks at `theta` (± 2°), screen-blended: from far (short, thin, dense:
@@ -145,7 +153,7 @@ def _thin_streaks(bg: np.ndarray, rng: np.random.Generator, theta: float, *, amp
 def auto_levels(x: np.ndarray, rng: np.random.Generator, strength: float) -> np.ndarray:
     """What a camera or phone does to a flat scene: stretch the 0.5–99.5 % luminance range towards the full
     range (to 0–0.04 and 0.93–1), by `strength` (0 = untouched, 1 = fully)."""
-    y = cv2.transform(x, np.array([[0.2126, 0.7152, 0.0722]], np.float32))
+    y = D._luma(x)
     lo, hi = np.percentile(y, (0.5, 99.5))
     lo_t, hi_t = rng.uniform(0.0, 0.04), rng.uniform(0.93, 1.0)
     if hi - lo < 0.05:  # a flat image: nothing sensible to stretch
@@ -161,12 +169,8 @@ def rainy_day(clean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
     Its parameters were chosen by comparing the detector's statistics of synthetic and real rainy photos
     (real ones are greyer, softer, keep their blacks and show fainter streaks than the generator's)."""
-    h, w = clean.shape[:2]
-    s = D._scale(h, w)
-    x = clean
-    if rng.random() < 0.5:
-        x = cv2.GaussianBlur(x, (0, 0), rng.uniform(0.3, 1.0) * s)
-    grey = cv2.transform(x, np.array([[0.2126, 0.7152, 0.0722]], np.float32))
+    x = _soften(clean, rng)
+    grey = D._luma(x)
     x = np.clip(grey[..., None] + (x - grey[..., None]) * np.float32(rng.uniform(0.05, 0.7)), 0, 1).astype(np.float32)
     depth = D._haze_depth(grey.astype(np.float32), rng)
     even = np.float32(rng.uniform(0.0, 0.3))
@@ -214,7 +218,7 @@ def landscape_haze(clean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Haze that grows with distance from a clear foreground: the generator's depth map (far at the top,
     sky farthest), t = exp(−β·d^γ) with β 0.7–3.5 and γ 1–2.5, so the near field keeps its blacks."""
     lin = D.srgb_to_linear(clean)
-    depth = D._haze_depth(cv2.transform(clean, np.array([[0.2126, 0.7152, 0.0722]], np.float32)), rng)
+    depth = D._haze_depth(D._luma(clean), rng)
     t = np.exp(-_logu(rng, 0.7, 3.5) * np.power(depth, rng.uniform(1.0, 2.5))).astype(np.float32)[..., None]
     air = D.srgb_to_linear(np.clip(_airlight(rng) * rng.uniform(0.65, 1.0), 0, 1).astype(np.float32))
     return np.clip(D.linear_to_srgb(lin * t + air * (1 - t)), 0.0, 1.0).astype(np.float32)
@@ -249,8 +253,7 @@ def degrade(clean: np.ndarray, label: str, rng: np.random.Generator) -> np.ndarr
     if label == "rain" and u < 0.7:
         return rainy_day(clean, rng) if u < 0.4 else fine_rain(clean, rng)
     if label == "snow":
-        if rng.random() < 0.5:  # falling snow softens the scene
-            clean = cv2.GaussianBlur(clean, (0, 0), rng.uniform(0.3, 1.0) * D._scale(*clean.shape[:2]))
+        clean = _soften(clean, rng)  # falling snow softens the scene
         out = light_snow(clean, rng) if u < 0.5 else D.degrade(clean, "snow", rng)
         return auto_levels(out, rng, rng.uniform(0.4, 1.0)) if rng.random() < 0.6 else out
     if label == "blur" and u < 0.4:

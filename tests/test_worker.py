@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from engine import protocol as P
-from engine.worker import ProgressReporter
+from engine.worker_io import ProgressReporter
 
 TIMEOUT = 60.0
 
@@ -453,7 +453,7 @@ def _alive(pid: int) -> bool:
 
 
 def test_stray_prints_cannot_corrupt_the_protocol_stream() -> None:
-    code = ("import os; from engine.worker import protect_stdout; s = protect_stdout(); print('stray print'); "
+    code = ("import os; from engine.worker_io import protect_stdout; s = protect_stdout(); print('stray print'); "
             "os.write(1, b'c-level write\\n'); s.write(b'protocol\\n'); s.flush()")
     out = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, timeout=60)
     assert out.stdout == b"protocol\n"

@@ -1,7 +1,7 @@
 """Whole-photo restores with the shipped model: the fast full-resolution path against tiling, how close the
 two results are, and peak memory for a 24-megapixel photo.
 
-    python bench/bench_restore.py [--quick] [--threads 2] [--json FILE]
+    python bench/bench_restore.py [--quick] [--threads 2] [--model NAME] [--parts timing,fidelity,memory] [--json FILE]
 
 1. Time for a 12-megapixel photo (4000×3000, `best` = 3 evaluations, task low-light): the fast path is run
    in full; full-resolution tiling is timed on a 960×960 crop (2×2 tiles of the size the engine picks on
@@ -38,6 +38,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 EVAL = ROOT.parent / "shared" / "data" / "eval" / "clean"
 PHOTO_12MP = (3000, 4000)
+PARTS = ("timing", "fidelity", "memory")  # the three measurements below, in order
 PHOTO_24MP = (4000, 6000)
 
 
@@ -217,18 +218,30 @@ def memory(args, quick: bool) -> dict:
 
 
 def markdown(res: dict) -> str:
-    t = res["timing"]
+    lines: list[str] = []
+    if "timing" in res:
+        lines += _timing_md(res["timing"])
+    if "fidelity" in res:
+        lines += _fidelity_md(res["fidelity"])
+    if "memory" in res:
+        lines += _memory_md(res["memory"])
+    return "\n".join(lines).strip("\n")
+
+
+def _timing_md(t: dict) -> list[str]:
     fd = t["fast_details"]
-    lines = [(f"**12 MP photo** ({t['photo'][0]}×{t['photo'][1]}, low-light, {t['steps']} evaluation(s), shipped "
+    return [(f"**12 MP photo** ({t['photo'][0]}×{t['photo'][1]}, low-light, {t['steps']} evaluation(s), shipped "
              f"DiffUIR-T): fast path {t['fast_s']:.1f} s in total (network at {fd['work_size'][0]}×"
              f"{fd['work_size'][1]}: {fd['fast_timings']['network']:.1f} s; transfer to 12 MP: "
              f"{fd['fast_timings']['transfer']:.1f} s); full-resolution tiling {t['tiled_s_extrapolated']:.0f} s "
              f"(**extrapolated**: a {t['tiled_crop'][0]}×{t['tiled_crop'][1]} crop, {t['crop_tiles']} tiles of "
              f"{t['tile']}², took {t['tiled_crop_s']:.1f} s; the 12 MP plan has {t['full_tiles']} tiles) → "
              f"**{t['speedup']:.1f}× faster**."), ""]
-    f = res["fidelity"]
+
+
+def _fidelity_md(f: dict) -> list[str]:
     shares = " or ".join(f"1/{round(1 / fr)}" for fr in FRACTIONS)
-    lines += [(f"**Fast path vs full-resolution result** ({f['photos']} evaluation photos × 2 tasks, synthetic "
+    lines = [(f"**Fast path vs full-resolution result** ({f['photos']} evaluation photos × 2 tasks, synthetic "
               f"degradations; the working copy holds {shares} of the photo's pixels, as a larger photo's ~1 MP copy "
               "does; RGB PSNR in dB, mean):"), "",
               ("| task | working copy | fast vs tiled | transfer only vs tiled | input vs clean | tiled vs clean "
@@ -237,8 +250,11 @@ def markdown(res: dict) -> str:
         lines.append(f"| {m['task']} | 1/{round(1 / m['fraction'])} | {m['fast_vs_tiled']:.2f} | "
                      f"{m['transfer_only_vs_tiled']:.2f} | {m['input_vs_clean']:.2f} | {m['tiled_vs_clean']:.2f} | "
                      f"{m['fast_vs_clean']:.2f} |")
-    m = res["memory"]
-    lines += ["", (f"**Peak memory, {m['photo'][0]}×{m['photo'][1]} (24 MP) JPEG, low-light, `restore_file` in a child "
+    return lines + [""]
+
+
+def _memory_md(m: dict) -> list[str]:
+    lines = [(f"**Peak memory, {m['photo'][0]}×{m['photo'][1]} (24 MP) JPEG, low-light, `restore_file` in a child "
                   "process** (peak RSS = VmHWM, includes Python, torch and the model):"), "",
               "| path | steps | budget | engine's estimate | peak RSS | tile | time |", "|---|---|---|---|---|---|---|"]
     for r in m["runs"]:
@@ -246,7 +262,7 @@ def markdown(res: dict) -> str:
         lines.append(f"| {r['fullres']} | {r['steps']} | {mem.get('budget_mb', r['budget_mb']):.0f} MiB "
                      f"({r['budget_source']}) | {mem.get('estimate_mb', float('nan')):.0f} MiB | "
                      f"{r['peak_rss_mb']:.0f} MiB | {r['plan'].get('tile')} | {r['seconds']:.0f} s |")
-    return "\n".join(lines)
+    return lines
 
 
 def main(argv=None) -> int:
@@ -255,6 +271,7 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--model", default="default")
     p.add_argument("--photos", type=int, default=None, help="evaluation photos per set (default 3; quick 1)")
+    p.add_argument("--parts", default=",".join(PARTS), help="which measurements, comma-separated (default: all)")
     p.add_argument("--json", help="also write the results to this JSON file")
     p.add_argument("--child-input", help=argparse.SUPPRESS)
     p.add_argument("--child-output", help=argparse.SUPPRESS)
@@ -263,6 +280,9 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.child_input:
         return _memory_child(args)
+    parts = [x.strip() for x in args.parts.split(",") if x.strip()]
+    if not parts or set(parts) - set(PARTS):
+        p.error(f"--parts: choose from {', '.join(PARTS)}")
     import torch
 
     from engine.models import load_model
@@ -272,9 +292,12 @@ def main(argv=None) -> int:
     load_before = os.getloadavg()
     res = {"model": model.name, "model_file_mtime": os.path.getmtime(model.info.path), "threads": args.threads,
            "quick": args.quick, "loadavg_before": load_before}
-    res["timing"] = time_12mp(model, args.quick)
-    res["fidelity"] = fidelity(model, args.photos or (1 if args.quick else 3))
-    res["memory"] = memory(args, args.quick)
+    if "timing" in parts:
+        res["timing"] = time_12mp(model, args.quick)
+    if "fidelity" in parts:
+        res["fidelity"] = fidelity(model, args.photos or (1 if args.quick else 3))
+    if "memory" in parts:
+        res["memory"] = memory(args, args.quick)
     res["loadavg_after"] = os.getloadavg()
     print("\n" + markdown(res))
     if args.json:

@@ -364,15 +364,24 @@ def test_evaluation_report_on_a_tiny_test_tree(tmp_path, stub):
         save_png(tmp_path / "real" / label / "sub" / "a.png", photo(1, 40, 40))
     (tmp_path / "eval" / "clean" / "kodak").mkdir(parents=True)
     save_png(tmp_path / "eval" / "clean" / "kodak" / "k.png", photo(2, 40, 40))
+    for name, sub in (("sots_outdoor_mini", "hazy"), ("rain100h", "rain")):
+        (tmp_path / "eval" / "paired" / name / sub).mkdir(parents=True)
+        save_png(tmp_path / "eval" / "paired" / name / sub / "1.png", photo(3, 40, 40))
+    (tmp_path / "eval" / "paired" / "rain100h" / "clean").mkdir()  # clean targets are not inputs
+    save_png(tmp_path / "eval" / "paired" / "rain100h" / "clean" / "1.png", photo(3, 40, 40))
     stub("haze")
     out = tmp_path / "report" / "detect"
     assert evaluate.main(["--data", str(tmp_path), "--out", str(out)]) == 0
     report = json.loads(out.with_suffix(".json").read_text())
     assert report["photos"] == 3 and report["summary"]["per_class"]["haze"] == 1.0
+    paired = {row["folder"]: row for row in report["paired"]["folders"]}  # a separate check, not in the matrix
+    assert report["paired"]["photos"] == 2 and paired["sots_outdoor_mini/hazy"]["correct"] == 1
+    assert paired["rain100h/rain"]["correct"] == 0 and paired["rain100h/rain"]["other"] == "haze (1)"
     assert report["summary"]["per_class"]["rain"] == 0.0 and report["summary"]["per_class"]["snow"] is None
     assert report["summary"]["balanced_accuracy"] == pytest.approx(1 / 3)
     text = out.with_suffix(".md").read_text()
     assert "| **haze** | 0 | 1 | 0 | 0 | 0 | 0 | 1 | 100.0% |" in text and "Balanced accuracy" in text
+    assert "| rain | rain100h/rain | 1 | 0 | haze (1) |" in text
 
 
 def test_evaluation_without_data_says_so(tmp_path, capsys):

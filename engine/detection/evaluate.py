@@ -108,9 +108,7 @@ def markdown(report: dict) -> str:
         "| class | folder | photos | correct | most common answer otherwise |",
         "|---|---|---|---|---|",
     ]
-    for row in report["folders"]:
-        lines.append(f"| {row['label']} | {row['folder']} | {row['photos']} | {row['correct']} | "
-                     f"{row['other'] or '–'} |")
+    lines += _folder_rows(report["folders"])
     t = report["timing"]
     lines += [
         "",
@@ -130,11 +128,12 @@ def markdown(report: dict) -> str:
             "| class | set | photos | correct | most common answer otherwise |",
             "|---|---|---|---|---|",
         ]
-        for row in report["paired"]["folders"]:
-            lines.append(f"| {row['label']} | {row['folder']} | {row['photos']} | {row['correct']} | "
-                         f"{row['other'] or '–'} |")
-        lines.append("")
+        lines += [*_folder_rows(report["paired"]["folders"]), ""]
     return "\n".join(lines)
+
+
+def _folder_rows(folders: list[dict]) -> list[str]:
+    return [f"| {r['label']} | {r['folder']} | {r['photos']} | {r['correct']} | {r['other'] or '–'} |" for r in folders]
 
 
 def evaluate(detector: Detector, photos: list[tuple[Path, str, str]], *, progress: bool = True) -> dict:

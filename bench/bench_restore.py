@@ -38,8 +38,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 EVAL = ROOT.parent / "shared" / "data" / "eval" / "clean"
 PHOTO_12MP = (3000, 4000)
-PARTS = ("timing", "fidelity", "memory")  # the three measurements below, in order
 PHOTO_24MP = (4000, 6000)
+PARTS = ("timing", "fidelity", "memory")  # the three measurements below, in order
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:

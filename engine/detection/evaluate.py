@@ -47,20 +47,13 @@ def test_photos(data: Path = SHARED_DATA) -> list[tuple[Path, str, str]]:
     return out
 
 
-# (set folder, degraded-input subfolder, class) under eval/paired
-PAIRED_INPUTS = (("rain100h", "rain", "rain"), ("rain100l_mini", "rain", "rain"),
-                 ("sots_outdoor_mini", "hazy", "haze"), ("gopro_mini_deblurgan", "blur", "blur"))
-
-
 def paired_inputs(data: Path = SHARED_DATA) -> list[tuple[Path, str, str]]:
-    """(path, label, "set/subfolder") for the degraded inputs of the paired sets; empty when absent."""
-    out = []
-    for name, sub, label in PAIRED_INPUTS:
-        root = data / "eval" / "paired" / name / sub
-        if root.is_dir():
-            out += [(p, label, f"{name}/{sub}") for p in sorted(root.iterdir())
-                    if p.is_file() and p.suffix.lower() in SUPPORTED_EXTENSIONS]
-    return out
+    """(path, label, "set/subfolder") for the degraded inputs of the paired sets (`make eval`'s
+    `PAIRED_SETS`; the set's task is the label); empty when absent."""
+    from engine.evaluation.evaluate import PAIRED_SETS, list_images
+
+    return [(p, ps.task, f"{ps.key}/{ps.degraded}") for ps in PAIRED_SETS
+            for p in list_images(data / "eval" / "paired" / ps.key / ps.degraded)]
 
 
 def confusion_matrix(labels: list[str], predicted: list[str]) -> np.ndarray:

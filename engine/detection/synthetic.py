@@ -73,9 +73,7 @@ def dusk(clean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     lin = D.srgb_to_linear(clean)
     exposure = _logu(rng, 0.12, 0.55)
     gamma = rng.uniform(1.2, 2.2)  # on linear light: darkens the mid-tones more than the highlights
-    lum = np.clip(D._luma(lin), 1e-6, 1.0)
-    if lum.ndim == 3:
-        lum = lum[..., 0]
+    lum = np.clip(D._luma(lin), 1e-6, 1.0)  # h×w
     scale = exposure * lum ** (gamma - 1.0)
     out = lin * scale[..., None]
     temp = rng.uniform(-0.4, 0.8)  # warm street lights to cool blue hour

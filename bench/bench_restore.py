@@ -119,17 +119,20 @@ def fidelity(model, per_set: int) -> dict:
     from engine.training.degradations import degrade
 
     times = PRESETS["best"]
+    eq = model.equalizes_low_light
     rows = []
     for i, path in enumerate(eval_photos(per_set)):
         clean = read_rgb(path)
         for task in ("low-light", "haze"):
             degraded = degrade(clean, task, i)
             h, w = degraded.shape[:2]
-            tiled = restore_array(model.net, degraded, times, seed=0, task=task, optimize=True, fullres="tiled")
-            cond = preprocess(degraded, task)
+            tiled = restore_array(model.net, degraded, times, seed=0, task=task, optimize=True, fullres="tiled",
+                                  equalize=eq)
+            cond = preprocess(degraded, task, equalize=eq)
             for fraction in FRACTIONS:
                 work = round(h * w * fraction)
-                fast = fastpath.restore_fast(model.net, degraded, times, seed=0, task=task, work_pixels=work)
+                fast = fastpath.restore_fast(model.net, degraded, times, seed=0, task=task, work_pixels=work,
+                                             equalize=eq)
                 lh, lw = fastpath.working_size(h, w, work)
                 lo = cv2.resize(cond, (lw, lh), interpolation=cv2.INTER_AREA)
                 oracle = guided_upsample(lo, cv2.resize(tiled, (lw, lh), interpolation=cv2.INTER_AREA), cond,

@@ -140,7 +140,7 @@ def restore_image(
         model.net, image, resolve_times(quality, steps), noise=noise, seed=0 if seed is None else seed,
         task=task, device=model.device, tile=tile, overlap=overlap, on_progress=on_progress, on_step=on_step,
         on_warning=on_warning, cancel=cancel, fullres=fullres, optimize=optimize, precision=precision,
-        details=details,
+        details=details, equalize=model.equalizes_low_light,
     )
 
 
@@ -226,7 +226,7 @@ def restore_file(
     rgb = restore_array(
         model.net, img.rgb, times, seed=opts.seed, task=task, device=model.device, tile=opts.tile,
         overlap=opts.overlap, on_progress=on_progress, on_warning=warn, cancel=cancel, fullres=opts.fullres,
-        optimize=opts.optimize, precision=opts.precision, details=plan,
+        optimize=opts.optimize, precision=opts.precision, details=plan, equalize=model.equalizes_low_light,
     )
     timings["restore"] = time.perf_counter() - t1
     timings.update({f"restore_{k}": v for k, v in plan.pop("fast_timings", {}).items()})

@@ -238,7 +238,9 @@ def convert_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, *, use_em
                        overwrite: bool = False) -> Checkpoint:
     """Validate any accepted file and write it as safetensors with metadata; returns the checkpoint."""
     ckpt = read_checkpoint(src, use_ema=use_ema)
-    save_safetensors(ckpt, dst, extra={"converted_from": Path(src).name}, overwrite=overwrite)
+    # what changes the results (the low-light condition the model expects) survives a conversion
+    kept = {k: v for k, v in read_metadata(src).items() if k == "low_light_condition"}
+    save_safetensors(ckpt, dst, extra={"converted_from": Path(src).name, **kept}, overwrite=overwrite)
     return ckpt
 
 

@@ -64,7 +64,8 @@ def resolve_fullres(mode: str, task: str, height: int, width: int, work_pixels: 
 def restore_fast(net, rgb: np.ndarray, times, *, noise=None, seed: int = 0, task: str = "auto", device: str = "cpu",
                  tile=None, overlap=None, on_progress=None, on_warning=None, cancel=None, optimize: bool = True,
                  precision: str = "float32", batch=None, budget=None, details: dict | None = None,
-                 work_pixels: int | None = None, radius: int = GUIDE_RADIUS, eps: float = GUIDE_EPS) -> np.ndarray:
+                 work_pixels: int | None = None, radius: int = GUIDE_RADIUS, eps: float = GUIDE_EPS,
+                 equalize: bool = True) -> np.ndarray:
     """Restore `rgb` (H×W×3 float32 in [0, 1]) through a downscaled copy; returns float32 H×W×3 in [0, 1].
 
     The task's pre-processing (low-light equalisation) runs at full resolution first, as on the tiled path;
@@ -79,7 +80,7 @@ def restore_fast(net, rgb: np.ndarray, times, *, noise=None, seed: int = 0, task
     details = details if details is not None else {}
     t0 = time.perf_counter()
     H, W = rgb.shape[:2]
-    cond = preprocess(np.asarray(rgb, dtype=np.float32), task)
+    cond = preprocess(np.asarray(rgb, dtype=np.float32), task, equalize=equalize)
     h, w = working_size(H, W, work_pixels)
     lo = cv2.resize(cond, (w, h), interpolation=cv2.INTER_AREA)
     lo_noise = None

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from engine.checkpoints import Checkpoint, convert_checkpoint, read_checkpoint, read_metadata
 from engine.errors import ModelInvalidError, ModelNotFoundError
+from engine.preprocess import equalizes_low_light
 
 MODEL_SUFFIXES = (".safetensors", ".pt", ".pth", ".ckpt")
 DEFAULT_MODEL_FILE = "hourglass-diffuir-t.safetensors"
@@ -120,6 +121,11 @@ class LoadedModel:
         return self.info.name
 
     @property
+    def equalizes_low_light(self) -> bool:
+        """Whether low-light photos are equalised before they condition this model (file metadata)."""
+        return equalizes_low_light(self.info.metadata)
+
+    @property
     def sampler(self) -> dict:
         try:
             return json.loads(self.info.metadata.get("sampler", "{}"))
@@ -146,6 +152,10 @@ def load_model(name_or_path: str | os.PathLike | None = "default", device: str =
     from engine.device import resolve_device
 
     info = resolve_model(name_or_path)
+    try:
+        equalizes_low_light(info.metadata)
+    except ValueError as exc:
+        raise ModelInvalidError(f"'{info.path.name}': {exc}") from None
     dev = resolve_device(device)
     ckpt = read_checkpoint(info.path, use_ema=use_ema)
     net = build_network(ckpt, dev)

@@ -226,6 +226,7 @@ def restore_array(
     budget: int | None = None,
     fullres: str = "tiled",
     details: dict | None = None,
+    equalize: bool = True,
 ) -> np.ndarray:
     """Restore `rgb` (float32 H×W×3 in [0, 1]) with `net`; returns float32 H×W×3 in [0, 1].
 
@@ -238,7 +239,8 @@ def restore_array(
     `budget` bytes (default: from the device's free memory). `fullres` "fast" restores a downscaled copy and
     carries the correction to full resolution, "auto" does so for global degradations (low-light, haze) of
     large photos, "tiled" (default) runs the network at full resolution. `details`, if given, receives what
-    was done: the path, tile plan, memory budget and estimate.
+    was done: the path, tile plan, memory budget and estimate. `equalize` is the model's low-light
+    condition (`engine.preprocess.equalizes_low_light`).
     """
     from engine import fastpath
 
@@ -254,20 +256,20 @@ def restore_array(
         return fastpath.restore_fast(
             net, rgb, times, noise=noise, seed=seed, task=task, device=device, tile=tile, overlap=overlap,
             on_progress=on_progress, on_warning=on_warning, cancel=cancel, optimize=optimize,
-            precision=precision, batch=batch, budget=budget, details=details)
+            precision=precision, batch=batch, budget=budget, details=details, equalize=equalize)
     return _restore_tiled(net, rgb, times, noise=noise, seed=seed, task=task, device=device, tile=tile,
                           overlap=overlap, on_progress=on_progress, on_step=on_step, on_warning=on_warning,
                           cancel=cancel, optimize=optimize, precision=precision, batch=batch, budget=budget,
-                          details=details)
+                          details=details, equalize=equalize)
 
 
 def _restore_tiled(net, rgb, times, *, noise, seed, task, device, tile, overlap, on_progress, on_step, on_warning,
-                   cancel, optimize, precision, batch, budget, details) -> np.ndarray:
+                   cancel, optimize, precision, batch, budget, details, equalize) -> np.ndarray:
     rgb = np.ascontiguousarray(rgb, dtype=np.float32)
     H, W = rgb.shape[:2]
     if noise is not None and noise.shape != rgb.shape:
         raise ValueError(f"noise shape {noise.shape} does not match the image {rgb.shape}")
-    cond = preprocess(rgb, task)
+    cond = preprocess(rgb, task, equalize=equalize)
     given_noise = noise
     # Images under 16 px on a side cannot be reflect-padded by the network: edge-pad them first.
     ph, pw = max(0, MIN_SIDE - H), max(0, MIN_SIDE - W)

@@ -51,3 +51,38 @@ def test_cuda_request_without_gpu_is_clear():
     assert resolve_device("auto") == "cpu"
     with pytest.raises(DeviceUnavailableError, match="CUDA"):
         resolve_device("cuda")
+
+
+def _model_file(path, **extra):
+    from engine.checkpoints import Checkpoint, save_safetensors
+    from engine.network import VARIANTS
+    from tests.model_helpers import random_state_dict
+
+    save_safetensors(Checkpoint(random_state_dict("T"), "T", VARIANTS["T"], "state_dict"), path, extra=extra)
+    return path
+
+
+def test_the_low_light_condition_follows_the_model_file(tmp_path):
+    """Official checkpoints (no key) get equalised low-light conditions; a model that says "as-is" gets the
+    photo itself, so task=low-light then conditions it exactly like task=none; the key survives an import."""
+    import numpy as np
+
+    import engine
+
+    plain = models.load_model(_model_file(tmp_path / "plain.safetensors"))
+    raw = models.load_model(_model_file(tmp_path / "raw.safetensors", low_light_condition="as-is"))
+    assert plain.equalizes_low_light and not raw.equalizes_low_light
+    rng = np.random.default_rng(0)
+    dark = (rng.random((40, 48, 3)) * 0.15).astype(np.float32)
+    run = {m.name: {task: engine.restore_image(dark, m, steps=1, task=task, fullres="tiled")
+                    for task in ("low-light", "none")} for m in (plain, raw)}
+    assert np.array_equal(run["raw"]["low-light"], run["raw"]["none"])
+    assert not np.allclose(run["plain"]["low-light"], run["plain"]["none"])
+    imported = models.import_model(tmp_path / "raw.safetensors", name="raw-imported")
+    assert imported.metadata["low_light_condition"] == "as-is"
+    assert not models.load_model("raw-imported").equalizes_low_light
+
+
+def test_an_unknown_low_light_condition_is_refused(tmp_path):
+    with pytest.raises(ModelInvalidError, match="low_light_condition"):
+        models.load_model(_model_file(tmp_path / "odd.safetensors", low_light_condition="gamma"))

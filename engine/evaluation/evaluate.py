@@ -11,7 +11,8 @@ Two parts, both scored with the official Y-channel metrics (`engine.evaluation.m
   `--crop`×`--crop` (`--crop 0`: full size), degraded for each task by
   `engine.training.degradations.degrade` with a seed derived from (set, photo, task) by SHA-256, so the
   inputs are identical on every run and machine. The model is told the task (low-light inputs are
-  histogram-equalised, as the official code does) and its initial noise uses the same seed.
+  histogram-equalised as the official code does, unless the model's metadata says `low_light_condition:
+  as-is`, as ours does) and its initial noise uses the same seed.
 - **paired**: the real pairs of `eval/paired`: Rain100H (the shared half, 50 pairs), Rain100L mini,
   SOTS-outdoor mini and the GoPro-style DeblurGAN pair, at full size (the GoPro pair's heights differ by
   2 px: both are cropped to the common size from the top-left corner, the alignment with the highest input
@@ -48,6 +49,7 @@ import numpy as np
 
 from engine.evaluation.baselines import BASELINE_NAMES, baseline
 from engine.evaluation.metrics import psnr_y, ssim_y
+from engine.preprocess import equalizes_low_light
 
 log = logging.getLogger("engine.evaluation")
 
@@ -202,7 +204,7 @@ class Model:
         from engine.schedule import PRESETS
 
         return restore_array(self.net, rgb, PRESETS[preset], seed=seed, task=task, device=self.device,
-                             tile=MAX_TILE)
+                             tile=MAX_TILE, equalize=equalizes_low_light(self.metadata))
 
 
 def load_eval_model(name_or_path: str, device: str = "cpu") -> Model:
@@ -461,8 +463,10 @@ def protocol_lines(results: dict) -> list[str]:
                      + (f"centre crop {p['crop']}×{p['crop']}" if p["crop"] else "full size")
                      + ", degraded by `engine.training.degradations.degrade(crop, task, seed)` with "
                      "seed = first 4 bytes (little-endian, 31 bits) of SHA-256(`set/photo/task`); the sampler's "
-                     "initial noise uses the same seed; the task is given to the model (low-light inputs are "
-                     "histogram-equalised per channel).")
+                     "initial noise uses the same seed; the task is given to the model (low-light inputs "
+                     + ("are histogram-equalised per channel, as the model's metadata asks)."
+                        if (p["model"] or {}).get("low_light_condition", "equalized") == "equalized" else
+                        "condition it as they are: the model's metadata says `low_light_condition: as-is`)."))
     if results.get("paired"):
         lines.append("Paired: full size; pairs matched by file name (SOTS: the part before the first `_`); "
                      "the GoPro pair's sharp image is 2 px taller and both are cropped to the common size "
@@ -497,7 +501,8 @@ def evaluate(*, data_root: Path, out_dir: Path | None, model: Model | None, pres
         md = model.metadata
         model_info = {"name": model.name, "file": model.file, "variant": model.variant,
                       "training_steps": md.get("training_steps", "unknown"), "weights": md.get("weights", "unknown"),
-                      "trained": md.get("trained", ""), "source": md.get("source", md.get("converted_from", ""))}
+                      "trained": md.get("trained", ""), "source": md.get("source", md.get("converted_from", "")),
+                      "low_light_condition": "equalized" if equalizes_low_light(md) else "as-is"}
     results: dict = {"protocol": {
         "date": dt.date.today().isoformat(), "data_root": str(data_root), "model": model_info,
         "device": model.device if model is not None else "cpu",

@@ -34,6 +34,7 @@ from engine.training.train import (
     lr_at,
     main,
     read_state,
+    rollout_states,
     run,
     sampler_states,
     validate,
@@ -173,6 +174,54 @@ def test_sampler_path_states_are_what_the_sampler_visits_with_an_oracle(times):
     t = torch.tensor([times[-1]])
     x, _, _ = diffusion_inputs(x0, x_in, t, torch.tensor([True]), noise, S)
     torch.testing.assert_close(x[:, :3], sampler_states(x_in, res, t, noise, S), rtol=0, atol=0)
+
+
+def _stub_predict(x, time):
+    """A deterministic stand-in network: the residual depends on the state, the condition and the time."""
+    state, cond = x[:, :3], x[:, 3:]
+    return 0.6 * cond - 0.3 * state + (time / 1000).view(-1, 1, 1, 1) * 0.1 - 0.05
+
+
+@pytest.mark.parametrize("times", [PRESETS["best"], PRESETS["balanced"], stock_times(4)])
+def test_rollout_states_are_what_the_sampler_visits_with_that_network(times):
+    _, x_in, noise = _images((len(times), 3, 16, 16), seed=2)
+    t = torch.tensor(times)  # sample i sits at the grid's i-th time
+    got = rollout_states(_stub_predict, x_in, t, noise, S, times)
+    for i in range(len(times)):
+        state = initial_state(x_in[i:i + 1], noise[i:i + 1], S, times[0])
+        for k in range(i):  # the sampler's own run, with the same network, up to times[i]
+            raw = _stub_predict(torch.cat((state, x_in[i:i + 1]), 1), time_input(S, times[k], 1, "cpu"))
+            state, _ = step(state, raw, x_in[i:i + 1], times[k], times[k + 1], S)
+        torch.testing.assert_close(got[i:i + 1], state, rtol=0, atol=1e-6)
+
+
+def test_rollout_with_an_oracle_gives_the_exact_path_states_and_training_uses_it():
+    x0, x_in, noise = _images((3, 3, 16, 16), seed=3)
+    res = x_in - x0
+    t = torch.tensor(list(PATH_TIMES))
+    calls = []
+
+    def oracle(x, time):
+        calls.append(x.shape[0])
+        return res[-x.shape[0]:]  # the samples still moving are always the last ones here
+
+    torch.testing.assert_close(rollout_states(oracle, x_in, t, noise, S, PATH_TIMES),
+                               sampler_states(x_in, res, t, noise, S), rtol=0, atol=2e-6)
+    assert calls == [2, 1]  # the 999 sample needs no call; the 332 sample needs two
+    # diffusion_inputs: on-path samples get the rollout, the others the forward process
+    on_path = torch.tensor([True, False, True])
+    x, _, _ = diffusion_inputs(x0, x_in, t, on_path, noise, S, predict=_stub_predict)
+    rolled = rollout_states(_stub_predict, x_in[[0, 2]], t[[0, 2]], noise[[0, 2]], S, PATH_TIMES)
+    torch.testing.assert_close(x[[0, 2], :3], rolled, rtol=0, atol=0)
+    plain, _, _ = diffusion_inputs(x0, x_in, t, torch.tensor([False] * 3), noise, S)
+    torch.testing.assert_close(x[1], plain[1], rtol=0, atol=0)
+
+
+def test_rollout_is_on_for_new_runs_and_off_for_states_saved_before_it():
+    assert TrainConfig().path_rollout is True
+    old = {k: v for k, v in TrainConfig().to_dict().items() if k != "path_rollout"}
+    assert TrainConfig.from_dict(old).path_rollout is False
+    assert TrainConfig.from_dict({**old, "path_rollout": True}).path_rollout is True
 
 
 def test_draws_mix_paths_and_times():
@@ -340,16 +389,19 @@ def test_cli_trains_resumes_logs_and_exports(tmp_path):
     assert read_state(state)["step"] == 2
     with pytest.raises(SystemExit):  # an existing state is never restarted silently
         main(["--steps", "1", *common])
-    assert main(["--steps", "1", "--resume", "--export", str(model), *common]) == 0
+    assert main(["--steps", "1", "--resume", "--export", str(model), "--path-rollout", "off", *common]) == 0
     st = read_state(state)
     assert st["step"] == 3 and st["config"]["batch"] == 5 and st["config"]["plan"] == 2
+    assert st["config"]["path_rollout"] is False
     rows = [ln for ln in log.read_text().splitlines() if ln.startswith("| 20")]
     assert len(rows) == 2 and "| 0→2 |" in rows[0] and "| 2→3 |" in rows[1]
+    assert "changed on resume: path_rollout=False" in rows[1]
 
     loaded = load_model(model, device="cpu")
     assert loaded.variant == "T" and loaded.checkpoint_source == "safetensors"
     meta = read_metadata(model)
     assert meta["training_steps"] == "3" and meta["weights"] == "ema" and "BSDS500" in meta["training_data"]
+    assert meta["low_light_condition"] == "as-is" and not loaded.equalizes_low_light  # eq_prob 0.5 < 1
     for k, v in st["ema"]["shadow"].items():
         assert torch.equal(loaded.net.state_dict()[k], v)
     assert export_ema(state, model) == model  # replaces the file

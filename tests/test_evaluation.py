@@ -327,6 +327,21 @@ def test_helpers_crop_and_match(tmp_path):
         ("0002_0.9_0.1.jpg", "0002.png")]
 
 
+def test_validation_split_never_overlaps_the_test_photos():
+    from engine.evaluation.evaluate import select_photos, spread
+
+    kodak = [f"kodim{i:02d}" for i in range(1, 25)]
+    test = select_photos(kodak, 4)
+    assert test == spread(kodak, 4) == ["kodim04", "kodim10", "kodim16", "kodim22"]
+    val = select_photos(kodak, 4, "validation")
+    assert len(val) == 4 and not set(val) & set(test)
+    assert select_photos(kodak, 4, "validation") == val  # fixed
+    with pytest.raises(ValueError, match="validation split"):
+        select_photos(kodak, 0, "validation")  # the test split takes them all
+    with pytest.raises(ValueError, match="unknown split"):
+        select_photos(kodak, 4, "train")
+
+
 # ------------------------------------------------------------------------------------------- visual grid
 
 

@@ -2,13 +2,15 @@
 
     python -m engine.evaluation.evaluate [--model default|NAME|PATH | --no-model]
         [--presets fast,balanced,best] [--paired-presets best] [--limit 4] [--crop 256]
-        [--parts synthetic,paired] [--tasks ...] [--threads N] [--data-root ../shared/data] [--out docs/eval]
+        [--parts synthetic,paired] [--split test|validation] [--tasks ...] [--threads N]
+        [--data-root ../shared/data] [--out docs/eval]
 
 Two parts, both scored with the official Y-channel metrics (`engine.evaluation.metrics`):
 
 - **synthetic**: `--limit` clean photos of each of `eval/clean/{kodak24,mcmaster18}` (default 4, at evenly
   spaced positions of the sorted names; `--limit 0` takes all 24 + 18), centre-cropped to
-  `--crop`×`--crop` (`--crop 0`: full size), degraded for each task by
+  `--crop`×`--crop` (`--crop 0`: full size; `--split validation` takes as many *other* photos of each set,
+  for choices such as presets or which training state to ship), degraded for each task by
   `engine.training.degradations.degrade` with a seed derived from (set, photo, task) by SHA-256, so the
   inputs are identical on every run and machine. The model is told the task (low-light inputs are
   histogram-equalised as the official code does, unless the model's metadata says `low_light_condition:
@@ -116,6 +118,26 @@ def spread(items: Sequence, k: int | None) -> list:
     if not k or k >= n:
         return list(items)
     return [items[int((i + 0.5) * n / k)] for i in range(k)]
+
+
+SPLITS = ("test", "validation")
+
+
+def select_photos(files: Sequence, limit: int | None, split: str = "test") -> list:
+    """The `test` photos: `spread(files, limit)`; the `validation` photos: as many, spread over the others.
+
+    Choices made by looking at scores (presets, which training state to ship) use the validation split, so
+    the test figures stay a fair report.
+    """
+    test = spread(files, limit)
+    if split == "test":
+        return test
+    if split != "validation":
+        raise ValueError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+    rest = [f for f in files if f not in test]
+    if not rest:
+        raise ValueError("the validation split needs --limit below the set size (the test split takes all)")
+    return spread(rest, limit)
 
 
 def list_images(folder: Path) -> list[Path]:
@@ -257,13 +279,13 @@ def _run_methods(degraded: np.ndarray, clean: np.ndarray, task: str, seed: int, 
 
 
 def run_synthetic(data_root: Path, tasks: Sequence[str], presets: Sequence[str], model: Model | None,
-                  crop: int, limit: int | None) -> dict:
+                  crop: int, limit: int | None, split: str = "test") -> dict:
     from engine.training.degradations import degrade
 
     photos = []
     for set_name in CLEAN_SETS:
         files = list_images(data_root / "eval" / "clean" / set_name)
-        photos += [(set_name, p) for p in spread(files, limit)]
+        photos += [(set_name, p) for p in select_photos(files, limit, split)]
     if not photos:
         raise FileNotFoundError(f"no clean evaluation photos under {data_root / 'eval' / 'clean'}")
     progress = Progress(len(photos) * len(tasks), "synthetic")
@@ -459,6 +481,9 @@ def protocol_lines(results: dict) -> list[str]:
         names = "; ".join(f"{s}: {', '.join(n)}" for s, n in syn["photos"].items())
         which = (f"up to {p['limit']} photos per set at evenly spaced positions of the sorted names ({names})"
                  if p["limit"] else "all photos of each set")
+        if p.get("split") == "validation":
+            which = (f"**validation split**: up to {p['limit']} photos per set spread over those the test split "
+                     f"does not use ({names})")
         lines.append(f"Synthetic: {which}, "
                      + (f"centre crop {p['crop']}×{p['crop']}" if p["crop"] else "full size")
                      + ", degraded by `engine.training.degradations.degrade(crop, task, seed)` with "
@@ -491,7 +516,7 @@ def protocol_lines(results: dict) -> list[str]:
 
 def evaluate(*, data_root: Path, out_dir: Path | None, model: Model | None, presets: Sequence[str],
              paired_presets: Sequence[str], tasks: Sequence[str] = TASKS, crop: int = DEFAULT_CROP,
-             limit: int | None = None, parts: Sequence[str] = ("synthetic", "paired")) -> dict:
+             limit: int | None = None, parts: Sequence[str] = ("synthetic", "paired"), split: str = "test") -> dict:
     """Run the evaluation; write results.json and results.md under `out_dir` (when given); return results."""
     from engine.schedule import PRESETS
 
@@ -509,12 +534,12 @@ def evaluate(*, data_root: Path, out_dir: Path | None, model: Model | None, pres
         "presets": list(presets) if model is not None else [],
         "paired_presets": list(paired_presets) if model is not None else [],
         "preset_times": {k: list(v) for k, v in PRESETS.items()},
-        "tasks": list(tasks), "crop": crop, "limit": limit, "parts": list(parts),
+        "tasks": list(tasks), "crop": crop, "limit": limit, "parts": list(parts), "split": split,
         "machine": f"{platform.machine()} {platform.system()}, {_cpu_count()} CPUs",
         "baselines": dict(BASELINE_NAMES),
     }}
     if "synthetic" in parts:
-        results["synthetic"] = run_synthetic(data_root, tasks, presets, model, crop, limit)
+        results["synthetic"] = run_synthetic(data_root, tasks, presets, model, crop, limit, split)
     if "paired" in parts:
         results["paired"] = run_paired(data_root, paired_presets, model)
     results["acceptance"] = acceptance(results)
@@ -576,6 +601,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--parts", type=_csv(("synthetic", "paired"), "part"), default=["synthetic", "paired"])
     ap.add_argument("--limit", type=int, default=DEFAULT_LIMIT,
                     help=f"photos per clean set, evenly spaced (default {DEFAULT_LIMIT}; 0: all 24 + 18)")
+    ap.add_argument("--split", choices=SPLITS, default="test",
+                    help="synthetic photos: 'test' (default, the reported figures) or 'validation' (as many other "
+                         "photos of each set, for choosing presets or the training state to ship)")
     ap.add_argument("--crop", type=int, default=DEFAULT_CROP,
                     help=f"synthetic centre crop side (default {DEFAULT_CROP}; 0: full size)")
     ap.add_argument("--data-root", type=Path, default=DEFAULT_DATA_ROOT,
@@ -603,7 +631,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     model = None if args.no_model else load_eval_model(args.model, args.device)
     results = evaluate(data_root=args.data_root, out_dir=args.out, model=model, presets=args.presets,
                        paired_presets=args.paired_presets, tasks=args.tasks, crop=args.crop, limit=args.limit,
-                       parts=args.parts)
+                       parts=args.parts, split=args.split)
     print(render_markdown(results))
     print(f"wrote {args.out / 'results.md'} and {args.out / 'results.json'}", file=sys.stderr)
     if args.strict and not all(c["pass"] for c in results["acceptance"]):

@@ -32,13 +32,18 @@ def check_task(task: str) -> str:
     return task
 
 
-def equalizes_low_light(metadata: dict) -> bool:
-    """Whether a model with this file metadata expects equalised low-light conditions (see the docstring)."""
+def low_light_condition(metadata: dict) -> str:
+    """The low-light condition a model with this file metadata expects (see the docstring); checked."""
     condition = metadata.get("low_light_condition", "equalized")
     if condition not in LOW_LIGHT_CONDITIONS:
         raise ValueError(f"unknown low_light_condition {condition!r} in the model's metadata; "
                          f"expected one of {', '.join(LOW_LIGHT_CONDITIONS)}")
-    return condition == "equalized"
+    return condition
+
+
+def equalizes_low_light(metadata: dict) -> bool:
+    """Whether a model with this file metadata expects equalised low-light conditions."""
+    return low_light_condition(metadata) == "equalized"
 
 
 def preprocess(rgb: np.ndarray, task: str, *, equalize: bool = True) -> np.ndarray:

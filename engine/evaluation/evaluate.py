@@ -51,7 +51,7 @@ import numpy as np
 
 from engine.evaluation.baselines import BASELINE_NAMES, baseline
 from engine.evaluation.metrics import psnr_y, ssim_y
-from engine.preprocess import equalizes_low_light
+from engine.preprocess import equalizes_low_light, low_light_condition
 
 log = logging.getLogger("engine.evaluation")
 
@@ -527,7 +527,7 @@ def evaluate(*, data_root: Path, out_dir: Path | None, model: Model | None, pres
         model_info = {"name": model.name, "file": model.file, "variant": model.variant,
                       "training_steps": md.get("training_steps", "unknown"), "weights": md.get("weights", "unknown"),
                       "trained": md.get("trained", ""), "source": md.get("source", md.get("converted_from", "")),
-                      "low_light_condition": "equalized" if equalizes_low_light(md) else "as-is"}
+                      "low_light_condition": low_light_condition(md)}
     results: dict = {"protocol": {
         "date": dt.date.today().isoformat(), "data_root": str(data_root), "model": model_info,
         "device": model.device if model is not None else "cpu",

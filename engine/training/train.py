@@ -40,7 +40,7 @@ import torch
 import torch.nn.functional as F
 
 from engine.network import VARIANTS, LayerNorm, UnetRes, WeightStandardizedConv2d
-from engine.sampler import initial_state
+from engine.sampler import initial_state, time_input
 from engine.sampler import step as sampler_step
 from engine.schedule import PRESETS, SUM_SCALE, TIMESTEPS, make_schedule
 from engine.training.data import SHARED_DATA, TRAIN_CLEAN, Batch, BatchMaker, Prefetcher, load_photos
@@ -169,8 +169,7 @@ def rollout_states(predict, x_in: torch.Tensor, t: torch.Tensor, noise: torch.Te
             if idx.numel() == 0:
                 break
             sub, cond = state[idx], x_in[idx]
-            time = (sched.alphas_cumsum[t_now] * TIMESTEPS).expand(idx.numel())
-            raw = predict(torch.cat((sub, cond), dim=1), time).float()
+            raw = predict(torch.cat((sub, cond), dim=1), time_input(sched, t_now, idx.numel(), x_in.device)).float()
             state = state.index_copy(0, idx, sampler_step(sub, raw, cond, t_now, t_next, sched)[0])
     return state
 
@@ -526,8 +525,8 @@ def device_name(device: str) -> str:
 def recipe_summary(cfg: TrainConfig) -> str:
     return (f"DiffUIR objective (L1 on the residual, pred_res); {int(cfg.path_frac * 100)}% of samples on the "
             f"sampler path (t in {list(cfg.path_times)}, noise 0.1, "
-            f"{'states from its own estimates' if cfg.path_rollout else 'exact states'}); batch {cfg.batch}, crop {cfg.crop}, tasks mixed "
-            f"in every batch, low-light equalised with p={cfg.eq_prob}; Adam{tuple(cfg.betas)} peak lr {cfg.lr:g}, "
+            f"{'states from its own estimates' if cfg.path_rollout else 'exact states'}); batch {cfg.batch}, "
+            f"crop {cfg.crop}, tasks mixed in every batch, low-light equalised with p={cfg.eq_prob}; Adam{tuple(cfg.betas)} peak lr {cfg.lr:g}, "
             f"warm-up {cfg.warmup}, cosine to {cfg.min_lr_frac:g}x at {cfg.plan or 'none'}; clip {cfg.clip}; "
             f"EMA 1-(1+k)^-{cfg.ema_power:.3g} capped at {cfg.ema_max}")
 

@@ -323,3 +323,40 @@ def test_training_crop_size_runs():
         for seed in range(3):
             out = degrade(img, task, seed)
             assert out.shape == (256, 256, 3)
+
+
+def _streak_length(img: np.ndarray, base: np.ndarray) -> float:
+    """How far down the rain layer stays correlated with itself: the mean vertical run of bright pixels."""
+    y = luma(img) - luma(base)
+    y = y - np.median(y, axis=1, keepdims=True)
+    bright = y > 0.04
+    runs = [len(r) for col in bright.T for r in "".join("1" if v else "0" for v in col).split("0") if r]
+    return float(np.mean(runs)) if runs else 0.0
+
+
+def test_scale_option_sizes_rain_and_snow_like_a_larger_photo():
+    base = flat(96, 96)
+    # the default derives the size from the image: 96 px gives the floor 0.5, the same as passing it
+    for fn in (D.rain, D.snow):
+        assert np.array_equal(fn(base, 5), fn(base, 5, scale=0.5))
+        assert np.array_equal(degrade(base, "rain" if fn is D.rain else "snow", 5, scale=2.0), fn(base, 5, scale=2.0))
+    # at scale 2 the streaks are longer than at the crop's own scale, as on a 512 px photo
+    short = np.mean([_streak_length(D.rain(base, s), base) for s in SEEDS])
+    long = np.mean([_streak_length(D.rain(base, s, scale=2.0), base) for s in SEEDS])
+    assert long > 1.5 * short
+    with pytest.raises(ValueError, match="scale"):
+        D.rain(base, 0, scale=0.0)
+    with pytest.raises(ValueError, match="scale"):
+        D.snow(base, 0, scale=float("nan"))
+    with pytest.raises(TypeError):
+        degrade(base, "haze", 0, scale=1.0)  # haze has no size-dependent features
+
+
+def test_rain_max_density_makes_heavier_rain():
+    img = scene(128, 128)
+    assert np.array_equal(D.rain(img, 3), D.rain(img, 3, max_density=D.RAIN_MAX_DENSITY))
+    light = np.mean([np.abs(D.rain(img, s) - img).mean() for s in SEEDS])
+    heavy = np.mean([np.abs(D.rain(img, s, max_density=20.0) - img).mean() for s in SEEDS])
+    assert heavy > 1.2 * light
+    with pytest.raises(ValueError, match="max_density"):
+        D.rain(img, 0, max_density=0.2)

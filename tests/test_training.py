@@ -34,6 +34,7 @@ from engine.training.train import (
     lr_at,
     main,
     read_state,
+    recipe_summary,
     rollout_states,
     run,
     sampler_states,
@@ -222,6 +223,43 @@ def test_rollout_is_on_for_new_runs_and_off_for_states_saved_before_it():
     old = {k: v for k, v in TrainConfig().to_dict().items() if k != "path_rollout"}
     assert TrainConfig.from_dict(old).path_rollout is False
     assert TrainConfig.from_dict({**old, "path_rollout": True}).path_rollout is True
+
+
+def test_rain_and_snow_feature_scale_and_density_are_drawn_per_sample():
+    photos = synthetic_photos()
+    plain = BatchMaker(photos, batch=10, crop=CROP, seed=0)
+    same = BatchMaker(photos, batch=10, crop=CROP, seed=0, feature_scale=None, rain_max_density=3.0)
+    scaled = BatchMaker(photos, batch=10, crop=CROP, seed=0, feature_scale=(0.5, 2.0), rain_max_density=6.0)
+    a, b, c = plain.make(2), same.make(2), scaled.make(2)
+    assert np.array_equal(a.x_in, b.x_in)  # the defaults keep the old stream of draws (old states resume)
+    assert np.array_equal(c.x_in, scaled.make(2).x_in)  # still a function of (seed, index)
+    changed = {t for i, t in enumerate(a.tasks) if not np.array_equal(a.x_in[i], c.x_in[i])}
+    assert {"rain", "snow"} <= changed
+    with pytest.raises(ValueError, match="feature_scale"):
+        BatchMaker(photos, batch=10, crop=CROP, seed=0, feature_scale=(2.0, 0.5))
+
+
+def test_feature_scale_is_on_for_new_runs_and_off_for_states_saved_before_it():
+    cfg = TrainConfig()
+    assert cfg.feature_scale == (0.5, 2.0) and cfg.rain_max_density == 6.0
+    old = {k: v for k, v in cfg.to_dict().items() if k not in ("feature_scale", "rain_max_density")}
+    back = TrainConfig.from_dict(old)
+    assert back.feature_scale is None and back.rain_max_density == 3.0
+    assert TrainConfig.from_dict(cfg.to_dict()) == cfg
+    assert "feature scale 0.5-2" in recipe_summary(cfg) and "from the crop size" in recipe_summary(back)
+
+
+def test_feature_scale_option_parses_and_is_an_override_only_when_given():
+    from engine.training.train import _overrides, build_parser
+
+    parse = build_parser().parse_args
+    assert "feature_scale" not in _overrides(parse([]))  # absent: a resumed state keeps its own
+    assert _overrides(parse(["--feature-scale", "crop"]))["feature_scale"] is None
+    assert _overrides(parse(["--feature-scale", "0.5,2", "--rain-max-density", "4"])) == {
+        "feature_scale": [0.5, 2.0], "rain_max_density": 4.0}
+    for bad in ("2,0.5", "1", "a,b"):
+        with pytest.raises(SystemExit):
+            parse(["--feature-scale", bad])
 
 
 def test_draws_mix_paths_and_times():

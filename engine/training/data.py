@@ -9,10 +9,18 @@ Task mix: sample i of batch k gets task TASKS[(k·B + i) mod 5], so every batch 
 task and the counts stay balanced over batches. Low-light samples are histogram-equalised (the condition
 DiffUIR uses for LOL, and what inference does for task=low-light) with probability `eq_prob`, and left
 as they are otherwise (what inference feeds with task=auto); the target is the clean crop either way.
+
+Feature scale: a crop is a window of a photo, so its rain streaks and snow flakes should have the size
+they have on photos, not the size the generators give a 96 px image (half that of a 256 px one). With
+`feature_scale=(lo, hi)` each rain and snow sample draws its scale log-uniformly in that range (1 = a
+256 px crop, as `make eval` degrades; Rain100H's 480×320 photos are 1.5). `rain_max_density` raises the
+top of rain's density range (`engine.training.degradations.rain`). The defaults (None, 3) keep the
+original stream of random draws, so old training states resume unchanged.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import deque
 from collections.abc import Sequence
@@ -24,7 +32,7 @@ import cv2
 import numpy as np
 
 from engine.preprocess import equalize_hist
-from engine.training.degradations import TASKS, degrade
+from engine.training.degradations import RAIN_MAX_DENSITY, TASKS, degrade
 
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 TRAIN_CLEAN = SHARED_DATA / "train" / "clean"
@@ -107,7 +115,8 @@ class BatchMaker:
     """Makes batch k from the in-memory photos; `make(k)` is deterministic and thread-safe."""
 
     def __init__(self, photos: Sequence[np.ndarray], *, batch: int, crop: int, seed: int,
-                 eq_prob: float = 0.5, tasks: Sequence[str] = TASKS):
+                 eq_prob: float = 0.5, tasks: Sequence[str] = TASKS,
+                 feature_scale: tuple[float, float] | None = None, rain_max_density: float = RAIN_MAX_DENSITY):
         if not photos:
             raise ValueError("no training photos")
         for p in photos:
@@ -122,6 +131,13 @@ class BatchMaker:
         self.batch, self.crop, self.seed = int(batch), int(crop), int(seed)
         self.eq_prob = float(eq_prob)
         self.tasks = tuple(tasks)
+        if feature_scale is not None:
+            lo, hi = (float(v) for v in feature_scale)
+            if not 0.1 <= lo <= hi <= 10.0:
+                raise ValueError(f"feature_scale must be (lo, hi) with 0.1 <= lo <= hi <= 10, got {feature_scale!r}")
+            feature_scale = (lo, hi)
+        self.feature_scale = feature_scale
+        self.rain_max_density = float(rain_max_density)
 
     def rng(self, index: int) -> np.random.Generator:
         return np.random.default_rng([self.seed, _STREAM_DATA, int(index)])
@@ -134,7 +150,11 @@ class BatchMaker:
         if rng.random() < 0.5:  # horizontal flips only: haze and rain/snow have an up and a down
             patch = patch[:, ::-1]
         clean = patch.astype(np.float32) * np.float32(1 / 255)
-        degraded = degrade(clean, task, rng)
+        options = {"max_density": self.rain_max_density} if task == "rain" else {}
+        if task in ("rain", "snow") and self.feature_scale is not None:
+            lo, hi = self.feature_scale
+            options["scale"] = math.exp(rng.uniform(math.log(lo), math.log(hi)))
+        degraded = degrade(clean, task, rng, **options)
         if margin:
             clean = clean[margin:-margin, margin:-margin]
             degraded = degraded[margin:-margin, margin:-margin]

@@ -17,9 +17,11 @@ a trailing axis of 3 is ~10× slower), large convolutions through the DFT. A 256
 milliseconds per task on one core.
 
 Rain streak and snow flake sizes scale with s = ``sqrt(H·W) / 256`` clipped to [0.5, 3] and their
-counts with ``H·W / s²`` (densities below are per pixel of a 256×256 crop), so a training crop and a
+counts with ``H·W / s²`` (densities below are per pixel of a 256×256 crop), so a 256 px crop and a
 512 px sample photo look alike; blur kernel sizes do not scale (they are meant in pixels of the crop,
-like the blur in the photos the model will see).
+like the blur in the photos the model will see). A caller that degrades a small window of a larger
+photo (a 96 px training crop, whose own size would give s = 0.5) passes ``scale=`` to `rain` and `snow`
+to draw the streaks and flakes at the size they have on the whole photo.
 
     >>> degraded = degrade(clean, "rain", 1234)   # or rain(clean, np.random.default_rng(1234))
 """
@@ -52,6 +54,7 @@ __all__ = [
 ]
 
 TASKS = ("low-light", "haze", "rain", "snow", "blur")
+RAIN_MAX_DENSITY = 3.0  # the default top of rain's global density range (drizzle 0.3 … downpour 3)
 
 _LUMA = np.array([[0.2126, 0.7152, 0.0722]], np.float32)  # Rec.709 luminance weights (sRGB primaries)
 _DIRECT_CONV_MAX = 11  # kernels up to this size: cv2.filter2D is faster than the DFT
@@ -87,8 +90,13 @@ def _logu(rng: np.random.Generator, lo: float, hi: float) -> float:
     return math.exp(rng.uniform(math.log(lo), math.log(hi)))
 
 
-def _scale(h: int, w: int) -> float:
-    return min(max(math.sqrt(h * w) / 256.0, 0.5), 3.0)
+def _scale(h: int, w: int, scale: float | None = None) -> float:
+    """The size of rain and snow features relative to a 256 px crop: from the image size, or `scale`."""
+    if scale is None:
+        return min(max(math.sqrt(h * w) / 256.0, 0.5), 3.0)
+    if not (math.isfinite(scale) and 0.1 <= scale <= 10.0):
+        raise ValueError(f"scale must be a number in [0.1, 10], got {scale!r}")
+    return float(scale)
 
 
 def _f32(v: float) -> np.float32:
@@ -592,15 +600,16 @@ def _streak_layer(
     )
 
 
-def rain(clean: np.ndarray, rng: np.random.Generator | int) -> np.ndarray:
+def rain(clean: np.ndarray, rng: np.random.Generator | int, *, scale: float | None = None,
+         max_density: float = RAIN_MAX_DENSITY) -> np.ndarray:
     """Rain streaks over a dimmed, veiled scene.
 
     Atmosphere (linear light): overcast dimming × 0.65–1.0 and a grey-blue veil of 0–35 % (falling rain
     scatters light: contrast loss, stronger towards the far top). Streaks: 2–4 depth layers, from far
     (short ~8 px, thin σ ≈ 0.4 px, dense ~1 % of pixels) to near (long ~60 px, wide σ ≈ 1.6 px,
     sparse ~0.05 %: near drops are brighter but defocused, so every layer peaks at ~0.5), lengths
-    ±30 %, sizes scaled with the image. Global density × 0.3–3 (log-uniform) and brightness × 0.5–1.1
-    span drizzle to downpour. The layers share a wind angle N(0, 12°) clipped to ±35° from vertical
+    ±30 %, sizes scaled with the image (or `scale`). Global density × 0.3–`max_density` (3 by default,
+    log-uniform) and brightness × 0.5–1.1 span drizzle to downpour. The layers share a wind angle N(0, 12°) clipped to ±35° from vertical
     (±2° per layer); each streak is a motion-blurred drop with fading ends and brightness 0.4–1,
     modulated by a smooth gust field (45–100 %). Streaks are screen-blended (rain only adds light)
     with a near-white colour tinted 10 % by the scene's mean colour. 8-bit, JPEG q 70–95 with
@@ -609,14 +618,16 @@ def rain(clean: np.ndarray, rng: np.random.Generator | int) -> np.ndarray:
     x = _as_image(clean)
     rng = _as_rng(rng)
     h, w = x.shape[:2]
-    s = _scale(h, w)
+    s = _scale(h, w, scale)
+    if not (math.isfinite(max_density) and 0.3 < max_density <= 50.0):
+        raise ValueError(f"max_density must be in (0.3, 50], got {max_density!r}")
 
     dim = _u(rng, 0.65, 1.0)
     air = _decode(np.array([0.95, 0.98, 1.0], np.float32) * _f32(_u(rng, 0.45, 0.8)))
     bg = _encode(_veil(_decode(x) * _f32(dim), rng, 0.35, air))
 
     theta = float(np.clip(rng.normal(0.0, math.radians(12)), -math.radians(35), math.radians(35)))
-    dens_g = _logu(rng, 0.3, 3.0)
+    dens_g = _logu(rng, 0.3, max_density)
     amp_g = _u(rng, 0.5, 1.1)
     n_layers = int(rng.integers(2, 5))
     streaks = np.zeros((h, w), np.float32)
@@ -672,7 +683,7 @@ def _big_flakes(rng: np.random.Generator, h: int, w: int, count: int, rmin: floa
     return canvas.astype(np.float32) * _f32(1.0 / 255.0)
 
 
-def snow(clean: np.ndarray, rng: np.random.Generator | int) -> np.ndarray:
+def snow(clean: np.ndarray, rng: np.random.Generator | int, *, scale: float | None = None) -> np.ndarray:
     """Falling snow: three flake scales with partial transparency, optional motion blur, and a veil.
 
     Veil (linear light): 0–30 % towards a bright, slightly bluish grey 0.7–0.95, stronger at the top.
@@ -682,14 +693,15 @@ def snow(clean: np.ndarray, rng: np.random.Generator | int) -> np.ndarray:
     (0–1.5 per 10⁴ px, elliptic, radius 3–10 px, blurred by 20–50 % of the radius, translucent
     0.25–0.7; none 30 % of the time). Global amount × 0.4–2.5 (log-uniform). With probability 0.6
     the flakes move: motion-blurred along a common fall direction N(0, 20°) by up to 4/8/12 px
-    (fine/medium/large; brightness partly compensated so streaked flakes stay visible). Flake colour
+    (fine/medium/large; brightness partly compensated so streaked flakes stay visible). Sizes and
+    lengths scale with the image (or `scale`). Flake colour
     near-white 0.85–1.0; a smooth field (50–100 %) makes the snowfall patchy. 8-bit, JPEG q 70–95
     with probability 0.3.
     """
     x = _as_image(clean)
     rng = _as_rng(rng)
     h, w = x.shape[:2]
-    s = _scale(h, w)
+    s = _scale(h, w, scale)
     area = h * w / (s * s)  # in pixels of a 256 px crop: same look at any resolution
 
     air = _decode(np.array([0.96, 0.98, 1.0], np.float32) * _f32(_u(rng, 0.7, 0.95)))
@@ -782,7 +794,7 @@ def tune_malloc(threshold: int = 64 << 20) -> bool:
     return bool(mallopt(m_mmap_threshold, int(threshold))) and bool(mallopt(m_trim_threshold, int(threshold)))
 
 
-_GENERATORS: dict[str, Callable[[np.ndarray, np.random.Generator | int], np.ndarray]] = {
+_GENERATORS: dict[str, Callable[..., np.ndarray]] = {
     "low-light": low_light,
     "haze": haze,
     "rain": rain,
@@ -791,13 +803,14 @@ _GENERATORS: dict[str, Callable[[np.ndarray, np.random.Generator | int], np.ndar
 }
 
 
-def degrade(clean: np.ndarray, task: str, rng: np.random.Generator | int) -> np.ndarray:
+def degrade(clean: np.ndarray, task: str, rng: np.random.Generator | int, **options) -> np.ndarray:
     """Degrade `clean` (float32 H×W×3 sRGB in [0, 1]) for `task`, one of `TASKS`.
 
     `rng` is an int seed or a Generator (which is advanced). Returns a new float32 H×W×3 array in
-    [0, 1]; the input is never modified. The same seed gives a bit-identical output.
+    [0, 1]; the input is never modified. The same seed gives a bit-identical output. `options` go to
+    the task's generator (`scale=` for rain and snow, `max_density=` for rain).
     """
     fn = _GENERATORS.get(task) if isinstance(task, str) else None
     if fn is None:
         raise ValueError(f"unknown degradation task {task!r}; expected one of {TASKS}")
-    return fn(clean, rng)
+    return fn(clean, rng, **options)

@@ -7,6 +7,8 @@ Recipe (see training/README.md for the reasons):
 - data: clean photos decoded once into memory, random crops + horizontal flips, every batch mixes the five
   tasks (round robin), synthetic degradations from `engine.training.degradations`; low-light inputs are
   histogram-equalised with probability 0.5 (inference equalises for task=low-light, not for task=auto);
+  rain and snow are drawn at a feature scale of 0.5-2 (as on whole photos, not the 96 px crop's own size)
+  and rain up to twice the generator's default density (`engine.training.data`);
 - objective: x_in, x0 in [-1, 1], r = x_in − x0, network input cat[x_t, x_in], time input Ā_t·1000, target r,
   L1. Half of the samples use the official forward process (t ~ U{0..999},
   x_t = x0 + Ā_t·r + B̄_t·ε − D̄_t·x_in); the other half use the states the deterministic sampler actually
@@ -44,7 +46,7 @@ from engine.sampler import initial_state, time_input
 from engine.sampler import step as sampler_step
 from engine.schedule import PRESETS, SUM_SCALE, TIMESTEPS, make_schedule
 from engine.training.data import SHARED_DATA, TRAIN_CLEAN, Batch, BatchMaker, Prefetcher, load_photos
-from engine.training.degradations import TASKS
+from engine.training.degradations import RAIN_MAX_DENSITY, TASKS
 from engine.training.ema import EMA
 
 REPO = Path(__file__).resolve().parents[2]
@@ -90,6 +92,9 @@ class TrainConfig:
     # build sampler-path states from the network's own estimates (as inference does), not from the true r
     path_rollout: bool = True
     eq_prob: float = 0.5  # low-light samples histogram-equalised with this probability
+    # rain/snow feature size drawn log-uniformly in this range (None: from the crop's size; see data.py)
+    feature_scale: tuple[float, float] | None = (0.5, 2.0)
+    rain_max_density: float = 6.0  # top of rain's global density range (the generator's default: 3)
     tasks: tuple[str, ...] = TASKS
     ema_max: float = 0.999
     ema_power: float = 2 / 3
@@ -103,6 +108,8 @@ class TrainConfig:
         names = {f.name: f for f in dataclasses.fields(cls)}
         kw = {k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items() if k in names}
         kw.setdefault("path_rollout", False)  # states saved before the option existed built exact path states
+        kw.setdefault("feature_scale", None)  # … and drew rain and snow at the crop's own size
+        kw.setdefault("rain_max_density", RAIN_MAX_DENSITY)
         return cls(**kw)
 
 
@@ -526,9 +533,15 @@ def recipe_summary(cfg: TrainConfig) -> str:
     return (f"DiffUIR objective (L1 on the residual, pred_res); {int(cfg.path_frac * 100)}% of samples on the "
             f"sampler path (t in {list(cfg.path_times)}, noise 0.1, "
             f"{'states from its own estimates' if cfg.path_rollout else 'exact states'}); batch {cfg.batch}, "
-            f"crop {cfg.crop}, tasks mixed in every batch, low-light equalised with p={cfg.eq_prob}; Adam{tuple(cfg.betas)} peak lr {cfg.lr:g}, "
+            f"crop {cfg.crop}, tasks mixed in every batch, low-light equalised with p={cfg.eq_prob}, rain/snow "
+            f"feature scale {_scale_text(cfg.feature_scale)}, rain density up to {cfg.rain_max_density:g}; "
+            f"Adam{tuple(cfg.betas)} peak lr {cfg.lr:g}, "
             f"warm-up {cfg.warmup}, cosine to {cfg.min_lr_frac:g}x at {cfg.plan or 'none'}; clip {cfg.clip}; "
             f"EMA 1-(1+k)^-{cfg.ema_power:.3g} capped at {cfg.ema_max}")
+
+
+def _scale_text(scale) -> str:
+    return "from the crop size" if scale is None else f"{scale[0]:g}-{scale[1]:g}"
 
 
 def export_ema(state_path: str | os.PathLike, dst: str | os.PathLike) -> Path:
@@ -713,6 +726,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--path-rollout", choices=("on", "off"), help="build the sampler-path states from the "
                    "network's own estimates (default on; states saved before this option: off)")
     p.add_argument("--eq-prob", type=float, help="probability of equalising low-light inputs (default 0.5)")
+    p.add_argument("--feature-scale", type=_feature_scale_arg, metavar="LO,HI|crop", default=argparse.SUPPRESS,
+                   help="size of rain streaks and snow flakes, drawn log-uniformly in LO..HI (1 = a 256 px "
+                        "crop; default 0.5,2), or 'crop' for the crop's own size (states saved before this "
+                        "option: crop)")
+    p.add_argument("--rain-max-density", type=float, help="top of rain's global density range (default 6; "
+                   "the generator's own default, and states saved before this option: 3)")
     p.add_argument("--amp", choices=("on", "off"), help="bf16 autocast on CUDA (default on; ignored on CPU)")
     p.add_argument("--workers", type=int, help="data threads (default 1 on CPU, up to 8 on CUDA)")
     p.add_argument("--threads", default="auto", type=_threads_arg, help="torch CPU threads, or 'auto' (default): time 1 thread "
@@ -734,9 +753,23 @@ def _threads_arg(value: str) -> str:
     return value
 
 
+def _feature_scale_arg(value: str) -> list[float] | None:
+    if value == "crop":
+        return None
+    try:
+        lo, hi = (float(v) for v in value.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected LO,HI (for example 0.5,2) or 'crop'") from None
+    if not 0.1 <= lo <= hi <= 10.0:
+        raise argparse.ArgumentTypeError("expected 0.1 <= LO <= HI <= 10")
+    return [lo, hi]  # a list, as the saved config holds it
+
+
 def _overrides(args) -> dict:
     o = {}
-    for name in ("batch", "crop", "lr", "warmup", "plan", "seed", "path_frac", "eq_prob"):
+    if hasattr(args, "feature_scale"):
+        o["feature_scale"] = args.feature_scale
+    for name in ("batch", "crop", "lr", "warmup", "plan", "seed", "path_frac", "eq_prob", "rain_max_density"):
         v = getattr(args, name)
         if v is not None:
             o[name] = v
@@ -784,7 +817,8 @@ def main(argv: list[str] | None = None) -> int:
         trainer = Trainer(TrainConfig.from_dict({**saved, **overrides}), device, amp=amp, compile=args.compile)
         trainer.load_state_dict(state)
         del state
-        changed = [k for k, v in overrides.items() if v != saved.get(k)]
+        effective = TrainConfig.from_dict(saved).to_dict()  # what the saved run used, defaults included
+        changed = [k for k, v in overrides.items() if v != effective.get(k)]
         if changed:
             notes.append("changed on resume: " + ", ".join(f"{k}={overrides[k]}" for k in changed))
             _say("warning: changing " + ", ".join(changed) + " on resume: the continuation is no longer the "
@@ -806,7 +840,8 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.perf_counter()
     photos = load_photos(args.data or TRAIN_CLEAN)
-    maker = BatchMaker(photos, batch=cfg.batch, crop=cfg.crop, seed=cfg.seed, eq_prob=cfg.eq_prob, tasks=cfg.tasks)
+    maker = BatchMaker(photos, batch=cfg.batch, crop=cfg.crop, seed=cfg.seed, eq_prob=cfg.eq_prob, tasks=cfg.tasks,
+                       feature_scale=cfg.feature_scale, rain_max_density=cfg.rain_max_density)
     params = sum(p.numel() for p in trainer.net.parameters())
     _say(f"DiffUIR-{cfg.variant} ({params:,} parameters) on {device_name(device)}; {len(photos)} photos in "
          f"memory ({sum(p.nbytes for p in photos) / 1e6:.0f} MB, {time.perf_counter() - t0:.1f} s); batch "

@@ -836,7 +836,10 @@ def main(argv: list[str] | None = None) -> int:
     if device == "cpu":
         import cv2
 
+        from engine.device import tune_cpu_allocator
+
         cv2.setNumThreads(1)
+        tune_cpu_allocator()  # keep freed activations in the heap: 1.35x faster steps (training/README.md)
 
     t0 = time.perf_counter()
     photos = load_photos(args.data or TRAIN_CLEAN)

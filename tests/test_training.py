@@ -490,3 +490,24 @@ def test_channels_last_training_state_is_portable(tmp_path):
     back.load_state_dict(read_state(path))
     assert weights_equal(back.net.state_dict(), {k: v.contiguous() for k, v in nhwc.net.state_dict().items()})
     assert all(v.is_contiguous() for v in back.ema.weights().values())
+
+
+def test_pack_copies_jpegs_and_reencodes_the_rest_for_the_device(tmp_path):
+    from engine.training.pack import pack
+
+    src, dst = tmp_path / "clean", tmp_path / "packed"
+    (src / "a").mkdir(parents=True)
+    (src / "b").mkdir()
+    photos = synthetic_photos(2)
+    cv2.imwrite(str(src / "a" / "one.jpg"), photos[0][..., ::-1])
+    cv2.imwrite(str(src / "b" / "two.png"), photos[1][..., ::-1])
+    (dst / "stale").mkdir(parents=True)
+    r = pack(src, dst)
+    assert (r["photos"], r["copied"], r["reencoded"]) == (2, 1, 1)
+    assert (dst / "a" / "one.jpg").read_bytes() == (src / "a" / "one.jpg").read_bytes()
+    assert not (dst / "stale").exists()  # replaced, not merged
+    back = load_photos(dst)
+    mse = np.mean((back[1].astype(np.float64) - photos[1]) ** 2)
+    assert 10 * math.log10(255**2 / mse) > 35  # the re-encoded PNG (hard synthetic edges; photos: ~49 dB)
+    with pytest.raises(FileNotFoundError):
+        pack(tmp_path / "empty", dst)

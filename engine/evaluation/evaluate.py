@@ -432,7 +432,7 @@ def render_markdown(results: dict) -> str:
         crop = f"{p['crop']}×{p['crop']} centre crops" if p["crop"] else "full-size photos"
         n = ", ".join(f"{k} {v}" for k, v in syn["counts"].items())
         out += ["## Synthetic degradations", "",
-                (f"{crop} of the clean test photos ({n}), degraded per task with fixed seeds; "
+                (f"{crop} of the clean {p.get('split') or 'test'} photos ({n}), degraded per task with fixed seeds; "
                 f"{sum(syn['counts'].values())} photos × {len(p['tasks'])} tasks. The mean column averages "
                 "the tasks."), ""]
         out += synthetic_table(syn, p["tasks"]) + [""]

@@ -20,7 +20,6 @@ original stream of random draws, so old training states resume unchanged.
 
 from __future__ import annotations
 
-import math
 import threading
 from collections import deque
 from collections.abc import Sequence
@@ -32,7 +31,7 @@ import cv2
 import numpy as np
 
 from engine.preprocess import equalize_hist
-from engine.training.degradations import RAIN_MAX_DENSITY, TASKS, degrade
+from engine.training.degradations import RAIN_MAX_DENSITY, TASKS, _logu, degrade
 
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 TRAIN_CLEAN = SHARED_DATA / "train" / "clean"
@@ -152,8 +151,7 @@ class BatchMaker:
         clean = patch.astype(np.float32) * np.float32(1 / 255)
         options = {"max_density": self.rain_max_density} if task == "rain" else {}
         if task in ("rain", "snow") and self.feature_scale is not None:
-            lo, hi = self.feature_scale
-            options["scale"] = math.exp(rng.uniform(math.log(lo), math.log(hi)))
+            options["scale"] = _logu(rng, *self.feature_scale)
         degraded = degrade(clean, task, rng, **options)
         if margin:
             clean = clean[margin:-margin, margin:-margin]

@@ -609,8 +609,8 @@ def rain(clean: np.ndarray, rng: np.random.Generator | int, *, scale: float | No
     (short ~8 px, thin σ ≈ 0.4 px, dense ~1 % of pixels) to near (long ~60 px, wide σ ≈ 1.6 px,
     sparse ~0.05 %: near drops are brighter but defocused, so every layer peaks at ~0.5), lengths
     ±30 %, sizes scaled with the image (or `scale`). Global density × 0.3–`max_density` (3 by default,
-    log-uniform) and brightness × 0.5–1.1 span drizzle to downpour. The layers share a wind angle N(0, 12°) clipped to ±35° from vertical
-    (±2° per layer); each streak is a motion-blurred drop with fading ends and brightness 0.4–1,
+    log-uniform) and brightness × 0.5–1.1 span drizzle to downpour. The layers share a wind angle
+    N(0, 12°) clipped to ±35° from vertical (±2° per layer); each streak is a motion-blurred drop with fading ends and brightness 0.4–1,
     modulated by a smooth gust field (45–100 %). Streaks are screen-blended (rain only adds light)
     with a near-white colour tinted 10 % by the scene's mean colour. 8-bit, JPEG q 70–95 with
     probability 0.3.

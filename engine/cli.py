@@ -7,10 +7,13 @@ Exit codes: 0 all photos restored (or found already fine), 1 some photo failed, 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -131,7 +134,7 @@ class ProgressBar:
 
 def cmd_restore(args) -> int:
     from engine.api import RestoreOptions, output_path_for, restore_file
-    from engine.errors import HourglassError
+    from engine.errors import Cancelled, HourglassError
     from engine.models import load_model
     from engine.sampler import CancelToken
 
@@ -160,25 +163,29 @@ def cmd_restore(args) -> int:
     start = time.perf_counter()
     cancel = CancelToken()
     try:
-        for i, path in enumerate(files, 1):
-            bar.photo(i, path.name)
-            out = output_path_for(path, args.output, fmt)
-            try:
-                res = restore_file(path, out, model, options, on_progress=bar.update, cancel=cancel)
-            except HourglassError as exc:
-                failed.append(path)
-                bar.done(f"FAILED {path}: {exc}")
-                continue
-            if res.skipped:
-                clean += 1
-                bar.done(f"skip   {path}: already fine ({_detected(res) or 'task none'}); not restored "
-                         "(--restore-clean restores it)")
-                continue
-            ok += 1
-            path_taken = "fast full-res" if res.fullres == "fast" else ""
-            detail = ", ".join(x for x in (_detected(res), path_taken, f"{res.timings['total']:.1f} s") if x)
-            bar.done(f"ok     {path} -> {res.output_path} ({detail})")
-    except KeyboardInterrupt:
+        with _cancel_on_sigint(cancel):
+            for i, path in enumerate(files, 1):
+                cancel.check()
+                bar.photo(i, path.name)
+                out = output_path_for(path, args.output, fmt)
+                try:
+                    res = restore_file(path, out, model, options, on_progress=bar.update, cancel=cancel)
+                except Cancelled:
+                    raise
+                except HourglassError as exc:
+                    failed.append(path)
+                    bar.done(f"FAILED {path}: {exc}")
+                    continue
+                if res.skipped:
+                    clean += 1
+                    bar.done(f"skip   {path}: already fine ({_detected(res) or 'task none'}); not restored "
+                             "(--restore-clean restores it)")
+                    continue
+                ok += 1
+                path_taken = "fast full-res" if res.fullres == "fast" else ""
+                detail = ", ".join(x for x in (_detected(res), path_taken, f"{res.timings['total']:.1f} s") if x)
+                bar.done(f"ok     {path} -> {res.output_path} ({detail})")
+    except (KeyboardInterrupt, Cancelled):
         cancel.cancel()
         bar.done(f"Interrupted: {ok} restored; the photo in progress was discarded.")
         return EXIT_INTERRUPTED
@@ -190,6 +197,29 @@ def cmd_restore(args) -> int:
         summary += f"; {len(failed)} failed"
     print(summary, file=sys.stderr)
     return EXIT_FAILED if failed or problems else EXIT_OK
+
+
+@contextlib.contextmanager
+def _cancel_on_sigint(cancel):
+    """Ctrl-C sets the job's cancel token as well as raising KeyboardInterrupt.
+
+    The interrupt alone can be lost: Python drops exceptions raised where it cannot propagate them (a
+    finaliser, a callback), and the restore would run on. The token is checked at every step and tile, so
+    the interrupt takes effect at the next one either way.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        cancel.cancel()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _detected(res) -> str:

@@ -97,6 +97,23 @@ def test_models_import_list_and_info(golden, tmp_path, capsys):
     assert main(["convert", str(golden / "T_random_weights.pt"), str(tmp_path / "t.safetensors")]) == 0
 
 
+def test_ctrl_c_sets_the_cancel_token_even_when_the_interrupt_is_swallowed():
+    """A KeyboardInterrupt can be lost (raised in a finaliser or callback); the token still stops the job."""
+    from engine.cli import _cancel_on_sigint
+    from engine.sampler import CancelToken
+
+    token = CancelToken()
+    before = signal.getsignal(signal.SIGINT)
+    with _cancel_on_sigint(token):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.5)  # the handler runs between bytecodes; give it the chance
+        except KeyboardInterrupt:
+            pass  # swallowed, as a finaliser would
+        assert token.cancelled
+    assert signal.getsignal(signal.SIGINT) is before
+
+
 def test_ctrl_c_stops_cleanly_and_leaves_no_file(tmp_path, tiny_model_path):
     _photo(tmp_path / "big.png", size=(96, 96))
     out = tmp_path / "out"

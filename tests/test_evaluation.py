@@ -268,6 +268,12 @@ def test_evaluate_end_to_end_with_the_tiny_model(fake_data, tiny_model_path, tmp
     assert par["sets"]["sots_outdoor_mini"]["count"] == 1  # matched 0001_0.8_0.2.jpg to 0001.png
     assert res["protocol"]["model"]["file"] == "tiny-t.safetensors"
     assert res["protocol"]["timing"]["network_calls"] == 15 + 4
+    import cv2
+    import torch
+
+    assert res["protocol"]["libraries"]["opencv"] == cv2.__version__  # the baselines' scores depend on it
+    assert res["protocol"]["libraries"]["torch"] == torch.__version__
+    assert f"opencv {cv2.__version__}" in md
     assert res["acceptance"] == []  # no `best` rows: nothing to check
     assert "| ours, `fast` |" in md and "| degraded input |" in md and "Rain100H" in md
     assert "tiny-t.safetensors" in md and "training steps: unknown" in md
@@ -283,6 +289,7 @@ def test_evaluate_is_deterministic_and_skips_the_model_on_request(fake_data, tmp
     b = evaluate.evaluate(**kw, limit=1)
     assert set(a["synthetic"]["means"]) == {"input", "baseline"}
     assert a["protocol"]["model"] is None
+    assert "torch" not in a["protocol"]["libraries"]  # no model, no torch
     assert a["synthetic"]["photos"] == {"kodak24": ["kodim01.png", "kodim02.png"], "mcmaster18": ["1.tif"]}
     assert b["synthetic"]["photos"] == {"kodak24": ["kodim02.png"], "mcmaster18": ["1.tif"]}  # evenly spaced
     picked = [r for r in a["synthetic"]["records"] if r["photo"] in ("kodim02.png", "1.tif")]

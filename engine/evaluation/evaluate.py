@@ -508,6 +508,9 @@ def protocol_lines(results: dict) -> list[str]:
                      + (f" ({t['torch_threads']} torch thread(s))" if t.get("torch_threads") else "")
                      + (f"; {t['network_calls']} network calls, {t['s_per_call_256']:.2f} s per call per "
                         "256×256 pixels" if t.get("network_calls") else "") + ".")
+    libs = p.get("libraries")
+    if libs:
+        lines.append("Libraries: " + ", ".join(f"{k} {v}" for k, v in libs.items()) + ".")
     return lines
 
 
@@ -536,6 +539,7 @@ def evaluate(*, data_root: Path, out_dir: Path | None, model: Model | None, pres
         "preset_times": {k: list(v) for k, v in PRESETS.items()},
         "tasks": list(tasks), "crop": crop, "limit": limit, "parts": list(parts), "split": split,
         "machine": f"{platform.machine()} {platform.system()}, {_cpu_count()} CPUs",
+        "libraries": library_versions(with_torch=model is not None),
         "baselines": dict(BASELINE_NAMES),
     }}
     if "synthetic" in parts:
@@ -559,6 +563,18 @@ def evaluate(*, data_root: Path, out_dir: Path | None, model: Model | None, pres
                                               encoding="utf-8")
         (out_dir / "results.md").write_text(render_markdown(results), encoding="utf-8")
     return results
+
+
+def library_versions(with_torch: bool) -> dict[str, str]:
+    """Versions that can move a score with the code unchanged (OpenCV's filters drive the baselines)."""
+    import cv2
+
+    versions = {"python": platform.python_version(), "numpy": np.__version__, "opencv": cv2.__version__}
+    if with_torch:
+        import torch
+
+        versions["torch"] = torch.__version__
+    return versions
 
 
 def _cpu_count() -> int:

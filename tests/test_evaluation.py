@@ -292,6 +292,10 @@ def test_evaluate_is_deterministic_and_skips_the_model_on_request(fake_data, tmp
     assert "torch" not in a["protocol"]["libraries"]  # no model, no torch
     assert a["synthetic"]["photos"] == {"kodak24": ["kodim01.png", "kodim02.png"], "mcmaster18": ["1.tif"]}
     assert b["synthetic"]["photos"] == {"kodak24": ["kodim02.png"], "mcmaster18": ["1.tif"]}  # evenly spaced
+    assert a["protocol"]["validation_limit"] is None
+    wide = {**a, "protocol": {**a["protocol"], "split": "validation", "limit": 4, "validation_limit": 0}}
+    assert "**validation split**: all the photos of each set that the test split (4 per set)" in \
+        evaluate.render_markdown(wide)
     picked = [r for r in a["synthetic"]["records"] if r["photo"] in ("kodim02.png", "1.tif")]
     assert picked == b["synthetic"]["records"]
     assert evaluate.derive_seed("kodak24", "kodim01.png", "rain") == evaluate.derive_seed("kodak24", "kodim01.png",
@@ -347,6 +351,19 @@ def test_validation_split_never_overlaps_the_test_photos():
         select_photos(kodak, 0, "validation")  # the test split takes them all
     with pytest.raises(ValueError, match="unknown split"):
         select_photos(kodak, 4, "train")
+
+
+def test_wide_validation_split_takes_every_photo_the_test_split_leaves():
+    from engine.evaluation.evaluate import select_photos
+
+    kodak = [f"kodim{i:02d}" for i in range(1, 25)]
+    test = select_photos(kodak, 4)
+    wide = select_photos(kodak, 4, "validation", validation_limit=0)
+    assert sorted(wide + test) == kodak and not set(wide) & set(test)
+    assert set(select_photos(kodak, 4, "validation")) < set(wide)  # the narrow split is part of the wide one
+    assert len(select_photos(kodak, 4, "validation", validation_limit=10)) == 10
+    with pytest.raises(ValueError, match="validation_limit"):
+        select_photos(kodak, 4, "validation", validation_limit=-1)
 
 
 # ------------------------------------------------------------------------------------------- visual grid

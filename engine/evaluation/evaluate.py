@@ -2,7 +2,7 @@
 
     python -m engine.evaluation.evaluate [--model default|NAME|PATH | --no-model]
         [--presets fast,balanced,best] [--paired-presets best] [--limit 4] [--crop 256]
-        [--parts synthetic,paired] [--split test|validation] [--tasks ...] [--threads N]
+        [--parts synthetic,paired] [--split test|validation [--validation-photos N]] [--tasks ...] [--threads N]
         [--data-root ../shared/data] [--out docs/eval]
 
 Two parts, both scored with the official Y-channel metrics (`engine.evaluation.metrics`):
@@ -10,7 +10,8 @@ Two parts, both scored with the official Y-channel metrics (`engine.evaluation.m
 - **synthetic**: `--limit` clean photos of each of `eval/clean/{kodak24,mcmaster18}` (default 4, at evenly
   spaced positions of the sorted names; `--limit 0` takes all 24 + 18), centre-cropped to
   `--crop`×`--crop` (`--crop 0`: full size; `--split validation` takes as many *other* photos of each set,
-  for choices such as presets or which training state to ship), degraded for each task by
+  for choices such as presets or which training state to ship; `--validation-photos 0` all the others),
+  degraded for each task by
   `engine.training.degradations.degrade` with a seed derived from (set, photo, task) by SHA-256, so the
   inputs are identical on every run and machine. The model is told the task (low-light inputs are
   histogram-equalised as the official code does, unless the model's metadata says `low_light_condition:
@@ -123,11 +124,14 @@ def spread(items: Sequence, k: int | None) -> list:
 SPLITS = ("test", "validation")
 
 
-def select_photos(files: Sequence, limit: int | None, split: str = "test") -> list:
-    """The `test` photos: `spread(files, limit)`; the `validation` photos: as many, spread over the others.
+def select_photos(files: Sequence, limit: int | None, split: str = "test",
+                  validation_limit: int | None = None) -> list:
+    """The `test` photos: `spread(files, limit)`; the `validation` photos: `validation_limit` (default: as
+    many as the test split; 0: all) spread over the others.
 
     Choices made by looking at scores (presets, which training state to ship) use the validation split, so
-    the test figures stay a fair report.
+    the test figures stay a fair report. A wider validation split (`validation_limit=0`) lowers the noise
+    of such choices without touching the test photos.
     """
     test = spread(files, limit)
     if split == "test":
@@ -137,7 +141,9 @@ def select_photos(files: Sequence, limit: int | None, split: str = "test") -> li
     rest = [f for f in files if f not in test]
     if not rest:
         raise ValueError("the validation split needs --limit below the set size (the test split takes all)")
-    return spread(rest, limit)
+    if validation_limit is not None and validation_limit < 0:
+        raise ValueError("validation_limit must be 0 (all the other photos) or more")
+    return spread(rest, limit if validation_limit is None else (validation_limit or None))
 
 
 def list_images(folder: Path) -> list[Path]:
@@ -279,13 +285,13 @@ def _run_methods(degraded: np.ndarray, clean: np.ndarray, task: str, seed: int, 
 
 
 def run_synthetic(data_root: Path, tasks: Sequence[str], presets: Sequence[str], model: Model | None,
-                  crop: int, limit: int | None, split: str = "test") -> dict:
+                  crop: int, limit: int | None, split: str = "test", validation_limit: int | None = None) -> dict:
     from engine.training.degradations import degrade
 
     photos = []
     for set_name in CLEAN_SETS:
         files = list_images(data_root / "eval" / "clean" / set_name)
-        photos += [(set_name, p) for p in select_photos(files, limit, split)]
+        photos += [(set_name, p) for p in select_photos(files, limit, split, validation_limit)]
     if not photos:
         raise FileNotFoundError(f"no clean evaluation photos under {data_root / 'eval' / 'clean'}")
     progress = Progress(len(photos) * len(tasks), "synthetic")
@@ -482,7 +488,10 @@ def protocol_lines(results: dict) -> list[str]:
         which = (f"up to {p['limit']} photos per set at evenly spaced positions of the sorted names ({names})"
                  if p["limit"] else "all photos of each set")
         if p.get("split") == "validation":
-            which = (f"**validation split**: up to {p['limit']} photos per set spread over those the test split "
+            vlim = p.get("validation_limit")
+            how_many = (f"up to {p['limit'] if vlim is None else vlim} photos per set spread over those"
+                        if vlim != 0 else "all the photos of each set")
+            which = (f"**validation split**: {how_many} that the test split ({p['limit']} per set) "
                      f"does not use ({names})")
         lines.append(f"Synthetic: {which}, "
                      + (f"centre crop {p['crop']}×{p['crop']}" if p["crop"] else "full size")
@@ -519,7 +528,8 @@ def protocol_lines(results: dict) -> list[str]:
 
 def evaluate(*, data_root: Path, out_dir: Path | None, model: Model | None, presets: Sequence[str],
              paired_presets: Sequence[str], tasks: Sequence[str] = TASKS, crop: int = DEFAULT_CROP,
-             limit: int | None = None, parts: Sequence[str] = ("synthetic", "paired"), split: str = "test") -> dict:
+             limit: int | None = None, parts: Sequence[str] = ("synthetic", "paired"), split: str = "test",
+             validation_limit: int | None = None) -> dict:
     """Run the evaluation; write results.json and results.md under `out_dir` (when given); return results."""
     from engine.schedule import PRESETS
 
@@ -538,12 +548,14 @@ def evaluate(*, data_root: Path, out_dir: Path | None, model: Model | None, pres
         "paired_presets": list(paired_presets) if model is not None else [],
         "preset_times": {k: list(v) for k, v in PRESETS.items()},
         "tasks": list(tasks), "crop": crop, "limit": limit, "parts": list(parts), "split": split,
+        "validation_limit": validation_limit if split == "validation" else None,
         "machine": f"{platform.machine()} {platform.system()}, {_cpu_count()} CPUs",
         "libraries": library_versions(with_torch=model is not None),
         "baselines": dict(BASELINE_NAMES),
     }}
     if "synthetic" in parts:
-        results["synthetic"] = run_synthetic(data_root, tasks, presets, model, crop, limit, split)
+        results["synthetic"] = run_synthetic(data_root, tasks, presets, model, crop, limit, split,
+                                             validation_limit)
     if "paired" in parts:
         results["paired"] = run_paired(data_root, paired_presets, model)
     results["acceptance"] = acceptance(results)
@@ -620,6 +632,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--split", choices=SPLITS, default="test",
                     help="synthetic photos: 'test' (default, the reported figures) or 'validation' (as many other "
                          "photos of each set, for choosing presets or the training state to ship)")
+    ap.add_argument("--validation-photos", type=int, default=None, metavar="N",
+                    help="with --split validation: photos per set (default: as many as --limit; 0: all those the "
+                         "test split does not use, 20 + 14 with the default --limit)")
     ap.add_argument("--crop", type=int, default=DEFAULT_CROP,
                     help=f"synthetic centre crop side (default {DEFAULT_CROP}; 0: full size)")
     ap.add_argument("--data-root", type=Path, default=DEFAULT_DATA_ROOT,
@@ -638,6 +653,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.limit < 0:
         raise SystemExit("--limit must be 0 (all) or more")
+    if args.validation_photos is not None and (args.validation_photos < 0 or args.split != "validation"):
+        raise SystemExit("--validation-photos takes 0 (all) or more, with --split validation")
     if not args.data_root.is_dir():
         raise SystemExit(f"data folder not found: {args.data_root} (pass --data-root)")
     if args.threads:
@@ -647,7 +664,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     model = None if args.no_model else load_eval_model(args.model, args.device)
     results = evaluate(data_root=args.data_root, out_dir=args.out, model=model, presets=args.presets,
                        paired_presets=args.paired_presets, tasks=args.tasks, crop=args.crop, limit=args.limit,
-                       parts=args.parts, split=args.split)
+                       parts=args.parts, split=args.split, validation_limit=args.validation_photos)
     print(render_markdown(results))
     print(f"wrote {args.out / 'results.md'} and {args.out / 'results.json'}", file=sys.stderr)
     if args.strict and not all(c["pass"] for c in results["acceptance"]):

@@ -223,6 +223,7 @@ def restore_file(
         cancel.check()
     t1 = time.perf_counter()
     plan: dict = {}
+    stage("restore")  # starts the ETA's clock now, not when the first step or tile is done
     rgb = restore_array(
         model.net, img.rgb, times, seed=opts.seed, task=task, device=model.device, tile=opts.tile,
         overlap=opts.overlap, on_progress=on_progress, on_warning=warn, cancel=cancel, fullres=opts.fullres,

@@ -6,8 +6,6 @@ import pytest
 
 from engine.evaluation.compare import IncomparableResults, compare, main, render
 
-TASKS = ["low-light", "haze"]
-
 
 def _results(psnr: dict[str, list[float]], seed_offset: int = 0, split: str = "validation") -> dict:
     records = []

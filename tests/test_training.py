@@ -262,6 +262,25 @@ def test_feature_scale_option_parses_and_is_an_override_only_when_given():
             parse(["--feature-scale", bad])
 
 
+def test_tasks_option_weights_the_mix_and_refuses_to_drop_a_task():
+    from engine.training.train import _overrides, build_parser
+
+    parse = build_parser().parse_args
+    assert "tasks" not in _overrides(parse([]))  # absent: a resumed state keeps its own mix
+    mix = "low-light,haze,rain,snow,blur,rain,blur,blur"
+    tasks = _overrides(parse(["--tasks", mix]))["tasks"]
+    assert tasks == mix.split(",")
+    cfg = TrainConfig.from_dict({**TrainConfig().to_dict(), "tasks": tasks})
+    assert cfg.tasks == tuple(tasks) and TrainConfig.from_dict(cfg.to_dict()) == cfg
+    counts = [batch_tasks(k, 8, cfg.tasks).count("blur") for k in range(5)]
+    assert counts == [3] * 5  # a batch of 8 over an 8-task mix: the same weighted mix in every batch
+    assert "(low-light 1/8, haze 1/8, rain 2/8, snow 1/8, blur 3/8)" in recipe_summary(cfg)
+    assert "tasks mixed in every batch," in recipe_summary(TrainConfig())
+    for bad in ("rain,blur", "low-light,haze,rain,snow,blur,fog", ""):
+        with pytest.raises(SystemExit):
+            parse(["--tasks", bad])
+
+
 def test_draws_mix_paths_and_times():
     cfg = TrainConfig(path_frac=0.5)
     t, on_path = draw_times(0, 5, 4000, cfg)

@@ -533,11 +533,17 @@ def recipe_summary(cfg: TrainConfig) -> str:
     return (f"DiffUIR objective (L1 on the residual, pred_res); {int(cfg.path_frac * 100)}% of samples on the "
             f"sampler path (t in {list(cfg.path_times)}, noise 0.1, "
             f"{'states from its own estimates' if cfg.path_rollout else 'exact states'}); batch {cfg.batch}, "
-            f"crop {cfg.crop}, tasks mixed in every batch, low-light equalised with p={cfg.eq_prob}, rain/snow "
+            f"crop {cfg.crop}, tasks mixed in every batch{_mix_text(cfg.tasks)}, low-light equalised with p={cfg.eq_prob}, rain/snow "
             f"feature scale {_scale_text(cfg.feature_scale)}, rain density up to {cfg.rain_max_density:g}; "
             f"Adam{tuple(cfg.betas)} peak lr {cfg.lr:g}, "
             f"warm-up {cfg.warmup}, cosine to {cfg.min_lr_frac:g}x at {cfg.plan or 'none'}; clip {cfg.clip}; "
             f"EMA 1-(1+k)^-{cfg.ema_power:.3g} capped at {cfg.ema_max}")
+
+
+def _mix_text(tasks) -> str:
+    if tuple(tasks) == TASKS:
+        return ""
+    return " (" + ", ".join(f"{t} {list(tasks).count(t)}/{len(tasks)}" for t in TASKS) + ")"
 
 
 def _scale_text(scale) -> str:
@@ -732,6 +738,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "option: crop)")
     p.add_argument("--rain-max-density", type=float, help="top of rain's global density range (default 6; "
                    "the generator's own default, and states saved before this option: 3)")
+    p.add_argument("--tasks", type=_tasks_arg, metavar="T1,T2,...", help="the round-robin task mix; repeat a "
+                   "task to weight it (default: each task once; with a batch of 8, 'low-light,haze,rain,snow,"
+                   "blur,rain,blur,blur' puts 2 rain and 3 blur samples in every batch)")
     p.add_argument("--amp", choices=("on", "off"), help="bf16 autocast on CUDA (default on; ignored on CPU)")
     p.add_argument("--workers", type=int, help="data threads (default 1 on CPU, up to 8 on CUDA)")
     p.add_argument("--threads", default="auto", type=_threads_arg, help="torch CPU threads, or 'auto' (default): time 1 thread "
@@ -751,6 +760,17 @@ def _threads_arg(value: str) -> str:
     if value != "auto" and not (value.isdigit() and int(value) >= 1):
         raise argparse.ArgumentTypeError("expected 'auto' or a positive number")
     return value
+
+
+def _tasks_arg(value: str) -> list[str]:
+    tasks = [t.strip() for t in value.split(",") if t.strip()]
+    unknown = sorted({t for t in tasks if t not in TASKS})
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown task(s) {', '.join(unknown)}; expected some of {', '.join(TASKS)}")
+    missing = [t for t in TASKS if t not in tasks]
+    if missing:  # a model that never sees a task forgets it: refuse rather than ship that by accident
+        raise argparse.ArgumentTypeError(f"every task must appear at least once; missing {', '.join(missing)}")
+    return tasks  # a list, as the saved config holds it
 
 
 def _feature_scale_arg(value: str) -> list[float] | None:
@@ -775,6 +795,8 @@ def _overrides(args) -> dict:
             o[name] = v
     if args.path_rollout is not None:
         o["path_rollout"] = args.path_rollout == "on"
+    if args.tasks is not None:
+        o["tasks"] = args.tasks
     return o
 
 

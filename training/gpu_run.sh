@@ -7,7 +7,7 @@
 # MINUTES is the training loop's budget: keep it a few minutes under the call's limit (the photos take
 # ~10 s to load, the state and the export a few seconds). Extra flags go to engine.training.train, e.g.
 # `--plan 60000` to stretch the lr schedule over the many more steps a GPU makes. No validation there
-# (the Kodak photos do not travel): run `make eval --split validation` on the export here. See
+# (the Kodak photos do not travel): score the export here on the wide validation split. See
 # training/README.md, "On a lent GPU".
 set -euo pipefail
 minutes=${1:?usage: bash training/gpu_run.sh MINUTES [train.py flags]}

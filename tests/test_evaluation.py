@@ -280,6 +280,33 @@ def test_evaluate_end_to_end_with_the_tiny_model(fake_data, tiny_model_path, tmp
     assert "ours, `fast`" in capsys.readouterr().out
 
 
+def test_clean_part_scores_undegraded_crops_against_themselves(fake_data, tiny_model_path, tmp_path):
+    from engine.evaluation import evaluate
+
+    out = tmp_path / "out"
+    rc = evaluate.main(["--model", str(tiny_model_path), "--presets", "fast,balanced", "--parts", "clean",
+                        "--crop", "32", "--data-root", str(fake_data), "--out", str(out)])
+    assert rc == 0
+    res = json.loads((out / "results.json").read_text())
+    cln = res["clean"]
+    assert "synthetic" not in res and "paired" not in res
+    assert cln["counts"] == {"kodak24": 2, "mcmaster18": 1} and len(cln["records"]) == 3
+    assert set(cln["means"]) == {"ours-fast", "ours-balanced"}
+    for m, v in cln["means"].items():
+        psnrs = [r["scores"][m]["psnr"] for r in cln["records"]]
+        assert v["n"] == 3 and v["min_psnr"] == min(psnrs) <= v["psnr"]
+    # each score is the restored crop against the crop itself, with the seed the record names
+    model = evaluate.load_eval_model(str(tiny_model_path))
+    rec = cln["records"][0]
+    crop = evaluate.centre_crop(evaluate.read_rgb(fake_data / "eval/clean/kodak24" / rec["photo"]), 32)
+    again = evaluate.score(model.restore(crop, "fast", "auto", rec["seed"]), crop)
+    assert again == rec["scores"]["ours-fast"]
+    md = (out / "results.md").read_text()
+    assert "## Photos that need nothing" in md and "| ours, `balanced` |" in md
+    assert "Synthetic degradations" not in md and "## Baselines" not in md
+    assert "- Clean: up to 4 photos per set" in md and "kodak24: kodim01.png, kodim02.png" in md
+
+
 def test_evaluate_is_deterministic_and_skips_the_model_on_request(fake_data, tmp_path):
     from engine.evaluation import evaluate
 

@@ -2,10 +2,10 @@
 
     python -m engine.evaluation.evaluate [--model default|NAME|PATH | --no-model]
         [--presets fast,balanced,best] [--paired-presets best] [--limit 4] [--crop 256]
-        [--parts synthetic,paired] [--split test|validation [--validation-photos N]] [--tasks ...] [--threads N]
+        [--parts synthetic,paired,clean] [--split test|validation [--validation-photos N]] [--tasks ...] [--threads N]
         [--data-root ../shared/data] [--out docs/eval]
 
-Two parts, both scored with the official Y-channel metrics (`engine.evaluation.metrics`):
+Two parts (and an optional third), all scored with the official Y-channel metrics (`engine.evaluation.metrics`):
 
 - **synthetic**: `--limit` clean photos of each of `eval/clean/{kodak24,mcmaster18}` (default 4, at evenly
   spaced positions of the sorted names; `--limit 0` takes all 24 + 18), centre-cropped to
@@ -20,6 +20,10 @@ Two parts, both scored with the official Y-channel metrics (`engine.evaluation.m
   SOTS-outdoor mini and the GoPro-style DeblurGAN pair, at full size (the GoPro pair's heights differ by
   2 px: both are cropped to the common size from the top-left corner, the alignment with the highest input
   PSNR). Each set has one task; by default only the `best` preset runs here, to bound the CPU time.
+- **clean** (opt-in, `--parts clean`): the same clean crops as the synthetic part, *not* degraded, restored
+  with no task (what happens when a photographer restores a photo the detector calls fine) at each preset
+  and scored against themselves. The figure says how much the model changes a photo that needs nothing:
+  the ceiling on what it can give back of a photo's detail, and why photos detected as fine are skipped.
 
 Network calls that are identical across presets (the first call at t = 999 sees the same input for every
 preset with the same seed) are computed once and reused, bit-identically: fast + balanced + best cost 4
@@ -284,16 +288,45 @@ def _run_methods(degraded: np.ndarray, clean: np.ndarray, task: str, seed: int, 
     return scores
 
 
-def run_synthetic(data_root: Path, tasks: Sequence[str], presets: Sequence[str], model: Model | None,
-                  crop: int, limit: int | None, split: str = "test", validation_limit: int | None = None) -> dict:
-    from engine.training.degradations import degrade
-
+def clean_photos(data_root: Path, limit: int | None, split: str = "test",
+                 validation_limit: int | None = None) -> list[tuple[str, Path]]:
+    """(set, path) of the clean photos a synthetic or clean run uses, in a fixed order."""
     photos = []
     for set_name in CLEAN_SETS:
         files = list_images(data_root / "eval" / "clean" / set_name)
         photos += [(set_name, p) for p in select_photos(files, limit, split, validation_limit)]
     if not photos:
         raise FileNotFoundError(f"no clean evaluation photos under {data_root / 'eval' / 'clean'}")
+    return photos
+
+
+def run_clean(data_root: Path, presets: Sequence[str], model: Model, crop: int, limit: int | None,
+              split: str = "test", validation_limit: int | None = None) -> dict:
+    """Restore clean crops with no task and score each against itself (how much a photo that needs nothing
+    changes)."""
+    photos = clean_photos(data_root, limit, split, validation_limit)
+    progress = Progress(len(photos), "clean")
+    records = []
+    for set_name, path in photos:
+        clean = centre_crop(read_rgb(path), crop)
+        seed = derive_seed(set_name, path.name, "clean")
+        scores = {f"ours-{preset}": score(model.restore(clean, preset, "auto", seed), clean) for preset in presets}
+        records.append({"set": set_name, "photo": path.name, "seed": seed, "scores": scores})
+        progress.step(f"{set_name}/{path.name}: " + ", ".join(f"{k} {v['psnr']:.2f} dB" for k, v in scores.items()))
+    means = {}
+    for m in (f"ours-{preset}" for preset in presets):
+        psnrs = [r["scores"][m]["psnr"] for r in records]
+        means[m] = {**_mean(records, m), "min_psnr": round(min(psnrs), 4)}
+    counts = {s: sum(r["set"] == s for r in records) for s in CLEAN_SETS}
+    names = {s: [p.name for t, p in photos if t == s] for s in CLEAN_SETS}
+    return {"records": records, "means": means, "counts": counts, "photos": names}
+
+
+def run_synthetic(data_root: Path, tasks: Sequence[str], presets: Sequence[str], model: Model | None,
+                  crop: int, limit: int | None, split: str = "test", validation_limit: int | None = None) -> dict:
+    from engine.training.degradations import degrade
+
+    photos = clean_photos(data_root, limit, split, validation_limit)
     progress = Progress(len(photos) * len(tasks), "synthetic")
     records, timings = [], {}
     for set_name, path in photos:
@@ -457,17 +490,41 @@ def render_markdown(results: dict) -> str:
                 "Full-size images (the GoPro pair cropped to its common size); the classical baseline is the one "
                 "of the set's task." + note, ""]
         out += paired_table(par) + [""]
+    cln = results.get("clean")
+    if cln:
+        crop = f"{p['crop']}×{p['crop']} centre crops" if p["crop"] else "full-size photos"
+        n = ", ".join(f"{k} {v}" for k, v in cln["counts"].items())
+        out += ["## Photos that need nothing", "",
+                (f"{crop} of the clean {p.get('split') or 'test'} photos ({n}), *not* degraded, restored with no "
+                 "task and scored against themselves: how much the model changes a photo that needs nothing "
+                 "(higher is better; identical would be infinite)."), ""]
+        out += _table(["method", "PSNR / SSIM (Y)", "lowest PSNR"],
+                      [[_label(m), _cell(v), f"{v['min_psnr']:.2f}"] for m, v in cln["means"].items()]) + [""]
     checks = results.get("acceptance") or []
     if checks:
         out += ["## Acceptance checks", ""]
         out += _table(["check", "value", "pass"],
                       [[c["check"], c["value"], "yes" if c["pass"] else "**no**"] for c in checks]) + [""]
-    out += ["## Baselines", ""]
-    out += _table(["task", "classical baseline"], [[t, BASELINE_NAMES[t]] for t in BASELINE_NAMES]) + [""]
-    out += [("Parameters were fixed on tuning data outside this test (BSDS500 training photos; Rain100L mini for "
-            "rain); see `engine/evaluation/baselines.py`."), ""]
+    if syn or par:
+        out += ["## Baselines", ""]
+        out += _table(["task", "classical baseline"], [[t, BASELINE_NAMES[t]] for t in BASELINE_NAMES]) + [""]
+        out += [("Parameters were fixed on tuning data outside this test (BSDS500 training photos; Rain100L mini "
+                "for rain); see `engine/evaluation/baselines.py`."), ""]
     out += ["## Protocol", ""] + [f"- {line}" for line in protocol_lines(results)] + [""]
     return "\n".join(out)
+
+
+def _which_photos(p: dict, photos: dict) -> str:
+    names = "; ".join(f"{s}: {', '.join(n)}" for s, n in photos.items())
+    which = (f"up to {p['limit']} photos per set at evenly spaced positions of the sorted names ({names})"
+             if p["limit"] else "all photos of each set")
+    if p.get("split") == "validation":
+        vlim = p.get("validation_limit")
+        how_many = (f"up to {p['limit'] if vlim is None else vlim} photos per set spread over those"
+                    if vlim != 0 else "all the photos of each set")
+        which = (f"**validation split**: {how_many} that the test split ({p['limit']} per set) "
+                 f"does not use ({names})")
+    return which
 
 
 def protocol_lines(results: dict) -> list[str]:
@@ -483,16 +540,7 @@ def protocol_lines(results: dict) -> list[str]:
                  f"{', '.join(p['paired_presets']) or 'none'} (network evaluation times: "
                  + "; ".join(f"{k} {v}" for k, v in p["preset_times"].items()) + ").")
     if results.get("synthetic"):
-        syn = results["synthetic"]
-        names = "; ".join(f"{s}: {', '.join(n)}" for s, n in syn["photos"].items())
-        which = (f"up to {p['limit']} photos per set at evenly spaced positions of the sorted names ({names})"
-                 if p["limit"] else "all photos of each set")
-        if p.get("split") == "validation":
-            vlim = p.get("validation_limit")
-            how_many = (f"up to {p['limit'] if vlim is None else vlim} photos per set spread over those"
-                        if vlim != 0 else "all the photos of each set")
-            which = (f"**validation split**: {how_many} that the test split ({p['limit']} per set) "
-                     f"does not use ({names})")
+        which = _which_photos(p, results["synthetic"]["photos"])
         lines.append(f"Synthetic: {which}, "
                      + (f"centre crop {p['crop']}×{p['crop']}" if p["crop"] else "full size")
                      + ", degraded by `engine.training.degradations.degrade(crop, task, seed)` with "
@@ -501,6 +549,11 @@ def protocol_lines(results: dict) -> list[str]:
                      + ("are histogram-equalised per channel, as the model's metadata asks)."
                         if (p["model"] or {}).get("low_light_condition", "equalized") == "equalized" else
                         "condition it as they are: the model's metadata says `low_light_condition: as-is`)."))
+    if results.get("clean"):
+        which = _which_photos(p, results["clean"]["photos"])
+        lines.append(f"Clean: {which}, " + (f"centre crop {p['crop']}×{p['crop']}" if p["crop"] else "full size")
+                     + ", not degraded, restored with task `auto` (no pre-processing); sampler seed = SHA-256 of "
+                     "`set/photo/clean`.")
     if results.get("paired"):
         lines.append("Paired: full size; pairs matched by file name (SOTS: the part before the first `_`); "
                      "the GoPro pair's sharp image is 2 px taller and both are cropped to the common size "
@@ -558,6 +611,8 @@ def evaluate(*, data_root: Path, out_dir: Path | None, model: Model | None, pres
                                              validation_limit)
     if "paired" in parts:
         results["paired"] = run_paired(data_root, paired_presets, model)
+    if "clean" in parts and model is not None:
+        results["clean"] = run_clean(data_root, presets, model, crop, limit, split, validation_limit)
     results["acceptance"] = acceptance(results)
     timing = {"total_s": round(time.perf_counter() - start, 1)}
     if model is not None and model.net.calls:
@@ -626,7 +681,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--paired-presets", type=_csv(tuple(PRESETS), "preset"), default=["best"],
                     help="presets on the real paired sets (default: best)")
     ap.add_argument("--tasks", type=_csv(TASKS, "task"), default=list(TASKS))
-    ap.add_argument("--parts", type=_csv(("synthetic", "paired"), "part"), default=["synthetic", "paired"])
+    ap.add_argument("--parts", type=_csv(("synthetic", "paired", "clean"), "part"), default=["synthetic", "paired"],
+                    help="synthetic, paired (the default: both) and clean (the model on photos that need nothing)")
     ap.add_argument("--limit", type=int, default=DEFAULT_LIMIT,
                     help=f"photos per clean set, evenly spaced (default {DEFAULT_LIMIT}; 0: all 24 + 18)")
     ap.add_argument("--split", choices=SPLITS, default="test",

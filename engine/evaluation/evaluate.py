@@ -454,6 +454,12 @@ def paired_table(par: dict) -> list[str]:
     return _table(header, [[_label(m)] + [_cell(par["means"][m].get(k)) for k in keys] for m in par["means"]])
 
 
+def _crops_of(p: dict, counts: dict) -> str:
+    crop = f"{p['crop']}×{p['crop']} centre crops" if p["crop"] else "full-size photos"
+    n = ", ".join(f"{k} {v}" for k, v in counts.items())
+    return f"{crop} of the clean {p.get('split') or 'test'} photos ({n})"
+
+
 def render_markdown(results: dict) -> str:
     p = results["protocol"]
     out = ["# Evaluation results", "",
@@ -468,10 +474,8 @@ def render_markdown(results: dict) -> str:
                 "`resources/models/hourglass-diffuir-t.safetensors` exists."), ""]
     syn = results.get("synthetic")
     if syn:
-        crop = f"{p['crop']}×{p['crop']} centre crops" if p["crop"] else "full-size photos"
-        n = ", ".join(f"{k} {v}" for k, v in syn["counts"].items())
         out += ["## Synthetic degradations", "",
-                (f"{crop} of the clean {p.get('split') or 'test'} photos ({n}), degraded per task with fixed seeds; "
+                (f"{_crops_of(p, syn['counts'])}, degraded per task with fixed seeds; "
                 f"{sum(syn['counts'].values())} photos × {len(p['tasks'])} tasks. The mean column averages "
                 "the tasks."), ""]
         out += synthetic_table(syn, p["tasks"]) + [""]
@@ -492,10 +496,8 @@ def render_markdown(results: dict) -> str:
         out += paired_table(par) + [""]
     cln = results.get("clean")
     if cln:
-        crop = f"{p['crop']}×{p['crop']} centre crops" if p["crop"] else "full-size photos"
-        n = ", ".join(f"{k} {v}" for k, v in cln["counts"].items())
         out += ["## Photos that need nothing", "",
-                (f"{crop} of the clean {p.get('split') or 'test'} photos ({n}), *not* degraded, restored with no "
+                (f"{_crops_of(p, cln['counts'])}, *not* degraded, restored with no "
                  "task and scored against themselves: how much the model changes a photo that needs nothing "
                  "(higher is better; identical would be infinite)."), ""]
         out += _table(["method", "PSNR / SSIM (Y)", "lowest PSNR"],

@@ -305,6 +305,8 @@ def test_clean_part_scores_undegraded_crops_against_themselves(fake_data, tiny_m
     assert "## Photos that need nothing" in md and "| ours, `balanced` |" in md
     assert "Synthetic degradations" not in md and "## Baselines" not in md
     assert "- Clean: up to 4 photos per set" in md and "kodak24: kodim01.png, kodim02.png" in md
+    with pytest.raises(SystemExit, match="cannot run with --no-model"):
+        evaluate.main(["--no-model", "--parts", "clean", "--data-root", str(fake_data), "--out", str(out)])
 
 
 def test_evaluate_is_deterministic_and_skips_the_model_on_request(fake_data, tmp_path):

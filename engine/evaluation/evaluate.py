@@ -713,6 +713,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise SystemExit("--limit must be 0 (all) or more")
     if args.validation_photos is not None and (args.validation_photos < 0 or args.split != "validation"):
         raise SystemExit("--validation-photos takes 0 (all) or more, with --split validation")
+    if args.no_model and "clean" in args.parts:
+        raise SystemExit("--parts clean scores a model: it cannot run with --no-model")
     if not args.data_root.is_dir():
         raise SystemExit(f"data folder not found: {args.data_root} (pass --data-root)")
     if args.threads:

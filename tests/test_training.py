@@ -276,9 +276,23 @@ def test_tasks_option_weights_the_mix_and_refuses_to_drop_a_task():
     assert counts == [3] * 5  # a batch of 8 over an 8-task mix: the same weighted mix in every batch
     assert "(low-light 1/8, haze 1/8, rain 2/8, snow 1/8, blur 3/8)" in recipe_summary(cfg)
     assert "tasks mixed in every batch," in recipe_summary(TrainConfig())
-    for bad in ("rain,blur", "low-light,haze,rain,snow,blur,fog", ""):
+    with_none = _overrides(parse(["--tasks", "low-light,haze,rain,snow,blur,none"]))["tasks"]
+    assert "(low-light 1/6, haze 1/6, rain 1/6, snow 1/6, blur 1/6, none 1/6)" in recipe_summary(
+        TrainConfig(tasks=tuple(with_none)))
+    for bad in ("rain,blur", "low-light,haze,rain,snow,blur,fog", "", "none"):
         with pytest.raises(SystemExit):
             parse(["--tasks", bad])
+
+
+def test_identity_task_gives_the_clean_crop_as_its_own_condition():
+    photos = synthetic_photos()
+    maker = BatchMaker(photos, batch=6, crop=32, seed=3, tasks=("low-light", "haze", "rain", "snow", "blur", "none"))
+    b = maker.make(0)
+    assert b.tasks[5] == "none"
+    assert np.array_equal(b.x_in[5], b.x0[5])  # residual exactly 0
+    assert all(not np.array_equal(b.x_in[i], b.x0[i]) for i in range(5))
+    with pytest.raises(ValueError, match="unknown task"):
+        BatchMaker(photos, batch=2, crop=32, seed=0, tasks=("fog",))
 
 
 def test_draws_mix_paths_and_times():

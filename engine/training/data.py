@@ -9,6 +9,8 @@ Task mix: sample i of batch k gets task TASKS[(k·B + i) mod 5], so every batch 
 task and the counts stay balanced over batches. Low-light samples are histogram-equalised (the condition
 DiffUIR uses for LOL, and what inference does for task=low-light) with probability `eq_prob`, and left
 as they are otherwise (what inference feeds with task=auto); the target is the clean crop either way.
+`--tasks` may also name `none` (training only): the clean crop is both condition and target, so the model
+learns to leave a photo that needs nothing as it is (bright, high-key photos otherwise read as haze).
 
 Feature scale: a crop is a window of a photo, so its rain streaks and snow flakes should have the size
 they have on photos, not the size the generators give a 96 px image (half that of a 256 px one). With
@@ -110,6 +112,10 @@ def _random_crop(img: np.ndarray, size: int, rng: np.random.Generator) -> np.nda
     return img[y:y + size, x:x + size]
 
 
+IDENTITY = "none"  # a training-only task: the clean crop is its own condition
+TRAIN_TASKS = (*TASKS, IDENTITY)
+
+
 class BatchMaker:
     """Makes batch k from the in-memory photos; `make(k)` is deterministic and thread-safe."""
 
@@ -121,9 +127,9 @@ class BatchMaker:
         for p in photos:
             if p.dtype != np.uint8 or p.ndim != 3 or p.shape[2] != 3:
                 raise ValueError("photos must be uint8 H×W×3 RGB arrays")
-        unknown = [t for t in tasks if t not in TASKS]
+        unknown = [t for t in tasks if t not in TRAIN_TASKS]
         if unknown:
-            raise ValueError(f"unknown task(s) {unknown}; expected some of {TASKS}")
+            raise ValueError(f"unknown task(s) {unknown}; expected some of {TRAIN_TASKS}")
         if crop < 16:
             raise ValueError("crop must be at least 16 pixels (the network pads to a multiple of 16)")
         self.photos = list(photos)
@@ -152,7 +158,7 @@ class BatchMaker:
         options = {"max_density": self.rain_max_density} if task == "rain" else {}
         if task in ("rain", "snow") and self.feature_scale is not None:
             options["scale"] = _logu(rng, *self.feature_scale)
-        degraded = degrade(clean, task, rng, **options)
+        degraded = clean.copy() if task == IDENTITY else degrade(clean, task, rng, **options)
         if margin:
             clean = clean[margin:-margin, margin:-margin]
             degraded = degraded[margin:-margin, margin:-margin]

@@ -45,7 +45,15 @@ from engine.network import VARIANTS, LayerNorm, UnetRes, WeightStandardizedConv2
 from engine.sampler import initial_state, time_input
 from engine.sampler import step as sampler_step
 from engine.schedule import PRESETS, SUM_SCALE, TIMESTEPS, make_schedule
-from engine.training.data import SHARED_DATA, TRAIN_CLEAN, Batch, BatchMaker, Prefetcher, load_photos
+from engine.training.data import (
+    SHARED_DATA,
+    TRAIN_CLEAN,
+    TRAIN_TASKS,
+    Batch,
+    BatchMaker,
+    Prefetcher,
+    load_photos,
+)
 from engine.training.degradations import RAIN_MAX_DENSITY, TASKS
 from engine.training.ema import EMA
 
@@ -543,7 +551,8 @@ def recipe_summary(cfg: TrainConfig) -> str:
 def _mix_text(tasks) -> str:
     if tuple(tasks) == TASKS:
         return ""
-    return " (" + ", ".join(f"{t} {list(tasks).count(t)}/{len(tasks)}" for t in TASKS) + ")"
+    return " (" + ", ".join(f"{t} {list(tasks).count(t)}/{len(tasks)}" for t in TRAIN_TASKS
+                            if t in TASKS or t in tasks) + ")"
 
 
 def _scale_text(scale) -> str:
@@ -740,7 +749,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "the generator's own default, and states saved before this option: 3)")
     p.add_argument("--tasks", type=_tasks_arg, metavar="T1,T2,...", help="the round-robin task mix; repeat a "
                    "task to weight it (default: each task once; with a batch of 8, 'low-light,haze,rain,snow,"
-                   "blur,rain,blur,blur' puts 2 rain and 3 blur samples in every batch)")
+                   "blur,rain,blur,blur' puts 2 rain and 3 blur samples in every batch); 'none' adds clean "
+                   "crops as their own condition")
     p.add_argument("--amp", choices=("on", "off"), help="bf16 autocast on CUDA (default on; ignored on CPU)")
     p.add_argument("--workers", type=int, help="data threads (default 1 on CPU, up to 8 on CUDA)")
     p.add_argument("--threads", default="auto", type=_threads_arg, help="torch CPU threads, or 'auto' (default): time 1 thread "
@@ -764,9 +774,10 @@ def _threads_arg(value: str) -> str:
 
 def _tasks_arg(value: str) -> list[str]:
     tasks = [t.strip() for t in value.split(",") if t.strip()]
-    unknown = sorted({t for t in tasks if t not in TASKS})
+    unknown = sorted({t for t in tasks if t not in TRAIN_TASKS})
     if unknown:
-        raise argparse.ArgumentTypeError(f"unknown task(s) {', '.join(unknown)}; expected some of {', '.join(TASKS)}")
+        raise argparse.ArgumentTypeError(f"unknown task(s) {', '.join(unknown)}; expected some of "
+                                         f"{', '.join(TRAIN_TASKS)}")
     missing = [t for t in TASKS if t not in tasks]
     if missing:  # a model that never sees a task forgets it: refuse rather than ship that by accident
         raise argparse.ArgumentTypeError(f"every task must appear at least once; missing {', '.join(missing)}")

@@ -300,6 +300,10 @@ def clean_photos(data_root: Path, limit: int | None, split: str = "test",
     return photos
 
 
+def _names_by_set(photos: list[tuple[str, Path]]) -> dict[str, list[str]]:
+    return {s: [p.name for t, p in photos if t == s] for s in CLEAN_SETS}
+
+
 def run_clean(data_root: Path, presets: Sequence[str], model: Model, crop: int, limit: int | None,
               split: str = "test", validation_limit: int | None = None) -> dict:
     """Restore clean crops with no task and score each against itself (how much a photo that needs nothing
@@ -317,9 +321,8 @@ def run_clean(data_root: Path, presets: Sequence[str], model: Model, crop: int, 
     for m in (f"ours-{preset}" for preset in presets):
         psnrs = [r["scores"][m]["psnr"] for r in records]
         means[m] = {**_mean(records, m), "min_psnr": round(min(psnrs), 4)}
-    counts = {s: sum(r["set"] == s for r in records) for s in CLEAN_SETS}
-    names = {s: [p.name for t, p in photos if t == s] for s in CLEAN_SETS}
-    return {"records": records, "means": means, "counts": counts, "photos": names}
+    names = _names_by_set(photos)
+    return {"records": records, "means": means, "counts": {s: len(n) for s, n in names.items()}, "photos": names}
 
 
 def run_synthetic(data_root: Path, tasks: Sequence[str], presets: Sequence[str], model: Model | None,
@@ -344,8 +347,8 @@ def run_synthetic(data_root: Path, tasks: Sequence[str], presets: Sequence[str],
         means[m]["mean"] = _mean_of_means(means[m], tasks)
     per_set = {s: {m: {t: _mean(records, m, task=t, set_name=s) for t in tasks} for m in methods}
                for s in CLEAN_SETS if any(r["set"] == s for r in records)}
-    counts = {s: len({r["photo"] for r in records if r["set"] == s}) for s in CLEAN_SETS}
-    names = {s: [p.name for t, p in photos if t == s] for s in CLEAN_SETS}
+    names = _names_by_set(photos)
+    counts = {s: len(n) for s, n in names.items()}
     return {"records": records, "means": means, "per_set": per_set, "counts": counts, "photos": names,
             "timings_s": {k: round(v, 2) for k, v in timings.items()}}
 

@@ -277,6 +277,7 @@ def test_evaluate_end_to_end_with_the_tiny_model(fake_data, tiny_model_path, tmp
     assert res["acceptance"] == []  # no `best` rows: nothing to check
     assert "| ours, `fast` |" in md and "| degraded input |" in md and "Rain100H" in md
     assert "tiny-t.safetensors" in md and "training steps: unknown" in md
+    assert "- Presets: synthetic fast; paired fast (network" in md
     assert "ours, `fast`" in capsys.readouterr().out
 
 
@@ -305,6 +306,7 @@ def test_clean_part_scores_undegraded_crops_against_themselves(fake_data, tiny_m
     assert "## Photos that need nothing" in md and "| ours, `balanced` |" in md
     assert "Synthetic degradations" not in md and "## Baselines" not in md
     assert "- Clean: up to 4 photos per set" in md and "kodak24: kodim01.png, kodim02.png" in md
+    assert "- Presets: clean fast, balanced (network evaluation times:" in md  # only the parts that ran
     with pytest.raises(SystemExit, match="cannot run with --no-model"):
         evaluate.main(["--no-model", "--parts", "clean", "--data-root", str(fake_data), "--out", str(out)])
 

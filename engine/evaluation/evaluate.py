@@ -541,24 +541,25 @@ def protocol_lines(results: dict) -> list[str]:
         m = p["model"]
         lines.append(f"Model: `{m['file']}` (DiffUIR-{m['variant']}), training steps: {m['training_steps']}, "
                      f"weights: {m['weights']}.")
-    lines.append(f"Presets: synthetic {', '.join(p['presets']) or 'none'}; paired "
-                 f"{', '.join(p['paired_presets']) or 'none'} (network evaluation times: "
+    ran = [(part, p["paired_presets"] if part == "paired" else p["presets"])
+           for part in ("synthetic", "clean", "paired") if results.get(part)]
+    lines.append("Presets: " + "; ".join(f"{part} {', '.join(presets) or 'none'}" for part, presets in ran)
+                 + " (network evaluation times: "
                  + "; ".join(f"{k} {v}" for k, v in p["preset_times"].items()) + ").")
+    crop = f"centre crop {p['crop']}×{p['crop']}" if p["crop"] else "full size"
     if results.get("synthetic"):
         which = _which_photos(p, results["synthetic"]["photos"])
-        lines.append(f"Synthetic: {which}, "
-                     + (f"centre crop {p['crop']}×{p['crop']}" if p["crop"] else "full size")
-                     + ", degraded by `engine.training.degradations.degrade(crop, task, seed)` with "
-                     "seed = first 4 bytes (little-endian, 31 bits) of SHA-256(`set/photo/task`); the sampler's "
+        lines.append(f"Synthetic: {which}, {crop}, degraded by "
+                     "`engine.training.degradations.degrade(crop, task, seed)` with seed = first 4 bytes "
+                     "(little-endian, 31 bits) of SHA-256(`set/photo/task`); the sampler's "
                      "initial noise uses the same seed; the task is given to the model (low-light inputs "
                      + ("are histogram-equalised per channel, as the model's metadata asks)."
                         if (p["model"] or {}).get("low_light_condition", "equalized") == "equalized" else
                         "condition it as they are: the model's metadata says `low_light_condition: as-is`)."))
     if results.get("clean"):
         which = _which_photos(p, results["clean"]["photos"])
-        lines.append(f"Clean: {which}, " + (f"centre crop {p['crop']}×{p['crop']}" if p["crop"] else "full size")
-                     + ", not degraded, restored with task `auto` (no pre-processing); sampler seed = SHA-256 of "
-                     "`set/photo/clean`.")
+        lines.append(f"Clean: {which}, {crop}, not degraded, restored with task `auto` (no pre-processing); "
+                     "sampler seed = SHA-256 of `set/photo/clean`.")
     if results.get("paired"):
         lines.append("Paired: full size; pairs matched by file name (SOTS: the part before the first `_`); "
                      "the GoPro pair's sharp image is 2 px taller and both are cropped to the common size "

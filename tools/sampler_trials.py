@@ -27,7 +27,16 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine.evaluation.evaluate import centre_crop, clean_photos, derive_seed, read_rgb, score
+from engine.evaluation.evaluate import (
+    DEFAULT_CROP,
+    DEFAULT_DATA_ROOT,
+    DEFAULT_LIMIT,
+    centre_crop,
+    clean_photos,
+    derive_seed,
+    read_rgb,
+    score,
+)
 from engine.models import load_model
 from engine.pipeline import restore_array
 from engine.preprocess import equalizes_low_light
@@ -66,8 +75,8 @@ def main(argv=None) -> int:
     parser.add_argument("trial", choices=("times", "ensemble"))
     parser.add_argument("--model", default="default")
     parser.add_argument("--photos", type=int, default=6, help="validation photos per clean set (0: all)")
-    parser.add_argument("--crop", type=int, default=256)
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--crop", type=int, default=DEFAULT_CROP)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA_ROOT)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
@@ -75,7 +84,7 @@ def main(argv=None) -> int:
     model = load_model(args.model, "cpu")
     equalize = equalizes_low_light(dict(model.info.metadata))
     records, start = [], time.perf_counter()
-    for set_name, path in clean_photos(args.data, 4, "validation", args.photos):
+    for set_name, path in clean_photos(args.data, DEFAULT_LIMIT, "validation", args.photos):
         clean = centre_crop(read_rgb(path), args.crop)
         for task in TASKS:
             seed = derive_seed(set_name, path.name, task)

@@ -31,6 +31,7 @@ from engine.evaluation.evaluate import (
     DEFAULT_CROP,
     DEFAULT_DATA_ROOT,
     DEFAULT_LIMIT,
+    _table,
     centre_crop,
     clean_photos,
     derive_seed,
@@ -97,10 +98,9 @@ def main(argv=None) -> int:
     means = {m: {t: float(np.mean([r["psnr"][m] for r in records if r["task"] == t])) for t in TASKS}
              for m in methods}
     print(f"{len(records) // len(TASKS)} photos × {len(TASKS)} tasks, model {model.info.path.name}")
-    print("| method | " + " | ".join(TASKS) + " | mean |\n|---|" + "---|" * (len(TASKS) + 1))
-    for m in methods:
-        cells = [f"{means[m][t]:.2f}" for t in TASKS] + [f"{np.mean(list(means[m].values())):.2f}"]
-        print(f"| {m} | " + " | ".join(cells) + " |")
+    rows = [[m] + [f"{means[m][t]:.2f}" for t in TASKS] + [f"{np.mean(list(means[m].values())):.2f}"]
+            for m in methods]
+    print("\n".join(_table(["method", *TASKS, "mean"], rows)))
     if args.json:
         args.json.write_text(json.dumps({"model": model.info.path.name, "records": records}, indent=1))
     return 0

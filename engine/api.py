@@ -96,6 +96,20 @@ def resolve_task(image: np.ndarray, task: str) -> tuple[str, Detection | None]:
     return detection.task, detection
 
 
+def resolve_task_or_warn(image: np.ndarray, task: str,
+                         on_warning: Callable[[str], None] | None) -> tuple[str, Detection | None]:
+    """`resolve_task`, except that when the detector cannot answer (missing or invalid weights, a photo too
+    small to judge) the photo is restored as before, without pre-processing, and the user is told why."""
+    try:
+        return resolve_task(image, task)
+    except HourglassError as exc:
+        if on_warning is not None:
+            reason = str(exc).rstrip(".")
+            on_warning(f"Automatic detection is not available for this photo: {reason}. Restoring it without "
+                       "task-specific pre-processing.")
+        return task, None
+
+
 def restore_image(
     image: np.ndarray,
     model: LoadedModel,
@@ -127,13 +141,7 @@ def restore_image(
     photo as it is. `fullres`, `optimize` and `precision` are as in `RestoreOptions` (`optimize=False` is
     the reference path, bit-identical to the official code); `details` receives the path and tile plan.
     """
-    try:
-        task, detection = resolve_task(image, task)
-    except HourglassError as exc:  # no (valid) detector: as before, no pre-processing
-        if on_warning is not None:
-            on_warning(f"Automatic detection is not available ({exc}); restoring without task-specific "
-                       "pre-processing.")
-        detection = None
+    task, detection = resolve_task_or_warn(image, task, on_warning)
     if detection is not None and on_detect is not None:
         on_detect(detection)
     return restore_array(
@@ -205,11 +213,7 @@ def restore_file(
     if task == "auto":
         stage("detect")
         td = time.perf_counter()
-        try:
-            task, detection = resolve_task(img.rgb, task)
-        except HourglassError as exc:  # no (valid) detector: restore as before, without pre-processing
-            warn(f"Automatic detection is not available ({exc}); restoring without task-specific "
-                 "pre-processing.")
+        task, detection = resolve_task_or_warn(img.rgb, task, warn)
         timings["detect"] = time.perf_counter() - td
         stage("detect", 1.0)
     found = {} if detection is None else {"confidence": detection.confidence, "scores": dict(detection.scores)}

@@ -185,6 +185,8 @@ def cmd_restore(args) -> int:
                 path_taken = "fast full-res" if res.fullres == "fast" else ""
                 detail = ", ".join(x for x in (_detected(res), path_taken, f"{res.timings['total']:.1f} s") if x)
                 bar.done(f"ok     {path} -> {res.output_path} ({detail})")
+                for message in res.warnings:  # the GUI shows these as notices; here they follow the photo's line
+                    bar.done(f"       note: {message}")
     except (KeyboardInterrupt, Cancelled):
         cancel.cancel()
         bar.done(f"Interrupted: {ok} restored; the photo in progress was discarded.")

@@ -64,6 +64,30 @@ def test_detect_reports_unreadable_photos_and_goes_on(stub, folder, capsys):
     assert len(captured.out.splitlines()) == 2 and "broken.jpg" in captured.err
 
 
+def test_detect_reports_a_photo_too_small_to_judge_and_goes_on(stub, folder, capsys):
+    from PIL import Image
+
+    stub("snow")
+    Image.new("RGB", (40, 5)).save(folder / "strip.png")
+    assert main(["detect", "--json", str(folder)]) == 1
+    captured = capsys.readouterr()
+    assert [Path(json.loads(line)["path"]).name for line in captured.out.splitlines()] == ["a.png", "b.jpg"]
+    assert "strip.png" in captured.err and "40×5 pixels, too small" in captured.err
+
+
+def test_restore_auto_notes_why_a_photo_got_no_detection(stub, tmp_path, tiny_model_path, capsys):
+    from PIL import Image
+
+    stub("haze")
+    Image.new("RGB", (9, 9), (20, 30, 40)).save(tmp_path / "icon.png")
+    out = tmp_path / "out"
+    assert main(["restore", str(tmp_path / "icon.png"), "-o", str(out), "--model", str(tiny_model_path),
+                 "--steps", "1"]) == 0
+    err = capsys.readouterr().err
+    assert (out / "icon.png").is_file()
+    assert "note: Automatic detection is not available for this photo: The photo is 9×9 pixels" in err
+
+
 def test_detect_without_a_detector_or_photos_is_a_usage_error(folder, tmp_path, capsys):
     assert main(["detect", str(folder)]) == 2  # conftest points HOURGLASS_DETECTOR nowhere
     assert "detector is missing" in capsys.readouterr().err

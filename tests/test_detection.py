@@ -250,6 +250,23 @@ def test_a_photo_detected_as_fine_is_skipped_unless_asked(stub, tmp_path, tiny_m
     assert chosen.skipped and chosen.confidence is None and not (tmp_path / "chosen.png").exists()
 
 
+def test_a_photo_too_small_to_judge_is_refused_and_restore_goes_on_without_it(stub, tmp_path, tiny_model):
+    from engine.api import RestoreOptions, restore_file
+    from engine.detection.detector import MIN_SIDE, Detector
+    from engine.errors import UnsupportedInputError
+
+    det = Detector.load(stub("haze"))
+    assert det.detect(photo(1, MIN_SIDE, MIN_SIDE)).task == "haze"
+    for h, w in ((1, 1), (MIN_SIDE - 1, 400), (300, 3)):
+        with pytest.raises(UnsupportedInputError, match=f"{w}×{h} pixels, too small"):
+            det.detect(photo(2, h, w))
+    src = save_png(tmp_path / "in.png", photo(3, 1, 1))
+    warnings: list[str] = []
+    res = restore_file(src, tmp_path / "out.png", tiny_model, RestoreOptions(steps=1), on_warning=warnings.append)
+    assert res.task == "auto" and res.confidence is None and Path(res.output_path).is_file()
+    assert len(warnings) == 1 and "too small" in warnings[0] and "choose the degradation yourself" in warnings[0]
+
+
 def test_without_a_detector_auto_restores_with_a_warning(tmp_path, tiny_model):
     from engine.api import RestoreOptions, restore_file
 

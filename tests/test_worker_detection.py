@@ -67,6 +67,18 @@ def test_analyze_of_a_missing_photo_is_an_error_for_that_request(haze_worker: Wo
     assert isinstance(haze_worker.ping(), P.Pong)  # still serving
 
 
+def test_analyze_of_a_photo_too_small_to_judge_says_so(haze_worker: WorkerProcess, tmp_path: Path) -> None:
+    from PIL import Image
+
+    src = tmp_path / "dot.png"
+    Image.new("RGB", (1, 1)).save(src)
+    haze_worker.send(P.Analyze("a3", str(src)))
+    error = haze_worker.expect(lambda e: getattr(e, "req_id", None) == "a3")
+    assert isinstance(error, P.ErrorEvent) and error.error.code == P.ErrorCode.UNSUPPORTED_INPUT
+    assert "too small" in error.error.message
+    assert isinstance(haze_worker.ping(), P.Pong)
+
+
 def test_an_auto_job_uses_and_reports_the_detected_task(haze_worker: WorkerProcess, tmp_path: Path) -> None:
     src = write_png(tmp_path / "in.png")
     events = run_job(haze_worker, src, tmp_path / "out.png")

@@ -23,6 +23,7 @@ from engine.errors import ModelNotFoundError
 
 DETECTOR_FILE = "hourglass-detector.safetensors"
 CLASSES = ("low-light", "haze", "rain", "snow", "blur", "none")
+MIN_SIDE = 16  # pixels: below this a photo holds too little to tell its degradation (its statistics need edges)
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,9 @@ class Detector:
         return extract(prepare(rgb, WORK_SIDE))
 
     def detect(self, rgb: np.ndarray) -> Detection:
-        """Classify an H×W×3 photo (float in [0, 1], uint8 or uint16)."""
+        """Classify an H×W×3 photo (float in [0, 1], uint8 or uint16). A photo under `MIN_SIDE` pixels on
+        a side is refused with `UnsupportedInputError`: its answer would be noise."""
+        check_detectable(rgb)
         t0 = time.perf_counter()
         work = prepare(rgb, WORK_SIDE)
         f = extract(work)
@@ -102,6 +105,16 @@ class Detector:
         t1 = time.perf_counter()
         d = self.detect(rgb)
         return Detection(d.task, d.confidence, d.scores, {"read": round(t1 - t0, 4), **d.timings})
+
+
+def check_detectable(rgb: np.ndarray) -> None:
+    """Refuse a photo too small for the detector, with a message that says what to do instead."""
+    h, w = np.shape(rgb)[:2]
+    if min(h, w) < MIN_SIDE:
+        from engine.errors import UnsupportedInputError
+
+        raise UnsupportedInputError(f"The photo is {w}×{h} pixels, too small to tell what is wrong with it "
+                                    f"(at least {MIN_SIDE}×{MIN_SIDE}); choose the degradation yourself.")
 
 
 _lock = threading.Lock()

@@ -176,6 +176,12 @@ def cmd_restore(args) -> int:
                     failed.append(path)
                     bar.done(f"FAILED {path}: {exc}")
                     continue
+                except Exception as exc:  # a bug with one photo must not lose the rest of the batch
+                    logging.getLogger("hourglass.cli").debug("restoring %s failed", path, exc_info=True)
+                    failed.append(path)
+                    bar.done(f"FAILED {path}: unexpected error ({type(exc).__name__}: {exc}); please report it "
+                             "(-v shows the traceback)")
+                    continue
                 if res.skipped:
                     clean += 1
                     bar.done(f"skip   {path}: already fine ({_detected(res) or 'task none'}); not restored "
@@ -263,6 +269,12 @@ def cmd_detect(args) -> int:
         except HourglassError as exc:
             failed += 1
             print(f"hourglass: {path}: {exc}", file=sys.stderr)
+            continue
+        except Exception as exc:  # as in restore: one photo's bug must not end the listing
+            logging.getLogger("hourglass.cli").debug("detecting %s failed", path, exc_info=True)
+            failed += 1
+            print(f"hourglass: {path}: unexpected error ({type(exc).__name__}: {exc}); please report it",
+                  file=sys.stderr)
             continue
         if args.json:
             print(json.dumps({"path": str(path), **d.to_json()}), flush=True)

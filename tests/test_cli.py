@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -49,6 +50,26 @@ def test_one_corrupt_photo_fails_alone(photos, tmp_path, tiny_model_path, capsys
     assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.jpg"]
     err = capsys.readouterr().err
     assert "FAILED" in err and "broken.jpg" in err and "1 failed" in err
+
+
+def test_an_unexpected_error_with_one_photo_does_not_end_the_batch(photos, tmp_path, tiny_model_path, capsys,
+                                                                   monkeypatch):
+    import engine.api
+
+    real = engine.api.restore_file
+
+    def flaky(path, *args, **kwargs):
+        if Path(path).name == "a.png":
+            raise RuntimeError("boom")
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(engine.api, "restore_file", flaky)
+    out = tmp_path / "out"
+    code = main(["restore", str(photos), "-o", str(out), "--model", str(tiny_model_path), "--steps", "1"])
+    assert code == 1
+    assert sorted(p.name for p in out.iterdir()) == ["b.jpg"]
+    err = capsys.readouterr().err
+    assert "FAILED" in err and "unexpected error (RuntimeError: boom)" in err and "Restored 1 of 2" in err
 
 
 def test_existing_output_is_not_replaced(photos, tmp_path, tiny_model_path):

@@ -177,7 +177,7 @@ def cmd_restore(args) -> int:
                     bar.done(f"FAILED {path}: {exc}")
                     continue
                 except Exception as exc:  # a bug with one photo must not lose the rest of the batch
-                    logging.getLogger("hourglass.cli").debug("restoring %s failed", path, exc_info=True)
+                    logging.getLogger("hourglass.cli").info("restoring %s failed", path, exc_info=True)
                     failed.append(path)
                     bar.done(f"FAILED {path}: unexpected error ({type(exc).__name__}: {exc}); please report it "
                              "(-v shows the traceback)")
@@ -271,10 +271,10 @@ def cmd_detect(args) -> int:
             print(f"hourglass: {path}: {exc}", file=sys.stderr)
             continue
         except Exception as exc:  # as in restore: one photo's bug must not end the listing
-            logging.getLogger("hourglass.cli").debug("detecting %s failed", path, exc_info=True)
+            logging.getLogger("hourglass.cli").info("detecting %s failed", path, exc_info=True)
             failed += 1
-            print(f"hourglass: {path}: unexpected error ({type(exc).__name__}: {exc}); please report it",
-                  file=sys.stderr)
+            print(f"hourglass: {path}: unexpected error ({type(exc).__name__}: {exc}); please report it "
+                  "(-v shows the traceback)", file=sys.stderr)
             continue
         if args.json:
             print(json.dumps({"path": str(path), **d.to_json()}), flush=True)

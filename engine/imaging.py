@@ -456,10 +456,16 @@ def _resolve_output(path: Path, source: ImageData | None, fmt: str | None, bit_d
     return fmt, depth
 
 
-def _check_target(path: Path, source: ImageData | None, overwrite: bool) -> None:
-    if source is not None and source.path is not None and _same_file(path, source.path):
-        raise OutputExistsError(f'Hourglass never saves over the original photo "{path.name}"; choose '
+def check_not_original(path: Path, original: Path) -> None:
+    """Refuse an output path that is the input photo itself (any spelling of it, links included)."""
+    if _same_file(path, original):
+        raise OutputExistsError(f'Hourglass never saves over the original photo "{Path(path).name}"; choose '
                                 "another file name or folder.")
+
+
+def _check_target(path: Path, source: ImageData | None, overwrite: bool) -> None:
+    if source is not None and source.path is not None:
+        check_not_original(path, source.path)
     if not overwrite and os.path.lexists(path):
         raise OutputExistsError(f'"{path.name}" already exists in {path.parent}; choose another name or '
                                 "allow overwriting.")

@@ -72,6 +72,16 @@ def test_an_unexpected_error_with_one_photo_does_not_end_the_batch(photos, tmp_p
     assert "FAILED" in err and "unexpected error (RuntimeError: boom)" in err and "Restored 1 of 2" in err
 
 
+def test_restoring_into_the_input_folder_says_the_originals_are_kept(photos, tiny_model_path, capsys):
+    before = {p: p.read_bytes() for p in photos.rglob("*") if p.is_file()}
+    for extra in ([], ["--overwrite"]):
+        code = main(["restore", str(photos / "a.png"), "-o", str(photos), "--model", str(tiny_model_path),
+                     "--steps", "1", *extra])
+        assert code == 1
+        assert 'never saves over the original photo "a.png"' in capsys.readouterr().err
+    assert {p: p.read_bytes() for p in photos.rglob("*") if p.is_file()} == before
+
+
 def test_existing_output_is_not_replaced(photos, tmp_path, tiny_model_path):
     out = tmp_path / "out"
     out.mkdir()

@@ -17,3 +17,15 @@ def random_state_dict(variant: str = "T", seed: int = 0, scale: float = 0.05):
         else:
             sd[key] = scale * torch.randn(shape, generator=g)
     return sd
+
+
+def load_tool(name: str):
+    """A script of tools/ (not a package) imported as a module, for its tests."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "tools" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -3,21 +3,14 @@ the shipped detector's answers it rebuilds are the ones `detect` gives."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
+from model_helpers import load_tool
 
 
 @pytest.fixture(scope="module")
 def cv():
-    spec = importlib.util.spec_from_file_location("detector_real_cv", ROOT / "tools" / "detector_real_cv.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("detector_real_cv")
 
 
 def test_folds_spread_every_class_evenly(cv):

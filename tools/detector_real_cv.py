@@ -20,7 +20,6 @@ not adopted"). Not part of the app; the report is `docs/eval/detect-real-cv.md`.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -31,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from engine.detection import cropnet
 from engine.detection.detector import CLASSES, Detector
-from engine.detection.evaluate import SHARED_DATA, summarise, test_photos
+from engine.detection.evaluate import add_arguments, photos_or_complain, summarise, write_report
 from engine.detection.features import WORK_SIDE, extract, prepare
 from engine.detection.train import balanced_accuracy, confusion
 
@@ -185,25 +184,18 @@ def markdown(r: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--weights", type=Path, default=None, help="detector weights (default: the bundled ones)")
-    parser.add_argument("--data", type=Path, default=SHARED_DATA)
+    add_arguments(parser)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--out", type=Path, default=None, help="writes OUT.json and OUT.md")
     args = parser.parse_args(argv)
-    import cv2
-
-    cv2.setNumThreads(1)
-    photos = test_photos(args.data)
+    photos = photos_or_complain(args.data)
     if not photos:
-        print(f"no test photos under {args.data}", file=sys.stderr)
         return 2
     report = run(Detector.load(args.weights), photos, args.folds, args.repeats)
     text = markdown(report)
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n", "utf-8")
-        args.out.with_suffix(".md").write_text(text, "utf-8")
+        write_report(args.out, report, text)
     print(text)
     return 0
 

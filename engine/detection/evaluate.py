@@ -165,18 +165,37 @@ def evaluate(detector: Detector, photos: list[tuple[Path, str, str]], *, progres
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m engine.detection.evaluate", description=__doc__.split("\n")[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options every run over the test photos takes (also `tools/detector_real_cv.py`)."""
     parser.add_argument("--weights", type=Path, default=None, help="detector weights (default: the bundled ones)")
     parser.add_argument("--data", type=Path, default=SHARED_DATA)
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="writes OUT.json and OUT.md")
-    args = parser.parse_args(argv)
+
+
+def photos_or_complain(data: Path) -> list[tuple[Path, str, str]]:
+    """`test_photos(data)` with OpenCV on one thread (as the timings assume); says so when there are none."""
     import cv2
 
     cv2.setNumThreads(1)
-    photos = test_photos(args.data)
+    photos = test_photos(data)
     if not photos:
-        print(f"no test photos under {args.data}", file=sys.stderr)
+        print(f"no test photos under {data}", file=sys.stderr)
+    return photos
+
+
+def write_report(out: Path, report: dict, text: str) -> None:
+    """OUT.json (the whole report) and OUT.md (`text`)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n", "utf-8")
+    out.with_suffix(".md").write_text(text, "utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m engine.detection.evaluate", description=__doc__.split("\n")[0])
+    add_arguments(parser)
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="writes OUT.json and OUT.md")
+    args = parser.parse_args(argv)
+    photos = photos_or_complain(args.data)
+    if not photos:
         return 2
     t0 = time.perf_counter()
     detector = Detector.load(args.weights)
@@ -186,10 +205,8 @@ def main(argv: list[str] | None = None) -> int:
         second = evaluate(detector, paired, progress=False)
         report["paired"] = {"photos": second["photos"], "folders": second["folders"], "results": second["results"]}
     report["seconds"] = round(time.perf_counter() - t0, 1)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n", "utf-8")
     text = markdown(report)
-    args.out.with_suffix(".md").write_text(text, "utf-8")
+    write_report(args.out, report, text)
     print(text)
     return 0
 

@@ -26,6 +26,19 @@ def _isolated_models_dir(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture
+def stub(tmp_path, monkeypatch):
+    """`stub(task)` makes the active detector one that always answers `task` (exact answers for `auto`)."""
+    from detector_helpers import write_stub_detector
+
+    def use(task: str) -> Path:
+        path = write_stub_detector(tmp_path / f"stub-{task}.safetensors", task)
+        monkeypatch.setenv("HOURGLASS_DETECTOR", str(path))
+        return path
+
+    return use
+
+
+@pytest.fixture
 def bundled_detector(monkeypatch) -> Path:
     """The shipped detector weights (resources/models), made the active detector for this test."""
     from engine.detection.detector import DETECTOR_FILE

@@ -6,20 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from detector_helpers import write_stub_detector
 from test_cli import _photo
 
 from engine.cli import main
-
-
-@pytest.fixture
-def stub(tmp_path, monkeypatch):
-    def use(task: str) -> Path:
-        path = write_stub_detector(tmp_path / f"stub-{task}.safetensors", task)
-        monkeypatch.setenv("HOURGLASS_DETECTOR", str(path))
-        return path
-
-    return use
 
 
 @pytest.fixture

@@ -192,18 +192,6 @@ def test_bundled_detector_recognises_clear_cases(bundled_detector):
 # ------------------------------------------------------------------------------------------ auto in the API
 
 
-@pytest.fixture
-def stub(tmp_path, monkeypatch):
-    """Make the active detector one that always answers `task`."""
-
-    def use(task: str) -> Path:
-        path = write_stub_detector(tmp_path / f"stub-{task}.safetensors", task)
-        monkeypatch.setenv("HOURGLASS_DETECTOR", str(path))
-        return path
-
-    return use
-
-
 def save_png(path: Path, rgb: np.ndarray) -> Path:
     Image.fromarray(np.round(rgb * 255).astype(np.uint8)).save(path)
     return path

@@ -210,6 +210,8 @@ def restore_file(
         cancel.check()
     img = imaging.read_image(input_path)
     timings["read"] = time.perf_counter() - t0
+    if img.frames > 1:
+        warn(f'"{input_path.name}" holds {img.frames} frames or pages; only the first is restored and saved.')
     task, detection = opts.task, None
     if task == "auto":
         stage("detect")

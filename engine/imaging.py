@@ -76,6 +76,7 @@ class ImageData:
     dpi: tuple[float, float] | None
     xmp: bytes | None
     path: Path | None
+    frames: int = 1  # frames or pages in the file (animated WebP, multi-page TIFF); only the first is read
 
 
 def to_uint8(rgb) -> np.ndarray:
@@ -130,11 +131,13 @@ def read_image(path) -> ImageData:
                 pixels = _pillow_pixels(img)
             exif, orientation = _read_exif(img)
             icc, dpi, xmp = _read_icc(img), _read_dpi(img), _read_xmp(img)
+            # MPO JPEGs carry camera previews and HEIF auxiliary images as extra frames: not the user's content
+            frames = int(getattr(img, "n_frames", 1) or 1) if fmt in ("PNG", "TIFF", "WEBP") else 1
     rgb, alpha, depth = pixels
     if orientation != 1:
         rgb, alpha = _orient(rgb, orientation), _orient(alpha, orientation)
         xmp = _reset_xmp_orientation(xmp)
-    return ImageData(rgb, alpha, depth, fmt, exif, icc, dpi, xmp, path)
+    return ImageData(rgb, alpha, depth, fmt, exif, icc, dpi, xmp, path, frames)
 
 
 def _read_head(path: Path) -> bytes:

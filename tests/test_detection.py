@@ -255,6 +255,18 @@ def test_a_photo_too_small_to_judge_is_refused_and_restore_goes_on_without_it(st
     assert len(warnings) == 1 and "too small" in warnings[0] and "choose the degradation yourself" in warnings[0]
 
 
+def test_only_the_first_frame_of_an_animation_is_restored_and_the_user_is_told(tmp_path, tiny_model):
+    from engine.api import RestoreOptions, restore_file
+
+    frames = [Image.fromarray(np.round(photo(k, 32, 40) * 255).astype(np.uint8)) for k in range(2)]
+    frames[0].save(tmp_path / "anim.webp", save_all=True, append_images=frames[1:], lossless=True)
+    warnings: list[str] = []
+    res = restore_file(tmp_path / "anim.webp", tmp_path / "out.webp", tiny_model, RestoreOptions(steps=1, task="haze"),
+                       on_warning=warnings.append)
+    assert warnings == ['"anim.webp" holds 2 frames or pages; only the first is restored and saved.']
+    assert res.warnings == warnings and Image.open(res.output_path).n_frames == 1
+
+
 def test_without_a_detector_auto_restores_with_a_warning(tmp_path, tiny_model):
     from engine.api import RestoreOptions, restore_file
 

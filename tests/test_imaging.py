@@ -162,6 +162,19 @@ def test_phone_jpeg_opened_as_mpo_is_a_jpeg(tmp_path):
     img = read_image(tmp_path / "mpo.jpg")
     assert img.format == "JPEG" and output_format_for(img) == ("JPEG", 8)
     assert np.abs(to_uint8(img.rgb).astype(int) - smooth_u8()).mean() < 2.5
+    assert img.frames == 1  # the camera's second image is a preview, not a page of the photo
+
+
+@pytest.mark.parametrize("ext", [".webp", ".tif", ".png"])
+def test_animations_and_multi_page_files_say_how_many_frames_they_hold(tmp_path, ext):
+    h, w = smooth_u8().shape[:2]
+    first, *others = [Image.fromarray(smooth_u8())] + [Image.fromarray(rand_u8(h, w, seed=k)) for k in (1, 2)]
+    lossless = {"lossless": True} if ext == ".webp" else {}
+    first.save(tmp_path / f"many{ext}", save_all=True, append_images=others, **lossless)
+    first.save(tmp_path / f"one{ext}", **lossless)
+    many = read_image(tmp_path / f"many{ext}")
+    assert many.frames == 3 and np.array_equal(to_uint8(many.rgb), smooth_u8())  # the first frame
+    assert read_image(tmp_path / f"one{ext}").frames == 1
 
 
 @pytest.mark.parametrize("ext", [".png", ".tif"])

@@ -1,9 +1,22 @@
 """Qt adapter over `BatchQueue`: a table model (thumbnail, name, degradation, state, progress, ETA)
-and the delegates that paint progress bars and edit the degradation."""
+and the delegates that paint progress bars and edit the degradation. Restored rows can be dragged out:
+the drag carries their output files, so they drop into a file manager, an editor or a mail."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, QRect, QSize, Qt
+import os
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QMimeData,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QRect,
+    QSize,
+    Qt,
+    QUrl,
+)
 from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QComboBox, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
@@ -36,6 +49,13 @@ def task_text(item: QueueItem) -> str:
     if item.detect_message:
         return "— (not available)"
     return "Auto"
+
+
+def restored_file(item: QueueItem) -> str | None:
+    """The item's restored photo when it exists on disk (not for skipped, failed or unfinished photos)."""
+    if item.state is ItemState.DONE and item.output_path and os.path.isfile(item.output_path):
+        return item.output_path
+    return None
 
 
 def format_eta(seconds: float | None) -> str:
@@ -75,9 +95,28 @@ class QueueTableModel(QAbstractTableModel):
 
     def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
         flags = super().flags(index)
-        if index.column() == COL_TASK and self.queue[index.row()].state not in (ItemState.RUNNING,):
+        if not index.isValid():
+            return flags
+        item = self.queue[index.row()]
+        if index.column() == COL_TASK and item.state not in (ItemState.RUNNING,):
             flags |= Qt.ItemFlag.ItemIsEditable
+        if restored_file(item):
+            flags |= Qt.ItemFlag.ItemIsDragEnabled
         return flags
+
+    def mimeTypes(self) -> list[str]:
+        return ["text/uri-list"]
+
+    def mimeData(self, indexes) -> QMimeData:
+        """The restored files of the dragged rows (each once, in queue order); rows without one add nothing."""
+        rows = sorted({i.row() for i in indexes if i.isValid()})
+        files = [f for f in (restored_file(self.queue[r]) for r in rows) if f]
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(f) for f in files])
+        return mime
+
+    def supportedDragActions(self) -> Qt.DropAction:
+        return Qt.DropAction.CopyAction
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or index.row() >= len(self.queue):

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, QRect, QSize, Qt, QUrl, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QIcon, QImage, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QGuiApplication, QIcon, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -110,6 +110,9 @@ class MainWindow(QMainWindow):
                                           "restoring")
         self.preview_action = self._action("Preview", self.preview_visible, "Ctrl+P",
                                            "Restore only the visible part of the selected photo, in seconds")
+        self.paste_action = self._action("Paste photos", self.paste, "Ctrl+V",
+                                         "Add the photos or folders copied in a file manager")
+        self.addAction(self.paste_action)  # a shortcut of the window; also in the queue's context menu
         self.settings_action = self._action("Settings…", self.open_settings, "Ctrl+,")
         self.models_action = self._action("Models…", self.open_models)
 
@@ -138,6 +141,9 @@ class MainWindow(QMainWindow):
         self.table.setWordWrap(False)
         self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.setDragEnabled(True)  # restored rows drag out as their files (QueueTableModel.mimeData)
+        self.table.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)  # drops go to the drop zone
+        self.table.setDefaultDropAction(Qt.DropAction.CopyAction)
         self.table.setItemDelegateForColumn(COL_PROGRESS, ProgressDelegate(self.table))
         self.table.setItemDelegateForColumn(COL_TASK, TaskDelegate(self.table))
         header = self.table.horizontalHeader()
@@ -253,6 +259,15 @@ class MainWindow(QMainWindow):
         dialog.setNameFilters([FILE_FILTER, "All files (*)"])
         dialog.filesSelected.connect(self.add_paths)
         dialog.open()
+
+    def paste(self) -> None:
+        """Add the files or folders on the clipboard (copied in a file manager, or pasted as paths)."""
+        paths = clipboard_paths(QGuiApplication.clipboard().mimeData())
+        if paths:
+            self.add_paths(paths)
+        else:
+            self.statusBar().showMessage("The clipboard holds no photo files or folders: copy them in your file "
+                                         "manager first.", 6000)
 
     def open_folder_dialog(self) -> None:
         dialog = QFileDialog(self, "Add a folder")
@@ -457,6 +472,8 @@ class MainWindow(QMainWindow):
             return
         menu = QMenu(self)
         first = items[0]
+        menu.addAction(self.paste_action)
+        menu.addSeparator()
         done = first.state is ItemState.DONE and first.output_path
         menu.addAction("Open output", lambda: self.open_output(first)).setEnabled(bool(done))
         menu.addAction("Show in folder", lambda: self.show_in_folder(first))
@@ -515,6 +532,19 @@ class MainWindow(QMainWindow):
         self._closing = True
         self.runner.cancel()
         self.statusBar().showMessage("Stopping…")
+
+
+def clipboard_paths(mime) -> list[str]:
+    """Local files or folders from clipboard data: URLs (a file manager's copy) or lines of text that name
+    existing paths; anything else (an image, other text) gives nothing."""
+    if mime is None:
+        return []
+    if mime.hasUrls():
+        return [u.toLocalFile() for u in mime.urls() if u.isLocalFile() and u.toLocalFile()]
+    if mime.hasText():
+        lines = [line.strip().strip('"') for line in mime.text().splitlines() if line.strip()]
+        return [line for line in lines if os.path.exists(line)]
+    return []
 
 
 def _thumb_size() -> QSize:

@@ -323,3 +323,46 @@ def test_state_column_labels(make_window, qtbot, photos, state):
     wait_idle(qtbot, window)
     assert window.queue[0].state is state
     assert window.model.index(0, 2).data() == "Done"
+
+
+def test_restored_rows_drag_out_as_their_files(make_window, qtbot, photos):
+    root, files = photos
+    bad = make_photo(root / "fail-me.jpg")
+    window = make_window()
+    window.add_paths([str(files[0]), str(bad), str(files[1])])
+    qtbot.waitUntil(lambda: len(window.queue) == 3, timeout=TIMEOUT)
+    pending = window.model.index(0, 0)
+    assert not window.model.flags(pending) & Qt.ItemFlag.ItemIsDragEnabled  # nothing to drag yet
+    window.start_action.trigger()
+    wait_idle(qtbot, window)
+    m = window.model
+    draggable = [bool(m.flags(m.index(r, 0)) & Qt.ItemFlag.ItemIsDragEnabled) for r in range(3)]
+    assert draggable == [True, False, True]  # the failed photo has no restored file
+    assert window.table.dragEnabled() and m.mimeTypes() == ["text/uri-list"]
+    mime = m.mimeData([m.index(r, c) for r in range(3) for c in (0, 2)])  # whole rows, several columns
+    assert [Path(u.toLocalFile()) for u in mime.urls()] == [Path(window.queue[r].output_path) for r in (0, 2)]
+    assert all(Path(u.toLocalFile()).parent.name == "restored" for u in mime.urls())
+    Path(window.queue[0].output_path).unlink()  # moved away since: no longer offered
+    assert not m.flags(m.index(0, 0)) & Qt.ItemFlag.ItemIsDragEnabled
+
+
+def test_paste_adds_copied_files_and_folders_and_says_when_there_are_none(make_window, qtbot, photos):
+    from app.widgets.main_window import clipboard_paths
+
+    root, files = photos
+    window = make_window()
+    clipboard = QApplication.clipboard()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(files[0])), QUrl.fromLocalFile(str(root / "album"))])
+    clipboard.setMimeData(mime)
+    window.paste_action.trigger()
+    qtbot.waitUntil(lambda: len(window.queue) == 3, timeout=TIMEOUT)
+    assert sorted(i.name for i in window.queue) == ["a.jpg", "d.jpg", "e.png"]
+    clipboard.setText(f'"{files[1]}"\n{root / "missing.jpg"}\n')  # paths as text: existing ones only
+    assert clipboard_paths(clipboard.mimeData()) == [str(files[1])]
+    window.paste_action.trigger()
+    qtbot.waitUntil(lambda: len(window.queue) == 4, timeout=TIMEOUT)
+    clipboard.setText("just some words")
+    window.paste_action.trigger()
+    assert "no photo files" in window.statusBar().currentMessage() and len(window.queue) == 4
+    assert window.paste_action.shortcut().toString() == "Ctrl+V"

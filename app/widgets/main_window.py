@@ -11,6 +11,7 @@ from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, QRect, QSiz
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QGuiApplication, QIcon, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
@@ -52,6 +53,7 @@ from app.widgets.error_dialog import ErrorDialog
 from app.widgets.model_dialog import ModelDialog
 from app.widgets.settings_dialog import SettingsDialog
 
+TITLE = "Hourglass — photo restoration"
 FILE_FILTER = ("Photos (*.jpg *.jpeg *.png *.tif *.tiff *.webp *.bmp *.heic *.heif *.dng *.cr2 *.cr3 *.nef *.arw "
                "*.raf *.orf *.rw2)")
 
@@ -72,7 +74,7 @@ class MainWindow(QMainWindow):
         self._dialogs: list[QWidget] = []
         self._pair_token = 0
         self._shown_item: str | None = None
-        self.setWindowTitle("Hourglass — photo restoration")
+        self.setWindowTitle(TITLE)
         if icon_path().exists():
             self.setWindowIcon(QIcon(str(icon_path())))
         self.resize(1280, 780)
@@ -413,6 +415,8 @@ class MainWindow(QMainWindow):
         if done or failed:
             text = f"Batch stopped: {done} done" + (f", {failed} failed" if failed else "")
             self.statusBar().showMessage(text, 10000)
+            if not self.isActiveWindow():  # the user is elsewhere: flash the taskbar entry until they look
+                QApplication.alert(self)
         if self._closing:
             self.close()
 
@@ -463,6 +467,9 @@ class MainWindow(QMainWindow):
         elif self.runner.pausing:
             parts.append("pausing")
         self.status_label.setText(" · ".join(parts))
+        # the batch's progress in the title, so a minimised window shows it in the taskbar and window switcher
+        self.setWindowTitle(f"{self.overall.value() / 10:.0f}% · {finished} of {len(active)} — Hourglass"
+                            if running and active else TITLE)
 
     # -------------------------------------------------------------- context menu and files
 

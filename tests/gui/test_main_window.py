@@ -366,3 +366,30 @@ def test_paste_adds_copied_files_and_folders_and_says_when_there_are_none(make_w
     window.paste_action.trigger()
     assert "no photo files" in window.statusBar().currentMessage() and len(window.queue) == 4
     assert window.paste_action.shortcut().toString() == "Ctrl+V"
+
+
+def test_title_shows_the_batch_progress_and_a_finished_batch_asks_for_attention(make_window, qtbot, photos,
+                                                                                monkeypatch):
+    from app.widgets.main_window import TITLE
+
+    alerts = []
+    monkeypatch.setattr("app.widgets.main_window.QApplication.alert", lambda widget, ms=0: alerts.append(widget))
+    root, files = photos
+    window = make_window()
+    titles = []
+    window.windowTitleChanged.connect(titles.append)
+    window.add_paths([str(f) for f in files])
+    qtbot.waitUntil(lambda: len(window.queue) == 3, timeout=TIMEOUT)
+    assert window.windowTitle() == TITLE
+    monkeypatch.setattr(window, "isActiveWindow", lambda: False)  # the user is in another window
+    window.start_action.trigger()
+    wait_idle(qtbot, window)
+    progress = [t for t in titles if t != TITLE]
+    assert progress and all(t.endswith("of 3 — Hourglass") and "%" in t for t in progress)
+    assert window.windowTitle() == TITLE and alerts == [window]
+    monkeypatch.setattr(window, "isActiveWindow", lambda: True)  # watching: no need to flash
+    window.add_paths([str(root / "album")])
+    qtbot.waitUntil(lambda: len(window.queue) == 5, timeout=TIMEOUT)
+    window.start_action.trigger()
+    wait_idle(qtbot, window)
+    assert alerts == [window]

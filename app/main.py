@@ -48,6 +48,10 @@ def run_gui(argv: list[str]) -> int:
     logging.basicConfig(level=getattr(logging, args.log_level), format="%(levelname)s %(name)s: %(message)s")
     if args.data_dir:
         os.environ["HOURGLASS_DATA_DIR"] = str(Path(args.data_dir).resolve())
+    from app.logs import install_file_log
+
+    log_file = install_file_log(getattr(logging, args.log_level))
+    log.info("Hourglass GUI starting (log file %s)", log_file)
 
     import qasync
     from PySide6.QtGui import QIcon

@@ -158,7 +158,7 @@ class Connection:
                 break
             line = raw.decode("utf-8", errors="replace").rstrip()
             self._log.append(line)
-            engine_log.debug("[%d] %s", self.pid, line)
+            engine_log.info("[%d] %s", self.pid, line)  # into the app's log file (app.logs), not the console
 
     async def _watch(self) -> ProcessOutcome:
         """Wait for the end of the process (or of its output), then for the pipes to drain."""

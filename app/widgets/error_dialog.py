@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtGui import QFontDatabase, QGuiApplication
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QDesktopServices, QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -12,6 +13,14 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+
+def open_log_folder() -> None:
+    from app.logs import log_dir
+
+    folder = log_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
 
 
 class ErrorDialog(QDialog):
@@ -40,8 +49,12 @@ class ErrorDialog(QDialog):
         self.toggle.clicked.connect(self._toggle)
         copy = QPushButton("Copy")
         copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(f"{title}\n{message}\n\n{text}"))
+        self.open_logs = QPushButton("Open log folder")
+        self.open_logs.setToolTip("The app's and the engine's log files, to attach to a bug report")
+        self.open_logs.clicked.connect(open_log_folder)
         buttons.addButton(self.toggle, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.addButton(copy, QDialogButtonBox.ButtonRole.ActionRole)
+        buttons.addButton(self.open_logs, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
 

@@ -71,3 +71,6 @@ def test_smoke_flag_end_to_end_with_a_scripted_engine(tmp_path):
     data = json.loads(report.read_text())
     assert data["window_visible"] and data["protocol"] == 1 and data["ping"]
     assert "no model" in data["error"]
+    log = (tmp_path / "data" / "logs" / "hourglass.log").read_text("utf-8")  # for a bug report
+    assert "Hourglass GUI starting" in log and "fake engine normal" in log  # the app's lines and the engine's
+    assert "fake engine normal" not in r.stderr  # the console keeps the default level (WARNING)

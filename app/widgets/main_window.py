@@ -263,13 +263,17 @@ class MainWindow(QMainWindow):
         dialog.open()
 
     def paste(self) -> None:
-        """Add the files or folders on the clipboard (copied in a file manager, or pasted as paths)."""
-        paths = clipboard_paths(QGuiApplication.clipboard().mimeData())
+        """Add the files or folders on the clipboard (copied in a file manager, or pasted as paths), or an
+        image copied in another app, saved first as a PNG in the data folder's `Pasted/`."""
+        mime = QGuiApplication.clipboard().mimeData()
+        paths = clipboard_paths(mime)
+        if not paths and mime is not None and mime.hasImage():
+            saved = save_pasted_image(QImage(mime.imageData()))
+            paths = [str(saved)] if saved else []  # its row's tooltip and "Show in folder" tell where it went
         if paths:
             self.add_paths(paths)
         else:
-            self.statusBar().showMessage("The clipboard holds no photo files or folders: copy them in your file "
-                                         "manager first.", 6000)
+            self.statusBar().showMessage("The clipboard holds no photo, file or folder: copy one first.", 6000)
 
     def open_folder_dialog(self) -> None:
         dialog = QFileDialog(self, "Add a folder")
@@ -552,6 +556,25 @@ def clipboard_paths(mime) -> list[str]:
         lines = [line.strip().strip('"') for line in mime.text().splitlines() if line.strip()]
         return [line for line in lines if os.path.exists(line)]
     return []
+
+
+def save_pasted_image(image: QImage) -> Path | None:
+    """Keep a pasted image as a lossless PNG in `<data folder>/Pasted/` (a new name each time), so it can be
+    queued like any photo; None if it cannot be saved."""
+    if image.isNull():
+        return None
+    from datetime import datetime
+
+    from app.paths import data_dir
+
+    folder = data_dir() / "Pasted"
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"pasted-{datetime.now():%Y%m%d-%H%M%S}"
+    path, n = folder / f"{stem}.png", 1
+    while path.exists():
+        n += 1
+        path = folder / f"{stem}-{n}.png"
+    return path if image.save(str(path), "PNG") else None
 
 
 def _thumb_size() -> QSize:

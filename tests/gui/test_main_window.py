@@ -364,8 +364,26 @@ def test_paste_adds_copied_files_and_folders_and_says_when_there_are_none(make_w
     qtbot.waitUntil(lambda: len(window.queue) == 4, timeout=TIMEOUT)
     clipboard.setText("just some words")
     window.paste_action.trigger()
-    assert "no photo files" in window.statusBar().currentMessage() and len(window.queue) == 4
+    assert "no photo, file or folder" in window.statusBar().currentMessage() and len(window.queue) == 4
     assert window.paste_action.shortcut().toString() == "Ctrl+V"
+
+
+def test_a_pasted_image_is_saved_as_a_png_and_queued(make_window, qtbot, tmp_path, monkeypatch):
+    from PySide6.QtGui import QColor, QImage
+
+    monkeypatch.setenv("HOURGLASS_DATA_DIR", str(tmp_path / "data"))
+    window = make_window()
+    image = QImage(40, 30, QImage.Format.Format_RGB32)
+    image.fill(QColor(30, 60, 90))
+    for _ in range(2):  # two pastes in the same second get two files
+        QApplication.clipboard().setImage(image)
+        window.paste_action.trigger()
+    qtbot.waitUntil(lambda: len(window.queue) == 2, timeout=TIMEOUT)
+    paths = sorted(Path(i.path) for i in window.queue)
+    assert all(p.parent == tmp_path / "data" / "Pasted" and p.suffix == ".png" for p in paths)
+    assert len(set(paths)) == 2
+    with Image.open(paths[0]) as saved:
+        assert saved.size == (40, 30) and saved.convert("RGB").getpixel((5, 5)) == (30, 60, 90)
 
 
 def test_title_shows_the_batch_progress_and_a_finished_batch_asks_for_attention(make_window, qtbot, photos,

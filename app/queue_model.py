@@ -113,6 +113,7 @@ class BatchQueue:
         self._items: list[QueueItem] = []
         self._by_id: dict[str, QueueItem] = {}
         self._listeners: list[Listener] = []
+        self._removed: list[tuple[int, QueueItem]] = []  # the last removal, for `undo_remove`
 
     # -------------------------------------------------------------- access
 
@@ -168,12 +169,38 @@ class BatchQueue:
         return new
 
     def remove(self, ids: Iterable[str]) -> list[QueueItem]:
+        position = {item.id: k for k, item in enumerate(self._items)}
         gone = [self._by_id.pop(i) for i in ids if i in self._by_id]
         if gone:
             gone_ids = {i.id for i in gone}
             self._items = [i for i in self._items if i.id not in gone_ids]
+            self._removed = sorted(((position[i.id], i) for i in gone), key=lambda e: e[0])
             self._emit("removed", gone)
         return gone
+
+    @property
+    def can_undo_remove(self) -> bool:
+        return bool(self._removed)
+
+    def undo_remove(self) -> list[QueueItem]:
+        """Put the photos of the last removal back where they were, with their results and degradation,
+        except those added again since. Unfinished ones come back pending, under new ids (the engine may
+        still report on the old ones, which must not touch them)."""
+        entries, self._removed = self._removed, []
+        known = set(self.paths())
+        back = []
+        for pos, old in entries:  # ascending positions: each insert lands where it was
+            if old.path in known:
+                continue
+            d = old.to_json()
+            d.pop("id")
+            item = QueueItem.from_json(d)
+            self._items.insert(min(pos, len(self._items)), item)
+            self._by_id[item.id] = item
+            back.append(item)
+        if back:
+            self._emit("added", back)
+        return back
 
     def clear_finished(self) -> list[QueueItem]:
         return self.remove([i.id for i in self._items if i.state is ItemState.DONE])

@@ -156,11 +156,11 @@ class BatchRunner(QObject):
             self._pause = False
             self._ensure_batch()
 
-    def remove(self, ids: Iterable[str]) -> None:
+    def remove(self, ids: Iterable[str]) -> list[QueueItem]:
         ids = list(ids)
         if self._current is not None and self._current[0] in ids:
             self.tasks.spawn(self.engine.cancel(self._current[1]))
-        self.queue.remove(ids)
+        return self.queue.remove(ids)
 
     def set_task(self, ids: Iterable[str], task: str) -> None:
         for item_id in ids:

@@ -105,8 +105,11 @@ class MainWindow(QMainWindow):
                                           "Stop now: the current photo is cancelled, the rest stay pending")
         self.retry_action = self._action("Retry", self.retry_selected, None, "Restore the selected photos again")
         self.remove_action = self._action("Remove", self.remove_selected, "Del", "Remove the selected photos")
-        self.clear_action = self._action("Clear finished", self.queue.clear_finished, None,
+        self.clear_action = self._action("Clear finished", self.clear_finished, None,
                                          "Remove the restored photos from the list")
+        self.undo_action = self._action("Undo remove", self.undo_remove, "Ctrl+Z",
+                                        "Put the photos just removed back in the list")
+        self.addAction(self.undo_action)
         self.detect_action = self._action("Detect only", lambda: self.runner.detect(), None,
                                           "Fill in the degradation column of the pending photos, without "
                                           "restoring")
@@ -287,7 +290,20 @@ class MainWindow(QMainWindow):
         self.runner.retry(ids)
 
     def remove_selected(self) -> None:
-        self.runner.remove(self.selected_ids())
+        self._removed(self.runner.remove(self.selected_ids()))
+
+    def clear_finished(self) -> None:
+        self._removed(self.queue.clear_finished())
+
+    def _removed(self, gone: list) -> None:
+        if gone:
+            self.statusBar().showMessage(f"Removed {len(gone)} photo(s) from the list (the files stay); Ctrl+Z "
+                                         "puts them back.", 8000)
+
+    def undo_remove(self) -> None:
+        back = self.queue.undo_remove()
+        if back:
+            self.statusBar().showMessage(f"Put back {len(back)} photo(s).", 6000)
 
     def detect_selected(self) -> None:
         ids = self.selected_ids()
@@ -446,6 +462,7 @@ class MainWindow(QMainWindow):
                                          for i in (selected or self.queue)))
         self.remove_action.setEnabled(bool(selected))
         self.clear_action.setEnabled(counts[ItemState.DONE] > 0)
+        self.undo_action.setEnabled(self.queue.can_undo_remove)
         self.detect_action.setEnabled(counts[ItemState.PENDING] > 0)
         self.preview_action.setEnabled(bool(selected) and not running)
         self.preview_button.setEnabled(bool(selected) and not running)
@@ -498,6 +515,7 @@ class MainWindow(QMainWindow):
         menu.addAction(self.retry_action)
         menu.addAction("Cancel", lambda: self.runner.cancel_items(self.selected_ids()))
         menu.addAction(self.remove_action)
+        menu.addAction(self.undo_action)
         if first.state is ItemState.FAILED:
             menu.addAction("Error details…", lambda: self.show_item_error(first))
         menu.popup(self.table.viewport().mapToGlobal(pos))

@@ -144,8 +144,16 @@ def test_cancel_retry_remove_and_clear_finished(make_window, qtbot, photos, fake
     window.select_row(2)
     window.remove_action.trigger()
     assert [i.name for i in window.queue] == ["slow.jpg", "a.jpg"]
+    assert "Ctrl+Z puts them back" in window.statusBar().currentMessage() and window.undo_action.isEnabled()
+    window.undo_action.trigger()  # Ctrl+Z
+    assert [i.name for i in window.queue] == ["slow.jpg", "a.jpg", "b.png"]
+    assert window.queue[2].state is ItemState.DONE and Path(window.queue[2].output_path).is_file()
+    assert not window.undo_action.isEnabled()
     window.clear_action.trigger()
     assert len(window.queue) == 0
+    window.undo_action.trigger()
+    assert [i.name for i in window.queue] == ["slow.jpg", "a.jpg", "b.png"]
+    assert window.undo_action.shortcut().toString() == "Ctrl+Z"
 
 
 def test_detect_only_and_task_override_for_a_selection(make_window, qtbot, photos, fake_engine):

@@ -103,7 +103,7 @@ def test_queue_transitions_and_events():
 
 def test_undo_remove_puts_photos_back_in_place_with_their_results(data_dir):
     q = BatchQueue(default_queue_path())
-    a, b, c, d, e = q.add([(f"/p/{n}.jpg", None) for n in "abcde"])
+    _a, b, _c, d, e = q.add([(f"/p/{n}.jpg", None) for n in "abcde"])
     for state in (ItemState.QUEUED, ItemState.RUNNING, ItemState.DONE):
         q.set_state(b, state)
     q.update(b, output_path="/p/restored/b.jpg", detected_task="haze", confidence=0.9)

@@ -11,7 +11,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -82,10 +82,11 @@ class QueueItem:
         return self.detected_task or "auto"
 
     def to_json(self) -> dict[str, Any]:
-        d = asdict(self)
+        # a flat copy, not dataclasses.asdict: its deep copy made saving a 2,000-photo queue take ~80 ms,
+        # and the queue is saved on every state change (every field here is a plain value or a list of str)
+        d = {f: getattr(self, f) for f in _PERSISTED}
         d["state"] = self.state.value
-        for transient in ("progress", "eta_s", "stage"):
-            d.pop(transient)
+        d["log_tail"] = list(self.log_tail)
         return d
 
     @classmethod
@@ -100,6 +101,8 @@ class QueueItem:
             item.progress = 1.0
         return item
 
+
+_PERSISTED = tuple(f for f in QueueItem.__dataclass_fields__ if f not in ("progress", "eta_s", "stage"))
 
 Listener = Callable[[str, list[QueueItem]], None]  # (event, items): added | removed | changed | reset
 
@@ -239,8 +242,8 @@ class BatchQueue:
         if self.path is None:
             return
         data = {"version": 1, "items": [i.to_json() for i in self._items]}
-        try:
-            write_atomic(self.path, json.dumps(data, indent=1).encode("utf-8"))
+        try:  # compact: an indented dump took twice as long, on the GUI thread
+            write_atomic(self.path, json.dumps(data, separators=(",", ":")).encode("utf-8"))
         except OSError as exc:
             log.warning("could not save the queue to %s: %s", self.path, exc)
 

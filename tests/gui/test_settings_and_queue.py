@@ -148,3 +148,17 @@ def test_queue_persists_atomically_and_restores_unfinished_as_pending(data_dir):
     broken = BatchQueue(default_queue_path())
     broken.load()
     assert len(broken) == 0
+
+
+def test_saved_items_are_copies_and_round_trip(data_dir):
+    q = BatchQueue(default_queue_path())
+    (a,) = q.add([("/p/a.jpg", "/p")])
+    for state in (ItemState.QUEUED, ItemState.RUNNING, ItemState.FAILED):
+        q.set_state(a, state, error_message="bad", log_tail=["line 1", "line 2"])
+    d = a.to_json()
+    assert "progress" not in d and "eta_s" not in d and "stage" not in d and d["state"] == "failed"
+    d["log_tail"].append("changed")  # the saved form does not alias the live item
+    assert a.log_tail == ["line 1", "line 2"]
+    back = BatchQueue(default_queue_path())
+    back.load()
+    assert back[0].to_json() == a.to_json()

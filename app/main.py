@@ -27,6 +27,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def build(args: argparse.Namespace):
     """Create the object graph; returns (window, runner). A QApplication must exist."""
+    from PySide6.QtCore import QTimer
+
     from app.client import ClientConfig, EngineClient
     from app.queue_model import BatchQueue, default_queue_path
     from app.runner import BatchRunner
@@ -34,7 +36,7 @@ def build(args: argparse.Namespace):
     from app.widgets.main_window import MainWindow
 
     settings = Settings.load()
-    queue = BatchQueue(default_queue_path())
+    queue = BatchQueue(default_queue_path(), schedule=lambda delay, fn: QTimer.singleShot(round(delay * 1000), fn))
     queue.load()
     command = tuple(args.engine_cmd.split()) if args.engine_cmd else None
     engine = EngineClient(ClientConfig(command=command))

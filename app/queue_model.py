@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import json
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -107,12 +108,26 @@ _PERSISTED = tuple(f for f in QueueItem.__dataclass_fields__ if f not in ("progr
 Listener = Callable[[str, list[QueueItem]], None]  # (event, items): added | removed | changed | reset
 
 
-class BatchQueue:
-    """An ordered collection of `QueueItem`s with explicit state transitions and persistence."""
+SAVE_INTERVAL = 1.0  # seconds: with a scheduler, the queue is saved at most this often (and on `flush`)
+Scheduler = Callable[[float, Callable[[], None]], object]  # (delay in s, callback): run it later, once
 
-    def __init__(self, path: Path | None = None, *, autosave: bool = True) -> None:
+
+class BatchQueue:
+    """An ordered collection of `QueueItem`s with explicit state transitions and persistence.
+
+    Every change is saved (`autosave`). Without `schedule` each change is written at once. With one (the
+    app passes a Qt single-shot timer), changes are coalesced into one save per `SAVE_INTERVAL`: detecting a
+    dropped folder of 2,000 photos changes each photo twice, and a save of such a queue costs ~12 ms on the
+    GUI thread. A crash then loses at most the last second of state; `flush` writes what is pending.
+    """
+
+    def __init__(self, path: Path | None = None, *, autosave: bool = True, schedule: Scheduler | None = None) -> None:
         self.path = path
         self.autosave = autosave
+        self._schedule = schedule
+        self._dirty = False
+        self._save_pending = False
+        self._last_save = float("-inf")
         self._items: list[QueueItem] = []
         self._by_id: dict[str, QueueItem] = {}
         self._listeners: list[Listener] = []
@@ -239,6 +254,8 @@ class BatchQueue:
     # -------------------------------------------------------------- persistence
 
     def save(self) -> None:
+        self._dirty = False
+        self._last_save = time.monotonic()
         if self.path is None:
             return
         data = {"version": 1, "items": [i.to_json() for i in self._items]}
@@ -246,6 +263,29 @@ class BatchQueue:
             write_atomic(self.path, json.dumps(data, separators=(",", ":")).encode("utf-8"))
         except OSError as exc:
             log.warning("could not save the queue to %s: %s", self.path, exc)
+
+    def flush(self) -> None:
+        """Write the changes a scheduled save has not written yet (closing, shutting down)."""
+        if self._dirty:
+            self.save()
+
+    def _request_save(self) -> None:
+        if self._schedule is None:
+            self.save()
+            return
+        self._dirty = True
+        if self._save_pending:
+            return
+        wait = self._last_save + SAVE_INTERVAL - time.monotonic()
+        if wait <= 0:
+            self.save()
+        else:
+            self._save_pending = True
+            self._schedule(wait, self._scheduled_save)
+
+    def _scheduled_save(self) -> None:
+        self._save_pending = False
+        self.flush()
 
     def load(self) -> None:
         """Replace the items with the saved queue (unfinished photos as pending)."""
@@ -263,7 +303,7 @@ class BatchQueue:
 
     def _emit(self, event: str, items: list[QueueItem], persist: bool = True) -> None:
         if persist and self.autosave:
-            self.save()
+            self._request_save()
         for listener in list(self._listeners):
             listener(event, items)
 

@@ -198,6 +198,7 @@ class BatchRunner(QObject):
             except (asyncio.TimeoutError, asyncio.CancelledError):
                 self._batch.cancel()
         await self.tasks.cancel_all()
+        self.queue.flush()  # the cancelled photo's last state, if a coalesced save had not written it yet
         try:
             await self.engine.close()
         except EngineError as exc:

@@ -1,10 +1,13 @@
-"""The GUI's queue: how long one save takes for a large batch. The queue is saved on every state change
-(added, detecting, detected, queued, running, done), on the GUI thread, so a slow save stalls the window.
+"""The GUI's queue with a large batch. The queue is saved on every state change (added, detecting,
+detected, queued, running, done), on the GUI thread, so a slow save stalls the window.
 
-    .venv/bin/python bench/bench_queue.py [--photos 2000] [--saves 200]
+    .venv/bin/python bench/bench_queue.py [--photos 2000] [--saves 200] [--window 1000]
 
-Times `BatchQueue.save` with items that carry a detection result, against the way it was written before
-2026-12-06 (`dataclasses.asdict` per item, indented JSON), in the same run. Prints milliseconds per save.
+1. Times `BatchQueue.save` with items that carry a detection result, against the way it was written before
+   2026-12-06 (`dataclasses.asdict` per item, indented JSON), in the same run: milliseconds per save.
+2. `--window N` (offscreen Qt): the real main window detects N tiny photos through the scripted test
+   engine (whose detection is instant, so what is left is the GUI's own cost), with every change saved
+   at once and with saves coalesced as the app does (`BatchQueue(schedule=...)`).
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--photos", type=int, default=2000)
     parser.add_argument("--saves", type=int, default=200)
+    parser.add_argument("--window", type=int, default=0, help="also detect this many photos in the window")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "queue.json"
@@ -58,7 +62,65 @@ def main(argv: list[str] | None = None) -> int:
         size = path.stat().st_size
     print(f"queue of {args.photos} photos, {args.saves} saves each: before {old:.1f} ms per save, "
           f"now {new:.1f} ms ({old / new:.1f}x faster); file {size / 1e6:.2f} MB")
+    if args.window:
+        immediate, coalesced = window_detection(args.window)
+        print(f"window, detecting {args.window} photos (instant detector): every change saved at once "
+              f"{immediate:.2f} s, coalesced saves {coalesced:.2f} s ({immediate / coalesced:.1f}x faster)")
     return 0
+
+
+def window_detection(photos: int) -> tuple[float, float]:
+    """Seconds for the main window to fill the degradation column of `photos` photos, without and with
+    coalesced saves (a fresh queue and data folder each time)."""
+    import asyncio
+    import os
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    sys.path.insert(0, str(ROOT / "tests" / "gui"))
+    import qasync
+    from fake_engine_service import FakeEngine
+    from PIL import Image
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app import qt_compat
+
+    qt_compat.install()
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setQuitOnLastWindowClosed(False)
+
+    async def one(scheduled: bool, tmp: Path) -> float:
+        from app.runner import BatchRunner
+        from app.settings import Settings
+        from app.widgets.main_window import MainWindow
+
+        os.environ["HOURGLASS_DATA_DIR"] = str(tmp / "data")
+        folder = tmp / "photos"
+        folder.mkdir()
+        for i in range(photos):
+            Image.new("RGB", (8, 8), (i % 255, 0, 0)).save(folder / f"IMG_{i:05d}.png")
+        schedule = (lambda delay, fn: QTimer.singleShot(round(delay * 1000), fn)) if scheduled else None
+        queue = BatchQueue(tmp / "data" / "queue.json", schedule=schedule)
+        runner = BatchRunner(queue, Settings(), FakeEngine(step_s=0.0, analysis_available=True))
+        window = MainWindow(runner)
+        window.show()
+        runner.add_paths([str(folder)])
+        while len(queue) < photos:
+            await asyncio.sleep(0.01)
+        t0 = time.perf_counter()
+        runner.detect()
+        while not all(i.detected_task for i in queue):
+            await asyncio.sleep(0.01)
+        seconds = time.perf_counter() - t0
+        await runner.shutdown()
+        window.close()
+        return seconds
+
+    async def both() -> tuple[float, float]:
+        with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:
+            return await one(False, Path(a)), await one(True, Path(b))
+
+    return qasync.run(both())
 
 
 if __name__ == "__main__":

@@ -552,7 +552,7 @@ class MainWindow(QMainWindow):
         if self.runner.running:  # closing: wait until the cancelled batch has stopped
             event.ignore()
             return
-        self.queue.save()
+        self.queue.flush()
         self.settings.save()
         event.accept()
         self.close_confirmed.emit()

@@ -162,3 +162,33 @@ def test_saved_items_are_copies_and_round_trip(data_dir):
     back = BatchQueue(default_queue_path())
     back.load()
     assert back[0].to_json() == a.to_json()
+
+
+def test_with_a_scheduler_saves_are_coalesced_and_flush_writes_the_rest(data_dir, monkeypatch):
+    import app.queue_model as qm
+
+    clock = [100.0]
+    monkeypatch.setattr(qm.time, "monotonic", lambda: clock[0])
+    later: list = []
+    q = BatchQueue(default_queue_path(), schedule=lambda delay, fn: later.append((delay, fn)))
+
+    def saved_states() -> list[str]:
+        return [d["state"] for d in json.loads(default_queue_path().read_text())["items"]]
+
+    (a,) = q.add([("/p/a.jpg", None)])  # the first change is written at once
+    assert saved_states() == ["pending"] and later == []
+    q.set_state(a, ItemState.DETECTING)
+    q.set_state(a, ItemState.PENDING, detected_task="rain")
+    assert saved_states() == ["pending"] and len(later) == 1 and later[0][0] == pytest.approx(qm.SAVE_INTERVAL)
+    assert json.loads(default_queue_path().read_text())["items"][0]["detected_task"] is None
+    clock[0] += qm.SAVE_INTERVAL
+    later.pop()[1]()  # the timer fires: one save for both changes
+    assert json.loads(default_queue_path().read_text())["items"][0]["detected_task"] == "rain"
+    q.set_state(a, ItemState.QUEUED)  # within the interval again: pending until flushed
+    assert saved_states() == ["pending"] and len(later) == 1
+    q.flush()
+    assert saved_states() == ["queued"]
+    clock[0] += 5
+    later.pop()[1]()  # the timer set before the flush fires: nothing left to write
+    q.set_state(a, ItemState.PENDING)  # long after the last save, no timer pending: written at once
+    assert saved_states() == ["pending"] and later == []

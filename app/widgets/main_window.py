@@ -48,7 +48,7 @@ from app.qt_queue import (
 from app.queue_model import FINISHED, ItemState, QueueItem
 from app.runner import BatchRunner
 from app.settings import TASK_LABELS
-from app.widgets.drop_zone import DropZone
+from app.widgets.drop_zone import DropZone, mime_local_paths
 from app.widgets.error_dialog import ErrorDialog
 from app.widgets.model_dialog import ModelDialog
 from app.widgets.settings_dialog import SettingsDialog
@@ -290,12 +290,12 @@ class MainWindow(QMainWindow):
         self.runner.retry(ids)
 
     def remove_selected(self) -> None:
-        self._removed(self.runner.remove(self.selected_ids()))
+        self._say_removed(self.runner.remove(self.selected_ids()))
 
     def clear_finished(self) -> None:
-        self._removed(self.queue.clear_finished())
+        self._say_removed(self.queue.clear_finished())
 
-    def _removed(self, gone: list) -> None:
+    def _say_removed(self, gone: list) -> None:
         if gone:
             self.statusBar().showMessage(f"Removed {len(gone)} photo(s) from the list (the files stay); Ctrl+Z "
                                          "puts them back.", 8000)
@@ -569,7 +569,7 @@ def clipboard_paths(mime) -> list[str]:
     if mime is None:
         return []
     if mime.hasUrls():
-        return [u.toLocalFile() for u in mime.urls() if u.isLocalFile() and u.toLocalFile()]
+        return mime_local_paths(mime)
     if mime.hasText():
         lines = [line.strip().strip('"') for line in mime.text().splitlines() if line.strip()]
         return [line for line in lines if os.path.exists(line)]

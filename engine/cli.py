@@ -132,6 +132,12 @@ class ProgressBar:
         print(message, file=self.stream, flush=True)
 
 
+def _unexpected(exc: Exception, doing: str, path: Path) -> str:
+    """Log the traceback of a bug met with one photo (shown with -v) and say it in one line."""
+    logging.getLogger("hourglass.cli").info("%s %s failed", doing, path, exc_info=exc)
+    return f"unexpected error ({type(exc).__name__}: {exc}); please report it (-v shows the traceback)"
+
+
 def cmd_restore(args) -> int:
     from engine.api import RestoreOptions, output_path_for, restore_file
     from engine.errors import Cancelled, HourglassError
@@ -176,11 +182,9 @@ def cmd_restore(args) -> int:
                     failed.append(path)
                     bar.done(f"FAILED {path}: {exc}")
                     continue
-                except Exception as exc:  # a bug with one photo must not lose the rest of the batch
-                    logging.getLogger("hourglass.cli").info("restoring %s failed", path, exc_info=True)
+                except Exception as exc:  # noqa: BLE001 - logged by _unexpected; one photo's bug must not end the batch
                     failed.append(path)
-                    bar.done(f"FAILED {path}: unexpected error ({type(exc).__name__}: {exc}); please report it "
-                             "(-v shows the traceback)")
+                    bar.done(f"FAILED {path}: {_unexpected(exc, 'restoring', path)}")
                     continue
                 if res.skipped:
                     clean += 1
@@ -270,11 +274,9 @@ def cmd_detect(args) -> int:
             failed += 1
             print(f"hourglass: {path}: {exc}", file=sys.stderr)
             continue
-        except Exception as exc:  # as in restore: one photo's bug must not end the listing
-            logging.getLogger("hourglass.cli").info("detecting %s failed", path, exc_info=True)
+        except Exception as exc:  # noqa: BLE001 - logged by _unexpected, as in restore
             failed += 1
-            print(f"hourglass: {path}: unexpected error ({type(exc).__name__}: {exc}); please report it "
-                  "(-v shows the traceback)", file=sys.stderr)
+            print(f"hourglass: {path}: {_unexpected(exc, 'detecting', path)}", file=sys.stderr)
             continue
         if args.json:
             print(json.dumps({"path": str(path), **d.to_json()}), flush=True)

@@ -73,7 +73,8 @@ class ViewTransform:
 
 
 class CompareView(QWidget):
-    """Draws `before` left of the divider and `after` (blended by `strength`) right of it."""
+    """Draws `before` left of the divider and `after` (blended by `strength`) right of it; in a comparison
+    (`set_pair`), one preview crop on each side of the divider, over the original."""
 
     divider_moved = Signal(float)
     view_changed = Signal()
@@ -93,6 +94,8 @@ class CompareView(QWidget):
         self.before: QImage | None = None
         self.after: QImage | None = None
         self.after_region: QRect | None = None  # where `after` sits in `before` (a preview crop)
+        self.left: QImage | None = None  # a comparison's left-hand crop, at `after_region` too
+        self.labels: tuple[str, str] | None = None  # a comparison's labels, left and right
         self.placeholder = "Drop photos here, or select one in the queue"
         self._drag: str | None = None  # "divider" | "pan"
         self._last: QPointF | None = None
@@ -107,9 +110,15 @@ class CompareView(QWidget):
             self.fit()
 
     def set_after(self, after: QImage | None, region: QRect | None = None) -> None:
+        self.left, self.labels = None, None
         self.after = after
         self.after_region = region
         self.update()
+
+    def set_pair(self, left: QImage, right: QImage, region: QRect, labels: tuple[str, str]) -> None:
+        """Two restorations of the same crop of `before`: `left` left of the divider, `right` right of it."""
+        self.set_after(right, region)
+        self.left, self.labels = left, labels
 
     def set_strength(self, strength: float) -> None:
         self.strength = min(1.0, max(0.0, strength))
@@ -173,11 +182,15 @@ class CompareView(QWidget):
             region = self.after_region or QRect(0, 0, iw, ih)
             x, y = t.to_view(region.x(), region.y())
             after_target = QRectF(x, y, region.width() * t.zoom, region.height() * t.zoom)
-            p.save()
-            p.setClipRect(QRect(split_x, 0, self.width() - split_x, self.height()))
-            p.setOpacity(self.strength)
-            p.drawImage(after_target, self.after)
-            p.restore()
+            sides = [(self.after, QRect(split_x, 0, self.width() - split_x, self.height()))]
+            if self.left is not None:
+                sides.append((self.left, QRect(0, 0, split_x, self.height())))
+            for image, clip in sides:
+                p.save()
+                p.setClipRect(clip)
+                p.setOpacity(self.strength)
+                p.drawImage(after_target, image)
+                p.restore()
             if self.after_region is not None:
                 p.setPen(QPen(QColor(255, 255, 255, 140), 1, Qt.PenStyle.DashLine))
                 p.drawRect(after_target)
@@ -185,8 +198,9 @@ class CompareView(QWidget):
             p.drawLine(split_x, 0, split_x, self.height())
             p.setBrush(QColor("white"))
             p.drawEllipse(QPointF(split_x, self.height() / 2), 7, 7)
-            self._label(p, "Before", left=True)
-            self._label(p, "After" if self.after_region is None else "Preview", left=False)
+            left_label, right_label = self.labels or ("Before", "After" if self.after_region is None else "Preview")
+            self._label(p, left_label, left=True)
+            self._label(p, right_label, left=False)
         elif self.show_before:
             self._label(p, "Original (Space)", left=True)
 

@@ -1,5 +1,6 @@
 """Preview before committing: restore only the visible region (at most ~512×512 around its centre) of
-the selected photo with the current settings, and show it in the compare view.
+the selected photo with the current settings, and show it in the compare view; or restore it twice, with
+the current settings and with one alternative (`app.comparisons`), to compare the two side by side.
 
 A new preview cancels the running one; the batch cancels any preview before it starts.
 """
@@ -15,6 +16,7 @@ from PySide6.QtCore import QObject, QRect, Signal
 from PySide6.QtGui import QImage
 
 from app.client.events import EngineError
+from app.comparisons import Alternative
 from app.images import read_image
 from app.paths import preview_dir
 from app.queue_model import QueueItem
@@ -56,6 +58,7 @@ class PreviewService(QObject):
     started = Signal()
     progress = Signal(float)
     finished = Signal(str, QImage, QRect)  # item id, restored crop, where it sits in the photo
+    compared = Signal(str, QImage, QImage, QRect, object)  # item id, current, alternative, where, Alternative
     failed = Signal(str, str)  # message, details
     cancelled = Signal()
 
@@ -66,6 +69,7 @@ class PreviewService(QObject):
         self._task: asyncio.Task[None] | None = None
         self._job_id: str | None = None
         self._seq = 0
+        self._part = (0, 1)  # which of how many restorations of this preview runs (for the progress)
         runner.preview_cancel = self.cancel_and_wait
         runner.job_progress.connect(self._on_progress)
 
@@ -73,14 +77,16 @@ class PreviewService(QObject):
     def busy(self) -> bool:
         return self._task is not None and not self._task.done()
 
-    def request(self, item: QueueItem, region: QRect) -> None:
-        """Preview `region` (image pixels) of `item`; a preview already running is cancelled first."""
+    def request(self, item: QueueItem, region: QRect, alternative: Alternative | None = None) -> None:
+        """Preview `region` (image pixels) of `item`, also with `alternative`'s changes if given (then
+        `compared` answers instead of `finished`); a preview already running is cancelled first."""
         if self.runner.running:
             self.failed.emit("Pause or finish the batch to preview: the engine is restoring photos.", "")
             return
         previous = self._task
+        self._seq += 1  # the previous one, if a comparison, does not go on to its second restoration
         self._task = self.tasks.spawn(self._run(item, (region.x(), region.y(), region.width(), region.height()),
-                                                previous))
+                                                previous, alternative))
 
     def cancel(self) -> None:
         if self.busy:
@@ -90,6 +96,7 @@ class PreviewService(QObject):
         task = self._task
         if task is None or task.done():
             return
+        self._seq += 1  # a comparison does not go on to its second restoration
         if self._job_id is not None:
             try:
                 await self.runner.engine.cancel(self._job_id)
@@ -102,10 +109,11 @@ class PreviewService(QObject):
 
     def _on_progress(self, job_id: str, fraction: float) -> None:
         if job_id == self._job_id:
-            self.progress.emit(fraction)
+            index, count = self._part
+            self.progress.emit((index + fraction) / count)
 
     async def _run(self, item: QueueItem, region: tuple[int, int, int, int],
-                   previous: asyncio.Task[None] | None) -> None:
+                   previous: asyncio.Task[None] | None, alternative: Alternative | None = None) -> None:
         if previous is not None and not previous.done():
             if self._job_id is not None:
                 try:
@@ -115,8 +123,8 @@ class PreviewService(QObject):
             await asyncio.gather(previous, return_exceptions=True)
         self._seq += 1
         folder = preview_dir()
-        src = folder / f"crop-{self._seq}.png"
-        out = folder / f"preview-{self._seq}.png"
+        seq = self._seq
+        src = folder / f"crop-{seq}.png"
         loop = asyncio.get_running_loop()
         self.started.emit()
         try:
@@ -124,31 +132,53 @@ class PreviewService(QObject):
         except (OSError, ValueError) as exc:
             self.failed.emit("This photo cannot be previewed (the app could not decode it).", str(exc))
             return
-        options = P.JobOptions(**{**_fields(self.runner.job_options(item)), "format": "PNG", "bit_depth": None,
-                                  "overwrite": True, "restore_clean": True})  # a preview is always wanted
-        job_id = f"preview-{os.getpid()}-{self._seq}"
+        base = {**_fields(self.runner.job_options(item)), "format": "PNG", "bit_depth": None,
+                "overwrite": True, "restore_clean": True}  # a preview is always wanted
+        variants = [base] if alternative is None else [base, {**base, **alternative.changes}]
+        images: list[QImage] = []
+        try:
+            async with self.runner.engine_lock:  # both sides of a comparison, with no batch in between
+                for index, fields in enumerate(variants):
+                    if seq != self._seq:  # cancelled or replaced between the two restorations
+                        self.cancelled.emit()
+                        return
+                    self._part = (index, len(variants))
+                    image = await self._restore(src, folder / f"preview-{seq}-{index}.png",
+                                                P.JobOptions(**fields), f"{seq}-{index}")
+                    if image is None:
+                        return
+                    images.append(image)
+        finally:
+            _unlink(src)
+        if alternative is None:
+            self.finished.emit(item.id, images[0], QRect(*used))
+        else:
+            self.compared.emit(item.id, images[0], images[1], QRect(*used), alternative)
+
+    async def _restore(self, src: Path, out: Path, options: P.JobOptions, tag: str) -> QImage | None:
+        """One restoration of the crop; None (after `failed` or `cancelled`) when it gives no image."""
+        job_id = f"preview-{os.getpid()}-{tag}"
         self._job_id = job_id
         try:
-            async with self.runner.engine_lock:
-                await self.runner.engine.start()
-                await self.runner.engine.submit(str(src), str(out), options, job_id=job_id)
-                terminal = await self.runner.engine.wait_job(job_id)
+            await self.runner.engine.start()
+            await self.runner.engine.submit(str(src), str(out), options, job_id=job_id)
+            terminal = await self.runner.engine.wait_job(job_id)
         except EngineError as exc:
             self.failed.emit(str(exc), "\n".join(self.runner.engine.log_tail()))
-            return
+            return None
         finally:
             self._job_id = None
-            _unlink(src)
         if isinstance(terminal, P.Result) and terminal.skipped:  # not with restore_clean; an older engine
             self.failed.emit("The engine found this area already fine and did not restore it.", "")
         elif isinstance(terminal, P.Result):
-            image = await loop.run_in_executor(None, read_image, terminal.output_path)
+            image = await asyncio.get_running_loop().run_in_executor(None, read_image, terminal.output_path)
             _unlink(out)
-            self.finished.emit(item.id, image, QRect(*used))
+            return image
         elif isinstance(terminal, P.Failed):
             self.failed.emit(terminal.error.message, terminal.error.detail or "")
         else:
             self.cancelled.emit()
+        return None
 
 
 def _fields(options: P.JobOptions) -> dict:

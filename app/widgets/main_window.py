@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.compare_view import CompareView
+from app.comparisons import GROUPS, Alternative, alternatives
 from app.images import ImageLoader
 from app.models_service import ModelService
 from app.paths import icon_path
@@ -74,6 +75,7 @@ class MainWindow(QMainWindow):
         self._dialogs: list[QWidget] = []
         self._pair_token = 0
         self._shown_item: str | None = None
+        self._alternative: tuple[str, Alternative] | None = None  # the comparison on show: item id, right side
         self.setWindowTitle(TITLE)
         if icon_path().exists():
             self.setWindowIcon(QIcon(str(icon_path())))
@@ -163,6 +165,7 @@ class MainWindow(QMainWindow):
         self.strength.setRange(0, 100)
         self.strength.setValue(round(self.settings.strength * 100))
         self.strength.setToolTip("Blend of the restored photo over the original; applied when saving")
+        self.strength.setMinimumWidth(90)
         self.strength_label = QLabel()
         fit = QPushButton("Fit")
         fit.clicked.connect(self.compare.fit)
@@ -174,12 +177,22 @@ class MainWindow(QMainWindow):
         preview = QPushButton("Preview visible area")
         preview.clicked.connect(self.preview_visible)
         self.preview_button = preview
+        self.compare_button = QPushButton("Compare with")
+        self.compare_button.setToolTip("Restore the visible area twice, with the current settings (left) and "
+                                       "with another model, quality or degradation (right)")
+        self.compare_menu = QMenu(self.compare_button)
+        self.compare_menu.aboutToShow.connect(self._fill_compare_menu)
+        self.compare_button.setMenu(self.compare_menu)
+        self.use_button = QPushButton()
+        self.use_button.setToolTip("Take the right-hand side's setting")
+        self.use_button.clicked.connect(self.use_alternative)
+        self.use_button.hide()
         controls = QHBoxLayout()
         controls.addWidget(QLabel("Strength"))
         controls.addWidget(self.strength, 1)
         controls.addWidget(self.strength_label)
         controls.addSpacing(12)
-        for w in (fit, full, self.toggle_button, preview):
+        for w in (fit, full, self.toggle_button, preview, self.compare_button):
             controls.addWidget(w)
         self.caption = QLabel("")
         self.caption.setStyleSheet("color: palette(mid);")
@@ -187,7 +200,10 @@ class MainWindow(QMainWindow):
         rl = QVBoxLayout(right)
         rl.setContentsMargins(0, 0, 0, 0)
         rl.addWidget(self.compare, 1)
-        rl.addWidget(self.caption)
+        caption_row = QHBoxLayout()
+        caption_row.addWidget(self.caption, 1)
+        caption_row.addWidget(self.use_button)  # shown while a comparison is on show
+        rl.addLayout(caption_row)
         rl.addLayout(controls)
 
         split = QSplitter(Qt.Orientation.Horizontal)
@@ -232,6 +248,7 @@ class MainWindow(QMainWindow):
         self.preview.started.connect(lambda: self.caption.setText("Previewing the visible area…"))
         self.preview.progress.connect(lambda f: self.caption.setText(f"Previewing the visible area… {f:.0%}"))
         self.preview.finished.connect(self._on_preview)
+        self.preview.compared.connect(self._on_compared)
         self.preview.failed.connect(self._on_preview_failed)
         self.preview.cancelled.connect(lambda: self.caption.setText("Preview cancelled."))
 
@@ -319,6 +336,48 @@ class MainWindow(QMainWindow):
             return
         self.preview.request(item, self.compare.visible_image_rect())
 
+    def _fill_compare_menu(self) -> None:
+        self.compare_menu.clear()
+        item = self.current_item()
+        ready = self.runner.engine.ready
+        choices = alternatives(ready.models if ready is not None else (), self.settings.model,
+                               self.settings.quality, item.effective_task if item is not None else "auto")
+        for group in GROUPS:
+            section = [a for a in choices if a.group == group]
+            if section:
+                self.compare_menu.addSection(group)
+            for alt in section:
+                self.compare_menu.addAction(alt.label, lambda a=alt: self.compare_with(a))
+
+    def compare_with(self, alternative: Alternative) -> None:
+        """Restore the visible area with the current settings and with `alternative`, side by side."""
+        item = self.current_item()
+        if item is None or self.compare.before is None:
+            self.caption.setText("Select a photo to compare.")
+            return
+        self.preview.request(item, self.compare.visible_image_rect(), alternative)
+
+    def use_alternative(self) -> None:
+        """Take the setting shown on the right of a comparison: the degradation for this photo, the model
+        or quality for every photo."""
+        if self._alternative is None:
+            return
+        item_id, alt = self._alternative
+        kind, value = alt.setting
+        if kind == "task":
+            self.runner.set_task([item_id], value)
+            text = f"Degradation of this photo set to {alt.label}."
+        else:
+            if kind == "model":
+                self.settings.model = value
+            else:
+                self.settings.quality = value
+            self.settings.save()
+            text = f"{alt.group} set to {alt.label} for every photo."
+        self._alternative = None
+        self.use_button.hide()
+        self.statusBar().showMessage(text, 8000)
+
     def open_settings(self) -> None:
         dialog = SettingsDialog(self.settings, self)
         dialog.accepted.connect(self._refresh)
@@ -379,6 +438,8 @@ class MainWindow(QMainWindow):
 
     def _show_item(self, item: QueueItem) -> None:
         self._shown_item = item.id
+        self._alternative = None
+        self.use_button.hide()
         after = item.output_path if item.state is ItemState.DONE and item.output_path else None
         if after and not os.path.exists(after):
             after = None
@@ -400,9 +461,21 @@ class MainWindow(QMainWindow):
 
     def _on_preview(self, item_id: str, image: QImage, region: QRect) -> None:
         if item_id == self._shown_item and not image.isNull():
+            self._alternative = None
+            self.use_button.hide()
             self.compare.set_after(image, region)
             self.caption.setText(f"Preview of {region.width()}×{region.height()} px at “{self.settings.quality}” "
                                  "quality. Start restores the whole photo.")
+
+    def _on_compared(self, item_id: str, left: QImage, right: QImage, region: QRect, alt: Alternative) -> None:
+        if item_id != self._shown_item or left.isNull() or right.isNull():
+            return
+        self.compare.set_pair(left, right, region, (alt.current, alt.label))
+        self._alternative = (item_id, alt)
+        self.use_button.setText(f"Use {alt.label}")
+        self.use_button.show()
+        self.caption.setText(f"{alt.group}: {alt.current} (now, left) against {alt.label} (right), "
+                             f"{region.width()}×{region.height()} px; drag the divider to compare.")
 
     def _on_preview_failed(self, message: str, details: str) -> None:
         self.caption.setText(f"Preview failed: {message}")
@@ -466,6 +539,7 @@ class MainWindow(QMainWindow):
         self.detect_action.setEnabled(counts[ItemState.PENDING] > 0)
         self.preview_action.setEnabled(bool(selected) and not running)
         self.preview_button.setEnabled(bool(selected) and not running)
+        self.compare_button.setEnabled(bool(selected) and not running)
         finished = counts[ItemState.DONE] + counts[ItemState.FAILED] + counts[ItemState.CANCELLED]
         running_items = self.queue.in_state(ItemState.RUNNING)
         active = [i for i in self.queue if i.state is not ItemState.PENDING]

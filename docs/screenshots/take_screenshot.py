@@ -78,14 +78,40 @@ async def shoot(args) -> None:
     print(out)
     while runner.running:
         await asyncio.sleep(0.05)
+    if args.comparison:
+        await shoot_comparison(window, by_name["coffee_haze.jpg"])
     await runner.shutdown()
     window.close()
     shutil.rmtree(work, ignore_errors=True)
 
 
+async def shoot_comparison(window, item) -> None:
+    """`comparison.png`: the hazy sample's visible area restored as haze (left) and as low light (right)."""
+    from app.comparisons import alternatives
+
+    window.table.selectRow(window.queue.index_of(item.id))
+    while window.compare.before is None or window._shown_item != item.id:
+        await asyncio.sleep(0.05)
+    window.compare.actual_size()
+    choice = next(a for a in alternatives((), window.settings.model, window.settings.quality, item.effective_task)
+                  if a.changes.get("task") == "low-light")
+    done = asyncio.Event()
+    window.preview.compared.connect(lambda *_: done.set())
+    window.preview.failed.connect(lambda *_: done.set())
+    window.compare_with(choice)
+    await done.wait()
+    window.compare.set_divider(0.5)
+    await asyncio.sleep(0.3)
+    out = ROOT / "docs" / "screenshots" / "comparison.png"
+    window.grab().save(str(out))
+    print(out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--real-engine", action="store_true")
+    parser.add_argument("--comparison", action="store_true",
+                        help="also comparison.png: the hazy sample restored as haze and as low light")
     args = parser.parse_args()
     import qasync
     from PySide6.QtWidgets import QApplication

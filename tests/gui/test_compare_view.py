@@ -131,3 +131,24 @@ def test_preview_region_is_drawn_in_place(view):
     assert QColor(grab.pixel(int(x), int(y))).lightness() > 200
     x, y = view.transform.to_view(380, 20)  # outside the preview crop: still the original
     assert QColor(grab.pixel(int(x), int(y))).lightness() < 50
+
+
+def test_a_comparison_draws_one_crop_each_side_of_the_divider(view):
+    before, _ = _images()
+    left, right = (QImage(200, 100, QImage.Format.Format_RGB32) for _ in range(2))
+    left.fill(QColor("red"))
+    right.fill(QColor("blue"))
+    view.set_images(before, None)
+    view.set_divider(0.5)
+    view.set_pair(left, right, QRect(100, 50, 200, 100), ("Best (3 steps)", "Fast (1 step)"))
+    assert view.labels == ("Best (3 steps)", "Fast (1 step)")
+    grab = view.grab().toImage()
+    split = view.width() / 2
+    for ix, expected in ((150, "red"), (250, "blue")):  # image x left and right of the divider
+        x, y = view.transform.to_view(ix, 100)
+        assert (x < split) == (expected == "red")
+        assert QColor(grab.pixel(int(x), int(y))) == QColor(expected)
+    x, y = view.transform.to_view(20, 20)  # outside the crop: the original
+    assert QColor(grab.pixel(int(x), int(y))).lightness() < 50
+    view.set_after(right, QRect(100, 50, 200, 100))  # a plain preview ends the comparison
+    assert view.left is None and view.labels is None

@@ -419,3 +419,63 @@ def test_title_shows_the_batch_progress_and_a_finished_batch_asks_for_attention(
     window.start_action.trigger()
     wait_idle(qtbot, window)
     assert alerts == [window]
+
+
+def test_compare_with_another_quality_restores_the_area_twice_then_uses_it(make_window, qtbot, tmp_path,
+                                                                           fake_engine):
+    photo = make_photo(tmp_path / "big.png", size=(900, 700))
+    window = make_window()
+    window.settings.quality = "best"
+    window.add_paths([str(photo)])
+    qtbot.waitUntil(lambda: window.compare.before is not None, timeout=TIMEOUT)
+    window.select_row(0)
+    window._fill_compare_menu()
+    labels = [a.text() for a in window.compare_menu.actions() if not a.isSeparator()]
+    assert "Fast (1 step)" in labels and "Best (3 steps)" not in labels and "Rain" in labels
+    fast = next(a for a in window.compare_menu.actions() if a.text() == "Fast (1 step)")
+    with qtbot.waitSignal(window.preview.compared, timeout=TIMEOUT) as blocker:
+        fast.trigger()
+    _item_id, left, right, used, alt = blocker.args
+    assert alt.changes == {"quality": "fast"}
+    assert [opts.quality for _i, _o, opts in fake_engine.submitted[-2:]] == ["best", "fast"]
+    assert left.size() == right.size() == used.size()
+    assert window.compare.left is not None and window.compare.labels == ("Best (3 steps)", "Fast (1 step)")
+    assert window.use_button.isVisibleTo(window) and window.use_button.text() == "Use Fast (1 step)"
+    window.use_button.click()
+    assert window.settings.quality == "fast" and not window.use_button.isVisibleTo(window)
+    assert window.queue[0].state is ItemState.PENDING  # a comparison is not a restore
+
+
+def test_compare_with_another_degradation_sets_it_for_that_photo_only(make_window, qtbot, tmp_path, fake_engine):
+    from app.comparisons import alternatives
+
+    photo = make_photo(tmp_path / "big.png", size=(300, 200))
+    window = make_window()
+    window.add_paths([str(photo), str(make_photo(tmp_path / "other.png"))])
+    qtbot.waitUntil(lambda: len(window.queue) == 2 and window.compare.before is not None, timeout=TIMEOUT)
+    window.select_row(0)
+    rain = next(a for a in alternatives((), "default", "best", "auto") if a.changes.get("task") == "rain")
+    with qtbot.waitSignal(window.preview.compared, timeout=TIMEOUT):
+        window.compare_with(rain)
+    assert [opts.task for _i, _o, opts in fake_engine.submitted[-2:]] == ["auto", "rain"]
+    window.use_alternative()
+    assert window.queue[0].task == "rain" and window.queue[1].task == "auto"
+
+
+def test_a_comparison_cancelled_after_its_first_half_does_not_start_the_second(make_window, qtbot, tmp_path,
+                                                                               fake_engine):
+    from app.comparisons import alternatives
+
+    photo = make_photo(tmp_path / "big.png", size=(300, 200))
+    fake_engine.step_s = 0.5  # the first restoration is still running when the user cancels
+    window = make_window()
+    window.add_paths([str(photo)])
+    qtbot.waitUntil(lambda: window.compare.before is not None, timeout=TIMEOUT)
+    window.select_row(0)
+    fast = next(a for a in alternatives((), "default", "best", "auto") if a.changes.get("quality") == "fast")
+    window.compare_with(fast)
+    qtbot.waitUntil(lambda: len(fake_engine.submitted) == 1, timeout=TIMEOUT)
+    with qtbot.waitSignal(window.preview.cancelled, timeout=TIMEOUT):
+        window.preview.cancel()
+    qtbot.wait(200)
+    assert len(fake_engine.submitted) == 1 and window.compare.left is None

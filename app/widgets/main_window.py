@@ -76,6 +76,7 @@ class MainWindow(QMainWindow):
         self._pair_token = 0
         self._shown_item: str | None = None
         self._alternative: tuple[str, Alternative] | None = None  # the comparison on show: item id, right side
+        self._maximized = False  # the window's state before full screen
         self.setWindowTitle(TITLE)
         if icon_path().exists():
             self.setWindowIcon(QIcon(str(icon_path())))
@@ -120,6 +121,13 @@ class MainWindow(QMainWindow):
         self.paste_action = self._action("Paste photos", self.paste, "Ctrl+V",
                                          "Add the photos or folders copied in a file manager")
         self.addAction(self.paste_action)  # a shortcut of the window; also in the queue's context menu
+        self.full_screen_action = self._action("Full screen", self.set_full_screen, "F11",
+                                               "Only the comparison, on the whole screen (F11 or Esc returns)")
+        self.full_screen_action.setCheckable(True)
+        self.addAction(self.full_screen_action)  # F11 works with the toolbar hidden too
+        self.leave_full_screen_action = self._action("Leave full screen", lambda: self.set_full_screen(False), "Esc")
+        self.leave_full_screen_action.setEnabled(False)  # Esc stays the editors' and dialogs' key otherwise
+        self.addAction(self.leave_full_screen_action)
         self.settings_action = self._action("Settings…", self.open_settings, "Ctrl+,")
         self.models_action = self._action("Models…", self.open_models)
 
@@ -129,9 +137,11 @@ class MainWindow(QMainWindow):
         bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         for a in (self.add_action, self.add_folder_action, None, self.start_action, self.pause_action,
                   self.cancel_action, None, self.retry_action, self.remove_action, self.clear_action, None,
-                  self.detect_action, self.preview_action, None, self.settings_action, self.models_action):
+                  self.detect_action, self.preview_action, self.full_screen_action, None, self.settings_action,
+                  self.models_action):
             bar.addSeparator() if a is None else bar.addAction(a)
         self.addToolBar(bar)
+        self.toolbar = bar
 
         self.model = QueueTableModel(self.queue, self)
         self.table = QTableView()
@@ -335,6 +345,24 @@ class MainWindow(QMainWindow):
             self.caption.setText("Select a photo to preview.")
             return
         self.preview.request(item, self.compare.visible_image_rect())
+
+    def set_full_screen(self, on: bool) -> None:
+        """The comparison alone on the whole screen, to judge a result at 100 % (peers.md, request 13)."""
+        if on == self.isFullScreen():
+            self.full_screen_action.setChecked(on)
+            return
+        for widget in (self.drop_zone, self.toolbar, self.statusBar()):
+            widget.setVisible(not on)
+        if on:
+            self._maximized = self.isMaximized()
+            self.showFullScreen()
+        elif self._maximized:
+            self.showMaximized()
+        else:
+            self.showNormal()
+        self.full_screen_action.setChecked(on)
+        self.leave_full_screen_action.setEnabled(on)
+        self.compare.setFocus()
 
     def _fill_compare_menu(self) -> None:
         self.compare_menu.clear()

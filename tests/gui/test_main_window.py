@@ -479,3 +479,19 @@ def test_a_comparison_cancelled_after_its_first_half_does_not_start_the_second(m
         window.preview.cancel()
     qtbot.wait(200)
     assert len(fake_engine.submitted) == 1 and window.compare.left is None
+
+
+def test_full_screen_shows_the_comparison_alone_and_esc_returns(make_window, qtbot):
+    window = make_window()
+    assert not window.leave_full_screen_action.isEnabled()  # Esc is not taken from editors and dialogs
+    window.full_screen_action.trigger()
+    qtbot.waitUntil(window.isFullScreen, timeout=TIMEOUT)
+    assert window.full_screen_action.isChecked()
+    assert not window.drop_zone.isVisible() and not window.toolbar.isVisible() and window.compare.isVisible()
+    # F11 and Esc are the window's own shortcuts, so they work with the toolbar hidden
+    assert {window.full_screen_action, window.leave_full_screen_action} <= set(window.actions())
+    assert window.leave_full_screen_action.shortcut().toString() == "Esc"
+    window.leave_full_screen_action.trigger()
+    qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=TIMEOUT)
+    assert window.drop_zone.isVisible() and window.toolbar.isVisible() and window.statusBar().isVisible()
+    assert not window.full_screen_action.isChecked() and not window.leave_full_screen_action.isEnabled()

@@ -144,6 +144,8 @@ def restore_image(
     task, detection = resolve_task_or_warn(image, task, on_warning)
     if detection is not None and on_detect is not None:
         on_detect(detection)
+    if task in model.task_notes and on_warning is not None:
+        on_warning(model.task_notes[task])
     return restore_array(
         model.net, image, resolve_times(quality, steps), noise=noise, seed=0 if seed is None else seed,
         task=task, device=model.device, tile=tile, overlap=overlap, on_progress=on_progress, on_step=on_step,
@@ -226,6 +228,8 @@ def restore_file(
         log.info("%s looks fine (%s); not restored", input_path.name, found.get("confidence", "chosen"))
         return RestoreResult(str(input_path), "", "none", model.device, model.name, 0, w, h, timings, warnings,
                              requested_task=opts.task, skipped=True, **found)
+    if task in model.task_notes:  # a measured limit of these weights on this task, e.g. no sharpening
+        warn(model.task_notes[task])
     if cancel is not None:
         cancel.check()
     t1 = time.perf_counter()

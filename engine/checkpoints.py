@@ -238,10 +238,36 @@ def convert_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, *, use_em
                        overwrite: bool = False) -> Checkpoint:
     """Validate any accepted file and write it as safetensors with metadata; returns the checkpoint."""
     ckpt = read_checkpoint(src, use_ema=use_ema)
-    # what changes the results (the low-light condition the model expects) survives a conversion
-    kept = {k: v for k, v in read_metadata(src).items() if k == "low_light_condition"}
+    # what changes the results (the low-light condition the model expects) and what users are told about
+    # these weights (their measured limits per task) survive a conversion
+    kept = {k: v for k, v in read_metadata(src).items() if k in ("low_light_condition", "task_notes")}
     save_safetensors(ckpt, dst, extra={"converted_from": Path(src).name, **kept}, overwrite=overwrite)
     return ckpt
+
+
+def update_metadata(path: str | os.PathLike, changes: dict[str, str | None]) -> dict[str, str]:
+    """Rewrite a safetensors file's metadata (a None value removes that key), keeping its tensors byte for
+    byte; atomic. Returns the new metadata."""
+    from safetensors.numpy import load_file, save_file
+
+    path = Path(path)
+    if not _is_safetensors(path):
+        raise ModelInvalidError(f"'{path.name}' is not a safetensors file; its metadata cannot be changed.")
+    meta = read_metadata(path)
+    for key, value in changes.items():
+        if value is None:
+            meta.pop(key, None)
+        else:
+            meta[key] = value
+    tensors = load_file(str(path))
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        save_file(tensors, str(tmp), metadata=meta)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return meta
 
 
 def read_metadata(path: str | os.PathLike) -> dict[str, str]:

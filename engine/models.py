@@ -14,7 +14,7 @@ from pathlib import Path
 
 from engine.checkpoints import Checkpoint, convert_checkpoint, read_checkpoint, read_metadata
 from engine.errors import ModelInvalidError, ModelNotFoundError
-from engine.preprocess import equalizes_low_light
+from engine.preprocess import TASKS, equalizes_low_light
 
 MODEL_SUFFIXES = (".safetensors", ".pt", ".pth", ".ckpt")
 DEFAULT_MODEL_FILE = "hourglass-diffuir-t.safetensors"
@@ -126,6 +126,11 @@ class LoadedModel:
         return equalizes_low_light(self.info.metadata)
 
     @property
+    def task_notes(self) -> dict[str, str]:
+        """What users are told when this model restores a task (file metadata; see `task_notes`)."""
+        return task_notes(self.info.metadata)
+
+    @property
     def sampler(self) -> dict:
         try:
             return json.loads(self.info.metadata.get("sampler", "{}"))
@@ -146,6 +151,23 @@ def build_network(ckpt: Checkpoint, device: str = "cpu"):
     return net
 
 
+def task_notes(metadata: dict) -> dict[str, str]:
+    """The `task_notes` of a model file's metadata: a JSON object from task to a sentence telling the user
+    a measured limit of these weights on that task (the bundled preview model does not sharpen blur, for
+    one); shown as a warning with every photo restored for that task. Checked: ValueError if malformed."""
+    raw = metadata.get("task_notes")
+    if not raw:
+        return {}
+    try:
+        notes = json.loads(raw)
+    except ValueError:
+        raise ValueError("task_notes in the model's metadata is not JSON") from None
+    if not isinstance(notes, dict) or not all(isinstance(k, str) and k in TASKS and isinstance(v, str) and v
+                                              for k, v in notes.items()):
+        raise ValueError("task_notes in the model's metadata must map tasks to sentences")
+    return notes
+
+
 def load_model(name_or_path: str | os.PathLike | None = "default", device: str = "cpu", *,
                use_ema: bool = True) -> LoadedModel:
     """Load a model by name ('default', an imported name) or path onto `device` ('cpu', 'cuda', 'auto')."""
@@ -154,6 +176,7 @@ def load_model(name_or_path: str | os.PathLike | None = "default", device: str =
     info = resolve_model(name_or_path)
     try:
         equalizes_low_light(info.metadata)
+        task_notes(info.metadata)
     except ValueError as exc:
         raise ModelInvalidError(f"'{info.path.name}': {exc}") from None
     dev = resolve_device(device)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from engine import models
@@ -86,3 +87,56 @@ def test_the_low_light_condition_follows_the_model_file(tmp_path):
 def test_an_unknown_low_light_condition_is_refused(tmp_path):
     with pytest.raises(ModelInvalidError, match="low_light_condition"):
         models.load_model(_model_file(tmp_path / "odd.safetensors", low_light_condition="gamma"))
+
+
+BLUR_NOTE = "This model does not sharpen blurred photos (measured: −0.25 dB against the input)."
+
+
+def test_task_notes_warn_with_the_photos_of_that_task_and_survive_an_import(tmp_path):
+    import json
+
+    import numpy as np
+    from PIL import Image
+
+    import engine
+
+    path = _model_file(tmp_path / "noted.safetensors", task_notes=json.dumps({"blur": BLUR_NOTE}))
+    model = models.load_model(path)
+    assert model.task_notes == {"blur": BLUR_NOTE}
+    photo = tmp_path / "p.png"
+    Image.fromarray(np.full((24, 32, 3), 90, np.uint8)).save(photo)
+    for task, expected in (("blur", [BLUR_NOTE]), ("haze", [])):
+        opts = engine.RestoreOptions(task=task, steps=1, fullres="tiled")
+        result = engine.restore_file(photo, tmp_path / f"{task}.png", model, opts)
+        assert result.warnings == expected
+    seen = []
+    engine.restore_image(np.zeros((24, 32, 3), np.float32), model, steps=1, task="blur", on_warning=seen.append)
+    assert seen == [BLUR_NOTE]
+    assert models.import_model(path, name="noted-imported").metadata["task_notes"] == json.dumps({"blur": BLUR_NOTE})
+
+
+@pytest.mark.parametrize("notes", ["not json", '["blur"]', '{"fog": "x"}', '{"blur": ""}', '{"blur": 3}'])
+def test_malformed_task_notes_are_refused(tmp_path, notes):
+    with pytest.raises(ModelInvalidError, match="task_notes"):
+        models.load_model(_model_file(tmp_path / "odd.safetensors", task_notes=notes))
+
+
+def test_the_task_notes_tool_sets_and_clears_a_note_keeping_the_tensors(tmp_path, capsys):
+    from safetensors.numpy import load_file
+
+    from engine.checkpoints import read_metadata
+    from tests.model_helpers import load_tool
+
+    tool = load_tool("task_notes")
+    path = _model_file(tmp_path / "m.safetensors", low_light_condition="as-is")
+    before = load_file(str(path))
+    assert tool.main([str(path), "--task", "blur", "--note", BLUR_NOTE]) == 0
+    assert capsys.readouterr().out == f"blur: {BLUR_NOTE}\n"
+    after = load_file(str(path))
+    assert before.keys() == after.keys() and all(np.array_equal(before[k], after[k]) for k in before)
+    assert read_metadata(path)["low_light_condition"] == "as-is"  # the rest of the metadata is kept
+    assert models.load_model(path).task_notes == {"blur": BLUR_NOTE}
+    assert tool.main([str(path), "--task", "blur", "--clear"]) == 0
+    assert "task_notes" not in read_metadata(path)
+    with pytest.raises(SystemExit):
+        tool.main([str(path), "--note", "no task"])

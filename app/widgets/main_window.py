@@ -7,34 +7,27 @@ import subprocess
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, QRect, QSize, Qt, QUrl, Signal
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QGuiApplication, QIcon, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
     QFileDialog,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
     QMainWindow,
     QMenu,
     QMessageBox,
     QProgressBar,
-    QPushButton,
-    QSlider,
     QSplitter,
     QTableView,
     QToolBar,
-    QVBoxLayout,
     QWidget,
 )
 
-from app.compare_view import CompareView
-from app.comparisons import GROUPS, Alternative, alternatives
 from app.images import ImageLoader
 from app.models_service import ModelService
 from app.paths import icon_path
-from app.preview import PreviewService
 from app.qt_queue import (
     COL_ETA,
     COL_PHOTO,
@@ -49,6 +42,7 @@ from app.qt_queue import (
 from app.queue_model import FINISHED, ItemState, QueueItem
 from app.runner import BatchRunner
 from app.settings import TASK_LABELS
+from app.widgets.compare_panel import ComparePanel
 from app.widgets.drop_zone import DropZone, mime_local_paths
 from app.widgets.error_dialog import ErrorDialog
 from app.widgets.model_dialog import ModelDialog
@@ -70,12 +64,8 @@ class MainWindow(QMainWindow):
         self.settings = runner.settings
         self.models = models or ModelService(self)
         self.images = ImageLoader(parent=self)
-        self.preview = PreviewService(runner, self)
         self._closing = False
         self._dialogs: list[QWidget] = []
-        self._pair_token = 0
-        self._shown_item: str | None = None
-        self._alternative: tuple[str, Alternative] | None = None  # the comparison on show: item id, right side
         self._maximized = False  # the window's state before full screen
         self.setWindowTitle(TITLE)
         if icon_path().exists():
@@ -116,7 +106,7 @@ class MainWindow(QMainWindow):
         self.detect_action = self._action("Detect only", lambda: self.runner.detect(), None,
                                           "Fill in the degradation column of the pending photos, without "
                                           "restoring")
-        self.preview_action = self._action("Preview", self.preview_visible, "Ctrl+P",
+        self.preview_action = self._action("Preview", lambda: self.panel.preview_visible(), "Ctrl+P",
                                            "Restore only the visible part of the selected photo, in seconds")
         self.paste_action = self._action("Paste photos", self.paste, "Ctrl+V",
                                          "Add the photos or folders copied in a file manager")
@@ -170,55 +160,13 @@ class MainWindow(QMainWindow):
             header.resizeSection(col, width)
         self.drop_zone = DropZone(self.table)
 
-        self.compare = CompareView()
-        self.strength = QSlider(Qt.Orientation.Horizontal)
-        self.strength.setRange(0, 100)
-        self.strength.setValue(round(self.settings.strength * 100))
-        self.strength.setToolTip("Blend of the restored photo over the original; applied when saving")
-        self.strength.setMinimumWidth(90)
-        self.strength_label = QLabel()
-        fit = QPushButton("Fit")
-        fit.clicked.connect(self.compare.fit)
-        full = QPushButton("100%")
-        full.clicked.connect(self.compare.actual_size)
-        self.toggle_button = QPushButton("Original (Space)")
-        self.toggle_button.setCheckable(True)
-        self.toggle_button.clicked.connect(self.compare.toggle_before)
-        preview = QPushButton("Preview visible area")
-        preview.clicked.connect(self.preview_visible)
-        self.preview_button = preview
-        self.compare_button = QPushButton("Compare with")
-        self.compare_button.setToolTip("Restore the visible area twice, with the current settings (left) and "
-                                       "with another model, quality or degradation (right)")
-        self.compare_menu = QMenu(self.compare_button)
-        self.compare_menu.aboutToShow.connect(self._fill_compare_menu)
-        self.compare_button.setMenu(self.compare_menu)
-        self.use_button = QPushButton()
-        self.use_button.setToolTip("Take the right-hand side's setting")
-        self.use_button.clicked.connect(self.use_alternative)
-        self.use_button.hide()
-        controls = QHBoxLayout()
-        controls.addWidget(QLabel("Strength"))
-        controls.addWidget(self.strength, 1)
-        controls.addWidget(self.strength_label)
-        controls.addSpacing(12)
-        for w in (fit, full, self.toggle_button, preview, self.compare_button):
-            controls.addWidget(w)
-        self.caption = QLabel("")
-        self.caption.setStyleSheet("color: palette(mid);")
-        right = QWidget()
-        rl = QVBoxLayout(right)
-        rl.setContentsMargins(0, 0, 0, 0)
-        rl.addWidget(self.compare, 1)
-        caption_row = QHBoxLayout()
-        caption_row.addWidget(self.caption, 1)
-        caption_row.addWidget(self.use_button)  # shown while a comparison is on show
-        rl.addLayout(caption_row)
-        rl.addLayout(controls)
+        self.panel = ComparePanel(self.runner, self.images, self.current_item)
+        self.compare = self.panel.view  # the compare view and the previews, often needed from the window
+        self.preview = self.panel.preview
 
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.drop_zone)
-        split.addWidget(right)
+        split.addWidget(self.panel)
         split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 3)
         split.setSizes([640, 720])
@@ -234,7 +182,6 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.status_label, 1)
         self.statusBar().addPermanentWidget(self.overall)
         self.statusBar().addPermanentWidget(self.engine_label)
-        self._update_strength_label()
 
     def _wire(self) -> None:
         self.queue.subscribe(self._on_queue_event)
@@ -243,11 +190,8 @@ class MainWindow(QMainWindow):
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
         self.table.customContextMenuRequested.connect(self._context_menu)
         self.table.doubleClicked.connect(self._on_double_click)
-        self.strength.valueChanged.connect(self._on_strength)
-        self.strength.sliderReleased.connect(self.settings.save)
-        self.compare.toggled.connect(self.toggle_button.setChecked)
         self.images.thumbnail_ready.connect(self.model.set_thumbnail)
-        self.images.pair_ready.connect(self._on_pair)
+        self.panel.message.connect(self.statusBar().showMessage)
         self.runner.running_changed.connect(lambda _r: self._refresh())
         self.runner.notice.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.runner.error.connect(self.show_error)
@@ -255,12 +199,6 @@ class MainWindow(QMainWindow):
         self.runner.engine_ready.connect(self._on_engine_ready)
         self.runner.photos_added.connect(self._on_photos_added)
         self.runner.batch_finished.connect(self._on_batch_finished)
-        self.preview.started.connect(lambda: self.caption.setText("Previewing the visible area…"))
-        self.preview.progress.connect(lambda f: self.caption.setText(f"Previewing the visible area… {f:.0%}"))
-        self.preview.finished.connect(self._on_preview)
-        self.preview.compared.connect(self._on_compared)
-        self.preview.failed.connect(self._on_preview_failed)
-        self.preview.cancelled.connect(lambda: self.caption.setText("Preview cancelled."))
 
     # -------------------------------------------------------------- selection helpers
 
@@ -339,13 +277,6 @@ class MainWindow(QMainWindow):
     def set_task_for_selection(self, task: str) -> None:
         self.runner.set_task(self.selected_ids(), task)
 
-    def preview_visible(self) -> None:
-        item = self.current_item()
-        if item is None or self.compare.before is None:
-            self.caption.setText("Select a photo to preview.")
-            return
-        self.preview.request(item, self.compare.visible_image_rect())
-
     def set_full_screen(self, on: bool) -> None:
         """The comparison alone on the whole screen, to judge a result at 100 % (peers.md, request 13)."""
         if on == self.isFullScreen():
@@ -363,48 +294,6 @@ class MainWindow(QMainWindow):
         self.full_screen_action.setChecked(on)
         self.leave_full_screen_action.setEnabled(on)
         self.compare.setFocus()
-
-    def _fill_compare_menu(self) -> None:
-        self.compare_menu.clear()
-        item = self.current_item()
-        ready = self.runner.engine.ready
-        choices = alternatives(ready.models if ready is not None else (), self.settings.model,
-                               self.settings.quality, item.effective_task if item is not None else "auto")
-        for group in GROUPS:
-            section = [a for a in choices if a.group == group]
-            if section:
-                self.compare_menu.addSection(group)
-            for alt in section:
-                self.compare_menu.addAction(alt.label, lambda a=alt: self.compare_with(a))
-
-    def compare_with(self, alternative: Alternative) -> None:
-        """Restore the visible area with the current settings and with `alternative`, side by side."""
-        item = self.current_item()
-        if item is None or self.compare.before is None:
-            self.caption.setText("Select a photo to compare.")
-            return
-        self.preview.request(item, self.compare.visible_image_rect(), alternative)
-
-    def use_alternative(self) -> None:
-        """Take the setting shown on the right of a comparison: the degradation for this photo, the model
-        or quality for every photo."""
-        if self._alternative is None:
-            return
-        item_id, alt = self._alternative
-        kind, value = alt.setting
-        if kind == "task":
-            self.runner.set_task([item_id], value)
-            text = f"Degradation of this photo set to {alt.label}."
-        else:
-            if kind == "model":
-                self.settings.model = value
-            else:
-                self.settings.quality = value
-            self.settings.save()
-            text = f"{alt.group} set to {alt.label} for every photo."
-        self._alternative = None
-        self.use_button.hide()
-        self.statusBar().showMessage(text, 8000)
 
     def open_settings(self) -> None:
         dialog = SettingsDialog(self.settings, self)
@@ -446,10 +335,10 @@ class MainWindow(QMainWindow):
             self.images.request_thumbnails(items)
             if self.model.rowCount() and not self.table.selectionModel().hasSelection():
                 self.select_row(0)
-        if event == "changed" and self._shown_item is not None:
+        if event == "changed" and self.panel.shown_item is not None:
             for item in items:
-                if item.id == self._shown_item and item.state in FINISHED and item.progress >= 1.0:
-                    self._show_item(item)
+                if item.id == self.panel.shown_item and item.state in FINISHED and item.progress >= 1.0:
+                    self.panel.show_item(item)
         self._refresh()
 
     def _on_photos_added(self, new: list, skipped: int) -> None:
@@ -460,63 +349,9 @@ class MainWindow(QMainWindow):
 
     def _on_selection(self, *_args) -> None:
         item = self.current_item()
-        if item is not None and item.id != self._shown_item:
-            self._show_item(item)
+        if item is not None and item.id != self.panel.shown_item:
+            self.panel.show_item(item)
         self._refresh()
-
-    def _show_item(self, item: QueueItem) -> None:
-        self._shown_item = item.id
-        self._alternative = None
-        self.use_button.hide()
-        after = item.output_path if item.state is ItemState.DONE and item.output_path else None
-        if after and not os.path.exists(after):
-            after = None
-        self._pair_token = self.images.load_pair(item.path, after)
-        if item.state is ItemState.FAILED:
-            self.caption.setText(f"{item.name}: {item.error_message}")
-        elif item.state is ItemState.DONE and item.skipped:
-            self.caption.setText(f"{item.name}: {item.note or 'not restored: it already looks fine.'}")
-        elif after:
-            self.caption.setText(f"{item.name} → {after}" + (f"  ({item.note})" if item.note else ""))
-        else:
-            self.caption.setText(f"{item.name}: not restored yet — Preview shows the visible area restored.")
-
-    def _on_pair(self, token: int, before: QImage | None, after: QImage | None) -> None:
-        if token == self._pair_token:
-            self.compare.set_images(before, after)
-            if before is None:
-                self.compare.placeholder = "This photo cannot be shown (RAW/HEIC or unreadable)."
-
-    def _on_preview(self, item_id: str, image: QImage, region: QRect) -> None:
-        if item_id == self._shown_item and not image.isNull():
-            self._alternative = None
-            self.use_button.hide()
-            self.compare.set_after(image, region)
-            self.caption.setText(f"Preview of {region.width()}×{region.height()} px at “{self.settings.quality}” "
-                                 "quality. Start restores the whole photo.")
-
-    def _on_compared(self, item_id: str, left: QImage, right: QImage, region: QRect, alt: Alternative) -> None:
-        if item_id != self._shown_item or left.isNull() or right.isNull():
-            return
-        self.compare.set_pair(left, right, region, (alt.current, alt.label))
-        self._alternative = (item_id, alt)
-        self.use_button.setText(f"Use {alt.label}")
-        self.use_button.show()
-        self.caption.setText(f"{alt.group}: {alt.current} (now, left) against {alt.label} (right), "
-                             f"{region.width()}×{region.height()} px; drag the divider to compare.")
-
-    def _on_preview_failed(self, message: str, details: str) -> None:
-        self.caption.setText(f"Preview failed: {message}")
-        if details:
-            self.statusBar().showMessage("Preview failed; see the caption.", 6000)
-
-    def _on_strength(self, value: int) -> None:
-        self.settings.strength = value / 100
-        self.compare.set_strength(value / 100)
-        self._update_strength_label()
-
-    def _update_strength_label(self) -> None:
-        self.strength_label.setText(f"{self.strength.value()}%")
 
     def _on_engine_status(self, state: str, message: str) -> None:
         self.engine_label.setText(f"Engine: {state}")
@@ -566,8 +401,7 @@ class MainWindow(QMainWindow):
         self.undo_action.setEnabled(self.queue.can_undo_remove)
         self.detect_action.setEnabled(counts[ItemState.PENDING] > 0)
         self.preview_action.setEnabled(bool(selected) and not running)
-        self.preview_button.setEnabled(bool(selected) and not running)
-        self.compare_button.setEnabled(bool(selected) and not running)
+        self.panel.set_enabled(bool(selected), running)
         finished = counts[ItemState.DONE] + counts[ItemState.FAILED] + counts[ItemState.CANCELLED]
         running_items = self.queue.in_state(ItemState.RUNNING)
         active = [i for i in self.queue if i.state is not ItemState.PENDING]

@@ -90,7 +90,7 @@ async def shoot_comparison(window, item) -> None:
     from app.comparisons import alternatives
 
     window.table.selectRow(window.queue.index_of(item.id))
-    while window.compare.before is None or window._shown_item != item.id:
+    while window.compare.before is None or window.panel.shown_item != item.id:
         await asyncio.sleep(0.05)
     window.compare.actual_size()
     choice = next(a for a in alternatives((), window.settings.model, window.settings.quality, item.effective_task)
@@ -98,7 +98,7 @@ async def shoot_comparison(window, item) -> None:
     done = asyncio.Event()
     window.preview.compared.connect(lambda *_: done.set())
     window.preview.failed.connect(lambda *_: done.set())
-    window.compare_with(choice)
+    window.panel.compare_with(choice)
     await done.wait()
     window.compare.set_divider(0.5)
     await asyncio.sleep(0.3)

@@ -70,7 +70,7 @@ def test_a_photo_that_looks_fine_is_not_restored_and_not_a_failure(make_window, 
     text = window.status_label.text()
     assert "1 restored" in text and "1 already fine" in text and "failed" not in text
     window.select_row(row)
-    assert "Not restored" in window.caption.text()
+    assert "Not restored" in window.panel.caption.text()
     # choosing a degradation puts it back in the queue; Start restores it with that task
     window.runner.set_task([clean.id], "haze")
     assert clean.state is ItemState.PENDING and not clean.skipped

@@ -245,7 +245,7 @@ def test_strength_blends_the_saved_output_with_the_original(make_window, qtbot, 
     assert blend_with_original(str(original), str(restored), 0.5) == ""
     assert Image.open(restored).getpixel((0, 0)) == (100, 50, 25)
     window = make_window()
-    window.strength.setValue(25)
+    window.panel.strength.setValue(25)
     assert window.compare.strength == 0.25 and window.settings.strength == 0.25
     photo = make_photo(tmp_path / "p.png", colour=(40, 40, 40))
     window.add_paths([str(photo)])
@@ -429,10 +429,10 @@ def test_compare_with_another_quality_restores_the_area_twice_then_uses_it(make_
     window.add_paths([str(photo)])
     qtbot.waitUntil(lambda: window.compare.before is not None, timeout=TIMEOUT)
     window.select_row(0)
-    window._fill_compare_menu()
-    labels = [a.text() for a in window.compare_menu.actions() if not a.isSeparator()]
+    window.panel.fill_compare_menu()
+    labels = [a.text() for a in window.panel.compare_menu.actions() if not a.isSeparator()]
     assert "Fast (1 step)" in labels and "Best (3 steps)" not in labels and "Rain" in labels
-    fast = next(a for a in window.compare_menu.actions() if a.text() == "Fast (1 step)")
+    fast = next(a for a in window.panel.compare_menu.actions() if a.text() == "Fast (1 step)")
     with qtbot.waitSignal(window.preview.compared, timeout=TIMEOUT) as blocker:
         fast.trigger()
     _item_id, left, right, used, alt = blocker.args
@@ -440,9 +440,9 @@ def test_compare_with_another_quality_restores_the_area_twice_then_uses_it(make_
     assert [opts.quality for _i, _o, opts in fake_engine.submitted[-2:]] == ["best", "fast"]
     assert left.size() == right.size() == used.size()
     assert window.compare.left is not None and window.compare.labels == ("Best (3 steps)", "Fast (1 step)")
-    assert window.use_button.isVisibleTo(window) and window.use_button.text() == "Use Fast (1 step)"
-    window.use_button.click()
-    assert window.settings.quality == "fast" and not window.use_button.isVisibleTo(window)
+    assert window.panel.use_button.isVisibleTo(window) and window.panel.use_button.text() == "Use Fast (1 step)"
+    window.panel.use_button.click()
+    assert window.settings.quality == "fast" and not window.panel.use_button.isVisibleTo(window)
     assert window.queue[0].state is ItemState.PENDING  # a comparison is not a restore
 
 
@@ -456,9 +456,9 @@ def test_compare_with_another_degradation_sets_it_for_that_photo_only(make_windo
     window.select_row(0)
     rain = next(a for a in alternatives((), "default", "best", "auto") if a.changes.get("task") == "rain")
     with qtbot.waitSignal(window.preview.compared, timeout=TIMEOUT):
-        window.compare_with(rain)
+        window.panel.compare_with(rain)
     assert [opts.task for _i, _o, opts in fake_engine.submitted[-2:]] == ["auto", "rain"]
-    window.use_alternative()
+    window.panel.use_alternative()
     assert window.queue[0].task == "rain" and window.queue[1].task == "auto"
 
 
@@ -473,7 +473,7 @@ def test_a_comparison_cancelled_after_its_first_half_does_not_start_the_second(m
     qtbot.waitUntil(lambda: window.compare.before is not None, timeout=TIMEOUT)
     window.select_row(0)
     fast = next(a for a in alternatives((), "default", "best", "auto") if a.changes.get("quality") == "fast")
-    window.compare_with(fast)
+    window.panel.compare_with(fast)
     qtbot.waitUntil(lambda: len(fake_engine.submitted) == 1, timeout=TIMEOUT)
     with qtbot.waitSignal(window.preview.cancelled, timeout=TIMEOUT):
         window.preview.cancel()
@@ -495,3 +495,13 @@ def test_full_screen_shows_the_comparison_alone_and_esc_returns(make_window, qtb
     qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=TIMEOUT)
     assert window.drop_zone.isVisible() and window.toolbar.isVisible() and window.statusBar().isVisible()
     assert not window.full_screen_action.isChecked() and not window.leave_full_screen_action.isEnabled()
+
+
+def test_a_long_note_or_file_name_does_not_widen_the_window(make_window, qtbot):
+    window = make_window()
+    qtbot.wait(50)
+    width = window.width()
+    window.panel.caption.setText("photo.jpg → /a/long/path/restored/photo.jpg  (" + "a measured limit " * 40 + ")")
+    window.status_label.setText("3 photo(s) · restoring " + "a very long file name " * 20 + ".jpg (1 of 3)")
+    qtbot.wait(50)  # the layout settles
+    assert window.width() == width and window.minimumSizeHint().width() < width

@@ -1,0 +1,214 @@
+"""The window's right side: the selected photo before and after (or a preview, or a comparison of two
+settings) in the compare view, with its caption and controls (strength, zoom, original, preview, compare).
+
+It owns what is shown and the previews; the window tells it which photo is selected (`show_item`) and
+whether a batch runs (`set_enabled`), and shows its `message`s in the status bar.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from PySide6.QtCore import QRect, Qt, Signal
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QPushButton, QSlider, QVBoxLayout, QWidget
+
+from app.compare_view import CompareView
+from app.comparisons import GROUPS, Alternative, alternatives
+from app.images import ImageLoader
+from app.preview import PreviewService
+from app.queue_model import ItemState, QueueItem
+from app.runner import BatchRunner
+
+
+class ComparePanel(QWidget):
+    message = Signal(str, int)  # text for the status bar, milliseconds
+
+    def __init__(self, runner: BatchRunner, images: ImageLoader, current_item: Callable[[], QueueItem | None],
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.runner = runner
+        self.settings = runner.settings
+        self.images = images
+        self.current_item = current_item
+        self.preview = PreviewService(runner, self)
+        self.shown_item: str | None = None
+        self._pair_token = 0
+        self._alternative: tuple[str, Alternative] | None = None  # the comparison on show: item id, right side
+        self._build()
+        self._wire()
+
+    def _build(self) -> None:
+        self.view = CompareView()
+        self.strength = QSlider(Qt.Orientation.Horizontal)
+        self.strength.setRange(0, 100)
+        self.strength.setValue(round(self.settings.strength * 100))
+        self.strength.setToolTip("Blend of the restored photo over the original; applied when saving")
+        self.strength.setMinimumWidth(90)
+        self.strength_label = QLabel()
+        fit = QPushButton("Fit")
+        fit.clicked.connect(self.view.fit)
+        full = QPushButton("100%")
+        full.clicked.connect(self.view.actual_size)
+        self.toggle_button = QPushButton("Original (Space)")
+        self.toggle_button.setCheckable(True)
+        self.toggle_button.clicked.connect(self.view.toggle_before)
+        self.preview_button = QPushButton("Preview visible area")
+        self.preview_button.clicked.connect(self.preview_visible)
+        self.compare_button = QPushButton("Compare with")
+        self.compare_button.setToolTip("Restore the visible area twice, with the current settings (left) and "
+                                       "with another model, quality or degradation (right)")
+        self.compare_menu = QMenu(self.compare_button)
+        self.compare_menu.aboutToShow.connect(self.fill_compare_menu)
+        self.compare_button.setMenu(self.compare_menu)
+        self.use_button = QPushButton()
+        self.use_button.setToolTip("Take the right-hand side's setting")
+        self.use_button.clicked.connect(self.use_alternative)
+        self.use_button.hide()
+        self.caption = QLabel("")
+        self.caption.setStyleSheet("color: palette(mid);")
+        self.caption.setWordWrap(True)  # a long path or note wraps instead of widening the window
+
+        controls = QHBoxLayout()
+        controls.addWidget(QLabel("Strength"))
+        controls.addWidget(self.strength, 1)
+        controls.addWidget(self.strength_label)
+        controls.addSpacing(12)
+        for w in (fit, full, self.toggle_button, self.preview_button, self.compare_button):
+            controls.addWidget(w)
+        caption_row = QHBoxLayout()
+        caption_row.addWidget(self.caption, 1)
+        caption_row.addWidget(self.use_button)  # shown while a comparison is on show
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.view, 1)
+        layout.addLayout(caption_row)
+        layout.addLayout(controls)
+        self._update_strength_label()
+
+    def _wire(self) -> None:
+        self.strength.valueChanged.connect(self._on_strength)
+        self.strength.sliderReleased.connect(self.settings.save)
+        self.view.toggled.connect(self.toggle_button.setChecked)
+        self.images.pair_ready.connect(self._on_pair)
+        self.preview.started.connect(lambda: self.caption.setText("Previewing the visible area…"))
+        self.preview.progress.connect(lambda f: self.caption.setText(f"Previewing the visible area… {f:.0%}"))
+        self.preview.finished.connect(self._on_preview)
+        self.preview.compared.connect(self._on_compared)
+        self.preview.failed.connect(self._on_preview_failed)
+        self.preview.cancelled.connect(lambda: self.caption.setText("Preview cancelled."))
+
+    def set_enabled(self, selected: bool, running: bool) -> None:
+        """Previews need a selected photo and an engine that is not restoring a batch."""
+        self.preview_button.setEnabled(selected and not running)
+        self.compare_button.setEnabled(selected and not running)
+
+    # -------------------------------------------------------------- what is shown
+
+    def show_item(self, item: QueueItem) -> None:
+        """Load `item`'s photo (and its restored file, when there is one) and say what it is."""
+        self.shown_item = item.id
+        self._end_comparison()
+        after = item.output_path if item.state is ItemState.DONE and item.output_path else None
+        if after and not os.path.exists(after):
+            after = None
+        self._pair_token = self.images.load_pair(item.path, after)
+        if item.state is ItemState.FAILED:
+            self.caption.setText(f"{item.name}: {item.error_message}")
+        elif item.state is ItemState.DONE and item.skipped:
+            self.caption.setText(f"{item.name}: {item.note or 'not restored: it already looks fine.'}")
+        elif after:
+            self.caption.setText(f"{item.name} → {after}" + (f"  ({item.note})" if item.note else ""))
+        else:
+            self.caption.setText(f"{item.name}: not restored yet — Preview shows the visible area restored.")
+
+    def _on_pair(self, token: int, before: QImage | None, after: QImage | None) -> None:
+        if token == self._pair_token:
+            self.view.set_images(before, after)
+            if before is None:
+                self.view.placeholder = "This photo cannot be shown (RAW/HEIC or unreadable)."
+
+    def _on_strength(self, value: int) -> None:
+        self.settings.strength = value / 100
+        self.view.set_strength(value / 100)
+        self._update_strength_label()
+
+    def _update_strength_label(self) -> None:
+        self.strength_label.setText(f"{self.strength.value()}%")
+
+    # -------------------------------------------------------------- previews and comparisons
+
+    def preview_visible(self) -> None:
+        item = self.current_item()
+        if item is None or self.view.before is None:
+            self.caption.setText("Select a photo to preview.")
+            return
+        self.preview.request(item, self.view.visible_image_rect())
+
+    def fill_compare_menu(self) -> None:
+        self.compare_menu.clear()
+        item = self.current_item()
+        ready = self.runner.engine.ready
+        choices = alternatives(ready.models if ready is not None else (), self.settings.model,
+                               self.settings.quality, item.effective_task if item is not None else "auto")
+        for group in GROUPS:
+            section = [a for a in choices if a.group == group]
+            if section:
+                self.compare_menu.addSection(group)
+            for alt in section:
+                self.compare_menu.addAction(alt.label, lambda a=alt: self.compare_with(a))
+
+    def compare_with(self, alternative: Alternative) -> None:
+        """Restore the visible area with the current settings and with `alternative`, side by side."""
+        item = self.current_item()
+        if item is None or self.view.before is None:
+            self.caption.setText("Select a photo to compare.")
+            return
+        self.preview.request(item, self.view.visible_image_rect(), alternative)
+
+    def use_alternative(self) -> None:
+        """Take the setting shown on the right of a comparison: the degradation for this photo, the model
+        or quality for every photo."""
+        if self._alternative is None:
+            return
+        item_id, alt = self._alternative
+        kind, value = alt.setting
+        if kind == "task":
+            self.runner.set_task([item_id], value)
+            text = f"Degradation of this photo set to {alt.label}."
+        else:
+            if kind == "model":
+                self.settings.model = value
+            else:
+                self.settings.quality = value
+            self.settings.save()
+            text = f"{alt.group} set to {alt.label} for every photo."
+        self._end_comparison()
+        self.message.emit(text, 8000)
+
+    def _end_comparison(self) -> None:
+        self._alternative = None
+        self.use_button.hide()
+
+    def _on_preview(self, item_id: str, image: QImage, region: QRect) -> None:
+        if item_id == self.shown_item and not image.isNull():
+            self._end_comparison()
+            self.view.set_after(image, region)
+            self.caption.setText(f"Preview of {region.width()}×{region.height()} px at “{self.settings.quality}” "
+                                 "quality. Start restores the whole photo.")
+
+    def _on_compared(self, item_id: str, left: QImage, right: QImage, region: QRect, alt: Alternative) -> None:
+        if item_id != self.shown_item or left.isNull() or right.isNull():
+            return
+        self.view.set_pair(left, right, region, (alt.current, alt.label))
+        self._alternative = (item_id, alt)
+        self.use_button.setText(f"Use {alt.label}")
+        self.use_button.show()
+        self.caption.setText(f"{alt.group}: {alt.current} (now, left) against {alt.label} (right), "
+                             f"{region.width()}×{region.height()} px; drag the divider to compare.")
+
+    def _on_preview_failed(self, message: str, details: str) -> None:
+        self.caption.setText(f"Preview failed: {message}")
+        if details:
+            self.message.emit("Preview failed; see the caption.", 6000)

@@ -28,6 +28,7 @@ class ModelRow:
     size_bytes: int
     variant: str | None
     default: bool = False
+    notes: tuple[tuple[str, str], ...] = ()  # (task, measured limit of the weights on it)
 
     @property
     def source(self) -> str:
@@ -43,7 +44,8 @@ def cli_command(*args: str) -> list[str]:
 
 def rows_from_json(data: list[dict]) -> list[ModelRow]:
     return [ModelRow(d["name"], d["path"], d.get("origin", "user"), int(d.get("size_bytes", 0)),
-                     d.get("variant"), bool(d.get("default"))) for d in data]
+                     d.get("variant"), bool(d.get("default")), tuple((d.get("notes") or {}).items()))
+            for d in data]
 
 
 def error_text(stderr: str, stdout: str = "") -> str:

@@ -307,6 +307,8 @@ def cmd_models(args) -> int:
     for m in models:
         variant = f"DiffUIR-{m.variant}" if m.variant else "unverified"
         print(f"{m.name:32s} {variant:12s} {m.size_bytes / 1e6:7.1f} MB  {m.origin:8s} {m.path}")
+        for task, note in m.notes.items():
+            print(f"    {task}: {note}")
     print(f"\nYour model folder: {user_models_dir()}")
     return EXIT_OK
 

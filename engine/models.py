@@ -51,7 +51,15 @@ class ModelInfo:
 
     def to_json(self) -> dict:
         return {"name": self.name, "path": str(self.path), "origin": self.origin, "size_bytes": self.size_bytes,
-                "variant": self.variant, "default": self.path.name == DEFAULT_MODEL_FILE}
+                "variant": self.variant, "default": self.path.name == DEFAULT_MODEL_FILE, "notes": self.notes}
+
+    @property
+    def notes(self) -> dict[str, str]:
+        """The file's task notes for listings ({} if it has none or they are malformed: loading says so)."""
+        try:
+            return task_notes(self.metadata)
+        except ValueError:
+            return {}
 
 
 def _info(path: Path, origin: str) -> ModelInfo:

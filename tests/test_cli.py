@@ -118,7 +118,11 @@ def test_models_import_list_and_info(golden, tmp_path, capsys):
     assert "Imported DiffUIR-T as 't-official'" in capsys.readouterr().out
     assert main(["models", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
-    assert any(m["name"] == "t-official" and m["variant"] == "T" for m in listed)
+    assert any(m["name"] == "t-official" and m["variant"] == "T" and m["notes"] == {} for m in listed)
+    assert main(["models"]) == 0
+    text = capsys.readouterr().out
+    for m in listed:  # each model's task notes (the bundled one's: it does not sharpen) under its line
+        assert all(f"    {task}: {note}" in text for task, note in m["notes"].items())
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"junk")
     assert main(["models", "import", str(bad)]) == 1

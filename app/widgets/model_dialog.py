@@ -86,8 +86,11 @@ class ModelDialog(QDialog):
             mark = " ✓" if m.name == self.active or (self.active == "default" and m.default) else ""
             values = [m.name + mark, f"DiffUIR-{m.variant}" if m.variant else "unverified",
                       format_size(m.size_bytes), m.source, m.path]
+            tip = "\n".join(f"{task}: {note}" for task, note in m.notes)  # its measured limits, if any
             for c, v in enumerate(values):
-                self.table.setItem(r, c, QTableWidgetItem(v))
+                item = QTableWidgetItem(v + (" ⚠" if tip and c == 0 else ""))
+                item.setToolTip(tip)
+                self.table.setItem(r, c, item)
         self.table.resizeColumnsToContents()
         if not rows:
             self.status.setText("No models yet: import an official DiffUIR checkpoint.")

@@ -20,6 +20,20 @@ def test_rows_from_json():
     rows = rows_from_json([{"name": "m", "path": "/m.safetensors", "origin": "user", "size_bytes": 10,
                             "variant": "T", "default": False}])
     assert rows == [ModelRow("m", "/m.safetensors", "user", 10, "T", False)] and rows[0].source == "Imported"
+    noted = rows_from_json([{"name": "n", "path": "/n.safetensors", "size_bytes": 1, "variant": "T",
+                             "default": True, "notes": {"blur": "does not sharpen"}}])
+    assert noted[0].notes == (("blur", "does not sharpen"),)
+
+
+def test_the_dialog_marks_a_model_with_task_notes_and_shows_them(qtbot):
+    from app.widgets.model_dialog import ModelDialog
+
+    dialog = ModelDialog(ModelService(), "default")
+    qtbot.addWidget(dialog)
+    dialog.set_rows([ModelRow("b", "/b.safetensors", "bundled", 1, "T", True, (("blur", "does not sharpen"),)),
+                     ModelRow("m", "/m.safetensors", "user", 1, "T")])
+    assert dialog.table.item(0, 0).text() == "b ✓ ⚠" and dialog.table.item(0, 4).toolTip() == "blur: does not sharpen"
+    assert dialog.table.item(1, 0).text() == "m" and not dialog.table.item(1, 0).toolTip()
 
 
 def test_import_of_a_wrong_file_shows_a_clear_message(qtbot, aloop, tmp_path):

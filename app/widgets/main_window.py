@@ -369,7 +369,9 @@ class MainWindow(QMainWindow):
 
     def _on_batch_finished(self, done: int, failed: int) -> None:
         if done or failed:
-            text = f"Batch stopped: {done} done" + (f", {failed} failed" if failed else "")
+            waiting = self.queue.in_state(ItemState.PENDING, ItemState.QUEUED)
+            text = (f"Batch {'stopped' if waiting else 'finished'}: {done} done"
+                    + (f", {failed} failed" if failed else "") + (f", {len(waiting)} waiting" if waiting else ""))
             self.statusBar().showMessage(text, 10000)
             if not self.isActiveWindow():  # the user is elsewhere: flash the taskbar entry until they look
                 QApplication.alert(self)

@@ -116,9 +116,11 @@ def test_pause_after_current_then_resume(make_window, qtbot, photos, fake_engine
     assert not window.pause_action.isEnabled() and window.start_action.isEnabled()
     wait_idle(qtbot, window)
     assert [i.state for i in window.queue] == [ItemState.DONE, ItemState.QUEUED, ItemState.QUEUED]
+    assert window.statusBar().currentMessage() == "Batch stopped: 1 done, 2 waiting"
     window.start_action.trigger()
     wait_idle(qtbot, window)
     assert [i.state for i in window.queue] == [ItemState.DONE] * 3
+    assert window.statusBar().currentMessage() == "Batch finished: 2 done"  # this run's two
 
 
 def test_cancel_retry_remove_and_clear_finished(make_window, qtbot, photos, fake_engine):

@@ -60,7 +60,7 @@ class ComparePanel(QWidget):
         self.compare_button.setToolTip("Restore the visible area twice, with the current settings (left) and "
                                        "with another model, quality or degradation (right)")
         self.compare_menu = QMenu(self.compare_button)
-        self.compare_menu.aboutToShow.connect(self.fill_compare_menu)
+        self.compare_menu.aboutToShow.connect(lambda: self.fill_compare_menu())
         self.compare_button.setMenu(self.compare_menu)
         self.use_button = QPushButton()
         self.use_button.setToolTip("Take the right-hand side's setting")
@@ -146,8 +146,10 @@ class ComparePanel(QWidget):
             return
         self.preview.request(item, self.view.visible_image_rect())
 
-    def fill_compare_menu(self) -> None:
-        self.compare_menu.clear()
+    def fill_compare_menu(self, menu: QMenu | None = None) -> None:
+        """The alternatives to the current settings for the selected photo (the button's menu by default)."""
+        menu = menu or self.compare_menu
+        menu.clear()
         item = self.current_item()
         ready = self.runner.engine.ready
         choices = alternatives(ready.models if ready is not None else (), self.settings.model,
@@ -155,9 +157,9 @@ class ComparePanel(QWidget):
         for group in GROUPS:
             section = [a for a in choices if a.group == group]
             if section:
-                self.compare_menu.addSection(group)
+                menu.addSection(group)
             for alt in section:
-                self.compare_menu.addAction(alt.label, lambda a=alt: self.compare_with(a))
+                menu.addAction(alt.label, lambda a=alt: self.compare_with(a))
 
     def compare_with(self, alternative: Alternative) -> None:
         """Restore the visible area with the current settings and with `alternative`, side by side."""

@@ -320,6 +320,8 @@ def test_context_menu_offers_open_output_and_show_in_folder(make_window, qtbot, 
     window._context_menu(QPoint(5, 5))
     texts = [a.text() for a in menus[-1].actions()]
     assert "Open output" in texts and "Show in folder" in texts
+    compare = next(a for a in menus[-1].actions() if a.text() == "Compare with").menu()
+    assert "Fast (1 step)" in [a.text() for a in compare.actions()]  # the same alternatives as the button's
     next(a for a in menus[-1].actions() if a.text() == "Open output").trigger()
     assert opened and opened[0].toLocalFile() == window.queue[0].output_path
 

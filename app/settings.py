@@ -25,6 +25,23 @@ TASK_LABELS = {"auto": "Auto", "low-light": "Low light", "haze": "Haze", "rain":
 _EXT = {"png": ".png", "jpeg": ".jpg", "tiff16": ".tif"}
 
 
+def is_gpu_id(device: object) -> bool:
+    """"cuda:N": one GPU of several (the engine lists them in its handshake)."""
+    return isinstance(device, str) and device.startswith("cuda:") and device[5:].isdigit()
+
+
+def gpu_choices(devices) -> list[tuple[str, str]]:
+    """(label, id) of each GPU to offer besides "GPU (CUDA)" (the first one): only when there are several."""
+    gpus = [d for d in devices if getattr(d, "kind", "") == "cuda"]
+    if len(gpus) < 2:
+        return []
+    out = []
+    for d in gpus:
+        memory = f", {d.memory_total / 2**30:.0f} GiB" if d.memory_total else ""
+        out.append((f"GPU {d.id[5:]}: {d.name}{memory}", d.id))
+    return out
+
+
 @dataclass
 class Settings:
     device: str = "auto"  # auto | cpu | cuda
@@ -65,7 +82,7 @@ class Settings:
     def validate(self) -> None:
         """Replace out-of-range values (from a hand-edited file) with defaults."""
         d = Settings()
-        if self.device not in DEVICES:
+        if self.device not in DEVICES and not is_gpu_id(self.device):
             self.device = d.device
         if self.quality not in QUALITIES:
             self.quality = d.quality

@@ -29,7 +29,8 @@ def _add_restore(sub) -> None:
                    help="1, 2 or 3 network evaluations (default: best, the official setting)")
     p.add_argument("--steps", type=int, help="any number of sampling steps (overrides --quality)")
     p.add_argument("--task", choices=("auto", "low-light", "haze", "rain", "snow", "blur"), default="auto")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--device", type=_device_arg, default="auto", metavar="auto|cpu|cuda|cuda:N",
+                   help="where to run (default auto: the first GPU, else the CPU); cuda:N picks one GPU of several")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--tile", type=int, help="tile size in pixels (default: from free memory)")
     p.add_argument("--fullres", choices=("auto", "fast", "tiled"), default="auto",
@@ -283,6 +284,13 @@ def cmd_detect(args) -> int:
         else:
             print(format_detection(path, d), flush=True)
     return EXIT_FAILED if failed or problems else EXIT_OK
+
+
+def _device_arg(text: str) -> str:
+    value = text.lower()
+    if value in ("auto", "cpu", "cuda", "gpu") or (value.startswith("cuda:") and value[5:].isdigit()):
+        return value
+    raise argparse.ArgumentTypeError(f"'{text}' is not a device: choose auto, cpu, cuda or cuda:N")
 
 
 def cmd_models(args) -> int:

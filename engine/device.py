@@ -20,14 +20,35 @@ def resolve_device(device: str | None) -> str:
         return "cuda" if cuda_available() else "cpu"
     if device == "gpu":
         device = "cuda"
-    if device.startswith("cuda"):
+    if device == "cuda" or device.startswith("cuda:"):
         if not cuda_available():
             raise DeviceUnavailableError("No CUDA GPU is available (or this build of PyTorch has no CUDA support); "
                                          "choose 'cpu' or 'auto'.")
+        if device != "cuda":
+            _check_gpu_index(device)
         return device
     if device == "cpu":
         return "cpu"
-    raise DeviceUnavailableError(f"Unknown device '{device}'; choose auto, cpu or cuda.")
+    raise DeviceUnavailableError(f"Unknown device '{device}'; choose auto, cpu, cuda or cuda:N (one GPU of several).")
+
+
+def empty_cuda_cache(device: str) -> None:
+    """Give `device`'s cached blocks back (torch's empty_cache acts on the current GPU, which may be another)."""
+    import torch
+
+    with torch.cuda.device(torch.device(device)):
+        torch.cuda.empty_cache()
+
+
+def _check_gpu_index(device: str) -> None:
+    """`cuda:N` names one of this computer's GPUs (a settings file may come from another computer)."""
+    import torch
+
+    count = torch.cuda.device_count()
+    index = device.partition(":")[2]
+    if not index.isdigit() or int(index) >= count:
+        names = ", ".join(f"cuda:{i} ({torch.cuda.get_device_name(i)})" for i in range(count))
+        raise DeviceUnavailableError(f"There is no GPU '{device}' here; this computer has {count}: {names}.")
 
 
 def _cpu_free_bytes() -> int:

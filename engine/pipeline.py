@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from engine.device import empty_cuda_cache
 from engine.errors import OutOfMemoryError
 from engine.preprocess import preprocess
 from engine.sampler import CancelToken, StepInfo, sample, time_input, validate_times
@@ -322,7 +323,7 @@ def _restore_tiled(net, rgb, times, *, noise, seed, task, device, tile, overlap,
                 break
             except _TileOOM:
                 if device.startswith("cuda"):
-                    torch.cuda.empty_cache()
+                    empty_cuda_cache(device)
                 if optimize and batch > 1:
                     batch = 1
                     _warn(on_warning, "GPU out of memory; retrying one tile at a time.")
@@ -338,8 +339,8 @@ def _restore_tiled(net, rgb, times, *, noise, seed, task, device, tile, overlap,
                     from engine.fastnet import release
 
                     release(net, "cuda")
-                    torch.cuda.empty_cache()
                 net.to("cpu")
+                empty_cuda_cache(device)
                 try:
                     cpu_tile = (plan_memory(config, x_in.shape[-2], x_in.shape[-1], "cpu", precision=precision).tile
                                 if optimize else choose_tile(config, "cpu"))

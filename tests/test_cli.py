@@ -168,3 +168,19 @@ def test_ctrl_c_stops_cleanly_and_leaves_no_file(tmp_path, tiny_model_path):
     assert proc.returncode == 130, "".join(lines) + rest
     assert "Interrupted" in rest
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_device_takes_one_gpu_of_several_and_refuses_what_is_not_a_device(tmp_path, capsys):
+    import torch
+
+    from engine.cli import EXIT_USAGE
+
+    photo = tmp_path / "p.png"
+    Image.fromarray(np.full((16, 16, 3), 80, np.uint8)).save(photo)
+    with pytest.raises(SystemExit) as exit_:
+        main(["restore", str(photo), "-o", str(tmp_path / "out"), "--device", "tpu"])
+    assert exit_.value.code == EXIT_USAGE and "'tpu' is not a device" in capsys.readouterr().err
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    code = main(["restore", str(photo), "-o", str(tmp_path / "out"), "--device", "cuda:1"])
+    assert code == EXIT_USAGE and "No CUDA GPU is available" in capsys.readouterr().err

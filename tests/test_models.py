@@ -140,3 +140,21 @@ def test_the_task_notes_tool_sets_and_clears_a_note_keeping_the_tensors(tmp_path
     assert "task_notes" not in read_metadata(path)
     with pytest.raises(SystemExit):
         tool.main([str(path), "--note", "no task"])
+
+
+def test_a_gpu_index_is_checked_against_the_gpus_there_are(monkeypatch):
+    import torch
+
+    from engine import device as D
+    from engine.errors import DeviceUnavailableError
+
+    monkeypatch.setattr(D, "cuda_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda i: f"GPU-{i}")
+    assert D.resolve_device("cuda:1") == "cuda:1" and D.resolve_device("CUDA") == "cuda"
+    with pytest.raises(DeviceUnavailableError, match=r"no GPU 'cuda:2' here; this computer has 2: cuda:0 \(GPU-0\)"):
+        D.resolve_device("cuda:2")
+    with pytest.raises(DeviceUnavailableError, match="no GPU 'cuda:one'"):
+        D.resolve_device("cuda:one")
+    with pytest.raises(DeviceUnavailableError, match="cuda:N"):
+        D.resolve_device("tpu")

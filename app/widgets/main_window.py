@@ -296,7 +296,8 @@ class MainWindow(QMainWindow):
         self.compare.setFocus()
 
     def open_settings(self) -> None:
-        dialog = SettingsDialog(self.settings, self)
+        ready = self.runner.engine.ready
+        dialog = SettingsDialog(self.settings, self, ready.devices if ready is not None else ())
         dialog.accepted.connect(self._refresh)
         self._keep(dialog)
         dialog.open()

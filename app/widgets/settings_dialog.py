@@ -20,11 +20,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.settings import DEVICES, FORMATS, FULLRES, QUALITIES, Settings
+from app.settings import DEVICES, FORMATS, FULLRES, QUALITIES, Settings, gpu_choices, is_gpu_id
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+    def __init__(self, settings: Settings, parent: QWidget | None = None, devices=()) -> None:
+        """`devices`: the engine's (its handshake's `P.DeviceInfo`s); with several GPUs, each is offered."""
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.settings = settings
@@ -33,6 +34,10 @@ class SettingsDialog(QDialog):
         self.device = QComboBox()
         for key, label in DEVICES.items():
             self.device.addItem(label, key)
+        for label, key in gpu_choices(devices):
+            self.device.addItem(label, key)
+        if is_gpu_id(settings.device) and self.device.findData(settings.device) < 0:  # chosen on another computer,
+            self.device.addItem(f"GPU {settings.device[5:]} (not found now)", settings.device)  # or engine not up
         self.quality = QComboBox()
         for key, label in QUALITIES.items():
             self.quality.addItem(label, key)

@@ -192,3 +192,28 @@ def test_with_a_scheduler_saves_are_coalesced_and_flush_writes_the_rest(data_dir
     later.pop()[1]()  # the timer set before the flush fires: nothing left to write
     q.set_state(a, ItemState.PENDING)  # long after the last save, no timer pending: written at once
     assert saved_states() == ["pending"] and later == []
+
+
+def test_with_several_gpus_the_settings_offer_each_and_keep_the_choice(qtbot, data_dir):
+    from app.widgets.settings_dialog import SettingsDialog
+    from engine import protocol as P
+
+    devices = (P.DeviceInfo("cpu", "x86_64", "cpu"), P.DeviceInfo("cuda:0", "RTX A", "cuda", 8 * 2**30),
+               P.DeviceInfo("cuda:1", "RTX B", "cuda", 24 * 2**30))
+    s = Settings()
+    dialog = SettingsDialog(s, devices=devices)
+    qtbot.addWidget(dialog)
+    labels = [dialog.device.itemText(i) for i in range(dialog.device.count())]
+    assert labels[-2:] == ["GPU 0: RTX A, 8 GiB", "GPU 1: RTX B, 24 GiB"]
+    dialog.device.setCurrentIndex(dialog.device.findData("cuda:1"))
+    dialog.accept()
+    again = Settings.load()
+    assert again.device == "cuda:1"
+    alone = SettingsDialog(again, devices=devices[:2])  # one GPU: no list; the saved choice is still shown
+    qtbot.addWidget(alone)
+    assert alone.device.currentData() == "cuda:1" and alone.device.currentText() == "GPU 1 (not found now)"
+    assert alone.device.findData("cuda:0") < 0
+    for bad in ("cuda:x", "tpu", 3):
+        s = Settings(device=bad)
+        s.validate()
+        assert s.device == "auto"

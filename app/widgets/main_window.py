@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app import window_state
 from app.images import ImageLoader
 from app.models_service import ModelService
 from app.paths import icon_path
@@ -73,6 +74,7 @@ class MainWindow(QMainWindow):
         self.resize(1280, 780)
         self._build_actions()
         self._build_ui()
+        window_state.restore(self)  # the size, split and columns the user left
         self._wire()
         self._refresh()
 
@@ -170,6 +172,7 @@ class MainWindow(QMainWindow):
         split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 3)
         split.setSizes([640, 720])
+        self.split = split
         self.setCentralWidget(split)
         self.setAcceptDrops(False)
 
@@ -496,6 +499,8 @@ class MainWindow(QMainWindow):
             return
         self.queue.flush()
         self.settings.save()
+        self.set_full_screen(False)  # the layout to come back to is the windowed one
+        window_state.save(self)
         event.accept()
         self.close_confirmed.emit()
 

@@ -509,3 +509,24 @@ def test_a_long_note_or_file_name_does_not_widen_the_window(make_window, qtbot):
     window.status_label.setText("3 photo(s) · restoring " + "a very long file name " * 20 + ".jpg (1 of 3)")
     qtbot.wait(50)  # the layout settles
     assert window.width() == width and window.minimumSizeHint().width() < width
+
+
+def test_the_window_comes_back_as_it_was_left(make_window, qtbot, data_dir):
+    from app.qt_queue import COL_TASK
+
+    first = make_window()
+    # the offscreen screen is 800×600 and a restored window is fitted into it: the narrowest window fits
+    first.resize(first.minimumSizeHint().width(), 560)
+    first.split.setSizes([300, 700])
+    first.table.horizontalHeader().resizeSection(COL_TASK, 177)
+    qtbot.wait(20)
+    sizes = first.split.sizes()
+    first.close()
+    assert (data_dir / "window.json").is_file()
+    second = make_window()
+    qtbot.wait(20)
+    assert second.height() == 560
+    assert second.split.sizes() == sizes and second.table.horizontalHeader().sectionSize(COL_TASK) == 177
+    (data_dir / "window.json").write_text("{not json")  # damaged: the default layout, no error
+    third = make_window()
+    assert third.height() == 780 and third.split.sizes() != sizes

@@ -51,10 +51,12 @@ class ComparePanel(QWidget):
         fit.clicked.connect(self.view.fit)
         full = QPushButton("100%")
         full.clicked.connect(self.view.actual_size)
-        self.toggle_button = QPushButton("Original (Space)")
+        self.toggle_button = QPushButton("Original")  # short labels: the window fits a 1024-pixel-wide screen
+        self.toggle_button.setToolTip("Show the original alone (Space)")
         self.toggle_button.setCheckable(True)
         self.toggle_button.clicked.connect(self.view.toggle_before)
-        self.preview_button = QPushButton("Preview visible area")
+        self.preview_button = QPushButton("Preview area")
+        self.preview_button.setToolTip("Restore only the visible part of the photo, in seconds (Ctrl+P)")
         self.preview_button.clicked.connect(self.preview_visible)
         self.compare_button = QPushButton("Compare with")
         self.compare_button.setToolTip("Restore the visible area twice, with the current settings (left) and "

@@ -530,3 +530,9 @@ def test_the_window_comes_back_as_it_was_left(make_window, qtbot, data_dir):
     (data_dir / "window.json").write_text("{not json")  # damaged: the default layout, no error
     third = make_window()
     assert third.height() == 780 and third.split.sizes() != sizes
+
+
+def test_the_window_fits_a_1024_pixel_wide_screen(make_window, qtbot):
+    window = make_window()
+    qtbot.wait(20)
+    assert window.minimumSizeHint().width() <= 1024

@@ -173,18 +173,38 @@ class CompareView(QWidget):
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.placeholder)
             return
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.transform.zoom < 2)
-        t = self.transform
+        self._draw(p, self.transform, round(self.divider * self.width()), self.width(), self.height(), handle=True)
+
+    def render_image(self) -> QImage | None:
+        """What the view shows, at the photo's full resolution, with the divider where it is on screen: a
+        before/after (or comparison) image to share. None without a photo."""
+        if self.before is None:
+            return None
         iw, ih = self.image_size()
-        target = QRectF(t.ox, t.oy, iw * t.zoom, ih * t.zoom)
-        p.drawImage(target, self.before)
-        split_x = round(self.divider * self.width())
+        image = QImage(iw, ih, QImage.Format.Format_RGB32)
+        image.fill(QColor("black"))
+        split = round(self.transform.to_image(self.divider * self.width(), 0)[0])
+        p = QPainter(image)
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+        font = p.font()
+        font.setPixelSize(max(12, min(iw, ih) // 40))  # labels readable at the photo's size
+        p.setFont(font)
+        self._draw(p, ViewTransform(), min(iw, max(0, split)), iw, ih, handle=False)
+        p.end()
+        return image
+
+    def _draw(self, p: QPainter, t: ViewTransform, split_x: int, width: int, height: int, *, handle: bool) -> None:
+        """`before`, then the after (or preview, or comparison) sides split at `split_x`, and the labels;
+        in view pixels through `t` (the widget) or in image pixels (an export)."""
+        iw, ih = self.image_size()
+        p.drawImage(QRectF(t.ox, t.oy, iw * t.zoom, ih * t.zoom), self.before)
         if self.after is not None and not self.show_before:
             region = self.after_region or QRect(0, 0, iw, ih)
             x, y = t.to_view(region.x(), region.y())
             after_target = QRectF(x, y, region.width() * t.zoom, region.height() * t.zoom)
-            sides = [(self.after, QRect(split_x, 0, self.width() - split_x, self.height()))]
+            sides = [(self.after, QRect(split_x, 0, width - split_x, height))]
             if self.left is not None:
-                sides.append((self.left, QRect(0, 0, split_x, self.height())))
+                sides.append((self.left, QRect(0, 0, split_x, height)))
             for image, clip in sides:
                 p.save()
                 p.setClipRect(clip)
@@ -194,20 +214,22 @@ class CompareView(QWidget):
             if self.after_region is not None:
                 p.setPen(QPen(QColor(255, 255, 255, 140), 1, Qt.PenStyle.DashLine))
                 p.drawRect(after_target)
-            p.setPen(QPen(QColor("white"), 2))
-            p.drawLine(split_x, 0, split_x, self.height())
-            p.setBrush(QColor("white"))
-            p.drawEllipse(QPointF(split_x, self.height() / 2), 7, 7)
+            p.setPen(QPen(QColor("white"), max(2, width // 800)))
+            p.drawLine(split_x, 0, split_x, height)
+            if handle:
+                p.setBrush(QColor("white"))
+                p.drawEllipse(QPointF(split_x, height / 2), 7, 7)
             left_label, right_label = self.labels or ("Before", "After" if self.after_region is None else "Preview")
-            self._label(p, left_label, left=True)
-            self._label(p, right_label, left=False)
+            self._label(p, left_label, width, left=True)
+            self._label(p, right_label, width, left=False)
         elif self.show_before:
-            self._label(p, "Original (Space)", left=True)
+            self._label(p, "Original (Space)" if handle else "Original", width, left=True)
 
-    def _label(self, p: QPainter, text: str, *, left: bool) -> None:
+    def _label(self, p: QPainter, text: str, width: int, *, left: bool) -> None:
         fm = p.fontMetrics()
+        pad = max(8, fm.height() // 2)
         w, h = fm.horizontalAdvance(text) + 14, fm.height() + 6
-        r = QRect(8 if left else self.width() - w - 8, 8, w, h)
+        r = QRect(pad if left else width - w - pad, pad, w, h)
         p.fillRect(r, QColor(0, 0, 0, 150))
         p.setPen(QColor("white"))
         p.drawText(r, Qt.AlignmentFlag.AlignCenter, text)

@@ -9,10 +9,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import QRect, Qt, Signal
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QPushButton, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.compare_view import CompareView
 from app.comparisons import GROUPS, Alternative, alternatives
@@ -90,6 +100,8 @@ class ComparePanel(QWidget):
         self._update_strength_label()
 
     def _wire(self) -> None:
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._view_menu)
         self.strength.valueChanged.connect(self._on_strength)
         self.strength.sliderReleased.connect(self.settings.save)
         self.view.toggled.connect(self.toggle_button.setChecked)
@@ -138,6 +150,45 @@ class ComparePanel(QWidget):
 
     def _update_strength_label(self) -> None:
         self.strength_label.setText(f"{self.strength.value()}%")
+
+    def _view_menu(self, pos) -> None:
+        menu = QMenu(self)
+        menu.addAction("Save image as shown…", self.save_view).setEnabled(self.view.before is not None)
+        menu.addSeparator()
+        menu.addAction("Fit", self.view.fit)
+        menu.addAction("100%", self.view.actual_size)
+        menu.popup(self.view.mapToGlobal(pos))
+
+    def save_view(self) -> None:
+        """Save what the compare view shows (divider, preview or comparison included) at the photo's full
+        resolution, as an image to share; asks where, beside the photo by default."""
+        image = self.view.render_image()
+        item = self.current_item()
+        if image is None or item is None:
+            self.caption.setText("Select a photo to save what the view shows.")
+            return
+        source = Path(item.path)
+        dialog = QFileDialog(self, "Save the image as shown")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setNameFilters(["JPEG (*.jpg *.jpeg)", "PNG (*.png)"])
+        dialog.setDefaultSuffix("jpg")
+        dialog.selectFile(str(source.with_name(f"{source.stem}-comparison.jpg")))
+        dialog.fileSelected.connect(lambda path: self.write_view(image, path, item))
+        self.save_dialog = dialog  # referenced while open
+        dialog.open()
+
+    def write_view(self, image: QImage, path: str, item: QueueItem) -> bool:
+        """Write `image` to `path`, never over the photo or its restored file."""
+        target = Path(path)
+        protected = [Path(p) for p in (item.path, item.output_path) if p]
+        if any(target.exists() and p.exists() and os.path.samefile(target, p) for p in protected):
+            self.message.emit(f"Not saved: {target.name} is the photo or its restored file; choose another name.",
+                              8000)
+            return False
+        ok = image.save(str(target), None, 92)
+        self.message.emit(f"Saved {target}" if ok else f"Could not save {target} (check the folder and the "
+                          "name's extension: .jpg or .png).", 8000)
+        return ok
 
     # -------------------------------------------------------------- previews and comparisons
 

@@ -120,6 +120,9 @@ class MainWindow(QMainWindow):
         self.leave_full_screen_action = self._action("Leave full screen", lambda: self.set_full_screen(False), "Esc")
         self.leave_full_screen_action.setEnabled(False)  # Esc stays the editors' and dialogs' key otherwise
         self.addAction(self.leave_full_screen_action)
+        self.save_view_action = self._action("Save image as shown…", lambda: self.panel.save_view(), "Ctrl+Shift+S",
+                                             "The before/after (or comparison) as the view shows it, at full size")
+        self.addAction(self.save_view_action)  # also in the compare view's right-click menu
         self.settings_action = self._action("Settings…", self.open_settings, "Ctrl+,")
         self.models_action = self._action("Models…", self.open_models)
 

@@ -152,3 +152,16 @@ def test_a_comparison_draws_one_crop_each_side_of_the_divider(view):
     assert QColor(grab.pixel(int(x), int(y))).lightness() < 50
     view.set_after(right, QRect(100, 50, 200, 100))  # a plain preview ends the comparison
     assert view.left is None and view.labels is None
+
+
+def test_the_view_renders_what_it_shows_at_the_photos_resolution(view):
+    before, after = _images()  # 400×200: black before, white after
+    view.set_images(before, after)
+    view.set_divider(0.5)  # the middle of the view is the middle of the fitted photo
+    image = view.render_image()
+    assert (image.width(), image.height()) == (400, 200)
+    assert QColor(image.pixel(100, 150)).lightness() < 50 and QColor(image.pixel(300, 150)).lightness() > 200
+    view.set_divider(0.0)  # all after
+    assert QColor(view.render_image().pixel(100, 150)).lightness() > 200
+    view.set_images(None)
+    assert view.render_image() is None

@@ -536,3 +536,21 @@ def test_the_window_fits_a_1024_pixel_wide_screen(make_window, qtbot):
     window = make_window()
     qtbot.wait(20)
     assert window.minimumSizeHint().width() <= 1024
+
+
+def test_save_image_as_shown_writes_the_split_view_and_never_over_the_photo(make_window, qtbot, tmp_path):
+    photo = make_photo(tmp_path / "big.png", size=(300, 200), colour=(10, 10, 10))
+    window = make_window()
+    window.add_paths([str(photo)])
+    qtbot.waitUntil(lambda: window.compare.before is not None, timeout=TIMEOUT)
+    window.select_row(0)
+    window.panel.save_view()
+    dialog = window.panel.save_dialog
+    assert Path(dialog.selectedFiles()[0]).name == "big-comparison.jpg"
+    out = tmp_path / "shared.png"
+    dialog.fileSelected.emit(str(out))
+    assert Image.open(out).size == (300, 200)
+    before = photo.read_bytes()
+    assert not window.panel.write_view(window.compare.render_image(), str(photo), window.queue[0])
+    assert photo.read_bytes() == before and "Not saved" in window.statusBar().currentMessage()
+    dialog.close()

@@ -59,7 +59,7 @@ def run_gui(argv: list[str]) -> int:
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
-    from app import qt_compat
+    from app import qt_compat, theme
     from app.paths import icon_path
 
     qt_compat.install()
@@ -72,6 +72,7 @@ def run_gui(argv: list[str]) -> int:
 
     async def amain() -> int:
         window, runner = build(args)
+        theme.apply(runner.settings.theme, app)
         closed = asyncio.Event()
         window.close_confirmed.connect(closed.set)
         window.show()

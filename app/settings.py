@@ -20,6 +20,7 @@ QUALITIES = {"fast": "Fast (1 step)", "balanced": "Balanced (2 steps)", "best": 
 FORMATS = {"same": "Same as the photo", "png": "PNG", "jpeg": "JPEG", "tiff16": "16-bit TIFF"}
 FULLRES = {"auto": "Automatic (fast for low light and haze)", "fast": "Fast: restore ~1 MP, keep the photo's detail",
            "tiled": "Full resolution (slowest)"}
+THEMES = {"system": "As the system", "dark": "Dark", "light": "Light"}
 TASK_LABELS = {"auto": "Auto", "low-light": "Low light", "haze": "Haze", "rain": "Rain", "snow": "Snow",
                "blur": "Blur", "none": "Leave as is"}  # none: already fine, not restored
 _EXT = {"png": ".png", "jpeg": ".jpg", "tiff16": ".tif"}
@@ -55,6 +56,7 @@ class Settings:
     threads: int | None = None  # engine CPU threads (None: the engine decides)
     restore_clean: bool = False  # restore photos the detector finds already fine (default: skip them)
     fullres: str = "auto"  # large photos: auto | fast | tiled (the engine's fast full-resolution path)
+    theme: str = "system"  # system | dark | light (app.theme)
     extra: dict[str, Any] = field(default_factory=dict)  # unknown keys from a newer version, kept as-is
 
     # --------------------------------------------------------------- persistence
@@ -84,6 +86,8 @@ class Settings:
         d = Settings()
         if self.device not in DEVICES and not is_gpu_id(self.device):
             self.device = d.device
+        if self.theme not in THEMES:
+            self.theme = d.theme
         if self.quality not in QUALITIES:
             self.quality = d.quality
         if self.format not in FORMATS:

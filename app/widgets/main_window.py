@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import window_state
+from app import theme, window_state
 from app.images import ImageLoader
 from app.models_service import ModelService
 from app.paths import icon_path
@@ -305,6 +305,7 @@ class MainWindow(QMainWindow):
         ready = self.runner.engine.ready
         dialog = SettingsDialog(self.settings, self, ready.devices if ready is not None else ())
         dialog.accepted.connect(self._refresh)
+        dialog.accepted.connect(lambda: theme.apply(self.settings.theme))
         self._keep(dialog)
         dialog.open()
 

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.settings import DEVICES, FORMATS, FULLRES, QUALITIES, Settings, gpu_choices, is_gpu_id
+from app.settings import DEVICES, FORMATS, FULLRES, QUALITIES, THEMES, Settings, gpu_choices, is_gpu_id
 
 
 class SettingsDialog(QDialog):
@@ -87,6 +87,10 @@ class SettingsDialog(QDialog):
                                 "and carries the correction to every pixel, about 10× faster on a large photo. "
                                 "Rain, snow and blur always use full resolution in Automatic.")
         form.addRow("Large photos", self.fullres)
+        self.theme = QComboBox()
+        for key, label in THEMES.items():
+            self.theme.addItem(label, key)
+        form.addRow("Appearance", self.theme)
         note = QLabel("Device changes load the model again before the next photo.")
         note.setWordWrap(True)
         note.setStyleSheet("color: palette(mid);")
@@ -113,6 +117,7 @@ class SettingsDialog(QDialog):
         self.jpeg_quality.setValue(s.jpeg_quality)
         self.restore_clean.setChecked(s.restore_clean)
         self.fullres.setCurrentIndex(max(0, self.fullres.findData(s.fullres)))
+        self.theme.setCurrentIndex(max(0, self.theme.findData(s.theme)))
         self._update_enabled()
 
     def apply(self, s: Settings) -> None:
@@ -125,6 +130,7 @@ class SettingsDialog(QDialog):
         s.jpeg_quality = self.jpeg_quality.value()
         s.restore_clean = self.restore_clean.isChecked()
         s.fullres = self.fullres.currentData()
+        s.theme = self.theme.currentData()
         s.validate()
 
     def accept(self) -> None:

@@ -217,3 +217,28 @@ def test_with_several_gpus_the_settings_offer_each_and_keep_the_choice(qtbot, da
         s = Settings(device=bad)
         s.validate()
         assert s.device == "auto"
+
+
+def test_the_appearance_setting_switches_the_palette_and_back(qtbot, qapp, data_dir):
+    from app import theme
+    from app.widgets.settings_dialog import SettingsDialog
+
+    start = qapp.palette().window().color()
+    s = Settings()
+    dialog = SettingsDialog(s)
+    qtbot.addWidget(dialog)
+    dialog.theme.setCurrentIndex(dialog.theme.findData("dark"))
+    dialog.accept()
+    assert Settings.load().theme == "dark"
+    try:
+        theme.apply("dark")
+        assert qapp.palette().window().color().lightness() < 80 and qapp.style().name() == "fusion"
+        assert qapp.palette().text().color().lightness() > 180  # light text on it
+        theme.apply("light")
+        assert qapp.palette().window().color().lightness() > 180
+    finally:
+        theme.apply("system")
+    assert qapp.palette().window().color() == start
+    odd = Settings(theme="purple")
+    odd.validate()
+    assert odd.theme == "system"

@@ -43,6 +43,7 @@ from app.qt_queue import (
 from app.queue_model import FINISHED, ItemState, QueueItem
 from app.runner import BatchRunner
 from app.settings import TASK_LABELS
+from app.widgets.about_dialog import AboutDialog
 from app.widgets.compare_panel import ComparePanel
 from app.widgets.drop_zone import DropZone, mime_local_paths
 from app.widgets.error_dialog import ErrorDialog
@@ -125,6 +126,7 @@ class MainWindow(QMainWindow):
         self.addAction(self.save_view_action)  # also in the compare view's right-click menu
         self.settings_action = self._action("Settings…", self.open_settings, "Ctrl+,")
         self.models_action = self._action("Models…", self.open_models)
+        self.about_action = self._action("About", self.open_about, "F1", "Version, licences and keyboard shortcuts")
 
     def _build_ui(self) -> None:
         bar = QToolBar("Main")
@@ -133,7 +135,7 @@ class MainWindow(QMainWindow):
         for a in (self.add_action, self.add_folder_action, None, self.start_action, self.pause_action,
                   self.cancel_action, None, self.retry_action, self.remove_action, self.clear_action, None,
                   self.detect_action, self.preview_action, self.full_screen_action, None, self.settings_action,
-                  self.models_action):
+                  self.models_action, self.about_action):
             bar.addSeparator() if a is None else bar.addAction(a)
         self.addToolBar(bar)
         self.toolbar = bar
@@ -317,6 +319,25 @@ class MainWindow(QMainWindow):
 
             dialog.set_rows([ModelRow(m.name, m.path, m.origin, m.size_bytes, m.variant, m.default)
                              for m in self.runner.engine.ready.models])
+        self.models.refresh()
+        self._keep(dialog)
+        dialog.open()
+        return dialog
+
+    def open_about(self) -> AboutDialog:
+        ready = self.runner.engine.ready
+        devices = ", ".join(d.name for d in ready.devices) if ready is not None and ready.devices else "not known yet"
+        active = self.settings.model
+        dialog = AboutDialog(devices, "bundled default" if active == "default" else active, {},
+                             self.actions() + self.toolbar.actions(), self)
+
+        def listed(rows: list) -> None:  # the model listing holds the notes
+            for m in rows:
+                if m.name == active or (active == "default" and m.default):
+                    dialog.set_model(m.name, dict(m.notes))
+
+        self.models.models_listed.connect(listed)
+        dialog.finished.connect(lambda _r: self.models.models_listed.disconnect(listed))
         self.models.refresh()
         self._keep(dialog)
         dialog.open()

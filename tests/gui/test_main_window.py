@@ -554,3 +554,19 @@ def test_save_image_as_shown_writes_the_split_view_and_never_over_the_photo(make
     assert not window.panel.write_view(window.compare.render_image(), str(photo), window.queue[0])
     assert photo.read_bytes() == before and "Not saved" in window.statusBar().currentMessage()
     dialog.close()
+
+
+def test_about_shows_the_version_licences_the_models_limits_and_every_shortcut(make_window, qtbot):
+    from engine import __version__
+
+    window = make_window()
+    dialog = window.open_about()
+    text = dialog.text.toPlainText()
+    assert f"Hourglass {__version__}" in text and "MIT" in text and "LGPL" in text
+    for keys in ("Ctrl+O", "Ctrl+V", "Ctrl+Z", "F11", "Ctrl+Shift+S", "F1", "Space or B"):
+        assert keys in text, keys
+    # the bundled model's listing arrives from `hourglass models` (a real subprocess) with its notes
+    qtbot.waitUntil(lambda: dialog.model != "bundled default", timeout=60_000)
+    assert dialog.model == "hourglass-diffuir-t" and set(dialog.notes) <= {"low-light", "haze", "rain", "snow", "blur"}
+    assert all(note in dialog.text.toPlainText() for note in dialog.notes.values())
+    dialog.close()

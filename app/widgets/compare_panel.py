@@ -193,11 +193,22 @@ class ComparePanel(QWidget):
     # -------------------------------------------------------------- previews and comparisons
 
     def preview_visible(self) -> None:
+        item = self._previewable()
+        if item is not None:
+            self.preview.request(item, self.view.visible_image_rect())
+
+    def _previewable(self) -> QueueItem | None:
+        """The selected photo if the view shows it (a preview restores part of what is visible), else None
+        with a caption saying why."""
         item = self.current_item()
-        if item is None or self.view.before is None:
-            self.caption.setText("Select a photo to preview.")
-            return
-        self.preview.request(item, self.view.visible_image_rect())
+        if item is None:
+            self.caption.setText("Select a photo first.")
+        elif self.view.before is None:
+            self.caption.setText(f"{item.name} cannot be shown here (RAW, HEIC or not yet loaded), so it cannot be "
+                                 "previewed: Start restores it, and its result opens with Open output.")
+        else:
+            return item
+        return None
 
     def fill_compare_menu(self, menu: QMenu | None = None) -> None:
         """The alternatives to the current settings for the selected photo (the button's menu by default)."""
@@ -216,11 +227,9 @@ class ComparePanel(QWidget):
 
     def compare_with(self, alternative: Alternative) -> None:
         """Restore the visible area with the current settings and with `alternative`, side by side."""
-        item = self.current_item()
-        if item is None or self.view.before is None:
-            self.caption.setText("Select a photo to compare.")
-            return
-        self.preview.request(item, self.view.visible_image_rect(), alternative)
+        item = self._previewable()
+        if item is not None:
+            self.preview.request(item, self.view.visible_image_rect(), alternative)
 
     def use_alternative(self) -> None:
         """Take the setting shown on the right of a comparison: the degradation for this photo, the model

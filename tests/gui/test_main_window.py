@@ -570,3 +570,15 @@ def test_about_shows_the_version_licences_the_models_limits_and_every_shortcut(m
     assert dialog.model == "hourglass-diffuir-t" and set(dialog.notes) <= {"low-light", "haze", "rain", "snow", "blur"}
     assert all(note in dialog.text.toPlainText() for note in dialog.notes.values())
     dialog.close()
+
+
+def test_a_photo_the_view_cannot_show_says_why_it_cannot_be_previewed(make_window, qtbot, tmp_path, fake_engine):
+    raw = tmp_path / "shot.dng"
+    raw.write_bytes(b"II*\x00" + bytes(64))  # a camera file Qt cannot decode
+    window = make_window()
+    window.add_paths([str(raw)])
+    qtbot.waitUntil(lambda: len(window.queue) == 1, timeout=TIMEOUT)
+    window.select_row(0)
+    qtbot.waitUntil(lambda: "cannot be shown" in window.compare.placeholder, timeout=TIMEOUT)
+    window.panel.preview_visible()
+    assert "cannot be previewed" in window.panel.caption.text() and not fake_engine.submitted

@@ -247,8 +247,8 @@ def convert_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, *, use_em
 
 def update_metadata(path: str | os.PathLike, changes: dict[str, str | None]) -> dict[str, str]:
     """Rewrite a safetensors file's metadata (a None value removes that key), keeping its tensors byte for
-    byte; atomic. Returns the new metadata."""
-    from safetensors.numpy import load_file, save_file
+    byte (any dtype, bfloat16 included); atomic. Returns the new metadata."""
+    from safetensors.torch import load_file, save_file
 
     path = Path(path)
     if not _is_safetensors(path):

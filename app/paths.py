@@ -37,6 +37,17 @@ def icon_path() -> Path:
     return resources_dir() / "icons" / "hourglass.png"
 
 
+def sample_photos() -> Path:
+    """A writable copy of the bundled sample photos (`<data folder>/Samples`), so that their results can be
+    saved beside them: the installed resources are read-only. Photos already there are left as they are."""
+    folder = data_dir() / "Samples"
+    folder.mkdir(parents=True, exist_ok=True)
+    for src in sorted((resources_dir() / "samples").glob("*")):
+        if src.suffix.lower() in (".jpg", ".jpeg", ".png") and not (folder / src.name).exists():
+            shutil.copy2(src, folder / src.name)
+    return folder
+
+
 def preview_dir() -> Path:
     """A per-process scratch folder for preview crops, removed when the process exits."""
     path = Path(tempfile.gettempdir()) / f"hourglass-preview-{os.getpid()}"

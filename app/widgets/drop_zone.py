@@ -21,6 +21,7 @@ def local_paths(event: QDropEvent | QDragEnterEvent | QDragMoveEvent) -> list[st
 class DropZone(QWidget):
     paths_dropped = Signal(list)
     add_requested = Signal()
+    samples_requested = Signal()  # "Try the sample photos": the app's own degraded samples
 
     def __init__(self, content: QWidget, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -40,6 +41,14 @@ class DropZone(QWidget):
         hint_layout.addWidget(title)
         hint_layout.addWidget(sub)
         hint_layout.addWidget(button, 0, Qt.AlignmentFlag.AlignCenter)
+        self.samples_button = QPushButton("Try the sample photos")
+        self.samples_button.setFlat(True)
+        self.samples_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.samples_button.setStyleSheet("QPushButton { color: palette(link); text-decoration: underline; "
+                                          "border: none; }")
+        self.samples_button.setToolTip("Five photos that come with Hourglass, one for each kind of degradation")
+        self.samples_button.clicked.connect(self.samples_requested)
+        hint_layout.addWidget(self.samples_button, 0, Qt.AlignmentFlag.AlignCenter)
         hint_layout.addStretch(1)
         self._hint.setObjectName("dropHint")
         self._hint.setStyleSheet("#dropHint { border: 2px dashed palette(mid); border-radius: 10px; }")

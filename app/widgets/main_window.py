@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from app import theme, window_state
 from app.images import ImageLoader
 from app.models_service import ModelService
-from app.paths import icon_path
+from app.paths import icon_path, sample_photos
 from app.qt_queue import (
     COL_ETA,
     COL_PHOTO,
@@ -195,6 +195,7 @@ class MainWindow(QMainWindow):
         self.queue.subscribe(self._on_queue_event)
         self.drop_zone.paths_dropped.connect(self.add_paths)
         self.drop_zone.add_requested.connect(self.open_add_dialog)
+        self.drop_zone.samples_requested.connect(self.add_samples)
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
         self.table.customContextMenuRequested.connect(self._context_menu)
         self.table.doubleClicked.connect(self._on_double_click)
@@ -230,6 +231,15 @@ class MainWindow(QMainWindow):
 
     def add_paths(self, paths: list[str]) -> None:
         self.runner.add_paths(paths)
+
+    def add_samples(self) -> None:
+        """Queue the bundled sample photos (copied to the data folder first: the install is read-only)."""
+        try:
+            folder = sample_photos()
+        except OSError as exc:
+            self.statusBar().showMessage(f"The sample photos could not be copied: {exc}", 8000)
+            return
+        self.add_paths([str(folder)])
 
     def open_add_dialog(self) -> None:
         dialog = QFileDialog(self, "Add photos")

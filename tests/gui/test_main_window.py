@@ -582,3 +582,17 @@ def test_a_photo_the_view_cannot_show_says_why_it_cannot_be_previewed(make_windo
     qtbot.waitUntil(lambda: "cannot be shown" in window.compare.placeholder, timeout=TIMEOUT)
     window.panel.preview_visible()
     assert "cannot be previewed" in window.panel.caption.text() and not fake_engine.submitted
+
+
+def test_the_empty_queue_offers_the_sample_photos_copied_where_results_can_be_saved(make_window, qtbot, data_dir):
+    from app.paths import resources_dir
+
+    window = make_window()
+    window.drop_zone.samples_button.click()
+    bundled = sorted(p.name for p in (resources_dir() / "samples").glob("*.jpg"))
+    qtbot.waitUntil(lambda: len(window.queue) == len(bundled), timeout=TIMEOUT)
+    assert sorted(i.name for i in window.queue) == bundled and len(bundled) == 5
+    assert all(Path(i.path).parent == data_dir / "Samples" for i in window.queue)
+    window.start_action.trigger()
+    wait_idle(qtbot, window)
+    assert all(Path(i.output_path).parent == data_dir / "Samples" / "restored" for i in window.queue)

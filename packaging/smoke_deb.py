@@ -222,6 +222,9 @@ def main() -> int:
           "/usr/bin/hourglass launcher are installed")
     check(DESKTOP.is_file() and "MimeType=image/jpeg;" in DESKTOP.read_text(), "desktop entry with image MIME types")
     check(ICON.is_file() and Path("/usr/share/icons/hicolor/scalable/apps/hourglass.svg").is_file(), "hicolor icons")
+    licences = APPDIR / "_internal" / "licenses"
+    check((licences / "THIRD-PARTY-NOTICES.txt").is_file() and (licences / "Qt").is_dir(),
+          "the licence texts (Help → About opens this folder) are installed")
     if shutil.which("desktop-file-validate"):
         v = run(["desktop-file-validate", str(DESKTOP)])
         check(v.returncode == 0 and not v.stdout.strip(), "desktop-file-validate passes", v.stdout.strip())

@@ -25,6 +25,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def display_problem(env=None, platform: str | None = None) -> str | None:
+    """Why no window can open (Linux without X11/Wayland and no Qt platform chosen), else None. Qt would
+    abort with a core dump and advise reinstalling, which is wrong advice over SSH or in a container."""
+    env = os.environ if env is None else env
+    platform = platform or sys.platform
+    if not platform.startswith("linux") or env.get("QT_QPA_PLATFORM") or env.get("DISPLAY") \
+            or env.get("WAYLAND_DISPLAY"):
+        return None
+    return ("no display to open the window on (DISPLAY and WAYLAND_DISPLAY are not set). From a terminal, "
+            "restore with `hourglass restore PHOTO_OR_FOLDER... -o FOLDER` (`hourglass --help` lists the commands).")
+
+
 def build(args: argparse.Namespace):
     """Create the object graph; returns (window, runner). A QApplication must exist."""
     from PySide6.QtCore import QTimer
@@ -47,6 +59,10 @@ def build(args: argparse.Namespace):
 
 def run_gui(argv: list[str]) -> int:
     args = parse_args(argv)
+    problem = display_problem()
+    if problem:
+        print(f"hourglass: {problem}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=getattr(logging, args.log_level), format="%(levelname)s %(name)s: %(message)s")
     if args.data_dir:
         os.environ["HOURGLASS_DATA_DIR"] = str(Path(args.data_dir).resolve())

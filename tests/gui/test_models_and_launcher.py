@@ -121,3 +121,20 @@ def test_emitting_signals_from_python_keeps_true_alive(qapp):
         emitter.fired.emit(False)
     assert len(got) == 2000
     assert sys.getrefcount(True) >= before
+
+
+def test_without_a_display_the_window_explains_instead_of_aborting(tmp_path):
+    import os
+
+    from app.main import display_problem
+
+    assert display_problem({"DISPLAY": ":0"}, "linux") is None
+    assert display_problem({"WAYLAND_DISPLAY": "wayland-0"}, "linux") is None
+    assert display_problem({"QT_QPA_PLATFORM": "offscreen"}, "linux") is None
+    assert display_problem({}, "win32") is None and display_problem({}, "darwin") is None
+    assert "hourglass restore" in display_problem({}, "linux")
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env["HOURGLASS_DATA_DIR"] = str(tmp_path)
+    r = subprocess.run([sys.executable, "-m", "app", "photo.jpg"], env=env, capture_output=True, text=True,
+                       timeout=60, check=False)
+    assert r.returncode == 2 and "no display to open the window on" in r.stderr and "Aborted" not in r.stderr

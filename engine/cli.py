@@ -56,8 +56,12 @@ def _add_detect(sub) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hourglass", description="Restore photos with DiffUIR diffusion models.")
+    from engine import __version__
+
+    parser = argparse.ArgumentParser(prog="hourglass", description="Restore photos with DiffUIR diffusion models.",
+                                     epilog="Without a command, `hourglass [PHOTO_OR_FOLDER...]` opens the window.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    parser.add_argument("--version", action="version", version=f"hourglass {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_restore(sub)
     _add_detect(sub)

@@ -184,3 +184,14 @@ def test_device_takes_one_gpu_of_several_and_refuses_what_is_not_a_device(tmp_pa
         pytest.skip("a GPU is present")
     code = main(["restore", str(photo), "-o", str(tmp_path / "out"), "--device", "cuda:1"])
     assert code == EXIT_USAGE and "No CUDA GPU is available" in capsys.readouterr().err
+
+
+def test_version_and_the_help_says_how_to_open_the_window(capsys):
+    from engine import __version__
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0 and capsys.readouterr().out.strip() == f"hourglass {__version__}"
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "opens the window" in capsys.readouterr().out

@@ -178,6 +178,9 @@ def validate(sd: dict[str, torch.Tensor], config: NetConfig, name: str) -> None:
 def read_checkpoint(path: str | os.PathLike, *, use_ema: bool = True) -> Checkpoint:
     """Load and validate any accepted DiffUIR weight file. Raises ModelNotFoundError/ModelInvalidError."""
     path = Path(path)
+    if path.is_dir():
+        raise ModelNotFoundError(f"'{path}' is a folder; give the checkpoint file inside it (.pt, .pth or "
+                                 ".safetensors).")
     if not path.is_file():
         raise ModelNotFoundError(f"Model file '{path}' does not exist.")
     if path.stat().st_size == 0:

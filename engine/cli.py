@@ -155,6 +155,11 @@ def cmd_restore(args) -> int:
     if args.reference and args.precision != "float32":
         print("hourglass: --precision needs the optimised network (drop --reference)", file=sys.stderr)
         return EXIT_USAGE
+    out_dir = Path(args.output)
+    if out_dir.exists() and not out_dir.is_dir():
+        print(f"hourglass: -o {args.output} is a file; give a folder to save the restored photos in",
+              file=sys.stderr)
+        return EXIT_USAGE
     files, problems = _inputs_or_complain(args.inputs, "nothing to restore")
     if not files:
         return EXIT_USAGE

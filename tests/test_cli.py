@@ -195,3 +195,16 @@ def test_version_and_the_help_says_how_to_open_the_window(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "opens the window" in capsys.readouterr().out
+
+
+def test_an_output_that_is_a_file_and_a_model_that_is_a_folder_are_refused_at_once(tmp_path, capsys):
+    from engine.cli import EXIT_USAGE
+
+    photo = tmp_path / "p.png"
+    Image.fromarray(np.full((16, 16, 3), 80, np.uint8)).save(photo)
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    assert main(["restore", str(photo), "-o", str(blocker)]) == EXIT_USAGE
+    assert "is a file; give a folder" in capsys.readouterr().err and blocker.read_text() == "x"
+    assert main(["models", "import", str(tmp_path)]) == 1
+    assert "is a folder; give the checkpoint file inside it" in capsys.readouterr().err

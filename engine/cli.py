@@ -105,6 +105,19 @@ def collect_inputs(paths: list[str]) -> tuple[list[Path], list[str]]:
     return files, problems
 
 
+def output_subfolder(photo: Path, inputs: list[str]) -> Path:
+    """The photo's folder relative to the input folder it was found in (empty for a photo named directly):
+    the output mirrors a folder's tree, so the IMG_0001.JPG of two camera folders do not collide."""
+    for raw in inputs:
+        root = Path(raw)
+        if root.is_dir():
+            try:
+                return photo.parent.relative_to(root)
+            except ValueError:
+                continue
+    return Path()
+
+
 class ProgressBar:
     """One line on a terminal, updated in place; plain lines otherwise."""
 
@@ -183,7 +196,7 @@ def cmd_restore(args) -> int:
             for i, path in enumerate(files, 1):
                 cancel.check()
                 bar.photo(i, path.name)
-                out = output_path_for(path, args.output, fmt)
+                out = output_path_for(path, Path(args.output) / output_subfolder(path, args.inputs), fmt)
                 try:
                     res = restore_file(path, out, model, options, on_progress=bar.update, cancel=cancel)
                 except Cancelled:

@@ -33,11 +33,15 @@ def photos(tmp_path):
     return src
 
 
+def _tree(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
 def test_restore_folder(photos, tmp_path, tiny_model_path, capsys):
     out = tmp_path / "out"
     code = main(["restore", str(photos), "-o", str(out), "--model", str(tiny_model_path), "--quality", "fast"])
     assert code == 0
-    assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.jpg"]
+    assert _tree(out) == ["a.png", "sub/b.jpg"]  # the folder's tree is mirrored
     assert Image.open(out / "a.png").size == (40, 32)
     assert "Restored 2 of 2" in capsys.readouterr().err
 
@@ -47,7 +51,7 @@ def test_one_corrupt_photo_fails_alone(photos, tmp_path, tiny_model_path, capsys
     out = tmp_path / "out"
     code = main(["restore", str(photos), "-o", str(out), "--model", str(tiny_model_path), "--steps", "1"])
     assert code == 1
-    assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.jpg"]
+    assert _tree(out) == ["a.png", "sub/b.jpg"]
     err = capsys.readouterr().err
     assert "FAILED" in err and "broken.jpg" in err and "1 failed" in err
 
@@ -67,7 +71,7 @@ def test_an_unexpected_error_with_one_photo_does_not_end_the_batch(photos, tmp_p
     out = tmp_path / "out"
     code = main(["restore", str(photos), "-o", str(out), "--model", str(tiny_model_path), "--steps", "1"])
     assert code == 1
-    assert sorted(p.name for p in out.iterdir()) == ["b.jpg"]
+    assert _tree(out) == ["sub/b.jpg"]
     err = capsys.readouterr().err
     assert "FAILED" in err and "unexpected error (RuntimeError: boom)" in err and "Restored 1 of 2" in err
 
@@ -208,3 +212,15 @@ def test_an_output_that_is_a_file_and_a_model_that_is_a_folder_are_refused_at_on
     assert "is a file; give a folder" in capsys.readouterr().err and blocker.read_text() == "x"
     assert main(["models", "import", str(tmp_path)]) == 1
     assert "is a folder; give the checkpoint file inside it" in capsys.readouterr().err
+
+
+def test_two_camera_folders_with_the_same_file_names_do_not_collide(tmp_path, tiny_model_path, capsys):
+    card = tmp_path / "DCIM"
+    for folder, seed in (("100CANON", 0), ("101CANON", 1)):
+        (card / folder).mkdir(parents=True)
+        _photo(card / folder / "IMG_0001.JPG", seed=seed)
+    single = _photo(tmp_path / "IMG_0001.png", seed=2)  # a photo named directly goes to the top
+    out = tmp_path / "out"
+    code = main(["restore", str(card), str(single), "-o", str(out), "--model", str(tiny_model_path), "--steps", "1"])
+    assert code == 0 and "Restored 3 of 3" in capsys.readouterr().err
+    assert _tree(out) == ["100CANON/IMG_0001.JPG", "101CANON/IMG_0001.JPG", "IMG_0001.png"]

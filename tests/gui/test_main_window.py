@@ -1,5 +1,6 @@
-"""The main window against the fake engine: adding photos, queue transitions, batch controls,
-per-photo failures, engine crashes, detection, preview, strength and closing."""
+"""The main window against the fake engine: adding photos (samples included), queue transitions, batch
+controls, per-photo failures, engine crashes, detection, preview and comparison, strength, full screen,
+saving the view, the window's layout, About and closing."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The main window against the fake engine: adding photos (samples included), queue transitions, batch
-controls, per-photo failures, engine crashes, detection, preview and comparison, strength, full screen,
-saving the view, the window's layout, About and closing."""
+controls, per-photo failures, engine crashes, detection, strength, the window's layout, About and closing
+(previews and comparisons: test_comparison.py)."""
 
 from __future__ import annotations
 
@@ -269,24 +269,6 @@ def test_selecting_a_done_photo_shows_before_and_after(make_window, qtbot, photo
     assert window.compare.before.size() == window.compare.after.size()
 
 
-def test_preview_restores_the_visible_region(make_window, qtbot, tmp_path, fake_engine):
-    photo = make_photo(tmp_path / "big.png", size=(900, 700))
-    window = make_window()
-    window.add_paths([str(photo)])
-    qtbot.waitUntil(lambda: window.compare.before is not None, timeout=TIMEOUT)
-    window.compare.actual_size()
-    region = window.compare.visible_image_rect()
-    with qtbot.waitSignal(window.preview.finished, timeout=TIMEOUT) as blocker:
-        window.preview_action.trigger()
-    _item_id, image, used = blocker.args
-    assert used.width() <= 512 and used.height() <= 512
-    assert region.contains(used.center())
-    assert image.width() == used.width() and window.compare.after_region == used
-    inp, _out, opts = fake_engine.submitted[-1]
-    assert opts.format == "PNG" and Image.open(inp if Path(inp).exists() else photo).size
-    assert window.queue[0].state is ItemState.PENDING  # a preview is not a restore
-
-
 def test_closing_during_a_batch_asks_then_cancels_cleanly(make_window, qtbot, photos, fake_engine):
     root, _ = photos
     slow = [make_photo(root / f"slow{i}.jpg") for i in range(2)]
@@ -426,82 +408,6 @@ def test_title_shows_the_batch_progress_and_a_finished_batch_asks_for_attention(
     assert alerts == [window]
 
 
-def test_compare_with_another_quality_restores_the_area_twice_then_uses_it(make_window, qtbot, tmp_path,
-                                                                           fake_engine):
-    photo = make_photo(tmp_path / "big.png", size=(900, 700))
-    window = make_window()
-    window.settings.quality = "best"
-    window.add_paths([str(photo)])
-    qtbot.waitUntil(lambda: window.compare.before is not None, timeout=TIMEOUT)
-    window.select_row(0)
-    window.panel.fill_compare_menu()
-    labels = [a.text() for a in window.panel.compare_menu.actions() if not a.isSeparator()]
-    assert "Fast (1 step)" in labels and "Best (3 steps)" not in labels and "Rain" in labels
-    fast = next(a for a in window.panel.compare_menu.actions() if a.text() == "Fast (1 step)")
-    with qtbot.waitSignal(window.preview.compared, timeout=TIMEOUT) as blocker:
-        fast.trigger()
-    _item_id, left, right, used, alt = blocker.args
-    assert alt.changes == {"quality": "fast"}
-    assert [opts.quality for _i, _o, opts in fake_engine.submitted[-2:]] == ["best", "fast"]
-    assert left.size() == right.size() == used.size()
-    assert window.compare.left is not None and window.compare.labels == ("Best (3 steps)", "Fast (1 step)")
-    assert window.panel.use_button.isVisibleTo(window) and window.panel.use_button.text() == "Use Fast (1 step)"
-    window.panel.use_button.click()
-    assert window.settings.quality == "fast" and not window.panel.use_button.isVisibleTo(window)
-    assert window.queue[0].state is ItemState.PENDING  # a comparison is not a restore
-
-
-def test_compare_with_another_degradation_sets_it_for_that_photo_only(make_window, qtbot, tmp_path, fake_engine):
-    from app.comparisons import alternatives
-
-    photo = make_photo(tmp_path / "big.png", size=(300, 200))
-    window = make_window()
-    window.add_paths([str(photo), str(make_photo(tmp_path / "other.png"))])
-    qtbot.waitUntil(lambda: len(window.queue) == 2 and window.compare.before is not None, timeout=TIMEOUT)
-    window.select_row(0)
-    rain = next(a for a in alternatives((), "default", "best", "auto") if a.changes.get("task") == "rain")
-    with qtbot.waitSignal(window.preview.compared, timeout=TIMEOUT):
-        window.panel.compare_with(rain)
-    assert [opts.task for _i, _o, opts in fake_engine.submitted[-2:]] == ["auto", "rain"]
-    window.panel.use_alternative()
-    assert window.queue[0].task == "rain" and window.queue[1].task == "auto"
-
-
-def test_a_comparison_cancelled_after_its_first_half_does_not_start_the_second(make_window, qtbot, tmp_path,
-                                                                               fake_engine):
-    from app.comparisons import alternatives
-
-    photo = make_photo(tmp_path / "big.png", size=(300, 200))
-    fake_engine.step_s = 0.5  # the first restoration is still running when the user cancels
-    window = make_window()
-    window.add_paths([str(photo)])
-    qtbot.waitUntil(lambda: window.compare.before is not None, timeout=TIMEOUT)
-    window.select_row(0)
-    fast = next(a for a in alternatives((), "default", "best", "auto") if a.changes.get("quality") == "fast")
-    window.panel.compare_with(fast)
-    qtbot.waitUntil(lambda: len(fake_engine.submitted) == 1, timeout=TIMEOUT)
-    with qtbot.waitSignal(window.preview.cancelled, timeout=TIMEOUT):
-        window.preview.cancel()
-    qtbot.wait(200)
-    assert len(fake_engine.submitted) == 1 and window.compare.left is None
-
-
-def test_full_screen_shows_the_comparison_alone_and_esc_returns(make_window, qtbot):
-    window = make_window()
-    assert not window.leave_full_screen_action.isEnabled()  # Esc is not taken from editors and dialogs
-    window.full_screen_action.trigger()
-    qtbot.waitUntil(window.isFullScreen, timeout=TIMEOUT)
-    assert window.full_screen_action.isChecked()
-    assert not window.drop_zone.isVisible() and not window.toolbar.isVisible() and window.compare.isVisible()
-    # F11 and Esc are the window's own shortcuts, so they work with the toolbar hidden
-    assert {window.full_screen_action, window.leave_full_screen_action} <= set(window.actions())
-    assert window.leave_full_screen_action.shortcut().toString() == "Esc"
-    window.leave_full_screen_action.trigger()
-    qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=TIMEOUT)
-    assert window.drop_zone.isVisible() and window.toolbar.isVisible() and window.statusBar().isVisible()
-    assert not window.full_screen_action.isChecked() and not window.leave_full_screen_action.isEnabled()
-
-
 def test_a_long_note_or_file_name_does_not_widen_the_window(make_window, qtbot):
     window = make_window()
     qtbot.wait(50)
@@ -539,24 +445,6 @@ def test_the_window_fits_a_1024_pixel_wide_screen(make_window, qtbot):
     assert window.minimumSizeHint().width() <= 1024
 
 
-def test_save_image_as_shown_writes_the_split_view_and_never_over_the_photo(make_window, qtbot, tmp_path):
-    photo = make_photo(tmp_path / "big.png", size=(300, 200), colour=(10, 10, 10))
-    window = make_window()
-    window.add_paths([str(photo)])
-    qtbot.waitUntil(lambda: window.compare.before is not None, timeout=TIMEOUT)
-    window.select_row(0)
-    window.panel.save_view()
-    dialog = window.panel.save_dialog
-    assert Path(dialog.selectedFiles()[0]).name == "big-comparison.jpg"
-    out = tmp_path / "shared.png"
-    dialog.fileSelected.emit(str(out))
-    assert Image.open(out).size == (300, 200)
-    before = photo.read_bytes()
-    assert not window.panel.write_view(window.compare.render_image(), str(photo), window.queue[0])
-    assert photo.read_bytes() == before and "Not saved" in window.statusBar().currentMessage()
-    dialog.close()
-
-
 def test_about_shows_the_version_licences_the_models_limits_and_every_shortcut(make_window, qtbot):
     from engine import __version__
 
@@ -571,18 +459,6 @@ def test_about_shows_the_version_licences_the_models_limits_and_every_shortcut(m
     assert dialog.model == "hourglass-diffuir-t" and set(dialog.notes) <= {"low-light", "haze", "rain", "snow", "blur"}
     assert all(note in dialog.text.toPlainText() for note in dialog.notes.values())
     dialog.close()
-
-
-def test_a_photo_the_view_cannot_show_says_why_it_cannot_be_previewed(make_window, qtbot, tmp_path, fake_engine):
-    raw = tmp_path / "shot.dng"
-    raw.write_bytes(b"II*\x00" + bytes(64))  # a camera file Qt cannot decode
-    window = make_window()
-    window.add_paths([str(raw)])
-    qtbot.waitUntil(lambda: len(window.queue) == 1, timeout=TIMEOUT)
-    window.select_row(0)
-    qtbot.waitUntil(lambda: "cannot be shown" in window.compare.placeholder, timeout=TIMEOUT)
-    window.panel.preview_visible()
-    assert "cannot be previewed" in window.panel.caption.text() and not fake_engine.submitted
 
 
 def test_the_empty_queue_offers_the_sample_photos_copied_where_results_can_be_saved(make_window, qtbot, data_dir):

@@ -15,6 +15,7 @@ from app.settings import THEMES
 __all__ = ["THEMES", "apply", "dark_palette"]
 
 _system: tuple[str, QPalette] | None = None  # the style and palette the app started with
+_changed = False  # the app's look is ours (dark or light); while False, Qt follows the system by itself
 
 
 def dark_palette() -> QPalette:
@@ -40,7 +41,7 @@ def dark_palette() -> QPalette:
 
 def apply(theme: str, app: QApplication | None = None) -> None:
     """Switch the running app to `theme` (one of THEMES; anything else is the system's)."""
-    global _system
+    global _system, _changed
     app = app or QApplication.instance()
     if app is None:
         return
@@ -52,6 +53,7 @@ def apply(theme: str, app: QApplication | None = None) -> None:
     elif theme == "light":
         app.setStyle("Fusion")
         app.setPalette(app.style().standardPalette())
-    else:
+    elif _changed:  # back from dark or light: the look the app started with
         app.setStyle(_system[0])
         app.setPalette(_system[1])
+    _changed = theme in ("dark", "light")

@@ -242,3 +242,17 @@ def test_the_appearance_setting_switches_the_palette_and_back(qtbot, qapp, data_
     odd = Settings(theme="purple")
     odd.validate()
     assert odd.theme == "system"
+
+
+def test_the_system_appearance_sets_no_palette_of_its_own(qapp):
+    """Left on "As the system", the app keeps following the desktop's theme (no palette is pinned)."""
+    from app import theme
+
+    calls = []
+    real = qapp.setPalette
+    qapp.setPalette = lambda *a: calls.append(a) or real(*a)
+    try:
+        theme.apply("system")
+        assert calls == []
+    finally:
+        del qapp.setPalette

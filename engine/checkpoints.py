@@ -79,7 +79,10 @@ def _load_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, st
     try:
         with safe_open(str(path), framework="pt", device="cpu") as f:
             metadata = dict(f.metadata() or {})
-            return {k: f.get_tensor(k) for k in f.keys()}, metadata  # noqa: SIM118 (safe_open has no __iter__)
+            # copied out of the file's memory map: mapped tensors sit wherever the header's length puts them,
+            # and oneDNN's kernels round differently on unaligned weights (the same weights in two files gave
+            # results 1/255 apart); a copy also leaves no mapping that keeps the file open (Windows locks it)
+            return {k: f.get_tensor(k).clone() for k in f.keys()}, metadata  # noqa: SIM118 (no __iter__)
     except (SafetensorError, OSError, ValueError) as exc:
         raise ModelInvalidError(f"{_describe(path)} is not a valid safetensors file (truncated or damaged).",
                                 detail=str(exc)) from exc

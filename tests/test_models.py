@@ -158,3 +158,17 @@ def test_a_gpu_index_is_checked_against_the_gpus_there_are(monkeypatch):
         D.resolve_device("cuda:one")
     with pytest.raises(DeviceUnavailableError, match="cuda:N"):
         D.resolve_device("tpu")
+
+
+def test_the_same_weights_in_two_files_restore_bit_identically(tmp_path):
+    """Weights are copied out of the file's memory map: their alignment there depends on the header's length,
+    and unaligned weights took other kernel paths (the bundled model and its converted copy differed)."""
+    import engine
+
+    rng = np.random.default_rng(3)
+    photo = rng.random((48, 64, 3)).astype(np.float32)
+    outs = []
+    for pad in range(1, 8):  # headers of seven lengths put the tensors at seven alignments
+        model = models.load_model(_model_file(tmp_path / f"m{pad}.safetensors", pad="x" * pad))
+        outs.append(engine.restore_image(photo, model, steps=1, task="haze", fullres="tiled"))
+    assert all(np.array_equal(outs[0], o) for o in outs[1:])

@@ -12,6 +12,7 @@ from typing import Any
 
 from app.files import RAW_EXTENSIONS, RESTORED_DIR
 from app.paths import data_dir, write_atomic
+from engine.protocol import is_gpu_id
 
 log = logging.getLogger("app.settings")
 
@@ -24,11 +25,6 @@ THEMES = {"system": "As the system", "dark": "Dark", "light": "Light"}
 TASK_LABELS = {"auto": "Auto", "low-light": "Low light", "haze": "Haze", "rain": "Rain", "snow": "Snow",
                "blur": "Blur", "none": "Leave as is"}  # none: already fine, not restored
 _EXT = {"png": ".png", "jpeg": ".jpg", "tiff16": ".tif"}
-
-
-def is_gpu_id(device: object) -> bool:
-    """"cuda:N": one GPU of several (the engine lists them in its handshake)."""
-    return isinstance(device, str) and device.startswith("cuda:") and device[5:].isdigit()
 
 
 def gpu_choices(devices) -> list[tuple[str, str]]:

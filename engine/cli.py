@@ -309,8 +309,10 @@ def cmd_detect(args) -> int:
 
 
 def _device_arg(text: str) -> str:
+    from engine.protocol import is_gpu_id
+
     value = text.lower()
-    if value in ("auto", "cpu", "cuda", "gpu") or (value.startswith("cuda:") and value[5:].isdigit()):
+    if value in ("auto", "cpu", "cuda", "gpu") or is_gpu_id(value):
         return value
     raise argparse.ArgumentTypeError(f"'{text}' is not a device: choose auto, cpu, cuda or cuda:N")
 

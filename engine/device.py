@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from engine.errors import DeviceUnavailableError
+from engine.protocol import is_gpu_id
 
 
 def cuda_available() -> bool:
@@ -45,8 +46,7 @@ def _check_gpu_index(device: str) -> None:
     import torch
 
     count = torch.cuda.device_count()
-    index = device.partition(":")[2]
-    if not index.isdigit() or int(index) >= count:
+    if not is_gpu_id(device) or int(device[5:]) >= count:
         names = ", ".join(f"cuda:{i} ({torch.cuda.get_device_name(i)})" for i in range(count))
         raise DeviceUnavailableError(f"There is no GPU '{device}' here; this computer has {count}: {names}.")
 

@@ -47,6 +47,11 @@ MAX_STEPS = 1000
 MIN_TILE = 16
 
 
+def is_gpu_id(device: object) -> bool:
+    """"cuda:N": one GPU of several (the ids of `DeviceInfo`), as the CLI, the settings and the engine take it."""
+    return isinstance(device, str) and device.startswith("cuda:") and device[5:].isdigit()
+
+
 class ProtocolError(ValueError):
     """A line or message that breaks the protocol; `req_id`/`job_id` are salvaged so a reply can name them."""
 

@@ -20,7 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.settings import DEVICES, FORMATS, FULLRES, QUALITIES, THEMES, Settings, gpu_choices, is_gpu_id
+from app.settings import DEVICES, FORMATS, FULLRES, QUALITIES, THEMES, Settings, gpu_choices
+from engine.protocol import is_gpu_id
 
 
 class SettingsDialog(QDialog):

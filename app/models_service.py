@@ -30,6 +30,10 @@ class ModelRow:
     default: bool = False
     notes: tuple[tuple[str, str], ...] = ()  # (task, measured limit of the weights on it)
 
+    def is_active(self, setting: str) -> bool:
+        """Whether `Settings.model` (a name, or "default" for the bundled default) chooses this model."""
+        return self.name == setting or (setting == "default" and self.default)
+
     @property
     def source(self) -> str:
         return {"bundled": "Bundled", "user": "Imported", "path": "File"}.get(self.origin, self.origin)

@@ -343,7 +343,7 @@ class MainWindow(QMainWindow):
 
         def listed(rows: list) -> None:  # the model listing holds the notes
             for m in rows:
-                if m.name == active or (active == "default" and m.default):
+                if m.is_active(active):
                     dialog.set_model(m.name, dict(m.notes))
 
         self.models.models_listed.connect(listed)

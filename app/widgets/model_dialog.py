@@ -83,7 +83,7 @@ class ModelDialog(QDialog):
         self.rows = list(rows)
         self.table.setRowCount(len(rows))
         for r, m in enumerate(rows):
-            mark = " ✓" if m.name == self.active or (self.active == "default" and m.default) else ""
+            mark = " ✓" if m.is_active(self.active) else ""
             values = [m.name + mark, f"DiffUIR-{m.variant}" if m.variant else "unverified",
                       format_size(m.size_bytes), m.source, m.path]
             tip = "\n".join(f"{task}: {note}" for task, note in m.notes)  # its measured limits, if any

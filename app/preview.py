@@ -84,9 +84,9 @@ class PreviewService(QObject):
             self.failed.emit("Pause or finish the batch to preview: the engine is restoring photos.", "")
             return
         previous = self._task
-        self._seq += 1  # the previous one, if a comparison, does not go on to its second restoration
+        self._seq += 1  # this preview's number: the previous one, if a comparison, stops before its second half
         self._task = self.tasks.spawn(self._run(item, (region.x(), region.y(), region.width(), region.height()),
-                                                previous, alternative))
+                                                previous, alternative, self._seq))
 
     def cancel(self) -> None:
         if self.busy:
@@ -113,7 +113,7 @@ class PreviewService(QObject):
             self.progress.emit((index + fraction) / count)
 
     async def _run(self, item: QueueItem, region: tuple[int, int, int, int],
-                   previous: asyncio.Task[None] | None, alternative: Alternative | None = None) -> None:
+                   previous: asyncio.Task[None] | None, alternative: Alternative | None, seq: int) -> None:
         if previous is not None and not previous.done():
             if self._job_id is not None:
                 try:
@@ -121,9 +121,7 @@ class PreviewService(QObject):
                 except EngineError:
                     pass
             await asyncio.gather(previous, return_exceptions=True)
-        self._seq += 1
         folder = preview_dir()
-        seq = self._seq
         src = folder / f"crop-{seq}.png"
         loop = asyncio.get_running_loop()
         self.started.emit()

@@ -15,7 +15,7 @@ from app.settings import QUALITIES, TASK_LABELS
 from engine import protocol as P
 
 GROUPS = ("Model", "Quality", "Degradation")
-RESTORE_TASKS = ("low-light", "haze", "rain", "snow", "blur")  # the tasks a model restores (not auto/none)
+RESTORE_TASKS = tuple(t for t in P.TASKS if t not in ("auto", "none"))  # the tasks a model restores
 
 
 @dataclass(frozen=True)

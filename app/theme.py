@@ -10,10 +10,6 @@ from __future__ import annotations
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
-from app.settings import THEMES
-
-__all__ = ["THEMES", "apply", "dark_palette"]
-
 _system: tuple[str, QPalette] | None = None  # the style and palette the app started with
 _changed = False  # the app's look is ours (dark or light); while False, Qt follows the system by itself
 
@@ -40,7 +36,7 @@ def dark_palette() -> QPalette:
 
 
 def apply(theme: str, app: QApplication | None = None) -> None:
-    """Switch the running app to `theme` (one of THEMES; anything else is the system's)."""
+    """Switch the running app to `theme` (one of `app.settings.THEMES`; anything else is the system's)."""
     global _system, _changed
     app = app or QApplication.instance()
     if app is None:

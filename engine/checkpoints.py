@@ -211,8 +211,6 @@ def sampler_metadata() -> dict:
 def save_safetensors(ckpt: Checkpoint, dst: str | os.PathLike, *, extra: dict[str, str] | None = None,
                      overwrite: bool = False) -> Path:
     """Write the weights as a slim safetensors file whose metadata records the variant and sampler."""
-    from safetensors.torch import save_file
-
     dst = Path(dst)
     if dst.exists() and not overwrite:
         raise OutputExistsError(f"'{dst}' already exists; not replacing it.")
@@ -228,16 +226,24 @@ def save_safetensors(ckpt: Checkpoint, dst: str | os.PathLike, *, extra: dict[st
     })
     meta.update(extra or {})
     dst.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomic(ckpt.state_dict, dst, meta, overwrite=overwrite)
+    return dst
+
+
+def _write_atomic(tensors: dict, dst: Path, meta: dict[str, str], *, overwrite: bool) -> None:
+    """Write a safetensors file beside `dst`, then rename it over `dst` (checked again just before, unless
+    `overwrite`): a crash or a full disk never leaves half a model file."""
+    from safetensors.torch import save_file
+
     tmp = dst.with_name(f".{dst.name}.tmp{os.getpid()}")
     try:
-        save_file(ckpt.state_dict, str(tmp), metadata=meta)
+        save_file(tensors, str(tmp), metadata=meta)
         os.chmod(tmp, 0o644)  # a model file is shared data, not a secret
         if dst.exists() and not overwrite:
             raise OutputExistsError(f"'{dst}' already exists; not replacing it.")
         os.replace(tmp, dst)
     finally:
         tmp.unlink(missing_ok=True)
-    return dst
 
 
 def convert_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, *, use_ema: bool = True,
@@ -254,7 +260,7 @@ def convert_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, *, use_em
 def update_metadata(path: str | os.PathLike, changes: dict[str, str | None]) -> dict[str, str]:
     """Rewrite a safetensors file's metadata (a None value removes that key), keeping its tensors byte for
     byte (any dtype, bfloat16 included); atomic. Returns the new metadata."""
-    from safetensors.torch import load_file, save_file
+    from safetensors.torch import load_file
 
     path = Path(path)
     if not _is_safetensors(path):
@@ -265,14 +271,7 @@ def update_metadata(path: str | os.PathLike, changes: dict[str, str | None]) -> 
             meta.pop(key, None)
         else:
             meta[key] = value
-    tensors = load_file(str(path))
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        save_file(tensors, str(tmp), metadata=meta)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    _write_atomic(load_file(str(path)), path, meta, overwrite=True)
     return meta
 
 

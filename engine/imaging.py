@@ -18,7 +18,7 @@ import struct
 import warnings
 import zlib
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -52,6 +52,8 @@ _FORMAT_ALIASES = {"JPG": "JPEG", "JPEG": "JPEG", "JPE": "JPEG", "PNG": "PNG", "
 _EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "TIFF": ".tif", "WEBP": ".webp", "BMP": ".bmp", "HEIF": ".heic"}
 _SIXTEEN_BIT_FORMATS = frozenset({"PNG", "TIFF"})
 _ALPHA_FORMATS = frozenset({"PNG", "TIFF", "WEBP", "HEIF"})
+_GRAY_FORMATS = frozenset({"JPEG", "PNG", "TIFF", "BMP"})  # those that store one gray channel (here, without alpha)
+_LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R BT.601, as Pillow's "L" conversion
 _ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
 _ORIENTATION = 0x0112
 # TIFF tags that describe a file's layout (or carry ICC/XMP/IPTC we handle separately): never copied as EXIF.
@@ -77,6 +79,7 @@ class ImageData:
     xmp: bytes | None
     path: Path | None
     frames: int = 1  # frames or pages in the file (animated WebP, multi-page TIFF); only the first is read
+    grayscale: bool = False  # a gray (black-and-white) file: `rgb` holds three equal channels, written back gray
 
 
 def to_uint8(rgb) -> np.ndarray:
@@ -130,14 +133,28 @@ def read_image(path) -> ImageData:
                 img.load()  # decode now, so damaged data fails here and not in the middle of a job
                 pixels = _pillow_pixels(img)
             exif, orientation = _read_exif(img)
-            icc, dpi, xmp = _read_icc(img), _read_dpi(img), _read_xmp(img)
+            gray = _is_gray(img)
+            icc, dpi, xmp = _read_icc(img, gray), _read_dpi(img), _read_xmp(img)
             # MPO JPEGs carry camera previews and HEIF auxiliary images as extra frames: not the user's content
             frames = int(getattr(img, "n_frames", 1) or 1) if fmt in ("PNG", "TIFF", "WEBP") else 1
     rgb, alpha, depth = pixels
     if orientation != 1:
         rgb, alpha = _orient(rgb, orientation), _orient(alpha, orientation)
         xmp = _reset_xmp_orientation(xmp)
-    return ImageData(rgb, alpha, depth, fmt, exif, icc, dpi, xmp, path, frames)
+    return ImageData(rgb, alpha, depth, fmt, exif, icc, dpi, xmp, path, frames, gray)
+
+
+_GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
+
+
+def _is_gray(img: Image.Image) -> bool:
+    """A black-and-white file (gray pixels, or a palette of grays): its result is written gray too."""
+    if img.mode in _GRAY_MODES:
+        return True
+    if img.mode in ("P", "PA"):
+        palette = np.array(img.getpalette("RGB") or [], np.int64).reshape(-1, 3)
+        return bool(len(palette)) and bool((palette == palette[:, :1]).all())
+    return False
 
 
 def _read_head(path: Path) -> bytes:
@@ -299,10 +316,11 @@ def _clean_exif(exif: Image.Exif, tiff_file: bool) -> tuple[bytes | None, int]:
     return (exif.tobytes() if len(exif) else None), orientation
 
 
-def _read_icc(img: Image.Image) -> bytes | None:
-    """Only an RGB profile still describes our RGB pixels (CMYK and gray ones were converted away)."""
+def _read_icc(img: Image.Image, gray: bool) -> bytes | None:
+    """The profile that still describes the pixels we write: RGB for colour photos, GRAY for gray ones
+    (a CMYK profile was used up converting to RGB)."""
     icc = img.info.get("icc_profile")
-    return icc if isinstance(icc, bytes) and icc[16:20] == b"RGB " else None
+    return icc if isinstance(icc, bytes) and icc[16:20] == (b"GRAY" if gray else b"RGB ") else None
 
 
 def _read_dpi(img: Image.Image) -> tuple[float, float] | None:
@@ -418,7 +436,7 @@ def extension_for(fmt: str) -> str:
 def write_image(path, rgb: np.ndarray, source: ImageData | None = None, *, format: str | None = None,
                 quality: int = 95, bit_depth: int | None = None, alpha: np.ndarray | None = None,
                 overwrite: bool = False) -> Path:
-    """Write float RGB to `path` atomically, keeping the source's metadata, alpha and bit depth.
+    """Write float RGB to `path` atomically, keeping the source's metadata, alpha, bit depth and grayness.
 
     The format comes from `format`, else the extension of `path`, else the source. Refuses to replace an
     existing file unless `overwrite`, and never replaces the source photo.
@@ -438,12 +456,24 @@ def write_image(path, rgb: np.ndarray, source: ImageData | None = None, *, forma
     else:
         alpha = None
     meta = source if source is not None else ImageData(rgb, None, 8, fmt, None, None, None, None, None)
+    if meta.grayscale:  # a black-and-white photo stays black and white, without the network's faint tints
+        rgb = _gray(rgb, keep_rgb=alpha is not None or fmt not in _GRAY_FORMATS)
+        if rgb.ndim == 3 and meta.icc_profile:  # a GRAY profile cannot describe RGB pixels
+            meta = replace(meta, icc_profile=None)
     if fmt in ("PNG", "TIFF"):
         parts = _encode_with_cv2(fmt, depth, rgb, alpha, meta)
     else:
         parts = [_encode_with_pillow(fmt, rgb, alpha, meta, quality)]
     _atomic_write(path, parts, overwrite)
     return path
+
+
+def _gray(rgb: np.ndarray, keep_rgb: bool) -> np.ndarray:
+    """The luminance of `rgb`: H×W, or H×W×3 with three equal channels where the format needs RGB."""
+    y = np.empty(rgb.shape[:2], np.float32)
+    for r0 in range(0, len(y), 512):  # in strips: no float64 or H×W×3 temporary for a huge photo
+        y[r0:r0 + 512] = np.asarray(rgb[r0:r0 + 512], np.float32) @ _LUMA
+    return np.repeat(y[..., None], 3, axis=2) if keep_rgb else y
 
 
 def _resolve_output(path: Path, source: ImageData | None, fmt: str | None, bit_depth: int | None):
@@ -513,7 +543,7 @@ def _encode_with_cv2(fmt: str, depth: int, rgb: np.ndarray, alpha, meta: ImageDa
     Returns the file as consecutive pieces, so a 1 GB encoding is never copied just to prepend a header.
     """
     quantize = to_uint16 if depth == 16 else to_uint8
-    arr = quantize(rgb)[..., ::-1]
+    arr = quantize(rgb) if rgb.ndim == 2 else quantize(rgb)[..., ::-1]
     if alpha is not None:
         arr = np.dstack([arr, quantize(alpha)])
     params = [cv2.IMWRITE_PNG_COMPRESSION, 6] if fmt == "PNG" else []  # TIFF: LZW with predictor

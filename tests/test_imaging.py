@@ -230,6 +230,77 @@ def test_gray_and_palette_become_rgb(tmp_path, mode):
     assert (to_uint8(img.rgb) == expected).all()
 
 
+def gray_profile() -> bytes:
+    """An ICC profile whose header says GRAY (the bytes after the header are only carried, never parsed)."""
+    return ICC[:16] + b"GRAY" + ICC[20:]
+
+
+@pytest.mark.parametrize("mode, gray", [("L", True), ("1", True), ("I;16", True), ("LA", True), ("RGB", False),
+                                        ("P", False), ("gray palette", True)])
+def test_black_and_white_files_are_known(tmp_path, mode, gray):
+    im = Image.fromarray(smooth_u8())
+    if mode == "I;16":
+        im = Image.fromarray(np.asarray(im.convert("L")).astype(np.uint16) * 257)
+    elif mode == "gray palette":
+        im = im.convert("L").convert("P")
+    else:
+        im = im.convert(mode)
+    im.save(tmp_path / "x.png")
+    assert read_image(tmp_path / "x.png").grayscale is gray
+
+
+@pytest.mark.parametrize("ext, mode", [(".jpg", "L"), (".png", "L"), (".tif", "L"), (".bmp", "L"), (".png", "I;16"),
+                                       (".tif", "I;16")])
+def test_black_and_white_photos_are_written_gray(tmp_path, ext, mode):
+    """The network tints a gray photo faintly; the result is its luminance, in one channel, same bit depth."""
+    gray = np.asarray(Image.fromarray(smooth_u8()).convert("L"))
+    if mode == "I;16":
+        cv2_write(tmp_path / f"in{ext}", gray.astype(np.uint16) * 257)
+    else:
+        Image.fromarray(gray).save(tmp_path / f"in{ext}", icc_profile=gray_profile(),
+                                   **({"quality": 100} if ext == ".jpg" else {}))
+    src = read_image(tmp_path / f"in{ext}")
+    assert src.grayscale
+    tinted = np.clip(src.rgb + np.array([0.02, 0.0, -0.03], np.float32), 0, 1)
+    out = write_image(tmp_path / f"out{ext}", tinted, src)
+    raw = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
+    assert raw.ndim == 2 and raw.dtype == (np.uint16 if mode == "I;16" else np.uint8)
+    luma = tinted @ np.array([0.299, 0.587, 0.114], np.float32)
+    expected = to_uint16(luma) if mode == "I;16" else to_uint8(luma)
+    tolerance = 2 if ext == ".jpg" else 0
+    assert np.abs(raw.astype(int) - expected).max() <= tolerance
+    back = read_image(out)
+    assert back.grayscale
+    if mode == "L" and ext != ".bmp":
+        assert back.icc_profile == gray_profile()  # still describes the pixels
+
+
+@pytest.mark.parametrize("ext", [".webp", ".png"])
+def test_black_and_white_as_rgb_has_equal_channels_and_no_gray_profile(tmp_path, ext):
+    """WebP holds no gray pixels, and one gray channel cannot carry alpha here: three equal channels then,
+    without the GRAY profile, which cannot describe RGB."""
+    gray = np.asarray(Image.fromarray(smooth_u8()).convert("L"))
+    alpha = np.full_like(gray, 200) if ext == ".png" else None
+    Image.fromarray(gray if alpha is None else np.dstack([gray, alpha]), "L" if alpha is None else "LA").save(
+        tmp_path / "in.png", icc_profile=gray_profile())
+    src = read_image(tmp_path / "in.png")
+    assert src.grayscale and src.icc_profile == gray_profile()
+    out = write_image(tmp_path / f"out{ext}", np.clip(src.rgb + np.float32(0.01) * np.arange(3), 0, 1), src,
+                      quality=100)
+    with Image.open(out) as im:
+        assert im.mode == ("RGB" if alpha is None else "RGBA") and "icc_profile" not in im.info
+        rgb = np.asarray(im)[..., :3].astype(int)
+    assert (rgb == rgb[..., :1]).all()
+
+
+def test_colour_photos_keep_their_colour(tmp_path):
+    """A colour photo whose pixels happen to be nearly gray is not made gray."""
+    Image.fromarray(smooth_u8()).save(tmp_path / "in.png")
+    src = read_image(tmp_path / "in.png")
+    out = write_image(tmp_path / "out.png", src.rgb, src)
+    assert not src.grayscale and (to_uint8(read_image(out).rgb) == smooth_u8()).all()
+
+
 @pytest.mark.parametrize("mode", ["RGBA", "LA", "P"])
 def test_alpha_is_read_and_kept(tmp_path, mode):
     rgba = rand_u8(c=4, seed=5)

@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 from PySide6.QtCore import QObject, QSize, Qt, Signal
-from PySide6.QtGui import QImage, QImageReader
+from PySide6.QtGui import QImage, QImageReader, QTransform
 
 from app.queue_model import QueueItem
 from app.tasks import TaskSet
@@ -23,10 +23,33 @@ def read_image(path: str, max_side: int | None = None) -> QImage:
         if size.isValid() and max(size.width(), size.height()) > max_side:
             size.scale(QSize(max_side, max_side), Qt.AspectRatioMode.KeepAspectRatio)
             reader.setScaledSize(size)
+    # Qt orients JPEG and TIFF itself, but ignores the EXIF of PNG and WebP, which the engine honours
+    orientation = _exif_orientation(path) if bytes(reader.format()) in (b"png", b"webp") else 1
     image = reader.read()
     if image.isNull():
         log.debug("cannot decode %s: %s", path, reader.errorString())
+    elif orientation != 1:
+        image = image.transformed(_ORIENTATIONS[orientation])
     return image
+
+
+# EXIF orientation → the transform that shows the photo upright (Qt's y axis points down: rotate(90) turns
+# clockwise), as PIL.ImageOps.exif_transpose and engine.imaging apply it.
+_ORIENTATIONS = {2: QTransform().scale(-1, 1), 3: QTransform().rotate(180), 4: QTransform().scale(1, -1),
+                 5: QTransform().rotate(90) * QTransform().scale(-1, 1), 6: QTransform().rotate(90),
+                 7: QTransform().rotate(90) * QTransform().scale(1, -1), 8: QTransform().rotate(270)}
+
+
+def _exif_orientation(path: str) -> int:
+    """The EXIF orientation tag (1 when absent, damaged or unreadable); reads the header only."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            value = im.getexif().get(0x0112, 1)
+    except Exception:  # noqa: BLE001 - any decoder error: show the photo as stored
+        return 1
+    return value if value in _ORIENTATIONS else 1
 
 
 class ImageLoader(QObject):

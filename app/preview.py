@@ -44,13 +44,17 @@ def clamp_region(region: tuple[int, int, int, int], image_size: tuple[int, int],
 
 
 def crop_to_png(src: str, region: tuple[int, int, int, int], dst: str) -> tuple[int, int, int, int]:
-    """Crop (after EXIF orientation, like the view) and save as PNG; returns the region actually used."""
-    from PIL import Image, ImageOps
+    """Crop (after EXIF orientation, like the view) and save as PNG; returns the region actually used.
 
-    with Image.open(src) as im:
-        im = ImageOps.exif_transpose(im)
-        x, y, w, h = clamp_region(region, im.size)
-        im.crop((x, y, x + w, y + h)).convert("RGB").save(dst, format="PNG")
+    Qt decodes it, as for the view: the crop keeps 16 bits, gray, alpha and float TIFFs as they are
+    (Pillow's conversion clipped 16-bit gray to white and float TIFFs to black).
+    """
+    image = read_image(src)
+    if image.isNull():
+        raise OSError(f"cannot decode {Path(src).name}")
+    x, y, w, h = clamp_region(region, (image.width(), image.height()))
+    if not image.copy(x, y, w, h).save(dst, "PNG"):
+        raise OSError(f"cannot write {dst}")
     return x, y, w, h
 
 

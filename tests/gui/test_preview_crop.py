@@ -1,0 +1,83 @@
+"""app.preview.crop_to_png: the crop the engine restores for a preview is the photo as the view shows it."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtGui import QImage
+
+from app.preview import clamp_region, crop_to_png
+
+
+def gradient(h=60, w=80) -> np.ndarray:
+    y, x = np.mgrid[0:h, 0:w]
+    return np.stack([x * 3, y * 4, x + y], -1).astype(np.uint8)
+
+
+def test_16_bit_gray_keeps_its_values(tmp_path):
+    """Pillow's RGB conversion clipped 16-bit gray to white: a preview restored a blank crop."""
+    gray = (gradient()[..., 0].astype(np.uint16) * 257 + 100)
+    cv2.imwrite(str(tmp_path / "scan.png"), gray)
+    used = crop_to_png(str(tmp_path / "scan.png"), (10, 5, 30, 20), str(tmp_path / "crop.png"))
+    crop = cv2.imread(str(tmp_path / "crop.png"), cv2.IMREAD_UNCHANGED)
+    assert used == (10, 5, 30, 20) and crop.dtype == np.uint16 and crop.ndim == 2
+    assert (crop == gray[5:25, 10:40]).all()
+
+
+@pytest.mark.parametrize("ext", [".png", ".tif"])
+def test_16_bit_colour_and_float_tiff(tmp_path, ext):
+    bgr = gradient()[..., ::-1].astype(np.uint16) * 257
+    cv2.imwrite(str(tmp_path / f"x{ext}"), bgr)
+    crop_to_png(str(tmp_path / f"x{ext}"), (0, 0, 80, 60), str(tmp_path / "crop.png"))
+    assert (cv2.imread(str(tmp_path / "crop.png"), cv2.IMREAD_UNCHANGED) == bgr).all()
+    Image.fromarray(gradient()[..., 1].astype(np.float32) / 255, mode="F").save(tmp_path / "f.tif")
+    crop_to_png(str(tmp_path / "f.tif"), (0, 0, 80, 60), str(tmp_path / "fcrop.png"))
+    back = cv2.imread(str(tmp_path / "fcrop.png"), cv2.IMREAD_GRAYSCALE).astype(int)
+    assert np.abs(back - gradient()[..., 1]).max() <= 1  # was all black
+
+
+def test_orientation_alpha_and_clamping(tmp_path):
+    rgba = np.dstack([gradient(), np.full((60, 80), 128, np.uint8)])
+    Image.fromarray(rgba).save(tmp_path / "a.png")
+    used = crop_to_png(str(tmp_path / "a.png"), (70, 50, 40, 40), str(tmp_path / "crop.png"))
+    assert used == clamp_region((70, 50, 40, 40), (80, 60)) == (40, 20, 40, 40)  # moved inside, size kept
+    with Image.open(tmp_path / "crop.png") as im:
+        assert im.mode == "RGBA" and (np.asarray(im) == rgba[20:60, 40:80]).all()
+
+    im = Image.fromarray(gradient())
+    exif = im.getexif()
+    exif[0x0112] = 6  # rotate 90° clockwise to view
+    im.save(tmp_path / "o.png", exif=exif)
+    used = crop_to_png(str(tmp_path / "o.png"), (0, 0, 60, 80), str(tmp_path / "ocrop.png"))
+    assert used == (0, 0, 60, 80)
+    with Image.open(tmp_path / "ocrop.png") as crop:
+        assert (np.asarray(crop.convert("RGB")) == np.rot90(gradient(), -1)).all()
+
+
+def test_undecodable_photo_raises_oserror(tmp_path):
+    (tmp_path / "bad.jpg").write_bytes(b"not a photo")
+    with pytest.raises(OSError):
+        crop_to_png(str(tmp_path / "bad.jpg"), (0, 0, 10, 10), str(tmp_path / "crop.png"))
+    assert not (tmp_path / "crop.png").exists()
+
+
+@pytest.mark.parametrize("ext", [".png", ".webp", ".jpg", ".tif"])
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_the_view_orients_every_format_as_the_engine_does(tmp_path, ext, orientation):
+    """Qt orients JPEG and TIFF but not PNG or WebP; the engine orients all four (engine.imaging._orient)."""
+    from app.images import read_image
+    from engine.imaging import read_image as engine_read
+
+    rgb = np.kron(np.random.default_rng(orientation).integers(0, 256, (3, 4, 3)), np.ones((8, 8, 1))).astype(np.uint8)
+    im = Image.fromarray(rgb)
+    exif = im.getexif()
+    exif[0x0112] = orientation
+    im.save(tmp_path / f"o{ext}", exif=exif, **({"lossless": True} if ext == ".webp" else {}))
+    view = read_image(str(tmp_path / f"o{ext}")).convertToFormat(QImage.Format.Format_RGB888)
+    shown = np.frombuffer(view.constBits(), np.uint8).reshape(view.height(), view.bytesPerLine())
+    shown = shown[:, :view.width() * 3].reshape(view.height(), view.width(), 3).astype(int)
+    expected = (engine_read(tmp_path / f"o{ext}").rgb * 255).round().astype(int)
+    assert shown.shape == expected.shape
+    assert np.abs(shown - expected).mean() < (4 if ext == ".jpg" else 0.5)

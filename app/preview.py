@@ -135,7 +135,8 @@ class PreviewService(QObject):
             self.failed.emit("This photo cannot be previewed (the app could not decode it).", str(exc))
             return
         base = {**_fields(self.runner.job_options(item)), "format": "PNG", "bit_depth": None,
-                "overwrite": True, "restore_clean": True}  # a preview is always wanted
+                "overwrite": True, "restore_clean": True,  # a preview is always wanted
+                "strength": 1.0}  # the view blends the strength itself, live with its slider
         variants = [base] if alternative is None else [base, {**base, **alternative.changes}]
         images: list[QImage] = []
         try:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol
@@ -249,7 +247,8 @@ class BatchRunner(QObject):
         return P.JobOptions(model=None if s.model == "default" else s.model, quality=s.quality,  # type: ignore[arg-type]
                             task=task if task in P.TASKS else "auto", format=fmt,  # type: ignore[arg-type]
                             jpeg_quality=s.jpeg_quality, bit_depth=depth, overwrite=False,
-                            restore_clean=s.restore_clean, fullres=s.fullres)  # type: ignore[arg-type]
+                            restore_clean=s.restore_clean, fullres=s.fullres,  # type: ignore[arg-type]
+                            strength=s.strength)
 
     def next_job_id(self, item_id: str) -> str:
         self._job_seq += 1
@@ -318,17 +317,6 @@ class BatchRunner(QObject):
                 self.queue.update(item, note=skipped_note(item))
                 return "skipped"
             note = "; ".join(terminal.warnings)
-            strength = self.settings.strength
-            if strength < 0.999:
-                loop = asyncio.get_running_loop()
-                try:
-                    skipped = await loop.run_in_executor(None, blend_with_original, item.path,
-                                                         terminal.output_path, strength, self.settings.jpeg_quality)
-                except Exception as exc:  # noqa: BLE001 - any decoding problem: keep the full-strength output
-                    log.warning("blending %s failed: %s", terminal.output_path, exc)
-                    skipped = f"strength not applied ({exc})"
-                if skipped:
-                    note = "; ".join(x for x in (note, skipped) if x)
             self.queue.set_state(item, ItemState.DONE, progress=1.0, eta_s=None, output_path=terminal.output_path,
                                  elapsed_s=terminal.timings.get("total"), note=note, skipped=False, **found)
             return "done"
@@ -393,42 +381,3 @@ def skipped_note(item: QueueItem) -> str:
         how = "detected as already fine" + (f" ({item.confidence:.0%})" if item.confidence is not None else "")
     return (f"Not restored: {how}. Choose a degradation for it to restore it anyway, or turn on “Restore photos "
             "that look fine” in Settings.")
-
-
-def blend_with_original(original: str, restored: str, strength: float, jpeg_quality: int = 95) -> str:
-    """Blend the restored file with the original (`strength` 1 = restored only), in place, atomically.
-
-    Runs in a thread executor. Returns "" when done, or why the blend was skipped.
-    """
-    from PIL import Image, ImageOps
-
-    with Image.open(restored) as r:
-        fmt, info = r.format, dict(r.info)
-        if r.mode not in ("RGB", "RGBA", "L"):
-            return "strength not applied: 16-bit output is kept at full strength"
-        after = r.convert("RGB")
-    try:
-        with Image.open(original) as o:
-            before = ImageOps.exif_transpose(o).convert("RGB")
-    except OSError:
-        return "strength not applied: the original could not be decoded by the app"
-    if before.size != after.size:
-        before = before.resize(after.size, Image.Resampling.LANCZOS)
-    blended = Image.blend(before, after, strength)
-    kwargs: dict[str, Any] = {}
-    for key in ("icc_profile", "exif", "dpi"):
-        if info.get(key):
-            kwargs[key] = info[key]
-    if fmt == "JPEG":
-        kwargs.update(quality=jpeg_quality, subsampling=0)
-    path = Path(restored)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        blended.save(tmp, format=fmt, **kwargs)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return ""

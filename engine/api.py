@@ -57,6 +57,9 @@ class RestoreOptions:
     fullres: str = "auto"
     optimize: bool = True  # False: the reference network, bit-identical to the official code
     precision: str = "float32"  # "bfloat16" / "float16": GPUs (optimised path only)
+    # Blend over the original before saving (1: the restoration only), at full precision, so 16-bit, alpha,
+    # gray and metadata survive it
+    strength: float = 1.0
 
     def times(self) -> tuple[int, ...]:
         return resolve_times(self.quality, self.steps)
@@ -154,6 +157,23 @@ def restore_image(
     )
 
 
+def blend_over(restored: np.ndarray, original: np.ndarray, strength: float, rows: int = 512) -> np.ndarray:
+    """restored ← original + strength · (restored − original), in place and in strips of rows (no full-size
+    temporary); `strength` 0 gives the original back, 1 leaves the restoration."""
+    if not 0.0 <= strength <= 1.0:
+        raise ValueError(f"strength must be in 0..1, not {strength}")
+    if restored.shape != original.shape:
+        raise ValueError(f"cannot blend {restored.shape} over {original.shape}")
+    s = np.float32(strength)
+    for r0 in range(0, len(restored), rows):
+        part = restored[r0:r0 + rows]
+        base = original[r0:r0 + rows]
+        part -= base
+        part *= s
+        part += base
+    return restored
+
+
 def output_path_for(input_path: str | os.PathLike, out_dir: str | os.PathLike, fmt: str | None = None) -> Path:
     """`out_dir/<input stem>.<ext>`: the extension of `fmt`, else of the format the input is written in
     by default (RAW → TIFF, HEIF → JPEG, otherwise the input's own extension)."""
@@ -242,6 +262,8 @@ def restore_file(
     )
     timings["restore"] = time.perf_counter() - t1
     timings.update({f"restore_{k}": v for k, v in plan.pop("fast_timings", {}).items()})
+    if opts.strength < 1.0:
+        blend_over(rgb, img.rgb, opts.strength)
     img = replace(img, rgb=np.empty((0, 0, 3), np.float32))  # free the input's float copy before encoding
     if cancel is not None:
         cancel.check()

@@ -43,9 +43,21 @@ def _add_restore(sub) -> None:
                    help="run the unoptimised reference network (bit-identical to the official code; slower)")
     p.add_argument("--format", choices=("same", "jpeg", "png", "tiff", "webp"), default="same",
                    help="output format (default: same as the input; RAW → 16-bit TIFF)")
+    p.add_argument("--strength", type=_percent, default=100.0, metavar="PERCENT",
+                   help="how much of the restoration to keep, 0-100 (default 100); the rest is the original")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument("--restore-clean", action="store_true",
                    help="with --task auto: also restore photos the detector finds already fine (default: skip them)")
+
+
+def _percent(text: str) -> float:
+    try:
+        value = float(text.rstrip("%"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 100")
+    return value
 
 
 def _add_detect(sub) -> None:
@@ -184,7 +196,8 @@ def cmd_restore(args) -> int:
     fmt = None if args.format == "same" else args.format.upper()
     options = RestoreOptions(quality=args.quality, steps=args.steps, task=args.task, seed=args.seed,
                              tile=args.tile, format=fmt, overwrite=args.overwrite, restore_clean=args.restore_clean,
-                             fullres=args.fullres, optimize=not args.reference, precision=args.precision)
+                             fullres=args.fullres, optimize=not args.reference, precision=args.precision,
+                             strength=args.strength / 100)
     print(f"Model {model.name} (DiffUIR-{model.variant}) on {model.device}, {len(options.times())} step(s)",
           file=sys.stderr)
     bar = ProgressBar(len(files))

@@ -157,10 +157,13 @@ class JobOptions:
     overwrite: bool = False
     restore_clean: bool = False  # task auto/none: restore a photo that is already fine instead of skipping it
     fullres: FullRes = "auto"  # "fast": restore ~1 MP and carry the correction over; "tiled": every pixel
+    strength: float = 1.0  # the saved photo is original + strength · (restored − original)
 
     def __post_init__(self) -> None:
         _check_sampling(self.steps, self.tile, self.overlap)
         _require(1 <= self.jpeg_quality <= 100, "options.jpeg_quality must be in 1..100")
+        _require(isinstance(self.strength, (int, float)) and 0.0 <= self.strength <= 1.0,
+                 "options.strength must be in 0..1")
         _require(self.bit_depth in (None, 8, 16), "options.bit_depth must be 8 or 16")
 
 

@@ -224,3 +224,26 @@ def test_two_camera_folders_with_the_same_file_names_do_not_collide(tmp_path, ti
     code = main(["restore", str(card), str(single), "-o", str(out), "--model", str(tiny_model_path), "--steps", "1"])
     assert code == 0 and "Restored 3 of 3" in capsys.readouterr().err
     assert _tree(out) == ["100CANON/IMG_0001.JPG", "101CANON/IMG_0001.JPG", "IMG_0001.png"]
+
+
+def test_strength_keeps_part_of_the_original(tmp_path, tiny_model_path, capsys):
+    """--strength 0 gives the original back, 50 the mean of original and restoration, 16 bits kept."""
+    rng = np.random.default_rng(3)
+    src = tmp_path / "in.png"
+    pixels = rng.integers(0, 65536, (24, 32, 3), dtype=np.uint16)
+    import cv2
+
+    cv2.imwrite(str(src), pixels)
+    outs = {}
+    for strength in ("100", "50%", "0"):
+        out = tmp_path / strength.rstrip("%")
+        assert main(["restore", str(src), "-o", str(out), "--model", str(tiny_model_path), "--steps", "1",
+                     "--task", "haze", "--strength", strength]) == 0
+        outs[strength] = cv2.imread(str(out / "in.png"), cv2.IMREAD_UNCHANGED).astype(np.int64)
+    assert (outs["0"] == pixels).all()
+    assert not (outs["100"] == pixels).all()
+    assert np.abs(outs["50%"] - (outs["100"] + pixels) / 2).max() <= 1
+    for bad in ("150", "half"):
+        with pytest.raises(SystemExit):
+            main(["restore", str(src), "-o", str(tmp_path / "x"), "--strength", bad])
+    assert "between 0 and 100" in capsys.readouterr().err

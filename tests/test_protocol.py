@@ -113,6 +113,8 @@ def _submit(**fields: Any) -> bytes:
     (_submit(options={"tile": 64, "overlap": 64}), "overlap"),
     (_submit(options={"bit_depth": 12}), "bit_depth"),
     (_submit(options={"overwrite": "yes"}), "true or false"),
+    (_submit(options={"strength": 1.5}), "strength"),
+    (_submit(options={"strength": "50%"}), "must be a number"),
     (b'{"type": "configure", "req_id": "a", "threads": 0}', "threads"),
 ])
 def test_invalid_commands_are_refused_with_a_reason(line: bytes, reason: str) -> None:

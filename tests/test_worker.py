@@ -20,7 +20,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from engine import protocol as P
 from engine.worker_io import ProgressReporter
@@ -202,6 +204,13 @@ def test_fullres_job_option_is_applied_and_reported(worker: WorkerProcess, src: 
     assert result.fullres == "tiled"  # a 48×48 photo is already smaller than the fast path's working size
     default = worker.job(submit(worker, src, tmp_path / "auto.png", steps=1))
     assert default[1].options["fullres"] == "auto" and default[-1].fullres == "tiled"
+
+
+def test_strength_job_option_blends_over_the_original(worker: WorkerProcess, src: Path, tmp_path: Path) -> None:
+    events = worker.job(submit(worker, src, tmp_path / "none.png", steps=1, task="haze", strength=0.0))
+    assert isinstance(events[-1], P.Result) and events[1].options["strength"] == 0.0
+    original = np.asarray(Image.open(src).convert("RGB"))
+    assert (np.asarray(Image.open(tmp_path / "none.png")) == original).all()
 
 
 def test_ten_jobs_reuse_the_loaded_model(worker: WorkerProcess, src: Path, tmp_path: Path) -> None:

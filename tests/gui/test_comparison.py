@@ -16,6 +16,7 @@ TIMEOUT = 5000
 def test_preview_restores_the_visible_region(make_window, qtbot, tmp_path, fake_engine):
     photo = make_photo(tmp_path / "big.png", size=(900, 700))
     window = make_window()
+    window.panel.strength.setValue(40)  # the view blends it; the crop is restored at full strength
     window.add_paths([str(photo)])
     qtbot.waitUntil(lambda: window.compare.before is not None, timeout=TIMEOUT)
     window.compare.actual_size()
@@ -28,6 +29,7 @@ def test_preview_restores_the_visible_region(make_window, qtbot, tmp_path, fake_
     assert image.width() == used.width() and window.compare.after_region == used
     inp, _out, opts = fake_engine.submitted[-1]
     assert opts.format == "PNG" and Image.open(inp if Path(inp).exists() else photo).size
+    assert opts.strength == 1.0 and window.compare.strength == 0.4
     assert window.queue[0].state is ItemState.PENDING  # a preview is not a restore
 
 

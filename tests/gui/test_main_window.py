@@ -240,22 +240,20 @@ def test_never_overwrite_and_output_folder_mirroring(make_window, qtbot, photos,
     assert opts.format == "PNG" and opts.overwrite is False
 
 
-def test_strength_blends_the_saved_output_with_the_original(make_window, qtbot, tmp_path, fake_engine):
-    from app.runner import blend_with_original
-
-    original = make_photo(tmp_path / "o.png", colour=(0, 0, 0))
-    restored = make_photo(tmp_path / "r.png", colour=(200, 100, 50))
-    assert blend_with_original(str(original), str(restored), 0.5) == ""
-    assert Image.open(restored).getpixel((0, 0)) == (100, 50, 25)
+def test_strength_is_sent_to_the_engine_and_previews_stay_at_full_strength(make_window, qtbot, tmp_path,
+                                                                            fake_engine):
+    """The engine blends the saved photo over the original (at full precision, so 16-bit, alpha, gray and
+    metadata survive); the compare view blends previews live, so they are restored at full strength."""
     window = make_window()
     window.panel.strength.setValue(25)
     assert window.compare.strength == 0.25 and window.settings.strength == 0.25
     photo = make_photo(tmp_path / "p.png", colour=(40, 40, 40))
     window.add_paths([str(photo)])
     qtbot.waitUntil(lambda: len(window.queue) == 1, timeout=TIMEOUT)
+    assert window.runner.job_options(window.queue[0]).strength == 0.25
     window.runner.start()
     wait_idle(qtbot, window)
-    assert Image.open(window.queue[0].output_path).getpixel((0, 0)) == (40, 40, 40)
+    assert window.runner.engine.submitted[-1][2].strength == 0.25
 
 
 def test_selecting_a_done_photo_shows_before_and_after(make_window, qtbot, photos):

@@ -27,6 +27,7 @@ FULLRES_MODES = ("auto", "fast", "tiled")
 GLOBAL_TASKS = ("low-light", "haze")
 WORK_PIXELS = 1_000_000
 WORK_MAX_SIDE = 1024  # so the working copy is one 1024 tile: one network call per step, no overlap
+WORK_MIN_SHORT_SIDE = 512  # ...unless that squeezes a panorama's short side below this (then: pixels only)
 AUTO_MIN_FACTOR = 1.5
 GUIDE_RADIUS = 1  # low-resolution pixels: a 3×3 window (bench: best transfer fidelity of 1..6)
 GUIDE_EPS = 1e-4
@@ -42,10 +43,15 @@ def check_fullres(mode: str) -> str:
 
 def working_size(height: int, width: int, work_pixels: int | None = None,
                  max_side: int | None = None) -> tuple[int, int]:
-    """The size of the downscaled copy: at most `work_pixels` and `max_side`, aspect ratio kept."""
+    """The size of the downscaled copy: at most `work_pixels`, aspect ratio kept, and its long side at most
+    `max_side` (one tile) as long as the short side keeps `WORK_MIN_SHORT_SIDE`: a 6000×40 strip or a
+    12000×2000 panorama is not squeezed to a few rows, which would restore a different picture."""
     work_pixels = WORK_PIXELS if work_pixels is None else work_pixels
     max_side = WORK_MAX_SIDE if max_side is None else max_side
-    scale = min(1.0, math.sqrt(work_pixels / (height * width)), max_side / max(height, width))
+    by_pixels = min(1.0, math.sqrt(work_pixels / (height * width)))
+    scale = min(by_pixels, max_side / max(height, width))
+    if min(height, width) * scale < WORK_MIN_SHORT_SIDE:
+        scale = min(by_pixels, max(scale, WORK_MIN_SHORT_SIDE / min(height, width)))
     return max(16, round(height * scale)), max(16, round(width * scale))
 
 

@@ -160,6 +160,12 @@ def test_working_size():
     assert h == w and h * w <= 1_000_000
     assert fastpath.working_size(500, 600) == (500, 600)
     assert min(fastpath.working_size(20, 5000)) >= 16
+    assert fastpath.working_size(3375, 6000) == (576, 1024)  # 16:9: still one tile
+    assert fastpath.working_size(3000, 9000) == (512, 1536)  # 3:1: the short side keeps 512
+    h, w = fastpath.working_size(2000, 12000)  # 6:1: by pixels alone, not 171×1024
+    assert (h, w) == (408, 2449) and h * w <= 1_000_000
+    assert fastpath.working_size(40, 6000) == (40, 6000)  # a strip already under the working pixels
+    assert fastpath.resolve_fullres("auto", "haze", 40, 6000) == "tiled"  # was "fast", at 16 rows
 
 
 @pytest.mark.parametrize("task", ["low-light", "haze"])

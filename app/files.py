@@ -30,9 +30,14 @@ def is_image(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_EXTENSIONS
 
 
-def scan(paths: Iterable[str | os.PathLike[str]], known: Iterable[str] = ()) -> list[FoundPhoto]:
-    """Expand folders recursively (sorted), keep image files only, drop duplicates and `known` paths."""
+def scan(paths: Iterable[str | os.PathLike[str]], known: Iterable[str] = (),
+         exclude: str | os.PathLike[str] | None = None) -> list[FoundPhoto]:
+    """Expand folders recursively (sorted), keep image files only, drop duplicates and `known` paths.
+
+    Hidden entries, our `restored` folders and `exclude` (a chosen output folder) are not searched.
+    """
     seen = {os.path.normcase(os.path.abspath(p)) for p in known}
+    skip = os.path.normcase(os.path.abspath(exclude)) if exclude else None
     found: list[FoundPhoto] = []
 
     def add(p: Path, root: Path | None) -> None:
@@ -46,7 +51,8 @@ def scan(paths: Iterable[str | os.PathLike[str]], known: Iterable[str] = ()) -> 
         if p.is_dir():
             for dirpath, dirnames, filenames in os.walk(p):
                 # hidden folders and our own default output folders are not inputs
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d != RESTORED_DIR)
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d != RESTORED_DIR
+                                     and os.path.normcase(os.path.join(dirpath, d)) != skip)
                 for name in sorted(filenames):
                     f = Path(dirpath) / name
                     if not name.startswith(".") and is_image(f):

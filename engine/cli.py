@@ -95,15 +95,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def collect_inputs(paths: list[str]) -> tuple[list[Path], list[str]]:
-    """Expand folders recursively into supported image files; returns (files, problems)."""
+def collect_inputs(paths: list[str], exclude: str | os.PathLike | None = None) -> tuple[list[Path], list[str]]:
+    """Expand folders recursively into supported image files; returns (files, problems).
+
+    In folders, hidden files and folders (macOS's `._IMG_0001.JPG` companions, `.thumbnails`) and the
+    `exclude` folder (the output, when it lies inside an input folder: a second run must not restore the
+    first run's results) are passed over, as the app does. A file named directly is always taken.
+    """
     from engine.imaging import SUPPORTED_EXTENSIONS
 
+    skip = Path(exclude).resolve() if exclude is not None else None
     files, problems, seen = [], [], set()
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            found = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SUPPORTED_EXTENSIONS)
+            found = sorted(_folder_photos(p, skip, SUPPORTED_EXTENSIONS))
             if not found:
                 problems.append(f"{p}: no supported photos in this folder")
             candidates = found
@@ -115,6 +121,16 @@ def collect_inputs(paths: list[str]) -> tuple[list[Path], list[str]]:
                 seen.add(key)
                 files.append(f)
     return files, problems
+
+
+def _folder_photos(folder: Path, skip: Path | None, extensions) -> list[Path]:
+    found = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        here = Path(dirpath)
+        dirnames[:] = [d for d in dirnames if not d.startswith(".") and (here / d).resolve() != skip]
+        found += [here / n for n in filenames if not n.startswith(".") and Path(n).suffix.lower() in extensions
+                  and (here / n).is_file()]
+    return found
 
 
 def output_subfolder(photo: Path, inputs: list[str]) -> Path:
@@ -185,7 +201,7 @@ def cmd_restore(args) -> int:
         print(f"hourglass: -o {args.output} is a file; give a folder to save the restored photos in",
               file=sys.stderr)
         return EXIT_USAGE
-    files, problems = _inputs_or_complain(args.inputs, "nothing to restore")
+    files, problems = _inputs_or_complain(args.inputs, "nothing to restore", exclude=args.output)
     if not files:
         return EXIT_USAGE
     try:
@@ -280,9 +296,10 @@ def format_detection(path, d) -> str:
     return f"{d.task:9s} {d.confidence:4.0%}  {path}  ({others})"
 
 
-def _inputs_or_complain(inputs: list[str], when_empty: str) -> tuple[list[Path], list[str]]:
+def _inputs_or_complain(inputs: list[str], when_empty: str,
+                        exclude: str | None = None) -> tuple[list[Path], list[str]]:
     """`collect_inputs`, with each problem, and `when_empty` if no photo was found, printed on stderr."""
-    files, problems = collect_inputs(inputs)
+    files, problems = collect_inputs(inputs, exclude)
     for problem in problems:
         print(f"hourglass: {problem}", file=sys.stderr)
     if not files:

@@ -247,3 +247,21 @@ def test_strength_keeps_part_of_the_original(tmp_path, tiny_model_path, capsys):
         with pytest.raises(SystemExit):
             main(["restore", str(src), "-o", str(tmp_path / "x"), "--strength", bad])
     assert "between 0 and 100" in capsys.readouterr().err
+
+
+def test_a_second_run_does_not_restore_the_first_runs_results(tmp_path, tiny_model_path, capsys):
+    """The output folder inside the input folder, and macOS's hidden `._` companions, are not inputs."""
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    _photo(shoot / "a.png")
+    (shoot / "._a.png").write_bytes(b"\x00\x05\x16\x07AppleDouble")  # not a photo: it would fail
+    (shoot / ".cache").mkdir()
+    _photo(shoot / ".cache" / "thumb.png")
+    args = ["restore", str(shoot), "-o", str(shoot / "out"), "--model", str(tiny_model_path), "--steps", "1",
+            "--task", "haze"]
+    assert main(args) == 0
+    assert main(args + ["--overwrite"]) == 0
+    assert _tree(shoot / "out") == ["a.png"]
+    err = capsys.readouterr().err
+    assert err.count("Restored 1 of 1") == 2 and "._a.png" not in err
+    assert main(["restore", str(shoot / "._a.png"), "-o", str(tmp_path / "o"), "--model", str(tiny_model_path)]) == 1

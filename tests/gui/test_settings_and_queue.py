@@ -24,6 +24,9 @@ def test_scan_is_recursive_filters_images_and_skips_duplicates_and_outputs(tmp_p
     assert [f.path.relative_to(root).as_posix() for f in found] == ["a.JPG", "sub/b.png"]
     assert found[0].root is None and found[1].root == root
     assert files.scan([root], known=[str(a), str(root / "sub" / "b.png")]) == []
+    make_photo(root / "out" / "x.png")  # a chosen output folder inside the dropped one: not an input either
+    assert [f.path.name for f in files.scan([root], exclude=root / "out")] == ["a.JPG", "b.png"]
+    assert "x.png" in [f.path.name for f in files.scan([root])]
 
 
 def test_output_naming_default_mirrored_and_never_overwrite(tmp_path):

@@ -88,6 +88,30 @@ def _load_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, st
                                 detail=str(exc)) from exc
 
 
+# What a file that is not a checkpoint most often is, by its first bytes (PyTorch files start with a zip
+# header or, in the legacy format, a pickle protocol opcode, 0x80).
+_OTHER_KINDS = ((b"\xff\xd8\xff", "a JPEG image"), (b"\x89PNG", "a PNG image"), (b"GIF8", "a GIF image"),
+                (b"II*\x00", "a TIFF image"), (b"MM\x00*", "a TIFF image"), (b"%PDF", "a PDF document"),
+                (b"\x1f\x8b", "a gzip archive"), (b"7z\xbc\xaf", "a 7-Zip archive"), (b"Rar!", "a RAR archive"))
+
+
+def _not_torch_reason(path: Path) -> str | None:
+    """Why `path` cannot be a PyTorch checkpoint, judged by its first bytes; None when it may be one."""
+    with open(path, "rb") as f:
+        head = f.read(512)
+    if head.startswith(b"PK") or head[:1] == b"\x80":
+        return None
+    text = head.lstrip().lower()
+    if text.startswith((b"<!doctype html", b"<html", b"<?xml", b"<head")) or b"<html" in text[:200]:
+        return ("is a web page, not a checkpoint: the download saved the site's page (often a sign-in or "
+                "'cannot scan for viruses' confirmation) instead of the file. Open the link in a browser and "
+                "download the file itself")
+    for magic, kind in _OTHER_KINDS:
+        if head.startswith(magic):
+            return f"is {kind}, not a model file"
+    return "is not a model file: it holds neither PyTorch nor safetensors data"
+
+
 def _is_safetensors(path: Path) -> bool:
     """safetensors starts with an 8-byte little-endian header length and a JSON header ('{')."""
     with open(path, "rb") as f:
@@ -193,6 +217,10 @@ def read_checkpoint(path: str | os.PathLike, *, use_ema: bool = True) -> Checkpo
         raw, metadata = _load_safetensors(path)
         source = "safetensors"
     else:
+        reason = _not_torch_reason(path)
+        if reason is not None:
+            raise ModelInvalidError(f"{_describe(path)} {reason}. DiffUIR checkpoints are .pth or .safetensors "
+                                    "files (README, Models).")
         raw, source = _unwrap(_load_torch(path), path, use_ema)
     sd = _canonical_keys(raw, path)
     variant, config = detect_variant(sd, _describe(path))

@@ -143,7 +143,7 @@ def test_truncated_and_empty_files_are_refused(tmp_path, sd_t):
     with pytest.raises(ModelInvalidError, match="empty"):
         read_checkpoint(tmp_path / "empty.pt")
     (tmp_path / "text.pt").write_text("hello, I am not a model")
-    with pytest.raises(ModelInvalidError):
+    with pytest.raises(ModelInvalidError, match="neither PyTorch nor safetensors"):
         read_checkpoint(tmp_path / "text.pt")
     with pytest.raises(ModelNotFoundError):
         read_checkpoint(tmp_path / "missing.pt")
@@ -154,3 +154,18 @@ def test_training_checkpoint_without_ema_weights(tmp_path, sd_t):
     with pytest.raises(ModelInvalidError, match="ema"):
         read_checkpoint(_save(ck, tmp_path / "noema.pt"))
     assert read_checkpoint(tmp_path / "noema.pt", use_ema=False).source == "raw"
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"<!DOCTYPE html><html><head><title>Google Drive - Virus scan warning</title>", "web page"),
+    (b"\n  <html lang='en'><body>Sign in</body></html>", "web page"),
+    (b"\xff\xd8\xff\xe0\x00\x10JFIF", "JPEG image"),
+    (b"\x89PNG\r\n\x1a\n", "PNG image"),
+    (b"\x1f\x8b\x08\x00", "gzip archive"),
+])
+def test_files_that_are_not_checkpoints_say_what_they_are(tmp_path, content, message):
+    """A failed download (the host's confirmation page saved as .pth) or a wrong file picked in the dialog
+    is named for what it is, instead of 'contains Python objects'."""
+    (tmp_path / "DiffUIR_L.pth").write_bytes(content + b"\0" * 600)
+    with pytest.raises(ModelInvalidError, match=message):
+        read_checkpoint(tmp_path / "DiffUIR_L.pth")

@@ -89,6 +89,7 @@ class CompareView(QWidget):
         self.transform = ViewTransform()
         self.divider = 0.5
         self.strength = 1.0
+        self.after_strength = 1.0  # the strength already in `after` (a saved result blended by the engine)
         self.show_before = False
         self.fit_mode = True
         self.before: QImage | None = None
@@ -102,18 +103,28 @@ class CompareView(QWidget):
 
     # -------------------------------------------------------------- content
 
-    def set_images(self, before: QImage | None, after: QImage | None = None, region: QRect | None = None) -> None:
+    def set_images(self, before: QImage | None, after: QImage | None = None, region: QRect | None = None,
+                   after_strength: float = 1.0) -> None:
         same_size = (self.before is not None and before is not None and before.size() == self.before.size())
         self.before = before
-        self.set_after(after, region)
+        self.set_after(after, region, after_strength)
         if not same_size or self.fit_mode:
             self.fit()
 
-    def set_after(self, after: QImage | None, region: QRect | None = None) -> None:
+    def set_after(self, after: QImage | None, region: QRect | None = None, after_strength: float = 1.0) -> None:
+        """`after_strength`: how much of the restoration `after` already holds (1 for a preview)."""
         self.left, self.labels = None, None
         self.after = after
         self.after_region = region
+        self.after_strength = after_strength
         self.update()
+
+    def after_opacity(self) -> float:
+        """Opacity of `after` over `before` that shows the chosen strength: original + s·(restored − original)
+        is `after` at s / (the strength it was saved with); it cannot show more than was saved."""
+        if self.after_strength <= 0:
+            return 1.0  # the saved file is the original: nothing to blend
+        return min(1.0, self.strength / self.after_strength)
 
     def set_pair(self, left: QImage, right: QImage, region: QRect, labels: tuple[str, str]) -> None:
         """Two restorations of the same crop of `before`: `left` left of the divider, `right` right of it."""
@@ -208,7 +219,7 @@ class CompareView(QWidget):
             for image, clip in sides:
                 p.save()
                 p.setClipRect(clip)
-                p.setOpacity(self.strength)
+                p.setOpacity(self.after_opacity())
                 p.drawImage(after_target, image)
                 p.restore()
             if self.after_region is not None:

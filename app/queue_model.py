@@ -68,8 +68,9 @@ class QueueItem:
     error_detail: str = ""
     log_tail: list[str] = field(default_factory=list)
     elapsed_s: float | None = None
-    note: str = ""  # something to know about a finished photo (a warning, strength not applied, …)
+    note: str = ""  # something to know about a finished photo (a warning from the engine, …)
     skipped: bool = False  # done without restoring: it already looked fine (detected "none")
+    saved_strength: float = 1.0  # the strength the restored file was saved with (the view must not blend twice)
 
     @property
     def name(self) -> str:

@@ -286,13 +286,14 @@ class BatchRunner(QObject):
         photo = Path(item.path)
         out = self.settings.output_path(photo, Path(item.root) if item.root else None)
         job_id = self.next_job_id(item.id)
+        options = self.job_options(item)
         self.queue.set_state(item, ItemState.RUNNING, output_path=str(out), note="")
         self._current = (item.id, job_id)
         self._jobs[job_id] = item.id
         try:
             async with self.engine_lock:
                 out.parent.mkdir(parents=True, exist_ok=True)
-                await self.engine.submit(str(photo), str(out), self.job_options(item), job_id=job_id)
+                await self.engine.submit(str(photo), str(out), options, job_id=job_id)
                 terminal = await self.engine.wait_job(job_id)
         except EngineUnavailableError as exc:
             self._pause = True  # the engine is gone for good: stop the batch
@@ -305,9 +306,9 @@ class BatchRunner(QObject):
             self._jobs.pop(job_id, None)
         if self.queue.get(item.id) is None:  # removed while it ran
             return "removed"
-        return await self._apply_terminal(item, terminal)
+        return await self._apply_terminal(item, terminal, options.strength)
 
-    async def _apply_terminal(self, item: QueueItem, terminal: P.Message) -> str:
+    async def _apply_terminal(self, item: QueueItem, terminal: P.Message, strength: float = 1.0) -> str:
         if isinstance(terminal, P.Result):
             found: dict[str, Any] = {}
             if terminal.confidence is not None:  # the engine detected the task: show it in the column
@@ -319,7 +320,8 @@ class BatchRunner(QObject):
                 return "skipped"
             note = "; ".join(terminal.warnings)
             self.queue.set_state(item, ItemState.DONE, progress=1.0, eta_s=None, output_path=terminal.output_path,
-                                 elapsed_s=terminal.timings.get("total"), note=note, skipped=False, **found)
+                                 elapsed_s=terminal.timings.get("total"), note=note, skipped=False,
+                                 saved_strength=strength, **found)
             return "done"
         if isinstance(terminal, P.Failed):
             err = terminal.error

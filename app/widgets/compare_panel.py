@@ -45,6 +45,7 @@ class ComparePanel(QWidget):
         self.preview = PreviewService(runner, self)
         self.shown_item: str | None = None
         self._pair_token = 0
+        self._pair_strength = 1.0  # the strength the shown result was saved with
         self._alternative: tuple[str, Alternative] | None = None  # the comparison on show: item id, right side
         self._build()
         self._wire()
@@ -128,18 +129,21 @@ class ComparePanel(QWidget):
         if after and not os.path.exists(after):
             after = None
         self._pair_token = self.images.load_pair(item.path, after)
+        self._pair_strength = item.saved_strength if after else 1.0
         if item.state is ItemState.FAILED:
             self.caption.setText(f"{item.name}: {item.error_message}")
         elif item.state is ItemState.DONE and item.skipped:
             self.caption.setText(f"{item.name}: {item.note or 'not restored: it already looks fine.'}")
         elif after:
-            self.caption.setText(f"{item.name} → {after}" + (f"  ({item.note})" if item.note else ""))
+            saved = f"saved at {item.saved_strength:.0%} strength" if item.saved_strength < 0.995 else ""
+            notes = "; ".join(x for x in (saved, item.note) if x)
+            self.caption.setText(f"{item.name} → {after}" + (f"  ({notes})" if notes else ""))
         else:
             self.caption.setText(f"{item.name}: not restored yet — Preview shows the visible area restored.")
 
     def _on_pair(self, token: int, before: QImage | None, after: QImage | None) -> None:
         if token == self._pair_token:
-            self.view.set_images(before, after)
+            self.view.set_images(before, after, after_strength=self._pair_strength)
             if before is None:
                 self.view.placeholder = "This photo cannot be shown (RAW/HEIC or unreadable)."
 

@@ -120,6 +120,22 @@ def test_strength_blends_the_after_image(view):
     assert 100 < QColor(grab.pixel(300, 150)).lightness() < 160
 
 
+def test_a_result_saved_at_a_strength_is_not_blended_twice(view):
+    """The engine saved original + 0.5·(restored − original): at strength 50 % the view shows that file as it
+    is; at 25 % half of it; above 50 % it cannot show more than was saved."""
+    before, after = _images()
+    view.set_images(before, after, after_strength=0.5)
+    view.set_strength(0.5)
+    assert view.after_opacity() == 1.0
+    assert QColor(view.grab().toImage().pixel(300, 150)).lightness() > 200  # the saved file, not dimmed again
+    view.set_strength(0.25)
+    assert view.after_opacity() == 0.5
+    view.set_strength(0.9)
+    assert view.after_opacity() == 1.0
+    view.set_after(after, QRect(0, 0, 10, 10))  # a preview holds the full restoration
+    assert view.after_opacity() == 0.9
+
+
 def test_preview_region_is_drawn_in_place(view):
     crop = QImage(100, 50, QImage.Format.Format_RGB32)
     crop.fill(QColor("white"))

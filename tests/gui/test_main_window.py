@@ -254,6 +254,12 @@ def test_strength_is_sent_to_the_engine_and_previews_stay_at_full_strength(make_
     window.runner.start()
     wait_idle(qtbot, window)
     assert window.runner.engine.submitted[-1][2].strength == 0.25
+    item = window.queue[0]
+    assert item.saved_strength == 0.25  # the view shows that file as it is at 25 %, not blended again
+    window.select_row(0)
+    assert "saved at 25% strength" in window.panel.caption.text()
+    qtbot.waitUntil(lambda: window.compare.after is not None, timeout=TIMEOUT)
+    assert window.compare.after_strength == 0.25 and window.compare.after_opacity() == 1.0
 
 
 def test_selecting_a_done_photo_shows_before_and_after(make_window, qtbot, photos):

@@ -308,6 +308,28 @@ def test_synthetic_samples_are_deterministic_and_small(small_native):
         sample(img, "fog", np.random.default_rng(0))
 
 
+def test_gray_samples_are_black_and_white_and_leave_the_colour_ones_alone(small_native, tmp_path):
+    from engine.detection import dataset
+    from engine.detection.synthetic import sample
+
+    img = np.round(photo(9, 200, 300) * 255).astype(np.uint8)
+    g = sample(img, "haze", np.random.default_rng([1, 2]), gray=True)
+    assert (g == g[..., :1]).all() and g.std() > 0.01
+    data = make_clean_photos(tmp_path / "clean", 2)
+    from engine.training.data import find_photos
+
+    paths = find_photos(data)
+    colour = dataset.build(paths, variants=1, seed=3, cache_dir=tmp_path / "cache")
+    both = dataset.build(paths, variants=1, seed=3, cache_dir=tmp_path / "cache", gray_variants=1)
+    n = len(colour.labels)
+    assert len(both.labels) == 2 * n and not both.gray[:n].any() and both.gray[n:].all()
+    np.testing.assert_array_equal(both.features[:n], colour.features)  # the colour part is unchanged
+    crops = both.crops[n:].astype(int)
+    assert (crops == crops[..., :1]).all()
+    assert both.split(True).gray.sum() == 6  # photo 0's six gray samples are held out with it
+    assert len(list((tmp_path / "cache").glob("detect-data-*.npz"))) == 2
+
+
 @pytest.mark.parametrize("name", ["dusk", "backlit", "fine_rain", "rainy_day", "light_snow", "landscape_haze",
                                   "even_haze"])
 def test_each_extra_generator_is_deterministic_and_changes_the_photo(name):
@@ -399,6 +421,10 @@ def test_evaluation_report_on_a_tiny_test_tree(tmp_path, stub):
     text = out.with_suffix(".md").read_text()
     assert "| **haze** | 0 | 1 | 0 | 0 | 0 | 0 | 1 | 100.0% |" in text and "Balanced accuracy" in text
     assert "| rain | rain100h/rain | 1 | 0 | haze (1) |" in text
+    assert report["gray"]["photos"] == 3 and "## Black-and-white copies" in text  # every photo again, in gray
+    assert all(row["task"] == "haze" for row in report["gray"]["results"])
+    np.testing.assert_allclose(evaluate.gray_copy(np.array([[[1.0, 0.0, 0.0]]], np.float32)), [[[0.299] * 3]],
+                               rtol=1e-6)
 
 
 def test_evaluation_without_data_says_so(tmp_path, capsys):

@@ -34,10 +34,18 @@ class DataSet:
     labels: np.ndarray  # (N,) int64 index into CLASSES
     photo: np.ndarray  # (N,) int64 photo index
     heldout: np.ndarray  # (N,) bool
+    gray: np.ndarray | None = None  # (N,) bool: a black-and-white sample (None: none are)
+
+    def __post_init__(self) -> None:
+        if self.gray is None:
+            self.gray = np.zeros(len(self.labels), bool)
 
     def split(self, heldout: bool) -> DataSet:
         m = self.heldout == heldout
-        return DataSet(self.features[m], self.crops[m], self.labels[m], self.photo[m], self.heldout[m])
+        return self.subset(m)
+
+    def subset(self, m: np.ndarray) -> DataSet:
+        return DataSet(self.features[m], self.crops[m], self.labels[m], self.photo[m], self.heldout[m], self.gray[m])
 
 
 def _random_crops(work: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -55,44 +63,60 @@ def _random_crops(work: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
-def _photo_job(args: tuple[int, Path, int, int]) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+def _photo_job(args: tuple[int, Path, int, int, bool]) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
     """All samples of one photo: (photo index, features, crops, labels)."""
     from engine.training.data import read_rgb
     from engine.training.degradations import tune_malloc
 
     tune_malloc()
-    index, path, variants, seed = args
+    index, path, variants, seed, gray = args
     photo = read_rgb(path)
     feats, crops, labels = [], [], []
     for c, label in enumerate(CLASSES):
         for v in range(variants):
-            rng = np.random.default_rng([seed, index, c, v])
-            work = sample(photo, label, rng)
+            # gray samples have their own streams, so adding them leaves the colour ones as they were
+            rng = np.random.default_rng([seed, index, c, v, 1] if gray else [seed, index, c, v])
+            work = sample(photo, label, rng, gray=gray)
             feats.append(extract(work))
             crops.append(_random_crops(work, rng))
             labels.append(c)
     return index, np.stack(feats), np.stack(crops), np.asarray(labels, np.int64)
 
 
-def cache_key(paths: list[Path], variants: int, seed: int) -> str:
-    h = hashlib.sha256(f"{FORMAT}|{variants}|{seed}|{N_FEATURES}|{CLASSES}".encode())
+def cache_key(paths: list[Path], variants: int, seed: int, gray: bool = False) -> str:
+    h = hashlib.sha256(f"{FORMAT}|{variants}|{seed}|{N_FEATURES}|{CLASSES}{'|gray' if gray else ''}".encode())
     for p in paths:
         h.update(str(p.name).encode())
     return h.hexdigest()[:12]
 
 
 def build(paths: list[Path], *, variants: int, seed: int, holdout_every: int = 10, workers: int = 1,
-          cache_dir: Path | None = None) -> DataSet:
-    """The data set for these clean photos, from the cache when it is there."""
+          cache_dir: Path | None = None, gray_variants: int = 0) -> DataSet:
+    """The data set for these clean photos, from the cache when it is there: `variants` colour samples per
+    photo and class, then `gray_variants` black-and-white ones (each part cached on its own)."""
+    ds = _build_part(paths, variants=variants, seed=seed, holdout_every=holdout_every, workers=workers,
+                     cache_dir=cache_dir, gray=False)
+    if gray_variants <= 0:
+        return ds
+    g = _build_part(paths, variants=gray_variants, seed=seed, holdout_every=holdout_every, workers=workers,
+                    cache_dir=cache_dir, gray=True)
+    g.gray[:] = True
+    return DataSet(*(np.concatenate([a, b]) for a, b in zip(
+        (ds.features, ds.crops, ds.labels, ds.photo, ds.heldout, ds.gray),
+        (g.features, g.crops, g.labels, g.photo, g.heldout, g.gray), strict=True)))
+
+
+def _build_part(paths: list[Path], *, variants: int, seed: int, holdout_every: int, workers: int,
+                cache_dir: Path | None, gray: bool) -> DataSet:
     cache = None
     if cache_dir is not None:
-        cache = Path(cache_dir) / f"detect-data-{cache_key(paths, variants, seed)}.npz"
+        cache = Path(cache_dir) / f"detect-data-{cache_key(paths, variants, seed, gray)}.npz"
         if cache.exists():
             with np.load(cache) as z:
                 log.info("data set from cache %s", cache)
                 return DataSet(z["features"], z["crops"], z["labels"], z["photo"], z["heldout"])
     t0 = time.perf_counter()
-    jobs = [(i, p, variants, seed) for i, p in enumerate(paths)]
+    jobs = [(i, p, variants, seed, gray) for i, p in enumerate(paths)]
     results = []
     if workers > 1:
         with ProcessPoolExecutor(workers) as pool:

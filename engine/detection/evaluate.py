@@ -9,7 +9,8 @@ once. Writes `<out>.json` (every photo's scores, the matrix, the accuracies, tim
 Balanced accuracy is the mean of the six per-class accuracies (recalls), so the 6 snow photos weigh as
 much as the 94 low-light ones.
 
-A second check, outside the acceptance figure: the degraded inputs of the paired evaluation sets
+Also, outside the acceptance figure: every test photo again as a black-and-white copy (a black-and-white
+photo must not look like a degradation), and the degraded inputs of the paired evaluation sets
 (`../shared/data/eval/paired`: Rain100H, Rain100L, SOTS, GoPro), which played no part in designing the
 synthesis. Most of their degradations are other people's synthetic ones, so they tell whether the detector
 generalises beyond our generators, not how it does on real photos.
@@ -110,6 +111,24 @@ def markdown(report: dict) -> str:
         f"{t['read_median_s'] * 1000:.0f} ms. Machine: {report['machine']}."),
         "",
     ]
+    if report.get("gray"):
+        g = report["gray"]
+        gm = np.array(g["confusion"])
+        lines += [
+            "## Black-and-white copies",
+            "",
+            ("Every test photo above as a black-and-white file holds it (its BT.601 luminance in three equal "
+             "channels), detected the same way: a black-and-white photo must not look like a degradation. "
+             f"Balanced accuracy **{g['summary']['balanced_accuracy']:.1%}** (plain {g['summary']['accuracy']:.1%})."),
+            "",
+            "| true \\ detected | " + " | ".join(CLASSES) + " | photos | accuracy |",
+            "|---|" + "---|" * (len(CLASSES) + 2),
+        ]
+        for i, c in enumerate(CLASSES):
+            acc = g["summary"]["per_class"][c]
+            lines.append(f"| **{c}** | " + " | ".join(str(int(v)) for v in gm[i]) + f" | {int(gm[i].sum())} | "
+                         + (f"{acc:.1%}" if acc is not None else "–") + " |")
+        lines.append("")
     if report.get("paired"):
         lines += [
             "## A second check: the paired sets' degraded inputs",
@@ -129,10 +148,30 @@ def _folder_rows(folders: list[dict]) -> list[str]:
     return [f"| {r['label']} | {r['folder']} | {r['photos']} | {r['correct']} | {r['other'] or '–'} |" for r in folders]
 
 
-def evaluate(detector: Detector, photos: list[tuple[Path, str, str]], *, progress: bool = True) -> dict:
+def gray_copy(rgb: np.ndarray) -> np.ndarray:
+    """The photo as a black-and-white file holds it: its BT.601 luminance in three equal channels."""
+    return np.repeat((np.asarray(rgb, np.float32) @ GRAY_WEIGHTS)[..., None], 3, axis=2)
+
+
+GRAY_WEIGHTS = np.array([0.299, 0.587, 0.114], np.float32)
+
+
+def _detect_gray(detector: Detector, path: Path):
+    from engine import imaging
+
+    t0 = time.perf_counter()
+    rgb = gray_copy(imaging.read_image(path).rgb)
+    t1 = time.perf_counter()
+    d = detector.detect(rgb)
+    return type(d)(d.task, d.confidence, d.scores, {"read": round(t1 - t0, 4), **d.timings})
+
+
+def evaluate(detector: Detector, photos: list[tuple[Path, str, str]], *, progress: bool = True,
+             gray: bool = False) -> dict:
+    """Detect every photo (`gray`: a black-and-white copy of it) and score the answers against the labels."""
     rows, labels, predicted, t_detect, t_read = [], [], [], [], []
     for i, (path, label, folder) in enumerate(photos, 1):
-        d = detector.detect_file(path)
+        d = _detect_gray(detector, path) if gray else detector.detect_file(path)
         labels.append(label)
         predicted.append(d.task)
         t_read.append(d.timings["read"])
@@ -204,6 +243,9 @@ def main(argv: list[str] | None = None) -> int:
     if paired:
         second = evaluate(detector, paired, progress=False)
         report["paired"] = {"photos": second["photos"], "folders": second["folders"], "results": second["results"]}
+    gray = evaluate(detector, photos, progress=False, gray=True)
+    report["gray"] = {"photos": gray["photos"], "confusion": gray["confusion"], "summary": gray["summary"],
+                      "results": gray["results"]}
     report["seconds"] = round(time.perf_counter() - t0, 1)
     text = markdown(report)
     write_report(args.out, report, text)

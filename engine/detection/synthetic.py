@@ -282,8 +282,10 @@ def jitter(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.ascontiguousarray(x, dtype=np.float32)
 
 
-def sample(photo: np.ndarray, label: str, rng: np.random.Generator) -> np.ndarray:
-    """One synthetic photo of class `label` from a uint8 RGB `photo`, as `features.prepare` returns it."""
+def sample(photo: np.ndarray, label: str, rng: np.random.Generator, gray: bool = False) -> np.ndarray:
+    """One synthetic photo of class `label` from a uint8 RGB `photo`, as `features.prepare` returns it;
+    `gray`: as a black-and-white file holds it (the luminance in three equal channels), made gray last, as
+    a black-and-white camera, film or conversion sees the degraded scene."""
     if label not in CLASSES:
         raise ValueError(f"unknown class {label!r}; expected one of {CLASSES}")
     x = _crop(photo, rng)
@@ -293,4 +295,9 @@ def sample(photo: np.ndarray, label: str, rng: np.random.Generator) -> np.ndarra
     x = np.clip(x, 0.0, 1.0)
     x = degrade(np.ascontiguousarray(x), label, rng)
     x = jitter(x, rng) if label != "none" or rng.random() < 0.9 else x
+    if gray:
+        x = np.repeat((x @ _LUMA)[..., None], 3, axis=2)
     return prepare(x, WORK_SIDE)
+
+
+_LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R BT.601, as a gray file is read back

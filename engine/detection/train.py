@@ -231,6 +231,9 @@ def train(ds: DataSet, *, members: int, seed: int, epochs: int = 120,
         p = weights.mixed(p_mlp, logp_cnn)
         metrics.update({"cnn_temperature": round(cnn_t, 4), "mix": weights.mix})
     metrics.update(_metrics("heldout_", p, ho.labels))
+    if ho.gray.any():  # the colour samples alone stay comparable with detectors trained without gray ones
+        for name, m in (("colour", ~ho.gray), ("gray", ho.gray)):
+            metrics[f"heldout_{name}_accuracy"] = round(float((p[m].argmax(1) == ho.labels[m]).mean()), 4)
     return weights, metrics
 
 
@@ -238,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m engine.detection.train", description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=None, help="clean photos (default: ../shared/data/train/clean)")
     parser.add_argument("--variants", type=int, default=6, help="random degradations per photo and class")
+    parser.add_argument("--gray-variants", type=int, default=0,
+                        help="black-and-white degradations per photo and class, added to the colour ones")
     parser.add_argument("--members", type=int, default=5, help="MLPs in the ensemble")
     parser.add_argument("--epochs", type=int, default=120, help="epochs of each MLP")
     parser.add_argument("--cnn-epochs", type=int, default=15,
@@ -258,15 +263,20 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     data = args.data or TRAIN_CLEAN
     paths = find_photos(data)
-    ds = build(paths, variants=args.variants, seed=args.seed, workers=args.workers, cache_dir=args.cache)
+    ds = build(paths, variants=args.variants, seed=args.seed, workers=args.workers, cache_dir=args.cache,
+               gray_variants=args.gray_variants)
     data_s = time.perf_counter() - t0
     weights, metrics = train(ds, members=args.members, seed=args.seed, epochs=args.epochs, cnn_epochs=args.cnn_epochs)
     metrics["data_seconds"] = round(data_s, 1)
     weights.info = {
-        "recipe": f"python -m engine.detection.train --variants {args.variants} --members {args.members} "
+        "recipe": f"python -m engine.detection.train --variants {args.variants} "
+                  + (f"--gray-variants {args.gray_variants} " if args.gray_variants else "")
+                  + f"--members {args.members} "
                   f"--epochs {args.epochs} --cnn-epochs {args.cnn_epochs} --seed {args.seed}",
         "data": f"{len(paths)} clean photos in {data.name}/ ({', '.join(sorted({p.parent.name for p in paths}))}), "
-                f"{len(ds.labels)} synthetic samples ({args.variants} per photo and class), every 10th photo held out",
+                f"{len(ds.labels)} synthetic samples ({args.variants} per photo and class"
+                + (f", and {args.gray_variants} in black and white" if args.gray_variants else "")
+                + "), every 10th photo held out",
         "work_side": WORK_SIDE, "hidden": list(HIDDEN), "torch": torch.__version__,
         "python": platform.python_version(), "metrics": metrics,
     }

@@ -56,8 +56,12 @@ eval-grid: setup
 
 # The degradation detector (resources/models/hourglass-detector.safetensors): train on synthetic degradations
 # of the clean training photos (cached in out/detect), evaluate on the real photos → docs/eval/detect.{md,json}.
+# Two classifiers, joined in one file: colour photos, and black-and-white ones (trained with gray samples too).
 train-detect: setup
-	$(PY) -m engine.detection.train --workers $${WORKERS:-1}
+	$(PY) -m engine.detection.train --workers $${WORKERS:-1} --out out/detect/colour.safetensors
+	$(PY) -m engine.detection.train --workers $${WORKERS:-1} --gray-variants 1 --out out/detect/gray.safetensors
+	$(PY) tools/detector_gray_route.py out/detect/colour.safetensors out/detect/gray.safetensors \
+		resources/models/hourglass-detector.safetensors
 
 eval-detect: setup
 	$(PY) -m engine.detection.evaluate

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 
-def write_stub_detector(path: Path, task: str, confidence: float = 0.9) -> Path:
+def stub_weights(task: str, confidence: float = 0.9):
     """Detector weights that give `task` the score `confidence` and split the rest over the other classes."""
     from engine.detection.detector import CLASSES
     from engine.detection.features import FEATURE_NAMES
@@ -19,7 +19,10 @@ def write_stub_detector(path: Path, task: str, confidence: float = 0.9) -> Path:
     n = len(FEATURE_NAMES)
     rest = (1 - confidence) / (len(CLASSES) - 1)
     bias = np.array([np.log(confidence if c == task else rest) for c in CLASSES], np.float32)
-    weights = DetectorWeights(CLASSES, FEATURE_NAMES, np.zeros(n, np.float32), np.ones(n, np.float32),
-                              [[(np.zeros((n, len(CLASSES)), np.float32), bias)]], 1.0, {"stub": task})
-    weights.save(path)
+    return DetectorWeights(CLASSES, FEATURE_NAMES, np.zeros(n, np.float32), np.ones(n, np.float32),
+                           [[(np.zeros((n, len(CLASSES)), np.float32), bias)]], 1.0, {"stub": task})
+
+
+def write_stub_detector(path: Path, task: str, confidence: float = 0.9) -> Path:
+    stub_weights(task, confidence).save(path)
     return path

@@ -125,6 +125,38 @@ def test_weights_round_trip_through_safetensors(tmp_path):
     np.testing.assert_array_equal(w.cnn_log_probabilities(crops), back.cnn_log_probabilities(crops))
 
 
+def test_black_and_white_photos_go_to_the_black_and_white_classifier(tmp_path):
+    """Colour photos keep the colour classifier's answers; a photo without colour (equal channels, or a
+    neutral JPEG's ±1) gets the black-and-white one's. The pair is one file, and round-trips."""
+    from detector_helpers import stub_weights
+
+    from engine.detection.model import with_gray
+
+    both = with_gray(stub_weights("rain"), stub_weights("none", 0.8))
+    both.save(tmp_path / "d.safetensors")
+    det = Detector.load(tmp_path / "d.safetensors")
+    assert det.weights.gray is not None and det.weights.gray.info == {"stub": "none"}
+    colour = photo(3)
+    gray = np.repeat(colour.mean(axis=2, keepdims=True), 3, axis=2)
+    jpeg_gray = np.clip(gray + np.random.default_rng(0).integers(-1, 2, gray.shape) / 255, 0, 1)
+    assert det.detect(colour).task == "rain" and not det.detect(colour).black_and_white
+    for bw in (gray, jpeg_gray, (gray * 65535).astype(np.uint16)):
+        d = det.detect(bw)
+        assert d.task == "none" and d.confidence == 0.8 and d.black_and_white
+    slightly_coloured = gray.copy()
+    slightly_coloured[10:20, 10:20, 0] += 0.05  # a red patch: a colour photo
+    assert det.detect(slightly_coloured).task == "rain"
+    assert Detector(stub_weights("haze")).detect(gray).task == "haze"  # without one, the colour classifier
+    from model_helpers import load_tool
+
+    tool = load_tool("detector_gray_route")
+    write_stub_detector(tmp_path / "c.safetensors", "blur")
+    write_stub_detector(tmp_path / "g.safetensors", "snow")
+    assert tool.main([str(tmp_path / "c.safetensors"), str(tmp_path / "g.safetensors"), str(tmp_path / "o.safetensors")]) == 0
+    routed = Detector.load(tmp_path / "o.safetensors")
+    assert routed.detect(colour).task == "blur" and routed.detect(gray).task == "snow"
+
+
 def test_a_file_that_is_not_a_detector_is_refused(tmp_path, tiny_model_path):
     with pytest.raises(ModelInvalidError):
         load(tiny_model_path)  # a restoration model

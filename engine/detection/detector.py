@@ -5,6 +5,8 @@ weights hold one, looked at by the crop network (`cropnet`, six 96×96 crops); t
 (`resources/models/hourglass-detector.safetensors`) turn that into scores, in numpy only (no torch). About
 0.1 s per photo on one CPU core whatever its size, plus reading it (`bench/bench_detect.py`).
 Deterministic: the same pixels give the same scores. The weights are loaded once per process and shared.
+A black-and-white photo (its three channels equal, within `GRAY_TOLERANCE`, on the working copy) goes to
+the weights' black-and-white classifier when they hold one (`model.DetectorWeights.gray`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from engine.errors import ModelNotFoundError
 DETECTOR_FILE = "hourglass-detector.safetensors"
 CLASSES = ("low-light", "haze", "rain", "snow", "blur", "none")
 MIN_SIDE = 16  # pixels: below this a photo holds too little to tell its degradation (its statistics need edges)
+GRAY_TOLERANCE = 2 / 255  # largest channel difference of a black-and-white photo (a neutral JPEG decodes ±1)
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class Detection:
     confidence: float
     scores: dict[str, float]
     timings: dict[str, float] = field(default_factory=dict, compare=False)
+    black_and_white: bool = False  # judged by the black-and-white classifier
 
     def to_json(self) -> dict:
         return {"task": self.task, "confidence": self.confidence, "scores": dict(self.scores)}
@@ -85,16 +89,18 @@ class Detector:
         work = prepare(rgb, WORK_SIDE)
         f = extract(work)
         t1 = time.perf_counter()
-        p = self.weights.probabilities(f[None])[0]
-        if self.weights.cnn is not None:
+        gray = self.weights.gray is not None and is_black_and_white(work)
+        weights = self.weights.gray if gray else self.weights
+        p = weights.probabilities(f[None])[0]
+        if weights.cnn is not None:
             from engine.detection import cropnet
 
-            p = self.weights.mixed(p, self.weights.cnn_log_probabilities(cropnet.crops(work)))
+            p = weights.mixed(p, weights.cnn_log_probabilities(cropnet.crops(work)))
         t2 = time.perf_counter()
         scores = {c: round(float(v), 4) for c, v in zip(self.classes, p, strict=True)}
         best = int(np.argmax(p))
         return Detection(self.classes[best], scores[self.classes[best]], scores,
-                         {"features": round(t1 - t0, 4), "classify": round(t2 - t1, 5)})
+                         {"features": round(t1 - t0, 4), "classify": round(t2 - t1, 5)}, gray)
 
     def detect_file(self, path: str | os.PathLike) -> Detection:
         """Read a photo (any format `engine.imaging` reads, EXIF orientation applied) and classify it."""
@@ -104,7 +110,14 @@ class Detector:
         rgb = imaging.read_image(path).rgb
         t1 = time.perf_counter()
         d = self.detect(rgb)
-        return Detection(d.task, d.confidence, d.scores, {"read": round(t1 - t0, 4), **d.timings})
+        return Detection(d.task, d.confidence, d.scores, {"read": round(t1 - t0, 4), **d.timings},
+                         d.black_and_white)
+
+
+def is_black_and_white(work: np.ndarray) -> bool:
+    """Whether the working copy (float RGB) has no colour: every pixel's channels within `GRAY_TOLERANCE`."""
+    spread = work.max(axis=2) - work.min(axis=2)
+    return bool(spread.max() <= GRAY_TOLERANCE + 1e-6)
 
 
 def check_detectable(rgb: np.ndarray) -> None:

@@ -163,7 +163,7 @@ def _detect_gray(detector: Detector, path: Path):
     rgb = gray_copy(imaging.read_image(path).rgb)
     t1 = time.perf_counter()
     d = detector.detect(rgb)
-    return type(d)(d.task, d.confidence, d.scores, {"read": round(t1 - t0, 4), **d.timings})
+    return type(d)(d.task, d.confidence, d.scores, {"read": round(t1 - t0, 4), **d.timings}, d.black_and_white)
 
 
 def evaluate(detector: Detector, photos: list[tuple[Path, str, str]], *, progress: bool = True,
@@ -177,7 +177,8 @@ def evaluate(detector: Detector, photos: list[tuple[Path, str, str]], *, progres
         t_read.append(d.timings["read"])
         t_detect.append(d.timings["features"] + d.timings["classify"])
         rows.append({"path": str(path.relative_to(SHARED_DATA)) if path.is_relative_to(SHARED_DATA) else str(path),
-                     "label": label, "folder": folder, "task": d.task, "scores": d.scores})
+                     "label": label, "folder": folder, "task": d.task, "scores": d.scores,
+                     "black_and_white": d.black_and_white})
         if progress and i % 25 == 0:
             print(f"{i}/{len(photos)}", file=sys.stderr, flush=True)
     m = confusion_matrix(labels, predicted)

@@ -5,7 +5,9 @@ Inference is plain numpy (a few small matrix products), so detecting never impor
 in one safetensors file: the feature standardisation (`mean`, `std`), per MLP member `m{k}.w{j}` /
 `m{k}.b{j}` (layer j, `y = x @ w + b`, ReLU between layers), and the crop network's `cnn.w{j}` / `cnn.b{j}`;
 the metadata holds the class names, the feature names, the temperatures, the mixing weight and the training
-recipe. Scores: the MLP members' mean softmax at `temperature`; with the crop network, a geometric mix
+recipe. A second classifier for black-and-white photos may ride along (`gray`: its tensors and metadata
+prefixed `gray.`): colour cues mean nothing in a gray photo, and a detector that has learnt them calls
+black-and-white photos rain. Scores: the MLP members' mean softmax at `temperature`; with the crop network, a geometric mix
 p ∝ p_mlp^(1−mix) · p_cnn^mix, where p_cnn averages the crops' log-softmax at `cnn_temperature`. The
 temperatures and `mix` are chosen on held-out synthetic photos.
 """
@@ -36,6 +38,7 @@ class DetectorWeights:
     cnn: list[tuple[np.ndarray, np.ndarray]] | None = None  # cropnet layers
     cnn_temperature: float = 1.0
     mix: float = 0.0  # weight of the crop network in the geometric mix
+    gray: DetectorWeights | None = None  # the classifier for black-and-white photos, if any
 
     def logits(self, features: np.ndarray) -> np.ndarray:
         """Per-member logits, shape (members, N, classes), for features of shape (N, F)."""
@@ -84,15 +87,28 @@ class DetectorWeights:
                 t[f"m{k}.w{j}"], t[f"m{k}.b{j}"] = w, b
         for j, (w, b) in enumerate(self.cnn or []):
             t[f"cnn.w{j}"], t[f"cnn.b{j}"] = w, b
-        return {name: np.ascontiguousarray(v, dtype=np.float32) for name, v in t.items()}
+        out = {name: np.ascontiguousarray(v, dtype=np.float32) for name, v in t.items()}
+        if self.gray is not None:
+            out.update({f"gray.{name}": v for name, v in self.gray.tensors().items()})
+        return out
 
-    def save(self, path: str | os.PathLike) -> None:
-        from safetensors.numpy import save_file
-
+    def metadata(self) -> dict[str, str]:
         meta = {"format": FORMAT, "classes": json.dumps(list(self.classes)),
                 "features": json.dumps(list(self.feature_names)), "temperature": repr(float(self.temperature)),
                 "cnn_temperature": repr(float(self.cnn_temperature)), "mix": repr(float(self.mix)),
                 "info": json.dumps(self.info, sort_keys=True)}
+        if self.gray is not None:
+            if tuple(self.gray.classes) != tuple(self.classes) or tuple(self.gray.feature_names) != tuple(
+                    self.feature_names):
+                raise ValueError("the black-and-white classifier must have the same classes and features")
+            meta.update({f"gray.{k}": v for k, v in self.gray.metadata().items() if k not in ("format", "classes",
+                                                                                              "features")})
+        return meta
+
+    def save(self, path: str | os.PathLike) -> None:
+        from safetensors.numpy import save_file
+
+        meta = self.metadata()
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
@@ -113,6 +129,16 @@ def load(path: str | os.PathLike) -> DetectorWeights:
         raise ModelInvalidError(f"The detector weights '{path.name}' cannot be read: {exc}") from None
     if meta.get("format") != FORMAT:
         raise ModelInvalidError(f"'{path.name}' is not a Hourglass detector ({FORMAT}) file.")
+    weights = _parse(path, meta, {k: v for k, v in tensors.items() if not k.startswith("gray.")}, "")
+    if "gray.mean" in tensors:
+        gray_meta = {**{k[5:]: v for k, v in meta.items() if k.startswith("gray.")},
+                     "classes": meta["classes"], "features": meta["features"]}
+        weights.gray = _parse(path, gray_meta, {k[5:]: v for k, v in tensors.items() if k.startswith("gray.")},
+                              "black-and-white ")
+    return weights
+
+
+def _parse(path: Path, meta: dict[str, str], tensors: dict[str, np.ndarray], what: str) -> DetectorWeights:
     try:
         classes = tuple(json.loads(meta["classes"]))
         names = tuple(json.loads(meta["features"]))
@@ -133,7 +159,14 @@ def load(path: str | os.PathLike) -> DetectorWeights:
                                   float(meta.get("temperature", "1.0")), json.loads(meta.get("info", "{}")),
                                   cnn or None, float(meta.get("cnn_temperature", "1.0")), float(meta.get("mix", "0")))
     except (KeyError, ValueError) as exc:
-        raise ModelInvalidError(f"The detector weights '{path.name}' are incomplete: {exc}") from None
+        raise ModelInvalidError(f"The detector weights '{path.name}' are incomplete ({what}classifier): {exc}") from None
     if not members or weights.mean.shape != (len(names),) or members[0][-1][0].shape[1] != len(classes):
-        raise ModelInvalidError(f"The detector weights '{path.name}' have inconsistent shapes.")
+        raise ModelInvalidError(f"The detector weights '{path.name}' have inconsistent shapes ({what}classifier).")
     return weights
+
+
+def with_gray(colour: DetectorWeights, gray: DetectorWeights) -> DetectorWeights:
+    """`colour` with `gray` riding along as its classifier for black-and-white photos."""
+    from dataclasses import replace
+
+    return replace(colour, gray=replace(gray, gray=None))

@@ -37,7 +37,7 @@ TRANSITIONS: dict[ItemState, frozenset[ItemState]] = {
     S.DETECTING: frozenset({S.PENDING, S.QUEUED}),  # → queued: Start was pressed while it was detected
     S.QUEUED: frozenset({S.RUNNING, S.PENDING, S.CANCELLED}),
     S.RUNNING: frozenset({S.DONE, S.FAILED, S.CANCELLED, S.QUEUED}),  # → queued: the engine restarted
-    S.DONE: frozenset({S.PENDING}),
+    S.DONE: frozenset({S.PENDING, S.QUEUED}),  # → queued: Retry restores it again
     S.FAILED: frozenset({S.PENDING, S.QUEUED}),
     S.CANCELLED: frozenset({S.PENDING, S.QUEUED}),
 }

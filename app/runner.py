@@ -45,6 +45,10 @@ class Engine(Protocol):
     async def close(self) -> None: ...
 
 
+RETRYABLE = (ItemState.FAILED, ItemState.CANCELLED, ItemState.DONE)  # what Retry restores again
+RESTORE_AGAIN_HINT = "Already restored: Retry restores it again with this setting (the earlier result is kept)."
+
+
 class BatchRunner(QObject):
     running_changed = Signal(bool)
     engine_status = Signal(str, str)  # state, message
@@ -144,12 +148,14 @@ class BatchRunner(QObject):
                 self.tasks.spawn(self.engine.cancel(self._current[1]))
 
     def retry(self, ids: Iterable[str]) -> None:
-        """Failed or cancelled photos are restored again (the batch starts if it is not running)."""
+        """Failed, cancelled and finished photos are restored again (the batch starts if it is not running).
+        A finished photo's earlier result is kept: the new one gets a free name beside it."""
         any_queued = False
         for item_id in ids:
             item = self.queue.get(item_id)
-            if item is not None and item.state in (ItemState.FAILED, ItemState.CANCELLED):
-                self.queue.set_state(item, ItemState.QUEUED, output_path=None)
+            if item is not None and item.state in RETRYABLE:
+                self.queue.set_state(item, ItemState.QUEUED, output_path=None, skipped=False, note="",
+                                     elapsed_s=None)
                 any_queued = True
         if any_queued:
             self._pause = False
@@ -161,11 +167,16 @@ class BatchRunner(QObject):
             self.tasks.spawn(self.engine.cancel(self._current[1]))
         return self.queue.remove(ids)
 
-    def set_task(self, ids: Iterable[str], task: str) -> None:
+    def set_task(self, ids: Iterable[str], task: str) -> int:
+        """Set the degradation; returns how many of them were already restored (Retry restores those again
+        with it)."""
+        restored = 0
         for item_id in ids:
             item = self.queue.get(item_id)
             if item is not None and item.state is not ItemState.RUNNING:
+                restored += item.state is ItemState.DONE and not item.skipped and item.task != task
                 self.queue.set_task(item, task)
+        return restored
 
     @property
     def can_detect(self) -> bool:

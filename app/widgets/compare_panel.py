@@ -29,7 +29,7 @@ from app.comparisons import GROUPS, Alternative, alternatives
 from app.images import ImageLoader
 from app.preview import PreviewService
 from app.queue_model import ItemState, QueueItem
-from app.runner import BatchRunner
+from app.runner import RESTORE_AGAIN_HINT, BatchRunner
 
 
 class ComparePanel(QWidget):
@@ -242,6 +242,8 @@ class ComparePanel(QWidget):
             return
         item_id, alt = self._alternative
         kind, value = alt.setting
+        item = self.runner.queue.get(item_id)
+        restored = item is not None and item.state is ItemState.DONE and not item.skipped
         if kind == "task":
             self.runner.set_task([item_id], value)
             text = f"Degradation of this photo set to {alt.label}."
@@ -252,6 +254,8 @@ class ComparePanel(QWidget):
                 self.settings.quality = value
             self.settings.save()
             text = f"{alt.group} set to {alt.label} for every photo."
+        if restored:
+            text += " " + RESTORE_AGAIN_HINT
         self._end_comparison()
         self.message.emit(text, 8000)
 

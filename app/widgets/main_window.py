@@ -41,7 +41,7 @@ from app.qt_queue import (
     TaskDelegate,
 )
 from app.queue_model import FINISHED, ItemState, QueueItem
-from app.runner import BatchRunner
+from app.runner import RESTORE_AGAIN_HINT, RETRYABLE, BatchRunner
 from app.settings import TASK_LABELS
 from app.widgets.about_dialog import AboutDialog
 from app.widgets.compare_panel import ComparePanel
@@ -99,7 +99,9 @@ class MainWindow(QMainWindow):
         self.pause_action = self._action("Pause", self.runner.pause, None, "Stop after the current photo")
         self.cancel_action = self._action("Cancel", self.runner.cancel, None,
                                           "Stop now: the current photo is cancelled, the rest stay pending")
-        self.retry_action = self._action("Retry", self.retry_selected, None, "Restore the selected photos again")
+        self.retry_action = self._action("Retry", self.retry_selected, None,
+                                         "Restore the selected photos again (a restored photo's earlier result is "
+                                         "kept; the new one is saved beside it)")
         self.remove_action = self._action("Remove", self.remove_selected, "Del", "Remove the selected photos")
         self.clear_action = self._action("Clear finished", self.clear_finished, None,
                                          "Remove the restored photos from the list")
@@ -293,7 +295,8 @@ class MainWindow(QMainWindow):
         self.runner.detect(ids or None)
 
     def set_task_for_selection(self, task: str) -> None:
-        self.runner.set_task(self.selected_ids(), task)
+        if self.runner.set_task(self.selected_ids(), task):
+            self.statusBar().showMessage(RESTORE_AGAIN_HINT, 8000)
 
     def set_full_screen(self, on: bool) -> None:
         """The comparison alone on the whole screen, to judge a result at 100 % (peers.md, request 13)."""
@@ -435,8 +438,8 @@ class MainWindow(QMainWindow):
                                      and (not running or self.runner.pausing))
         self.pause_action.setEnabled(running and not self.runner.pausing)
         self.cancel_action.setEnabled(running)
-        self.retry_action.setEnabled(any(i.state in (ItemState.FAILED, ItemState.CANCELLED)
-                                         for i in (selected or self.queue)))
+        self.retry_action.setEnabled(any(i.state in RETRYABLE for i in selected) if selected else
+                                     any(i.state in (ItemState.FAILED, ItemState.CANCELLED) for i in self.queue))
         self.remove_action.setEnabled(bool(selected))
         self.clear_action.setEnabled(counts[ItemState.DONE] > 0)
         self.undo_action.setEnabled(self.queue.can_undo_remove)

@@ -124,6 +124,32 @@ def test_pause_after_current_then_resume(make_window, qtbot, photos, fake_engine
     assert window.statusBar().currentMessage() == "Batch finished: 2 done"  # this run's two
 
 
+def test_a_restored_photo_is_restored_again_with_a_new_degradation_and_the_first_result_kept(
+        make_window, qtbot, photos, fake_engine):
+    """The detector guessed wrong and the photo is already restored: choose the degradation, then Retry."""
+    window = make_window()
+    window.add_paths([str(photos[1][0])])
+    qtbot.waitUntil(lambda: len(window.queue) == 1, timeout=TIMEOUT)
+    window.runner.start()
+    wait_idle(qtbot, window)
+    item = window.queue[0]
+    first = item.output_path
+    assert item.state is ItemState.DONE and Path(first).is_file()
+    window.select_row(0)
+    assert window.retry_action.isEnabled()  # a finished photo can be restored again
+    window.set_task_for_selection("rain")
+    assert "Retry restores it again" in window.statusBar().currentMessage()
+    assert item.state is ItemState.DONE and item.task == "rain"
+    window.retry_action.trigger()
+    wait_idle(qtbot, window)
+    assert item.state is ItemState.DONE and item.output_path != first
+    assert Path(first).is_file() and Path(item.output_path).is_file()  # nothing overwritten
+    assert fake_engine.submitted[-1][2].task == "rain"
+    window.table.clearSelection()
+    window._refresh()
+    assert not window.retry_action.isEnabled()  # with nothing selected it only offers failed/cancelled ones
+
+
 def test_cancel_retry_remove_and_clear_finished(make_window, qtbot, photos, fake_engine):
     root, files = photos
     slow = make_photo(root / "slow.jpg")

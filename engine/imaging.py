@@ -53,7 +53,7 @@ _EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "TIFF": ".tif", "WEBP": ".webp", "
 _SIXTEEN_BIT_FORMATS = frozenset({"PNG", "TIFF"})
 _ALPHA_FORMATS = frozenset({"PNG", "TIFF", "WEBP", "HEIF"})
 _GRAY_FORMATS = frozenset({"JPEG", "PNG", "TIFF", "BMP"})  # those that store one gray channel (here, without alpha)
-_LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R BT.601, as Pillow's "L" conversion
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R BT.601, as Pillow's "L" conversion
 _ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
 _ORIENTATION = 0x0112
 # TIFF tags that describe a file's layout (or carry ICC/XMP/IPTC we handle separately): never copied as EXIF.
@@ -472,8 +472,13 @@ def _gray(rgb: np.ndarray, keep_rgb: bool) -> np.ndarray:
     """The luminance of `rgb`: H×W, or H×W×3 with three equal channels where the format needs RGB."""
     y = np.empty(rgb.shape[:2], np.float32)
     for r0 in range(0, len(y), 512):  # in strips: no float64 or H×W×3 temporary for a huge photo
-        y[r0:r0 + 512] = np.asarray(rgb[r0:r0 + 512], np.float32) @ _LUMA
+        y[r0:r0 + 512] = np.asarray(rgb[r0:r0 + 512], np.float32) @ LUMA
     return np.repeat(y[..., None], 3, axis=2) if keep_rgb else y
+
+
+def gray_copy(rgb: np.ndarray) -> np.ndarray:
+    """`rgb` (float) as a black-and-white file of it is read back: its luminance in three equal channels."""
+    return _gray(rgb, keep_rgb=True)
 
 
 def _resolve_output(path: Path, source: ImageData | None, fmt: str | None, bit_depth: int | None):

@@ -455,8 +455,9 @@ def test_evaluation_report_on_a_tiny_test_tree(tmp_path, stub):
     assert "| rain | rain100h/rain | 1 | 0 | haze (1) |" in text
     assert report["gray"]["photos"] == 3 and "## Black-and-white copies" in text  # every photo again, in gray
     assert all(row["task"] == "haze" for row in report["gray"]["results"])
-    np.testing.assert_allclose(evaluate.gray_copy(np.array([[[1.0, 0.0, 0.0]]], np.float32)), [[[0.299] * 3]],
-                               rtol=1e-6)
+    from engine.imaging import gray_copy
+
+    np.testing.assert_allclose(gray_copy(np.array([[[1.0, 0.0, 0.0]]], np.float32)), [[[0.299] * 3]], rtol=1e-6)
 
 
 def test_evaluation_without_data_says_so(tmp_path, capsys):

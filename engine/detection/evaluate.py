@@ -148,19 +148,11 @@ def _folder_rows(folders: list[dict]) -> list[str]:
     return [f"| {r['label']} | {r['folder']} | {r['photos']} | {r['correct']} | {r['other'] or '–'} |" for r in folders]
 
 
-def gray_copy(rgb: np.ndarray) -> np.ndarray:
-    """The photo as a black-and-white file holds it: its BT.601 luminance in three equal channels."""
-    return np.repeat((np.asarray(rgb, np.float32) @ GRAY_WEIGHTS)[..., None], 3, axis=2)
-
-
-GRAY_WEIGHTS = np.array([0.299, 0.587, 0.114], np.float32)
-
-
 def _detect_gray(detector: Detector, path: Path):
     from engine import imaging
 
     t0 = time.perf_counter()
-    rgb = gray_copy(imaging.read_image(path).rgb)
+    rgb = imaging.gray_copy(imaging.read_image(path).rgb)
     t1 = time.perf_counter()
     d = detector.detect(rgb)
     return type(d)(d.task, d.confidence, d.scores, {"read": round(t1 - t0, 4), **d.timings}, d.black_and_white)

@@ -296,8 +296,7 @@ def sample(photo: np.ndarray, label: str, rng: np.random.Generator, gray: bool =
     x = degrade(np.ascontiguousarray(x), label, rng)
     x = jitter(x, rng) if label != "none" or rng.random() < 0.9 else x
     if gray:
-        x = np.repeat((x @ _LUMA)[..., None], 3, axis=2)
+        from engine.imaging import gray_copy
+
+        x = gray_copy(x)
     return prepare(x, WORK_SIDE)
-
-
-_LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R BT.601, as a gray file is read back

@@ -293,7 +293,8 @@ def _detected(res) -> str:
 
 def format_detection(path, d) -> str:
     others = ", ".join(f"{c} {v:.0%}" for c, v in d.ranked()[1:3])
-    return f"{d.task:9s} {d.confidence:4.0%}  {path}  ({others})"
+    bw = "; black and white" if d.black_and_white else ""
+    return f"{d.task:9s} {d.confidence:4.0%}  {path}  ({others}{bw})"
 
 
 def _inputs_or_complain(inputs: list[str], when_empty: str,

@@ -45,6 +45,24 @@ def test_detect_text_lists_the_task_confidence_and_runners_up(stub, folder, caps
     assert out.startswith("low-light") and "90%" in out and "a.png" in out
 
 
+def test_detect_says_when_the_black_and_white_classifier_answered(tmp_path, monkeypatch, folder, capsys):
+    from detector_helpers import stub_weights
+    from PIL import Image
+
+    from engine.detection.model import with_gray
+
+    path = tmp_path / "pair.safetensors"
+    with_gray(stub_weights("rain"), stub_weights("none")).save(path)
+    monkeypatch.setenv("HOURGLASS_DETECTOR", str(path))
+    Image.open(folder / "a.png").convert("L").save(folder / "bw.png")
+    assert main(["detect", str(folder / "a.png"), str(folder / "bw.png")]) == 0
+    colour, bw = capsys.readouterr().out.splitlines()
+    assert colour.startswith("rain") and "black and white" not in colour
+    assert bw.startswith("none") and bw.endswith("; black and white)")
+    assert main(["detect", "--json", str(folder / "bw.png")]) == 0
+    assert json.loads(capsys.readouterr().out)["black_and_white"] is True
+
+
 def test_detect_reports_unreadable_photos_and_goes_on(stub, folder, capsys):
     stub("rain")
     (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0garbage")

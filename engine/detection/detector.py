@@ -41,7 +41,8 @@ class Detection:
     black_and_white: bool = False  # judged by the black-and-white classifier
 
     def to_json(self) -> dict:
-        return {"task": self.task, "confidence": self.confidence, "scores": dict(self.scores)}
+        return {"task": self.task, "confidence": self.confidence, "scores": dict(self.scores),
+                "black_and_white": self.black_and_white}
 
     def ranked(self) -> list[tuple[str, float]]:
         return sorted(self.scores.items(), key=lambda kv: -kv[1])

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QSize, Qt, Signal
 from PySide6.QtGui import QImage, QImageReader, QTransform
 
+from app.files import RAW_EXTENSIONS
 from app.queue_model import QueueItem
 from app.tasks import TaskSet
 
@@ -15,7 +17,13 @@ log = logging.getLogger("app.images")
 
 
 def read_image(path: str, max_side: int | None = None) -> QImage:
-    """Decode with EXIF orientation applied (as the engine does), optionally scaled down. Thread-safe."""
+    """Decode with EXIF orientation applied (as the engine does), optionally scaled down. Thread-safe.
+
+    Qt decodes what it can; camera RAW (which Qt would show as its embedded thumbnail, if at all) and HEIF
+    (no Qt plugin) are developed as the engine develops them, so before and after match."""
+    suffix = Path(path).suffix.lower()
+    if suffix in RAW_EXTENSIONS:
+        return _scaled(_develop_raw(path, half_size=bool(max_side)), max_side)
     reader = QImageReader(path)
     reader.setAutoTransform(True)
     if max_side:
@@ -26,11 +34,60 @@ def read_image(path: str, max_side: int | None = None) -> QImage:
     # Qt orients JPEG and TIFF itself, but ignores the EXIF of PNG and WebP, which the engine honours
     orientation = _exif_orientation(path) if bytes(reader.format()) in (b"png", b"webp") else 1
     image = reader.read()
+    if image.isNull() and suffix in HEIF_EXTENSIONS:
+        return _scaled(_decode_heif(path), max_side)
     if image.isNull():
         log.debug("cannot decode %s: %s", path, reader.errorString())
     elif orientation != 1:
         image = image.transformed(_ORIENTATIONS[orientation])
     return image
+
+
+HEIF_EXTENSIONS = frozenset({".heic", ".heif"})
+
+
+def _to_qimage(rgb8) -> QImage:
+    h, w = rgb8.shape[:2]
+    return QImage(rgb8.tobytes(), w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+
+
+def _scaled(image: QImage, max_side: int | None) -> QImage:
+    if max_side and not image.isNull() and max(image.width(), image.height()) > max_side:
+        return image.scaled(max_side, max_side, Qt.AspectRatioMode.KeepAspectRatio,
+                            Qt.TransformationMode.SmoothTransformation)
+    return image
+
+
+def _develop_raw(path: str, half_size: bool) -> QImage:
+    """A camera RAW developed like engine.imaging does (camera white balance, no auto-brightening, sRGB
+    gamma, LibRaw's rotation), in 8 bits for the screen; half size for thumbnails. Null if it cannot."""
+    try:
+        import numpy as np
+        import rawpy
+
+        with open(path, "rb") as f, rawpy.imread(f) as raw:
+            rgb = raw.postprocess(use_camera_wb=True, no_auto_bright=True, output_bps=8, gamma=(2.4, 12.92),
+                                  half_size=half_size)
+        return _to_qimage(np.ascontiguousarray(rgb))
+    except Exception as exc:  # noqa: BLE001 - any LibRaw or file error: the view says it cannot show it
+        log.debug("cannot develop %s: %s", path, exc)
+        return QImage()
+
+
+def _decode_heif(path: str) -> QImage:
+    """HEIF/HEIC through pillow-heif (as the engine reads it), EXIF orientation applied. Null if it cannot."""
+    try:
+        import numpy as np
+        import pillow_heif
+        from PIL import Image, ImageOps
+
+        pillow_heif.register_heif_opener()
+        with Image.open(path) as im:
+            rgb = np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
+        return _to_qimage(np.ascontiguousarray(rgb))
+    except Exception as exc:  # noqa: BLE001 - any decoder error: the view says it cannot show it
+        log.debug("cannot decode %s: %s", path, exc)
+        return QImage()
 
 
 # EXIF orientation → the transform that shows the photo upright (Qt's y axis points down: rotate(90) turns

@@ -145,7 +145,7 @@ class ComparePanel(QWidget):
         if token == self._pair_token:
             self.view.set_images(before, after, after_strength=self._pair_strength)
             if before is None:
-                self.view.placeholder = "This photo cannot be shown (RAW/HEIC or unreadable)."
+                self.view.placeholder = "This photo cannot be shown: it could not be decoded (damaged?)."
 
     def _on_strength(self, value: int) -> None:
         self.settings.strength = value / 100
@@ -208,8 +208,8 @@ class ComparePanel(QWidget):
         if item is None:
             self.caption.setText("Select a photo first.")
         elif self.view.before is None:
-            self.caption.setText(f"{item.name} cannot be shown here (RAW, HEIC or not yet loaded), so it cannot be "
-                                 "previewed: Start restores it, and its result opens with Open output.")
+            self.caption.setText(f"{item.name} is not shown (still loading, or it could not be decoded), so it "
+                                 "cannot be previewed yet.")
         else:
             return item
         return None

@@ -81,3 +81,42 @@ def test_the_view_orients_every_format_as_the_engine_does(tmp_path, ext, orienta
     expected = (engine_read(tmp_path / f"o{ext}").rgb * 255).round().astype(int)
     assert shown.shape == expected.shape
     assert np.abs(shown - expected).mean() < (4 if ext == ".jpg" else 0.5)
+
+
+def test_raw_and_heic_are_shown_as_the_engine_reads_them(tmp_path):
+    """Qt decodes neither (a DNG at most as its embedded thumbnail): the view develops RAW like the engine
+    (camera white balance, no auto-brightening) and reads HEIC through pillow-heif, orientation applied."""
+    import pillow_heif
+    from test_imaging import fake_linear_dng
+
+    from app.images import read_image
+    from engine.imaging import read_image as engine_read
+
+    def pixels(image):
+        image = image.convertToFormat(QImage.Format.Format_RGB888)
+        raw = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
+        return raw[:, :image.width() * 3].reshape(image.height(), image.width(), 3).astype(int)
+
+    rgb16 = np.zeros((32, 48, 3), np.uint16)
+    rgb16[..., 0] = np.linspace(0, 60000, 48, dtype=np.uint16)[None]
+    rgb16[..., 1] = 20000
+    fake_linear_dng(tmp_path / "shot.dng", rgb16, orientation=6)
+    shown = pixels(read_image(str(tmp_path / "shot.dng")))
+    engine = np.round(engine_read(tmp_path / "shot.dng").rgb * 255).astype(int)
+    assert shown.shape == engine.shape == (48, 32, 3) and np.abs(shown - engine).max() <= 1
+    thumb = read_image(str(tmp_path / "shot.dng"), max_side=16)
+    assert max(thumb.width(), thumb.height()) <= 16 and not thumb.isNull()
+
+    pillow_heif.register_heif_opener()
+    im = Image.fromarray(gradient())
+    exif = im.getexif()
+    exif[0x0112] = 6
+    im.save(tmp_path / "phone.heic", quality=95, exif=exif)
+    shown = pixels(read_image(str(tmp_path / "phone.heic")))
+    engine = np.round(engine_read(tmp_path / "phone.heic").rgb * 255).astype(int)
+    assert shown.shape == engine.shape and np.abs(shown - engine).max() <= 1  # turned as the engine turns it
+    used = crop_to_png(str(tmp_path / "phone.heic"), (0, 0, 30, 30), str(tmp_path / "crop.png"))
+    assert used == (0, 0, 30, 30)  # so a HEIC photo can be previewed
+    (tmp_path / "bad.heic").write_bytes(b"\0\0\0\x18ftypheic" + bytes(40))
+    (tmp_path / "bad.dng").write_bytes(b"II*\x00" + bytes(64))
+    assert read_image(str(tmp_path / "bad.heic")).isNull() and read_image(str(tmp_path / "bad.dng")).isNull()

@@ -193,7 +193,7 @@ def test_bundled_detector_answers_with_scores_for_every_class(bundled_detector):
     assert isinstance(d, Detection) and d.task in CLASSES
     assert set(d.scores) == set(CLASSES) and abs(sum(d.scores.values()) - 1) < 1e-3
     assert d.confidence == d.scores[d.task] == max(d.scores.values())
-    assert d.to_json() == {"task": d.task, "confidence": d.confidence, "scores": d.scores}
+    assert d.to_json() == {"task": d.task, "confidence": d.confidence, "scores": d.scores, "black_and_white": False}
     assert d.ranked()[0][0] == d.task
 
 

@@ -302,8 +302,7 @@ class BatchRunner(QObject):
         self._current = (item.id, job_id)
         self._jobs[job_id] = item.id
         try:
-            async with self.engine_lock:
-                out.parent.mkdir(parents=True, exist_ok=True)
+            async with self.engine_lock:  # the engine checks the output folder first and creates it
                 await self.engine.submit(str(photo), str(out), options, job_id=job_id)
                 terminal = await self.engine.wait_job(job_id)
         except EngineUnavailableError as exc:

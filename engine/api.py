@@ -225,6 +225,7 @@ def restore_file(
     imaging.check_not_original(output_path, input_path)  # before "exists", which would hide why
     if output_path.exists() and not opts.overwrite:
         raise OutputExistsError(f"'{output_path}' already exists; not replacing it.")
+    imaging.check_output_folder(output_path.parent)  # now, not after minutes of restoring
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     stage("load")

@@ -494,6 +494,28 @@ def _resolve_output(path: Path, source: ImageData | None, fmt: str | None, bit_d
     return fmt, depth
 
 
+def check_output_folder(folder: str | os.PathLike) -> None:
+    """Refuse, before any work, a folder the result could not be saved in (it, or the nearest folder above
+    it that exists, must be a writable folder); creating it is left to the write."""
+    folder = Path(folder)
+    existing = folder
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputNotWritableError(f"Results cannot be saved in {folder}: {existing} is a file, not a folder.")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        reason = "is on a read-only disk" if _read_only_disk(existing) else "is not writable for you"
+        raise OutputNotWritableError(f"Results cannot be saved in {folder}: {existing} {reason}. Choose another "
+                                     "output folder.")
+
+
+def _read_only_disk(folder: Path) -> bool:
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (AttributeError, OSError):  # no statvfs on Windows
+        return False
+
+
 def check_not_original(path: Path, original: Path) -> None:
     """Refuse an output path that is the input photo itself (any spelling of it, links included)."""
     if _same_file(path, original):

@@ -435,20 +435,13 @@ def _checked(times: Callable[[], tuple[int, ...]]) -> tuple[int, ...]:
 
 def _check_paths(input_path: str, output_path: str) -> None:
     """Fail fast, before loading or sampling, on problems the imaging layer would only find later."""
-    from engine.errors import InputNotFoundError, OutputNotWritableError
+    from engine.errors import InputNotFoundError
+    from engine.imaging import check_output_folder
 
     if not os.path.lexists(input_path):
         folder, name = os.path.split(input_path)
         raise InputNotFoundError(f'The file "{name}" does not exist in {folder}.')
-    folder = os.path.dirname(output_path)
-    while folder and not os.path.exists(folder):
-        parent = os.path.dirname(folder)
-        if parent == folder:
-            break
-        folder = parent
-    if not os.path.isdir(folder) or not os.access(folder, os.W_OK | os.X_OK):
-        raise OutputNotWritableError(f"Hourglass cannot write to {os.path.dirname(output_path)}: "
-                                     f"{folder} is not a writable folder.")
+    check_output_folder(os.path.dirname(output_path))
 
 
 def _remove(path: str) -> None:

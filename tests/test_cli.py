@@ -265,3 +265,18 @@ def test_a_second_run_does_not_restore_the_first_runs_results(tmp_path, tiny_mod
     err = capsys.readouterr().err
     assert err.count("Restored 1 of 1") == 2 and "._a.png" not in err
     assert main(["restore", str(shoot / "._a.png"), "-o", str(tmp_path / "o"), "--model", str(tiny_model_path)]) == 1
+
+
+def test_an_unwritable_output_fails_before_restoring(tmp_path, tiny_model_path, capsys, monkeypatch):
+    """A read-only card or a file in the way is reported at once, not after the photo was restored."""
+    import engine.api
+
+    def never(*args, **kwargs):
+        raise AssertionError("restored although the result could not be saved")
+
+    monkeypatch.setattr(engine.api, "restore_array", never)
+    _photo(tmp_path / "a.png")
+    (tmp_path / "blocker").write_text("x")
+    code = main(["restore", str(tmp_path / "a.png"), "-o", str(tmp_path / "blocker" / "out"), "--model",
+                 str(tiny_model_path), "--task", "haze"])
+    assert code == 1 and "is a file, not a folder" in capsys.readouterr().err

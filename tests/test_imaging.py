@@ -683,6 +683,26 @@ def test_unwritable_folder(tmp_path):
         write_image(tmp_path / "file" / "out.png", rand_u8() / 255.0)
 
 
+def test_output_folder_is_checked_before_any_work(tmp_path, monkeypatch):
+    from engine.imaging import check_output_folder
+
+    check_output_folder(tmp_path / "new" / "deeper")  # not there yet: its nearest existing parent is writable
+    assert not (tmp_path / "new").exists()  # checking creates nothing
+    (tmp_path / "file").write_bytes(b"x")
+    with pytest.raises(OutputNotWritableError, match="is a file"):
+        check_output_folder(tmp_path / "file" / "restored")
+    monkeypatch.setattr(os, "access", lambda *a, **k: False)
+    with pytest.raises(OutputNotWritableError, match="not writable for you"):
+        check_output_folder(tmp_path / "restored")
+
+    class ReadOnly:
+        f_flag = os.ST_RDONLY
+
+    monkeypatch.setattr(os, "statvfs", lambda path: ReadOnly())
+    with pytest.raises(OutputNotWritableError, match="read-only disk. Choose another output folder"):
+        check_output_folder(tmp_path / "restored")
+
+
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="needs POSIX permissions, not root")
 def test_read_only_folder(tmp_path):
     folder = tmp_path / "ro"

@@ -174,9 +174,10 @@ def blend_over(restored: np.ndarray, original: np.ndarray, strength: float, rows
     return restored
 
 
-def output_path_for(input_path: str | os.PathLike, out_dir: str | os.PathLike, fmt: str | None = None) -> Path:
-    """`out_dir/<input stem>.<ext>`: the extension of `fmt`, else of the format the input is written in
-    by default (RAW → TIFF, HEIF → JPEG, otherwise the input's own extension)."""
+def output_path_for(input_path: str | os.PathLike, out_dir: str | os.PathLike, fmt: str | None = None,
+                    name_suffix: str = "") -> Path:
+    """`out_dir/<input stem><name_suffix>.<ext>`: the extension of `fmt`, else of the format the input is
+    written in by default (RAW → TIFF, HEIF → JPEG, otherwise the input's own extension)."""
     input_path = Path(input_path)
     suffix = input_path.suffix.lower()
     if fmt:
@@ -187,7 +188,7 @@ def output_path_for(input_path: str | os.PathLike, out_dir: str | os.PathLike, f
         ext = imaging.extension_for("JPEG")
     else:
         ext = input_path.suffix
-    return Path(out_dir) / f"{input_path.stem}{ext}"
+    return Path(out_dir) / f"{input_path.stem}{name_suffix}{ext}"
 
 
 def restore_file(

@@ -43,6 +43,9 @@ def _add_restore(sub) -> None:
                    help="run the unoptimised reference network (bit-identical to the official code; slower)")
     p.add_argument("--format", choices=("same", "jpeg", "png", "tiff", "webp"), default="same",
                    help="output format (default: same as the input; RAW → 16-bit TIFF)")
+    p.add_argument("--suffix", default="", metavar="TEXT",
+                   help="added to each file name (photo_restored.jpg with --suffix _restored), so results can "
+                        "be saved beside the originals")
     p.add_argument("--strength", type=_percent, default=100.0, metavar="PERCENT",
                    help="how much of the restoration to keep, 0-100 (default 100); the rest is the original")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
@@ -95,12 +98,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def collect_inputs(paths: list[str], exclude: str | os.PathLike | None = None) -> tuple[list[Path], list[str]]:
+def collect_inputs(paths: list[str], exclude: str | os.PathLike | None = None,
+                   result_suffix: str = "") -> tuple[list[Path], list[str]]:
     """Expand folders recursively into supported image files; returns (files, problems).
 
-    In folders, hidden files and folders (macOS's `._IMG_0001.JPG` companions, `.thumbnails`) and the
-    `exclude` folder (the output, when it lies inside an input folder: a second run must not restore the
-    first run's results) are passed over, as the app does. A file named directly is always taken.
+    In folders, hidden files and folders (macOS's `._IMG_0001.JPG` companions, `.thumbnails`), the
+    `exclude` folder (the output, when it lies inside an input folder) and files whose name ends with
+    `result_suffix` (results saved beside their photos) are passed over: a second run must not restore the
+    first run's results. A file named directly is always taken.
     """
     from engine.imaging import SUPPORTED_EXTENSIONS
 
@@ -109,7 +114,8 @@ def collect_inputs(paths: list[str], exclude: str | os.PathLike | None = None) -
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            found = sorted(_folder_photos(p, skip, SUPPORTED_EXTENSIONS))
+            found = sorted(f for f in _folder_photos(p, skip, SUPPORTED_EXTENSIONS)
+                           if not (result_suffix and f.stem.endswith(result_suffix)))
             if not found:
                 problems.append(f"{p}: no supported photos in this folder")
             candidates = found
@@ -193,6 +199,9 @@ def cmd_restore(args) -> int:
     if args.steps is not None and args.steps < 1:
         print("hourglass: --steps must be at least 1", file=sys.stderr)
         return EXIT_USAGE
+    if any(c in args.suffix for c in "/\\\0") or args.suffix.strip(".") == "" and args.suffix:
+        print("hourglass: --suffix is added to file names: it cannot hold / or \\ or be only dots", file=sys.stderr)
+        return EXIT_USAGE
     if args.reference and args.precision != "float32":
         print("hourglass: --precision needs the optimised network (drop --reference)", file=sys.stderr)
         return EXIT_USAGE
@@ -201,7 +210,8 @@ def cmd_restore(args) -> int:
         print(f"hourglass: -o {args.output} is a file; give a folder to save the restored photos in",
               file=sys.stderr)
         return EXIT_USAGE
-    files, problems = _inputs_or_complain(args.inputs, "nothing to restore", exclude=args.output)
+    files, problems = _inputs_or_complain(args.inputs, "nothing to restore", exclude=args.output,
+                                          result_suffix=args.suffix)
     if not files:
         return EXIT_USAGE
     try:
@@ -225,7 +235,8 @@ def cmd_restore(args) -> int:
             for i, path in enumerate(files, 1):
                 cancel.check()
                 bar.photo(i, path.name)
-                out = output_path_for(path, Path(args.output) / output_subfolder(path, args.inputs), fmt)
+                out = output_path_for(path, Path(args.output) / output_subfolder(path, args.inputs), fmt,
+                                      args.suffix)
                 try:
                     res = restore_file(path, out, model, options, on_progress=bar.update, cancel=cancel)
                 except Cancelled:
@@ -297,10 +308,10 @@ def format_detection(path, d) -> str:
     return f"{d.task:9s} {d.confidence:4.0%}  {path}  ({others}{bw})"
 
 
-def _inputs_or_complain(inputs: list[str], when_empty: str,
-                        exclude: str | None = None) -> tuple[list[Path], list[str]]:
+def _inputs_or_complain(inputs: list[str], when_empty: str, exclude: str | None = None,
+                        result_suffix: str = "") -> tuple[list[Path], list[str]]:
     """`collect_inputs`, with each problem, and `when_empty` if no photo was found, printed on stderr."""
-    files, problems = collect_inputs(inputs, exclude)
+    files, problems = collect_inputs(inputs, exclude, result_suffix)
     for problem in problems:
         print(f"hourglass: {problem}", file=sys.stderr)
     if not files:

@@ -520,7 +520,7 @@ def check_not_original(path: Path, original: Path) -> None:
     """Refuse an output path that is the input photo itself (any spelling of it, links included)."""
     if _same_file(path, original):
         raise OutputExistsError(f'Hourglass never saves over the original photo "{Path(path).name}"; choose '
-                                "another file name or folder.")
+                                "another folder, or a name suffix (--suffix in the command line).")
 
 
 def _check_target(path: Path, source: ImageData | None, overwrite: bool) -> None:

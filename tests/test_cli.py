@@ -82,8 +82,25 @@ def test_restoring_into_the_input_folder_says_the_originals_are_kept(photos, tin
         code = main(["restore", str(photos / "a.png"), "-o", str(photos), "--model", str(tiny_model_path),
                      "--steps", "1", *extra])
         assert code == 1
-        assert 'never saves over the original photo "a.png"' in capsys.readouterr().err
+        err = capsys.readouterr().err
+        assert 'never saves over the original photo "a.png"' in err and "--suffix" in err
     assert {p: p.read_bytes() for p in photos.rglob("*") if p.is_file()} == before
+
+
+def test_a_suffix_saves_results_beside_the_originals(photos, tiny_model_path, capsys):
+    before = {p: p.read_bytes() for p in photos.rglob("*") if p.is_file()}
+    code = main(["restore", str(photos), "-o", str(photos), "--suffix", "_restored", "--model",
+                 str(tiny_model_path), "--steps", "1", "--task", "haze"])
+    assert code == 0 and "Restored 2 of 2" in capsys.readouterr().err
+    assert (photos / "a_restored.png").is_file() and (photos / "sub" / "b_restored.jpg").is_file()
+    assert all(p.read_bytes() == data for p, data in before.items())
+    assert main(["restore", str(photos), "-o", str(photos), "--suffix", "_restored", "--model",
+                 str(tiny_model_path), "--steps", "1", "--task", "haze", "--overwrite"]) == 0
+    assert "Restored 2 of 2" in capsys.readouterr().err  # the results are not inputs of the next run
+    assert not list(photos.rglob("*_restored_restored*"))
+    for bad in ("../x", "a/b", ".."):
+        assert main(["restore", str(photos), "-o", str(photos), "--suffix", bad]) == 2
+        assert "--suffix" in capsys.readouterr().err
 
 
 def test_existing_output_is_not_replaced(photos, tmp_path, tiny_model_path):

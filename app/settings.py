@@ -98,6 +98,9 @@ class Settings:
             self.model = "default"
         if not isinstance(self.restore_clean, bool):
             self.restore_clean = d.restore_clean
+        # a suffix is part of a file name: no folders in it (it could send results anywhere), not only dots
+        suffix = "".join(c for c in str(self.name_suffix) if c not in "/\\\0")
+        self.name_suffix = suffix if suffix.strip(".") else ""
         if self.fullres not in FULLRES:
             self.fullres = d.fullres
 

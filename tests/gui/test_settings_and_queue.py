@@ -29,6 +29,18 @@ def test_scan_is_recursive_filters_images_and_skips_duplicates_and_outputs(tmp_p
     assert "x.png" in [f.path.name for f in files.scan([root])]
 
 
+def test_a_name_suffix_cannot_send_results_into_another_folder(tmp_path):
+    photo = make_photo(tmp_path / "shoot" / "img.jpg")
+    s = Settings(name_suffix="/../../elsewhere")
+    s.validate()
+    assert s.name_suffix == "....elsewhere"
+    assert s.output_path(photo, None).parent == tmp_path / "shoot" / "restored"
+    for only_dots in ("..", "/.."):
+        s = Settings(name_suffix=only_dots)
+        s.validate()
+        assert s.name_suffix == ""
+
+
 def test_output_naming_default_mirrored_and_never_overwrite(tmp_path):
     photo = make_photo(tmp_path / "shoot" / "day1" / "img.jpg")
     s = Settings()

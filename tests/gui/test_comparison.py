@@ -72,6 +72,16 @@ def test_compare_with_another_degradation_sets_it_for_that_photo_only(make_windo
     assert [opts.task for _i, _o, opts in fake_engine.submitted[-2:]] == ["auto", "rain"]
     window.panel.use_alternative()
     assert window.queue[0].task == "rain" and window.queue[1].task == "auto"
+    assert "Retry" not in window.statusBar().currentMessage()  # not restored yet: Start will use it
+    window.runner.start()
+    qtbot.waitUntil(lambda: all(i.state is ItemState.DONE for i in window.queue), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: not window.runner.running, timeout=TIMEOUT)
+    window.select_row(0)
+    snow = next(a for a in alternatives((), "default", "best", "rain") if a.changes.get("task") == "snow")
+    with qtbot.waitSignal(window.preview.compared, timeout=TIMEOUT):
+        window.panel.compare_with(snow)
+    window.panel.use_alternative()
+    assert window.queue[0].task == "snow" and "Retry restores it again" in window.statusBar().currentMessage()
 
 
 def test_a_comparison_cancelled_after_its_first_half_does_not_start_the_second(make_window, qtbot, tmp_path,

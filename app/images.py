@@ -16,6 +16,23 @@ from app.tasks import TaskSet
 log = logging.getLogger("app.images")
 
 
+# Qt refuses to decode images above 256 MB by default: a 35 MP 16-bit PNG or TIFF (RGBA64) already is. The
+# engine accepts photos up to 200 MP (engine.imaging.MAX_PIXELS), 1.6 GB at 16 bits a channel.
+ALLOCATION_LIMIT_MB = 2048
+QImageReader.setAllocationLimit(ALLOCATION_LIMIT_MB)
+
+
+def for_display(image: QImage) -> QImage:
+    """8 bits a channel for the screen: a 16-bit or float photo would hold twice or four times the memory."""
+    if image.isNull() or image.depth() <= 32:
+        return image
+    return image.convertToFormat(QImage.Format.Format_ARGB32 if image.hasAlphaChannel() else QImage.Format.Format_RGB32)
+
+
+def _read_for_display(path: str) -> QImage:
+    return for_display(read_image(path))  # both in the worker thread: converting 100 MP takes a while
+
+
 def read_image(path: str, max_side: int | None = None) -> QImage:
     """Decode with EXIF orientation applied (as the engine does), optionally scaled down. Thread-safe.
 
@@ -139,10 +156,10 @@ class ImageLoader(QObject):
 
     async def _pair(self, token: int, before: str, after: str | None) -> None:
         loop = asyncio.get_running_loop()
-        b = await loop.run_in_executor(None, read_image, before)
+        b = await loop.run_in_executor(None, _read_for_display, before)
         if token != self._token:
             return
-        a = await loop.run_in_executor(None, read_image, after) if after else None
+        a = await loop.run_in_executor(None, _read_for_display, after) if after else None
         if token != self._token:
             return
         self.pair_ready.emit(token, None if b.isNull() else b, None if a is None or a.isNull() else a)

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QColor, QImage
 
 from app.preview import clamp_region, crop_to_png
 
@@ -120,3 +120,27 @@ def test_raw_and_heic_are_shown_as_the_engine_reads_them(tmp_path):
     (tmp_path / "bad.heic").write_bytes(b"\0\0\0\x18ftypheic" + bytes(40))
     (tmp_path / "bad.dng").write_bytes(b"II*\x00" + bytes(64))
     assert read_image(str(tmp_path / "bad.heic")).isNull() and read_image(str(tmp_path / "bad.dng")).isNull()
+
+
+def test_large_16_bit_photos_are_shown(tmp_path):
+    """Qt refuses images above 256 MB unless told otherwise: a 35 MP 16-bit PNG (RGBA64, 280 MB) showed
+    nothing, not even a thumbnail. Here 18 MP with the limit lowered to 64 MB stands in for it."""
+    from PySide6.QtGui import QImageReader
+
+    from app import images
+
+    bgr = np.zeros((3000, 6000, 3), np.uint16)
+    bgr[..., 1] = 40000
+    cv2.imwrite(str(tmp_path / "big.png"), bgr, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    assert images.ALLOCATION_LIMIT_MB * 2**20 >= 200_000_000 * 8  # the engine's largest photo at 16 bits
+    try:
+        QImageReader.setAllocationLimit(64)
+        assert images.read_image(str(tmp_path / "big.png")).isNull()  # what the default limit did to 35 MP
+        QImageReader.setAllocationLimit(images.ALLOCATION_LIMIT_MB)
+        image = images.read_image(str(tmp_path / "big.png"))
+        assert image.width() == 6000 and image.depth() == 64
+        shown = images.for_display(image)
+        assert shown.depth() == 32 and abs(QColor(shown.pixel(10, 10)).green() - 40000 / 257) <= 1  # rounded
+        assert not images.read_image(str(tmp_path / "big.png"), max_side=96).isNull()
+    finally:
+        QImageReader.setAllocationLimit(images.ALLOCATION_LIMIT_MB)

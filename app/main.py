@@ -57,6 +57,16 @@ def build(args: argparse.Namespace):
     return window, runner
 
 
+def bring_forward(window, runner, paths: list[str]) -> None:
+    """Another start was given `paths` (maybe none): queue them and show the window in front."""
+    if paths:
+        runner.add_paths(paths)
+    if window.isMinimized():
+        window.showNormal()
+    window.raise_()
+    window.activateWindow()
+
+
 def run_gui(argv: list[str]) -> int:
     args = parse_args(argv)
     problem = display_problem()
@@ -85,6 +95,19 @@ def run_gui(argv: list[str]) -> int:
     app.setQuitOnLastWindowClosed(False)  # we quit once the engine is shut down
     if icon_path().exists():
         app.setWindowIcon(QIcon(str(icon_path())))
+    from app.paths import data_dir
+    from app.single_instance import InstanceServer, forward_to_running, server_name  # (the self-test checks
+    # that QtNetwork, which it needs, is in the installed package)
+
+    instance = None
+    if not args.smoke:  # the self-test always opens its own window
+        name = server_name(data_dir())
+        if forward_to_running(args.paths, name):
+            print("Hourglass is already open: " + ("the photos were added to its queue." if args.paths else
+                                                    "its window was brought to the front."), file=sys.stderr)
+            return 0
+        instance = InstanceServer(name)
+        instance.listen()
 
     async def amain() -> int:
         window, runner = build(args)
@@ -95,6 +118,8 @@ def run_gui(argv: list[str]) -> int:
         runner.start_engine()
         if args.paths:
             runner.add_paths(args.paths)
+        if instance is not None:
+            instance.activated.connect(lambda paths: bring_forward(window, runner, paths))
         code = 0
         if args.smoke:
             from app.smoke import smoke_check
@@ -102,6 +127,8 @@ def run_gui(argv: list[str]) -> int:
             code = await smoke_check(window, runner, args.smoke_report)
         else:
             await closed.wait()
+        if instance is not None:
+            instance.close()
         await window.images.close()
         await runner.shutdown()
         return code

@@ -185,6 +185,36 @@ def orphan_check(home: Path) -> None:
         os.kill(k, signal.SIGKILL)
 
 
+def second_start_check(home: Path) -> None:
+    """Opening a photo while the window is open (a file manager's "Open with Hourglass") hands it to that
+    window: the second start exits at once and the photo lands in the first one's queue."""
+    env = user_env(home)
+    p = subprocess.Popen(launcher(None, env), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and not children(p.pid):  # its engine runs: the window is up
+            time.sleep(0.2)
+        time.sleep(1.0)
+        photo = APPDIR / "_internal" / "resources" / "samples" / SAMPLE
+        t0 = time.perf_counter()
+        r = run(launcher(None, env, str(photo)), timeout=60)
+        wall = time.perf_counter() - t0
+        queue = home / ".local" / "share" / "Hourglass" / "queue.json"
+        deadline = time.time() + 10
+        while time.time() < deadline and not (queue.is_file() and str(photo) in queue.read_text()):
+            time.sleep(0.2)
+        check(r.returncode == 0 and "already open" in r.stderr and str(photo) in queue.read_text(),
+              "a second start hands its photo to the open window and exits",
+              f"{wall:.2f} s" if r.returncode == 0 else f"rc={r.returncode}: {r.stderr[-800:]}")
+    finally:
+        p.terminate()
+        try:
+            p.wait(30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("deb", nargs="?")
@@ -267,6 +297,7 @@ def main() -> int:
             check(bool(x11) and x11.get("platform") == "xcb", "the window opens on X11 with the bundled xcb plugin")
         restore("root", None, root_home)
         orphan_check(root_home)
+        second_start_check(root_home)
 
         # ------------------------------------------------------------ unprivileged user
         created = False

@@ -31,10 +31,11 @@ def is_image(path: Path) -> bool:
 
 
 def scan(paths: Iterable[str | os.PathLike[str]], known: Iterable[str] = (),
-         exclude: str | os.PathLike[str] | None = None) -> list[FoundPhoto]:
+         exclude: str | os.PathLike[str] | None = None, result_suffix: str = "") -> list[FoundPhoto]:
     """Expand folders recursively (sorted), keep image files only, drop duplicates and `known` paths.
 
-    Hidden entries, our `restored` folders and `exclude` (a chosen output folder) are not searched.
+    Hidden entries, our `restored` folders, `exclude` (a chosen output folder) and, in folders, files whose
+    name ends with `result_suffix` (results saved beside their photos) are not taken.
     """
     seen = {os.path.normcase(os.path.abspath(p)) for p in known}
     skip = os.path.normcase(os.path.abspath(exclude)) if exclude else None
@@ -55,7 +56,8 @@ def scan(paths: Iterable[str | os.PathLike[str]], known: Iterable[str] = (),
                                      and os.path.normcase(os.path.join(dirpath, d)) != skip)
                 for name in sorted(filenames):
                     f = Path(dirpath) / name
-                    if not name.startswith(".") and is_image(f):
+                    if not name.startswith(".") and is_image(f) and not (
+                            result_suffix and f.stem.endswith(result_suffix)):
                         add(f, p)
         elif p.is_file() and is_image(p):
             add(p, None)

@@ -107,7 +107,7 @@ class BatchRunner(QObject):
     async def _add_paths(self, paths: list[str]) -> None:
         loop = asyncio.get_running_loop()
         found = await loop.run_in_executor(None, files.scan, paths, self.queue.paths(),
-                                           self.settings.output_dir or None)
+                                           self.settings.output_dir or None, self.settings.name_suffix)
         new = self.queue.add((str(f.path), str(f.root) if f.root else None) for f in found)
         self.photos_added.emit(new, len(paths) - len(found) if len(found) < len(paths) else 0)
         if new and self.can_detect:

@@ -27,6 +27,10 @@ def test_scan_is_recursive_filters_images_and_skips_duplicates_and_outputs(tmp_p
     make_photo(root / "out" / "x.png")  # a chosen output folder inside the dropped one: not an input either
     assert [f.path.name for f in files.scan([root], exclude=root / "out")] == ["a.JPG", "b.png"]
     assert "x.png" in [f.path.name for f in files.scan([root])]
+    make_photo(root / "a_restored.JPG")  # a result saved beside its photo with a name suffix
+    assert [f.path.name for f in files.scan([root], result_suffix="_restored", exclude=root / "out")] == [
+        "a.JPG", "b.png"]
+    assert files.scan([root / "a_restored.JPG"], result_suffix="_restored")  # named directly: taken
 
 
 def test_a_name_suffix_cannot_send_results_into_another_folder(tmp_path):

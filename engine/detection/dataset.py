@@ -42,9 +42,6 @@ class DataSet:
 
     def split(self, heldout: bool) -> DataSet:
         m = self.heldout == heldout
-        return self.subset(m)
-
-    def subset(self, m: np.ndarray) -> DataSet:
         return DataSet(self.features[m], self.crops[m], self.labels[m], self.photo[m], self.heldout[m], self.gray[m])
 
 

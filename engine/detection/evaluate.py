@@ -84,13 +84,8 @@ def markdown(report: dict) -> str:
         "McMaster18). None of these photos was used to train the model; they did guide the design of the "
         "synthetic rain, snow and haze (see the detector card), so these figures are optimistic."),
         "",
-        "| true \\ detected | " + " | ".join(CLASSES) + " | photos | accuracy |",
-        "|---|" + "---|" * (len(CLASSES) + 2),
+        *_matrix_table(m, s["per_class"]),
     ]
-    for i, c in enumerate(CLASSES):
-        acc = s["per_class"][c]
-        lines.append(f"| **{c}** | " + " | ".join(str(int(v)) for v in m[i]) + f" | {int(m[i].sum())} | "
-                     + (f"{acc:.1%}" if acc is not None else "–") + " |")
     lines += [
         "",
         (f"**Balanced accuracy (mean of the six per-class accuracies): {s['balanced_accuracy']:.1%}**; "
@@ -121,14 +116,9 @@ def markdown(report: dict) -> str:
              "channels), detected the same way: a black-and-white photo must not look like a degradation. "
              f"Balanced accuracy **{g['summary']['balanced_accuracy']:.1%}** (plain {g['summary']['accuracy']:.1%})."),
             "",
-            "| true \\ detected | " + " | ".join(CLASSES) + " | photos | accuracy |",
-            "|---|" + "---|" * (len(CLASSES) + 2),
+            *_matrix_table(gm, g["summary"]["per_class"]),
+            "",
         ]
-        for i, c in enumerate(CLASSES):
-            acc = g["summary"]["per_class"][c]
-            lines.append(f"| **{c}** | " + " | ".join(str(int(v)) for v in gm[i]) + f" | {int(gm[i].sum())} | "
-                         + (f"{acc:.1%}" if acc is not None else "–") + " |")
-        lines.append("")
     if report.get("paired"):
         lines += [
             "## A second check: the paired sets' degraded inputs",
@@ -144,18 +134,19 @@ def markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
+def _matrix_table(m: np.ndarray, per_class: dict) -> list[str]:
+    """The confusion matrix as a Markdown table, with each row's count and accuracy."""
+    lines = ["| true \\ detected | " + " | ".join(CLASSES) + " | photos | accuracy |",
+             "|---|" + "---|" * (len(CLASSES) + 2)]
+    for i, c in enumerate(CLASSES):
+        acc = per_class[c]
+        lines.append(f"| **{c}** | " + " | ".join(str(int(v)) for v in m[i]) + f" | {int(m[i].sum())} | "
+                     + (f"{acc:.1%}" if acc is not None else "–") + " |")
+    return lines
+
+
 def _folder_rows(folders: list[dict]) -> list[str]:
     return [f"| {r['label']} | {r['folder']} | {r['photos']} | {r['correct']} | {r['other'] or '–'} |" for r in folders]
-
-
-def _detect_gray(detector: Detector, path: Path):
-    from engine import imaging
-
-    t0 = time.perf_counter()
-    rgb = imaging.gray_copy(imaging.read_image(path).rgb)
-    t1 = time.perf_counter()
-    d = detector.detect(rgb)
-    return type(d)(d.task, d.confidence, d.scores, {"read": round(t1 - t0, 4), **d.timings}, d.black_and_white)
 
 
 def evaluate(detector: Detector, photos: list[tuple[Path, str, str]], *, progress: bool = True,
@@ -163,7 +154,7 @@ def evaluate(detector: Detector, photos: list[tuple[Path, str, str]], *, progres
     """Detect every photo (`gray`: a black-and-white copy of it) and score the answers against the labels."""
     rows, labels, predicted, t_detect, t_read = [], [], [], [], []
     for i, (path, label, folder) in enumerate(photos, 1):
-        d = _detect_gray(detector, path) if gray else detector.detect_file(path)
+        d = detector.detect_file(path, gray=gray)
         labels.append(label)
         predicted.append(d.task)
         t_read.append(d.timings["read"])

@@ -18,7 +18,7 @@ from PySide6.QtCore import QObject, Signal
 
 from app import files
 from app.client.events import EngineError, EngineState, EngineStatus, EngineUnavailableError, EventStream
-from app.queue_model import BatchQueue, ItemState, QueueItem
+from app.queue_model import FINISHED, BatchQueue, ItemState, QueueItem
 from app.settings import Settings
 from app.tasks import TaskSet
 from engine import protocol as P
@@ -45,7 +45,6 @@ class Engine(Protocol):
     async def close(self) -> None: ...
 
 
-RETRYABLE = (ItemState.FAILED, ItemState.CANCELLED, ItemState.DONE)  # what Retry restores again
 RESTORE_AGAIN_HINT = "Already restored: Retry restores it again with this setting (the earlier result is kept)."
 
 
@@ -153,7 +152,7 @@ class BatchRunner(QObject):
         any_queued = False
         for item_id in ids:
             item = self.queue.get(item_id)
-            if item is not None and item.state in RETRYABLE:
+            if item is not None and item.state in FINISHED:
                 self.queue.set_state(item, ItemState.QUEUED, output_path=None, skipped=False, note="",
                                      elapsed_s=None)
                 any_queued = True
@@ -318,7 +317,7 @@ class BatchRunner(QObject):
             return "removed"
         return await self._apply_terminal(item, terminal, options.strength)
 
-    async def _apply_terminal(self, item: QueueItem, terminal: P.Message, strength: float = 1.0) -> str:
+    async def _apply_terminal(self, item: QueueItem, terminal: P.Message, strength: float) -> str:
         if isinstance(terminal, P.Result):
             found: dict[str, Any] = {}
             if terminal.confidence is not None:  # the engine detected the task: show it in the column

@@ -41,7 +41,7 @@ from app.qt_queue import (
     TaskDelegate,
 )
 from app.queue_model import FINISHED, ItemState, QueueItem
-from app.runner import RESTORE_AGAIN_HINT, RETRYABLE, BatchRunner
+from app.runner import RESTORE_AGAIN_HINT, BatchRunner
 from app.settings import TASK_LABELS
 from app.widgets.about_dialog import AboutDialog
 from app.widgets.compare_panel import ComparePanel
@@ -438,7 +438,7 @@ class MainWindow(QMainWindow):
                                      and (not running or self.runner.pausing))
         self.pause_action.setEnabled(running and not self.runner.pausing)
         self.cancel_action.setEnabled(running)
-        self.retry_action.setEnabled(any(i.state in RETRYABLE for i in selected) if selected else
+        self.retry_action.setEnabled(any(i.state in FINISHED for i in selected) if selected else
                                      any(i.state in (ItemState.FAILED, ItemState.CANCELLED) for i in self.queue))
         self.remove_action.setEnabled(bool(selected))
         self.clear_action.setEnabled(counts[ItemState.DONE] > 0)

@@ -77,6 +77,11 @@ class QueueItem:
         return Path(self.path).name
 
     @property
+    def restored(self) -> bool:
+        """Finished with a restored file (not skipped as already fine): Retry would restore it again."""
+        return self.state is ItemState.DONE and not self.skipped
+
+    @property
     def effective_task(self) -> str:
         """The task sent to the engine: the user's override, else the detected one, else auto."""
         if self.task != "auto":

@@ -173,7 +173,7 @@ class BatchRunner(QObject):
         for item_id in ids:
             item = self.queue.get(item_id)
             if item is not None and item.state is not ItemState.RUNNING:
-                restored += item.state is ItemState.DONE and not item.skipped and item.task != task
+                restored += item.restored and item.task != task
                 self.queue.set_task(item, task)
         return restored
 

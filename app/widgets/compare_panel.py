@@ -243,7 +243,7 @@ class ComparePanel(QWidget):
         item_id, alt = self._alternative
         kind, value = alt.setting
         item = self.runner.queue.get(item_id)
-        restored = item is not None and item.state is ItemState.DONE and not item.skipped
+        restored = item is not None and item.restored
         if kind == "task":
             self.runner.set_task([item_id], value)
             text = f"Degradation of this photo set to {alt.label}."

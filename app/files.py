@@ -13,7 +13,7 @@ from pathlib import Path
 # Mirror of engine.imaging.SUPPORTED_EXTENSIONS (the GUI may not import engine.imaging).
 RAW_EXTENSIONS = frozenset({".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf", ".rw2"})
 IMAGE_EXTENSIONS = frozenset(
-    {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".heic", ".heif"} | RAW_EXTENSIONS
+    {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".heic", ".heif", ".avif"} | RAW_EXTENSIONS
 )
 
 

@@ -36,8 +36,8 @@ def _read_for_display(path: str) -> QImage:
 def read_image(path: str, max_side: int | None = None) -> QImage:
     """Decode with EXIF orientation applied (as the engine does), optionally scaled down. Thread-safe.
 
-    Qt decodes what it can; camera RAW (which Qt would show as its embedded thumbnail, if at all) and HEIF
-    (no Qt plugin) are developed as the engine develops them, so before and after match."""
+    Qt decodes what it can; camera RAW (which Qt would show as its embedded thumbnail, if at all), HEIF and
+    AVIF (no Qt plugin) are decoded as the engine decodes them, so before and after match."""
     suffix = Path(path).suffix.lower()
     if suffix in RAW_EXTENSIONS:
         return _scaled(_develop_raw(path, half_size=bool(max_side)), max_side)
@@ -51,8 +51,8 @@ def read_image(path: str, max_side: int | None = None) -> QImage:
     # Qt orients JPEG and TIFF itself, but ignores the EXIF of PNG and WebP, which the engine honours
     orientation = _exif_orientation(path) if bytes(reader.format()) in (b"png", b"webp") else 1
     image = reader.read()
-    if image.isNull() and suffix in HEIF_EXTENSIONS:
-        return _scaled(_decode_heif(path), max_side)
+    if image.isNull() and suffix in PILLOW_EXTENSIONS:
+        return _scaled(_decode_with_pillow(path), max_side)
     if image.isNull():
         log.debug("cannot decode %s: %s", path, reader.errorString())
     elif orientation != 1:
@@ -60,7 +60,7 @@ def read_image(path: str, max_side: int | None = None) -> QImage:
     return image
 
 
-HEIF_EXTENSIONS = frozenset({".heic", ".heif"})
+PILLOW_EXTENSIONS = frozenset({".heic", ".heif", ".avif"})
 
 
 def _to_qimage(rgb8) -> QImage:
@@ -91,14 +91,17 @@ def _develop_raw(path: str, half_size: bool) -> QImage:
         return QImage()
 
 
-def _decode_heif(path: str) -> QImage:
-    """HEIF/HEIC through pillow-heif (as the engine reads it), EXIF orientation applied. Null if it cannot."""
+def _decode_with_pillow(path: str) -> QImage:
+    """HEIF/HEIC through pillow-heif and AVIF through Pillow (as the engine reads them), EXIF orientation
+    applied. Null if it cannot."""
     try:
         import numpy as np
-        import pillow_heif
         from PIL import Image, ImageOps
 
-        pillow_heif.register_heif_opener()
+        if Path(path).suffix.lower() != ".avif":
+            import pillow_heif
+
+            pillow_heif.register_heif_opener()
         with Image.open(path) as im:
             rgb = np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
         return _to_qimage(np.ascontiguousarray(rgb))

@@ -39,21 +39,23 @@ log = logging.getLogger(__name__)
 
 RAW_EXTENSIONS = frozenset({".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf", ".rw2"})
 SUPPORTED_EXTENSIONS = frozenset(
-    {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".heic", ".heif"} | RAW_EXTENSIONS
+    {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".heic", ".heif", ".avif"} | RAW_EXTENSIONS
 )
 MAX_PIXELS: int = 200_000_000
 # Pillow warns above this and refuses above twice this; read_image turns both into ImageTooLargeError.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 _PIL_FORMATS = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "TIFF": "TIFF", "WEBP": "WEBP", "BMP": "BMP",
-                "HEIF": "HEIF"}
+                "HEIF": "HEIF", "AVIF": "AVIF"}
 _FORMAT_ALIASES = {"JPG": "JPEG", "JPEG": "JPEG", "JPE": "JPEG", "PNG": "PNG", "TIF": "TIFF", "TIFF": "TIFF",
-                   "WEBP": "WEBP", "BMP": "BMP", "HEIC": "HEIF", "HEIF": "HEIF"}
-_EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "TIFF": ".tif", "WEBP": ".webp", "BMP": ".bmp", "HEIF": ".heic"}
+                   "WEBP": "WEBP", "BMP": "BMP", "HEIC": "HEIF", "HEIF": "HEIF", "AVIF": "AVIF"}
+_EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "TIFF": ".tif", "WEBP": ".webp", "BMP": ".bmp", "HEIF": ".heic",
+               "AVIF": ".avif"}
 _SIXTEEN_BIT_FORMATS = frozenset({"PNG", "TIFF"})
-_ALPHA_FORMATS = frozenset({"PNG", "TIFF", "WEBP", "HEIF"})
+_ALPHA_FORMATS = frozenset({"PNG", "TIFF", "WEBP", "HEIF", "AVIF"})
 _GRAY_FORMATS = frozenset({"JPEG", "PNG", "TIFF", "BMP"})  # those that store one gray channel (here, without alpha)
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R BT.601, as Pillow's "L" conversion
+_AVIF_BRANDS = frozenset({b"avif", b"avis"})  # ISO BMFF major brands of AVIF stills and sequences
 _ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
 _ORIENTATION = 0x0112
 # TIFF tags that describe a file's layout (or carry ICC/XMP/IPTC we handle separately): never copied as EXIF.
@@ -117,15 +119,15 @@ def read_image(path) -> ImageData:
     head = _read_head(path)
     if path.suffix.lower() in RAW_EXTENSIONS:
         return _read_raw(path)
-    if head[4:8] == b"ftyp" or path.suffix.lower() in (".heic", ".heif"):
-        _register_heif()
+    if head[4:8] == b"ftyp" and head[8:12] not in _AVIF_BRANDS or path.suffix.lower() in (".heic", ".heif"):
+        _register_heif()  # (Pillow reads AVIF itself)
     with _decode_errors(path), warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         with Image.open(path) as img:
             fmt = _PIL_FORMATS.get(img.format or "")
             if fmt is None:
                 raise UnsupportedInputError(
-                    f'"{path.name}" is a {img.format} image, which Hourglass cannot open. '
+                    f'"{path.name}" is an image in {img.format} format, which Hourglass cannot open. '
                     "Convert it to JPEG, PNG or TIFF first.")
             _check_size(path, *img.size)
             pixels = _cv2_pixels(path) if _is_high_bit_depth(img, head) else None
@@ -136,7 +138,7 @@ def read_image(path) -> ImageData:
             gray = _is_gray(img)
             icc, dpi, xmp = _read_icc(img, gray), _read_dpi(img), _read_xmp(img)
             # MPO JPEGs carry camera previews and HEIF auxiliary images as extra frames: not the user's content
-            frames = int(getattr(img, "n_frames", 1) or 1) if fmt in ("PNG", "TIFF", "WEBP") else 1
+            frames = int(getattr(img, "n_frames", 1) or 1) if fmt in ("PNG", "TIFF", "WEBP", "AVIF") else 1
     rgb, alpha, depth = pixels
     if orientation != 1:
         rgb, alpha = _orient(rgb, orientation), _orient(alpha, orientation)
@@ -194,7 +196,7 @@ def _decode_errors(path: Path):
             raise InputUnreadableError(f"{name} is damaged or is not really a {path.suffix[1:].upper()} "
                                        "image.", detail=str(e)) from None
         raise UnsupportedInputError(f"{name} is not an image Hourglass can open. Supported: JPEG, PNG, "
-                                    "TIFF, WebP, BMP, HEIC and camera RAW files.", detail=str(e)) from None
+                                    "TIFF, WebP, BMP, HEIC, AVIF and camera RAW files.", detail=str(e)) from None
     except PermissionError as e:
         raise InputUnreadableError(f"Hourglass is not allowed to read {name}.", detail=str(e)) from None
     except FileNotFoundError:
@@ -422,7 +424,7 @@ def output_format_for(source: ImageData, requested: str | None = None) -> tuple[
         fmt = _FORMAT_ALIASES.get(str(requested).lstrip(".").upper())
         if fmt is None:
             raise OutputNotWritableError(f"Hourglass cannot save {requested} files; choose JPEG, PNG, "
-                                         "TIFF, WebP, BMP or HEIC.")
+                                         "TIFF, WebP, BMP, HEIC or AVIF.")
     else:
         fmt = {"RAW": "TIFF", "HEIF": "JPEG"}.get(source.format, source.format)
     return fmt, 16 if source.bit_depth == 16 and fmt in _SIXTEEN_BIT_FORMATS else 8
@@ -539,7 +541,7 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def _encode_with_pillow(fmt: str, rgb: np.ndarray, alpha, meta: ImageData, quality: int) -> bytes:
-    """JPEG, WebP, BMP and HEIF through Pillow, with the metadata each of them can hold."""
+    """JPEG, WebP, BMP, HEIF and AVIF through Pillow, with the metadata each of them can hold."""
     arr = to_uint8(rgb)
     if alpha is not None:
         arr = np.dstack([arr, to_uint8(alpha)])
@@ -558,6 +560,8 @@ def _encode_with_pillow(fmt: str, rgb: np.ndarray, alpha, meta: ImageData, quali
         opts = {"dpi": meta.dpi}
     elif fmt == "HEIF":
         _register_heif()
+        opts.update(quality=quality)
+    elif fmt == "AVIF":  # 12 MP at quality 95: 1.8 s on 2 cores, small beside the restoration itself
         opts.update(quality=quality)
     buf = io.BytesIO()
     img.save(buf, format=fmt, **{k: v for k, v in opts.items() if v is not None})

@@ -47,8 +47,8 @@ done
 install -Dm0644 resources/icons/hourglass.png "$STAGE/usr/share/icons/hicolor/256x256/apps/$PKG.png"
 install -Dm0644 resources/icons/hourglass.svg "$STAGE/usr/share/icons/hicolor/scalable/apps/$PKG.svg"
 
-# "Open with Hourglass" for photos: the formats the engine reads (JPEG, PNG, TIFF, WebP, BMP, HEIC/HEIF, RAW)
-MIME="image/jpeg;image/png;image/tiff;image/webp;image/bmp;image/heic;image/heif;image/x-adobe-dng;"
+# "Open with Hourglass" for photos: the formats the engine reads (JPEG, PNG, TIFF, WebP, BMP, HEIC/HEIF, AVIF, RAW)
+MIME="image/jpeg;image/png;image/tiff;image/webp;image/bmp;image/heic;image/heif;image/avif;image/x-adobe-dng;"
 MIME+="image/x-canon-cr2;image/x-canon-cr3;image/x-nikon-nef;image/x-sony-arw;image/x-fuji-raf;"
 MIME+="image/x-olympus-orf;image/x-panasonic-rw2;image/x-dcraw;"
 cat > "$STAGE/usr/share/applications/$PKG.desktop" <<DESK

@@ -9,7 +9,8 @@
 3. As root and as an unprivileged user (created if needed), with an empty HOME, offscreen Qt and a minimal
    environment: `hourglass --smoke` (window shown, engine handshake, ping; timings), `hourglass restore` of a
    bundled sample with `--quality fast` (a restored photo is written), `hourglass models`; as root also that
-   killing the window with SIGKILL does not leave the engine running.
+   AVIF is written and read, that killing the window with SIGKILL does not leave the engine running, and that
+   a second start hands its photos to the open window.
 4. Checks that nothing inside /opt/hourglass was created or changed, then `dpkg -P` and checks that the
    installation folder, launcher, desktop entry and icons are gone.
 Exit status 0 when every check passed. A JSON summary goes to dist/hourglass-package-test.json.
@@ -143,6 +144,24 @@ def restore(label: str, user: str | None, home: Path) -> None:
           f"confidence {found.get('confidence')}" if found else f"rc={r.returncode}: {(r.stderr or r.stdout)[-1500:]}")
     r = run(launcher(user, user_env(home), "models"), timeout=300)
     check(r.returncode == 0 and "hourglass-diffuir-t" in r.stdout, f"{label}: `hourglass models` lists the bundled model")
+
+
+def avif_check(home: Path) -> None:
+    """The bundle holds Pillow's AVIF codec (a native module PyInstaller must collect): it writes an AVIF
+    of the sample, then reads that AVIF back as an input."""
+    src = APPDIR / "_internal" / "resources" / "samples" / SAMPLE
+    first, second = home / "avif-1", home / "avif-2"
+    env = user_env(home)
+    r1 = run(launcher(None, env, "restore", str(src), "-o", str(first), "--quality", "fast", "--task", "haze",
+                      "--format", "avif"), timeout=600)
+    made = first / (Path(SAMPLE).stem + ".avif")
+    r2 = run(launcher(None, env, "restore", str(made), "-o", str(second), "--quality", "fast", "--task", "haze"),
+             timeout=600) if made.is_file() else r1
+    again = second / made.name
+    check(r1.returncode == 0 and r2.returncode == 0 and made.is_file() and made.read_bytes()[4:12] == b"ftypavif"
+          and again.is_file() and again.read_bytes()[4:12] == b"ftypavif",
+          "AVIF: the installed app writes an AVIF (`--format avif`) and restores an AVIF photo",
+          "" if r2.returncode == 0 else f"rc={r2.returncode}: {(r2.stderr or r2.stdout)[-1500:]}")
 
 
 def children(pid: int) -> list[int]:
@@ -296,6 +315,7 @@ def main() -> int:
             x11 = smoke_gui("root, X11 (Xvfb, Qt xcb plugin)", None, root_home, x11=True)
             check(bool(x11) and x11.get("platform") == "xcb", "the window opens on X11 with the bundled xcb plugin")
         restore("root", None, root_home)
+        avif_check(root_home)
         orphan_check(root_home)
         second_start_check(root_home)
 

@@ -110,7 +110,8 @@ def test_lossless_round_trip_is_pixel_exact(tmp_path, name):
     assert img.alpha is None and img.path == out
 
 
-@pytest.mark.parametrize(("fmt", "ext"), [("JPEG", ".jpg"), ("JPEG", ".jpeg"), ("WEBP", ".webp"), ("HEIF", ".heic")])
+@pytest.mark.parametrize(("fmt", "ext"), [("JPEG", ".jpg"), ("JPEG", ".jpeg"), ("WEBP", ".webp"), ("HEIF", ".heic"),
+                                        ("AVIF", ".avif")])
 def test_lossy_round_trip_is_close(tmp_path, fmt, ext):
     pixels = smooth_u8()
     out = write_image(tmp_path / f"a{ext}", pixels / 255.0, quality=95)
@@ -388,7 +389,8 @@ def test_16_bit_orientation_and_exif(tmp_path, ext):
 
 @pytest.mark.parametrize(("ext", "bits", "keeps_dpi", "keeps_xmp"), [
     (".png", 8, True, True), (".png", 16, True, True), (".tif", 8, True, True), (".tif", 16, True, True),
-    (".jpg", 8, True, True), (".webp", 8, False, True), (".heic", 8, False, True), (".bmp", 8, True, False),
+    (".jpg", 8, True, True), (".webp", 8, False, True), (".heic", 8, False, True), (".avif", 8, False, True),
+    (".bmp", 8, True, False),
 ])
 def test_metadata_is_kept(tmp_path, ext, bits, keeps_dpi, keeps_xmp):
     pixels = smooth_u8()
@@ -441,6 +443,24 @@ def test_heic_round_trip(tmp_path):
     assert output_format_for(img) == ("JPEG", 8)
     out = write_image(tmp_path / "restored.jpg", img.rgb, img)
     assert read_image(out).rgb.shape == img.rgb.shape
+
+
+def test_avif_round_trip_keeps_the_format_alpha_and_orientation(tmp_path):
+    """AVIF (Pillow's own codec, no pillow-heif): read upright, written back as AVIF with its alpha."""
+    pixels = smooth_u8()
+    alpha = np.full(pixels.shape[:2], 255, np.uint8)
+    alpha[:, :20] = 0
+    Image.fromarray(np.dstack([pixels, alpha])).save(tmp_path / "web.avif", quality=95,
+                                                     exif=make_exif(6).tobytes())
+    img = read_image(tmp_path / "web.avif")
+    assert img.format == "AVIF" and img.bit_depth == 8 and img.frames == 1
+    assert np.abs(to_uint8(img.rgb).astype(int) - np.rot90(pixels, -1)).mean() < 3  # rotated exactly once
+    assert img.alpha is not None and (img.alpha[:20] == 0).all() and (img.alpha[-20:] == 1).all()
+    assert output_format_for(img) == ("AVIF", 8) and imaging.extension_for("avif") == ".avif"
+    out = write_image(tmp_path / "out" / "web.avif", img.rgb, img)
+    with Image.open(out) as written:
+        assert written.format == "AVIF" and written.mode == "RGBA" and written.getexif().get(0x0112, 1) == 1
+    assert np.abs(read_image(out).alpha - img.alpha).max() < 0.02
 
 
 # ----------------------------------------------------------------------------------------------- read errors

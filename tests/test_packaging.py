@@ -128,3 +128,19 @@ def test_check_bundle_reads_glibc_versions_and_deb_fields():
                                "recommends": ["libgtk-3-0", "libwayland-client0"]})
     assert fields == {"Depends": "libc6 (>= 2.34), libgl1", "Recommends": "libwayland-client0",
                       "Suggests": "libgtk-3-0"}
+
+
+def test_every_photo_type_the_engine_opens_is_offered_everywhere():
+    """The app's scan (a mirror: it may not import engine.imaging), its Open dialog and the Windows
+    installer's "Open with" list name the same file types as the engine."""
+    import re
+
+    from app.files import IMAGE_EXTENSIONS
+    from engine.imaging import SUPPORTED_EXTENSIONS
+
+    assert IMAGE_EXTENSIONS == SUPPORTED_EXTENSIONS
+    window = (ROOT / "app" / "widgets" / "main_window.py").read_text()
+    nsi = (PACKAGING / "windows" / "hourglass.nsi").read_text()
+    for ext in SUPPORTED_EXTENSIONS:
+        assert f"*{ext} " in window or f"*{ext})" in window, ext
+        assert re.search(rf'!insertmacro \$\{{MACRO\}} "\{ext}"', nsi), ext

@@ -51,7 +51,7 @@ from app.widgets.model_dialog import ModelDialog
 from app.widgets.settings_dialog import SettingsDialog
 
 TITLE = "Hourglass — photo restoration"
-FILE_FILTER = ("Photos (*.jpg *.jpeg *.png *.tif *.tiff *.webp *.bmp *.heic *.heif *.dng *.cr2 *.cr3 *.nef *.arw "
+FILE_FILTER = ("Photos (*.jpg *.jpeg *.png *.tif *.tiff *.webp *.bmp *.heic *.heif *.avif *.dng *.cr2 *.cr3 *.nef *.arw "
                "*.raf *.orf *.rw2)")
 
 

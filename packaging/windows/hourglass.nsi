@@ -6,7 +6,7 @@
 ;
 ; Per-user (default: %LOCALAPPDATA%\Programs\Hourglass, no administrator rights) or per-machine
 ; (Program Files, asks for elevation) install, chosen on a page or with /CurrentUser or /AllUsers; /S is
-; silent. Start-menu shortcut, "Open with > Hourglass" for photos (JPEG, PNG, TIFF, WebP, BMP, HEIC/HEIF,
+; silent. Start-menu shortcut, "Open with > Hourglass" for photos (JPEG, PNG, TIFF, WebP, BMP, HEIC/HEIF, AVIF,
 ; camera RAW; never taking over the default viewer), an entry in Apps & features, and an uninstaller that
 ; removes all of it. The app writes nothing in its installation folder (user data: %LOCALAPPDATA%\Hourglass).
 
@@ -93,6 +93,7 @@ VIAddVersionKey "LegalCopyright" "MIT licence"
   !insertmacro ${MACRO} ".bmp"
   !insertmacro ${MACRO} ".heic"
   !insertmacro ${MACRO} ".heif"
+  !insertmacro ${MACRO} ".avif"
   !insertmacro ${MACRO} ".dng"
   !insertmacro ${MACRO} ".cr2"
   !insertmacro ${MACRO} ".cr3"

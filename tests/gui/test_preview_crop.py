@@ -83,7 +83,7 @@ def test_the_view_orients_every_format_as_the_engine_does(tmp_path, ext, orienta
     assert np.abs(shown - expected).mean() < (4 if ext == ".jpg" else 0.5)
 
 
-def test_raw_and_heic_are_shown_as_the_engine_reads_them(tmp_path):
+def test_raw_heic_and_avif_are_shown_as_the_engine_reads_them(tmp_path):
     """Qt decodes neither (a DNG at most as its embedded thumbnail): the view develops RAW like the engine
     (camera white balance, no auto-brightening) and reads HEIC through pillow-heif, orientation applied."""
     import pillow_heif
@@ -117,6 +117,11 @@ def test_raw_and_heic_are_shown_as_the_engine_reads_them(tmp_path):
     assert shown.shape == engine.shape and np.abs(shown - engine).max() <= 1  # turned as the engine turns it
     used = crop_to_png(str(tmp_path / "phone.heic"), (0, 0, 30, 30), str(tmp_path / "crop.png"))
     assert used == (0, 0, 30, 30)  # so a HEIC photo can be previewed
+    im.save(tmp_path / "web.avif", quality=95, exif=exif)  # no Qt plugin either: Pillow reads it
+    shown = pixels(read_image(str(tmp_path / "web.avif")))
+    engine = np.round(engine_read(tmp_path / "web.avif").rgb * 255).astype(int)
+    assert shown.shape == engine.shape and np.abs(shown - engine).max() <= 1
+    assert read_image(str(tmp_path / "web.avif"), max_side=8).width() <= 8
     (tmp_path / "bad.heic").write_bytes(b"\0\0\0\x18ftypheic" + bytes(40))
     (tmp_path / "bad.dng").write_bytes(b"II*\x00" + bytes(64))
     assert read_image(str(tmp_path / "bad.heic")).isNull() and read_image(str(tmp_path / "bad.dng")).isNull()

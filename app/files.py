@@ -1,21 +1,17 @@
 """Turning dropped or opened paths into photos: recursive folder scan, image filter, de-duplication.
 
-Pure Python (no Qt); runs in a thread executor because folders can be large.
+Pure Python (no Qt); runs in a thread executor because folders can be large. What counts as a photo is
+the engine's own list (engine.filetypes, standard library only).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-# Mirror of engine.imaging.SUPPORTED_EXTENSIONS (the GUI may not import engine.imaging).
-RAW_EXTENSIONS = frozenset({".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf", ".rw2"})
-IMAGE_EXTENSIONS = frozenset(
-    {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".heic", ".heif", ".avif"} | RAW_EXTENSIONS
-)
-
+from engine.filetypes import describe_passed_over, is_other_image, is_photo
 
 RESTORED_DIR = "restored"  # the default output folder beside each photo
 
@@ -26,26 +22,42 @@ class FoundPhoto:
     root: Path | None  # the dropped folder it was found in (its sub-folders are mirrored), None for a file
 
 
-def is_image(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_EXTENSIONS
+@dataclass
+class ScanResult:
+    photos: list[FoundPhoto] = field(default_factory=list)
+    already_queued: int = 0  # photos found again (already in the queue, or dropped twice)
+    cannot_open: list[Path] = field(default_factory=list)  # dropped non-photos, and other images in folders
+
+    def remark(self) -> str:
+        """What was not added and why, for the status bar ('' when everything was)."""
+        parts = []
+        if self.already_queued:
+            parts.append(f"{self.already_queued} already in the queue")
+        if self.cannot_open:
+            parts.append("passed over " + describe_passed_over(self.cannot_open))
+        return "; ".join(parts)
 
 
 def scan(paths: Iterable[str | os.PathLike[str]], known: Iterable[str] = (),
-         exclude: str | os.PathLike[str] | None = None, result_suffix: str = "") -> list[FoundPhoto]:
-    """Expand folders recursively (sorted), keep image files only, drop duplicates and `known` paths.
+         exclude: str | os.PathLike[str] | None = None, result_suffix: str = "") -> ScanResult:
+    """Expand folders recursively (sorted), keep photos only, drop duplicates and `known` paths.
 
     Hidden entries, our `restored` folders, `exclude` (a chosen output folder) and, in folders, files whose
-    name ends with `result_suffix` (results saved beside their photos) are not taken.
+    name ends with `result_suffix` (results saved beside their photos) are not taken. Images Hourglass
+    cannot open (a GIF, a Photoshop file) are counted, so the user hears about them; sidecars and other
+    files in a photo folder are not.
     """
     seen = {os.path.normcase(os.path.abspath(p)) for p in known}
     skip = os.path.normcase(os.path.abspath(exclude)) if exclude else None
-    found: list[FoundPhoto] = []
+    result = ScanResult()
 
     def add(p: Path, root: Path | None) -> None:
         key = os.path.normcase(str(p))
-        if key not in seen:
+        if key in seen:
+            result.already_queued += 1
+        else:
             seen.add(key)
-            found.append(FoundPhoto(p, root))
+            result.photos.append(FoundPhoto(p, root))
 
     for raw in paths:
         p = Path(os.path.abspath(raw))
@@ -56,9 +68,14 @@ def scan(paths: Iterable[str | os.PathLike[str]], known: Iterable[str] = (),
                                      and os.path.normcase(os.path.join(dirpath, d)) != skip)
                 for name in sorted(filenames):
                     f = Path(dirpath) / name
-                    if not name.startswith(".") and is_image(f) and not (
-                            result_suffix and f.stem.endswith(result_suffix)):
+                    if name.startswith(".") or (result_suffix and f.stem.endswith(result_suffix)):
+                        continue
+                    if is_photo(f):
                         add(f, p)
-        elif p.is_file() and is_image(p):
+                    elif is_other_image(f):
+                        result.cannot_open.append(f)
+        elif p.is_file() and is_photo(p):
             add(p, None)
-    return found
+        elif p.is_file():
+            result.cannot_open.append(p)
+    return result

@@ -9,9 +9,9 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QSize, Qt, Signal
 from PySide6.QtGui import QImage, QImageReader, QTransform
 
-from app.files import RAW_EXTENSIONS
 from app.queue_model import QueueItem
 from app.tasks import TaskSet
+from engine.filetypes import RAW_EXTENSIONS
 
 log = logging.getLogger("app.images")
 

@@ -56,7 +56,7 @@ class BatchRunner(QObject):
     error = Signal(str, str, str)  # title, message, details (the error dialog)
     batch_finished = Signal(int, int)  # done, failed (in this run)
     job_progress = Signal(str, float)  # job id, fraction: jobs that are not queue items (previews)
-    photos_added = Signal(list, int)  # new items, how many dropped paths were skipped (duplicates, not images)
+    photos_added = Signal(list, str)  # new items, what was not added and why ('' when everything was)
 
     def __init__(self, queue: BatchQueue, settings: Settings, engine: Engine,
                  parent: QObject | None = None) -> None:
@@ -107,8 +107,9 @@ class BatchRunner(QObject):
         loop = asyncio.get_running_loop()
         found = await loop.run_in_executor(None, files.scan, paths, self.queue.paths(),
                                            self.settings.output_dir or None, self.settings.name_suffix)
-        new = self.queue.add((str(f.path), str(f.root) if f.root else None) for f in found)
-        self.photos_added.emit(new, len(paths) - len(found) if len(found) < len(paths) else 0)
+        new = self.queue.add((str(f.path), str(f.root) if f.root else None) for f in found.photos)
+        found.already_queued += len(found.photos) - len(new)  # queued by another drop while this one was scanned
+        self.photos_added.emit(new, found.remark())
         if new and self.can_detect:
             self.detect([i.id for i in new])
 

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.files import RAW_EXTENSIONS, RESTORED_DIR
+from app.files import RESTORED_DIR
 from app.paths import data_dir, write_atomic
+from engine.filetypes import default_output_extension
 from engine.protocol import is_gpu_id
 
 log = logging.getLogger("app.settings")
@@ -107,14 +108,7 @@ class Settings:
     # --------------------------------------------------------------- output naming
 
     def output_extension(self, photo: Path) -> str:
-        if self.format in _EXT:
-            return _EXT[self.format]
-        suffix = photo.suffix.lower()
-        if suffix in RAW_EXTENSIONS:
-            return ".tif"
-        if suffix in (".heic", ".heif"):
-            return ".jpg"
-        return photo.suffix
+        return _EXT.get(self.format) or default_output_extension(photo)
 
     def output_folder(self, photo: Path, root: Path | None) -> Path:
         """`<photo folder>/restored`, or the chosen folder, mirroring a dropped folder's sub-folders."""

@@ -22,6 +22,7 @@ import numpy as np
 
 from engine import imaging
 from engine.errors import HourglassError, OutputExistsError
+from engine.filetypes import default_output_extension
 from engine.models import LoadedModel, load_model
 from engine.pipeline import DEFAULT_OVERLAP, Progress, restore_array
 from engine.preprocess import check_task
@@ -179,15 +180,7 @@ def output_path_for(input_path: str | os.PathLike, out_dir: str | os.PathLike, f
     """`out_dir/<input stem><name_suffix>.<ext>`: the extension of `fmt`, else of the format the input is
     written in by default (RAW → TIFF, HEIF → JPEG, otherwise the input's own extension)."""
     input_path = Path(input_path)
-    suffix = input_path.suffix.lower()
-    if fmt:
-        ext = imaging.extension_for(fmt)
-    elif suffix in imaging.RAW_EXTENSIONS:
-        ext = imaging.extension_for("TIFF")
-    elif suffix in (".heic", ".heif"):
-        ext = imaging.extension_for("JPEG")
-    else:
-        ext = input_path.suffix
+    ext = imaging.extension_for(fmt) if fmt else default_output_extension(input_path)
     return Path(out_dir) / f"{input_path.stem}{name_suffix}{ext}"
 
 

@@ -99,23 +99,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def collect_inputs(paths: list[str], exclude: str | os.PathLike | None = None,
-                   result_suffix: str = "") -> tuple[list[Path], list[str]]:
-    """Expand folders recursively into supported image files; returns (files, problems).
+                   result_suffix: str = "") -> tuple[list[Path], list[str], list[str]]:
+    """Expand folders recursively into photos; returns (files, problems, notes).
 
     In folders, hidden files and folders (macOS's `._IMG_0001.JPG` companions, `.thumbnails`), the
     `exclude` folder (the output, when it lies inside an input folder) and files whose name ends with
     `result_suffix` (results saved beside their photos) are passed over: a second run must not restore the
-    first run's results. A file named directly is always taken.
+    first run's results. Images found in a folder that Hourglass cannot open (GIF, PSD ...) are named in a
+    note. A file named directly is always taken (reading it says what is wrong with it).
     """
-    from engine.imaging import SUPPORTED_EXTENSIONS
+    from engine.filetypes import describe_passed_over
 
     skip = Path(exclude).resolve() if exclude is not None else None
-    files, problems, seen = [], [], set()
+    files, problems, notes, seen = [], [], [], set()
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            found = sorted(f for f in _folder_photos(p, skip, SUPPORTED_EXTENSIONS)
-                           if not (result_suffix and f.stem.endswith(result_suffix)))
+            found, others = _folder_photos(p, skip, result_suffix)
+            if others:
+                notes.append(f"{p}: passed over {describe_passed_over(others)}")
             if not found:
                 problems.append(f"{p}: no supported photos in this folder")
             candidates = found
@@ -126,17 +128,26 @@ def collect_inputs(paths: list[str], exclude: str | os.PathLike | None = None,
             if key not in seen:
                 seen.add(key)
                 files.append(f)
-    return files, problems
+    return files, problems, notes
 
 
-def _folder_photos(folder: Path, skip: Path | None, extensions) -> list[Path]:
-    found = []
+def _folder_photos(folder: Path, skip: Path | None, result_suffix: str) -> tuple[list[Path], list[Path]]:
+    """(photos, other images Hourglass cannot open) in `folder` and below, each list sorted."""
+    from engine.filetypes import is_other_image, is_photo
+
+    found, others = [], []
     for dirpath, dirnames, filenames in os.walk(folder):
         here = Path(dirpath)
         dirnames[:] = [d for d in dirnames if not d.startswith(".") and (here / d).resolve() != skip]
-        found += [here / n for n in filenames if not n.startswith(".") and Path(n).suffix.lower() in extensions
-                  and (here / n).is_file()]
-    return found
+        for name in filenames:
+            f = here / name
+            if name.startswith(".") or (result_suffix and f.stem.endswith(result_suffix)) or not f.is_file():
+                continue
+            if is_photo(f):
+                found.append(f)
+            elif is_other_image(f):
+                others.append(f)
+    return sorted(found), sorted(others)
 
 
 def output_subfolder(photo: Path, inputs: list[str]) -> Path:
@@ -310,8 +321,11 @@ def format_detection(path, d) -> str:
 
 def _inputs_or_complain(inputs: list[str], when_empty: str, exclude: str | None = None,
                         result_suffix: str = "") -> tuple[list[Path], list[str]]:
-    """`collect_inputs`, with each problem, and `when_empty` if no photo was found, printed on stderr."""
-    files, problems = collect_inputs(inputs, exclude, result_suffix)
+    """`collect_inputs`, with each note and problem, and `when_empty` if no photo was found, printed on
+    stderr. Notes (images Hourglass cannot open, passed over in a folder) do not fail the run."""
+    files, problems, notes = collect_inputs(inputs, exclude, result_suffix)
+    for note in notes:
+        print(f"hourglass: note: {note}", file=sys.stderr)
     for problem in problems:
         print(f"hourglass: {problem}", file=sys.stderr)
     if not files:

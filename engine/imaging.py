@@ -34,20 +34,17 @@ from .errors import (
     OutputNotWritableError,
     UnsupportedInputError,
 )
+from .filetypes import RAW_EXTENSIONS, is_photo
 
 log = logging.getLogger(__name__)
 
-RAW_EXTENSIONS = frozenset({".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf", ".rw2"})
-SUPPORTED_EXTENSIONS = frozenset(
-    {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".heic", ".heif", ".avif"} | RAW_EXTENSIONS
-)
 MAX_PIXELS: int = 200_000_000
 # Pillow warns above this and refuses above twice this; read_image turns both into ImageTooLargeError.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 _PIL_FORMATS = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "TIFF": "TIFF", "WEBP": "WEBP", "BMP": "BMP",
                 "HEIF": "HEIF", "AVIF": "AVIF"}
-_FORMAT_ALIASES = {"JPG": "JPEG", "JPEG": "JPEG", "JPE": "JPEG", "PNG": "PNG", "TIF": "TIFF", "TIFF": "TIFF",
+_FORMAT_ALIASES = {"JPG": "JPEG", "JPEG": "JPEG", "JPE": "JPEG", "JFIF": "JPEG", "PNG": "PNG", "TIF": "TIFF", "TIFF": "TIFF",
                    "WEBP": "WEBP", "BMP": "BMP", "HEIC": "HEIF", "HEIF": "HEIF", "AVIF": "AVIF"}
 _EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "TIFF": ".tif", "WEBP": ".webp", "BMP": ".bmp", "HEIF": ".heic",
                "AVIF": ".avif"}
@@ -192,7 +189,7 @@ def _decode_errors(path: Path):
         raise ImageTooLargeError(f"{name} has too many pixels; Hourglass opens images up to "
                                  f"{MAX_PIXELS // 1_000_000} megapixels.", detail=str(e)) from None
     except UnidentifiedImageError as e:
-        if path.suffix.lower() in SUPPORTED_EXTENSIONS:
+        if is_photo(path):
             raise InputUnreadableError(f"{name} is damaged or is not really a {path.suffix[1:].upper()} "
                                        "image.", detail=str(e)) from None
         raise UnsupportedInputError(f"{name} is not an image Hourglass can open. Supported: JPEG, PNG, "

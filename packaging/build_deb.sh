@@ -49,8 +49,10 @@ install -Dm0644 resources/icons/hourglass.svg "$STAGE/usr/share/icons/hicolor/sc
 
 # "Open with Hourglass" for photos: the formats the engine reads (JPEG, PNG, TIFF, WebP, BMP, HEIC/HEIF, AVIF, RAW)
 MIME="image/jpeg;image/png;image/tiff;image/webp;image/bmp;image/heic;image/heif;image/avif;image/x-adobe-dng;"
-MIME+="image/x-canon-cr2;image/x-canon-cr3;image/x-nikon-nef;image/x-sony-arw;image/x-fuji-raf;"
-MIME+="image/x-olympus-orf;image/x-panasonic-rw2;image/x-dcraw;"
+MIME+="image/x-canon-cr2;image/x-canon-cr3;image/x-canon-crw;image/x-nikon-nef;image/x-nikon-nrw;"
+MIME+="image/x-sony-arw;image/x-sony-sr2;image/x-sony-srf;image/x-fuji-raf;image/x-olympus-orf;"
+MIME+="image/x-panasonic-rw2;image/x-panasonic-rw;image/x-pentax-pef;image/x-minolta-mrw;image/x-kodak-dcr;"
+MIME+="image/x-kodak-kdc;image/x-dcraw;"
 cat > "$STAGE/usr/share/applications/$PKG.desktop" <<DESK
 [Desktop Entry]
 Type=Application

@@ -284,6 +284,19 @@ def test_a_second_run_does_not_restore_the_first_runs_results(tmp_path, tiny_mod
     assert main(["restore", str(shoot / "._a.png"), "-o", str(tmp_path / "o"), "--model", str(tiny_model_path)]) == 1
 
 
+def test_images_it_cannot_open_in_a_folder_are_named_and_do_not_fail_the_run(tmp_path, tiny_model_path, capsys):
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    _photo(shoot / "a.png")
+    for name in ("loop.gif", "edit.psd", "edit.PSD.xmp", "clip.mp4"):  # sidecars and videos: not a word
+        (shoot / name).write_bytes(b"x")
+    assert main(["restore", str(shoot), "-o", str(tmp_path / "out"), "--model", str(tiny_model_path),
+                 "--steps", "1", "--task", "haze"]) == 0
+    err = capsys.readouterr().err
+    assert f"note: {shoot}: passed over 2 files Hourglass cannot open (1 GIF, 1 PSD)" in err
+    assert "Restored 1 of 1" in err and "xmp" not in err.lower()
+
+
 def test_an_unwritable_output_fails_before_restoring(tmp_path, tiny_model_path, capsys, monkeypatch):
     """A read-only card or a file in the way is reported at once, not after the photo was restored."""
     import engine.api

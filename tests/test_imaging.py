@@ -110,8 +110,8 @@ def test_lossless_round_trip_is_pixel_exact(tmp_path, name):
     assert img.alpha is None and img.path == out
 
 
-@pytest.mark.parametrize(("fmt", "ext"), [("JPEG", ".jpg"), ("JPEG", ".jpeg"), ("WEBP", ".webp"), ("HEIF", ".heic"),
-                                        ("AVIF", ".avif")])
+@pytest.mark.parametrize(("fmt", "ext"), [("JPEG", ".jpg"), ("JPEG", ".jpeg"), ("JPEG", ".jfif"), ("WEBP", ".webp"),
+                                        ("HEIF", ".heic"), ("AVIF", ".avif")])
 def test_lossy_round_trip_is_close(tmp_path, fmt, ext):
     pixels = smooth_u8()
     out = write_image(tmp_path / f"a{ext}", pixels / 255.0, quality=95)

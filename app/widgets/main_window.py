@@ -49,10 +49,10 @@ from app.widgets.drop_zone import DropZone, mime_local_paths
 from app.widgets.error_dialog import ErrorDialog
 from app.widgets.model_dialog import ModelDialog
 from app.widgets.settings_dialog import SettingsDialog
+from engine.filetypes import PHOTO_EXTENSIONS
 
 TITLE = "Hourglass — photo restoration"
-FILE_FILTER = ("Photos (*.jpg *.jpeg *.png *.tif *.tiff *.webp *.bmp *.heic *.heif *.avif *.dng *.cr2 *.cr3 *.nef *.arw "
-               "*.raf *.orf *.rw2)")
+FILE_FILTER = f"Photos ({' '.join('*' + ext for ext in sorted(PHOTO_EXTENSIONS))})"  # Qt matches any case
 
 
 class MainWindow(QMainWindow):
@@ -383,11 +383,9 @@ class MainWindow(QMainWindow):
                     self.panel.show_item(item)
         self._refresh()
 
-    def _on_photos_added(self, new: list, skipped: int) -> None:
-        text = f"Added {len(new)} photo(s)"
-        if skipped:
-            text += f"; {skipped} skipped (already queued or not a photo)"
-        self.statusBar().showMessage(text, 6000)
+    def _on_photos_added(self, new: list, remark: str) -> None:
+        text = f"Added {len(new)} photo{'s' if len(new) != 1 else ''}"
+        self.statusBar().showMessage(f"{text}; {remark}" if remark else text, 10000 if remark else 6000)
 
     def _on_selection(self, *_args) -> None:
         item = self.current_item()

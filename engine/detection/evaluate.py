@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.detection.detector import CLASSES, Detector
-from engine.imaging import SUPPORTED_EXTENSIONS
+from engine.filetypes import is_photo
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -43,7 +43,7 @@ def test_photos(data: Path = SHARED_DATA) -> list[tuple[Path, str, str]]:
         if not root.is_dir():
             continue
         for p in sorted(root.rglob("*")):
-            if p.is_file() and p.suffix.lower() in SUPPORTED_EXTENSIONS:
+            if p.is_file() and is_photo(p):
                 out.append((p, label, p.parent.relative_to(root).as_posix() or "."))
     return out
 

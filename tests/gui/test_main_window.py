@@ -53,11 +53,14 @@ def test_drop_files_and_folders_recursively_without_duplicates(make_window, qtbo
     drop(window, [files[0], root / "album", root / "album" / "notes.txt"])
     qtbot.waitUntil(lambda: len(window.queue) == 3, timeout=TIMEOUT)
     assert [i.name for i in window.queue] == ["a.jpg", "d.jpg", "e.png"]
+    assert window.statusBar().currentMessage() == (
+        "Added 3 photos; passed over 1 file Hourglass cannot open (1 TXT)")  # it was dropped by name
     album = [i for i in window.queue if i.name != "a.jpg"]
     assert all(i.root == str(root / "album") for i in album)
     drop(window, [root])  # a.jpg, d.jpg and e.png again: only b and c are new
     qtbot.waitUntil(lambda: len(window.queue) == 5, timeout=TIMEOUT)
     assert sorted(i.name for i in window.queue) == ["a.jpg", "b.png", "c.jpg", "d.jpg", "e.png"]
+    assert window.statusBar().currentMessage() == "Added 2 photos; 3 already in the queue"
     assert window.drop_zone._stack.currentIndex() == 1
     assert window.model.rowCount() == 5
     qtbot.waitUntil(lambda: all(window.model.has_thumbnail(i.id) for i in window.queue), timeout=TIMEOUT)

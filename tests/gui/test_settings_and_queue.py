@@ -21,16 +21,35 @@ def test_scan_is_recursive_filters_images_and_skips_duplicates_and_outputs(tmp_p
     make_photo(root / ".hidden" / "c.png")
     (root / "sub" / "readme.txt").write_text("x")
     found = files.scan([a, root, root / "sub" / "readme.txt"])
-    assert [f.path.relative_to(root).as_posix() for f in found] == ["a.JPG", "sub/b.png"]
-    assert found[0].root is None and found[1].root == root
-    assert files.scan([root], known=[str(a), str(root / "sub" / "b.png")]) == []
+    assert [f.path.relative_to(root).as_posix() for f in found.photos] == ["a.JPG", "sub/b.png"]
+    assert found.photos[0].root is None and found.photos[1].root == root
+    # a.JPG was named and found in the folder; the text file was dropped by name, so it is mentioned
+    assert found.remark() == "1 already in the queue; passed over 1 file Hourglass cannot open (1 TXT)"
+    again = files.scan([root], known=[str(a), str(root / "sub" / "b.png")])
+    assert again.photos == [] and again.remark() == "2 already in the queue"
     make_photo(root / "out" / "x.png")  # a chosen output folder inside the dropped one: not an input either
-    assert [f.path.name for f in files.scan([root], exclude=root / "out")] == ["a.JPG", "b.png"]
-    assert "x.png" in [f.path.name for f in files.scan([root])]
+    assert [f.path.name for f in files.scan([root], exclude=root / "out").photos] == ["a.JPG", "b.png"]
+    assert "x.png" in [f.path.name for f in files.scan([root]).photos]
     make_photo(root / "a_restored.JPG")  # a result saved beside its photo with a name suffix
-    assert [f.path.name for f in files.scan([root], result_suffix="_restored", exclude=root / "out")] == [
+    assert [f.path.name for f in files.scan([root], result_suffix="_restored", exclude=root / "out").photos] == [
         "a.JPG", "b.png"]
-    assert files.scan([root / "a_restored.JPG"], result_suffix="_restored")  # named directly: taken
+    assert files.scan([root / "a_restored.JPG"], result_suffix="_restored").photos  # named directly: taken
+
+
+def test_scan_names_the_images_it_cannot_open_but_not_sidecars(tmp_path):
+    """A folder of GIFs or Photoshop files must not just come back as "Added 0 photos"; the XMP sidecars
+    and videos beside the photos are not worth a word. Camera RAW from every LibRaw brand is a photo."""
+    root = tmp_path / "card"
+    for name in ("IMGP0001.PEF", "SAM_0002.SRW", "DSCN0003.NRW", "L1000004.RWL", "B0000005.3FR", "web.jfif"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(b"x")
+    for name in ("anim.gif", "edit.psd", "edit2.PSD", "scan.jxl", "IMGP0001.xmp", "clip.mp4", "notes.txt"):
+        (root / name).write_bytes(b"x")
+    found = files.scan([root])
+    assert sorted(f.path.name for f in found.photos) == sorted(
+        ["IMGP0001.PEF", "SAM_0002.SRW", "DSCN0003.NRW", "L1000004.RWL", "B0000005.3FR", "web.jfif"])
+    assert found.remark() == "passed over 4 files Hourglass cannot open (2 PSD, 1 GIF, 1 JXL)"
+    assert files.scan([root / "IMGP0001.PEF"]).remark() == ""
 
 
 def test_a_name_suffix_cannot_send_results_into_another_folder(tmp_path):

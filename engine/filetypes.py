@@ -1,0 +1,57 @@
+"""Which files are photos, by name: shared by the engine's reader, the CLI's folder scan and the GUI's scan.
+
+Standard library only, so the GUI may import it (like engine.protocol): the two scans agree on what a
+photo is without keeping copies of these lists.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+# Camera RAW formats LibRaw (through rawpy) develops. Not Sigma's X3F: LibRaw dropped it in 0.20.
+RAW_EXTENSIONS = frozenset({
+    ".dng", ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".raf", ".orf", ".ori", ".rw2",
+    ".raw", ".rwl", ".pef", ".srw", ".3fr", ".fff", ".iiq", ".mos", ".mef", ".mrw", ".erf", ".dcr", ".kdc",
+})
+# The formats Hourglass reads through Pillow or OpenCV (HEIC/HEIF through pillow-heif).
+PHOTO_EXTENSIONS = frozenset({
+    ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".tif", ".tiff", ".webp", ".bmp", ".heic", ".heif", ".avif",
+}) | RAW_EXTENSIONS
+# Images Hourglass cannot open. A folder scan counts them and says so; other files found beside photos
+# (sidecars, videos, documents) are passed over without a word.
+OTHER_IMAGE_EXTENSIONS = frozenset({
+    ".gif", ".jp2", ".j2k", ".jpf", ".jpx", ".jxl", ".jxr", ".wdp", ".hdp", ".psd", ".psb", ".xcf", ".kra",
+    ".exr", ".hdr", ".tga", ".ico", ".svg", ".pbm", ".pgm", ".ppm", ".pnm", ".qoi", ".dds", ".x3f",
+})
+
+
+def is_photo(path: str | Path) -> bool:
+    return Path(path).suffix.lower() in PHOTO_EXTENSIONS
+
+
+def is_other_image(path: str | Path) -> bool:
+    """An image file Hourglass cannot open (a GIF, a Photoshop file, JPEG XL ...): worth telling the user."""
+    return Path(path).suffix.lower() in OTHER_IMAGE_EXTENSIONS
+
+
+def describe_passed_over(paths: Iterable[str | Path]) -> str:
+    """'3 files Hourglass cannot open (2 GIF, 1 PSD)', for the images a scan passed over; '' for none."""
+    kinds = Counter(Path(p).suffix.lower().lstrip(".").upper() or "no extension" for p in paths)
+    total = sum(kinds.values())
+    if not total:
+        return ""
+    listed = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])))
+    return f"{total} file{'s' if total != 1 else ''} Hourglass cannot open ({listed})"
+
+
+def default_output_extension(photo: str | Path) -> str:
+    """The extension of a photo's result in the same format: RAW becomes a TIFF (there is no RAW writer) and
+    HEIF a JPEG (engine.imaging.output_format_for says why); any other photo keeps its own."""
+    suffix = Path(photo).suffix
+    if suffix.lower() in RAW_EXTENSIONS:
+        return ".tif"
+    if suffix.lower() in (".heic", ".heif"):
+        return ".jpg"
+    return suffix

@@ -62,6 +62,7 @@ _LAYOUT_TAGS = frozenset({254, 255, 256, 257, 258, 259, 262, 263, 266, 273, 277,
 # Descriptive IFD0 tags of the EXIF standard, plus the Exif and GPS sub-directories.
 _TIFF_EXIF_TAGS = frozenset({270, 271, 272, 274, 282, 283, 296, 305, 306, 315, 33432, 0x8769, 0x8825})
 _heif_registered = False
+_JPEG_SEGMENT = 65533  # the most one JPEG marker segment holds, less its length field
 
 
 @dataclass
@@ -79,6 +80,7 @@ class ImageData:
     path: Path | None
     frames: int = 1  # frames or pages in the file (animated WebP, multi-page TIFF); only the first is read
     grayscale: bool = False  # a gray (black-and-white) file: `rgb` holds three equal channels, written back gray
+    iptc: bytes | None = None  # IPTC-IIM records (caption, keywords, credit), kept in JPEG and TIFF results
 
 
 def to_uint8(rgb) -> np.ndarray:
@@ -133,14 +135,14 @@ def read_image(path) -> ImageData:
                 pixels = _pillow_pixels(img)
             exif, orientation = _read_exif(img)
             gray = _is_gray(img)
-            icc, dpi, xmp = _read_icc(img, gray), _read_dpi(img), _read_xmp(img)
+            icc, dpi, xmp, iptc = _read_icc(img, gray), _read_dpi(img), _read_xmp(img), _read_iptc(img, path)
             # MPO JPEGs carry camera previews and HEIF auxiliary images as extra frames: not the user's content
             frames = int(getattr(img, "n_frames", 1) or 1) if fmt in ("PNG", "TIFF", "WEBP", "AVIF") else 1
     rgb, alpha, depth = pixels
     if orientation != 1:
         rgb, alpha = _orient(rgb, orientation), _orient(alpha, orientation)
         xmp = _reset_xmp_orientation(xmp)
-    return ImageData(rgb, alpha, depth, fmt, exif, icc, dpi, xmp, path, frames, gray)
+    return ImageData(rgb, alpha, depth, fmt, exif, icc, dpi, xmp, path, frames, gray, iptc)
 
 
 _GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
@@ -338,6 +340,76 @@ def _read_xmp(img: Image.Image) -> bytes | None:
     if isinstance(xmp, str):
         xmp = xmp.encode("utf-8")
     return xmp if isinstance(xmp, bytes) and xmp else None
+
+
+_IPTC_RESOURCE = 0x0404  # the IPTC-NAA record in a Photoshop image resource block
+_IPTC_TAG, _PHOTOSHOP_TAG = 33723, 34377  # TIFF tags
+
+
+def _read_iptc(img: Image.Image, path: Path) -> bytes | None:
+    """IPTC-IIM (the captions, keywords and credits photo agencies and Lightroom write) from a JPEG's
+    Photoshop APP13 block or a TIFF's IPTC tag (or the IPTC record of its Photoshop tag)."""
+    data = None
+    if img.format in ("JPEG", "MPO"):
+        data = (img.info.get("photoshop") or {}).get(_IPTC_RESOURCE)
+    elif img.format == "TIFF":
+        # read from the file: Pillow keeps only the first number of a LONG-typed IPTC tag (as Photoshop
+        # writes it), and gives the Photoshop block as a tuple
+        tags = img.tag_v2
+        data = _tiff_entry_bytes(path, _IPTC_TAG) if _IPTC_TAG in tags else None
+        if not data and _PHOTOSHOP_TAG in tags:
+            data = _photoshop_resources(_tiff_entry_bytes(path, _PHOTOSHOP_TAG) or b"").get(_IPTC_RESOURCE)
+    if not isinstance(data, bytes) or not data.startswith(b"\x1c"):  # every IIM record starts with 0x1C
+        return None
+    return data
+
+
+_TIFF_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 6: 1, 7: 1, 8: 2, 9: 4}
+
+
+def _tiff_entry_bytes(path: Path, tag: int) -> bytes | None:
+    """The raw bytes of a tag of a classic TIFF's first directory, whatever its declared type."""
+    try:
+        with open(path, "rb") as fp:
+            head = fp.read(8)
+            e = {b"II": "<", b"MM": ">"}.get(head[:2])
+            if e is None or struct.unpack_from(e + "H", head, 2)[0] != 42:
+                return None
+            fp.seek(struct.unpack_from(e + "I", head, 4)[0])
+            (count,) = struct.unpack(e + "H", fp.read(2))
+            entries = fp.read(12 * count)
+            for i in range(count):
+                entry_tag, kind, n = struct.unpack_from(e + "HHI", entries, 12 * i)
+                if entry_tag == tag and kind in _TIFF_TYPE_SIZES:
+                    size = n * _TIFF_TYPE_SIZES[kind]
+                    if size <= 4:
+                        return entries[12 * i + 8:12 * i + 8 + size]
+                    fp.seek(struct.unpack_from(e + "I", entries, 12 * i + 8)[0])
+                    return fp.read(size)
+    except (OSError, struct.error):
+        pass
+    return None
+
+
+def _photoshop_resources(block: bytes) -> dict[int, bytes]:
+    """Photoshop image resources ('8BIM', id, padded Pascal name, size, padded data) by id."""
+    out, at = {}, 0
+    with suppress(struct.error):
+        while block[at:at + 4] == b"8BIM":
+            (rid,) = struct.unpack_from(">H", block, at + 4)
+            name_len = block[at + 6]
+            at += 6 + name_len + 1 + (name_len + 1) % 2
+            (size,) = struct.unpack_from(">I", block, at)
+            out[rid] = block[at + 4:at + 4 + size]
+            at += 4 + size + size % 2
+    return out
+
+
+def _jpeg_app13(iptc: bytes) -> bytes:
+    """An APP13 segment holding `iptc` as a Photoshop resource, as Photoshop and Lightroom write it."""
+    resource = b"8BIM" + struct.pack(">H", _IPTC_RESOURCE) + b"\0\0" + struct.pack(">I", len(iptc)) + iptc
+    body = b"Photoshop 3.0\0" + resource + b"\0" * (len(iptc) % 2)
+    return b"\xff\xed" + struct.pack(">H", len(body) + 2) + body
 
 
 def _reset_xmp_orientation(xmp: bytes | None) -> bytes | None:
@@ -546,9 +618,18 @@ def _encode_with_pillow(fmt: str, rgb: np.ndarray, alpha, meta: ImageData, quali
     opts: dict = {"exif": meta.exif, "icc_profile": meta.icc_profile, "xmp": meta.xmp}
     if fmt == "JPEG":
         opts.update(quality=quality, dpi=meta.dpi)
-        if meta.exif and len(meta.exif) > 65533:  # one JPEG segment; better a photo without EXIF than none
+        # each goes in one JPEG segment; better a photo without them than none (XMP from a TIFF or PNG,
+        # such as Photoshop's document history, can be megabytes)
+        if meta.exif and len(meta.exif) > _JPEG_SEGMENT:
             log.warning("EXIF too large for JPEG (%d bytes), not written", len(meta.exif))
             opts["exif"] = None
+        if meta.xmp and len(meta.xmp) > _JPEG_SEGMENT - 29:  # less "http://ns.adobe.com/xap/1.0/\0"
+            log.warning("XMP too large for JPEG (%d bytes), not written", len(meta.xmp))
+            opts["xmp"] = None
+        if meta.iptc and len(meta.iptc) <= _JPEG_SEGMENT - 28:  # less the Photoshop header and resource
+            opts["extra"] = _jpeg_app13(meta.iptc)
+        elif meta.iptc:
+            log.warning("IPTC too large for JPEG (%d bytes), not written", len(meta.iptc))
     elif fmt == "WEBP" and quality >= 100:  # lossless, keeping even the colour of transparent pixels
         opts.update(lossless=True, exact=True)
     elif fmt == "WEBP":
@@ -638,6 +719,9 @@ def _retag_tiff(tiff: memoryview, meta: ImageData, has_alpha: bool) -> list:
         ifd[34675] = meta.icc_profile
     if meta.xmp:
         ifd[700] = meta.xmp
+    if meta.iptc:
+        ifd[_IPTC_TAG] = meta.iptc
+        ifd.tagtype[_IPTC_TAG] = TiffTags.UNDEFINED
     header = bytes(tiff[:4]) + struct.pack("<L" if tiff[:2] == b"II" else ">L", 8)
     return [header + ifd.tobytes(offset=8), tiff[8:]]
 

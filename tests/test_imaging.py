@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from PIL import Image, ImageCms, ImageOps, PngImagePlugin
+from PIL import Image, ImageCms, ImageOps, PngImagePlugin, TiffImagePlugin, TiffTags
 
 from engine import imaging
 from engine.errors import (
@@ -415,6 +415,56 @@ def test_16_bit_png_chunks_and_tiff_tags_are_readable_by_pillow(tmp_path):
     with Image.open(write_image(tmp_path / "x.tif", src.rgb, src)) as im:
         assert im.tag_v2[258] == (16, 16, 16) and im.tag_v2[271] == "Hourglass Camera Co."
         assert im.info["dpi"] == pytest.approx((240, 180)) and im.info["xmp"] == XMP
+
+
+# IPTC-IIM records: the coded character set (UTF-8), headline, two keywords, credit, caption
+IPTC = b"".join(bytes([0x1C, rec, ds]) + struct.pack(">H", len(v)) + v for rec, ds, v in [
+    (1, 90, b"\x1b%G"), (2, 105, b"Sunset"), (2, 25, b"beach"), (2, 25, b"sky"), (2, 110, b"Jane Doe"),
+    (2, 120, "Le soleil se couche à Étretat".encode())])
+
+
+@pytest.mark.parametrize(("src_ext", "out_ext", "bits"), [
+    (".jpg", ".jpg", 8), (".jpg", ".tif", 8), (".tif", ".jpg", 8), (".tif", ".tif", 16)])
+def test_iptc_captions_and_keywords_are_kept_in_jpeg_and_tiff(tmp_path, src_ext, out_ext, bits):
+    """Agencies and Lightroom write captions, keywords and credits as IPTC-IIM: a JPEG's Photoshop APP13
+    block, a TIFF's IPTC tag. They travel to a JPEG or TIFF result."""
+    src = source_with_meta(smooth_u8() / 255.0, bit_depth=bits, iptc=IPTC)
+    first = read_image(write_image(tmp_path / f"src{src_ext}", src.rgb, src))
+    assert first.iptc == IPTC
+    out = write_image(tmp_path / f"out{out_ext}", first.rgb, first)
+    assert read_image(out).iptc == IPTC
+    with Image.open(out) as im:  # where other programs look for it
+        found = im.info["photoshop"][0x0404] if out_ext == ".jpg" else im.tag_v2[33723]
+        assert found == IPTC and (im.getexif() or out_ext == ".tif")
+
+
+def test_iptc_stored_as_longs_in_a_tiff_and_in_its_photoshop_block_is_read(tmp_path):
+    """Photoshop types the TIFF IPTC tag LONG (Pillow would keep only its first number); some programs
+    keep the IPTC record only inside the Photoshop resources tag."""
+    padded = IPTC + b"\0" * (-len(IPTC) % 4)
+    ifd = TiffImagePlugin.ImageFileDirectory_v2()
+    ifd[33723] = padded
+    ifd.tagtype[33723] = TiffTags.UNDEFINED
+    Image.fromarray(smooth_u8()).save(tmp_path / "ps.tif", tiffinfo=ifd)
+    data = bytearray((tmp_path / "ps.tif").read_bytes())
+    entry = data.find(struct.pack("<HHI", 33723, 7, len(padded)))
+    struct.pack_into("<HHI", data, entry, 33723, 4, len(padded) // 4)  # as Photoshop writes it
+    (tmp_path / "ps.tif").write_bytes(bytes(data))
+    assert read_image(tmp_path / "ps.tif").iptc.rstrip(b"\0") == IPTC
+
+    ifd = TiffImagePlugin.ImageFileDirectory_v2()
+    ifd[34377] = b"8BIM\x04\x04\0\0" + struct.pack(">I", len(IPTC)) + IPTC + b"\0" * (len(IPTC) % 2)
+    ifd.tagtype[34377] = TiffTags.UNDEFINED
+    Image.fromarray(smooth_u8()).save(tmp_path / "irb.tif", tiffinfo=ifd)
+    assert read_image(tmp_path / "irb.tif").iptc == IPTC
+
+
+def test_xmp_too_large_for_a_jpeg_is_left_out_instead_of_failing(tmp_path):
+    """Photoshop's document history can make a TIFF's XMP megabytes long; one JPEG segment holds 64 KB."""
+    big = XMP.replace(b"image/test", b"x" * 100_000)
+    src = source_with_meta(smooth_u8() / 255.0, fmt="TIFF", xmp=big, iptc=IPTC)
+    img = read_image(write_image(tmp_path / "out.jpg", src.rgb, src))
+    assert img.xmp is None and img.iptc == IPTC and img.icc_profile == ICC
 
 
 def test_no_metadata_means_none(tmp_path):

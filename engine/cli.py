@@ -150,6 +150,37 @@ def _folder_photos(folder: Path, skip: Path | None, result_suffix: str) -> tuple
     return sorted(found), sorted(others)
 
 
+def plan_outputs(files: list[Path], inputs: list[str], out_dir: Path, fmt: str | None,
+                 suffix: str) -> list[tuple[Path, str]]:
+    """Each photo's output path, with a note when an earlier photo of this run took its plain name.
+
+    Photos of one folder that differ only by extension (RAW + JPEG pairs; IMG_1.jpg and IMG_1.png with
+    --format png) would make the same file: the later ones get `name (1).ext`, `name (2).ext` ..., so
+    neither is refused as existing nor, with --overwrite, lost under the other's result. The names depend
+    on this run only, so running it again with --overwrite replaces the same files.
+    """
+    from engine.api import output_path_for
+
+    planned: dict[str, Path] = {}
+    out = []
+    for path in files:
+        target = output_path_for(path, out_dir / output_subfolder(path, inputs), fmt, suffix)
+        note = ""
+        first = planned.get(os.path.normcase(target))
+        if first is not None:
+            n = 1
+            while True:
+                candidate = target.with_name(f"{target.stem} ({n}){target.suffix}")
+                if os.path.normcase(candidate) not in planned:  # not the disk: a rerun gives the same names
+                    break
+                n += 1
+            note = f"{first.name} makes {target.name} in this run, so this one is saved as {candidate.name}"
+            target = candidate
+        planned[os.path.normcase(target)] = path
+        out.append((target, note))
+    return out
+
+
 def output_subfolder(photo: Path, inputs: list[str]) -> Path:
     """The photo's folder relative to the input folder it was found in (empty for a photo named directly):
     the output mirrors a folder's tree, so the IMG_0001.JPG of two camera folders do not collide."""
@@ -237,17 +268,16 @@ def cmd_restore(args) -> int:
                              strength=args.strength / 100)
     print(f"Model {model.name} (DiffUIR-{model.variant}) on {model.device}, {len(options.times())} step(s)",
           file=sys.stderr)
+    outputs = plan_outputs(files, args.inputs, out_dir, fmt, args.suffix)
     bar = ProgressBar(len(files))
     ok, failed, clean = 0, [], 0
     start = time.perf_counter()
     cancel = CancelToken()
     try:
         with _cancel_on_sigint(cancel):
-            for i, path in enumerate(files, 1):
+            for i, (path, (out, renamed)) in enumerate(zip(files, outputs, strict=True), 1):
                 cancel.check()
                 bar.photo(i, path.name)
-                out = output_path_for(path, Path(args.output) / output_subfolder(path, args.inputs), fmt,
-                                      args.suffix)
                 try:
                     res = restore_file(path, out, model, options, on_progress=bar.update, cancel=cancel)
                 except Cancelled:
@@ -269,6 +299,8 @@ def cmd_restore(args) -> int:
                 path_taken = "fast full-res" if res.fullres == "fast" else ""
                 detail = ", ".join(x for x in (_detected(res), path_taken, f"{res.timings['total']:.1f} s") if x)
                 bar.done(f"ok     {path} -> {res.output_path} ({detail})")
+                if renamed:
+                    bar.done(f"       note: {renamed}")
                 for message in res.warnings:  # the GUI shows these as notices; here they follow the photo's line
                     bar.done(f"       note: {message}")
     except (KeyboardInterrupt, Cancelled):

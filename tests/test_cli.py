@@ -297,6 +297,25 @@ def test_images_it_cannot_open_in_a_folder_are_named_and_do_not_fail_the_run(tmp
     assert "Restored 1 of 1" in err and "xmp" not in err.lower()
 
 
+def test_photos_that_differ_only_by_extension_get_their_own_results(tmp_path, tiny_model_path, capsys):
+    """IMG_1.jpg and IMG_1.png with --format png both make IMG_1.png: the second is saved as
+    IMG_1 (1).png, not refused as existing nor, with --overwrite, written over the first's result."""
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    _photo(shoot / "IMG_1.jpg", seed=1)
+    _photo(shoot / "IMG_1.png", seed=2)
+    args = ["restore", str(shoot), "-o", str(tmp_path / "out"), "--model", str(tiny_model_path), "--steps", "1",
+            "--task", "haze", "--format", "png"]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert _tree(tmp_path / "out") == ["IMG_1 (1).png", "IMG_1.png"]
+    assert "IMG_1.jpg makes IMG_1.png in this run, so this one is saved as IMG_1 (1).png" in err
+    before = {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()}
+    assert main(args + ["--overwrite"]) == 0  # a rerun replaces the same two files
+    assert _tree(tmp_path / "out") == ["IMG_1 (1).png", "IMG_1.png"]
+    assert before["IMG_1.png"] != before["IMG_1 (1).png"]  # two photos, two results
+
+
 def test_an_unwritable_output_fails_before_restoring(tmp_path, tiny_model_path, capsys, monkeypatch):
     """A read-only card or a file in the way is reported at once, not after the photo was restored."""
     import engine.api

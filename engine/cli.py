@@ -233,7 +233,7 @@ def _unexpected(exc: Exception, doing: str, path: Path) -> str:
 
 
 def cmd_restore(args) -> int:
-    from engine.api import RestoreOptions, output_path_for, restore_file
+    from engine.api import RestoreOptions, restore_file
     from engine.errors import Cancelled, HourglassError
     from engine.models import load_model
     from engine.sampler import CancelToken

@@ -28,7 +28,7 @@ from app.compare_view import CompareView
 from app.comparisons import GROUPS, Alternative, alternatives
 from app.images import ImageLoader
 from app.preview import PreviewService
-from app.queue_model import ItemState, QueueItem
+from app.queue_model import FINISHED, ItemState, QueueItem
 from app.runner import RESTORE_AGAIN_HINT, BatchRunner
 
 
@@ -44,6 +44,7 @@ class ComparePanel(QWidget):
         self.current_item = current_item
         self.preview = PreviewService(runner, self)
         self.shown_item: str | None = None
+        self._shown_as: tuple | None = None
         self._pair_token = 0
         self._pair_strength = 1.0  # the strength the shown result was saved with
         self._alternative: tuple[str, Alternative] | None = None  # the comparison on show: item id, right side
@@ -121,17 +122,24 @@ class ComparePanel(QWidget):
 
     # -------------------------------------------------------------- what is shown
 
+    def is_stale(self, item: QueueItem) -> bool:
+        """Whether `item` is the photo shown and has since finished, failed, or been queued again: what the
+        panel loaded and says about it no longer holds (progress alone changes nothing here)."""
+        return item.id == self.shown_item and _shown_as(item) != self._shown_as
+
     def show_item(self, item: QueueItem) -> None:
         """Load `item`'s photo (and its restored file, when there is one) and say what it is."""
         self.shown_item = item.id
+        self._shown_as = _shown_as(item)
         self._end_comparison()
         after = item.output_path if item.state is ItemState.DONE and item.output_path else None
         if after and not os.path.exists(after):
             after = None
         self._pair_token = self.images.load_pair(item.path, after)
         self._pair_strength = item.saved_strength if after else 1.0
-        if item.state is ItemState.FAILED:
-            self.caption.setText(f"{item.name}: {item.error_message}")
+        if item.state is ItemState.FAILED:  # the engine's messages mostly name the photo already
+            message = item.error_message or "failed"
+            self.caption.setText(message if item.name in message else f"{item.name}: {message}")
         elif item.state is ItemState.DONE and item.skipped:
             self.caption.setText(f"{item.name}: {item.note or 'not restored: it already looks fine.'}")
         elif after:
@@ -284,3 +292,10 @@ class ComparePanel(QWidget):
         self.caption.setText(f"Preview failed: {message}")
         if details:
             self.message.emit("Preview failed; see the caption.", 6000)
+
+
+def _shown_as(item: QueueItem) -> tuple:
+    """What the panel shows of an item: the same for every unfinished state, else its outcome."""
+    if item.state not in FINISHED:
+        return ("unfinished",)
+    return (item.state, item.output_path, item.skipped, item.note, item.error_message, item.saved_strength)

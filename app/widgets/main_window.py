@@ -379,7 +379,7 @@ class MainWindow(QMainWindow):
                 self.select_row(0)
         if event == "changed" and self.panel.shown_item is not None:
             for item in items:
-                if item.id == self.panel.shown_item and item.state in FINISHED and item.progress >= 1.0:
+                if self.panel.is_stale(item):  # it finished, failed or was queued again: say so
                     self.panel.show_item(item)
         self._refresh()
 

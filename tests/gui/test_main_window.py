@@ -88,6 +88,29 @@ def test_start_restores_all_and_a_failure_stays_alone(make_window, qtbot, photos
     assert "2 restored" in window.status_label.text() and "1 failed" in window.status_label.text()
 
 
+def test_the_shown_photo_says_when_it_fails_or_finishes(make_window, qtbot, photos, fake_engine):
+    """The caption of the photo on view follows its outcome: the reason it failed, where it was saved,
+    "not restored yet" once it is queued again; not only the state column does."""
+    root, files = photos
+    bad = make_photo(root / "fail-me.jpg")
+    window = make_window()
+    window.add_paths([str(bad), str(files[0])])
+    qtbot.waitUntil(lambda: len(window.queue) == 2, timeout=TIMEOUT)
+    window.select_row(0)
+    assert "not restored yet" in window.panel.caption.text()
+    window.start_action.trigger()
+    wait_idle(qtbot, window)
+    failed = window.queue.in_state(ItemState.FAILED)[0]
+    assert window.panel.shown_item == failed.id
+    assert window.panel.caption.text() == failed.error_message == "fail-me.jpg is not a photo Hourglass can read."
+    window.select_row(1)
+    done = window.queue[1]
+    assert window.panel.caption.text().startswith(f"a.jpg → {done.output_path}")
+    window.retry_action.trigger()  # restore it again
+    qtbot.waitUntil(lambda: "→" in window.panel.caption.text() and done.state is ItemState.DONE
+                    and done.output_path.endswith("a (1).jpg"), timeout=TIMEOUT)
+
+
 def test_engine_crash_fails_that_photo_readably_and_the_batch_continues(make_window, qtbot, photos):
     root, files = photos
     crash = make_photo(root / "crash.jpg")

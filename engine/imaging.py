@@ -37,6 +37,9 @@ from .errors import (
 from .filetypes import RAW_EXTENSIONS, is_photo
 
 log = logging.getLogger(__name__)
+# OpenCV prints its decoders' warnings about odd but readable files ("TIFF_Warning ... ExtraSamples") on
+# stderr, between the CLI's progress lines; what it cannot read still fails with our own message.
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
 MAX_PIXELS: int = 200_000_000
 # Pillow warns above this and refuses above twice this; read_image turns both into ImageTooLargeError.

@@ -467,6 +467,17 @@ def test_xmp_too_large_for_a_jpeg_is_left_out_instead_of_failing(tmp_path):
     assert img.xmp is None and img.iptc == IPTC and img.icc_profile == ICC
 
 
+def test_decoder_warnings_do_not_reach_the_terminal(tmp_path, capfd):
+    """OpenCV's own writer leaves ExtraSamples out of a 4-channel TIFF; reading one made its TIFF decoder
+    print a warning on stderr, between the CLI's progress lines."""
+    bgra = np.dstack([rand_u16(), rand_u16()[..., :1]])
+    cv2.imwrite(str(tmp_path / "rgba.tif"), bgra)
+    capfd.readouterr()
+    img = read_image(tmp_path / "rgba.tif")
+    assert img.bit_depth == 16 and img.alpha is not None
+    assert "WARN" not in capfd.readouterr().err
+
+
 def test_no_metadata_means_none(tmp_path):
     Image.fromarray(rand_u8()).save(tmp_path / "plain.png")
     img = read_image(tmp_path / "plain.png")

@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSize, Qt, Signal
-from PySide6.QtGui import QImage, QImageReader, QTransform
+from PySide6.QtGui import QColorSpace, QImage, QImageReader, QTransform
 
 from app.queue_model import QueueItem
 from app.tasks import TaskSet
@@ -23,14 +23,35 @@ QImageReader.setAllocationLimit(ALLOCATION_LIMIT_MB)
 
 
 def for_display(image: QImage) -> QImage:
-    """8 bits a channel for the screen: a 16-bit or float photo would hold twice or four times the memory."""
+    """The photo as the screen should get it: in sRGB colours (see `in_srgb`), 8 bits a channel (a 16-bit
+    or float photo would hold twice or four times the memory)."""
+    image = in_srgb(image)
     if image.isNull() or image.depth() <= 32:
         return image
     return image.convertToFormat(QImage.Format.Format_ARGB32 if image.hasAlphaChannel() else QImage.Format.Format_RGB32)
 
 
+_SRGB = QColorSpace(QColorSpace.NamedColorSpace.SRgb)
+
+
+def in_srgb(image: QImage) -> QImage:
+    """A photo tagged with another RGB profile (Adobe RGB from a camera, Display P3 from a phone) converted
+    to sRGB, as other viewers show it; Qt would paint its numbers as sRGB, washed out. The files themselves
+    keep their profile: the engine restores and saves the photo's own numbers."""
+    space = image.colorSpace()
+    if image.isNull() or not space.isValid() or space == _SRGB or \
+            space.colorModel() is not QColorSpace.ColorModel.Rgb:
+        return image
+    converted = image.convertedToColorSpace(_SRGB)
+    return image if converted.isNull() else converted
+
+
 def _read_for_display(path: str) -> QImage:
     return for_display(read_image(path))  # both in the worker thread: converting 100 MP takes a while
+
+
+def _read_thumbnail(path: str, max_side: int) -> QImage:
+    return in_srgb(read_image(path, max_side))
 
 
 def read_image(path: str, max_side: int | None = None) -> QImage:
@@ -104,7 +125,11 @@ def _decode_with_pillow(path: str) -> QImage:
             pillow_heif.register_heif_opener()
         with Image.open(path) as im:
             rgb = np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
-        return _to_qimage(np.ascontiguousarray(rgb))
+            icc = im.info.get("icc_profile")
+        image = _to_qimage(np.ascontiguousarray(rgb))
+        if icc:  # an iPhone's Display P3, for one: the view converts it like Qt-decoded photos
+            image.setColorSpace(QColorSpace.fromIccProfile(icc))
+        return image
     except Exception as exc:  # noqa: BLE001 - any decoder error: the view says it cannot show it
         log.debug("cannot decode %s: %s", path, exc)
         return QImage()
@@ -153,7 +178,7 @@ class ImageLoader(QObject):
     async def _thumbnails(self, items: list[tuple[str, str]]) -> None:
         loop = asyncio.get_running_loop()
         for item_id, path in items:
-            image = await loop.run_in_executor(None, read_image, path, self.thumb_size * 2)
+            image = await loop.run_in_executor(None, _read_thumbnail, path, self.thumb_size * 2)
             if not image.isNull():
                 self.thumbnail_ready.emit(item_id, image)
 

@@ -17,7 +17,7 @@ from PySide6.QtGui import QImage
 
 from app.client.events import EngineError
 from app.comparisons import Alternative
-from app.images import read_image
+from app.images import in_srgb, read_image
 from app.paths import preview_dir
 from app.queue_model import QueueItem
 from app.runner import BatchRunner
@@ -174,7 +174,7 @@ class PreviewService(QObject):
         if isinstance(terminal, P.Result) and terminal.skipped:  # not with restore_clean; an older engine
             self.failed.emit("The engine found this area already fine and did not restore it.", "")
         elif isinstance(terminal, P.Result):
-            image = await asyncio.get_running_loop().run_in_executor(None, read_image, terminal.output_path)
+            image = await asyncio.get_running_loop().run_in_executor(None, _read_result, terminal.output_path)
             _unlink(out)
             return image
         elif isinstance(terminal, P.Failed):
@@ -193,3 +193,9 @@ def _unlink(path: Path) -> None:
         path.unlink()
     except OSError:
         pass
+
+
+def _read_result(path: str) -> QImage:
+    """The restored crop as the view shows the photo: its profile (the crop's, which the engine kept)
+    converted to sRGB."""
+    return in_srgb(read_image(path))

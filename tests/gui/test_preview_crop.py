@@ -149,3 +149,32 @@ def test_large_16_bit_photos_are_shown(tmp_path):
         assert not images.read_image(str(tmp_path / "big.png"), max_side=96).isNull()
     finally:
         QImageReader.setAllocationLimit(images.ALLOCATION_LIMIT_MB)
+
+
+def test_photos_in_other_colour_profiles_are_shown_in_srgb(tmp_path):
+    """An Adobe RGB (camera) or Display P3 (phone) photo painted as if its numbers were sRGB looks washed
+    out: the view, thumbnails and preview results convert it; the crop sent to the engine keeps the file's
+    own numbers and profile, so the restored crop comes back in it and is converted the same way."""
+    from PySide6.QtGui import QColorSpace
+
+    from app.images import _read_thumbnail, for_display, read_image
+    from app.preview import _read_result
+
+    adobe = bytes(QColorSpace(QColorSpace.Primaries.AdobeRgb, 2.2).iccProfile())
+    Image.new("RGB", (40, 30), (30, 200, 40)).save(tmp_path / "dslr.jpg", icc_profile=adobe, quality=100)
+    shown = for_display(read_image(str(tmp_path / "dslr.jpg")))
+    r, g, b, _ = QColor(shown.pixel(5, 5)).getRgb()
+    assert r < 10 and g > 195 and b < 10  # more saturated than the file's numbers, as other viewers show it
+    assert QColor(_read_thumbnail(str(tmp_path / "dslr.jpg"), 16).pixel(2, 2)).getRgb() == (r, g, b, 255)
+    crop_to_png(str(tmp_path / "dslr.jpg"), (0, 0, 20, 20), str(tmp_path / "crop.png"))
+    with Image.open(tmp_path / "crop.png") as crop:
+        assert crop.info["icc_profile"] and crop.getpixel((5, 5)) == (30, 200, 41)  # the engine's input
+    assert QColor(_read_result(str(tmp_path / "crop.png")).pixel(5, 5)).getRgb() == (r, g, b, 255)
+
+    p3 = bytes(QColorSpace(QColorSpace.NamedColorSpace.DisplayP3).iccProfile())
+    Image.new("RGB", (40, 30), (30, 200, 40)).save(tmp_path / "phone.avif", icc_profile=p3, quality=100)
+    r3, g3, b3, _ = QColor(for_display(read_image(str(tmp_path / "phone.avif"))).pixel(5, 5)).getRgb()
+    assert r3 < 25 and g3 > 195  # Pillow-decoded photos carry their profile too
+
+    Image.new("RGB", (40, 30), (30, 200, 40)).save(tmp_path / "plain.png")  # untagged: shown as it is
+    assert QColor(for_display(read_image(str(tmp_path / "plain.png"))).pixel(5, 5)).getRgb() == (30, 200, 40, 255)

@@ -173,7 +173,7 @@ def test_photos_in_other_colour_profiles_are_shown_in_srgb(tmp_path):
 
     p3 = bytes(QColorSpace(QColorSpace.NamedColorSpace.DisplayP3).iccProfile())
     Image.new("RGB", (40, 30), (30, 200, 40)).save(tmp_path / "phone.avif", icc_profile=p3, quality=100)
-    r3, g3, b3, _ = QColor(for_display(read_image(str(tmp_path / "phone.avif"))).pixel(5, 5)).getRgb()
+    r3, g3, _b3, _a = QColor(for_display(read_image(str(tmp_path / "phone.avif"))).pixel(5, 5)).getRgb()
     assert r3 < 25 and g3 > 195  # Pillow-decoded photos carry their profile too
 
     Image.new("RGB", (40, 30), (30, 200, 40)).save(tmp_path / "plain.png")  # untagged: shown as it is

@@ -270,7 +270,7 @@ def cmd_restore(args) -> int:
           file=sys.stderr)
     outputs = plan_outputs(files, args.inputs, out_dir, fmt, args.suffix)
     bar = ProgressBar(len(files))
-    ok, failed, clean = 0, [], 0
+    ok, failed, clean, kept = 0, [], 0, 0
     start = time.perf_counter()
     cancel = CancelToken()
     try:
@@ -278,6 +278,10 @@ def cmd_restore(args) -> int:
             for i, (path, (out, renamed)) in enumerate(zip(files, outputs, strict=True), 1):
                 cancel.check()
                 bar.photo(i, path.name)
+                if not args.overwrite and out.exists() and not _same_path(out, path):
+                    kept += 1  # restored by an earlier run (an interrupted batch resumes where it stopped)
+                    bar.done(f"kept   {path}: {out} already exists")
+                    continue
                 try:
                     res = restore_file(path, out, model, options, on_progress=bar.update, cancel=cancel)
                 except Cancelled:
@@ -311,10 +315,20 @@ def cmd_restore(args) -> int:
     summary = f"Restored {ok} of {len(files)} photo(s) in {elapsed:.1f} s"
     if clean:
         summary += f"; {clean} already fine (not restored)"
+    if kept:
+        summary += f"; {kept} kept from an earlier run (--overwrite restores them again)"
     if failed or problems:
         summary += f"; {len(failed)} failed"
     print(summary, file=sys.stderr)
     return EXIT_FAILED if failed or problems else EXIT_OK
+
+
+def _same_path(a: Path, b: Path) -> bool:
+    """Whether two paths name one file (then restore_file says why it never saves over the original)."""
+    try:
+        return a.samefile(b)
+    except OSError:
+        return False
 
 
 @contextlib.contextmanager

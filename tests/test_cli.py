@@ -103,16 +103,19 @@ def test_a_suffix_saves_results_beside_the_originals(photos, tiny_model_path, ca
         assert "--suffix" in capsys.readouterr().err
 
 
-def test_existing_output_is_not_replaced(photos, tmp_path, tiny_model_path):
+def test_existing_output_is_kept_so_an_interrupted_batch_resumes(photos, tmp_path, tiny_model_path, capsys):
+    """Run again after Ctrl+C (or a crash), a batch restores only what has no result yet: an existing file
+    is never replaced without --overwrite, and keeping it is not a failure."""
     out = tmp_path / "out"
     out.mkdir()
     (out / "a.png").write_bytes(b"keep me")
-    code = main(["restore", str(photos / "a.png"), "-o", str(out), "--model", str(tiny_model_path),
-                 "--steps", "1"])
-    assert code == 1 and (out / "a.png").read_bytes() == b"keep me"
-    code = main(["restore", str(photos / "a.png"), "-o", str(out), "--model", str(tiny_model_path),
-                 "--steps", "1", "--overwrite"])
-    assert code == 0 and (out / "a.png").read_bytes() != b"keep me"
+    args = ["restore", str(photos / "a.png"), str(photos / "sub" / "b.jpg"), "-o", str(out), "--model",
+            str(tiny_model_path), "--steps", "1", "--task", "haze"]
+    assert main(args) == 0 and (out / "a.png").read_bytes() == b"keep me" and (out / "b.jpg").is_file()
+    err = capsys.readouterr().err
+    assert f"kept   {photos / 'a.png'}: {out / 'a.png'} already exists" in err
+    assert "Restored 1 of 2 photo(s)" in err and "1 kept from an earlier run (--overwrite restores them again)" in err
+    assert main(args + ["--overwrite"]) == 0 and (out / "a.png").read_bytes() != b"keep me"
 
 
 def test_usage_errors(tmp_path, tiny_model_path, capsys):

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from engine import imaging
+from engine import __version__, imaging
 from engine.errors import HourglassError, OutputExistsError
 from engine.filetypes import default_output_extension
 from engine.models import LoadedModel, load_model
@@ -158,6 +158,9 @@ def restore_image(
     )
 
 
+SOFTWARE = f"Hourglass {__version__}"  # the EXIF Software tag of every restored photo
+
+
 def blend_over(restored: np.ndarray, original: np.ndarray, strength: float, rows: int = 512) -> np.ndarray:
     """restored ← original + strength · (restored − original), in place and in strips of rows (no full-size
     temporary); `strength` 0 gives the original back, 1 leaves the restoration."""
@@ -259,7 +262,8 @@ def restore_file(
     timings.update({f"restore_{k}": v for k, v in plan.pop("fast_timings", {}).items()})
     if opts.strength < 1.0:
         blend_over(rgb, img.rgb, opts.strength)
-    img = replace(img, rgb=np.empty((0, 0, 3), np.float32))  # free the input's float copy before encoding
+    # free the input's float copy before encoding; the result says which program made it
+    img = replace(img, rgb=np.empty((0, 0, 3), np.float32), exif=imaging.with_software(img.exif, SOFTWARE))
     if cancel is not None:
         cancel.check()
     stage("save")

@@ -415,6 +415,16 @@ def _jpeg_app13(iptc: bytes) -> bytes:
     return b"\xff\xed" + struct.pack(">H", len(body) + 2) + body
 
 
+def with_software(exif: bytes | None, software: str) -> bytes:
+    """EXIF with its Software tag set to `software`, as editors mark the files they write (the camera's
+    firmware version it replaces is in its maker notes too); a new EXIF block when there was none."""
+    tags = Image.Exif()
+    if exif:
+        tags.load(exif)
+    tags[0x0131] = software
+    return tags.tobytes()
+
+
 def _reset_xmp_orientation(xmp: bytes | None) -> bytes | None:
     """Like Pillow's exif_transpose: once pixels are upright, XMP must not ask viewers to rotate again."""
     if xmp is None:

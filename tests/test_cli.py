@@ -319,6 +319,22 @@ def test_photos_that_differ_only_by_extension_get_their_own_results(tmp_path, ti
     assert before["IMG_1.png"] != before["IMG_1 (1).png"]  # two photos, two results
 
 
+def test_a_restored_photo_says_which_program_made_it_and_keeps_the_camera_tags(tmp_path, tiny_model_path):
+    from engine import __version__
+
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110], exif[0x0131] = "Hourglass Camera Co.", "HG-1", "Firmware 1.10"
+    Image.fromarray(np.full((32, 40, 3), 90, np.uint8)).save(tmp_path / "shot.jpg", exif=exif.tobytes())
+    Image.fromarray(np.full((32, 40, 3), 90, np.uint8)).save(tmp_path / "plain.png")  # no EXIF at all
+    assert main(["restore", str(tmp_path / "shot.jpg"), str(tmp_path / "plain.png"), "-o", str(tmp_path / "out"),
+                 "--model", str(tiny_model_path), "--steps", "1", "--task", "haze"]) == 0
+    with Image.open(tmp_path / "out" / "shot.jpg") as im:
+        tags = im.getexif()
+        assert (tags[0x010F], tags[0x0110], tags[0x0131]) == ("Hourglass Camera Co.", "HG-1", f"Hourglass {__version__}")
+    with Image.open(tmp_path / "out" / "plain.png") as im:
+        assert im.getexif()[0x0131] == f"Hourglass {__version__}"
+
+
 def test_an_unwritable_output_fails_before_restoring(tmp_path, tiny_model_path, capsys, monkeypatch):
     """A read-only card or a file in the way is reported at once, not after the photo was restored."""
     import engine.api

@@ -48,6 +48,8 @@ def _add_restore(sub) -> None:
                         "be saved beside the originals")
     p.add_argument("--strength", type=_percent, default=100.0, metavar="PERCENT",
                    help="how much of the restoration to keep, 0-100 (default 100); the rest is the original")
+    p.add_argument("--jpeg-quality", type=_jpeg_quality, default=95, metavar="1-100",
+                   help="compression quality of JPEG results (also WebP and AVIF); default 95")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument("--restore-clean", action="store_true",
                    help="with --task auto: also restore photos the detector finds already fine (default: skip them)")
@@ -60,6 +62,16 @@ def _percent(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not 0 <= value <= 100:
         raise argparse.ArgumentTypeError(f"{text} is not between 0 and 100")
+    return value
+
+
+def _jpeg_quality(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"{text} is not between 1 and 100")
     return value
 
 
@@ -265,7 +277,7 @@ def cmd_restore(args) -> int:
     options = RestoreOptions(quality=args.quality, steps=args.steps, task=args.task, seed=args.seed,
                              tile=args.tile, format=fmt, overwrite=args.overwrite, restore_clean=args.restore_clean,
                              fullres=args.fullres, optimize=not args.reference, precision=args.precision,
-                             strength=args.strength / 100)
+                             strength=args.strength / 100, jpeg_quality=args.jpeg_quality)
     print(f"Model {model.name} (DiffUIR-{model.variant}) on {model.device}, {len(options.times())} step(s)",
           file=sys.stderr)
     outputs = plan_outputs(files, args.inputs, out_dir, fmt, args.suffix)

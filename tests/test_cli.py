@@ -335,6 +335,22 @@ def test_a_restored_photo_says_which_program_made_it_and_keeps_the_camera_tags(t
         assert im.getexif()[0x0131] == f"Hourglass {__version__}"
 
 
+def test_jpeg_quality(tmp_path, tiny_model_path, capsys):
+    rng = np.random.default_rng(3)
+    Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(tmp_path / "noisy.jpg", quality=98)
+    sizes = {}
+    for q in (60, 100):
+        out = tmp_path / f"q{q}"
+        assert main(["restore", str(tmp_path / "noisy.jpg"), "-o", str(out), "--model", str(tiny_model_path),
+                     "--steps", "1", "--task", "haze", "--jpeg-quality", str(q)]) == 0
+        sizes[q] = (out / "noisy.jpg").stat().st_size
+    assert sizes[60] < sizes[100] * 0.7
+    for bad in ("0", "101", "high"):
+        with pytest.raises(SystemExit):
+            main(["restore", str(tmp_path / "noisy.jpg"), "-o", str(tmp_path / "x"), "--jpeg-quality", bad])
+    assert "--jpeg-quality" in capsys.readouterr().err
+
+
 def test_an_unwritable_output_fails_before_restoring(tmp_path, tiny_model_path, capsys, monkeypatch):
     """A read-only card or a file in the way is reported at once, not after the photo was restored."""
     import engine.api

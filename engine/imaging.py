@@ -415,14 +415,18 @@ def _jpeg_app13(iptc: bytes) -> bytes:
     return b"\xff\xed" + struct.pack(">H", len(body) + 2) + body
 
 
-def with_software(exif: bytes | None, software: str) -> bytes:
+def with_software(exif: bytes | None, software: str) -> bytes | None:
     """EXIF with its Software tag set to `software`, as editors mark the files they write (the camera's
     firmware version it replaces is in its maker notes too); a new EXIF block when there was none."""
     tags = Image.Exif()
-    if exif:
-        tags.load(exif)
-    tags[0x0131] = software
-    return tags.tobytes()
+    try:
+        if exif:
+            tags.load(exif)
+        tags[0x0131] = software
+        return tags.tobytes()
+    except (ValueError, TypeError, SyntaxError, OSError, struct.error) as e:  # keep the EXIF as read
+        log.warning("EXIF Software tag not set: %s", e)
+        return exif or None
 
 
 def _reset_xmp_orientation(xmp: bytes | None) -> bytes | None:

@@ -478,6 +478,16 @@ def test_decoder_warnings_do_not_reach_the_terminal(tmp_path, capfd):
     assert "WARN" not in capfd.readouterr().err
 
 
+def test_the_software_tag_is_set_without_losing_the_rest():
+    tagged = Image.Exif()
+    tagged.load(imaging.with_software(make_exif(1).tobytes(), "Hourglass 9"))
+    assert (tagged[0x0131], tagged[0x0110]) == ("Hourglass 9", "HG-1")
+    fresh = Image.Exif()
+    fresh.load(imaging.with_software(None, "Hourglass 9"))
+    assert dict(fresh) == {0x0131: "Hourglass 9"}
+    assert imaging.with_software(b"not exif", "Hourglass 9") == b"not exif"  # never fails the photo
+
+
 def test_no_metadata_means_none(tmp_path):
     Image.fromarray(rand_u8()).save(tmp_path / "plain.png")
     img = read_image(tmp_path / "plain.png")

@@ -652,6 +652,47 @@ def test_raw_decoding(tmp_path, orientation):
     assert cv2.imread(str(out), cv2.IMREAD_UNCHANGED).dtype == np.uint16
 
 
+def _box(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", 8 + len(body)) + kind + body
+
+
+def test_raw_exif_of_orf_rw2_cr3_and_raf_containers(tmp_path):
+    """Capture time, exposure and GPS must survive every camera's RAW, not only the TIFF-based ones: ORF
+    and RW2 are TIFF behind their own magic number, CR3 keeps TIFF blocks in CMT boxes, RAF keeps the
+    camera's EXIF in its embedded JPEG preview (containers built from the formats' published layouts)."""
+    camera = make_exif(6)
+    camera.endian = "<"  # both are little-endian TIFF structures (IFD0, Exif and GPS directories)
+    tiff = camera.tobytes()[6:]
+    (tmp_path / "P1.ORF").write_bytes(b"IIRO" + tiff[4:] + bytes(64))
+    (tmp_path / "P1.RW2").write_bytes(b"IIU\0" + tiff[4:] + bytes(64))
+
+    ifd0, exif_ifd, gps = Image.Exif(), Image.Exif(), Image.Exif()
+    for tag in (0x010F, 0x0110, 0x0132, 0x0112):
+        ifd0[tag] = camera[tag]
+    for target, tag in ((exif_ifd, 0x8769), (gps, 0x8825)):
+        for key, value in camera.get_ifd(tag).items():
+            target[key] = value
+    canon = _box(b"uuid", bytes.fromhex("85c0b687820f11e08111f4ce462b6a48") + _box(b"CMT1", ifd0.tobytes()[6:])
+                 + _box(b"CMT2", exif_ifd.tobytes()[6:]) + _box(b"CMT4", gps.tobytes()[6:]))
+    (tmp_path / "IMG_1.CR3").write_bytes(_box(b"ftyp", b"crx \0\0\0\1crx isom") + _box(b"moov", canon)
+                                         + _box(b"mdat", bytes(256)))
+
+    preview = io.BytesIO()
+    Image.fromarray(smooth_u8()).save(preview, "JPEG", exif=make_exif(6).tobytes())
+    header = b"FUJIFILMCCD-RAW 0201FF383501".ljust(84, b"\0")
+    header += struct.pack(">II", 100, len(preview.getvalue()))
+    (tmp_path / "DSCF1.RAF").write_bytes(header.ljust(100, b"\0") + preview.getvalue() + bytes(64))
+
+    for name in ("P1.ORF", "P1.RW2", "IMG_1.CR3", "DSCF1.RAF"):
+        exif_bytes = imaging._raw_exif(tmp_path / name)
+        assert_camera_exif(exif_bytes)  # Make, Model, dates, exposure; orientation reset to 1
+    cr3 = Image.Exif()
+    cr3.load(imaging._raw_exif(tmp_path / "IMG_1.CR3"))
+    assert cr3.get_ifd(0x8825)[2] == (48.0, 51.0, 30.0)
+    (tmp_path / "junk.RAF").write_bytes(b"FUJIFILMCCD-RAW " + bytes(200))
+    assert imaging._raw_exif(tmp_path / "junk.RAF") is None
+
+
 @pytest.mark.parametrize("ext", [".dng", ".cr2", ".nef"])
 def test_garbage_raw_has_a_clear_error(tmp_path, ext):
     (tmp_path / f"IMG_0001{ext}").write_bytes(np.random.default_rng(1).bytes(4096))

@@ -19,13 +19,14 @@ log = logging.getLogger("app.settings")
 
 DEVICES = {"auto": "Automatic", "cpu": "CPU", "cuda": "GPU (CUDA)"}
 QUALITIES = {"fast": "Fast (1 step)", "balanced": "Balanced (2 steps)", "best": "Best (3 steps)"}
-FORMATS = {"same": "Same as the photo", "png": "PNG", "jpeg": "JPEG", "tiff16": "16-bit TIFF"}
+FORMATS = {"same": "Same as the photo", "png": "PNG", "jpeg": "JPEG", "tiff16": "16-bit TIFF", "webp": "WebP",
+           "avif": "AVIF"}
 FULLRES = {"auto": "Automatic (fast for low light and haze)", "fast": "Fast: restore ~1 MP, keep the photo's detail",
            "tiled": "Full resolution (slowest)"}
 THEMES = {"system": "As the system", "dark": "Dark", "light": "Light"}
 TASK_LABELS = {"auto": "Auto", "low-light": "Low light", "haze": "Haze", "rain": "Rain", "snow": "Snow",
                "blur": "Blur", "none": "Leave as is"}  # none: already fine, not restored
-_EXT = {"png": ".png", "jpeg": ".jpg", "tiff16": ".tif"}
+_EXT = {"png": ".png", "jpeg": ".jpg", "tiff16": ".tif", "webp": ".webp", "avif": ".avif"}
 
 
 def gpu_choices(devices) -> list[tuple[str, str]]:
@@ -129,7 +130,8 @@ class Settings:
 
     def job_format(self) -> tuple[str | None, int | None]:
         """(format, bit_depth) for the engine's job options."""
-        return {"same": (None, None), "png": ("PNG", None), "jpeg": ("JPEG", 8), "tiff16": ("TIFF", 16)}[self.format]
+        return {"same": (None, None), "png": ("PNG", None), "jpeg": ("JPEG", 8), "tiff16": ("TIFF", 16),
+                "webp": ("WEBP", 8), "avif": ("AVIF", 8)}[self.format]
 
 
 def free_name(path: Path) -> Path:

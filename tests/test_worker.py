@@ -213,6 +213,16 @@ def test_strength_job_option_blends_over_the_original(worker: WorkerProcess, src
     assert (np.asarray(Image.open(tmp_path / "none.png")) == original).all()
 
 
+@pytest.mark.parametrize(("fmt", "quality", "brand"), [("AVIF", 80, b"ftypavif"), ("WEBP", 80, b"WEBP")])
+def test_the_app_s_webp_and_avif_formats(worker: WorkerProcess, src: Path, tmp_path: Path, fmt: str,
+                                          quality: int, brand: bytes) -> None:
+    out = tmp_path / f"out.{fmt.lower()}"
+    events = worker.job(submit(worker, src, out, steps=1, task="haze", format=fmt, bit_depth=8,
+                               jpeg_quality=quality))
+    assert isinstance(events[-1], P.Result) and events[-1].output_path == str(out)
+    assert brand in out.read_bytes()[:16] and Image.open(out).format == fmt
+
+
 def test_ten_jobs_reuse_the_loaded_model(worker: WorkerProcess, src: Path, tmp_path: Path) -> None:
     loads = worker.ping().model_loads
     for i in range(10):

@@ -72,7 +72,7 @@ class SettingsDialog(QDialog):
         self.jpeg_quality = QSpinBox()
         self.jpeg_quality.setRange(1, 100)
         form.addRow("Format", self.format)
-        form.addRow("JPEG quality", self.jpeg_quality)
+        form.addRow("Quality (JPEG, WebP, AVIF)", self.jpeg_quality)
         never = QCheckBox("Never overwrite (existing files get “name (1).ext”)")
         never.setChecked(True)
         never.setEnabled(False)
@@ -141,7 +141,7 @@ class SettingsDialog(QDialog):
 
     def _update_enabled(self) -> None:
         self.folder.setEnabled(self.chosen.isChecked())
-        self.jpeg_quality.setEnabled(self.format.currentData() in ("jpeg", "same"))
+        self.jpeg_quality.setEnabled(self.format.currentData() in ("jpeg", "same", "webp", "avif"))
 
     def _browse(self) -> None:
         dialog = QFileDialog(self, "Output folder", self.folder.text())

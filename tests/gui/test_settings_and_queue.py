@@ -73,6 +73,8 @@ def test_output_naming_default_mirrored_and_never_overwrite(tmp_path):
     assert s.output_path(photo) == tmp_path / "out" / "img_r.tif"
     assert s.job_format() == ("TIFF", 16)
     assert Settings(format="same").output_extension(Path("x.NEF")) == ".tif"
+    assert Settings(format="avif").output_path(photo).name == "img.avif"
+    assert (Settings(format="webp").job_format(), Settings(format="avif").job_format()) == (("WEBP", 8), ("AVIF", 8))
     target = make_photo(tmp_path / "o" / "x.png")
     make_photo(tmp_path / "o" / "x (1).png")
     assert free_name(target) == tmp_path / "o" / "x (2).png"

@@ -72,7 +72,7 @@ class SettingsDialog(QDialog):
         self.jpeg_quality = QSpinBox()
         self.jpeg_quality.setRange(1, 100)
         form.addRow("Format", self.format)
-        form.addRow("Quality (JPEG, WebP, AVIF)", self.jpeg_quality)
+        form.addRow("File quality (JPEG, WebP, AVIF)", self.jpeg_quality)
         never = QCheckBox("Never overwrite (existing files get “name (1).ext”)")
         never.setChecked(True)
         never.setEnabled(False)

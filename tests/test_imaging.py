@@ -629,6 +629,20 @@ def fake_linear_dng(path: Path, rgb16: np.ndarray, orientation: int = 1) -> None
     path.write_bytes(b"II*\0" + struct.pack("<I", 8) + ifd + extra + pixels)
 
 
+def add_raw_preview(path: Path, jpeg: bytes) -> None:
+    """Append an embedded JPEG preview to a fake DNG, as cameras store it: a second directory (IFD1)
+    pointing at the JPEG (JPEGInterchangeFormat/Length), which LibRaw finds as the thumbnail."""
+    data = bytearray(path.read_bytes())
+    (ifd0,) = struct.unpack_from("<I", data, 4)
+    (count,) = struct.unpack_from("<H", data, ifd0)
+    jpeg_at = len(data)
+    data += jpeg + b"\0" * (len(jpeg) % 2)
+    entries = [(254, 4, 1, 1), (259, 3, 1, 6), (513, 4, 1, jpeg_at), (514, 4, 1, len(jpeg))]
+    struct.pack_into("<I", data, ifd0 + 2 + 12 * count, len(data))
+    data += struct.pack("<H", len(entries)) + b"".join(struct.pack("<HHII", *e) for e in entries) + bytes(4)
+    path.write_bytes(bytes(data))
+
+
 @pytest.mark.parametrize("orientation", [1, 6])
 def test_raw_decoding(tmp_path, orientation):
     h, w = 32, 48

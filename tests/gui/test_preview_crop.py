@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import cv2
 import numpy as np
 import pytest
@@ -87,7 +89,7 @@ def test_raw_heic_and_avif_are_shown_as_the_engine_reads_them(tmp_path):
     """Qt decodes neither (a DNG at most as its embedded thumbnail): the view develops RAW like the engine
     (camera white balance, no auto-brightening) and reads HEIC through pillow-heif, orientation applied."""
     import pillow_heif
-    from test_imaging import fake_linear_dng
+    from test_imaging import add_raw_preview, fake_linear_dng
 
     from app.images import read_image
     from engine.imaging import read_image as engine_read
@@ -104,8 +106,24 @@ def test_raw_heic_and_avif_are_shown_as_the_engine_reads_them(tmp_path):
     shown = pixels(read_image(str(tmp_path / "shot.dng")))
     engine = np.round(engine_read(tmp_path / "shot.dng").rgb * 255).astype(int)
     assert shown.shape == engine.shape == (48, 32, 3) and np.abs(shown - engine).max() <= 1
-    thumb = read_image(str(tmp_path / "shot.dng"), max_side=16)
+    thumb = read_image(str(tmp_path / "shot.dng"), max_side=16)  # no embedded preview: developed
     assert max(thumb.width(), thumb.height()) <= 16 and not thumb.isNull()
+    assert thumb.height() > thumb.width()  # turned like the photo
+
+    # a camera's embedded JPEG preview (stored unturned; its own EXIF orientation ignored) is the thumbnail
+    preview = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = 3
+    halves = np.zeros((32, 48, 3), np.uint8)
+    halves[:, :24] = (220, 20, 20)  # red left, blue right: turned 90° clockwise, red is on top
+    halves[:, 24:] = (20, 20, 220)
+    Image.fromarray(halves).save(preview, "JPEG", exif=exif.tobytes())
+    add_raw_preview(tmp_path / "shot.dng", preview.getvalue())
+    thumb = read_image(str(tmp_path / "shot.dng"), max_side=40)
+    assert (thumb.width(), thumb.height()) == (26, 40)
+    top, bottom = (QColor(thumb.pixel(13, y)).getRgb() for y in (5, 34))
+    assert top[0] > 150 > top[2] and bottom[2] > 150 > bottom[0]  # turned once, by the RAW's orientation
+    assert pixels(read_image(str(tmp_path / "shot.dng"))).shape == (48, 32, 3)  # the view still develops it
 
     pillow_heif.register_heif_opener()
     im = Image.fromarray(gradient())

@@ -698,8 +698,8 @@ def _encode_with_pillow(fmt: str, rgb: np.ndarray, alpha, meta: ImageData, quali
         arr = np.dstack([arr, to_uint8(alpha)])
     img = Image.fromarray(arr)
     opts: dict = {"exif": meta.exif, "icc_profile": meta.icc_profile, "xmp": meta.xmp}
-    if fmt == "JPEG":
-        opts.update(quality=quality, dpi=meta.dpi)
+    if fmt == "JPEG":  # full-resolution colour at high quality, as Photoshop and Lightroom save (Pillow: 4:2:0)
+        opts.update(quality=quality, dpi=meta.dpi, subsampling=0 if quality >= 90 else -1)
         # each goes in one JPEG segment; better a photo without them than none (XMP from a TIFF or PNG,
         # such as Photoshop's document history, can be megabytes)
         if meta.exif and len(meta.exif) > _JPEG_SEGMENT:

@@ -488,6 +488,21 @@ def test_the_software_tag_is_set_without_losing_the_rest():
     assert imaging.with_software(b"not exif", "Hourglass 9") == b"not exif"  # never fails the photo
 
 
+def test_high_quality_jpegs_keep_full_colour_resolution(tmp_path):
+    """At quality 90 and above a JPEG result keeps every pixel's colour (4:4:4), as photo editors save;
+    Pillow would halve the colour resolution (4:2:0) and blur thin coloured detail."""
+    from PIL import JpegImagePlugin
+
+    stripes = np.zeros((32, 32, 3), np.float32)
+    stripes[:, ::2, 0] = 1.0  # one-pixel red stripes
+    for quality, sampling in ((95, 0), (80, 2)):
+        out = write_image(tmp_path / f"q{quality}.jpg", stripes, quality=quality)
+        with Image.open(out) as im:
+            assert JpegImagePlugin.get_sampling(im) == sampling
+    red = read_image(tmp_path / "q95.jpg").rgb[..., 0]
+    assert red[:, ::2].mean() - red[:, 1::2].mean() > 0.8  # the stripes survive
+
+
 def test_no_metadata_means_none(tmp_path):
     Image.fromarray(rand_u8()).save(tmp_path / "plain.png")
     img = read_image(tmp_path / "plain.png")

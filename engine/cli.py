@@ -42,7 +42,7 @@ def _add_restore(sub) -> None:
     p.add_argument("--reference", action="store_true",
                    help="run the unoptimised reference network (bit-identical to the official code; slower)")
     p.add_argument("--format", choices=("same", "jpeg", "png", "tiff", "webp", "avif"), default="same",
-                   help="output format (default: same as the input; RAW → 16-bit TIFF)")
+                   help="output format (default: same as the input; RAW → 16-bit TIFF, HEIC → JPEG)")
     p.add_argument("--suffix", default="", metavar="TEXT",
                    help="added to each file name (photo_restored.jpg with --suffix _restored), so results can "
                         "be saved beside the originals")

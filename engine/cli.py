@@ -299,12 +299,12 @@ def cmd_restore(args) -> int:
                 except Cancelled:
                     raise
                 except HourglassError as exc:
-                    failed.append(path)
-                    bar.done(f"FAILED {path}: {exc}")
+                    failed.append(f"{path}: {exc}")
+                    bar.done(f"FAILED {failed[-1]}")
                     continue
                 except Exception as exc:  # noqa: BLE001 - logged by _unexpected; one photo's bug must not end the batch
-                    failed.append(path)
-                    bar.done(f"FAILED {path}: {_unexpected(exc, 'restoring', path)}")
+                    failed.append(f"{path}: {_unexpected(exc, 'restoring', path)}")
+                    bar.done(f"FAILED {failed[-1]}")
                     continue
                 if res.skipped:
                     clean += 1
@@ -331,6 +331,8 @@ def cmd_restore(args) -> int:
         summary += f"; {kept} kept from an earlier run (--overwrite restores them again)"
     if failed or problems:
         summary += f"; {len(failed)} failed"
+    if len(failed) > 1 and len(files) > 10:  # in a long log the failures have scrolled away: list them again
+        print("Failed:\n" + "\n".join(f"  {line}" for line in failed), file=sys.stderr)
     print(summary, file=sys.stderr)
     return EXIT_FAILED if failed or problems else EXIT_OK
 

@@ -351,6 +351,20 @@ def test_jpeg_quality(tmp_path, tiny_model_path, capsys):
     assert "--jpeg-quality" in capsys.readouterr().err
 
 
+def test_a_long_batch_lists_its_failures_again_at_the_end(tmp_path, tiny_model_path, capsys):
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    for i in range(10):
+        _photo(shoot / f"p{i:02d}.png", size=(24, 20), seed=i)
+    (shoot / "broken1.jpg").write_bytes(b"\xff\xd8\xff" + bytes(40))
+    (shoot / "broken2.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(40))
+    assert main(["restore", str(shoot), "-o", str(tmp_path / "out"), "--model", str(tiny_model_path), "--steps", "1",
+                 "--task", "haze"]) == 1
+    tail = capsys.readouterr().err.split("Failed:\n", 1)[1].splitlines()
+    assert tail[0].startswith(f"  {shoot / 'broken1.jpg'}: ") and tail[1].startswith(f"  {shoot / 'broken2.png'}: ")
+    assert tail[2] == "Restored 10 of 12 photo(s) in " + tail[2].split(" in ")[1] and tail[2].endswith("; 2 failed")
+
+
 def test_an_unwritable_output_fails_before_restoring(tmp_path, tiny_model_path, capsys, monkeypatch):
     """A read-only card or a file in the way is reported at once, not after the photo was restored."""
     import engine.api

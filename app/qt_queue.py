@@ -44,8 +44,9 @@ def task_text(item: QueueItem) -> str:
         return f"{TASK_LABELS.get(item.task, item.task)} (chosen)"
     if item.detected_task:
         conf = f" {item.confidence:.0%}" if item.confidence is not None else ""
+        unsure = "?" if item.unsure else ""
         label = "Looks fine" if item.detected_task == "none" else TASK_LABELS.get(item.detected_task, item.detected_task)
-        return f"{label}{conf}"
+        return f"{label}{unsure}{conf}"
     if item.detect_message:
         return "— (not available)"
     return "Auto"
@@ -150,7 +151,8 @@ class QueueTableModel(QAbstractTableModel):
             if col == COL_TASK and item.detect_message:
                 return item.detect_message
             if col == COL_TASK and item.task == "auto" and item.detected_task:
-                return "Detected automatically; double-click to choose another degradation."
+                unsure = f", unsure ({item.confidence:.0%}{item.second_guess})" if item.unsure else ""
+                return f"Detected automatically{unsure}; double-click to choose another degradation."
             if item.skipped and item.note:
                 return item.note
             return item.path

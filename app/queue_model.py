@@ -58,6 +58,8 @@ class QueueItem:
     task: str = "auto"  # the user's choice: auto or a degradation
     detected_task: str | None = None
     confidence: float | None = None
+    second_task: str | None = None  # the detector's next guess, shown when it was unsure of the first
+    second_confidence: float | None = None
     detect_message: str = ""  # "not available" etc.
     progress: float = 0.0
     eta_s: float | None = None
@@ -88,6 +90,18 @@ class QueueItem:
             return self.task
         return self.detected_task or "auto"
 
+    @property
+    def unsure(self) -> bool:
+        """The detector's answer scored below `UNSURE`: the column shows it as a question."""
+        return self.confidence is not None and self.confidence < UNSURE
+
+    @property
+    def second_guess(self) -> str:
+        """ "; next: snow 40%" when the detector was unsure of its answer, else ""."""
+        if not self.unsure or not self.second_task or self.second_confidence is None:
+            return ""
+        return f"; next: {self.second_task} {self.second_confidence:.0%}"
+
     def to_json(self) -> dict[str, Any]:
         # a flat copy, not dataclasses.asdict: its deep copy made saving a 2,000-photo queue take ~80 ms,
         # and the queue is saved on every state change (every field here is a plain value or a list of str)
@@ -107,6 +121,17 @@ class QueueItem:
         if item.state is ItemState.DONE:
             item.progress = 1.0
         return item
+
+
+UNSURE = 0.5  # below this score a detection is shown as a question, with the detector's next guess
+
+
+def detection_fields(task: str | None, confidence: float | None, scores: dict[str, float]) -> dict[str, Any]:
+    """A queue item's fields for a detection: the answer, its score and the detector's next guess."""
+    others = sorted(((v, k) for k, v in scores.items() if k != task), reverse=True)
+    second_confidence, second_task = others[0] if others else (None, None)
+    return {"detected_task": task, "confidence": confidence, "second_task": second_task,
+            "second_confidence": second_confidence, "detect_message": ""}
 
 
 _PERSISTED = tuple(f for f in QueueItem.__dataclass_fields__ if f not in ("progress", "eta_s", "stage"))

@@ -18,7 +18,7 @@ from PySide6.QtCore import QObject, Signal
 
 from app import files
 from app.client.events import EngineError, EngineState, EngineStatus, EngineUnavailableError, EventStream
-from app.queue_model import FINISHED, BatchQueue, ItemState, QueueItem
+from app.queue_model import FINISHED, BatchQueue, ItemState, QueueItem, detection_fields
 from app.settings import Settings
 from app.tasks import TaskSet
 from engine import protocol as P
@@ -322,7 +322,7 @@ class BatchRunner(QObject):
         if isinstance(terminal, P.Result):
             found: dict[str, Any] = {}
             if terminal.confidence is not None:  # the engine detected the task: show it in the column
-                found = {"detected_task": terminal.task, "confidence": terminal.confidence, "detect_message": ""}
+                found = detection_fields(terminal.task, terminal.confidence, terminal.scores)
             if terminal.skipped:
                 self.queue.set_state(item, ItemState.DONE, progress=1.0, eta_s=None, output_path=None, skipped=True,
                                      elapsed_s=terminal.timings.get("total"), **found)
@@ -356,9 +356,9 @@ class BatchRunner(QObject):
                 changes = {"detect_message": f"Detection failed: {exc}"}
             else:
                 if analysis.available and analysis.task:
-                    changes = {"detected_task": analysis.task, "confidence": analysis.confidence, "detect_message": ""}
+                    changes = detection_fields(analysis.task, analysis.confidence, analysis.scores)
                 else:
-                    changes = {"detected_task": None, "confidence": None,
+                    changes = {**detection_fields(None, None, {}),
                                "detect_message": analysis.message or "Automatic detection is not available yet."}
             if self.queue.get(item_id) is not None and item.state is ItemState.DETECTING:
                 if item_id in self._queue_after_detect:
@@ -390,6 +390,8 @@ def skipped_note(item: QueueItem) -> str:
     """Why a photo was not restored, for the caption and the tooltip."""
     if item.task == "none":
         how = "“Leave as is” was chosen"
+    elif item.unsure:
+        how = f"detected as already fine, but unsure ({item.confidence:.0%}{item.second_guess})"
     else:
         how = "detected as already fine" + (f" ({item.confidence:.0%})" if item.confidence is not None else "")
     return (f"Not restored: {how}. Choose a degradation for it to restore it anyway, or turn on “Restore photos "

@@ -308,8 +308,9 @@ def cmd_restore(args) -> int:
                     continue
                 if res.skipped:
                     clean += 1
-                    bar.done(f"skip   {path}: already fine ({_detected(res) or 'task none'}); not restored "
-                             "(--restore-clean restores it)")
+                    guess = _next_guess(res)
+                    hint = f"--task {guess} restores it as {guess}" if guess else "--restore-clean restores it"
+                    bar.done(f"skip   {path}: already fine ({_detected(res) or 'task none'}); not restored ({hint})")
                     continue
                 ok += 1
                 path_taken = "fast full-res" if res.fullres == "fast" else ""
@@ -368,9 +369,25 @@ def _cancel_on_sigint(cancel):
         signal.signal(signal.SIGINT, previous)
 
 
+UNSURE = 0.5  # below this score the detector's answer is reported with its next guess (as the app does)
+
+
+def _next_guess(res) -> str | None:
+    """The detector's second answer when it was unsure of the first (scored below `UNSURE`), else None."""
+    if res.confidence is None or res.confidence >= UNSURE:
+        return None
+    others = sorted(((v, k) for k, v in res.scores.items() if k != res.task), reverse=True)
+    return others[0][1] if others else None
+
+
 def _detected(res) -> str:
-    """"detected haze 91%" for a task the detector chose, "" for one the user chose."""
-    return "" if res.confidence is None else f"detected {res.task} {res.confidence:.0%}"
+    """"detected haze 91%" for a task the detector chose ("detected none 45%, unsure; next: rain 40%" below
+    `UNSURE`), "" for one the user chose."""
+    if res.confidence is None:
+        return ""
+    guess = _next_guess(res)
+    unsure = f", unsure; next: {guess} {res.scores[guess]:.0%}" if guess else ""
+    return f"detected {res.task} {res.confidence:.0%}{unsure}"
 
 
 def format_detection(path, d) -> str:

@@ -365,6 +365,19 @@ def test_a_long_batch_lists_its_failures_again_at_the_end(tmp_path, tiny_model_p
     assert tail[2] == "Restored 10 of 12 photo(s) in " + tail[2].split(" in ")[1] and tail[2].endswith("; 2 failed")
 
 
+def test_an_unsure_detection_names_the_next_guess():
+    """Skipped as fine at 45% with rain at 40%: the log says so, and how to restore it as rain."""
+    from types import SimpleNamespace
+
+    from engine.cli import _detected, _next_guess
+
+    unsure = SimpleNamespace(task="none", confidence=0.45, scores={"none": 0.45, "rain": 0.4, "snow": 0.15})
+    sure = SimpleNamespace(task="none", confidence=0.93, scores={"none": 0.93, "haze": 0.07})
+    assert _detected(unsure) == "detected none 45%, unsure; next: rain 40%" and _next_guess(unsure) == "rain"
+    assert _detected(sure) == "detected none 93%" and _next_guess(sure) is None
+    assert _detected(SimpleNamespace(task="haze", confidence=None, scores={})) == ""  # the user's choice
+
+
 def test_an_unwritable_output_fails_before_restoring(tmp_path, tiny_model_path, capsys, monkeypatch):
     """A read-only card or a file in the way is reported at once, not after the photo was restored."""
     import engine.api

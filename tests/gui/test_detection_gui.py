@@ -103,3 +103,28 @@ def test_start_while_a_photo_is_being_detected_restores_it_after(make_window, qt
     qtbot.waitUntil(lambda: window.queue[0].state is ItemState.DONE, timeout=TIMEOUT)
     assert window.queue[0].detected_task == "haze"
     assert [o.task for _i, _o, o in fake_engine.submitted] == ["haze"]
+
+
+def test_an_unsure_detection_is_shown_as_a_question_with_the_next_guess(make_window, qtbot, tmp_path, fake_engine):
+    """A photo the detector calls fine at 45% (rain 40%) is skipped like any photo that looks fine, but the
+    column asks ("Looks fine? 45%") and the tooltip and note name the next guess, so the user can override
+    it before or after the batch."""
+    fake_engine.analysis_available = fake_engine.analyze_capability = True
+    window = make_window()
+    window.runner.start_engine()
+    qtbot.waitUntil(lambda: window.runner.can_detect, timeout=TIMEOUT)
+    add(window, qtbot, [make_photo(tmp_path / "unsure-rain.jpg"), make_photo(tmp_path / "clean.jpg")])
+    qtbot.waitUntil(lambda: all(i.detected_task for i in window.queue), timeout=TIMEOUT)
+    unsure, _clean = window.queue
+    assert (unsure.second_task, unsure.second_confidence) == ("rain", 0.4)
+    assert window.model.index(0, COL_TASK).data() == "Looks fine? 45%"
+    assert window.model.index(1, COL_TASK).data() == "Looks fine 93%"  # sure: no question, no next guess
+    tip = window.model.index(0, COL_TASK).data(Qt.ItemDataRole.ToolTipRole)
+    assert "unsure (45%; next: rain 40%)" in tip
+    assert "unsure" not in window.model.index(1, COL_TASK).data(Qt.ItemDataRole.ToolTipRole)
+    window.runner.start()  # skipped as fine by default, the note saying how unsure that was
+    wait_idle(qtbot, window)
+    assert unsure.skipped and "detected as already fine, but unsure (45%; next: rain 40%)" in unsure.note
+    restored = type(unsure).from_json(unsure.to_json())  # the next guess survives a restart
+    assert restored.second_guess == "; next: rain 40%"
+

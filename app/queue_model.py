@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from app.paths import data_dir, write_atomic
+from engine.protocol import UNSURE
 
 log = logging.getLogger("app.queue")
 
@@ -121,9 +122,6 @@ class QueueItem:
         if item.state is ItemState.DONE:
             item.progress = 1.0
         return item
-
-
-UNSURE = 0.5  # below this score a detection is shown as a question, with the detector's next guess
 
 
 def detection_fields(task: str | None, confidence: float | None, scores: dict[str, float]) -> dict[str, Any]:

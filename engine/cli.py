@@ -369,11 +369,10 @@ def _cancel_on_sigint(cancel):
         signal.signal(signal.SIGINT, previous)
 
 
-UNSURE = 0.5  # below this score the detector's answer is reported with its next guess (as the app does)
-
-
 def _next_guess(res) -> str | None:
     """The detector's second answer when it was unsure of the first (scored below `UNSURE`), else None."""
+    from engine.protocol import UNSURE
+
     if res.confidence is None or res.confidence >= UNSURE:
         return None
     others = sorted(((v, k) for k, v in res.scores.items() if k != res.task), reverse=True)

@@ -293,6 +293,11 @@ class Configured(Message):
     device: str | None = None  # where it is loaded
 
 
+# A detection scored below this is reported as unsure, with the detector's next guess (the app's column,
+# the CLI's log): both sides show it the same way.
+UNSURE = 0.5
+
+
 @dataclass(frozen=True, slots=True)
 class Analysis(Message):
     """Degradation detection (nothing is restored or written): `task` is one of `TASKS` other than "auto"

@@ -47,8 +47,8 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 _PIL_FORMATS = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "TIFF": "TIFF", "WEBP": "WEBP", "BMP": "BMP",
                 "HEIF": "HEIF", "AVIF": "AVIF"}
-_FORMAT_ALIASES = {"JPG": "JPEG", "JPEG": "JPEG", "JPE": "JPEG", "JFIF": "JPEG", "PNG": "PNG", "TIF": "TIFF", "TIFF": "TIFF",
-                   "WEBP": "WEBP", "BMP": "BMP", "HEIC": "HEIF", "HEIF": "HEIF", "AVIF": "AVIF"}
+_FORMAT_ALIASES = {"JPG": "JPEG", "JPEG": "JPEG", "JPE": "JPEG", "JFIF": "JPEG", "PNG": "PNG", "TIF": "TIFF",
+                   "TIFF": "TIFF", "WEBP": "WEBP", "BMP": "BMP", "HEIC": "HEIF", "HEIF": "HEIF", "AVIF": "AVIF"}
 _EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "TIFF": ".tif", "WEBP": ".webp", "BMP": ".bmp", "HEIF": ".heic",
                "AVIF": ".avif"}
 _SIXTEEN_BIT_FORMATS = frozenset({"PNG", "TIFF"})

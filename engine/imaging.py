@@ -84,6 +84,7 @@ class ImageData:
     frames: int = 1  # frames or pages in the file (animated WebP, multi-page TIFF); only the first is read
     grayscale: bool = False  # a gray (black-and-white) file: `rgb` holds three equal channels, written back gray
     iptc: bytes | None = None  # IPTC-IIM records (caption, keywords, credit), kept in JPEG and TIFF results
+    text: dict[str, str] | None = None  # a PNG's text chunks (Title, Author, Copyright ...), kept in PNG results
 
 
 def to_uint8(rgb) -> np.ndarray:
@@ -139,13 +140,14 @@ def read_image(path) -> ImageData:
             exif, orientation = _read_exif(img)
             gray = _is_gray(img)
             icc, dpi, xmp, iptc = _read_icc(img, gray), _read_dpi(img), _read_xmp(img), _read_iptc(img, path)
+            text = _read_png_text(img)
             # MPO JPEGs carry camera previews and HEIF auxiliary images as extra frames: not the user's content
             frames = int(getattr(img, "n_frames", 1) or 1) if fmt in ("PNG", "TIFF", "WEBP", "AVIF") else 1
     rgb, alpha, depth = pixels
     if orientation != 1:
         rgb, alpha = _orient(rgb, orientation), _orient(alpha, orientation)
         xmp = _reset_xmp_orientation(xmp)
-    return ImageData(rgb, alpha, depth, fmt, exif, icc, dpi, xmp, path, frames, gray, iptc)
+    return ImageData(rgb, alpha, depth, fmt, exif, icc, dpi, xmp, path, frames, gray, iptc, text)
 
 
 _GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
@@ -365,6 +367,33 @@ def _read_iptc(img: Image.Image, path: Path) -> bytes | None:
     if not isinstance(data, bytes) or not data.startswith(b"\x1c"):  # every IIM record starts with 0x1C
         return None
     return data
+
+
+def _read_png_text(img: Image.Image) -> dict[str, str] | None:
+    """A PNG's tEXt/zTXt/iTXt entries, but XMP (kept as such) and ImageMagick's "Raw profile type …"
+    copies of EXIF or IPTC (Pillow reads the EXIF one; a stale copy must not travel)."""
+    if img.format != "PNG":
+        return None
+    text = {str(k): str(v) for k, v in (getattr(img, "text", None) or {}).items()
+            if k != "XML:com.adobe.xmp" and not str(k).startswith("Raw profile type")}
+    return text or None
+
+
+def _png_text_chunk(key: str, value: str) -> bytes | None:
+    """tEXt for Latin-1 text (zTXt when long), iTXt for any other; None for a key PNG does not allow."""
+    try:
+        keyword = key.encode("latin-1")
+    except UnicodeEncodeError:
+        return None
+    if not 1 <= len(keyword) <= 79:
+        return None
+    try:
+        latin = value.encode("latin-1")
+    except UnicodeEncodeError:
+        return _png_chunk(b"iTXt", keyword + b"\0\0\0\0\0" + value.encode("utf-8"))
+    if len(latin) > 1024:
+        return _png_chunk(b"zTXt", keyword + b"\0\0" + zlib.compress(latin))
+    return _png_chunk(b"tEXt", keyword + b"\0" + latin)
 
 
 _TIFF_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 6: 1, 7: 1, 8: 2, 9: 4}
@@ -752,7 +781,8 @@ def _png_chunk(kind: bytes, data: bytes) -> bytes:
 
 
 def _add_png_metadata(png: memoryview, meta: ImageData) -> list:
-    """Insert iCCP, eXIf, pHYs and XMP (iTXt) chunks right after IHDR, where the PNG spec wants them."""
+    """Insert iCCP, eXIf, pHYs, XMP (iTXt) and text chunks right after IHDR (where the PNG spec wants the
+    first three; text may go anywhere)."""
     chunks = []
     if meta.icc_profile:
         chunks.append(_png_chunk(b"iCCP", b"ICC Profile\0\0" + zlib.compress(meta.icc_profile)))
@@ -764,6 +794,10 @@ def _add_png_metadata(png: memoryview, meta: ImageData) -> list:
         chunks.append(_png_chunk(b"pHYs", struct.pack(">IIB", *ppm, 1)))
     if meta.xmp:
         chunks.append(_png_chunk(b"iTXt", b"XML:com.adobe.xmp\0\0\0\0\0" + meta.xmp))
+    for key, value in (meta.text or {}).items():
+        chunk = _png_text_chunk(key, value)
+        if chunk is not None:
+            chunks.append(chunk)
     end_of_ihdr = 8 + 8 + 13 + 4
     assert png[12:16] == b"IHDR"
     return [png[:end_of_ihdr], *chunks, png[end_of_ihdr:]]

@@ -503,6 +503,25 @@ def test_high_quality_jpegs_keep_full_colour_resolution(tmp_path):
     assert red[:, ::2].mean() - red[:, 1::2].mean() > 0.8  # the stripes survive
 
 
+def test_png_text_chunks_are_kept(tmp_path):
+    """Title, author, copyright and description a scanner or editor wrote into a PNG travel to the result
+    (Latin-1 as tEXt, long as zTXt, other text as iTXt); ImageMagick's raw EXIF copy does not."""
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Title", "Old harbour")
+    info.add_text("Copyright", "© Jane Doe")
+    info.add_itxt("Description", "Le port à l’aube — 1962")
+    info.add_text("Comment", "scan " * 400, zip=True)
+    info.add_text("Raw profile type exif", "stale")
+    Image.fromarray(smooth_u8()).save(tmp_path / "scan.png", pnginfo=info)
+    img = read_image(tmp_path / "scan.png")
+    out = write_image(tmp_path / "out.png", img.rgb, img)
+    with Image.open(out) as im:
+        assert {k: im.text[k] for k in ("Title", "Copyright", "Description")} == {
+            "Title": "Old harbour", "Copyright": "© Jane Doe", "Description": "Le port à l’aube — 1962"}
+        assert im.text["Comment"] == "scan " * 400 and "Raw profile type exif" not in im.text
+    assert read_image(write_image(tmp_path / "out.jpg", img.rgb, img)).text is None  # PNG only
+
+
 def test_no_metadata_means_none(tmp_path):
     Image.fromarray(rand_u8()).save(tmp_path / "plain.png")
     img = read_image(tmp_path / "plain.png")

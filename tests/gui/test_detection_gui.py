@@ -21,13 +21,20 @@ def by_name(window) -> dict:
     return {i.name: i for i in window.queue}
 
 
-def test_photos_are_detected_when_added_if_the_engine_can(make_window, qtbot, tmp_path, fake_engine):
+def detected_window(make_window, qtbot, fake_engine, photos):
+    """A window whose engine detects on adding, with `photos` added and detected."""
     fake_engine.analysis_available = fake_engine.analyze_capability = True
     window = make_window()
     window.runner.start_engine()
     qtbot.waitUntil(lambda: window.runner.can_detect, timeout=TIMEOUT)
-    add(window, qtbot, [make_photo(tmp_path / "a.jpg"), make_photo(tmp_path / "clean.jpg")])
+    add(window, qtbot, photos)
     qtbot.waitUntil(lambda: all(i.detected_task for i in window.queue), timeout=TIMEOUT)
+    return window
+
+
+def test_photos_are_detected_when_added_if_the_engine_can(make_window, qtbot, tmp_path, fake_engine):
+    window = detected_window(make_window, qtbot, fake_engine,
+                             [make_photo(tmp_path / "a.jpg"), make_photo(tmp_path / "clean.jpg")])
     assert window.model.index(0, COL_TASK).data() == "Haze 87%"
     assert window.model.index(1, COL_TASK).data() == "Looks fine 93%"
     assert all(i.state is ItemState.PENDING for i in window.queue)
@@ -109,12 +116,8 @@ def test_an_unsure_detection_is_shown_as_a_question_with_the_next_guess(make_win
     """A photo the detector calls fine at 45% (rain 40%) is skipped like any photo that looks fine, but the
     column asks ("Looks fine? 45%") and the tooltip and note name the next guess, so the user can override
     it before or after the batch."""
-    fake_engine.analysis_available = fake_engine.analyze_capability = True
-    window = make_window()
-    window.runner.start_engine()
-    qtbot.waitUntil(lambda: window.runner.can_detect, timeout=TIMEOUT)
-    add(window, qtbot, [make_photo(tmp_path / "unsure-rain.jpg"), make_photo(tmp_path / "clean.jpg")])
-    qtbot.waitUntil(lambda: all(i.detected_task for i in window.queue), timeout=TIMEOUT)
+    window = detected_window(make_window, qtbot, fake_engine,
+                             [make_photo(tmp_path / "unsure-rain.jpg"), make_photo(tmp_path / "clean.jpg")])
     unsure, _clean = window.queue
     assert (unsure.second_task, unsure.second_confidence) == ("rain", 0.4)
     assert window.model.index(0, COL_TASK).data() == "Looks fine? 45%"

@@ -456,9 +456,13 @@ def encode(msg: Message) -> bytes:
     """One compact UTF-8 JSON line ending in a newline; refuses NaN and lines over the limit."""
     try:
         text = json.dumps(msg.to_dict(), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:  # a file name that is not UTF-8 (POSIX names are bytes) holds lone
+            # surrogates: as \udcff escapes the line is ASCII, and `decode` gives the same path back
+            data = json.dumps(msg.to_dict(), separators=(",", ":"), allow_nan=False).encode("ascii")
     except (TypeError, ValueError) as exc:
         raise ProtocolError(f"cannot encode {msg.type}: {exc}", msg_type=msg.type) from None
-    data = text.encode("utf-8")
     if len(data) > MAX_LINE_BYTES:
         raise ProtocolError(f"{msg.type} message is {len(data)} bytes, over the {MAX_LINE_BYTES} limit",
                             msg_type=msg.type)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,6 +19,7 @@ import pytest
 
 from app.client import (
     ClientConfig,
+    CommandNotSentError,
     EngineClient,
     EngineStartError,
     EngineState,
@@ -285,6 +287,14 @@ def test_real_engine_runs_jobs_and_keeps_the_model_loaded(tmp_path: Path, tiny_m
             assert (await client.ping()).model_loads == loads
             analysis = await client.analyze(src)
             assert not analysis.available and "not available" in analysis.message
+            if sys.platform == "linux":  # a file name that is not UTF-8 (other systems refuse to make one)
+                odd = Path(os.fsdecode(os.fsencode(str(tmp_path)) + b"/bad\xffname.png"))
+                shutil.copy(src, odd)
+                r = await client.run(odd, odd.with_name(odd.stem + "-out.png"), timeout=60)
+                assert isinstance(r, P.Result) and Path(r.output_path).is_file() and "\udcff" in r.output_path
+            with pytest.raises(CommandNotSentError, match="limit"):  # refused here; the engine is fine
+                await client.analyze(tmp_path / ("x" * P.MAX_LINE_BYTES))
+            assert (await client.ping()).state == "idle"
 
     run(main, timeout=150)
 

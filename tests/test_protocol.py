@@ -149,6 +149,18 @@ def test_line_size_limit() -> None:
         P.encode(P.Started("j", "m", "cpu", 1, {"pad": "x" * P.MAX_LINE_BYTES}))
 
 
+def test_a_file_name_that_is_not_utf8_travels_exactly() -> None:
+    """POSIX file names are bytes; Python holds the undecodable ones as lone surrogates, which UTF-8 cannot
+    encode. Such a line goes out ASCII-escaped and decodes to the same path."""
+    path = "/photos/bad\udcffname.jpg"
+    line = P.encode(P.Submit("j", path, "/out/bad\udcffname.jpg", P.JobOptions()))
+    assert line.isascii() and b"\\udcff" in line
+    back = P.decode(line, expect="command")
+    assert isinstance(back, P.Submit) and back.input_path == path
+    assert P.encode(P.Analyze("r", "/photos/été.jpg")) == ('{"type":"analyze","req_id":"r",'
+                                                          '"input_path":"/photos/été.jpg"}\n').encode()
+
+
 def test_encode_refuses_nan() -> None:
     with pytest.raises(P.ProtocolError, match="encode"):
         P.encode(P.Result("j", "/o", 1, 1, "cpu", "m", 1, "auto", {"total": float("nan")}))

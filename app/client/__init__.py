@@ -8,6 +8,7 @@ from __future__ import annotations
 from app.client.client import ClientConfig, EngineClient
 from app.client.connection import ProcessOutcome
 from app.client.events import (
+    CommandNotSentError,
     EngineCrashedError,
     EngineError,
     EngineStartError,
@@ -21,7 +22,7 @@ from app.client.events import (
 from app.client.launcher import engine_command
 
 __all__ = [
-    "ClientConfig", "EngineClient", "EngineCrashedError", "EngineError", "EngineStartError", "EngineState",
+    "ClientConfig", "CommandNotSentError", "EngineClient", "EngineCrashedError", "EngineError", "EngineStartError", "EngineState",
     "EngineStatus", "EngineUnavailableError", "EventStream", "ProcessOutcome", "ProtocolMismatchError",
     "RequestError", "engine_command",
 ]

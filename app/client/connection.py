@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from app.client.events import EngineCrashedError
+from app.client.events import CommandNotSentError, EngineCrashedError
 from engine.protocol import Message, ProtocolError, UnknownMessage, decode, encode
 
 log = logging.getLogger("app.client")
@@ -84,8 +84,13 @@ class Connection:
         return list(self._log)
 
     async def send(self, msg: Message) -> None:
-        """Write one command line; `EngineCrashedError` if the engine can no longer read."""
-        data = encode(msg)
+        """Write one command line; `EngineCrashedError` if the engine can no longer read,
+        `CommandNotSentError` if the protocol refuses the command (then the caller's photo fails, instead
+        of waiting for an answer that cannot come)."""
+        try:
+            data = encode(msg)
+        except ProtocolError as exc:
+            raise CommandNotSentError(f"This could not be sent to the engine: {exc}") from None
         stdin = self.proc.stdin
         if stdin is None or stdin.is_closing() or not self.alive:
             raise EngineCrashedError("The engine is not running.")

@@ -53,6 +53,10 @@ class EngineCrashedError(EngineError):
     """The engine died (or was restarted) before answering a request."""
 
 
+class CommandNotSentError(EngineError):
+    """A command the protocol refused to encode (nothing was sent; the engine is fine)."""
+
+
 class RequestError(EngineError):
     """The engine answered a request (configure, analyze) with an `error` event."""
 

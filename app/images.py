@@ -6,7 +6,7 @@ import asyncio
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSize, Qt, Signal
+from PySide6.QtCore import QBuffer, QIODevice, QObject, QSize, Qt, Signal
 from PySide6.QtGui import QColorSpace, QImage, QImageReader, QTransform
 
 from app.queue_model import QueueItem
@@ -63,7 +63,9 @@ def read_image(path: str, max_side: int | None = None) -> QImage:
     if suffix in RAW_EXTENSIONS:
         image = _raw_preview(path) if max_side else QImage()
         return _scaled(image if not image.isNull() else _develop_raw(path, half_size=bool(max_side)), max_side)
-    reader = QImageReader(path)
+    reader, buffer = _reader(path)
+    if reader is None:
+        return QImage()
     reader.setAutoTransform(True)
     if max_side:
         size = reader.size()
@@ -73,16 +75,36 @@ def read_image(path: str, max_side: int | None = None) -> QImage:
     # Qt orients JPEG and TIFF itself, but ignores the EXIF of PNG and WebP, which the engine honours
     orientation = _exif_orientation(path) if bytes(reader.format()) in (b"png", b"webp") else 1
     image = reader.read()
+    error = reader.errorString()
+    del reader, buffer  # the reader reads from the buffer: both go together
     if image.isNull() and suffix in PILLOW_EXTENSIONS:
         return _scaled(_decode_with_pillow(path), max_side)
     if image.isNull():
-        log.debug("cannot decode %s: %s", path, reader.errorString())
+        log.debug("cannot decode %s: %s", path, error)
     elif orientation != 1:
         image = image.transformed(_ORIENTATIONS[orientation])
     return image
 
 
 PILLOW_EXTENSIONS = frozenset({".heic", ".heif", ".avif"})
+
+
+def _reader(path: str) -> tuple[QImageReader | None, QBuffer | None]:
+    """A reader of the file; for a file name that is not UTF-8 (POSIX names are bytes, which Qt cannot
+    open by name) one that reads the bytes Python read, with the buffer it reads from."""
+    try:
+        path.encode("utf-8")
+        return QImageReader(path), None
+    except UnicodeEncodeError:
+        pass
+    buffer = QBuffer()
+    try:
+        buffer.setData(Path(path).read_bytes())
+    except OSError as exc:
+        log.debug("cannot read %s: %s", path, exc)
+        return None, None
+    buffer.open(QIODevice.OpenModeFlag.ReadOnly)
+    return QImageReader(buffer, Path(path).suffix.lstrip(".").lower().encode()), buffer
 
 
 def _to_qimage(rgb8) -> QImage:

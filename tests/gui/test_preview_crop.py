@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import sys
 
 import cv2
 import numpy as np
@@ -196,3 +198,17 @@ def test_photos_in_other_colour_profiles_are_shown_in_srgb(tmp_path):
 
     Image.new("RGB", (40, 30), (30, 200, 40)).save(tmp_path / "plain.png")  # untagged: shown as it is
     assert QColor(for_display(read_image(str(tmp_path / "plain.png"))).pixel(5, 5)).getRgb() == (30, 200, 40, 255)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="only POSIX systems let a file name be any bytes")
+def test_a_file_name_that_is_not_utf8_is_shown_and_previewed(tmp_path):
+    """Qt opens files by (UTF-8) name, so a name with a Latin-1 byte (an old camera card, a Windows zip)
+    showed nothing; the engine restores it all the same."""
+    from app.images import read_image
+
+    odd = os.fsdecode(os.fsencode(str(tmp_path)) + b"/caf\xe9.png")
+    Image.fromarray(gradient()).save(odd)
+    shown = read_image(odd)
+    assert (shown.width(), shown.height()) == (80, 60)
+    assert read_image(odd, max_side=20).width() == 20
+    assert crop_to_png(odd, (0, 0, 30, 20), str(tmp_path / "crop.png")) == (0, 0, 30, 20)

@@ -49,7 +49,7 @@ def forward_to_running(paths: list[str], name: str) -> bool:
 class InstanceServer(QObject):
     """Listens for later starts; `activated` carries the photos they were given (possibly none)."""
 
-    activated = Signal(list)
+    activated = Signal(object)  # list[str] of paths; a `list` signal would mangle non-UTF-8 names
 
     def __init__(self, name: str, parent: QObject | None = None) -> None:
         super().__init__(parent)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+import os
+import urllib.parse
+
+from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QLabel, QPushButton, QStackedLayout, QVBoxLayout, QWidget
 
@@ -11,7 +14,16 @@ def mime_local_paths(mime) -> list[str]:
     """The local files and folders named by URL mime data (a drop, or a file manager's copy)."""
     if mime is None or not mime.hasUrls():
         return []
-    return [u.toLocalFile() for u in mime.urls() if u.isLocalFile() and u.toLocalFile()]
+    return [p for p in (_local_path(u) for u in mime.urls() if u.isLocalFile()) if p]
+
+
+def _local_path(url: QUrl) -> str:
+    """The URL's file path; a POSIX name that is not UTF-8 (Qt decodes it with U+FFFD, naming no file) is
+    taken from the URL's percent-encoded bytes instead."""
+    path = url.toLocalFile()
+    if "\ufffd" in path and os.name == "posix":
+        path = os.fsdecode(urllib.parse.unquote_to_bytes(url.path(QUrl.ComponentFormattingOption.FullyEncoded)))
+    return path
 
 
 def local_paths(event: QDropEvent | QDragEnterEvent | QDragMoveEvent) -> list[str]:
@@ -19,7 +31,7 @@ def local_paths(event: QDropEvent | QDragEnterEvent | QDragMoveEvent) -> list[st
 
 
 class DropZone(QWidget):
-    paths_dropped = Signal(list)
+    paths_dropped = Signal(object)  # list[str]; a `list` signal would mangle non-UTF-8 names
     add_requested = Signal()
     samples_requested = Signal()  # "Try the sample photos": the app's own degraded samples
 

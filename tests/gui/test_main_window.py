@@ -4,6 +4,9 @@ controls, per-photo failures, engine crashes, detection, strength, the window's 
 
 from __future__ import annotations
 
+import os
+import sys
+import urllib.parse
 import warnings
 from pathlib import Path
 
@@ -20,10 +23,10 @@ from app.widgets.error_dialog import ErrorDialog
 TIMEOUT = 5000
 
 
-def drop(window, paths) -> None:
-    """Synthesise a drop of local files/folders onto the queue's drop zone."""
+def drop(window, paths, urls: list[QUrl] | None = None) -> None:
+    """Synthesise a drop of local files/folders (or of these URLs) onto the queue's drop zone."""
     mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    mime.setUrls(urls if urls is not None else [QUrl.fromLocalFile(str(p)) for p in paths])
     zone = window.drop_zone
     centre = QPoint(zone.width() // 2, zone.height() // 2)
     with warnings.catch_warnings():  # PySide marks the only QDragEnterEvent constructor deprecated
@@ -64,6 +67,18 @@ def test_drop_files_and_folders_recursively_without_duplicates(make_window, qtbo
     assert window.drop_zone._stack.currentIndex() == 1
     assert window.model.rowCount() == 5
     qtbot.waitUntil(lambda: all(window.model.has_thumbnail(i.id) for i in window.queue), timeout=TIMEOUT)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="only POSIX systems let a file name be any bytes")
+def test_a_dropped_file_whose_name_is_not_utf8_is_added(make_window, qtbot, tmp_path):
+    """A file manager drops file:///…/caf%E9.jpg; Qt decodes that to a name with U+FFFD, which names no file,
+    so the photo was silently not added."""
+    odd = os.fsdecode(os.fsencode(str(tmp_path)) + b"/caf\xe9.jpg")
+    make_photo(Path(odd))
+    window = make_window()
+    drop(window, [], urls=[QUrl(f"file://{urllib.parse.quote(os.fsencode(odd))}")])
+    qtbot.waitUntil(lambda: len(window.queue) == 1, timeout=TIMEOUT)
+    assert window.queue[0].path == odd
 
 
 def test_start_restores_all_and_a_failure_stays_alone(make_window, qtbot, photos, fake_engine):

@@ -22,9 +22,11 @@ def test_a_second_start_gives_its_photos_to_the_open_window(qtbot, name, tmp_pat
     server = InstanceServer(name)
     assert server.listen()
     try:
+        odd = str(tmp_path / "caf\udce9.jpg")  # a POSIX name that is not UTF-8 arrives as it was
         with qtbot.waitSignal(server.activated, timeout=TIMEOUT) as blocker:
-            assert forward_to_running([str(tmp_path / "a.jpg"), "rel/b.png"], name)
+            assert forward_to_running([str(tmp_path / "a.jpg"), "rel/b.png", odd], name)
         assert blocker.args[0][0] == str(tmp_path / "a.jpg") and blocker.args[0][1].endswith("rel/b.png")
+        assert blocker.args[0][2] == odd
         with qtbot.waitSignal(server.activated, timeout=TIMEOUT) as blocker:  # no photos: just to the front
             assert forward_to_running([], name)
         assert blocker.args == [[]]

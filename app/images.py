@@ -77,7 +77,7 @@ def read_image(path: str, max_side: int | None = None) -> QImage:
     image = reader.read()
     error = reader.errorString()
     del reader, buffer  # the reader reads from the buffer: both go together
-    if image.isNull() and suffix in PILLOW_EXTENSIONS:
+    if image.isNull() and (suffix in PILLOW_EXTENSIONS or _is_iso_media(path)):  # HEIC/AVIF, maybe misnamed
         return _scaled(_decode_with_pillow(path), max_side)
     if image.isNull():
         log.debug("cannot decode %s: %s", path, error)
@@ -87,6 +87,15 @@ def read_image(path: str, max_side: int | None = None) -> QImage:
 
 
 PILLOW_EXTENSIONS = frozenset({".heic", ".heif", ".avif"})
+
+
+def _is_iso_media(path: str) -> bool:
+    """An ISO media file (HEIC, AVIF) whatever its name says: a phone's HEIC saved as .jpg, say."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(12)[4:8] == b"ftyp"
+    except OSError:
+        return False
 
 
 def _reader(path: str) -> tuple[QImageReader | None, QBuffer | None]:
@@ -164,7 +173,9 @@ def _decode_with_pillow(path: str) -> QImage:
         import numpy as np
         from PIL import Image, ImageOps
 
-        if Path(path).suffix.lower() != ".avif":
+        with open(path, "rb") as f:
+            brand = f.read(12)[8:12]
+        if brand not in (b"avif", b"avis"):  # Pillow reads AVIF itself; pillow-heif is slow to import
             import pillow_heif
 
             pillow_heif.register_heif_opener()

@@ -142,6 +142,11 @@ def test_raw_heic_and_avif_are_shown_as_the_engine_reads_them(tmp_path):
     engine = np.round(engine_read(tmp_path / "web.avif").rgb * 255).astype(int)
     assert shown.shape == engine.shape and np.abs(shown - engine).max() <= 1
     assert read_image(str(tmp_path / "web.avif"), max_side=8).width() <= 8
+    for fmt in ("HEIF", "AVIF"):  # misnamed (a phone's HEIC exported as .jpg): the engine reads it by content
+        im.save(tmp_path / f"{fmt}.jpg", format=fmt, quality=95)
+        shown = pixels(read_image(str(tmp_path / f"{fmt}.jpg")))
+        engine = np.round(engine_read(tmp_path / f"{fmt}.jpg").rgb * 255).astype(int)
+        assert shown.shape == engine.shape == (60, 80, 3) and np.abs(shown - engine).max() <= 1
     (tmp_path / "bad.heic").write_bytes(b"\0\0\0\x18ftypheic" + bytes(40))
     (tmp_path / "bad.dng").write_bytes(b"II*\x00" + bytes(64))
     assert read_image(str(tmp_path / "bad.heic")).isNull() and read_image(str(tmp_path / "bad.dng")).isNull()

@@ -100,6 +100,15 @@ class Settings:
             self.model = "default"
         if not isinstance(self.restore_clean, bool):
             self.restore_clean = d.restore_clean
+        # a typed folder: "~/Restored" is in the home folder, and so is a relative one (the app's working
+        # folder is wherever it was started from, often "/")
+        if not isinstance(self.output_dir, str):
+            self.output_dir = d.output_dir
+        elif self.output_dir.strip():
+            folder = Path(os.path.expanduser(self.output_dir.strip()))
+            self.output_dir = str(folder if folder.is_absolute() else Path.home() / folder)
+        else:
+            self.output_dir = ""
         # a suffix is part of a file name: no folders in it (it could send results anywhere), not only dots
         suffix = "".join(c for c in str(self.name_suffix) if c not in "/\\\0")
         self.name_suffix = suffix if suffix.strip(".") else ""

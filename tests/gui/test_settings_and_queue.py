@@ -64,6 +64,17 @@ def test_a_name_suffix_cannot_send_results_into_another_folder(tmp_path):
         assert s.name_suffix == ""
 
 
+def test_a_typed_output_folder_is_anchored_in_the_home_folder(monkeypatch, tmp_path):
+    """"~/Restored" was taken literally (a folder named "~") and "out" was relative to wherever the app
+    was started from."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    for typed, expected in (("~/Restored", tmp_path / "Restored"), ("out/x", tmp_path / "out" / "x"),
+                            (str(tmp_path / "abs"), tmp_path / "abs"), ("   ", None)):
+        s = Settings(output_dir=typed)
+        s.validate()
+        assert s.output_dir == (str(expected) if expected else "")
+
+
 def test_output_naming_default_mirrored_and_never_overwrite(tmp_path):
     photo = make_photo(tmp_path / "shoot" / "day1" / "img.jpg")
     s = Settings()

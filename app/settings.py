@@ -109,8 +109,9 @@ class Settings:
             self.output_dir = str(folder if folder.is_absolute() else Path.home() / folder)
         else:
             self.output_dir = ""
-        # a suffix is part of a file name: no folders in it (it could send results anywhere), not only dots
-        suffix = "".join(c for c in str(self.name_suffix) if c not in "/\\\0")
+        # a suffix is part of a file name: no folders in it (it could send results anywhere), not only dots,
+        # nothing Windows refuses in a name (so a queue and its settings move between systems)
+        suffix = "".join(c for c in str(self.name_suffix) if c not in '/\\<>:"|?*' and ord(c) >= 32)
         self.name_suffix = suffix if suffix.strip(".") else ""
         if self.fullres not in FULLRES:
             self.fullres = d.fullres

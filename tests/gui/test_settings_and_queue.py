@@ -62,6 +62,9 @@ def test_a_name_suffix_cannot_send_results_into_another_folder(tmp_path):
         s = Settings(name_suffix=only_dots)
         s.validate()
         assert s.name_suffix == ""
+    s = Settings(name_suffix='_v2:final?*<"|>\t')  # what Windows refuses in a name
+    s.validate()
+    assert s.name_suffix == "_v2final"
 
 
 def test_a_typed_output_folder_is_anchored_in_the_home_folder(monkeypatch, tmp_path):

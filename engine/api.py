@@ -219,6 +219,7 @@ def restore_file(
         if on_progress is not None:
             on_progress(Progress(name, 0, len(times), 0, 0, fraction))
 
+    imaging.check_output_name(output_path)  # before any file system call, which it would break
     imaging.check_not_original(output_path, input_path)  # before "exists", which would hide why
     if output_path.exists() and not opts.overwrite:
         raise OutputExistsError(f"'{output_path}' already exists; not replacing it.")

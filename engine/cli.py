@@ -290,7 +290,7 @@ def cmd_restore(args) -> int:
             for i, (path, (out, renamed)) in enumerate(zip(files, outputs, strict=True), 1):
                 cancel.check()
                 bar.photo(i, path.name)
-                if not args.overwrite and out.exists() and not _same_path(out, path):
+                if not args.overwrite and _exists(out) and not _same_path(out, path):
                     kept += 1  # restored by an earlier run (an interrupted batch resumes where it stopped)
                     bar.done(f"kept   {path}: {out} already exists")
                     continue
@@ -336,6 +336,14 @@ def cmd_restore(args) -> int:
         print("Failed:\n" + "\n".join(f"  {line}" for line in failed), file=sys.stderr)
     print(summary, file=sys.stderr)
     return EXIT_FAILED if failed or problems else EXIT_OK
+
+
+def _exists(path: Path) -> bool:
+    """Whether a file is there; False where the name itself is refused (too long), which restoring says."""
+    try:
+        return path.exists()
+    except OSError:
+        return False
 
 
 def _same_path(a: Path, b: Path) -> bool:

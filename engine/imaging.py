@@ -705,7 +705,20 @@ def check_not_original(path: Path, original: Path) -> None:
                                 "another folder, or a name suffix (--suffix in the command line).")
 
 
+NAME_MAX = 255  # bytes in one file name on ext4, APFS and NTFS (255 UTF-16 units there)
+
+
+def check_output_name(path: str | os.PathLike) -> None:
+    """Refuse, before any work, a result name no disk takes (a long photo name plus a name suffix)."""
+    name = Path(path).name
+    size = len(os.fsencode(name))
+    if size > NAME_MAX:
+        raise OutputNotWritableError(f'The result\'s name "{name[:40]}…" is too long to save ({size} bytes; '
+                                     f"disks allow {NAME_MAX}). Shorten the photo's name or the name suffix.")
+
+
 def _check_target(path: Path, source: ImageData | None, overwrite: bool) -> None:
+    check_output_name(path)
     if source is not None and source.path is not None:
         check_not_original(path, source.path)
     if not overwrite and os.path.lexists(path):

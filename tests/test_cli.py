@@ -378,6 +378,21 @@ def test_an_unsure_detection_names_the_next_guess():
     assert _detected(SimpleNamespace(task="haze", confidence=None, scores={})) == ""  # the user's choice
 
 
+def test_a_result_name_too_long_for_the_disk_fails_at_once_and_clearly(tmp_path, tiny_model_path, capsys):
+    """A 245-character photo name plus a suffix makes a name no disk takes: it failed after restoring the
+    photo with "File name too long", and a second run crashed with a traceback (checking whether it existed)."""
+    photo = _photo(tmp_path / ("a" * 245 + ".png"))
+    out = tmp_path / "out"
+    out.mkdir()
+    args = ["restore", str(photo), "-o", str(out), "--model", str(tiny_model_path), "--steps", "1", "--task", "haze",
+            "--suffix", "_restored_v2"]
+    for _run in range(2):
+        assert main(args) == 1
+        err = capsys.readouterr().err
+        assert "is too long to save (261 bytes; disks allow 255)" in err and "Traceback" not in err
+    assert list(out.iterdir()) == []
+
+
 def test_an_unwritable_output_fails_before_restoring(tmp_path, tiny_model_path, capsys, monkeypatch):
     """A read-only card or a file in the way is reported at once, not after the photo was restored."""
     import engine.api

@@ -863,7 +863,8 @@ def _atomic_write(path: Path, parts: list, overwrite: bool) -> None:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise OutputNotWritableError(f"The folder {folder} cannot be created: {e.strerror or e}.") from None
-    tmp = folder / f".{path.name}.{secrets.token_hex(4)}.hourglass-tmp"
+    short = path.name.encode("utf-8")[:150].decode("utf-8", "ignore")  # a name near NAME_MAX still fits
+    tmp = folder / f".{short}.{secrets.token_hex(4)}.hourglass-tmp"
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
         with os.fdopen(fd, "wb") as f:

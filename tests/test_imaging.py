@@ -522,6 +522,16 @@ def test_png_text_chunks_are_kept(tmp_path):
     assert read_image(write_image(tmp_path / "out.jpg", img.rgb, img)).text is None  # PNG only
 
 
+def test_names_up_to_the_disk_limit_are_written_and_longer_ones_refused(tmp_path):
+    """A 250-byte name is legal, but its temporary file (".name.xxxx.hourglass-tmp") was not."""
+    rgb = smooth_u8() / 255.0
+    name = "é" * 123 + ".png"  # 250 bytes in UTF-8
+    assert read_image(write_image(tmp_path / name, rgb)).rgb.shape == rgb.shape
+    with pytest.raises(OutputNotWritableError, match="too long to save"):
+        write_image(tmp_path / ("é" * 126 + ".png"), rgb)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+
+
 def test_no_metadata_means_none(tmp_path):
     Image.fromarray(rand_u8()).save(tmp_path / "plain.png")
     img = read_image(tmp_path / "plain.png")

@@ -75,9 +75,18 @@ class Settings:
         obj.validate()
         return obj
 
-    def save(self, path: Path | None = None) -> None:
+    def save(self, path: Path | None = None) -> str:
+        """Write the settings file; '' when saved, else why not (a full disk, a read-only data folder):
+        the settings still apply until the app closes, so the caller tells the user and carries on."""
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "extra"}
-        write_atomic(path or default_path(), json.dumps({**self.extra, **data}, indent=2).encode("utf-8"))
+        target = path or default_path()
+        try:
+            write_atomic(target, json.dumps({**self.extra, **data}, indent=2).encode("utf-8"))
+        except OSError as exc:
+            log.warning("could not save the settings to %s: %s", target, exc)
+            return f"The settings could not be saved in {target.parent} ({exc.strerror or exc}); they apply until " \
+                   "Hourglass is closed."
+        return ""
 
     def validate(self) -> None:
         """Replace out-of-range values (from a hand-edited file) with defaults."""

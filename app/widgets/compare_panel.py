@@ -105,7 +105,7 @@ class ComparePanel(QWidget):
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._view_menu)
         self.strength.valueChanged.connect(self._on_strength)
-        self.strength.sliderReleased.connect(self.settings.save)
+        self.strength.sliderReleased.connect(self._save_settings)
         self.view.toggled.connect(self.toggle_button.setChecked)
         self.images.pair_ready.connect(self._on_pair)
         self.preview.started.connect(lambda: self.caption.setText("Previewing the visible area…"))
@@ -114,6 +114,11 @@ class ComparePanel(QWidget):
         self.preview.compared.connect(self._on_compared)
         self.preview.failed.connect(self._on_preview_failed)
         self.preview.cancelled.connect(lambda: self.caption.setText("Preview cancelled."))
+
+    def _save_settings(self) -> None:
+        problem = self.settings.save()
+        if problem:
+            self.message.emit(problem, 10000)
 
     def set_enabled(self, selected: bool, running: bool) -> None:
         """Previews need a selected photo and an engine that is not restoring a batch."""
@@ -260,8 +265,8 @@ class ComparePanel(QWidget):
                 self.settings.model = value
             else:
                 self.settings.quality = value
-            self.settings.save()
-            text = f"{alt.group} set to {alt.label} for every photo."
+            problem = self.settings.save()
+            text = f"{alt.group} set to {alt.label} for every photo." + (f" {problem}" if problem else "")
         if restored:
             text += " " + RESTORE_AGAIN_HINT
         self._end_comparison()

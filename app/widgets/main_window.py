@@ -404,8 +404,8 @@ class MainWindow(QMainWindow):
 
     def _on_model_selected(self, name: str) -> None:
         self.settings.model = name
-        self.settings.save()
-        self.statusBar().showMessage(f"Model: {name}", 6000)
+        problem = self.settings.save()
+        self.statusBar().showMessage(problem or f"Model: {name}", 10000 if problem else 6000)
 
     def _on_batch_finished(self, done: int, failed: int) -> None:
         if done or failed:
@@ -534,7 +534,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.queue.flush()
-        self.settings.save()
+        self.settings.save()  # closing: a settings file that cannot be written is only logged
         self.set_full_screen(False)  # the layout to come back to is the windowed one
         window_state.save(self)
         event.accept()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -13,6 +14,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QRadioButton,
     QSpinBox,
@@ -28,6 +30,7 @@ class SettingsDialog(QDialog):
     def __init__(self, settings: Settings, parent: QWidget | None = None, devices=()) -> None:
         """`devices`: the engine's (its handshake's `P.DeviceInfo`s); with several GPUs, each is offered."""
         super().__init__(parent)
+        self.problem_box: QMessageBox | None = None  # the "not saved" message, while it is shown
         self.setWindowTitle("Settings")
         self.settings = settings
         form = QFormLayout()
@@ -136,7 +139,12 @@ class SettingsDialog(QDialog):
 
     def accept(self) -> None:
         self.apply(self.settings)
-        self.settings.save()
+        problem = self.settings.save()
+        if problem:  # they still apply: say so (not modally, over the window), and close as asked
+            self.problem_box = QMessageBox(QMessageBox.Icon.Warning, "Settings not saved", problem,
+                                           parent=self.parentWidget() or self)
+            self.problem_box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            self.problem_box.open()
         super().accept()
 
     def _update_enabled(self) -> None:

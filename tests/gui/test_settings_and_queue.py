@@ -109,6 +109,22 @@ def test_settings_persist_and_bad_values_fall_back(data_dir):
     assert json.loads((data_dir / "settings.json").read_text())["future_option"] == 1
 
 
+def test_settings_that_cannot_be_saved_still_apply_and_the_user_is_told(qtbot, data_dir):
+    """A full disk or a read-only data folder raised out of the dialog's OK (nothing closed, nothing said)."""
+    from app.widgets.settings_dialog import SettingsDialog
+
+    (data_dir / "settings.json").mkdir(parents=True)  # in the way of the file, whatever the permissions
+    s = Settings()
+    assert "could not be saved" in s.save() and "until Hourglass is closed" in s.save()
+    dialog = SettingsDialog(s)
+    qtbot.addWidget(dialog)
+    dialog.quality.setCurrentIndex(dialog.quality.findData("fast"))
+    dialog.accept()
+    assert s.quality == "fast" and dialog.result() == dialog.DialogCode.Accepted
+    assert dialog.problem_box is not None and "could not be saved" in dialog.problem_box.text()
+    dialog.problem_box.close()
+
+
 def test_settings_dialog_edits_and_saves(qtbot, data_dir, tmp_path):
     from app.widgets.settings_dialog import SettingsDialog
 

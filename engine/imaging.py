@@ -863,7 +863,9 @@ def _atomic_write(path: Path, parts: list, overwrite: bool) -> None:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise OutputNotWritableError(f"The folder {folder} cannot be created: {e.strerror or e}.") from None
-    short = path.name.encode("utf-8")[:150].decode("utf-8", "ignore")  # a name near NAME_MAX still fits
+    short = path.name  # cut to 150 bytes, so that a name near NAME_MAX still fits with the suffixes
+    while len(os.fsencode(short)) > 150:  # (by characters: a name may hold any bytes, which it keeps)
+        short = short[:-1]
     tmp = folder / f".{short}.{secrets.token_hex(4)}.hourglass-tmp"
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)

@@ -113,7 +113,7 @@ def _reader(path: str) -> tuple[QImageReader | None, QBuffer | None]:
         log.debug("cannot read %s: %s", path, exc)
         return None, None
     buffer.open(QIODevice.OpenModeFlag.ReadOnly)
-    return QImageReader(buffer, Path(path).suffix.lstrip(".").lower().encode()), buffer
+    return QImageReader(buffer, Path(path).suffix.lstrip(".").lower().encode("ascii", "ignore")), buffer
 
 
 def _to_qimage(rgb8) -> QImage:

@@ -27,7 +27,7 @@ MAX_MESSAGE = 1 << 20
 def server_name(data_dir: Path) -> str:
     """The socket's name for this user and data folder (another `--data-dir` is another window)."""
     user = os.environ.get("USER") or os.environ.get("USERNAME") or ""
-    digest = hashlib.sha256(f"{user}\0{Path(data_dir).resolve()}".encode()).hexdigest()[:16]
+    digest = hashlib.sha256(os.fsencode(f"{user}\0{Path(data_dir).resolve()}")).hexdigest()[:16]  # any name
     return f"hourglass-{digest}"
 
 

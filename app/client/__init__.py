@@ -22,7 +22,7 @@ from app.client.events import (
 from app.client.launcher import engine_command
 
 __all__ = [
-    "ClientConfig", "CommandNotSentError", "EngineClient", "EngineCrashedError", "EngineError", "EngineStartError", "EngineState",
-    "EngineStatus", "EngineUnavailableError", "EventStream", "ProcessOutcome", "ProtocolMismatchError",
-    "RequestError", "engine_command",
+    "ClientConfig", "CommandNotSentError", "EngineClient", "EngineCrashedError", "EngineError",
+    "EngineStartError", "EngineState", "EngineStatus", "EngineUnavailableError", "EventStream", "ProcessOutcome",
+    "ProtocolMismatchError", "RequestError", "engine_command",
 ]

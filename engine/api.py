@@ -233,6 +233,9 @@ def restore_file(
     timings["read"] = time.perf_counter() - t0
     if img.frames > 1:
         warn(f'"{input_path.name}" holds {img.frames} frames or pages; only the first is restored and saved.')
+    flat = imaging.format_without_transparency(output_path, img, opts.format) if img.alpha is not None else None
+    if flat and (img.alpha < 1.0).any():
+        warn(f'"{input_path.name}" has transparent parts; {flat} cannot hold them, so they are white in the result.')
     task, detection = opts.task, None
     if task == "auto":
         stage("detect")

@@ -631,12 +631,13 @@ def write_image(path, rgb: np.ndarray, source: ImageData | None = None, *, forma
     _check_target(path, source, overwrite)
     if alpha is None and source is not None:
         alpha = source.alpha
-    if alpha is not None and fmt in _ALPHA_FORMATS:
+    if alpha is not None:
         alpha = np.asarray(alpha, dtype=np.float32)
         if alpha.shape != rgb.shape[:2]:
             alpha = cv2.resize(alpha, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
-    else:
-        alpha = None
+        if fmt not in _ALPHA_FORMATS:  # JPEG, BMP: flatten onto white, as editors export; the colours
+            rgb = _over_white(rgb, alpha)  # under transparent pixels (often black) would show otherwise
+            alpha = None
     meta = source if source is not None else ImageData(rgb, None, 8, fmt, None, None, None, None, None)
     if meta.grayscale:  # a black-and-white photo stays black and white, without the network's faint tints
         rgb = _gray(rgb, keep_rgb=alpha is not None or fmt not in _GRAY_FORMATS)
@@ -648,6 +649,18 @@ def write_image(path, rgb: np.ndarray, source: ImageData | None = None, *, forma
         parts = [_encode_with_pillow(fmt, rgb, alpha, meta, quality)]
     _atomic_write(path, parts, overwrite)
     return path
+
+
+def format_without_transparency(path, source: ImageData | None, format: str | None = None) -> str | None:
+    """The format `write_image(path, …, source, format=format)` writes, when it has no alpha channel (JPEG,
+    BMP: a transparent photo is flattened onto white there); None when it keeps transparency."""
+    fmt = _resolve_output(Path(path), source, format, None)[0]
+    return None if fmt in _ALPHA_FORMATS else fmt
+
+
+def _over_white(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    a = np.clip(alpha, 0.0, 1.0)[..., None]
+    return rgb * a + (1.0 - a)
 
 
 def _gray(rgb: np.ndarray, keep_rgb: bool) -> np.ndarray:

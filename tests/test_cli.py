@@ -393,6 +393,18 @@ def test_a_result_name_too_long_for_the_disk_fails_at_once_and_clearly(tmp_path,
     assert list(out.iterdir()) == []
 
 
+def test_a_transparent_photo_saved_as_jpeg_is_flattened_onto_white_and_says_so(tmp_path, tiny_model_path, capsys):
+    rgba = np.zeros((24, 24, 4), np.uint8)
+    rgba[..., 1] = 200
+    rgba[:, :12, 3] = 255  # the right half transparent (black under it)
+    Image.fromarray(rgba).save(tmp_path / "cut-out.png")
+    assert main(["restore", str(tmp_path / "cut-out.png"), "-o", str(tmp_path / "out"), "--model",
+                 str(tiny_model_path), "--steps", "1", "--task", "haze", "--format", "jpeg"]) == 0
+    assert '"cut-out.png" has transparent parts; JPEG cannot hold them, so they are white' in capsys.readouterr().err
+    with Image.open(tmp_path / "out" / "cut-out.jpg") as im:
+        assert min(im.getpixel((20, 12))) >= 250
+
+
 def test_an_unwritable_output_fails_before_restoring(tmp_path, tiny_model_path, capsys, monkeypatch):
     """A read-only card or a file in the way is reported at once, not after the photo was restored."""
     import engine.api

@@ -532,6 +532,22 @@ def test_names_up_to_the_disk_limit_are_written_and_longer_ones_refused(tmp_path
     assert sorted(p.name for p in tmp_path.iterdir()) == [name]
 
 
+def test_transparent_parts_are_white_where_the_format_has_no_alpha(tmp_path):
+    """A JPEG (or BMP) cannot hold transparency: the colour under transparent pixels, often black, showed."""
+    rgb = np.zeros((8, 8, 3), np.float32)
+    rgb[..., 1] = 0.8
+    alpha = np.ones((8, 8), np.float32)
+    alpha[:, 4:] = 0.0
+    alpha[:, 3] = 0.5
+    for name in ("flat.jpg", "flat.bmp"):
+        out = to_uint8(read_image(write_image(tmp_path / name, rgb, alpha=alpha)).rgb).astype(int)
+        assert (np.abs(out[:, 5:] - 255) <= 3).all() and (np.abs(out[:, 0] - [0, 204, 0]) <= 6).all()
+        assert np.abs(out[:, 3] - [128, 230, 128]).max() <= 6  # half transparent: half way to white
+    assert read_image(write_image(tmp_path / "kept.png", rgb, alpha=alpha)).alpha is not None
+    assert imaging.format_without_transparency(tmp_path / "x.jpg", None) == "JPEG"
+    assert imaging.format_without_transparency(tmp_path / "x.png", None) is None
+
+
 def test_no_metadata_means_none(tmp_path):
     Image.fromarray(rand_u8()).save(tmp_path / "plain.png")
     img = read_image(tmp_path / "plain.png")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from app.paths import data_dir, write_atomic
-from engine.protocol import UNSURE
+from engine.protocol import UNSURE, runner_up
 
 log = logging.getLogger("app.queue")
 
@@ -126,8 +126,7 @@ class QueueItem:
 
 def detection_fields(task: str | None, confidence: float | None, scores: dict[str, float]) -> dict[str, Any]:
     """A queue item's fields for a detection: the answer, its score and the detector's next guess."""
-    others = sorted(((v, k) for k, v in scores.items() if k != task), reverse=True)
-    second_confidence, second_task = others[0] if others else (None, None)
+    second_task, second_confidence = runner_up(task, scores) or (None, None)
     return {"detected_task": task, "confidence": confidence, "second_task": second_task,
             "second_confidence": second_confidence, "detect_message": ""}
 

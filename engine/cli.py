@@ -379,12 +379,12 @@ def _cancel_on_sigint(cancel):
 
 def _next_guess(res) -> str | None:
     """The detector's second answer when it was unsure of the first (scored below `UNSURE`), else None."""
-    from engine.protocol import UNSURE
+    from engine.protocol import UNSURE, runner_up
 
     if res.confidence is None or res.confidence >= UNSURE:
         return None
-    others = sorted(((v, k) for k, v in res.scores.items() if k != res.task), reverse=True)
-    return others[0][1] if others else None
+    second = runner_up(res.task, res.scores)
+    return second[0] if second else None
 
 
 def _detected(res) -> str:

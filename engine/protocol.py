@@ -298,6 +298,15 @@ class Configured(Message):
 UNSURE = 0.5
 
 
+def runner_up(task: str | None, scores: dict[str, float]) -> tuple[str, float] | None:
+    """The detector's next guess after `task`: (class, score), None without other scores."""
+    others = [(v, k) for k, v in scores.items() if k != task]
+    if not others:
+        return None
+    score, name = max(others)
+    return name, score
+
+
 @dataclass(frozen=True, slots=True)
 class Analysis(Message):
     """Degradation detection (nothing is restored or written): `task` is one of `TASKS` other than "auto"

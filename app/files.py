@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.filetypes import describe_passed_over, is_other_image, is_photo
+from engine.filetypes import describe_passed_over, folder_photos, is_photo
 
 RESTORED_DIR = "restored"  # the default output folder beside each photo
 
@@ -61,19 +61,12 @@ def scan(paths: Iterable[str | os.PathLike[str]], known: Iterable[str] = (),
 
     for raw in paths:
         p = Path(os.path.abspath(raw))
-        if p.is_dir():
-            for dirpath, dirnames, filenames in os.walk(p):
-                # hidden folders and our own default output folders are not inputs
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d != RESTORED_DIR
-                                     and os.path.normcase(os.path.join(dirpath, d)) != skip)
-                for name in sorted(filenames):
-                    f = Path(dirpath) / name
-                    if name.startswith(".") or (result_suffix and f.stem.endswith(result_suffix)):
-                        continue
-                    if is_photo(f):
-                        add(f, p)
-                    elif is_other_image(f):
-                        result.cannot_open.append(f)
+        if p.is_dir():  # our own default output folders and a chosen one inside it are not inputs
+            photos, others = folder_photos(
+                p, lambda d: d.name == RESTORED_DIR or os.path.normcase(str(d)) == skip, result_suffix)
+            for f in photos:
+                add(f, p)
+            result.cannot_open += others
         elif p.is_file() and is_photo(p):
             add(p, None)
         elif p.is_file():

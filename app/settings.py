@@ -12,7 +12,7 @@ from typing import Any
 
 from app.files import RESTORED_DIR
 from app.paths import data_dir, write_atomic
-from engine.filetypes import default_output_extension
+from engine.filetypes import default_output_extension, numbered_name
 from engine.protocol import is_gpu_id
 
 log = logging.getLogger("app.settings")
@@ -155,14 +155,7 @@ class Settings:
 
 def free_name(path: Path) -> Path:
     """`path` if nothing is there, else the first free `stem (n).ext`."""
-    if not os.path.lexists(path):
-        return path
-    n = 1
-    while True:
-        candidate = path.with_name(f"{path.stem} ({n}){path.suffix}")
-        if not os.path.lexists(candidate):
-            return candidate
-        n += 1
+    return numbered_name(path, os.path.lexists)
 
 
 def default_path() -> Path:

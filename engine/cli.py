@@ -144,22 +144,11 @@ def collect_inputs(paths: list[str], exclude: str | os.PathLike | None = None,
 
 
 def _folder_photos(folder: Path, skip: Path | None, result_suffix: str) -> tuple[list[Path], list[Path]]:
-    """(photos, other images Hourglass cannot open) in `folder` and below, each list sorted."""
-    from engine.filetypes import is_other_image, is_photo
+    """(photos, other images Hourglass cannot open) in `folder` and below, each list sorted by path."""
+    from engine.filetypes import folder_photos
 
-    found, others = [], []
-    for dirpath, dirnames, filenames in os.walk(folder):
-        here = Path(dirpath)
-        dirnames[:] = [d for d in dirnames if not d.startswith(".") and (here / d).resolve() != skip]
-        for name in filenames:
-            f = here / name
-            if name.startswith(".") or (result_suffix and f.stem.endswith(result_suffix)) or not f.is_file():
-                continue
-            if is_photo(f):
-                found.append(f)
-            elif is_other_image(f):
-                others.append(f)
-    return sorted(found), sorted(others)
+    photos, others = folder_photos(folder, lambda d: d.resolve() == skip, result_suffix)
+    return sorted(f for f in photos if f.is_file()), sorted(f for f in others if f.is_file())
 
 
 def plan_outputs(files: list[Path], inputs: list[str], out_dir: Path, fmt: str | None,
@@ -172,6 +161,7 @@ def plan_outputs(files: list[Path], inputs: list[str], out_dir: Path, fmt: str |
     on this run only, so running it again with --overwrite replaces the same files.
     """
     from engine.api import output_path_for
+    from engine.filetypes import numbered_name
 
     planned: dict[str, Path] = {}
     out = []
@@ -179,13 +169,8 @@ def plan_outputs(files: list[Path], inputs: list[str], out_dir: Path, fmt: str |
         target = output_path_for(path, out_dir / output_subfolder(path, inputs), fmt, suffix)
         note = ""
         first = planned.get(os.path.normcase(target))
-        if first is not None:
-            n = 1
-            while True:
-                candidate = target.with_name(f"{target.stem} ({n}){target.suffix}")
-                if os.path.normcase(candidate) not in planned:  # not the disk: a rerun gives the same names
-                    break
-                n += 1
+        if first is not None:  # taken by this run, not the disk: a rerun gives the same names
+            candidate = numbered_name(target, lambda p: os.path.normcase(p) in planned)
             note = f"{first.name} makes {target.name} in this run, so this one is saved as {candidate.name}"
             target = candidate
         planned[os.path.normcase(target)] = path

@@ -6,8 +6,9 @@ photo is without keeping copies of these lists.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 # Camera RAW formats LibRaw (through rawpy) develops. Not Sigma's X3F: LibRaw dropped it in 0.20.
@@ -55,3 +56,37 @@ def default_output_extension(photo: str | Path) -> str:
     if suffix.lower() in (".heic", ".heif"):
         return ".jpg"
     return suffix
+
+
+def numbered_name(path: Path, taken: Callable[[Path], bool]) -> Path:
+    """`path`, or the first `stem (n).ext` not `taken`: how the app names a result beside an earlier one
+    (taken: on disk) and the CLI two photos that would make one file (taken: by this run)."""
+    candidate, n = path, 0
+    while taken(candidate):
+        n += 1
+        candidate = path.with_name(f"{path.stem} ({n}){path.suffix}")
+    return candidate
+
+
+def folder_photos(folder: Path, skip_dir: Callable[[Path], bool] = lambda _: False,
+                  result_suffix: str = "") -> tuple[list[Path], list[Path]]:
+    """(photos, other images Hourglass cannot open) in `folder` and below, folders and names sorted.
+
+    Hidden entries (macOS's `._IMG_0001.JPG` companions, `.thumbnails`), the folders `skip_dir` names (an
+    output folder inside the input) and, with a `result_suffix`, files whose name ends with it (results saved
+    beside their photos) are passed over: restoring a folder again must not restore its results.
+    """
+    photos, others = [], []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        here = Path(dirpath)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and not skip_dir(here / d))
+        for name in sorted(filenames):
+            f = here / name
+            if name.startswith(".") or (result_suffix and f.stem.endswith(result_suffix)):
+                continue
+            if is_photo(f):
+                photos.append(f)
+            elif is_other_image(f):
+                others.append(f)
+    return photos, others
+

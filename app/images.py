@@ -11,7 +11,7 @@ from PySide6.QtGui import QColorSpace, QImage, QImageReader, QTransform
 
 from app.queue_model import QueueItem
 from app.tasks import TaskSet
-from engine.filetypes import RAW_EXTENSIONS
+from engine.filetypes import AVIF_BRANDS, RAW_EXTENSIONS, iso_media_brand
 
 log = logging.getLogger("app.images")
 
@@ -77,9 +77,10 @@ def read_image(path: str, max_side: int | None = None) -> QImage:
     image = reader.read()
     error = reader.errorString()
     del reader, buffer  # the reader reads from the buffer: both go together
-    if image.isNull() and (suffix in PILLOW_EXTENSIONS or _is_iso_media(path)):  # HEIC/AVIF, maybe misnamed
-        return _scaled(_decode_with_pillow(path), max_side)
     if image.isNull():
+        brand = _iso_brand(path)  # HEIC and AVIF, named so or not (a phone's HEIC saved as .jpg)
+        if suffix in PILLOW_EXTENSIONS or brand is not None:
+            return _scaled(_decode_with_pillow(path, avif=brand in AVIF_BRANDS), max_side)
         log.debug("cannot decode %s: %s", path, error)
     elif orientation != 1:
         image = image.transformed(_ORIENTATIONS[orientation])
@@ -89,13 +90,13 @@ def read_image(path: str, max_side: int | None = None) -> QImage:
 PILLOW_EXTENSIONS = frozenset({".heic", ".heif", ".avif"})
 
 
-def _is_iso_media(path: str) -> bool:
-    """An ISO media file (HEIC, AVIF) whatever its name says: a phone's HEIC saved as .jpg, say."""
+def _iso_brand(path: str) -> bytes | None:
+    """The file's ISO media brand (HEIC, AVIF), None for any other or an unreadable file."""
     try:
         with open(path, "rb") as f:
-            return f.read(12)[4:8] == b"ftyp"
+            return iso_media_brand(f.read(12))
     except OSError:
-        return False
+        return None
 
 
 def _reader(path: str) -> tuple[QImageReader | None, QBuffer | None]:
@@ -166,16 +167,14 @@ def _develop_raw(path: str, half_size: bool) -> QImage:
         return QImage()
 
 
-def _decode_with_pillow(path: str) -> QImage:
+def _decode_with_pillow(path: str, avif: bool) -> QImage:
     """HEIF/HEIC through pillow-heif and AVIF through Pillow (as the engine reads them), EXIF orientation
     applied. Null if it cannot."""
     try:
         import numpy as np
         from PIL import Image, ImageOps
 
-        with open(path, "rb") as f:
-            brand = f.read(12)[8:12]
-        if brand not in (b"avif", b"avis"):  # Pillow reads AVIF itself; pillow-heif is slow to import
+        if not avif:  # Pillow reads AVIF itself; pillow-heif is slow to import
             import pillow_heif
 
             pillow_heif.register_heif_opener()

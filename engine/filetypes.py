@@ -28,6 +28,16 @@ OTHER_IMAGE_EXTENSIONS = frozenset({
 })
 
 
+AVIF_BRANDS = frozenset({b"avif", b"avis"})  # ISO media brands of AVIF stills and sequences (Pillow reads
+# these itself; pillow-heif the other HEIF brands)
+
+
+def iso_media_brand(head: bytes) -> bytes | None:
+    """The brand of an ISO media file (HEIC, AVIF) from its first 12 bytes, whatever its name says; None
+    for any other file."""
+    return head[8:12] if head[4:8] == b"ftyp" else None
+
+
 def is_photo(path: str | Path) -> bool:
     return Path(path).suffix.lower() in PHOTO_EXTENSIONS
 

@@ -34,7 +34,7 @@ from .errors import (
     OutputNotWritableError,
     UnsupportedInputError,
 )
-from .filetypes import RAW_EXTENSIONS, is_photo
+from .filetypes import AVIF_BRANDS, RAW_EXTENSIONS, is_photo, iso_media_brand
 
 log = logging.getLogger(__name__)
 # OpenCV prints its decoders' warnings about odd but readable files ("TIFF_Warning ... ExtraSamples") on
@@ -55,7 +55,6 @@ _SIXTEEN_BIT_FORMATS = frozenset({"PNG", "TIFF"})
 _ALPHA_FORMATS = frozenset({"PNG", "TIFF", "WEBP", "HEIF", "AVIF"})
 _GRAY_FORMATS = frozenset({"JPEG", "PNG", "TIFF", "BMP"})  # those that store one gray channel (here, without alpha)
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R BT.601, as Pillow's "L" conversion
-_AVIF_BRANDS = frozenset({b"avif", b"avis"})  # ISO BMFF major brands of AVIF stills and sequences
 _ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
 _ORIENTATION = 0x0112
 # TIFF tags that describe a file's layout (or carry ICC/XMP/IPTC we handle separately): never copied as EXIF.
@@ -122,7 +121,8 @@ def read_image(path) -> ImageData:
     head = _read_head(path)
     if path.suffix.lower() in RAW_EXTENSIONS:
         return _read_raw(path)
-    if head[4:8] == b"ftyp" and head[8:12] not in _AVIF_BRANDS or path.suffix.lower() in (".heic", ".heif"):
+    brand = iso_media_brand(head)
+    if brand is not None and brand not in AVIF_BRANDS or path.suffix.lower() in (".heic", ".heif"):
         _register_heif()  # (Pillow reads AVIF itself)
     with _decode_errors(path), warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)

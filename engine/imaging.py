@@ -262,13 +262,28 @@ def _cv2_pixels(path: Path):
 def _clear_tiff_orientation(data: np.ndarray) -> None:
     """OpenCV's TIFF decoder applies the Orientation tag itself (a PNG's eXIf it ignores): set the tag
     to 1 in our copy of the bytes, so every path is rotated exactly once, by _orient."""
-    e = "<" if data[:2].tobytes() == b"II" else ">"
-    with suppress(struct.error):
-        (ifd,) = struct.unpack_from(e + "I", data, 4)
-        (count,) = struct.unpack_from(e + "H", data, ifd)
-        for at in range(ifd + 2, ifd + 2 + 12 * count, 12):
-            if struct.unpack_from(e + "HH", data, at) == (274, 3):
+    found = _tiff_ifd0(lambda at, n: data[at:at + n].tobytes())
+    if found is not None:
+        e, entries = found
+        for tag, kind, _count, at in entries:
+            if (tag, kind) == (274, 3):
                 struct.pack_into(e + "H", data, at + 8, 1)
+
+
+def _tiff_ifd0(read) -> tuple[str, list[tuple[int, int, int, int]]] | None:
+    """A classic TIFF's byte order and first directory, as (tag, type, count, offset of the 12-byte entry);
+    `read(offset, size)` gives the file's bytes. None for anything else (BigTIFF, damaged)."""
+    try:
+        head = read(0, 8)
+        e = {b"II": "<", b"MM": ">"}.get(head[:2])
+        if e is None or struct.unpack_from(e + "H", head, 2)[0] != 42:
+            return None
+        (ifd,) = struct.unpack_from(e + "I", head, 4)
+        (count,) = struct.unpack(e + "H", read(ifd, 2))
+        raw = read(ifd + 2, 12 * count)
+        return e, [(*struct.unpack_from(e + "HHI", raw, 12 * i), ifd + 2 + 12 * i) for i in range(count)]
+    except struct.error:
+        return None
 
 
 def _pillow_pixels(img: Image.Image):
@@ -403,21 +418,20 @@ def _tiff_entry_bytes(path: Path, tag: int) -> bytes | None:
     """The raw bytes of a tag of a classic TIFF's first directory, whatever its declared type."""
     try:
         with open(path, "rb") as fp:
-            head = fp.read(8)
-            e = {b"II": "<", b"MM": ">"}.get(head[:2])
-            if e is None or struct.unpack_from(e + "H", head, 2)[0] != 42:
+            def read(at: int, size: int) -> bytes:
+                fp.seek(at)
+                return fp.read(size)
+
+            found = _tiff_ifd0(read)
+            if found is None:
                 return None
-            fp.seek(struct.unpack_from(e + "I", head, 4)[0])
-            (count,) = struct.unpack(e + "H", fp.read(2))
-            entries = fp.read(12 * count)
-            for i in range(count):
-                entry_tag, kind, n = struct.unpack_from(e + "HHI", entries, 12 * i)
+            e, entries = found
+            for entry_tag, kind, count, at in entries:
                 if entry_tag == tag and kind in _TIFF_TYPE_SIZES:
-                    size = n * _TIFF_TYPE_SIZES[kind]
+                    size = count * _TIFF_TYPE_SIZES[kind]
                     if size <= 4:
-                        return entries[12 * i + 8:12 * i + 8 + size]
-                    fp.seek(struct.unpack_from(e + "I", entries, 12 * i + 8)[0])
-                    return fp.read(size)
+                        return read(at + 8, size)
+                    return read(struct.unpack(e + "I", read(at + 8, 4))[0], size)
     except (OSError, struct.error):
         pass
     return None

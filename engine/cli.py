@@ -232,6 +232,7 @@ def _unexpected(exc: Exception, doing: str, path: Path) -> str:
 def cmd_restore(args) -> int:
     from engine.api import RestoreOptions, restore_file
     from engine.errors import Cancelled, HourglassError
+    from engine.imaging import same_file
     from engine.models import load_model
     from engine.sampler import CancelToken
 
@@ -275,7 +276,7 @@ def cmd_restore(args) -> int:
             for i, (path, (out, renamed)) in enumerate(zip(files, outputs, strict=True), 1):
                 cancel.check()
                 bar.photo(i, path.name)
-                if not args.overwrite and _exists(out) and not _same_path(out, path):
+                if not args.overwrite and _exists(out) and not same_file(out, path):  # the original: refused below
                     kept += 1  # restored by an earlier run (an interrupted batch resumes where it stopped)
                     bar.done(f"kept   {path}: {out} already exists")
                     continue
@@ -327,14 +328,6 @@ def _exists(path: Path) -> bool:
     """Whether a file is there; False where the name itself is refused (too long), which restoring says."""
     try:
         return path.exists()
-    except OSError:
-        return False
-
-
-def _same_path(a: Path, b: Path) -> bool:
-    """Whether two paths name one file (then restore_file says why it never saves over the original)."""
-    try:
-        return a.samefile(b)
     except OSError:
         return False
 

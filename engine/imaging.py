@@ -727,7 +727,7 @@ def _read_only_disk(folder: Path) -> bool:
 
 def check_not_original(path: Path, original: Path) -> None:
     """Refuse an output path that is the input photo itself (any spelling of it, links included)."""
-    if _same_file(path, original):
+    if same_file(path, original):
         raise OutputExistsError(f'Hourglass never saves over the original photo "{Path(path).name}"; choose '
                                 "another folder, or a name suffix (--suffix in the command line).")
 
@@ -753,7 +753,8 @@ def _check_target(path: Path, source: ImageData | None, overwrite: bool) -> None
                                 "allow overwriting.")
 
 
-def _same_file(a: Path, b: Path) -> bool:
+def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """Whether two paths name one file (links and other spellings included)."""
     try:
         return os.path.samefile(a, b)
     except OSError:

@@ -19,6 +19,20 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 GOLDEN = SHARED / "spec" / "golden"
 
 
+EXIT_GUARD_S = float(os.environ.get("HOURGLASS_TEST_EXIT_GUARD_S", "120"))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config) -> None:
+    """Once the tests are done, give the interpreter `EXIT_GUARD_S` to exit, then print every thread's
+    stack and exit with status 1. A thread left blocked by a test (an executor, a reader) would otherwise
+    hang the run after its last test, where pytest-timeout no longer watches, until CI kills it."""
+    import faulthandler
+    import sys
+
+    faulthandler.dump_traceback_later(EXIT_GUARD_S, exit=True, file=sys.__stderr__)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_models_dir(tmp_path_factory, monkeypatch):
     """Never read or write the developer's real model folder."""

@@ -181,7 +181,8 @@ class CompareView(QWidget):
         p.fillRect(self.rect(), QColor("#1e1e1e"))
         if self.before is None:
             p.setPen(QColor("#9e9e9e"))
-            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.placeholder)
+            p.drawText(self.rect().adjusted(24, 0, -24, 0), int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap),
+                       self.placeholder)
             return
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.transform.zoom < 2)
         self._draw(p, self.transform, round(self.divider * self.width()), self.width(), self.height(), handle=True)

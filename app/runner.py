@@ -149,14 +149,26 @@ class BatchRunner(QObject):
 
     def retry(self, ids: Iterable[str]) -> None:
         """Failed, cancelled and finished photos are restored again (the batch starts if it is not running).
-        A finished photo's earlier result is kept: the new one gets a free name beside it."""
+        A finished photo's earlier result is kept: the new one gets a free name beside it. A photo no longer
+        where it was added stays as it is (it would only fail, and a finished one would lose its result's
+        link), and the status bar says so."""
         any_queued = False
+        gone: list[str] = []
         for item_id in ids:
             item = self.queue.get(item_id)
             if item is not None and item.state in FINISHED:
+                if not Path(item.path).exists():
+                    gone.append(item.name)
+                    continue
                 self.queue.set_state(item, ItemState.QUEUED, output_path=None, skipped=False, note="",
                                      elapsed_s=None)
                 any_queued = True
+        if gone:
+            names = ", ".join(gone[:3]) + (f" and {len(gone) - 3} more" if len(gone) > 3 else "")
+            self.notice.emit(f"Not restored again: {names} " + (
+                "is no longer where it was added (moved or deleted); add it again from where it is now."
+                if len(gone) == 1 else
+                "are no longer where they were added (moved or deleted); add them again from where they are now."))
         if any_queued:
             self._pause = False
             self._ensure_batch()

@@ -47,6 +47,7 @@ class ComparePanel(QWidget):
         self._shown_as: tuple | None = None
         self._pair_token = 0
         self._pair_strength = 1.0  # the strength the shown result was saved with
+        self._pair_paths: tuple[str, str | None] = ("", None)  # the photo and result being shown
         self._alternative: tuple[str, Alternative] | None = None  # the comparison on show: item id, right side
         self._build()
         self._wire()
@@ -138,8 +139,10 @@ class ComparePanel(QWidget):
         self._shown_as = _shown_as(item)
         self._end_comparison()
         after = item.output_path if item.state is ItemState.DONE and item.output_path else None
-        if after and not os.path.exists(after):
+        result_gone = bool(after) and not item.skipped and not os.path.exists(after)
+        if result_gone:
             after = None
+        self._pair_paths = (item.path, after)
         self._pair_token = self.images.load_pair(item.path, after)
         self._pair_strength = item.saved_strength if after else 1.0
         if item.state is ItemState.FAILED:  # the engine's messages mostly name the photo already
@@ -147,6 +150,9 @@ class ComparePanel(QWidget):
             self.caption.setText(message if item.name in message else f"{item.name}: {message}")
         elif item.state is ItemState.DONE and item.skipped:
             self.caption.setText(f"{item.name}: {item.note or 'not restored: it already looks fine.'}")
+        elif result_gone:  # moved to a library or deleted since: say so, not "not restored yet"
+            self.caption.setText(f"{item.name}: its restored file is no longer at {item.output_path} (moved or "
+                                 "deleted); Retry restores the photo again.")
         elif after:
             saved = f"saved at {item.saved_strength:.0%} strength" if item.saved_strength < 0.995 else ""
             notes = "; ".join(x for x in (saved, item.note) if x)
@@ -158,7 +164,7 @@ class ComparePanel(QWidget):
         if token == self._pair_token:
             self.view.set_images(before, after, after_strength=self._pair_strength)
             if before is None:
-                self.view.placeholder = "This photo cannot be shown: it could not be decoded (damaged?)."
+                self.view.placeholder = _not_shown(*self._pair_paths)
 
     def _on_strength(self, value: int) -> None:
         self.settings.strength = value / 100
@@ -304,3 +310,11 @@ def _shown_as(item: QueueItem) -> tuple:
     if item.state not in FINISHED:
         return ("unfinished",)
     return (item.state, item.output_path, item.skipped, item.note, item.error_message, item.saved_strength)
+
+
+def _not_shown(photo: str, result: str | None) -> str:
+    """Why the photo could not be shown: gone from where it was queued, or not decodable."""
+    if not os.path.exists(photo):
+        also = f"\nIts restored file is still at {result}." if result and os.path.exists(result) else ""
+        return f"The photo is no longer at {photo} (moved or deleted).{also}"
+    return "This photo cannot be shown: it could not be decoded (damaged?)."

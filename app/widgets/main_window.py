@@ -77,6 +77,8 @@ class MainWindow(QMainWindow):
         self._build_ui()
         window_state.restore(self)  # the size, split and columns the user left
         self._wire()
+        if len(self.queue):  # the queue saved at the last close: thumbnails and a photo on view, as for an add
+            self._on_queue_event("reset", list(self.queue))
         self._refresh()
 
     # -------------------------------------------------------------- construction

@@ -282,6 +282,54 @@ def test_queue_is_restored_after_restart_with_unfinished_photos_pending(make_win
     wait_idle(qtbot, window)
 
 
+def test_a_restored_queue_has_thumbnails_and_a_photo_on_view(make_window, qtbot, photos):
+    """The queue saved at the last close comes back with its thumbnails, and its first photo on view, as
+    photos just added do (the window used to ask for thumbnails only on adds)."""
+    _root, files = photos
+    window = make_window()
+    window.add_paths([str(f) for f in files])
+    qtbot.waitUntil(lambda: len(window.queue) == 3, timeout=TIMEOUT)
+    window.queue.flush()
+    second = make_window()
+    assert len(second.queue) == 3
+    qtbot.waitUntil(lambda: all(second.model.has_thumbnail(i.id) for i in second.queue), timeout=TIMEOUT)
+    assert second.current_item() is second.queue[0] and second.panel.shown_item == second.queue[0].id
+
+
+def test_a_photo_or_result_moved_away_is_named_as_gone_and_not_restored_again(make_window, qtbot, photos,
+                                                                               tmp_path):
+    """After a batch, results are moved to a library or the photos archived: the panel says which file is
+    gone (not "not restored yet", not "damaged"), and Retry leaves a photo that is gone as it was, with its
+    result, instead of failing it."""
+    _root, files = photos
+    window = make_window()
+    window.add_paths([str(files[0]), str(files[1])])
+    qtbot.waitUntil(lambda: len(window.queue) == 2, timeout=TIMEOUT)
+    window.runner.start()
+    wait_idle(qtbot, window)
+    moved_photo, moved_result = window.queue
+    result = Path(moved_result.output_path)
+    result.rename(tmp_path / "library.png")
+    window.select_row(1)
+    window.panel.show_item(moved_result)
+    assert "its restored file is no longer at" in window.panel.caption.text()
+    assert str(result) in window.panel.caption.text()
+
+    before_result = moved_photo.output_path
+    files[0].rename(tmp_path / "archived.jpg")
+    window.select_row(0)
+    window.panel.show_item(moved_photo)
+    qtbot.waitUntil(lambda: "no longer at" in window.panel.view.placeholder, timeout=TIMEOUT)
+    assert str(files[0]) in window.panel.view.placeholder and "still at " + before_result in window.panel.view.placeholder
+
+    notices = []
+    window.runner.notice.connect(notices.append)
+    window.runner.retry([moved_photo.id])
+    assert moved_photo.state is ItemState.DONE and moved_photo.output_path == before_result
+    assert notices and "no longer where it was added" in notices[-1] and files[0].name in notices[-1]
+    assert not window.runner.running
+
+
 def test_never_overwrite_and_output_folder_mirroring(make_window, qtbot, photos, tmp_path):
     from app.settings import Settings
 

@@ -226,6 +226,9 @@ class ComparePanel(QWidget):
         item = self.current_item()
         if item is None:
             self.caption.setText("Select a photo first.")
+        elif self.view.before is None and not os.path.exists(item.path):
+            self.caption.setText(f"{item.name} is no longer at {item.path} (moved or deleted), so it cannot be "
+                                 "previewed.")
         elif self.view.before is None:
             self.caption.setText(f"{item.name} is not shown (still loading, or it could not be decoded), so it "
                                  "cannot be previewed yet.")

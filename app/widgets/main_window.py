@@ -482,7 +482,7 @@ class MainWindow(QMainWindow):
         first = items[0]
         menu.addAction(self.paste_action)
         menu.addSeparator()
-        done = first.state is ItemState.DONE and first.output_path
+        done = first.state is ItemState.DONE and first.output_path and os.path.exists(first.output_path)
         menu.addAction("Open output", lambda: self.open_output(first)).setEnabled(bool(done))
         menu.addAction("Show in folder", lambda: self.show_in_folder(first))
         menu.addSeparator()
@@ -506,9 +506,17 @@ class MainWindow(QMainWindow):
     def open_output(self, item: QueueItem) -> None:
         if item.output_path and os.path.exists(item.output_path):
             QDesktopServices.openUrl(QUrl.fromLocalFile(item.output_path))
+        elif item.output_path:  # moved to a library or deleted since it was restored
+            self.statusBar().showMessage(f"{item.name}: its restored file is no longer at {item.output_path} "
+                                         "(moved or deleted).", 8000)
 
     def show_in_folder(self, item: QueueItem) -> None:
-        target = item.output_path if item.output_path and os.path.exists(item.output_path) else item.path
+        target = next((p for p in (item.output_path, item.path) if p and os.path.exists(p)), None)
+        if target is None and not Path(item.path).parent.is_dir():
+            self.statusBar().showMessage(f"{item.name}: neither the photo nor its folder is where it was added "
+                                         "(moved or deleted).", 8000)
+            return
+        target = target or item.path
         if sys.platform == "win32":
             subprocess.Popen(["explorer", "/select,", os.path.normpath(target)])
         elif sys.platform == "darwin":

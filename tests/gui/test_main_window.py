@@ -321,6 +321,8 @@ def test_a_photo_or_result_moved_away_is_named_as_gone_and_not_restored_again(ma
     window.panel.show_item(moved_photo)
     qtbot.waitUntil(lambda: "no longer at" in window.panel.view.placeholder, timeout=TIMEOUT)
     assert str(files[0]) in window.panel.view.placeholder and "still at " + before_result in window.panel.view.placeholder
+    window.panel.preview_visible()
+    assert "no longer at" in window.panel.caption.text() and "cannot be previewed" in window.panel.caption.text()
 
     notices = []
     window.runner.notice.connect(notices.append)
@@ -426,6 +428,16 @@ def test_context_menu_offers_open_output_and_show_in_folder(make_window, qtbot, 
     assert "Fast (1 step)" in [a.text() for a in compare.actions()]  # the same alternatives as the button's
     next(a for a in menus[-1].actions() if a.text() == "Open output").trigger()
     assert opened and opened[0].toLocalFile() == window.queue[0].output_path
+
+    # the result moved to a library since: nothing to open, and the status bar says why a double-click did nothing
+    result = Path(window.queue[0].output_path)
+    result.unlink()
+    window._context_menu(QPoint(5, 5))
+    assert not next(a for a in menus[-1].actions() if a.text() == "Open output").isEnabled()
+    window.open_output(window.queue[0])
+    assert len(opened) == 1 and "no longer at" in window.statusBar().currentMessage()
+    next(a for a in menus[-1].actions() if a.text() == "Show in folder").trigger()  # the photo's folder then
+    assert opened[-1].toLocalFile() == str(Path(window.queue[0].path).parent)
 
 
 @pytest.mark.parametrize("state", [ItemState.DONE])

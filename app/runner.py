@@ -298,12 +298,32 @@ class BatchRunner(QObject):
                 outcome = await self._run_item(item)
                 done += outcome in ("done", "skipped")
                 failed += outcome == "failed"
+                if outcome == "failed" and item.error_code == P.ErrorCode.OUTPUT_NOT_WRITABLE:
+                    self._pause_if_next_cannot_be_saved(item)
         finally:
             self._pause = False
             self._current = None
             self._batch_active = False
             self.running_changed.emit(False)
             self.batch_finished.emit(done, failed)
+
+    def _pause_if_next_cannot_be_saved(self, failed: QueueItem) -> None:
+        """A full disk, a read-only or vanished folder fails every photo saved there after this one too: pause
+        when the next photo goes to the same folder (or the one output folder of the settings), so the user
+        fixes it once instead of finding the whole batch failed; the others stay queued for Start."""
+        following = self.queue.next_queued()
+        if following is None or not failed.output_path:
+            return
+        here = Path(failed.output_path).parent
+        there = self.settings.output_folder(Path(following.path), Path(following.root) if following.root else None)
+        if there != here and not self.settings.output_dir:
+            return
+        self._pause = True
+        waiting = len(self.queue.in_state(ItemState.QUEUED))
+        self.error.emit("The batch is paused: results cannot be saved",
+                        f"{failed.error_message}\n\nThe other {waiting} photo(s) wait in the queue. Free some space "
+                        "or choose another output folder (Settings), then press Start; Retry restores this one.",
+                        failed.error_detail)
 
     async def _run_item(self, item: QueueItem) -> str:
         photo = Path(item.path)

@@ -7,7 +7,8 @@ engine is not the point. Behaviour is chosen by the photo's file name:
 - `*slow*`: steps take 10× longer (to pause or cancel in the middle);
 - `*clean*`: with task auto (or none) and no `restore_clean`, the photo is "already fine": `result` with
   `skipped`, task none and nothing written (analysis, when available, also answers none 93 %);
-- anything else: a few progress events, then the input is copied to the output and `result` is sent.
+- anything else: a few progress events, then the input is copied to the output and `result` is sent
+  (`output_not_writable` when the output cannot be written there).
 """
 
 from __future__ import annotations
@@ -141,8 +142,13 @@ class FakeEngine:
             self._finish(P.Failed(job_id, P.ErrorInfo.make(
                 P.ErrorCode.INPUT_UNREADABLE, f"{name} is not a photo Hourglass can read.", "cannot identify")))
             return
-        out.parent.mkdir(parents=True, exist_ok=True)
-        await asyncio.get_running_loop().run_in_executor(None, self.write_output, inp, out)
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            await asyncio.get_running_loop().run_in_executor(None, self.write_output, inp, out)
+        except OSError as exc:  # as the real engine reports a folder it cannot save in
+            self._finish(P.Failed(job_id, P.ErrorInfo.make(
+                P.ErrorCode.OUTPUT_NOT_WRITABLE, f"{out.name} cannot be saved in {out.parent}: {exc.strerror}.")))
+            return
         self._finish(P.Result(job_id, str(out), 8, 8, "cpu", "tiny", self.steps, "auto", {"total": 0.1}))
 
     def _finish(self, terminal: P.Message) -> None:

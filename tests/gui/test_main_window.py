@@ -332,6 +332,49 @@ def test_a_photo_or_result_moved_away_is_named_as_gone_and_not_restored_again(ma
     assert not window.runner.running
 
 
+def test_batch_pauses_when_results_cannot_be_saved_where_the_next_photo_goes(make_window, qtbot, photos,
+                                                                            tmp_path):
+    """A full disk or a folder that cannot be written fails every photo saved there: the batch pauses after
+    the first, says why, and keeps the others queued; after the user picks another folder, Start goes on."""
+    from app.settings import Settings
+
+    _root, files = photos
+    blocker = tmp_path / "drive.txt"  # a file where a folder should be: no folder can be made under it
+    blocker.write_text("")
+    settings = Settings(output_dir=str(blocker / "Restored"))
+    window = make_window(settings=settings)
+    errors = []
+    window.runner.error.connect(lambda *a: errors.append(a))
+    window.add_paths([str(f) for f in files])
+    qtbot.waitUntil(lambda: len(window.queue) == 3, timeout=TIMEOUT)
+    window.runner.start()
+    wait_idle(qtbot, window)
+    assert [i.state for i in window.queue] == [ItemState.FAILED, ItemState.QUEUED, ItemState.QUEUED]
+    assert window.queue[0].error_code == "output_not_writable"
+    assert errors and errors[-1][0] == "The batch is paused: results cannot be saved"
+    assert "The other 2 photo(s) wait in the queue" in errors[-1][1]
+    settings.output_dir = str(tmp_path / "Restored")
+    window.runner.start()
+    wait_idle(qtbot, window)
+    assert [i.state for i in window.queue] == [ItemState.FAILED, ItemState.DONE, ItemState.DONE]
+
+
+def test_batch_goes_on_when_only_one_folder_cannot_take_results(make_window, qtbot, tmp_path):
+    """Results beside each photo: a folder that cannot take them fails its photo, the next photo, saved in
+    another folder, is restored without a pause."""
+    stuck = make_photo(tmp_path / "card" / "a.jpg")
+    (tmp_path / "card" / "restored").write_text("")  # a file named like the results folder
+    fine = make_photo(tmp_path / "home" / "b.jpg")
+    window = make_window()
+    errors = []
+    window.runner.error.connect(lambda *a: errors.append(a))
+    window.add_paths([str(stuck), str(fine)])
+    qtbot.waitUntil(lambda: len(window.queue) == 2, timeout=TIMEOUT)
+    window.runner.start()
+    wait_idle(qtbot, window)
+    assert [i.state for i in window.queue] == [ItemState.FAILED, ItemState.DONE] and not errors
+
+
 def test_never_overwrite_and_output_folder_mirroring(make_window, qtbot, photos, tmp_path):
     from app.settings import Settings
 

@@ -231,7 +231,7 @@ def _unexpected(exc: Exception, doing: str, path: Path) -> str:
 
 def cmd_restore(args) -> int:
     from engine.api import RestoreOptions, restore_file
-    from engine.errors import Cancelled, HourglassError
+    from engine.errors import Cancelled, HourglassError, OutputNotWritableError
     from engine.imaging import same_file
     from engine.models import load_model
     from engine.sampler import CancelToken
@@ -268,7 +268,7 @@ def cmd_restore(args) -> int:
           file=sys.stderr)
     outputs = plan_outputs(files, args.inputs, out_dir, fmt, args.suffix)
     bar = ProgressBar(len(files))
-    ok, failed, clean, kept = 0, [], 0, 0
+    ok, failed, clean, kept, stopped = 0, [], 0, 0, 0
     start = time.perf_counter()
     cancel = CancelToken()
     try:
@@ -287,6 +287,12 @@ def cmd_restore(args) -> int:
                 except HourglassError as exc:
                     failed.append(f"{path}: {exc}")
                     bar.done(f"FAILED {failed[-1]}")
+                    if isinstance(exc, OutputNotWritableError) and i < len(files) and \
+                            outputs[i][0].parent == out.parent:  # a full disk or a read-only folder fails the rest
+                        stopped = len(files) - i
+                        bar.done(f"Stopped: the next photos would be saved in {out.parent} too. Free some space "
+                                 "or choose another -o, then run the same command again (finished photos are kept).")
+                        break
                     continue
                 except Exception as exc:  # noqa: BLE001 - logged by _unexpected; one photo's bug must not end the batch
                     failed.append(f"{path}: {_unexpected(exc, 'restoring', path)}")
@@ -318,6 +324,8 @@ def cmd_restore(args) -> int:
         summary += f"; {kept} kept from an earlier run (--overwrite restores them again)"
     if failed or problems:
         summary += f"; {len(failed)} failed"
+    if stopped:
+        summary += f"; {stopped} not attempted"
     if len(failed) > 1 and len(files) > 10:  # in a long log the failures have scrolled away: list them again
         print("Failed:\n" + "\n".join(f"  {line}" for line in failed), file=sys.stderr)
     print(summary, file=sys.stderr)

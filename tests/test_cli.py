@@ -118,6 +118,24 @@ def test_existing_output_is_kept_so_an_interrupted_batch_resumes(photos, tmp_pat
     assert main(args + ["--overwrite"]) == 0 and (out / "a.png").read_bytes() != b"keep me"
 
 
+def test_batch_stops_when_results_cannot_be_saved_in_the_folder_the_next_ones_go_to(tmp_path, tiny_model_path,
+                                                                                    capsys):
+    """A full disk or a folder that cannot be written would fail every photo after the first (a full disk only
+    after restoring each): the batch stops, says how many photos were not attempted, and how to go on."""
+    src = tmp_path / "in"
+    src.mkdir()
+    names = [_photo(src / f"p{i}.png", seed=i) for i in range(3)]
+    blocker = tmp_path / "drive.txt"
+    blocker.write_text("")
+    out = blocker / "restored"
+    code = main(["restore", *map(str, names), "-o", str(out), "--model", str(tiny_model_path), "--steps", "1",
+                 "--task", "haze"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("FAILED") == 1 and "[2/3]" not in err
+    assert f"Stopped: the next photos would be saved in {out} too" in err
+    assert "Restored 0 of 3 photo(s)" in err and "1 failed; 2 not attempted" in err
+
+
 def test_usage_errors(tmp_path, tiny_model_path, capsys):
     empty = tmp_path / "empty"
     empty.mkdir()

@@ -5,6 +5,9 @@ the drag carries their output files, so they drop into a file manager, an editor
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -57,6 +60,36 @@ def restored_file(item: QueueItem) -> str | None:
     if item.state is ItemState.DONE and item.output_path and os.path.isfile(item.output_path):
         return item.output_path
     return None
+
+
+# the order of the State column when sorted: what needs a look first, finished photos last
+_STATE_ORDER = (ItemState.FAILED, ItemState.CANCELLED, ItemState.RUNNING, ItemState.QUEUED, ItemState.DETECTING,
+                ItemState.PENDING, ItemState.DONE)
+_TASK_ORDER = ("low-light", "haze", "rain", "snow", "blur", "none", "auto")
+
+
+def natural_key(name: str) -> tuple:
+    """File names as people count: IMG_2 before IMG_10, case ignored."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part)
+                 for part in re.split(r"(\d+)", name.casefold()) if part)
+
+
+def sort_key(column: int) -> Callable[[QueueItem], Any]:
+    """How a click on `column`'s header orders the queue. The degradation groups the photos by task and puts
+    the detector's least sure answers first in each group (the ones to check), chosen ones after them."""
+    if column == COL_TASK:
+        def by_task(item: QueueItem) -> tuple:
+            task = item.effective_task
+            sure = item.confidence if item.task == "auto" and item.confidence is not None else 2.0
+            return (_TASK_ORDER.index(task) if task in _TASK_ORDER else len(_TASK_ORDER), sure, natural_key(item.name))
+        return by_task
+    if column == COL_STATE:
+        return lambda item: (_STATE_ORDER.index(item.state), item.skipped, natural_key(item.name))
+    if column == COL_PROGRESS:
+        return lambda item: (item.progress, natural_key(item.name))
+    if column == COL_ETA:
+        return lambda item: (item.eta_s is None, item.eta_s or 0.0, natural_key(item.name))
+    return lambda item: natural_key(item.name)
 
 
 def format_eta(seconds: float | None) -> str:
@@ -181,6 +214,10 @@ class QueueTableModel(QAbstractTableModel):
         return item_id in self._thumbs
 
     def _on_queue_event(self, event: str, items: list[QueueItem]) -> None:
+        if event == "reordered":  # the same items in another order: thumbnails stay
+            self.beginResetModel()
+            self.endResetModel()
+            return
         if event in ("added", "removed", "reset"):
             # Adds and removes are rare and can touch any rows: a reset keeps the adapter simple and correct.
             self.beginResetModel()

@@ -133,7 +133,7 @@ def detection_fields(task: str | None, confidence: float | None, scores: dict[st
 
 _PERSISTED = tuple(f for f in QueueItem.__dataclass_fields__ if f not in ("progress", "eta_s", "stage"))
 
-Listener = Callable[[str, list[QueueItem]], None]  # (event, items): added | removed | changed | reset
+Listener = Callable[[str, list[QueueItem]], None]  # (event, items): added | removed | changed | reset | reordered
 
 
 SAVE_INTERVAL = 1.0  # seconds: with a scheduler, the queue is saved at most this often (and on `flush`)
@@ -247,6 +247,11 @@ class BatchQueue:
         if back:
             self._emit("added", back)
         return back
+
+    def reorder(self, key: Callable[[QueueItem], Any], *, reverse: bool = False) -> None:
+        """Sort the queue (stably) by `key`: the batch then runs in the new order."""
+        self._items.sort(key=key, reverse=reverse)
+        self._emit("reordered", list(self._items))
 
     def clear_finished(self) -> list[QueueItem]:
         return self.remove([i.id for i in self._items if i.state is ItemState.DONE])

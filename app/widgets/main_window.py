@@ -39,6 +39,7 @@ from app.qt_queue import (
     ProgressDelegate,
     QueueTableModel,
     TaskDelegate,
+    sort_key,
 )
 from app.queue_model import FINISHED, ItemState, QueueItem
 from app.runner import RESTORE_AGAIN_HINT, BatchRunner
@@ -165,6 +166,10 @@ class MainWindow(QMainWindow):
         self.table.setItemDelegateForColumn(COL_PROGRESS, ProgressDelegate(self.table))
         self.table.setItemDelegateForColumn(COL_TASK, TaskDelegate(self.table))
         header = self.table.horizontalHeader()
+        header.setSectionsClickable(True)  # a click sorts the queue itself (the batch runs in that order)
+        header.setToolTip("Click a column's title to sort the queue by it (the batch runs in this order); "
+                          "click again to reverse")
+        self._sorted: tuple[int, Qt.SortOrder] | None = None
         header.setSectionResizeMode(COL_PHOTO, QHeaderView.ResizeMode.Stretch)
         for col, width in ((COL_TASK, 125), (COL_STATE, 82), (COL_PROGRESS, 100), (COL_ETA, 64)):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
@@ -203,6 +208,7 @@ class MainWindow(QMainWindow):
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
         self.table.customContextMenuRequested.connect(self._context_menu)
         self.table.doubleClicked.connect(self._on_double_click)
+        self.table.horizontalHeader().sectionClicked.connect(self.sort_queue)
         self.images.thumbnail_ready.connect(self.model.set_thumbnail)
         self.panel.message.connect(self.statusBar().showMessage)
         self.runner.running_changed.connect(lambda _r: self._refresh())
@@ -376,6 +382,9 @@ class MainWindow(QMainWindow):
 
     def _on_queue_event(self, event: str, items: list[QueueItem]) -> None:
         if event in ("added", "reset"):
+            if self._sorted is not None:  # new photos go at the end: the queue is no longer in that order
+                self._sorted = None
+                self.table.horizontalHeader().setSortIndicatorShown(False)
             self.images.request_thumbnails(items)
             if self.model.rowCount() and not self.table.selectionModel().hasSelection():
                 self.select_row(0)
@@ -419,6 +428,24 @@ class MainWindow(QMainWindow):
                 QApplication.alert(self)
         if self._closing:
             self.close()
+
+    def sort_queue(self, column: int) -> None:
+        """Order the queue by `column` (ascending, or reversed on a second click), keeping the selection."""
+        ascending = Qt.SortOrder.AscendingOrder
+        order = (Qt.SortOrder.DescendingOrder if self._sorted == (column, ascending) else ascending)
+        selected = self.selected_ids()
+        self.queue.reorder(sort_key(column), reverse=order is Qt.SortOrder.DescendingOrder)
+        self._sorted = (column, order)
+        header = self.table.horizontalHeader()
+        header.setSortIndicatorShown(True)
+        header.setSortIndicator(column, order)
+        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+        for item_id in selected:
+            row = self.queue.index_of(item_id)
+            if row >= 0:
+                self.table.selectionModel().select(self.model.index(row, 0), flags)
+        if selected and self.queue.index_of(selected[0]) >= 0:
+            self.table.scrollTo(self.model.index(self.queue.index_of(selected[0]), 0))
 
     def _on_double_click(self, index: QModelIndex) -> None:
         item = self.queue.get(index.data(ItemIdRole)) if index.isValid() else None

@@ -375,6 +375,33 @@ def test_batch_goes_on_when_only_one_folder_cannot_take_results(make_window, qtb
     assert [i.state for i in window.queue] == [ItemState.FAILED, ItemState.DONE] and not errors
 
 
+def test_clicking_a_column_title_sorts_the_queue_and_the_batch_runs_in_that_order(make_window, qtbot, tmp_path,
+                                                                                  fake_engine):
+    names = ["IMG_10.jpg", "IMG_9.jpg", "IMG_100.jpg"]
+    paths = [make_photo(tmp_path / "card" / n) for n in names]
+    window = make_window()
+    window.add_paths([str(p) for p in paths])
+    qtbot.waitUntil(lambda: len(window.queue) == 3, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: all(window.model.has_thumbnail(i.id) for i in window.queue), timeout=TIMEOUT)
+    window.select_row(2)
+    chosen = window.current_item()
+    header = window.table.horizontalHeader()
+    header.sectionClicked.emit(0)
+    assert [i.name for i in window.queue] == ["IMG_9.jpg", "IMG_10.jpg", "IMG_100.jpg"]
+    assert [window.model.index(r, 0).data() for r in range(3)] == ["IMG_9.jpg", "IMG_10.jpg", "IMG_100.jpg"]
+    assert window.current_item() is chosen and header.isSortIndicatorShown()
+    assert all(window.model.has_thumbnail(i.id) for i in window.queue)  # kept, not read again
+    header.sectionClicked.emit(0)  # again: reversed
+    assert [i.name for i in window.queue] == ["IMG_100.jpg", "IMG_10.jpg", "IMG_9.jpg"]
+    assert header.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder
+    window.runner.start()
+    wait_idle(qtbot, window)
+    assert [Path(job[0]).name for job in fake_engine.submitted] == ["IMG_100.jpg", "IMG_10.jpg", "IMG_9.jpg"]
+    window.add_paths([str(make_photo(tmp_path / "card" / "IMG_1.jpg"))])  # added at the end: order no longer holds
+    qtbot.waitUntil(lambda: len(window.queue) == 4, timeout=TIMEOUT)
+    assert not header.isSortIndicatorShown()
+
+
 def test_never_overwrite_and_output_folder_mirroring(make_window, qtbot, photos, tmp_path):
     from app.settings import Settings
 

@@ -220,6 +220,36 @@ def test_queue_persists_atomically_and_restores_unfinished_as_pending(data_dir):
     assert len(broken) == 0
 
 
+def test_sorting_orders_names_as_people_count_and_puts_unsure_detections_first(data_dir):
+    """The queue's sort keys: natural name order (IMG_2 before IMG_10), degradations grouped with the
+    detector's least sure answers first (the ones to check), problems first by state; the order is saved."""
+    from app.qt_queue import COL_PHOTO, COL_STATE, COL_TASK, natural_key, sort_key
+
+    assert sorted(["IMG_10.jpg", "img_2.jpg", "IMG_1.jpg", "a.jpg"], key=natural_key) == [
+        "a.jpg", "IMG_1.jpg", "img_2.jpg", "IMG_10.jpg"]
+    q = BatchQueue(default_queue_path())
+    events = []
+    q.subscribe(lambda e, items: events.append(e))
+    items = q.add([(f"/p/IMG_{n}.jpg", None) for n in (10, 2, 33, 4, 5)])
+    for item, (task, conf) in zip(items, [("haze", 0.9), ("rain", 0.8), ("haze", 0.4), ("none", 0.6),
+                                          ("haze", 0.7)], strict=True):
+        q.update(item, detected_task=task, confidence=conf)
+    q.update(items[1], task="haze")  # chosen by the user: after the detected hazy ones
+    q.reorder(sort_key(COL_TASK))
+    assert [i.name for i in q] == ["IMG_33.jpg", "IMG_5.jpg", "IMG_10.jpg", "IMG_2.jpg", "IMG_4.jpg"]
+    assert events[-1] == "reordered"
+    q.reorder(sort_key(COL_PHOTO), reverse=True)
+    assert [i.name for i in q] == ["IMG_33.jpg", "IMG_10.jpg", "IMG_5.jpg", "IMG_4.jpg", "IMG_2.jpg"]
+    q.set_state(items[3], ItemState.QUEUED)
+    q.set_state(items[3], ItemState.RUNNING)
+    q.set_state(items[3], ItemState.FAILED, error_message="bad")
+    q.reorder(sort_key(COL_STATE))
+    assert q[0] is items[3]
+    saved = BatchQueue(default_queue_path())
+    saved.load()
+    assert [i.name for i in saved] == [i.name for i in q]
+
+
 def test_saved_items_are_copies_and_round_trip(data_dir):
     q = BatchQueue(default_queue_path())
     (a,) = q.add([("/p/a.jpg", "/p")])

@@ -5,7 +5,6 @@ the drag carries their output files, so they drop into a file manager, an editor
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +24,7 @@ from PySide6.QtWidgets import QComboBox, QStyle, QStyledItemDelegate, QStyleOpti
 
 from app.queue_model import BatchQueue, ItemState, QueueItem
 from app.settings import TASK_LABELS
+from engine.filetypes import natural_key
 
 COL_PHOTO, COL_TASK, COL_STATE, COL_PROGRESS, COL_ETA = range(5)
 HEADERS = ("Photo", "Degradation", "State", "Progress", "Time left")
@@ -66,12 +66,6 @@ def restored_file(item: QueueItem) -> str | None:
 _STATE_ORDER = (ItemState.FAILED, ItemState.CANCELLED, ItemState.RUNNING, ItemState.QUEUED, ItemState.DETECTING,
                 ItemState.PENDING, ItemState.DONE)
 _TASK_ORDER = ("low-light", "haze", "rain", "snow", "blur", "none", "auto")
-
-
-def natural_key(name: str) -> tuple:
-    """File names as people count: IMG_2 before IMG_10, case ignored."""
-    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part)
-                 for part in re.split(r"(\d+)", name.casefold()) if part)
 
 
 def sort_key(column: int) -> Callable[[QueueItem], Any]:

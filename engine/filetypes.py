@@ -7,6 +7,7 @@ photo is without keeping copies of these lists.
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -78,9 +79,15 @@ def numbered_name(path: Path, taken: Callable[[Path], bool]) -> Path:
     return candidate
 
 
+def natural_key(name: str) -> tuple:
+    """File names as people (and file managers) count them: IMG_2 before IMG_10, case ignored."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part)
+                 for part in re.split(r"(\d+)", name.casefold()) if part)
+
+
 def folder_photos(folder: Path, skip_dir: Callable[[Path], bool] = lambda _: False,
                   result_suffix: str = "") -> tuple[list[Path], list[Path]]:
-    """(photos, other images Hourglass cannot open) in `folder` and below, folders and names sorted.
+    """(photos, other images Hourglass cannot open) in `folder` and below, folders and names in natural order.
 
     Hidden entries (macOS's `._IMG_0001.JPG` companions, `.thumbnails`), the folders `skip_dir` names (an
     output folder inside the input) and, with a `result_suffix`, files whose name ends with it (results saved
@@ -89,8 +96,9 @@ def folder_photos(folder: Path, skip_dir: Callable[[Path], bool] = lambda _: Fal
     photos, others = [], []
     for dirpath, dirnames, filenames in os.walk(folder):
         here = Path(dirpath)
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and not skip_dir(here / d))
-        for name in sorted(filenames):
+        dirnames[:] = sorted((d for d in dirnames if not d.startswith(".") and not skip_dir(here / d)),
+                             key=natural_key)
+        for name in sorted(filenames, key=natural_key):
             f = here / name
             if name.startswith(".") or (result_suffix and f.stem.endswith(result_suffix)):
                 continue

@@ -36,6 +36,17 @@ def test_scan_is_recursive_filters_images_and_skips_duplicates_and_outputs(tmp_p
     assert files.scan([root / "a_restored.JPG"], result_suffix="_restored").photos  # named directly: taken
 
 
+def test_a_folder_is_queued_in_the_order_a_file_manager_shows_it(tmp_path):
+    """Exports numbered without zeros (Photo 2, Photo 10) and days as folders: natural order, case ignored,
+    as file managers sort them (plain sorting put 10 before 2 and every capital before small letters)."""
+    root = tmp_path / "trip"
+    for rel in ("Day 10/photo 1.jpg", "Day 2/Photo 10.jpg", "Day 2/photo 9.jpg", "Day 2/Photo 2.jpg", "b.jpg",
+                "A.jpg"):
+        make_photo(root / rel)
+    assert [f.path.relative_to(root).as_posix() for f in files.scan([root]).photos] == [
+        "A.jpg", "b.jpg", "Day 2/Photo 2.jpg", "Day 2/photo 9.jpg", "Day 2/Photo 10.jpg", "Day 10/photo 1.jpg"]
+
+
 def test_scan_names_the_images_it_cannot_open_but_not_sidecars(tmp_path):
     """A folder of GIFs or Photoshop files must not just come back as "Added 0 photos"; the XMP sidecars
     and videos beside the photos are not worth a word. Camera RAW from every LibRaw brand is a photo."""
@@ -223,7 +234,8 @@ def test_queue_persists_atomically_and_restores_unfinished_as_pending(data_dir):
 def test_sorting_orders_names_as_people_count_and_puts_unsure_detections_first(data_dir):
     """The queue's sort keys: natural name order (IMG_2 before IMG_10), degradations grouped with the
     detector's least sure answers first (the ones to check), problems first by state; the order is saved."""
-    from app.qt_queue import COL_PHOTO, COL_STATE, COL_TASK, natural_key, sort_key
+    from app.qt_queue import COL_PHOTO, COL_STATE, COL_TASK, sort_key
+    from engine.filetypes import natural_key
 
     assert sorted(["IMG_10.jpg", "img_2.jpg", "IMG_1.jpg", "a.jpg"], key=natural_key) == [
         "a.jpg", "IMG_1.jpg", "img_2.jpg", "IMG_10.jpg"]

@@ -12,7 +12,7 @@ from typing import Any
 
 from app.files import RESTORED_DIR
 from app.paths import data_dir, write_atomic
-from engine.filetypes import default_output_extension, numbered_name
+from engine.filetypes import clean_suffix, default_output_extension, numbered_name
 from engine.protocol import is_gpu_id
 
 log = logging.getLogger("app.settings")
@@ -118,10 +118,7 @@ class Settings:
             self.output_dir = str(folder if folder.is_absolute() else Path.home() / folder)
         else:
             self.output_dir = ""
-        # a suffix is part of a file name: no folders in it (it could send results anywhere), not only dots,
-        # nothing Windows refuses in a name (so a queue and its settings move between systems)
-        suffix = "".join(c for c in str(self.name_suffix) if c not in '/\\<>:"|?*' and ord(c) >= 32)
-        self.name_suffix = suffix if suffix.strip(".") else ""
+        self.name_suffix = clean_suffix(self.name_suffix)  # (settings and a queue move between systems)
         if self.fullres not in FULLRES:
             self.fullres = d.fullres
 

@@ -232,6 +232,7 @@ def _unexpected(exc: Exception, doing: str, path: Path) -> str:
 def cmd_restore(args) -> int:
     from engine.api import RestoreOptions, restore_file
     from engine.errors import Cancelled, HourglassError, OutputNotWritableError
+    from engine.filetypes import clean_suffix
     from engine.imaging import same_file
     from engine.models import load_model
     from engine.sampler import CancelToken
@@ -239,8 +240,9 @@ def cmd_restore(args) -> int:
     if args.steps is not None and args.steps < 1:
         print("hourglass: --steps must be at least 1", file=sys.stderr)
         return EXIT_USAGE
-    if any(c in args.suffix for c in "/\\\0") or args.suffix.strip(".") == "" and args.suffix:
-        print("hourglass: --suffix is added to file names: it cannot hold / or \\ or be only dots", file=sys.stderr)
+    if clean_suffix(args.suffix) != args.suffix:
+        print("hourglass: --suffix is added to file names: it cannot hold / \\ < > : \" | ? * or control "
+              "characters, or be only dots", file=sys.stderr)
         return EXIT_USAGE
     if args.reference and args.precision != "float32":
         print("hourglass: --precision needs the optimised network (drop --reference)", file=sys.stderr)

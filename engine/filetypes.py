@@ -79,6 +79,17 @@ def numbered_name(path: Path, taken: Callable[[Path], bool]) -> Path:
     return candidate
 
 
+NAME_REFUSED = '/\\<>:"|?*'  # folder separators, and what Windows refuses in a file name
+
+
+def clean_suffix(text: str) -> str:
+    """A name suffix ("photo{suffix}.jpg") as it can be used: without folder separators (it could send
+    results anywhere), what Windows refuses in a name, or control characters, and not only dots ("" then).
+    The app's Settings store this; the CLI refuses a suffix that is not already clean."""
+    suffix = "".join(c for c in str(text) if c not in NAME_REFUSED and ord(c) >= 32)
+    return suffix if suffix.strip(".") else ""
+
+
 def natural_key(name: str) -> tuple:
     """File names as people (and file managers) count them: IMG_2 before IMG_10, case ignored."""
     return tuple((0, int(part), "") if part.isdigit() else (1, 0, part)

@@ -98,7 +98,7 @@ def test_a_suffix_saves_results_beside_the_originals(photos, tiny_model_path, ca
                  str(tiny_model_path), "--steps", "1", "--task", "haze", "--overwrite"]) == 0
     assert "Restored 2 of 2" in capsys.readouterr().err  # the results are not inputs of the next run
     assert not list(photos.rglob("*_restored_restored*"))
-    for bad in ("../x", "a/b", ".."):
+    for bad in ("../x", "a/b", "..", "_v2?", "a:b", "x\tz"):
         assert main(["restore", str(photos), "-o", str(photos), "--suffix", bad]) == 2
         assert "--suffix" in capsys.readouterr().err
 

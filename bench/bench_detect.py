@@ -1,11 +1,12 @@
-"""Degradation detector speed: seconds per photo at several photo sizes, split into the downscale, the
-image statistics and the classifier, plus reading a JPEG of that size (one CPU thread).
+"""Degradation detector speed: seconds per JPEG at several photo sizes, read in full then detected (what
+restoring a photo already decoded would cost) against `detect_file`, which has the decoder scale a JPEG down
+(one CPU thread), and whether both give the same answer.
 
-    python bench/bench_detect.py [--sizes 0.3,2,12] [--repeat 5] [--json FILE]     (or: make bench-detect)
+    python bench/bench_detect.py [--sizes 0.3,2,12,24] [--repeat 5] [--json FILE]     (or: make bench-detect)
 
 Uses the bundled weights (resources/models/hourglass-detector.safetensors) on a sample photo resized to each
-size; the cost of the statistics does not depend on the size (they run on a ≤384 px copy), the downscale
-does. Prints a Markdown table of medians.
+size; the statistics and classifiers cost the same at any size (they run on a ≤384 px copy), the decoding
+and the downscale do not. Prints a Markdown table of medians.
 """
 
 from __future__ import annotations
@@ -35,11 +36,11 @@ def photo(megapixels: float) -> np.ndarray:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from engine import imaging
     from engine.detection import Detector
-    from engine.detection.features import WORK_SIDE, extract, prepare
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--sizes", default="0.3,2,12", help="photo sizes in megapixels")
+    p.add_argument("--sizes", default="0.3,2,12,24", help="photo sizes in megapixels")
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--json", help="also write the results to this JSON file")
     args = p.parse_args(argv)
@@ -52,33 +53,40 @@ def main(argv: list[str] | None = None) -> int:
             path = Path(tmp) / "photo.jpg"
             cv2.imwrite(str(path), np.round(rgb[..., ::-1] * 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 92])
             det.detect_file(path)  # warm-up
-            t = {"downscale": [], "features": [], "classify": [], "total": [], "read": []}
+            t: dict[str, list[float]] = {"full_read": [], "full_detect": [], "full_total": [], "small_read": [],
+                                         "small_detect": [], "small_total": []}
             for _ in range(args.repeat):
                 t0 = time.perf_counter()
-                work = prepare(rgb, WORK_SIDE)
+                full = imaging.read_image(path).rgb
                 t1 = time.perf_counter()
-                f = extract(work)
+                a = det.detect(full)
                 t2 = time.perf_counter()
-                det.weights.probabilities(f[None])
+                b = det.detect_file(path)  # the app's analysis and `hourglass detect`: a JPEG decoded small
                 t3 = time.perf_counter()
-                t["downscale"].append(t1 - t0)
-                t["features"].append(t2 - t1)
-                t["classify"].append(t3 - t2)
-                t["total"].append(t3 - t0)
-                t["read"].append(det.detect_file(path).timings["read"])
-        row = {"megapixels": mp, "width": rgb.shape[1], "height": rgb.shape[0],
+                t["full_read"].append(t1 - t0)
+                t["full_detect"].append(t2 - t1)
+                t["full_total"].append(t2 - t0)
+                t["small_read"].append(b.timings["read"])
+                t["small_detect"].append(t3 - t2 - b.timings["read"])
+                t["small_total"].append(t3 - t2)
+        row = {"megapixels": mp, "width": rgb.shape[1], "height": rgb.shape[0], "same_task": a.task == b.task,
+               "largest_score_difference": max(abs(a.scores[k] - b.scores[k]) for k in a.scores),
                **{f"{k}_s": statistics.median(v) for k, v in t.items()}}
+        row["speedup"] = row["full_total_s"] / row["small_total_s"]
         rows.append(row)
-        print(f"{mp} MP: {row['total_s'] * 1000:.0f} ms", file=sys.stderr, flush=True)
+        print(f"{mp} MP: {row['small_total_s'] * 1000:.0f} ms ({row['speedup']:.1f}×)", file=sys.stderr, flush=True)
     machine = f"{platform.processor() or platform.machine()}, one thread"
-    print(f"\nDetector speed ({machine}; median of {args.repeat}; `read` = decoding the JPEG with "
-          "engine.imaging.read_image, which restoring does anyway)\n")
-    print("| photo | downscale | statistics | classifier | detection total | read JPEG |")
-    print("|---|---|---|---|---|---|")
+    print(f"\nDetector speed per JPEG ({machine}; median of {args.repeat}). Full: decoded in full "
+          "(engine.imaging.read_image), then detected; small: `detect_file`, which has the decoder scale a JPEG "
+          "down (imaging.read_small), as the app's analysis and `hourglass detect` do\n")
+    print("| photo | full: read | full: detect | full: total | small: read | small: detect | small: total | "
+          "speed-up | same answer (largest score difference) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['width']}×{r['height']} ({r['megapixels']:g} MP) | {r['downscale_s'] * 1000:.0f} ms | "
-              f"{r['features_s'] * 1000:.0f} ms | {r['classify_s'] * 1000:.2f} ms | {r['total_s'] * 1000:.0f} ms | "
-              f"{r['read_s'] * 1000:.0f} ms |")
+        ms = {k: f"{r[k] * 1000:.0f} ms" for k in r if k.endswith("_s")}
+        print(f"| {r['width']}×{r['height']} ({r['megapixels']:g} MP) | {ms['full_read_s']} | {ms['full_detect_s']} | "
+              f"{ms['full_total_s']} | {ms['small_read_s']} | {ms['small_detect_s']} | {ms['small_total_s']} | "
+              f"{r['speedup']:.1f}× | {'yes' if r['same_task'] else 'NO'} ({r['largest_score_difference']:.4f}) |")
     if args.json:
         Path(args.json).write_text(json.dumps({"machine": machine, "rows": rows}, indent=2) + "\n")
     return 0

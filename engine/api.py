@@ -240,7 +240,10 @@ def restore_file(
     if task == "auto":
         stage("detect")
         td = time.perf_counter()
-        task, detection = resolve_task_or_warn(img.rgb, task, warn)
+        from engine.detection.detector import READ_SIDE
+
+        # what `hourglass detect` and the app's analysis see (a JPEG decoded small), so they agree with this
+        task, detection = resolve_task_or_warn(imaging.read_small(input_path, READ_SIDE, img.rgb), task, warn)
         timings["detect"] = time.perf_counter() - td
         stage("detect", 1.0)
     found = {} if detection is None else {"confidence": detection.confidence, "scores": dict(detection.scores)}

@@ -4,8 +4,8 @@
 
 Test set (never used for training or model selection): `../shared/data/real/<class>/**` (the folder is the
 label: low-light, haze, rain, snow, blur) and, for `none`, the clean photos of `../shared/data/eval/clean`
-(Kodak24, McMaster18). Each photo is read like the app reads it (`engine.imaging.read_image`) and detected
-once. Writes `<out>.json` (every photo's scores, the matrix, the accuracies, timings) and `<out>.md`.
+(Kodak24, McMaster18). Each photo is read as the app's analysis reads it (`Detector.detect_file`) and
+detected once. Writes `<out>.json` (every photo's scores, the matrix, the accuracies, timings) and `<out>.md`.
 Balanced accuracy is the mean of the six per-class accuracies (recalls), so the 6 snow photos weigh as
 much as the 94 low-light ones.
 

@@ -371,6 +371,30 @@ def test_jpeg_orientation_is_applied_once_and_reset(tmp_path, orientation):
     assert read_image(out).rgb.shape == img.rgb.shape
 
 
+def test_read_small_has_the_jpeg_decoder_scale_down_an_upright_copy(tmp_path):
+    """For detection: a large JPEG decoded at 1/2 to 1/8 of its side (never below the asked size on either
+    side), EXIF orientation applied; the picture is the same as a full decode's, only smaller."""
+    pixels = cv2.resize(smooth_u8(), (1600, 1000), interpolation=cv2.INTER_CUBIC)
+    src = tmp_path / "camera.jpg"
+    Image.fromarray(pixels).save(src, quality=95, exif=make_exif(6).tobytes())
+    small = imaging.read_small(src, 300)
+    assert small.shape == (800, 500, 3) and small.dtype == np.float32  # 1/2: 1/4 would be 250 < 300 wide
+    full = read_image(src).rgb
+    assert full.shape == (1600, 1000, 3)
+    shrunk = cv2.resize(full, (500, 800), interpolation=cv2.INTER_AREA)
+    assert np.abs(shrunk - small).mean() < 0.01
+    assert imaging.read_small(src, 2000).shape == full.shape  # too small to scale: decoded in full
+    png = tmp_path / "scan.png"
+    Image.fromarray(pixels).save(png)
+    assert imaging.read_small(png, 300).shape == (1000, 1600, 3)  # only JPEGs are decoded small
+    given = np.zeros((4, 4, 3), np.float32)
+    assert imaging.read_small(png, 300, decoded=given) is given  # pixels at hand are not decoded again
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(src.read_bytes()[:2000])
+    with pytest.raises(InputUnreadableError):
+        imaging.read_small(broken, 300)
+
+
 @pytest.mark.parametrize("ext", [".png", ".tif"])
 def test_16_bit_orientation_and_exif(tmp_path, ext):
     """The OpenCV path applies the orientation by hand; write raw orientation-6 EXIF to get such a file."""

@@ -96,8 +96,11 @@ def resolve_model(name_or_path: str | os.PathLike | None) -> ModelInfo:
     for info in find_models():
         if str(name_or_path) in (info.name, info.path.name):
             return info
-    names = ", ".join(i.name for i in find_models()) or "none"
-    raise ModelNotFoundError(f"Model '{name_or_path}' not found (known models: {names}). {no_model_message()}")
+    names = ", ".join(i.name for i in find_models())
+    if not names:
+        raise ModelNotFoundError(f"Model '{name_or_path}' not found. {no_model_message()}")
+    raise ModelNotFoundError(f"Model '{name_or_path}' not found; the models here are: {names} (choose one, or "
+                             f"import the file with 'hourglass models import FILE' into {user_models_dir()}).")
 
 
 def import_model(src: str | os.PathLike, *, use_ema: bool = True, name: str | None = None) -> ModelInfo:

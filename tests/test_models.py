@@ -29,8 +29,13 @@ def test_import_refuses_a_wrong_file(tmp_path):
     assert not any(models.user_models_dir().glob("*.safetensors"))
 
 
-def test_unknown_model_name(tmp_path):
-    with pytest.raises(ModelNotFoundError, match="nope"):
+def test_unknown_model_name_lists_the_models_there_are(monkeypatch, tmp_path):
+    with pytest.raises(ModelNotFoundError, match="nope") as err:
+        models.resolve_model("nope")
+    assert "the models here are: hourglass-diffuir-t" in str(err.value)
+    assert "No model found" not in str(err.value)  # it said so beside the list of models found
+    monkeypatch.setattr(models, "bundled_models_dir", lambda: tmp_path / "empty")
+    with pytest.raises(ModelNotFoundError, match="No model found"):
         models.resolve_model("nope")
 
 

@@ -53,6 +53,8 @@ def _add_restore(sub) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument("--restore-clean", action="store_true",
                    help="with --task auto: also restore photos the detector finds already fine (default: skip them)")
+    p.add_argument("--json", action="store_true",
+                   help="also print one JSON object per photo on stdout (the lines for people stay on stderr)")
 
 
 def _percent(text: str) -> float:
@@ -271,6 +273,11 @@ def cmd_restore(args) -> int:
     outputs = plan_outputs(files, args.inputs, out_dir, fmt, args.suffix)
     bar = ProgressBar(len(files))
     ok, failed, clean, kept, stopped = 0, [], 0, 0, 0
+
+    def record(path: Path, status: str, **fields) -> None:
+        """With --json: the photo's outcome as one JSON line on stdout, for scripts."""
+        if args.json:
+            print(json.dumps({"path": str(path), "status": status, **fields}), flush=True)
     start = time.perf_counter()
     cancel = CancelToken()
     try:
@@ -281,6 +288,7 @@ def cmd_restore(args) -> int:
                 if not args.overwrite and _exists(out) and not same_file(out, path):  # the original: refused below
                     kept += 1  # restored by an earlier run (an interrupted batch resumes where it stopped)
                     bar.done(f"kept   {path}: {out} already exists")
+                    record(path, "kept", output=str(out))
                     continue
                 try:
                     res = restore_file(path, out, model, options, on_progress=bar.update, cancel=cancel)
@@ -289,22 +297,28 @@ def cmd_restore(args) -> int:
                 except HourglassError as exc:
                     failed.append(f"{path}: {exc}")
                     bar.done(f"FAILED {failed[-1]}")
+                    record(path, "failed", error=str(exc), code=exc.code)
                     if isinstance(exc, OutputNotWritableError) and i < len(files) and \
                             outputs[i][0].parent == out.parent:  # a full disk or a read-only folder fails the rest
                         stopped = len(files) - i
                         bar.done(f"Stopped: the next photos would be saved in {out.parent} too. Free some space "
                                  "or choose another -o, then run the same command again (finished photos are kept).")
+                        for rest in files[i:]:
+                            record(rest, "not_attempted")
                         break
                     continue
                 except Exception as exc:  # noqa: BLE001 - logged by _unexpected; one photo's bug must not end the batch
                     failed.append(f"{path}: {_unexpected(exc, 'restoring', path)}")
                     bar.done(f"FAILED {failed[-1]}")
+                    record(path, "failed", error=failed[-1].removeprefix(f"{path}: "), code="internal")
                     continue
+                detected = {"confidence": res.confidence, "scores": res.scores} if res.confidence is not None else {}
                 if res.skipped:
                     clean += 1
                     guess = _next_guess(res)
                     hint = f"--task {guess} restores it as {guess}" if guess else "--restore-clean restores it"
                     bar.done(f"skip   {path}: already fine ({_detected(res) or 'task none'}); not restored ({hint})")
+                    record(path, "skipped", task=res.task, **detected)
                     continue
                 ok += 1
                 path_taken = "fast full-res" if res.fullres == "fast" else ""
@@ -314,6 +328,8 @@ def cmd_restore(args) -> int:
                     bar.done(f"       note: {renamed}")
                 for message in res.warnings:  # the GUI shows these as notices; here they follow the photo's line
                     bar.done(f"       note: {message}")
+                record(path, "restored", output=res.output_path, task=res.task, **detected, fullres=res.fullres,
+                       seconds=round(res.timings["total"], 3), notes=[*([renamed] if renamed else []), *res.warnings])
     except (KeyboardInterrupt, Cancelled):
         cancel.cancel()
         bar.done(f"Interrupted: {ok} restored; the photo in progress was discarded.")

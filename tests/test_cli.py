@@ -136,6 +136,25 @@ def test_batch_stops_when_results_cannot_be_saved_in_the_folder_the_next_ones_go
     assert "Restored 0 of 3 photo(s)" in err and "1 failed; 2 not attempted" in err
 
 
+def test_json_prints_one_object_per_photo_on_stdout_for_scripts(photos, tmp_path, tiny_model_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a.png").write_bytes(b"earlier result")
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 not really")
+    code = main(["restore", str(photos / "a.png"), str(photos / "sub" / "b.jpg"), str(broken), "-o", str(out),
+                 "--model", str(tiny_model_path), "--steps", "1", "--task", "haze", "--json"])
+    captured = capsys.readouterr()
+    lines = [json.loads(line) for line in captured.out.splitlines()]
+    assert code == 1 and [(r["path"], r["status"]) for r in lines] == [
+        (str(photos / "a.png"), "kept"), (str(photos / "sub" / "b.jpg"), "restored"), (str(broken), "failed")]
+    assert lines[0]["output"] == str(out / "a.png")
+    assert lines[1]["output"] == str(out / "b.jpg") and lines[1]["task"] == "haze" and lines[1]["seconds"] > 0
+    assert "confidence" not in lines[1]  # the task was given, not detected
+    assert lines[2]["code"] == "input_unreadable" and "broken.jpg" in lines[2]["error"]
+    assert "ok     " in captured.err and "{" not in captured.err  # the lines for people stay on stderr
+
+
 def test_usage_errors(tmp_path, tiny_model_path, capsys):
     empty = tmp_path / "empty"
     empty.mkdir()

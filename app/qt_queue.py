@@ -79,11 +79,10 @@ def sort_key(column: int) -> Callable[[QueueItem], Any]:
         return by_task
     if column == COL_STATE:
         return lambda item: (_STATE_ORDER.index(item.state), item.skipped, natural_key(item.name))
-    if column == COL_PROGRESS:
-        return lambda item: (item.progress, natural_key(item.name))
-    if column == COL_ETA:
-        return lambda item: (item.eta_s is None, item.eta_s or 0.0, natural_key(item.name))
     return lambda item: natural_key(item.name)
+
+
+SORTABLE = (COL_PHOTO, COL_TASK, COL_STATE)  # progress and time left change by the second: no order to keep
 
 
 def format_eta(seconds: float | None) -> str:

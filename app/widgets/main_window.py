@@ -35,6 +35,7 @@ from app.qt_queue import (
     COL_PROGRESS,
     COL_STATE,
     COL_TASK,
+    SORTABLE,
     ItemIdRole,
     ProgressDelegate,
     QueueTableModel,
@@ -167,8 +168,8 @@ class MainWindow(QMainWindow):
         self.table.setItemDelegateForColumn(COL_TASK, TaskDelegate(self.table))
         header = self.table.horizontalHeader()
         header.setSectionsClickable(True)  # a click sorts the queue itself (the batch runs in that order)
-        header.setToolTip("Click a column's title to sort the queue by it (the batch runs in this order); "
-                          "click again to reverse")
+        header.setToolTip("Click the photo, degradation or state title to sort the queue by it (the batch "
+                          "runs in this order); click again to reverse")
         self._sorted: tuple[int, Qt.SortOrder] | None = None
         header.setSectionResizeMode(COL_PHOTO, QHeaderView.ResizeMode.Stretch)
         for col, width in ((COL_TASK, 125), (COL_STATE, 82), (COL_PROGRESS, 100), (COL_ETA, 64)):
@@ -431,6 +432,8 @@ class MainWindow(QMainWindow):
 
     def sort_queue(self, column: int) -> None:
         """Order the queue by `column` (ascending, or reversed on a second click), keeping the selection."""
+        if column not in SORTABLE:
+            return
         ascending = Qt.SortOrder.AscendingOrder
         order = (Qt.SortOrder.DescendingOrder if self._sorted == (column, ascending) else ascending)
         selected = self.selected_ids()

@@ -394,6 +394,9 @@ def test_clicking_a_column_title_sorts_the_queue_and_the_batch_runs_in_that_orde
     header.sectionClicked.emit(0)  # again: reversed
     assert [i.name for i in window.queue] == ["IMG_100.jpg", "IMG_10.jpg", "IMG_9.jpg"]
     assert header.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder
+    header.sectionClicked.emit(3)  # progress changes by the second: not an order to keep
+    assert [i.name for i in window.queue] == ["IMG_100.jpg", "IMG_10.jpg", "IMG_9.jpg"]
+    assert header.sortIndicatorSection() == 0
     window.runner.start()
     wait_idle(qtbot, window)
     assert [Path(job[0]).name for job in fake_engine.submitted] == ["IMG_100.jpg", "IMG_10.jpg", "IMG_9.jpg"]

@@ -437,13 +437,14 @@ def cmd_detect(args) -> int:
     for path in files:
         try:
             d = detector.detect_file(path)
-        except HourglassError as exc:
+        except Exception as exc:  # noqa: BLE001 - an unexpected one is logged by _unexpected, as in restore
             failed += 1
-            print(f"hourglass: {path}: {exc}", file=sys.stderr)
-            continue
-        except Exception as exc:  # noqa: BLE001 - logged by _unexpected, as in restore
-            failed += 1
-            print(f"hourglass: {path}: {_unexpected(exc, 'detecting', path)}", file=sys.stderr)
+            known = isinstance(exc, HourglassError)
+            message = str(exc) if known else _unexpected(exc, "detecting", path)
+            print(f"hourglass: {path}: {message}", file=sys.stderr)
+            if args.json:  # a script reading stdout sees every photo, the failed ones too
+                print(json.dumps({"path": str(path), "error": message,
+                                  "code": exc.code if known else "internal"}), flush=True)
             continue
         if args.json:
             print(json.dumps({"path": str(path), **d.to_json()}), flush=True)

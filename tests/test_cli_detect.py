@@ -68,7 +68,9 @@ def test_detect_reports_unreadable_photos_and_goes_on(stub, folder, capsys):
     (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0garbage")
     assert main(["detect", "--json", str(folder)]) == 1
     captured = capsys.readouterr()
-    assert len(captured.out.splitlines()) == 2 and "broken.jpg" in captured.err
+    objs = [json.loads(line) for line in captured.out.splitlines()]  # a script sees the failed photo too
+    assert [Path(o["path"]).name for o in objs] == ["a.png", "broken.jpg", "b.jpg"] and "broken.jpg" in captured.err
+    assert objs[1]["code"] == "input_unreadable" and "damaged" in objs[1]["error"] and "task" not in objs[1]
 
 
 def test_detect_reports_a_photo_too_small_to_judge_and_goes_on(stub, folder, capsys):
@@ -78,7 +80,10 @@ def test_detect_reports_a_photo_too_small_to_judge_and_goes_on(stub, folder, cap
     Image.new("RGB", (40, 5)).save(folder / "strip.png")
     assert main(["detect", "--json", str(folder)]) == 1
     captured = capsys.readouterr()
-    assert [Path(json.loads(line)["path"]).name for line in captured.out.splitlines()] == ["a.png", "b.jpg"]
+    objs = [json.loads(line) for line in captured.out.splitlines()]
+    assert [(Path(o["path"]).name, o.get("task")) for o in objs] == [("a.png", "snow"), ("strip.png", None),
+                                                                      ("b.jpg", "snow")]
+    assert "40×5 pixels, too small" in objs[1]["error"] and objs[1]["code"] == "unsupported_input"
     assert "strip.png" in captured.err and "40×5 pixels, too small" in captured.err
 
 

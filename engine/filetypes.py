@@ -91,9 +91,11 @@ def clean_suffix(text: str) -> str:
 
 
 def natural_key(name: str) -> tuple:
-    """File names as people (and file managers) count them: IMG_2 before IMG_10, case ignored."""
-    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part)
-                 for part in re.split(r"(\d+)", name.casefold()) if part)
+    """File names as people (and file managers) count them: IMG_2 before IMG_10, case ignored; names equal
+    that way (IMG.jpg, img.jpg; 1.jpg, 01.jpg) in their plain order, so the order never depends on the disk."""
+    parts = tuple((0, int(part), "") if part.isdigit() else (1, 0, part)
+                  for part in re.split(r"(\d+)", name.casefold()) if part)
+    return parts, name
 
 
 def folder_photos(folder: Path, skip_dir: Callable[[Path], bool] = lambda _: False,

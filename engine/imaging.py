@@ -153,14 +153,19 @@ def read_image(path) -> ImageData:
 def read_small(path, at_least: int, decoded: np.ndarray | None = None) -> np.ndarray:
     """Upright float RGB of a photo for looking at it small (the detector's ≤384 px working copy): a JPEG is
     decoded at a reduced scale by the decoder itself (DCT scaling: 1/2 to 1/8 of the side, never below
-    `at_least` pixels on either side), which for a 24 MP photo costs a tenth of a full decode; any other
-    photo is decoded in full (`decoded`, its pixels when they are at hand already)."""
+    `at_least` pixels on either side), which for a 24 MP photo costs a tenth of a full decode, and a camera
+    RAW is developed at half size when that keeps `at_least` pixels a side; any other photo is decoded in
+    full (`decoded`, its pixels when they are at hand already)."""
     path = Path(path)
-    if path.suffix.lower() not in RAW_EXTENSIONS:
+    if path.suffix.lower() in RAW_EXTENSIONS:
+        if decoded is not None and not _raw_halves(path, at_least):
+            return decoded
+        return _develop_raw(path, at_least)
+    if _read_head(path).startswith(b"\xff\xd8\xff"):  # a JPEG, whatever its name says
         with _decode_errors(path), warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as img:
-                if img.format in ("JPEG", "MPO") and img.mode in ("RGB", "L"):
+                if img.format in ("JPEG", "MPO") and img.mode in ("RGB", "L"):  # (CMYK: through its profile)
                     _check_size(path, *img.size)
                     img.draft(img.mode, (at_least, at_least))
                     rgb = np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
@@ -515,14 +520,34 @@ def _read_raw(path: Path) -> ImageData:
     No auto-brightening: it would clip highlights and change the exposure the photographer chose; the
     low-light models brighten dark photos themselves.
     """
+    rgb = _develop_raw(path)
+    return ImageData(rgb, None, 16, "RAW", _raw_exif(path), _srgb_profile(), None, None, path)
+
+
+def _raw_halves(path: Path, at_least: int) -> bool:
+    """Whether `_develop_raw(path, at_least)` develops at half size (False when the file cannot say)."""
+    import rawpy
+
+    try:
+        with open(path, "rb") as f, rawpy.imread(f) as raw:
+            return min(raw.sizes.width, raw.sizes.height) // 2 >= at_least
+    except (rawpy.LibRawError, OSError, ValueError):
+        return False
+
+
+def _develop_raw(path: Path, at_least: int | None = None) -> np.ndarray:
+    """LibRaw's development of a RAW file as upright float RGB; with `at_least`, at half size (LibRaw's
+    quick mode: each 2×2 block of sensor sites is one pixel, no demosaicing) when that keeps `at_least`
+    pixels on either side; the same settings otherwise, so the picture is the same, only smaller."""
     import rawpy
 
     name = f'"{path.name}"'
     try:
         with open(path, "rb") as f, rawpy.imread(f) as raw:
             _check_size(path, raw.sizes.width, raw.sizes.height)
+            half = at_least is not None and min(raw.sizes.width, raw.sizes.height) // 2 >= at_least
             rgb16 = raw.postprocess(use_camera_wb=True, no_auto_bright=True, output_bps=16,
-                                    gamma=(2.4, 12.92))
+                                    gamma=(2.4, 12.92), half_size=half)
     except rawpy.LibRawTooBigError:
         raise ImageTooLargeError(f"{name} is too large for the RAW decoder.") from None
     except rawpy.LibRawFileUnsupportedError as e:
@@ -535,7 +560,7 @@ def _read_raw(path: Path) -> ImageData:
                                    detail=str(e)) from None
     rgb = rgb16.astype(np.float32)
     rgb /= 65535.0
-    return ImageData(rgb, None, 16, "RAW", _raw_exif(path), _srgb_profile(), None, None, path)
+    return rgb
 
 
 def _raw_exif(path: Path) -> bytes | None:

@@ -3,7 +3,9 @@
 Threads, and why each exists:
 - main: reads commands from stdin. `cancel`, `ping` and `shutdown` are handled at once, never queued
   behind a running job; end of input means the GUI is gone, so the worker exits.
-- job: runs `configure`, `analyze` and jobs one by one (torch work), so the model stays loaded between jobs.
+- job: runs `configure` and jobs one by one (torch work), so the model stays loaded between jobs.
+- analyze: runs `analyze` requests one by one (numpy only, ~0.1 s each), beside a running job: photos added
+  during a batch get their degradation at once, not after the photo being restored.
 - ticker: heartbeats every ~2 s, coalesced progress (≤10 Hz), and a watchdog on the parent process, so
   the engine never outlives the GUI even in the middle of a long restore.
 Only protocol lines reach the real stdout: `protect_stdout` keeps a private copy of fd 1 for them and
@@ -71,6 +73,8 @@ class Worker:
         self._idle = threading.Event()  # no job accepted and unfinished
         self._idle.set()
         self._job_thread = threading.Thread(target=self._job_loop, name="engine-job", daemon=True)
+        self._analyses: queue.Queue[P.Analyze | None] = queue.Queue()
+        self._analyze_thread = threading.Thread(target=self._analyze_loop, name="engine-analyze", daemon=True)
         self._ticker = threading.Thread(target=self._tick_loop, name="engine-ticker", daemon=True)
 
     # -- startup
@@ -95,6 +99,7 @@ class Worker:
 
     def serve(self, stdin: BinaryIO) -> int:
         self._job_thread.start()
+        self._analyze_thread.start()
         shutdown = False
         while not shutdown:
             line = stdin.readline(P.MAX_LINE_BYTES + 2)  # bounded: a huge line never sits in memory whole
@@ -133,6 +138,8 @@ class Worker:
             self._cancel(msg.job_id)
         elif isinstance(msg, P.Submit):
             self._submit(msg)
+        elif isinstance(msg, P.Analyze):
+            self._analyses.put(msg)
         else:
             self._work.put(msg)
         return False
@@ -184,6 +191,7 @@ class Worker:
     def _finish(self) -> None:
         """Cancel the running job and let the job thread stop, within a grace period."""
         self._cancel_current()
+        self._analyses.put(None)
         self._work.put(None)
         self._job_thread.join(EXIT_GRACE_S)
         if self._job_thread.is_alive():
@@ -260,10 +268,15 @@ class Worker:
                     self._run_job(item)
                 elif isinstance(item, P.Configure):
                     self._configure(item)
-                elif isinstance(item, P.Analyze):
-                    self._analyze(item)
             except Exception:  # the loop top: log it, keep serving
                 log.exception("unexpected error in the job thread")
+
+    def _analyze_loop(self) -> None:
+        while (msg := self._analyses.get()) is not None:
+            try:
+                self._analyze(msg)
+            except Exception:  # the loop top: log it, keep serving (`_analyze` answers every request itself)
+                log.exception("unexpected error in the analyze thread")
 
     def _configure(self, msg: P.Configure) -> None:
         changes = {k: getattr(msg, k) for k in ("model", "device", "quality", "overlap", "threads")}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from detector_helpers import write_stub_detector
-from test_worker import WorkerProcess, assert_sequence, write_png
+from test_worker import WorkerProcess, _slow_job, assert_sequence, write_png
 
 from engine import protocol as P
 
@@ -114,5 +114,27 @@ def test_without_a_detector_analyze_is_unavailable_and_auto_still_restores(tmp_p
         events = run_job(w, src, tmp_path / "out.png")
         assert isinstance(events[-1], P.Result) and events[-1].task == "auto" and not events[-1].skipped
         assert any(isinstance(e, P.JobWarning) and "detection is not available" in e.message for e in events)
+    finally:
+        w.stop()
+
+
+def test_analyze_answers_while_a_job_is_restoring(tmp_path: Path, tiny_model_path: Path) -> None:
+    """Photos added during a batch get their degradation at once, not after the photo being restored: the
+    analysis runs beside the job (numpy only), and the job goes on undisturbed."""
+    env = {"HOURGLASS_MODELS_DIR": str(tmp_path / "models"),
+           "HOURGLASS_DETECTOR": str(write_stub_detector(tmp_path / "stub.safetensors", "rain"))}
+    w = WorkerProcess(env)
+    try:
+        w.hello = w.next()
+        job, out = _slow_job(w, tiny_model_path, tmp_path)
+        w.send(P.Analyze("during", str(write_png(tmp_path / "added.png"))))
+        while True:
+            event = w.next()
+            assert not (getattr(event, "job_id", None) == job and P.is_terminal(event)), "analysis waited for the job"
+            if getattr(event, "req_id", None) == "during":
+                break
+        assert isinstance(event, P.Analysis) and event.task == "rain"
+        w.send(P.Cancel(job))
+        assert isinstance(w.job(job)[-1], P.Cancelled) and not out.exists()
     finally:
         w.stop()

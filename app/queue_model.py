@@ -253,6 +253,20 @@ class BatchQueue:
         self._items.sort(key=key, reverse=reverse)
         self._emit("reordered", list(self._items))
 
+    def move_to_front(self, ids: Iterable[str]) -> list[QueueItem]:
+        """Put these unfinished photos first among those waiting (after the one being restored; their order
+        kept): they are restored next. Finished photos stay where they are."""
+        wanted = set(ids)
+        moved = [i for i in self._items if i.id in wanted and i.state not in FINISHED]
+        if moved:
+            moving = {i.id for i in moved}
+            rest = [i for i in self._items if i.id not in moving]
+            at = next((k for k, i in enumerate(rest) if i.state not in FINISHED and i.state is not S.RUNNING),
+                      len(rest))
+            self._items = rest[:at] + moved + rest[at:]
+            self._emit("reordered", list(self._items))
+        return moved
+
     def clear_finished(self) -> list[QueueItem]:
         return self.remove([i.id for i in self._items if i.state is ItemState.DONE])
 

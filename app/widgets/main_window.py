@@ -442,13 +442,36 @@ class MainWindow(QMainWindow):
         header = self.table.horizontalHeader()
         header.setSortIndicatorShown(True)
         header.setSortIndicator(column, order)
+        self._reselect(selected)
+
+    def restore_next(self) -> None:
+        """Move the selected unfinished photos up, to be restored right after the current one (queued at once
+        while a batch runs; first on Start otherwise)."""
+        selected = self.selected_ids()
+        moved = self.queue.move_to_front(selected)
+        if not moved:
+            self.statusBar().showMessage("Select photos that are not restored yet.", 6000)
+            return
+        if self._sorted is not None:  # the queue is no longer in the clicked column's order
+            self._sorted = None
+            self.table.horizontalHeader().setSortIndicatorShown(False)
+        if self.runner.running:
+            for item in moved:
+                if item.state is ItemState.PENDING:
+                    self.queue.set_state(item, ItemState.QUEUED)
+        self._reselect(selected)
+        when = "next" if self.runner.running else "first when you press Start"
+        self.statusBar().showMessage(f"{len(moved)} photo(s) will be restored {when}.", 6000)
+
+    def _reselect(self, ids: list[str]) -> None:
+        """Select these photos again after the rows moved (a reorder resets the table's selection)."""
         flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
-        for item_id in selected:
+        for item_id in ids:
             row = self.queue.index_of(item_id)
             if row >= 0:
                 self.table.selectionModel().select(self.model.index(row, 0), flags)
-        if selected and self.queue.index_of(selected[0]) >= 0:
-            self.table.scrollTo(self.model.index(self.queue.index_of(selected[0]), 0))
+        if ids and self.queue.index_of(ids[0]) >= 0:
+            self.table.scrollTo(self.model.index(self.queue.index_of(ids[0]), 0))
 
     def _on_double_click(self, index: QModelIndex) -> None:
         item = self.queue.get(index.data(ItemIdRole)) if index.isValid() else None
@@ -525,6 +548,7 @@ class MainWindow(QMainWindow):
         compare.setEnabled(self.panel.compare_button.isEnabled())
         self.panel.fill_compare_menu(compare)
         menu.addSeparator()
+        menu.addAction("Restore next", self.restore_next).setEnabled(any(i.state not in FINISHED for i in items))
         menu.addAction(self.retry_action)
         menu.addAction("Cancel", lambda: self.runner.cancel_items(self.selected_ids()))
         menu.addAction(self.remove_action)

@@ -405,6 +405,29 @@ def test_clicking_a_column_title_sorts_the_queue_and_the_batch_runs_in_that_orde
     assert not header.isSortIndicatorShown()
 
 
+def test_restore_next_moves_photos_up_and_queues_them_in_a_running_batch(make_window, qtbot, tmp_path,
+                                                                          fake_engine):
+    paths = [make_photo(tmp_path / "in" / n) for n in ("1-slow.jpg", "2.jpg", "3.jpg", "4.jpg")]
+    window = make_window()
+    window.add_paths([str(p) for p in paths])
+    qtbot.waitUntil(lambda: len(window.queue) == 4, timeout=TIMEOUT)
+    window.select_row(3)
+    window.restore_next()  # no batch yet: first on Start
+    assert [i.name for i in window.queue] == ["4.jpg", "1-slow.jpg", "2.jpg", "3.jpg"]
+    assert "first when you press Start" in window.statusBar().currentMessage()
+    assert window.current_item().name == "4.jpg"
+    window.runner.start()
+    qtbot.waitUntil(lambda: window.queue[1].state is ItemState.RUNNING, timeout=TIMEOUT)  # the slow one
+    window.add_paths([str(make_photo(tmp_path / "in" / "5.jpg"))])  # added during the batch: pending
+    qtbot.waitUntil(lambda: len(window.queue) == 5, timeout=TIMEOUT)
+    window.select_row(4)
+    window.restore_next()
+    assert [i.name for i in window.queue] == ["4.jpg", "1-slow.jpg", "5.jpg", "2.jpg", "3.jpg"]
+    assert window.queue[2].state is ItemState.QUEUED
+    wait_idle(qtbot, window, timeout=20000)
+    assert [Path(job[0]).name for job in fake_engine.submitted] == ["4.jpg", "1-slow.jpg", "5.jpg", "2.jpg", "3.jpg"]
+
+
 def test_never_overwrite_and_output_folder_mirroring(make_window, qtbot, photos, tmp_path):
     from app.settings import Settings
 

@@ -487,8 +487,9 @@ class MainWindow(QMainWindow):
         running = self.runner.running
         self.drop_zone.set_empty(total == 0)
         selected = self.selected_items()
-        self.start_action.setEnabled((counts[ItemState.PENDING] + counts[ItemState.QUEUED]) > 0
-                                     and (not running or self.runner.pausing))
+        # while a batch runs, Start takes photos added since into it (they wait as pending otherwise)
+        self.start_action.setEnabled(counts[ItemState.PENDING] > 0 if running and not self.runner.pausing
+                                     else counts[ItemState.PENDING] + counts[ItemState.QUEUED] > 0)
         self.pause_action.setEnabled(running and not self.runner.pausing)
         self.cancel_action.setEnabled(running)
         self.retry_action.setEnabled(any(i.state in FINISHED for i in selected) if selected else

@@ -428,6 +428,21 @@ def test_restore_next_moves_photos_up_and_queues_them_in_a_running_batch(make_wi
     assert [Path(job[0]).name for job in fake_engine.submitted] == ["4.jpg", "1-slow.jpg", "5.jpg", "2.jpg", "3.jpg"]
 
 
+def test_start_during_a_batch_takes_the_photos_added_since(make_window, qtbot, tmp_path, fake_engine):
+    window = make_window()
+    window.add_paths([str(make_photo(tmp_path / "in" / "slow.jpg"))])
+    qtbot.waitUntil(lambda: len(window.queue) == 1, timeout=TIMEOUT)
+    window.runner.start()
+    qtbot.waitUntil(lambda: window.queue[0].state is ItemState.RUNNING, timeout=TIMEOUT)
+    assert not window.start_action.isEnabled()  # nothing to add to the batch
+    window.add_paths([str(make_photo(tmp_path / "in" / "more.jpg"))])
+    qtbot.waitUntil(lambda: len(window.queue) == 2 and window.start_action.isEnabled(), timeout=TIMEOUT)
+    window.start_action.trigger()
+    assert window.queue[1].state is ItemState.QUEUED
+    wait_idle(qtbot, window, timeout=20000)
+    assert [Path(job[0]).name for job in fake_engine.submitted] == ["slow.jpg", "more.jpg"]
+
+
 def test_never_overwrite_and_output_folder_mirroring(make_window, qtbot, photos, tmp_path):
     from app.settings import Settings
 

@@ -121,6 +121,17 @@ class BatchRunner(QObject):
         self._pause = False
         self._ensure_batch()
 
+    def join_batch(self, items: Iterable[QueueItem]) -> None:
+        """While a batch runs, take these photos into it: pending ones are queued now, ones being detected
+        once their detection is in (as Start does for every photo)."""
+        if not self.running:
+            return
+        for item in items:
+            if item.state is ItemState.PENDING:
+                self.queue.set_state(item, ItemState.QUEUED)
+            elif item.state is ItemState.DETECTING:
+                self._queue_after_detect.add(item.id)
+
     def pause(self) -> None:
         """Stop after the current photo; queued photos stay queued until Start."""
         if self.running:

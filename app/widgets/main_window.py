@@ -455,10 +455,7 @@ class MainWindow(QMainWindow):
         if self._sorted is not None:  # the queue is no longer in the clicked column's order
             self._sorted = None
             self.table.horizontalHeader().setSortIndicatorShown(False)
-        if self.runner.running:
-            for item in moved:
-                if item.state is ItemState.PENDING:
-                    self.queue.set_state(item, ItemState.QUEUED)
+        self.runner.join_batch(moved)
         self._reselect(selected)
         when = "next" if self.runner.running else "first when you press Start"
         self.statusBar().showMessage(f"{len(moved)} photo(s) will be restored {when}.", 6000)

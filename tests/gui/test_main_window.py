@@ -406,7 +406,19 @@ def test_clicking_a_column_title_sorts_the_queue_and_the_batch_runs_in_that_orde
 
 
 def test_restore_next_moves_photos_up_and_queues_them_in_a_running_batch(make_window, qtbot, tmp_path,
-                                                                          fake_engine):
+                                                                          fake_engine, monkeypatch):
+    import asyncio
+
+    gate = asyncio.Event()  # holds the detection of 5.jpg, so it is being detected when it is moved up
+    analyze = fake_engine.analyze
+
+    async def held(path):
+        if Path(path).name == "5.jpg":
+            await gate.wait()
+        return await analyze(path)
+
+    monkeypatch.setattr(fake_engine, "analyze", held)
+    fake_engine.analysis_available = fake_engine.analyze_capability = True  # photos are detected as added
     paths = [make_photo(tmp_path / "in" / n) for n in ("1-slow.jpg", "2.jpg", "3.jpg", "4.jpg")]
     window = make_window()
     window.add_paths([str(p) for p in paths])
@@ -419,11 +431,13 @@ def test_restore_next_moves_photos_up_and_queues_them_in_a_running_batch(make_wi
     window.runner.start()
     qtbot.waitUntil(lambda: window.queue[1].state is ItemState.RUNNING, timeout=TIMEOUT)  # the slow one
     window.add_paths([str(make_photo(tmp_path / "in" / "5.jpg"))])  # added during the batch: pending
-    qtbot.waitUntil(lambda: len(window.queue) == 5, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: len(window.queue) == 5 and window.queue[4].state is ItemState.DETECTING,
+                    timeout=TIMEOUT)
     window.select_row(4)
     window.restore_next()
     assert [i.name for i in window.queue] == ["4.jpg", "1-slow.jpg", "5.jpg", "2.jpg", "3.jpg"]
-    assert window.queue[2].state is ItemState.QUEUED
+    gate.set()
+    qtbot.waitUntil(lambda: window.queue[2].state is ItemState.QUEUED, timeout=TIMEOUT)  # queued once detected
     wait_idle(qtbot, window, timeout=20000)
     assert [Path(job[0]).name for job in fake_engine.submitted] == ["4.jpg", "1-slow.jpg", "5.jpg", "2.jpg", "3.jpg"]
 

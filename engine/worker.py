@@ -189,13 +189,21 @@ class Worker:
                       self.model_loads, round(time.monotonic() - self._started, 3))
 
     def _finish(self) -> None:
-        """Cancel the running job and let the job thread stop, within a grace period."""
+        """Cancel the running job and let the job and analyze threads stop, within a grace period (analyses
+        still waiting are dropped: nobody is left to read them, and `bye` must be the last line)."""
         self._cancel_current()
+        while True:
+            try:
+                self._analyses.get_nowait()
+            except queue.Empty:
+                break
         self._analyses.put(None)
         self._work.put(None)
         self._job_thread.join(EXIT_GRACE_S)
         if self._job_thread.is_alive():
             log.warning("the running job did not stop within %.0f s", EXIT_GRACE_S)
+        if self._analyze_thread.is_alive():
+            self._analyze_thread.join(EXIT_GRACE_S)
         self._stop.set()
 
     def _cancel_current(self) -> None:

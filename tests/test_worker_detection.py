@@ -138,3 +138,22 @@ def test_analyze_answers_while_a_job_is_restoring(tmp_path: Path, tiny_model_pat
         assert isinstance(w.job(job)[-1], P.Cancelled) and not out.exists()
     finally:
         w.stop()
+
+
+def test_shutdown_drops_waiting_analyses_and_says_bye_last(tmp_path: Path, tiny_model_path: Path) -> None:
+    """Closing the app with a folder still being analysed: the engine does not work through the rest (nobody
+    reads the answers), and `bye` is its last line."""
+    w = start_worker(tmp_path, tiny_model_path, "haze")
+    try:
+        src = write_png(tmp_path / "photos" / "a.png", size=1500)  # ~0.1 s to read and look at
+        for k in range(300):
+            w.send(P.Analyze(f"a{k}", str(src)))
+        w.send(P.Shutdown())
+        events = []
+        while not isinstance(event := w.next(), P.Bye):
+            events.append(event)
+        assert w.proc.wait(10) == 0
+        assert w.events.get(timeout=5).__class__ is EOFError  # nothing after bye
+        assert len([e for e in events if isinstance(e, P.Analysis)]) < 300
+    finally:
+        w.stop()

@@ -158,9 +158,7 @@ def read_small(path, at_least: int, decoded: np.ndarray | None = None) -> np.nda
     full (`decoded`, its pixels when they are at hand already)."""
     path = Path(path)
     if path.suffix.lower() in RAW_EXTENSIONS:
-        if decoded is not None and not _raw_halves(path, at_least):
-            return decoded
-        return _develop_raw(path, at_least)
+        return _develop_raw(path, at_least, full=decoded)
     if _read_head(path).startswith(b"\xff\xd8\xff"):  # a JPEG, whatever its name says
         with _decode_errors(path), warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -524,21 +522,11 @@ def _read_raw(path: Path) -> ImageData:
     return ImageData(rgb, None, 16, "RAW", _raw_exif(path), _srgb_profile(), None, None, path)
 
 
-def _raw_halves(path: Path, at_least: int) -> bool:
-    """Whether `_develop_raw(path, at_least)` develops at half size (False when the file cannot say)."""
-    import rawpy
-
-    try:
-        with open(path, "rb") as f, rawpy.imread(f) as raw:
-            return min(raw.sizes.width, raw.sizes.height) // 2 >= at_least
-    except (rawpy.LibRawError, OSError, ValueError):
-        return False
-
-
-def _develop_raw(path: Path, at_least: int | None = None) -> np.ndarray:
+def _develop_raw(path: Path, at_least: int | None = None, full: np.ndarray | None = None) -> np.ndarray:
     """LibRaw's development of a RAW file as upright float RGB; with `at_least`, at half size (LibRaw's
     quick mode: each 2×2 block of sensor sites is one pixel, no demosaicing) when that keeps `at_least`
-    pixels on either side; the same settings otherwise, so the picture is the same, only smaller."""
+    pixels on either side; the same settings otherwise, so the picture is the same, only smaller. `full`:
+    the full development already at hand, returned instead of developing again when half size is too small."""
     import rawpy
 
     name = f'"{path.name}"'
@@ -546,6 +534,8 @@ def _develop_raw(path: Path, at_least: int | None = None) -> np.ndarray:
         with open(path, "rb") as f, rawpy.imread(f) as raw:
             _check_size(path, raw.sizes.width, raw.sizes.height)
             half = at_least is not None and min(raw.sizes.width, raw.sizes.height) // 2 >= at_least
+            if not half and full is not None:
+                return full
             rgb16 = raw.postprocess(use_camera_wb=True, no_auto_bright=True, output_bps=16,
                                     gamma=(2.4, 12.92), half_size=half)
     except rawpy.LibRawTooBigError:

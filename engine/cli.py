@@ -146,11 +146,11 @@ def collect_inputs(paths: list[str], exclude: str | os.PathLike | None = None,
 
 
 def _folder_photos(folder: Path, skip: Path | None, result_suffix: str) -> tuple[list[Path], list[Path]]:
-    """(photos, other images Hourglass cannot open) in `folder` and below, each list sorted by path."""
+    """(photos, other images Hourglass cannot open) in `folder` and below, in the scan's natural order."""
     from engine.filetypes import folder_photos
 
     photos, others = folder_photos(folder, lambda d: d.resolve() == skip, result_suffix)
-    return sorted(f for f in photos if f.is_file()), sorted(f for f in others if f.is_file())
+    return [f for f in photos if f.is_file()], [f for f in others if f.is_file()]
 
 
 def plan_outputs(files: list[Path], inputs: list[str], out_dir: Path, fmt: str | None,

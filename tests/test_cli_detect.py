@@ -38,6 +38,17 @@ def test_detect_json_prints_one_object_per_photo_and_writes_nothing(stub, folder
     assert snapshot(folder) == before
 
 
+def test_a_folder_is_taken_in_natural_order(stub, tmp_path, capsys):
+    """As the app queues it and file managers show it: IMG_2 before IMG_10."""
+    stub("haze")
+    (tmp_path / "card").mkdir()
+    for n in (10, 2, 1):
+        _photo(tmp_path / "card" / f"IMG_{n}.jpg")
+    assert main(["detect", "--json", str(tmp_path / "card")]) == 0
+    names = [Path(json.loads(line)["path"]).name for line in capsys.readouterr().out.splitlines()]
+    assert names == ["IMG_1.jpg", "IMG_2.jpg", "IMG_10.jpg"]
+
+
 def test_detect_text_lists_the_task_confidence_and_runners_up(stub, folder, capsys):
     stub("low-light")
     assert main(["detect", str(folder / "a.png")]) == 0

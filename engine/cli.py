@@ -308,9 +308,10 @@ def cmd_restore(args) -> int:
                         break
                     continue
                 except Exception as exc:  # noqa: BLE001 - logged by _unexpected; one photo's bug must not end the batch
-                    failed.append(f"{path}: {_unexpected(exc, 'restoring', path)}")
+                    message = _unexpected(exc, "restoring", path)
+                    failed.append(f"{path}: {message}")
                     bar.done(f"FAILED {failed[-1]}")
-                    record(path, "failed", error=failed[-1].removeprefix(f"{path}: "), code="internal")
+                    record(path, "failed", error=message, code="internal")
                     continue
                 detected = {"confidence": res.confidence, "scores": res.scores} if res.confidence is not None else {}
                 if res.skipped:

@@ -93,10 +93,11 @@ def resolve_model(name_or_path: str | os.PathLike | None) -> ModelInfo:
     path = Path(name_or_path).expanduser()
     if path.is_file():
         return _info(path, "path")
-    for info in find_models():
+    models = find_models()
+    for info in models:
         if str(name_or_path) in (info.name, info.path.name):
             return info
-    names = ", ".join(i.name for i in find_models())
+    names = ", ".join(i.name for i in models)
     if not names:
         raise ModelNotFoundError(f"Model '{name_or_path}' not found. {no_model_message()}")
     raise ModelNotFoundError(f"Model '{name_or_path}' not found; the models here are: {names} (choose one, or "

@@ -40,6 +40,7 @@ from app.qt_queue import (
     ProgressDelegate,
     QueueTableModel,
     TaskDelegate,
+    restored_file,
     sort_key,
 )
 from app.queue_model import FINISHED, ItemState, QueueItem
@@ -383,9 +384,7 @@ class MainWindow(QMainWindow):
 
     def _on_queue_event(self, event: str, items: list[QueueItem]) -> None:
         if event in ("added", "reset"):
-            if self._sorted is not None:  # new photos go at the end: the queue is no longer in that order
-                self._sorted = None
-                self.table.horizontalHeader().setSortIndicatorShown(False)
+            self._forget_sort()  # new photos go at the end: the queue is no longer in that order
             self.images.request_thumbnails(items)
             if self.model.rowCount() and not self.table.selectionModel().hasSelection():
                 self.select_row(0)
@@ -444,6 +443,11 @@ class MainWindow(QMainWindow):
         header.setSortIndicator(column, order)
         self._reselect(selected)
 
+    def _forget_sort(self) -> None:
+        """The queue has left the order of the last column clicked: take its mark off the header."""
+        self._sorted = None
+        self.table.horizontalHeader().setSortIndicatorShown(False)
+
     def restore_next(self) -> None:
         """Move the selected unfinished photos up, to be restored right after the current one (queued at once
         while a batch runs; first on Start otherwise)."""
@@ -452,9 +456,7 @@ class MainWindow(QMainWindow):
         if not moved:
             self.statusBar().showMessage("Select photos that are not restored yet.", 6000)
             return
-        if self._sorted is not None:  # the queue is no longer in the clicked column's order
-            self._sorted = None
-            self.table.horizontalHeader().setSortIndicatorShown(False)
+        self._forget_sort()  # the queue is no longer in the clicked column's order
         self.runner.join_batch(moved)
         self._reselect(selected)
         when = "next" if self.runner.running else "first when you press Start"
@@ -533,8 +535,7 @@ class MainWindow(QMainWindow):
         first = items[0]
         menu.addAction(self.paste_action)
         menu.addSeparator()
-        done = first.state is ItemState.DONE and first.output_path and os.path.exists(first.output_path)
-        menu.addAction("Open output", lambda: self.open_output(first)).setEnabled(bool(done))
+        menu.addAction("Open output", lambda: self.open_output(first)).setEnabled(bool(restored_file(first)))
         menu.addAction("Show in folder", lambda: self.show_in_folder(first))
         menu.addSeparator()
         tasks = menu.addMenu("Degradation")
@@ -556,8 +557,9 @@ class MainWindow(QMainWindow):
         menu.popup(self.table.viewport().mapToGlobal(pos))
 
     def open_output(self, item: QueueItem) -> None:
-        if item.output_path and os.path.exists(item.output_path):
-            QDesktopServices.openUrl(QUrl.fromLocalFile(item.output_path))
+        result = restored_file(item)
+        if result:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(result))
         elif item.output_path:  # moved to a library or deleted since it was restored
             self.statusBar().showMessage(f"{item.name}: its restored file is no longer at {item.output_path} "
                                          "(moved or deleted).", 8000)

@@ -1,8 +1,10 @@
-"""Degradation detector speed: seconds per JPEG at several photo sizes, read in full then detected (what
-restoring a photo already decoded would cost) against `detect_file`, which has the decoder scale a JPEG down
-(one CPU thread), and whether both give the same answer.
+"""Degradation detector speed: seconds per photo at several sizes and formats, read in full then detected
+(what restoring a photo already decoded would cost) against `detect_file`, which reads it small (a JPEG
+scaled down by its decoder, any other format shrunk before its float copy; one CPU thread), and whether
+both give the same answer.
 
-    python bench/bench_detect.py [--sizes 0.3,2,12,24] [--repeat 5] [--json FILE]     (or: make bench-detect)
+    python bench/bench_detect.py [--sizes 0.3,2,12,24] [--formats jpeg,png,tiff16] [--repeat 5] [--json FILE]
+    (or: make bench-detect)
 
 Uses the bundled weights (resources/models/hourglass-detector.safetensors) on a sample photo resized to each
 size; the statistics and classifiers cost the same at any size (they run on a ≤384 px copy), the decoding
@@ -35,23 +37,43 @@ def photo(megapixels: float) -> np.ndarray:
     return cv2.resize(img, (w, h), interpolation=cv2.INTER_CUBIC).astype(np.float32) / 255
 
 
+FORMATS = {"jpeg": "JPEG q92", "png": "PNG 8-bit", "tiff16": "TIFF 16-bit"}
+
+
+def save(rgb: np.ndarray, folder: Path, fmt: str) -> Path:
+    """The photo as a file of that format (OpenCV writes 16-bit TIFFs, which Pillow cannot)."""
+    bgr8 = np.round(rgb[..., ::-1] * 255).astype(np.uint8)
+    if fmt == "jpeg":
+        path = folder / "photo.jpg"
+        cv2.imwrite(str(path), bgr8, [cv2.IMWRITE_JPEG_QUALITY, 92])
+    elif fmt == "png":
+        path = folder / "photo.png"
+        cv2.imwrite(str(path), bgr8)
+    elif fmt == "tiff16":
+        path = folder / "photo.tif"
+        cv2.imwrite(str(path), np.round(rgb[..., ::-1] * 65535).astype(np.uint16))
+    else:
+        raise SystemExit(f"unknown format {fmt!r}; use {', '.join(FORMATS)}")
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     from engine import imaging
     from engine.detection import Detector
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sizes", default="0.3,2,12,24", help="photo sizes in megapixels")
+    p.add_argument("--formats", default="jpeg,png,tiff16", help=f"of {', '.join(FORMATS)}")
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--json", help="also write the results to this JSON file")
     args = p.parse_args(argv)
     cv2.setNumThreads(1)
     det = Detector.load()
     rows = []
-    for mp in (float(s) for s in args.sizes.split(",")):
+    for fmt, mp in ((f, float(s)) for f in args.formats.split(",") for s in args.sizes.split(",")):
         rgb = photo(mp)
         with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "photo.jpg"
-            cv2.imwrite(str(path), np.round(rgb[..., ::-1] * 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 92])
+            path = save(rgb, Path(tmp), fmt)
             det.detect_file(path)  # warm-up
             t: dict[str, list[float]] = {"full_read": [], "full_detect": [], "full_total": [], "small_read": [],
                                          "small_detect": [], "small_total": []}
@@ -69,22 +91,23 @@ def main(argv: list[str] | None = None) -> int:
                 t["small_read"].append(b.timings["read"])
                 t["small_detect"].append(t3 - t2 - b.timings["read"])
                 t["small_total"].append(t3 - t2)
-        row = {"megapixels": mp, "width": rgb.shape[1], "height": rgb.shape[0], "same_task": a.task == b.task,
+        row = {"format": fmt, "megapixels": mp, "width": rgb.shape[1], "height": rgb.shape[0], "same_task": a.task == b.task,
                "largest_score_difference": max(abs(a.scores[k] - b.scores[k]) for k in a.scores),
                **{f"{k}_s": statistics.median(v) for k, v in t.items()}}
         row["speedup"] = row["full_total_s"] / row["small_total_s"]
         rows.append(row)
-        print(f"{mp} MP: {row['small_total_s'] * 1000:.0f} ms ({row['speedup']:.1f}×)", file=sys.stderr, flush=True)
+        print(f"{fmt} {mp} MP: {row['small_total_s'] * 1000:.0f} ms ({row['speedup']:.1f}×)", file=sys.stderr, flush=True)
     machine = f"{platform.processor() or platform.machine()}, one thread"
-    print(f"\nDetector speed per JPEG ({machine}; median of {args.repeat}). Full: decoded in full "
-          "(engine.imaging.read_image), then detected; small: `detect_file`, which has the decoder scale a JPEG "
-          "down (imaging.read_small), as the app's analysis and `hourglass detect` do\n")
-    print("| photo | full: read | full: detect | full: total | small: read | small: detect | small: total | "
+    print(f"\nDetector speed per photo ({machine}; median of {args.repeat}). Full: decoded in full "
+          "(engine.imaging.read_image), then detected; small: `detect_file`, which reads the photo small "
+          "(imaging.read_small: a JPEG scaled down by its decoder, other formats shrunk before their float copy), "
+          "as the app's analysis and `hourglass detect` do\n")
+    print("| photo | format | full: read | full: detect | full: total | small: read | small: detect | small: total | "
           "speed-up | same answer (largest score difference) |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         ms = {k: f"{r[k] * 1000:.0f} ms" for k in r if k.endswith("_s")}
-        print(f"| {r['width']}×{r['height']} ({r['megapixels']:g} MP) | {ms['full_read_s']} | {ms['full_detect_s']} | "
+        print(f"| {r['width']}×{r['height']} ({r['megapixels']:g} MP) | {FORMATS[r['format']]} | {ms['full_read_s']} | {ms['full_detect_s']} | "
               f"{ms['full_total_s']} | {ms['small_read_s']} | {ms['small_detect_s']} | {ms['small_total_s']} | "
               f"{r['speedup']:.1f}× | {'yes' if r['same_task'] else 'NO'} ({r['largest_score_difference']:.4f}) |")
     if args.json:

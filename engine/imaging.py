@@ -115,8 +115,12 @@ def _quantize(x, scale: int, dtype) -> np.ndarray:
 
 # ----------------------------------------------------------------------------------------------- reading
 
-def read_image(path) -> ImageData:
-    """Decode any supported photo to upright float RGB with its metadata, or raise a user-facing error."""
+def read_image(path, at_least: int | None = None) -> ImageData:
+    """Decode any supported photo to upright float RGB with its metadata, or raise a user-facing error.
+
+    `at_least`: for looking at a photo small, never for restoring it: the decoded pixels are shrunk by a whole
+    factor (box average) while still integers, keeping at least that many pixels a side, so a 100 MP photo
+    never needs its full float copy. (RAW files have their own half-size path: `read_small`.)"""
     path = Path(path)
     head = _read_head(path)
     if path.suffix.lower() in RAW_EXTENSIONS:
@@ -133,10 +137,10 @@ def read_image(path) -> ImageData:
                     f'"{path.name}" is an image in {img.format} format, which Hourglass cannot open. '
                     "Convert it to JPEG, PNG or TIFF first.")
             _check_size(path, *img.size)
-            pixels = _cv2_pixels(path) if _is_high_bit_depth(img, head) else None
+            pixels = _cv2_pixels(path, at_least) if _is_high_bit_depth(img, head) else None
             if pixels is None:
                 img.load()  # decode now, so damaged data fails here and not in the middle of a job
-                pixels = _pillow_pixels(img)
+                pixels = _pillow_pixels(_reduced(img, at_least) if at_least else img)
             exif, orientation = _read_exif(img)
             gray = _is_gray(img)
             icc, dpi, xmp, iptc = _read_icc(img, gray), _read_dpi(img), _read_xmp(img), _read_iptc(img, path)
@@ -155,7 +159,8 @@ def read_small(path, at_least: int, decoded: np.ndarray | None = None) -> np.nda
     decoded at a reduced scale by the decoder itself (DCT scaling: 1/2 to 1/8 of the side, never below
     `at_least` pixels on either side), which for a 24 MP photo costs a tenth of a full decode, and a camera
     RAW is developed at half size when that keeps `at_least` pixels a side; any other photo is decoded in
-    full (`decoded`, its pixels when they are at hand already)."""
+    full and shrunk by a whole factor before its float copy is made (`read_image(at_least=)`), unless its
+    pixels are at hand already (`decoded`)."""
     path = Path(path)
     if path.suffix.lower() in RAW_EXTENSIONS:
         return _develop_raw(path, at_least, full=decoded)
@@ -169,7 +174,20 @@ def read_small(path, at_least: int, decoded: np.ndarray | None = None) -> np.nda
                     rgb = np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
                     _exif, orientation = _read_exif(img)
                     return _orient(rgb, orientation) if orientation != 1 else rgb
-    return decoded if decoded is not None else read_image(path).rgb
+    return decoded if decoded is not None else read_image(path, at_least).rgb
+
+
+def _shrink_factor(width: int, height: int, at_least: int) -> int:
+    """The largest whole factor that keeps both sides at least `at_least` pixels (1: leave as is)."""
+    return max(1, min(width, height) // max(1, at_least))
+
+
+_REDUCIBLE_MODES = frozenset({"L", "LA", "RGB", "RGBA", "RGBX", "CMYK", "I", "F"})  # (not palettes: indices)
+
+
+def _reduced(img: Image.Image, at_least: int) -> Image.Image:
+    factor = _shrink_factor(*img.size, at_least)
+    return img.reduce(factor) if factor > 1 and img.mode in _REDUCIBLE_MODES else img
 
 
 _GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
@@ -260,14 +278,19 @@ def _is_high_bit_depth(img: Image.Image, head: bytes) -> bool:
     return False
 
 
-def _cv2_pixels(path: Path):
-    """16-bit PNG/TIFF through OpenCV (Pillow would truncate them to 8 bits); None if it cannot."""
+def _cv2_pixels(path: Path, at_least: int | None = None):
+    """16-bit PNG/TIFF through OpenCV (Pillow would truncate them to 8 bits); None if it cannot.
+    `at_least`: shrunk as `_reduced` does, before the float copy."""
     data = np.fromfile(path, dtype=np.uint8)  # imdecode, unlike imread, copes with any path on Windows
     if data[:2].tobytes() in (b"II", b"MM"):
         _clear_tiff_orientation(data)
     arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     if arr is None or arr.ndim not in (2, 3) or arr.dtype not in (np.uint8, np.uint16, np.float32):
         return None
+    factor = _shrink_factor(arr.shape[1], arr.shape[0], at_least) if at_least else 1
+    if factor > 1:
+        size = (-(-arr.shape[1] // factor), -(-arr.shape[0] // factor))  # rounded up, as Pillow's reduce
+        arr = cv2.resize(arr, size, interpolation=cv2.INTER_AREA)
     scale = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(arr.dtype, 1.0)
     arr = arr.astype(np.float32)
     arr /= scale

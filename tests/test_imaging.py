@@ -386,13 +386,40 @@ def test_read_small_has_the_jpeg_decoder_scale_down_an_upright_copy(tmp_path):
     assert imaging.read_small(src, 2000).shape == full.shape  # too small to scale: decoded in full
     png = tmp_path / "scan.png"
     Image.fromarray(pixels).save(png)
-    assert imaging.read_small(png, 300).shape == (1000, 1600, 3)  # only JPEGs are decoded small
     given = np.zeros((4, 4, 3), np.float32)
     assert imaging.read_small(png, 300, decoded=given) is given  # pixels at hand are not decoded again
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(src.read_bytes()[:2000])
     with pytest.raises(InputUnreadableError):
         imaging.read_small(broken, 300)
+
+
+@pytest.mark.parametrize(("ext", "bits"), [(".png", 8), (".png", 16), (".tif", 16), (".webp", 8), (".png", "P")])
+def test_read_small_shrinks_other_formats_before_their_float_copy(tmp_path, ext, bits):
+    """For detection: a PNG, TIFF or WebP is decoded in full but shrunk by a whole factor while its pixels
+    are still integers (a 100 MP scan never needs its 1.2 GB float copy), keeping at least the asked size on
+    both sides, upright; the picture is a full read's, shrunk. A palette image is not averaged (its values
+    are indices): it is read in full."""
+    pixels = cv2.resize(smooth_u8(), (1000, 700), interpolation=cv2.INTER_CUBIC)
+    meta = source_with_meta(pixels[..., ::-1], orientation=6)
+    if bits == "P":
+        src = tmp_path / "palette.png"
+        Image.fromarray(pixels).quantize(64).save(src, exif=make_exif(6).tobytes())
+    else:
+        rgb = pixels.astype(np.float32) / 255
+        src = write_image(tmp_path / f"scan{ext}", rgb, meta if bits == 8 else
+                          source_with_meta(pixels[..., ::-1], bit_depth=16, orientation=6))
+    full = read_image(src).rgb
+    assert full.shape == (1000, 700, 3)  # upright
+    small = imaging.read_small(src, 300)
+    if bits == "P":
+        assert small.shape == full.shape
+        return
+    assert small.shape == (500, 350, 3) and small.dtype == np.float32  # 1/2: 1/3 would leave 233 < 300
+    shrunk = cv2.resize(full, (350, 500), interpolation=cv2.INTER_AREA)
+    assert np.abs(shrunk - small).mean() < 0.01
+    assert imaging.read_small(src, 100).shape == (143, 100, 3)  # 1/7 (700 // 100), partial blocks kept
+    assert read_image(src, at_least=2000).rgb.shape == full.shape  # too small to shrink
 
 
 @pytest.mark.parametrize("ext", [".png", ".tif"])

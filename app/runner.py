@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol
@@ -17,6 +18,7 @@ from typing import Any, Protocol
 from PySide6.QtCore import QObject, Signal
 
 from app import files
+from app.batch_eta import batch_time_left
 from app.client.events import EngineError, EngineState, EngineStatus, EngineUnavailableError, EventStream
 from app.queue_model import FINISHED, BatchQueue, ItemState, QueueItem, detection_fields
 from app.settings import Settings
@@ -75,6 +77,7 @@ class BatchRunner(QObject):
         self._job_seq = 0
         self._configured: dict[str, Any] = {}
         self._queue_after_detect: set[str] = set()  # Start was pressed while these were being detected
+        self._durations: dict[str, list[float]] = {}  # task → seconds of each photo restored in this run
         self._closing = False
         self.preview_cancel = None  # set by the preview service: an async callable stopping a preview
 
@@ -91,6 +94,16 @@ class BatchRunner(QObject):
     @property
     def current_item_id(self) -> str | None:
         return self._current[0] if self._current else None
+
+    def time_left(self) -> float | None:
+        """Seconds until the running batch ends (None when not running, pausing, or before a photo of this run
+        has been restored): from how long this run's photos took."""
+        if not self.running or self._pause:
+            return None
+        current = self.queue.get(self._current[0]) if self._current else None
+        waiting = self.queue.in_state(ItemState.QUEUED)
+        waiting += [i for i in self.queue.in_state(ItemState.DETECTING) if i.id in self._queue_after_detect]
+        return batch_time_left(current, waiting, self._durations, self.settings.restore_clean)
 
     # -------------------------------------------------------------- commands (synchronous, for widgets)
 
@@ -243,6 +256,7 @@ class BatchRunner(QObject):
         if not self.running and not self._closing:
             self._ensure_listener()
             self._batch_active = True
+            self._durations = {}
             self._batch = self.tasks.spawn(self._run_batch())
             self.running_changed.emit(True)
 
@@ -306,7 +320,10 @@ class BatchRunner(QObject):
                 item = self.queue.next_queued()
                 if item is None:
                     break
+                started = time.monotonic()
                 outcome = await self._run_item(item)
+                if outcome == "done":
+                    self._durations.setdefault(item.effective_task, []).append(time.monotonic() - started)
                 done += outcome in ("done", "skipped")
                 failed += outcome == "failed"
                 if outcome == "failed" and item.error_code == P.ErrorCode.OUTPUT_NOT_WRITABLE:

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import theme, window_state
+from app.batch_eta import format_time_left
 from app.images import ImageLoader
 from app.models_service import ModelService
 from app.paths import icon_path, sample_photos
@@ -515,15 +516,20 @@ class MainWindow(QMainWindow):
             parts.append(f"{skipped} already fine")
         if counts[ItemState.FAILED]:
             parts.append(f"{counts[ItemState.FAILED]} failed")
+        left = self.runner.time_left()
         if running_items:
             i = running_items[0]
             parts.append(f"restoring {i.name} ({finished + 1} of {len(active)})")
+            if left is not None:
+                parts.append(format_time_left(left))
         elif self.runner.pausing:
             parts.append("pausing")
         self.status_label.setText(" · ".join(parts))
         # the batch's progress in the title, so a minimised window shows it in the taskbar and window switcher
-        self.setWindowTitle(f"{self.overall.value() / 10:.0f}% · {finished} of {len(active)} — Hourglass"
-                            if running and active else TITLE)
+        title = f"{self.overall.value() / 10:.0f}% · {finished} of {len(active)}"
+        if left is not None:
+            title += f" · {format_time_left(left).removeprefix('about ')}"
+        self.setWindowTitle(f"{title} — Hourglass" if running and active else TITLE)
 
     # -------------------------------------------------------------- context menu and files
 

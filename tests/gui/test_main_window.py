@@ -165,6 +165,27 @@ def test_pause_after_current_then_resume(make_window, qtbot, photos, fake_engine
     assert window.statusBar().currentMessage() == "Batch finished: 2 done"  # this run's two
 
 
+def test_the_status_bar_and_title_say_how_long_the_batch_has_left(make_window, qtbot, photos, fake_engine):
+    """Once a photo of the run has been restored, "about N min left" for the whole batch (a CPU batch can
+    take an hour); nothing before there is anything to go by, and nothing once it is pausing or over."""
+    root, _files = photos
+    slow = [make_photo(root / f"slow{i}.jpg") for i in range(4)]
+    window = make_window()
+    window.add_paths([str(p) for p in slow])
+    qtbot.waitUntil(lambda: len(window.queue) == 4, timeout=TIMEOUT)
+    window.runner.start()
+    qtbot.waitUntil(lambda: window.queue[0].state is ItemState.RUNNING, timeout=TIMEOUT)
+    assert "left" not in window.status_label.text() and "restoring slow0.jpg (1 of 4)" in window.status_label.text()
+    qtbot.waitUntil(lambda: window.queue[1].state is ItemState.RUNNING, timeout=TIMEOUT)
+    assert window.runner.time_left() is not None
+    assert "less than a minute left" in window.status_label.text()
+    assert window.windowTitle().endswith(" · 1 of 4 · less than a minute left — Hourglass")
+    window.pause_action.trigger()
+    assert window.runner.time_left() is None and "left" not in window.status_label.text()
+    wait_idle(qtbot, window)
+    assert "left" not in window.windowTitle() and "of 4" not in window.windowTitle()
+
+
 def test_a_restored_photo_is_restored_again_with_a_new_degradation_and_the_first_result_kept(
         make_window, qtbot, photos, fake_engine):
     """The detector guessed wrong and the photo is already restored: choose the degradation, then Retry."""

@@ -1,0 +1,54 @@
+"""The batch's time left: from how long this run's photos of each degradation took."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.batch_eta import batch_time_left, format_time_left, photo_estimate
+from app.queue_model import ItemState, QueueItem
+
+
+def item(task="auto", detected=None, state=ItemState.QUEUED, **kw) -> QueueItem:
+    return QueueItem(f"/photos/{task}-{detected}.jpg", task=task, detected_task=detected, state=state, **kw)
+
+
+def test_nothing_to_go_by_before_a_photo_of_this_run_is_restored():
+    assert batch_time_left(item(state=ItemState.RUNNING), [item()], {}, False) is None
+    assert batch_time_left(None, [item()], {"rain": []}, False) is None
+
+
+def test_each_photo_takes_as_long_as_this_runs_photos_of_its_degradation():
+    """A 12 MP low-light photo takes the fast path (seconds), a rainy one is tiled (minutes): a mixed batch
+    is estimated per degradation, and a degradation not seen yet by the mean of all."""
+    durations = {"low-light": [30.0, 34.0], "rain": [400.0]}
+    assert photo_estimate(item("auto", "low-light"), durations, False) == 32.0
+    assert photo_estimate(item("rain"), durations, False) == 400.0  # the user's choice counts as the task
+    assert photo_estimate(item("auto", "haze"), durations, False) == pytest.approx(464 / 3)
+    assert photo_estimate(item("auto", None), durations, False) == pytest.approx(464 / 3)  # not detected yet
+    waiting = [item("auto", "low-light"), item("auto", "rain"), item("auto", "rain")]
+    assert batch_time_left(None, waiting, durations, False) == 832.0
+
+
+def test_photos_that_will_be_skipped_cost_nothing():
+    durations = {"haze": [60.0]}
+    assert photo_estimate(item("none"), durations, True) == 0.0  # "Leave as is"
+    assert photo_estimate(item("auto", "none"), durations, False) == 0.0  # detected fine: skipped
+    assert photo_estimate(item("auto", "none"), durations, True) == 60.0  # unless fine photos are restored too
+
+
+def test_the_running_photo_counts_with_the_engines_own_estimate_once_it_has_one():
+    durations = {"haze": [60.0]}
+    running = item("haze", state=ItemState.RUNNING, progress=0.25)
+    assert batch_time_left(running, [item("haze")], durations, False) == 60.0 + 45.0
+    running.eta_s = 10.0
+    assert batch_time_left(running, [item("haze")], durations, False) == 70.0
+    running.state = ItemState.DONE  # finished between two refreshes: nothing left of it
+    assert batch_time_left(running, [item("haze")], durations, False) == 60.0
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (5, "less than a minute left"), (59.4, "less than a minute left"), (61, "about 1 min left"),
+    (25 * 60 + 20, "about 25 min left"), (3599, "about 1 h 00 min left"), (2 * 3600 + 7 * 60, "about 2 h 07 min left"),
+])
+def test_minutes_are_precise_enough(seconds, text):
+    assert format_time_left(seconds) == text

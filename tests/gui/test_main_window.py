@@ -675,7 +675,7 @@ def test_title_shows_the_batch_progress_and_a_finished_batch_asks_for_attention(
     window.start_action.trigger()
     wait_idle(qtbot, window)
     progress = [t for t in titles if t != TITLE]
-    assert progress and all(t.endswith("of 3 — Hourglass") and "%" in t for t in progress)
+    assert progress and all(t.endswith(" — Hourglass") and " of 3" in t and "%" in t for t in progress)
     assert window.windowTitle() == TITLE and alerts == [window]
     monkeypatch.setattr(window, "isActiveWindow", lambda: True)  # watching: no need to flash
     window.add_paths([str(root / "album")])

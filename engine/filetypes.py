@@ -91,11 +91,17 @@ def clean_suffix(text: str) -> str:
 
 
 def natural_key(name: str) -> tuple:
-    """File names as people (and file managers) count them: IMG_2 before IMG_10, case ignored; names equal
-    that way (IMG.jpg, img.jpg; 1.jpg, 01.jpg) in their plain order, so the order never depends on the disk."""
-    parts = tuple((0, int(part), "") if part.isdigit() else (1, 0, part)
-                  for part in re.split(r"(\d+)", name.casefold()) if part)
-    return parts, name
+    """File names as people (and file managers) count them: IMG_2 before IMG_10, case ignored, a name before
+    the longer ones it begins (photo.jpg, photo2.jpg, "photo (2).jpg": the name is compared before its
+    extension); names equal that way (IMG.jpg, img.jpg; 1.jpg, 01.jpg) in their plain order, so the order
+    never depends on the disk."""
+    stem, ext = os.path.splitext(name)
+    return _natural_parts(stem), _natural_parts(ext), name
+
+
+def _natural_parts(text: str) -> tuple:
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part)
+                 for part in re.split(r"(\d+)", text.casefold()) if part)
 
 
 def folder_photos(folder: Path, skip_dir: Callable[[Path], bool] = lambda _: False,

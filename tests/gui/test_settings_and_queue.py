@@ -38,13 +38,15 @@ def test_scan_is_recursive_filters_images_and_skips_duplicates_and_outputs(tmp_p
 
 def test_a_folder_is_queued_in_the_order_a_file_manager_shows_it(tmp_path):
     """Exports numbered without zeros (Photo 2, Photo 10) and days as folders: natural order, case ignored,
-    as file managers sort them (plain sorting put 10 before 2 and every capital before small letters)."""
+    as file managers sort them (plain sorting put 10 before 2 and every capital before small letters), and a
+    name before the longer ones that begin with it (b.jpg, b2.jpg; a copy "Photo 2 (2).jpg" after its original)."""
     root = tmp_path / "trip"
     for rel in ("Day 10/photo 1.jpg", "Day 2/Photo 10.jpg", "Day 2/photo 9.jpg", "Day 2/Photo 2.jpg", "b.jpg",
-                "A.jpg"):
+                "A.jpg", "b2.jpg", "Day 2/Photo 2 (2).jpg"):
         make_photo(root / rel)
     assert [f.path.relative_to(root).as_posix() for f in files.scan([root]).photos] == [
-        "A.jpg", "b.jpg", "Day 2/Photo 2.jpg", "Day 2/photo 9.jpg", "Day 2/Photo 10.jpg", "Day 10/photo 1.jpg"]
+        "A.jpg", "b.jpg", "b2.jpg", "Day 2/Photo 2.jpg", "Day 2/Photo 2 (2).jpg", "Day 2/photo 9.jpg",
+        "Day 2/Photo 10.jpg", "Day 10/photo 1.jpg"]
 
 
 def test_scan_names_the_images_it_cannot_open_but_not_sidecars(tmp_path):

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.filetypes import describe_passed_over, folder_photos, is_photo
+from engine.filetypes import describe_paired, describe_passed_over, folder_photos, is_photo, shot_companions
 
 RESTORED_DIR = "restored"  # the default output folder beside each photo
 
@@ -27,6 +27,8 @@ class ScanResult:
     photos: list[FoundPhoto] = field(default_factory=list)
     already_queued: int = 0  # photos found again (already in the queue, or dropped twice)
     cannot_open: list[Path] = field(default_factory=list)  # dropped non-photos, and other images in folders
+    paired: list[Path] = field(default_factory=list)  # the other file of RAW+JPEG shots (Settings: which is taken)
+    pairs: str = "raw"
 
     def remark(self) -> str:
         """What was not added and why, for the status bar ('' when everything was)."""
@@ -35,21 +37,24 @@ class ScanResult:
             parts.append(f"{self.already_queued} already in the queue")
         if self.cannot_open:
             parts.append("passed over " + describe_passed_over(self.cannot_open))
+        if self.paired:
+            parts.append(f"passed over {describe_paired(self.paired, self.pairs)} (Settings → RAW+JPEG shots)")
         return "; ".join(parts)
 
 
 def scan(paths: Iterable[str | os.PathLike[str]], known: Iterable[str] = (),
-         exclude: str | os.PathLike[str] | None = None, result_suffix: str = "") -> ScanResult:
+         exclude: str | os.PathLike[str] | None = None, result_suffix: str = "", pairs: str = "raw") -> ScanResult:
     """Expand folders recursively (sorted), keep photos only, drop duplicates and `known` paths.
 
     Hidden entries, our `restored` folders, `exclude` (a chosen output folder) and, in folders, files whose
     name ends with `result_suffix` (results saved beside their photos) are not taken. Images Hourglass
     cannot open (a GIF, a Photoshop file) are counted, so the user hears about them; sidecars and other
-    files in a photo folder are not.
+    files in a photo folder are not. Of a camera's RAW+JPEG shot only one file is taken (`pairs`, see
+    `engine.filetypes.PAIR_CHOICES`), and the other is counted.
     """
     seen = {os.path.normcase(os.path.abspath(p)) for p in known}
     skip = os.path.normcase(os.path.abspath(exclude)) if exclude else None
-    result = ScanResult()
+    result = ScanResult(pairs=pairs)
 
     def add(p: Path, root: Path | None) -> None:
         key = os.path.normcase(str(p))
@@ -59,14 +64,19 @@ def scan(paths: Iterable[str | os.PathLike[str]], known: Iterable[str] = (),
             seen.add(key)
             result.photos.append(FoundPhoto(p, root))
 
-    for raw in paths:
-        p = Path(os.path.abspath(raw))
+    paths = [Path(os.path.abspath(raw)) for raw in paths]
+    # photos named together (a whole card selected in a file dialog) are paired as a folder's are
+    named_pairs = set(shot_companions((p for p in paths if p.is_file() and is_photo(p)), pairs))
+    for p in paths:
         if p.is_dir():  # our own default output folders and a chosen one inside it are not inputs
-            photos, others = folder_photos(
-                p, lambda d: d.name == RESTORED_DIR or os.path.normcase(str(d)) == skip, result_suffix)
+            photos, others, paired = folder_photos(
+                p, lambda d: d.name == RESTORED_DIR or os.path.normcase(str(d)) == skip, result_suffix, pairs)
             for f in photos:
                 add(f, p)
             result.cannot_open += others
+            result.paired += paired
+        elif p in named_pairs:
+            result.paired.append(p)
         elif p.is_file() and is_photo(p):
             add(p, None)
         elif p.is_file():

@@ -119,7 +119,8 @@ class BatchRunner(QObject):
     async def _add_paths(self, paths: list[str]) -> None:
         loop = asyncio.get_running_loop()
         found = await loop.run_in_executor(None, files.scan, paths, self.queue.paths(),
-                                           self.settings.output_dir or None, self.settings.name_suffix)
+                                           self.settings.output_dir or None, self.settings.name_suffix,
+                                           self.settings.raw_jpeg)
         new = self.queue.add((str(f.path), str(f.root) if f.root else None) for f in found.photos)
         found.already_queued += len(found.photos) - len(new)  # queued by another drop while this one was scanned
         self.photos_added.emit(new, found.remark())

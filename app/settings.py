@@ -24,6 +24,8 @@ FORMATS = {"same": "Same as the photo", "png": "PNG", "jpeg": "JPEG", "tiff16": 
 FULLRES = {"auto": "Automatic (fast for low light and haze)", "fast": "Fast: restore ~1 MP, keep the photo's detail",
            "tiled": "Full resolution (slowest)"}
 THEMES = {"system": "As the system", "dark": "Dark", "light": "Light"}
+RAW_JPEG = {"raw": "Restore the RAW (more in the shadows)", "jpeg": "Restore the camera's JPEG",
+            "both": "Restore both"}  # engine.filetypes.PAIR_CHOICES
 TASK_LABELS = {"auto": "Auto", "low-light": "Low light", "haze": "Haze", "rain": "Rain", "snow": "Snow",
                "blur": "Blur", "none": "Leave as is"}  # none: already fine, not restored
 _EXT = {"png": ".png", "jpeg": ".jpg", "tiff16": ".tif", "webp": ".webp", "avif": ".avif"}
@@ -54,6 +56,7 @@ class Settings:
     threads: int | None = None  # engine CPU threads (None: the engine decides)
     restore_clean: bool = False  # restore photos the detector finds already fine (default: skip them)
     fullres: str = "auto"  # large photos: auto | fast | tiled (the engine's fast full-resolution path)
+    raw_jpeg: str = "raw"  # a camera's RAW+JPEG shot: which file is queued (raw | jpeg | both)
     theme: str = "system"  # system | dark | light (app.theme)
     extra: dict[str, Any] = field(default_factory=dict)  # unknown keys from a newer version, kept as-is
 
@@ -121,6 +124,8 @@ class Settings:
         self.name_suffix = clean_suffix(self.name_suffix)  # (settings and a queue move between systems)
         if self.fullres not in FULLRES:
             self.fullres = d.fullres
+        if self.raw_jpeg not in RAW_JPEG:
+            self.raw_jpeg = d.raw_jpeg
 
     # --------------------------------------------------------------- output naming
 

@@ -17,6 +17,8 @@ import threading
 import time
 from pathlib import Path
 
+from engine.filetypes import PAIR_CHOICES
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
@@ -51,6 +53,9 @@ def _add_restore(sub) -> None:
     p.add_argument("--jpeg-quality", type=_jpeg_quality, default=95, metavar="1-100",
                    help="compression quality of JPEG results (also WebP and AVIF); default 95")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    p.add_argument("--pairs", choices=PAIR_CHOICES, default="raw",
+                   help="a camera's RAW+JPEG shot (IMG_1.CR3 and IMG_1.JPG, in one folder): restore the RAW "
+                        "(default), the JPEG, or both")
     p.add_argument("--restore-clean", action="store_true",
                    help="with --task auto: also restore photos the detector finds already fine (default: skip them)")
     p.add_argument("--json", action="store_true",
@@ -113,28 +118,39 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def collect_inputs(paths: list[str], exclude: str | os.PathLike | None = None,
-                   result_suffix: str = "") -> tuple[list[Path], list[str], list[str]]:
+                   result_suffix: str = "", pairs: str = "both") -> tuple[list[Path], list[str], list[str]]:
     """Expand folders recursively into photos; returns (files, problems, notes).
 
     In folders, hidden files and folders (macOS's `._IMG_0001.JPG` companions, `.thumbnails`), the
     `exclude` folder (the output, when it lies inside an input folder) and files whose name ends with
     `result_suffix` (results saved beside their photos) are passed over: a second run must not restore the
     first run's results. Images found in a folder that Hourglass cannot open (GIF, PSD ...) are named in a
-    note. A file named directly is always taken (reading it says what is wrong with it).
+    note. A file named directly is taken (reading it says what is wrong with it), unless it is the other file
+    of a camera's RAW+JPEG shot named with it: `pairs` says which file of such a shot is taken, in folders
+    and among the files named (`engine.filetypes.PAIR_CHOICES`).
     """
-    from engine.filetypes import describe_passed_over
+    from engine.filetypes import describe_paired, describe_passed_over, is_photo, shot_companions
 
     skip = Path(exclude).resolve() if exclude is not None else None
     files, problems, notes, seen = [], [], [], set()
+    named_pairs = set(shot_companions((Path(raw) for raw in paths if is_photo(Path(raw)) and Path(raw).is_file()),
+                                      pairs))
+    hint = " (--pairs both takes them too)"
+    if named_pairs:
+        notes.append(f"passed over {describe_paired(sorted(named_pairs), pairs)}{hint}")
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            found, others = _folder_photos(p, skip, result_suffix)
+            found, others, paired = _folder_photos(p, skip, result_suffix, pairs)
             if others:
                 notes.append(f"{p}: passed over {describe_passed_over(others)}")
+            if paired:
+                notes.append(f"{p}: passed over {describe_paired(paired, pairs)}{hint}")
             if not found:
                 problems.append(f"{p}: no supported photos in this folder")
             candidates = found
+        elif p in named_pairs:
+            continue
         else:
             candidates = [p]
         for f in candidates:
@@ -145,12 +161,14 @@ def collect_inputs(paths: list[str], exclude: str | os.PathLike | None = None,
     return files, problems, notes
 
 
-def _folder_photos(folder: Path, skip: Path | None, result_suffix: str) -> tuple[list[Path], list[Path]]:
-    """(photos, other images Hourglass cannot open) in `folder` and below, in the scan's natural order."""
+def _folder_photos(folder: Path, skip: Path | None, result_suffix: str,
+                   pairs: str) -> tuple[list[Path], list[Path], list[Path]]:
+    """(photos, other images Hourglass cannot open, RAW+JPEG files passed over) in `folder` and below, in the
+    scan's natural order."""
     from engine.filetypes import folder_photos
 
-    photos, others = folder_photos(folder, lambda d: d.resolve() == skip, result_suffix)
-    return [f for f in photos if f.is_file()], [f for f in others if f.is_file()]
+    photos, others, paired = folder_photos(folder, lambda d: d.resolve() == skip, result_suffix, pairs)
+    return [f for f in photos if f.is_file()], [f for f in others if f.is_file()], paired
 
 
 def plan_outputs(files: list[Path], inputs: list[str], out_dir: Path, fmt: str | None,
@@ -255,7 +273,7 @@ def cmd_restore(args) -> int:
               file=sys.stderr)
         return EXIT_USAGE
     files, problems = _inputs_or_complain(args.inputs, "nothing to restore", exclude=args.output,
-                                          result_suffix=args.suffix)
+                                          result_suffix=args.suffix, pairs=args.pairs)
     if not files:
         return EXIT_USAGE
     try:
@@ -409,10 +427,10 @@ def format_detection(path, d) -> str:
 
 
 def _inputs_or_complain(inputs: list[str], when_empty: str, exclude: str | None = None,
-                        result_suffix: str = "") -> tuple[list[Path], list[str]]:
+                        result_suffix: str = "", pairs: str = "both") -> tuple[list[Path], list[str]]:
     """`collect_inputs`, with each note and problem, and `when_empty` if no photo was found, printed on
     stderr. Notes (images Hourglass cannot open, passed over in a folder) do not fail the run."""
-    files, problems, notes = collect_inputs(inputs, exclude, result_suffix)
+    files, problems, notes = collect_inputs(inputs, exclude, result_suffix, pairs)
     for note in notes:
         print(f"hourglass: note: {note}", file=sys.stderr)
     for problem in problems:

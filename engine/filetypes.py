@@ -11,6 +11,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import NamedTuple
 
 # Camera RAW formats LibRaw (through rawpy) develops. Not Sigma's X3F: LibRaw dropped it in 0.20.
 RAW_EXTENSIONS = frozenset({
@@ -21,6 +22,11 @@ RAW_EXTENSIONS = frozenset({
 PHOTO_EXTENSIONS = frozenset({
     ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".tif", ".tiff", ".webp", ".bmp", ".heic", ".heif", ".avif",
 }) | RAW_EXTENSIONS
+# What a camera shooting "RAW+JPEG" (or RAW+HEIF) writes beside each RAW, under the same name: one shot twice.
+COMPANION_EXTENSIONS = frozenset({".jpg", ".jpeg", ".heic", ".heif"})
+# Which file of such a pair a folder scan takes: the RAW (its sensor data holds more in the shadows and
+# highlights; a file named directly is always taken), the camera's JPEG, or both.
+PAIR_CHOICES = ("raw", "jpeg", "both")
 # Images Hourglass cannot open. A folder scan counts them and says so; other files found beside photos
 # (sidecars, videos, documents) are passed over without a word.
 OTHER_IMAGE_EXTENSIONS = frozenset({
@@ -104,19 +110,29 @@ def _natural_parts(text: str) -> tuple:
                  for part in re.split(r"(\d+)", text.casefold()) if part)
 
 
+class FolderScan(NamedTuple):
+    photos: list[Path]  # to restore, in natural order
+    others: list[Path]  # images Hourglass cannot open
+    paired: list[Path]  # the other file of a RAW+JPEG pair, passed over (see PAIR_CHOICES)
+
+
 def folder_photos(folder: Path, skip_dir: Callable[[Path], bool] = lambda _: False,
-                  result_suffix: str = "") -> tuple[list[Path], list[Path]]:
-    """(photos, other images Hourglass cannot open) in `folder` and below, folders and names in natural order.
+                  result_suffix: str = "", pairs: str = "raw") -> FolderScan:
+    """The photos in `folder` and below, folders and names in natural order.
 
     Hidden entries (macOS's `._IMG_0001.JPG` companions, `.thumbnails`), the folders `skip_dir` names (an
     output folder inside the input) and, with a `result_suffix`, files whose name ends with it (results saved
-    beside their photos) are passed over: restoring a folder again must not restore its results.
+    beside their photos) are passed over: restoring a folder again must not restore its results. Of a RAW
+    and a JPEG or HEIF of the same name in one folder (a camera's RAW+JPEG), `pairs` says which is taken.
     """
-    photos, others = [], []
+    if pairs not in PAIR_CHOICES:
+        raise ValueError(f"pairs must be one of {', '.join(PAIR_CHOICES)}, not {pairs!r}")
+    scan = FolderScan([], [], [])
     for dirpath, dirnames, filenames in os.walk(folder):
         here = Path(dirpath)
         dirnames[:] = sorted((d for d in dirnames if not d.startswith(".") and not skip_dir(here / d)),
                              key=natural_key)
+        photos = []
         for name in sorted(filenames, key=natural_key):
             f = here / name
             if name.startswith(".") or (result_suffix and f.stem.endswith(result_suffix)):
@@ -124,6 +140,34 @@ def folder_photos(folder: Path, skip_dir: Callable[[Path], bool] = lambda _: Fal
             if is_photo(f):
                 photos.append(f)
             elif is_other_image(f):
-                others.append(f)
-    return photos, others
+                scan.others.append(f)
+        passed = set(shot_companions(photos, pairs))
+        scan.photos.extend(f for f in photos if f not in passed)
+        scan.paired.extend(f for f in photos if f in passed)
+    return scan
+
+
+def shot_companions(photos: Iterable[Path], pairs: str = "raw") -> list[Path]:
+    """Of `photos`, the files a RAW+JPEG camera wrote for a shot whose other file is taken instead: the
+    JPEGs/HEIFs named as a RAW in the same folder (`pairs="raw"`), or those RAWs (`"jpeg"`); none for "both"."""
+    if pairs == "both":
+        return []
+    by_shot: dict[tuple[str, str], list[Path]] = {}
+    for f in photos:
+        by_shot.setdefault((os.path.normcase(str(f.parent)), f.stem.casefold()), []).append(f)
+    passed = []
+    for files in by_shot.values():
+        raws = [f for f in files if f.suffix.lower() in RAW_EXTENSIONS]
+        companions = [f for f in files if f.suffix.lower() in COMPANION_EXTENSIONS]
+        if raws and companions:
+            passed += companions if pairs == "raw" else raws
+    return passed
+
+
+def describe_paired(paired: list[Path], pairs: str) -> str:
+    """'12 JPEG/HEIF file(s) that have a RAW of the same name' for a scan's summary ('' when none)."""
+    if not paired:
+        return ""
+    kept, passed = ("RAW", "JPEG/HEIF") if pairs == "raw" else ("JPEG/HEIF", "RAW")
+    return f"{len(paired)} {passed} file(s) that have a {kept} of the same name"
 

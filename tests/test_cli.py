@@ -46,6 +46,29 @@ def test_restore_folder(photos, tmp_path, tiny_model_path, capsys):
     assert "Restored 2 of 2" in capsys.readouterr().err
 
 
+def test_a_raw_jpeg_shot_is_restored_once(tmp_path, tiny_model_path, capsys):
+    """A camera set to RAW+JPEG writes each shot twice: the RAW is restored (a 16-bit TIFF), its JPEG passed
+    over with a note saying how to take it too; a JPEG without a RAW, or a PNG named as one, is a photo."""
+    from test_imaging import fake_linear_dng
+
+    card = tmp_path / "card"
+    card.mkdir()
+    fake_linear_dng(card / "IMG_1.DNG", np.full((32, 40, 3), 20000, np.uint16), bayer=True)
+    _photo(card / "IMG_1.JPG")
+    _photo(card / "IMG_2.JPG", seed=2)
+    _photo(card / "IMG_1.png", seed=3)  # an export, not the camera's companion
+    out = tmp_path / "out"
+    assert main(["restore", str(card), "-o", str(out), "--model", str(tiny_model_path), "--steps", "1"]) == 0
+    assert _tree(out) == ["IMG_1.png", "IMG_1.tif", "IMG_2.JPG"]
+    err = capsys.readouterr().err
+    assert "passed over 1 JPEG/HEIF file(s) that have a RAW of the same name (--pairs both takes them too)" in err
+    both = tmp_path / "both"
+    assert main(["restore", str(card / "IMG_1.DNG"), str(card / "IMG_1.JPG"), "-o", str(both), "--model",
+                 str(tiny_model_path), "--steps", "1", "--pairs", "jpeg"]) == 0  # named files are paired too
+    assert _tree(both) == ["IMG_1.JPG"]
+    assert "passed over 1 RAW file(s) that have a JPEG/HEIF of the same name" in capsys.readouterr().err
+
+
 def test_one_corrupt_photo_fails_alone(photos, tmp_path, tiny_model_path, capsys):
     (photos / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0garbage")
     out = tmp_path / "out"

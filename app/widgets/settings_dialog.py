@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.settings import DEVICES, FORMATS, FULLRES, QUALITIES, THEMES, Settings, gpu_choices
+from app.settings import DEVICES, FORMATS, FULLRES, QUALITIES, RAW_JPEG, THEMES, Settings, gpu_choices
 from engine.protocol import is_gpu_id
 
 
@@ -91,6 +91,12 @@ class SettingsDialog(QDialog):
                                 "and carries the correction to every pixel, about 10× faster on a large photo. "
                                 "Rain, snow and blur always use full resolution in Automatic.")
         form.addRow("Large photos", self.fullres)
+        self.raw_jpeg = QComboBox()
+        for key, label in RAW_JPEG.items():
+            self.raw_jpeg.addItem(label, key)
+        self.raw_jpeg.setToolTip("A camera set to RAW+JPEG writes every shot twice (IMG_0001.CR3 and IMG_0001.JPG). "
+                                 "Which of the two is queued when both are added; a RAW is saved as a 16-bit TIFF.")
+        form.addRow("RAW+JPEG shots", self.raw_jpeg)
         self.theme = QComboBox()
         for key, label in THEMES.items():
             self.theme.addItem(label, key)
@@ -121,6 +127,7 @@ class SettingsDialog(QDialog):
         self.jpeg_quality.setValue(s.jpeg_quality)
         self.restore_clean.setChecked(s.restore_clean)
         self.fullres.setCurrentIndex(max(0, self.fullres.findData(s.fullres)))
+        self.raw_jpeg.setCurrentIndex(max(0, self.raw_jpeg.findData(s.raw_jpeg)))
         self.theme.setCurrentIndex(max(0, self.theme.findData(s.theme)))
         self._update_enabled()
 
@@ -134,6 +141,7 @@ class SettingsDialog(QDialog):
         s.jpeg_quality = self.jpeg_quality.value()
         s.restore_clean = self.restore_clean.isChecked()
         s.fullres = self.fullres.currentData()
+        s.raw_jpeg = self.raw_jpeg.currentData()
         s.theme = self.theme.currentData()
         s.validate()
 

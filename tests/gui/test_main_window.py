@@ -49,6 +49,27 @@ def wait_idle(qtbot, window, timeout=TIMEOUT):
     qtbot.waitUntil(lambda: not window.runner.running, timeout=timeout)
 
 
+def test_a_dropped_card_queues_one_file_of_each_raw_jpeg_shot(make_window, qtbot, tmp_path):
+    from app.settings import Settings
+
+    card = tmp_path / "DCIM"
+    make_photo(card / "IMG_1.JPG")
+    (card / "IMG_1.CR3").write_bytes(b"raw")
+    make_photo(card / "IMG_2.JPG")
+    window = make_window()
+    drop(window, [card])
+    qtbot.waitUntil(lambda: len(window.queue) == 2, timeout=TIMEOUT)
+    assert [i.name for i in window.queue] == ["IMG_1.CR3", "IMG_2.JPG"]
+    assert window.statusBar().currentMessage() == ("Added 2 photos; passed over 1 JPEG/HEIF file(s) that have a "
+                                                   "RAW of the same name (Settings → RAW+JPEG shots)")
+    window.runner.settings = Settings(raw_jpeg="jpeg")  # files added together are paired as a folder's are
+    window.runner.remove([i.id for i in window.queue])
+    drop(window, [card / "IMG_1.JPG", card / "IMG_1.CR3"])
+    qtbot.waitUntil(lambda: len(window.queue) == 1, timeout=TIMEOUT)
+    assert window.queue[0].name == "IMG_1.JPG"
+    assert "passed over 1 RAW file(s) that have a JPEG/HEIF of the same name" in window.statusBar().currentMessage()
+
+
 def test_drop_files_and_folders_recursively_without_duplicates(make_window, qtbot, photos):
     root, files = photos
     window = make_window()

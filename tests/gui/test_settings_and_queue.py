@@ -49,6 +49,40 @@ def test_a_folder_is_queued_in_the_order_a_file_manager_shows_it(tmp_path):
         "Day 2/Photo 10.jpg", "Day 10/photo 1.jpg"]
 
 
+@pytest.mark.parametrize(("pairs", "taken"), [
+    ("raw", ["DSCF1.RAF", "DSCF2.JPG", "IMG_3.CR3", "IMG_3.png"]),
+    ("jpeg", ["DSCF1.jpg", "DSCF2.JPG", "IMG_3.HEIC", "IMG_3.png"]),
+    ("both", ["DSCF1.jpg", "DSCF1.RAF", "DSCF2.JPG", "IMG_3.CR3", "IMG_3.HEIC", "IMG_3.png"]),
+])
+def test_a_raw_jpeg_shot_is_queued_once(tmp_path, pairs, taken):
+    """A camera set to RAW+JPEG (or RAW+HEIF) writes each shot twice under one name: one of the two is queued
+    (Settings), the other counted in the status bar; in a folder and among files added together alike. A
+    PNG named as a RAW is an export, not the camera's companion; a JPEG in another folder is another photo."""
+    card = tmp_path / "card"
+    for name in ("DSCF1.jpg", "DSCF1.RAF", "DSCF2.JPG", "IMG_3.CR3", "IMG_3.HEIC", "IMG_3.png", "sub/IMG_3.jpg"):
+        (card / name).parent.mkdir(parents=True, exist_ok=True)
+        (card / name).write_bytes(b"x")
+    found = files.scan([card], pairs=pairs)
+    assert [f.path.relative_to(card).as_posix() for f in found.photos] == taken + ["sub/IMG_3.jpg"]
+    passed = {"raw": "2 JPEG/HEIF file(s) that have a RAW", "jpeg": "2 RAW file(s) that have a JPEG/HEIF"}
+    if pairs == "both":
+        assert found.remark() == ""
+    else:
+        assert found.remark() == f"passed over {passed[pairs]} of the same name (Settings → RAW+JPEG shots)"
+    named = files.scan([card / "DSCF1.jpg", card / "DSCF1.RAF", card / "sub" / "IMG_3.jpg", card / "IMG_3.CR3"])
+    assert [f.path.name for f in named.photos] == ["DSCF1.RAF", "IMG_3.jpg", "IMG_3.CR3"]
+    assert named.paired == [card / "DSCF1.jpg"]
+
+
+def test_the_raw_jpeg_setting_is_kept_and_checked(tmp_path):
+    path = tmp_path / "settings.json"
+    s = Settings(raw_jpeg="jpeg")
+    s.save(path)
+    assert Settings.load(path).raw_jpeg == "jpeg"
+    path.write_text(json.dumps({"raw_jpeg": "nef"}))
+    assert Settings.load(path).raw_jpeg == "raw"
+
+
 def test_scan_names_the_images_it_cannot_open_but_not_sidecars(tmp_path):
     """A folder of GIFs or Photoshop files must not just come back as "Added 0 photos"; the XMP sidecars
     and videos beside the photos are not worth a word. Camera RAW from every LibRaw brand is a photo."""
@@ -150,13 +184,15 @@ def test_settings_dialog_edits_and_saves(qtbot, data_dir, tmp_path):
     dialog.chosen.setChecked(True)
     dialog.folder.setText(str(tmp_path))
     dialog.suffix.setText("_fixed")
+    dialog.raw_jpeg.setCurrentIndex(dialog.raw_jpeg.findData("both"))
     dialog.accept()
     again = Settings.load()
-    assert (again.device, again.quality, again.format, again.output_dir, again.name_suffix) == (
-        "cpu", "fast", "tiff16", str(tmp_path), "_fixed")
+    assert (again.device, again.quality, again.format, again.output_dir, again.name_suffix, again.raw_jpeg) == (
+        "cpu", "fast", "tiff16", str(tmp_path), "_fixed", "both")
     dialog2 = SettingsDialog(again)
     qtbot.addWidget(dialog2)
     assert dialog2.chosen.isChecked() and dialog2.folder.text() == str(tmp_path)
+    assert dialog2.raw_jpeg.currentData() == "both"
 
 
 def test_queue_transitions_and_events():

@@ -24,6 +24,7 @@ from app.queue_model import FINISHED, BatchQueue, ItemState, QueueItem, detectio
 from app.settings import Settings
 from app.tasks import TaskSet
 from engine import protocol as P
+from engine.filetypes import companion_of
 
 log = logging.getLogger("app.runner")
 
@@ -398,11 +399,23 @@ class BatchRunner(QObject):
             err = terminal.error
             detail = "\n\n".join(x for x in (err.detail, err.traceback) if x)
             tail = self.engine.log_tail() if err.code in (P.ErrorCode.ENGINE_CRASHED, P.ErrorCode.INTERNAL) else []
-            self.queue.set_state(item, ItemState.FAILED, error_code=err.code, error_message=err.message,
+            message = err.message + self._companion_hint(item, err.code)
+            self.queue.set_state(item, ItemState.FAILED, error_code=err.code, error_message=message,
                                  error_detail=detail or "", log_tail=tail[-60:], eta_s=None)
             return "failed"
         self.queue.set_state(item, ItemState.CANCELLED, eta_s=None)
         return "cancelled"
+
+    def _companion_hint(self, item: QueueItem, code: str) -> str:
+        """A RAW that cannot be read (LibRaw lags behind the newest cameras) whose camera JPEG the RAW+JPEG
+        setting passed over: say where that JPEG is and how to restore it instead."""
+        if self.settings.raw_jpeg != "raw" or code not in (P.ErrorCode.INPUT_UNREADABLE, P.ErrorCode.UNSUPPORTED_INPUT):
+            return ""
+        jpeg = companion_of(Path(item.path))
+        if jpeg is None:
+            return ""
+        return (f" Its camera JPEG, {jpeg.name}, is beside it: add it by name to restore it instead, or choose the "
+                "JPEG in Settings → RAW+JPEG shots.")
 
     async def _detect(self, ids: list[str]) -> None:
         for item_id in ids:

@@ -243,6 +243,17 @@ class ProgressBar:
         print(message, file=self.stream, flush=True)
 
 
+def _companion_hint(path: Path, exc: Exception, pairs: str) -> str:
+    """For a RAW that cannot be read whose camera JPEG was passed over (--pairs raw): where that JPEG is."""
+    from engine.errors import ErrorCode
+    from engine.filetypes import companion_of
+
+    if pairs != "raw" or getattr(exc, "code", None) not in (ErrorCode.INPUT_UNREADABLE, ErrorCode.UNSUPPORTED_INPUT):
+        return ""
+    jpeg = companion_of(path)
+    return f" (its camera JPEG {jpeg.name} was passed over: --pairs jpeg restores that one)" if jpeg else ""
+
+
 def _unexpected(exc: Exception, doing: str, path: Path) -> str:
     """Log the traceback of a bug met with one photo (shown with -v) and say it in one line."""
     logging.getLogger("hourglass.cli").info("%s %s failed", doing, path, exc_info=exc)
@@ -313,7 +324,7 @@ def cmd_restore(args) -> int:
                 except Cancelled:
                     raise
                 except HourglassError as exc:
-                    failed.append(f"{path}: {exc}")
+                    failed.append(f"{path}: {exc}{_companion_hint(path, exc, args.pairs)}")
                     bar.done(f"FAILED {failed[-1]}")
                     record(path, "failed", error=str(exc), code=exc.code)
                     if isinstance(exc, OutputNotWritableError) and i < len(files) and \

@@ -24,8 +24,8 @@ PHOTO_EXTENSIONS = frozenset({
 }) | RAW_EXTENSIONS
 # What a camera shooting "RAW+JPEG" (or RAW+HEIF) writes beside each RAW, under the same name: one shot twice.
 COMPANION_EXTENSIONS = frozenset({".jpg", ".jpeg", ".heic", ".heif"})
-# Which file of such a pair a folder scan takes: the RAW (its sensor data holds more in the shadows and
-# highlights; a file named directly is always taken), the camera's JPEG, or both.
+# Which file of such a pair a scan takes (in a folder, or among files named together): the RAW (its sensor
+# data holds more in the shadows and highlights), the camera's JPEG, or both.
 PAIR_CHOICES = ("raw", "jpeg", "both")
 # Images Hourglass cannot open. A folder scan counts them and says so; other files found beside photos
 # (sidecars, videos, documents) are passed over without a word.
@@ -162,6 +162,20 @@ def shot_companions(photos: Iterable[Path], pairs: str = "raw") -> list[Path]:
         if raws and companions:
             passed += companions if pairs == "raw" else raws
     return passed
+
+
+def companion_of(raw: Path) -> Path | None:
+    """The JPEG/HEIF a RAW+JPEG camera wrote beside this RAW, if it is there: what to offer when the RAW
+    cannot be read (LibRaw lags behind the newest cameras) and the pair rule passed the JPEG over."""
+    if raw.suffix.lower() not in RAW_EXTENSIONS:
+        return None
+    try:
+        names = sorted(os.listdir(raw.parent), key=natural_key)
+    except OSError:
+        return None
+    stem = raw.stem.casefold()
+    return next((raw.parent / n for n in names if os.path.splitext(n)[0].casefold() == stem
+                 and os.path.splitext(n)[1].lower() in COMPANION_EXTENSIONS), None)
 
 
 def describe_paired(paired: list[Path], pairs: str) -> str:

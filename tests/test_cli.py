@@ -67,6 +67,10 @@ def test_a_raw_jpeg_shot_is_restored_once(tmp_path, tiny_model_path, capsys):
                  str(tiny_model_path), "--steps", "1", "--pairs", "jpeg"]) == 0  # named files are paired too
     assert _tree(both) == ["IMG_1.JPG"]
     assert "passed over 1 RAW file(s) that have a JPEG/HEIF of the same name" in capsys.readouterr().err
+    (card / "IMG_2.NEF").write_bytes(b"not a raw file")  # a camera newer than LibRaw, say: its JPEG is the way
+    assert main(["restore", str(card), "-o", str(tmp_path / "again"), "--model", str(tiny_model_path),
+                 "--steps", "1"]) == 1
+    assert "(its camera JPEG IMG_2.JPG was passed over: --pairs jpeg restores that one)" in capsys.readouterr().err
 
 
 def test_one_corrupt_photo_fails_alone(photos, tmp_path, tiny_model_path, capsys):

@@ -62,6 +62,16 @@ def test_a_dropped_card_queues_one_file_of_each_raw_jpeg_shot(make_window, qtbot
     assert [i.name for i in window.queue] == ["IMG_1.CR3", "IMG_2.JPG"]
     assert window.statusBar().currentMessage() == ("Added 2 photos; passed over 1 JPEG/HEIF file(s) that have a "
                                                    "RAW of the same name (Settings → RAW+JPEG shots)")
+    (card / "fail_3.CR3").write_bytes(b"raw")  # one the engine cannot read: its JPEG is the way
+    make_photo(card / "fail_3.JPG")
+    drop(window, [card / "fail_3.CR3", card / "fail_3.JPG"])
+    qtbot.waitUntil(lambda: len(window.queue) == 3, timeout=TIMEOUT)
+    window.start_action.trigger()
+    wait_idle(qtbot, window)
+    failed = window.queue[2]
+    assert failed.name == "fail_3.CR3" and failed.state is ItemState.FAILED
+    assert failed.error_message.endswith(" Its camera JPEG, fail_3.JPG, is beside it: add it by name to restore it "
+                                         "instead, or choose the JPEG in Settings → RAW+JPEG shots.")
     window.runner.settings = Settings(raw_jpeg="jpeg")  # files added together are paired as a folder's are
     window.runner.remove([i.id for i in window.queue])
     drop(window, [card / "IMG_1.JPG", card / "IMG_1.CR3"])

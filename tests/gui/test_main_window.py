@@ -177,14 +177,19 @@ def test_engine_crash_fails_that_photo_readably_and_the_batch_continues(make_win
     assert dialog.details.isVisible()
 
 
-def test_pause_after_current_then_resume(make_window, qtbot, photos, fake_engine):
-    root, _files = photos
-    slow = [make_photo(root / f"slow{i}.jpg") for i in range(3)]
+def running_slow_batch(make_window, qtbot, root, count):
+    """A window restoring `count` slow photos, the first of them running."""
+    slow = [make_photo(root / f"slow{i}.jpg") for i in range(count)]
     window = make_window()
     window.add_paths([str(p) for p in slow])
-    qtbot.waitUntil(lambda: len(window.queue) == 3, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: len(window.queue) == count, timeout=TIMEOUT)
     window.runner.start()
     qtbot.waitUntil(lambda: window.queue[0].state is ItemState.RUNNING, timeout=TIMEOUT)
+    return window
+
+
+def test_pause_after_current_then_resume(make_window, qtbot, photos, fake_engine):
+    window = running_slow_batch(make_window, qtbot, photos[0], 3)
     window.pause_action.trigger()
     assert not window.pause_action.isEnabled() and window.start_action.isEnabled()
     wait_idle(qtbot, window)
@@ -199,13 +204,7 @@ def test_pause_after_current_then_resume(make_window, qtbot, photos, fake_engine
 def test_the_status_bar_and_title_say_how_long_the_batch_has_left(make_window, qtbot, photos, fake_engine):
     """Once a photo of the run has been restored, "about N min left" for the whole batch (a CPU batch can
     take an hour); nothing before there is anything to go by, and nothing once it is pausing or over."""
-    root, _files = photos
-    slow = [make_photo(root / f"slow{i}.jpg") for i in range(4)]
-    window = make_window()
-    window.add_paths([str(p) for p in slow])
-    qtbot.waitUntil(lambda: len(window.queue) == 4, timeout=TIMEOUT)
-    window.runner.start()
-    qtbot.waitUntil(lambda: window.queue[0].state is ItemState.RUNNING, timeout=TIMEOUT)
+    window = running_slow_batch(make_window, qtbot, photos[0], 4)
     assert "left" not in window.status_label.text() and "restoring slow0.jpg (1 of 4)" in window.status_label.text()
     qtbot.waitUntil(lambda: window.queue[1].state is ItemState.RUNNING, timeout=TIMEOUT)
     assert window.runner.time_left() is not None

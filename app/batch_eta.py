@@ -20,13 +20,19 @@ def photo_estimate(item: QueueItem, durations: Mapping[str, Sequence[float]], re
     return sum(same) / len(same)
 
 
+FIRST_GUESS_AFTER_S = 3.0  # the engine's estimate for the first photo settles after a few progress events
+
+
 def batch_time_left(running: QueueItem | None, waiting: Iterable[QueueItem],
-                    durations: Mapping[str, Sequence[float]], restore_clean: bool) -> float | None:
+                    durations: Mapping[str, Sequence[float]], restore_clean: bool,
+                    running_for: float | None = None) -> float | None:
     """Seconds until the batch ends: the photo being restored (its own estimate from the engine once it has
-    one) plus every photo still waiting. None until a photo of this run has been restored: before that there
-    is nothing to go by."""
+    one) plus every photo still waiting. Before a photo of this run has been restored, the first one's
+    time so far (`running_for`) plus the engine's estimate for it stand in for all; None until then."""
     if not any(durations.values()):
-        return None
+        if running is None or running.eta_s is None or running_for is None or running_for < FIRST_GUESS_AFTER_S:
+            return None
+        durations = {running.effective_task: [running_for + running.eta_s]}
     left = sum(photo_estimate(i, durations, restore_clean) for i in waiting)
     if running is not None and running.state is ItemState.RUNNING:
         if running.eta_s is not None:

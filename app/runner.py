@@ -74,6 +74,7 @@ class BatchRunner(QObject):
         self._listener: asyncio.Task[None] | None = None
         self._pause = False
         self._current: tuple[str, str] | None = None  # (item id, job id)
+        self._current_since = 0.0  # when the current photo was sent (time.monotonic)
         self._jobs: dict[str, str] = {}  # job id → item id
         self._job_seq = 0
         self._configured: dict[str, Any] = {}
@@ -104,7 +105,8 @@ class BatchRunner(QObject):
         current = self.queue.get(self._current[0]) if self._current else None
         waiting = self.queue.in_state(ItemState.QUEUED)
         waiting += [i for i in self.queue.in_state(ItemState.DETECTING) if i.id in self._queue_after_detect]
-        return batch_time_left(current, waiting, self._durations, self.settings.restore_clean)
+        running_for = time.monotonic() - self._current_since if self._current else None
+        return batch_time_left(current, waiting, self._durations, self.settings.restore_clean, running_for)
 
     # -------------------------------------------------------------- commands (synchronous, for widgets)
 
@@ -361,7 +363,7 @@ class BatchRunner(QObject):
         job_id = self.next_job_id(item.id)
         options = self.job_options(item)
         self.queue.set_state(item, ItemState.RUNNING, output_path=str(out), note="")
-        self._current = (item.id, job_id)
+        self._current, self._current_since = (item.id, job_id), time.monotonic()
         self._jobs[job_id] = item.id
         try:
             async with self.engine_lock:  # the engine checks the output folder first and creates it

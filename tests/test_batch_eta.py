@@ -12,9 +12,15 @@ def item(task="auto", detected=None, state=ItemState.QUEUED, **kw) -> QueueItem:
     return QueueItem(f"/photos/{task}-{detected}.jpg", task=task, detected_task=detected, state=state, **kw)
 
 
-def test_nothing_to_go_by_before_a_photo_of_this_run_is_restored():
-    assert batch_time_left(item(state=ItemState.RUNNING), [item()], {}, False) is None
+def test_before_a_photo_of_this_run_is_restored_the_first_ones_estimate_stands_in():
+    """The engine's estimate for the first photo, once it has had a few seconds to settle, plus its time so
+    far, is the first guess for every photo; nothing before that."""
+    first = item("rain", state=ItemState.RUNNING, progress=0.5)
+    assert batch_time_left(first, [item()], {}, False, running_for=10.0) is None  # no estimate from the engine yet
     assert batch_time_left(None, [item()], {"rain": []}, False) is None
+    first.eta_s = 30.0
+    assert batch_time_left(first, [item("rain"), item("rain")], {}, False, running_for=2.0) is None  # too early
+    assert batch_time_left(first, [item("rain"), item("rain")], {}, False, running_for=10.0) == 30.0 + 2 * 40.0
 
 
 def test_each_photo_takes_as_long_as_this_runs_photos_of_its_degradation():

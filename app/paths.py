@@ -23,8 +23,23 @@ def data_dir() -> Path:
         from platformdirs import user_data_dir
 
         path = Path(user_data_dir(APP_NAME, appauthor=False))
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file in the way, a read-only or full home: the app still opens (its writers
+        _warn_once(f"the user data folder {path} cannot be created ({exc.strerror or exc}); the queue, "
+                   "settings and log are not kept this time")  # say so when they fail to save)
     return path
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _warned:
+        _warned.add(message)
+        import logging
+
+        logging.getLogger("app.paths").warning(message)
 
 
 def resources_dir() -> Path:

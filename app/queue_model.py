@@ -154,6 +154,7 @@ class BatchQueue:
         self.autosave = autosave
         self._schedule = schedule
         self._dirty = False
+        self.save_problem = ""  # why the last save failed ('' when it worked): the window says it once
         self._save_pending = False
         self._last_save = float("-inf")
         self._items: list[QueueItem] = []
@@ -310,6 +311,15 @@ class BatchQueue:
             write_atomic(self.path, json.dumps(data, separators=(",", ":")).encode("utf-8"))
         except OSError as exc:
             log.warning("could not save the queue to %s: %s", self.path, exc)
+            problem = (f"The queue cannot be saved in {self.path.parent} ({exc.strerror or exc}): it will not come "
+                       "back after a restart; the photos and their results are not affected.")
+            if problem != self.save_problem:  # once, not at every change
+                self.save_problem = problem
+                self._emit("saving", [], persist=False)
+            return
+        if self.save_problem:  # it works again
+            self.save_problem = ""
+            self._emit("saving", [], persist=False)
 
     def flush(self) -> None:
         """Write the changes a scheduled save has not written yet (closing, shutting down)."""

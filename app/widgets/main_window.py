@@ -199,7 +199,10 @@ class MainWindow(QMainWindow):
         self.overall.setRange(0, 1000)
         self.overall.setFormat("%p%")
         self.engine_label = QLabel("Engine: starting…")
+        self.unsaved_label = QLabel("⚠ Queue not saved")  # while the queue cannot be written (its tooltip: why)
+        self.unsaved_label.hide()
         self.statusBar().addWidget(self.status_label, 1)
+        self.statusBar().addPermanentWidget(self.unsaved_label)
         self.statusBar().addPermanentWidget(self.overall)
         self.statusBar().addPermanentWidget(self.engine_label)
 
@@ -267,7 +270,11 @@ class MainWindow(QMainWindow):
         mime = QGuiApplication.clipboard().mimeData()
         paths = clipboard_paths(mime)
         if not paths and mime is not None and mime.hasImage():
-            saved = save_pasted_image(QImage(mime.imageData()))
+            try:
+                saved = save_pasted_image(QImage(mime.imageData()))
+            except OSError as exc:
+                self.statusBar().showMessage(f"The pasted image could not be saved: {exc}", 10000)
+                return
             paths = [str(saved)] if saved else []  # its row's tooltip and "Show in folder" tell where it went
         if paths:
             self.add_paths(paths)
@@ -384,6 +391,13 @@ class MainWindow(QMainWindow):
     # -------------------------------------------------------------- reactions
 
     def _on_queue_event(self, event: str, items: list[QueueItem]) -> None:
+        if event == "saving":  # the queue file could not be written, or can again
+            problem = self.queue.save_problem
+            self.unsaved_label.setToolTip(problem)
+            self.unsaved_label.setVisible(bool(problem))
+            if problem:
+                self.statusBar().showMessage(problem, 30000)
+            return
         if event in ("added", "reset"):
             self._forget_sort()  # new photos go at the end: the queue is no longer in that order
             self.images.request_thumbnails(items)
@@ -631,7 +645,7 @@ def clipboard_paths(mime) -> list[str]:
 
 def save_pasted_image(image: QImage) -> Path | None:
     """Keep a pasted image as a lossless PNG in `<data folder>/Pasted/` (a new name each time), so it can be
-    queued like any photo; None if it cannot be saved."""
+    queued like any photo; None for an empty image, OSError when it cannot be written there."""
     if image.isNull():
         return None
     from datetime import datetime
@@ -645,7 +659,9 @@ def save_pasted_image(image: QImage) -> Path | None:
     while path.exists():
         n += 1
         path = folder / f"{stem}-{n}.png"
-    return path if image.save(str(path), "PNG") else None
+    if not image.save(str(path), "PNG"):
+        raise OSError(f"{path.name} could not be written in {folder}")
+    return path
 
 
 def _thumb_size() -> QSize:

@@ -80,6 +80,19 @@ def test_a_dropped_card_queues_one_file_of_each_raw_jpeg_shot(make_window, qtbot
     assert "passed over 1 RAW file(s) that have a JPEG/HEIF of the same name" in window.statusBar().currentMessage()
 
 
+def test_the_window_says_when_the_queue_cannot_be_saved(make_window, qtbot, photos, data_dir):
+    data_dir.mkdir(parents=True, exist_ok=True)
+    window = make_window()
+    (data_dir / "queue.json").mkdir()  # the file cannot be replaced: saving fails
+    window.add_paths([str(photos[1][0])])
+    qtbot.waitUntil(lambda: window.unsaved_label.isVisible(), timeout=TIMEOUT)
+    assert window.unsaved_label.toolTip().startswith(f"The queue cannot be saved in {data_dir} (")
+    (data_dir / "queue.json").rmdir()
+    window.add_paths([str(photos[1][1])])
+    qtbot.waitUntil(lambda: not window.unsaved_label.isVisible(), timeout=TIMEOUT)
+    assert (data_dir / "queue.json").is_file()
+
+
 def test_drop_files_and_folders_recursively_without_duplicates(make_window, qtbot, photos):
     root, files = photos
     window = make_window()
@@ -687,6 +700,13 @@ def test_a_pasted_image_is_saved_as_a_png_and_queued(make_window, qtbot, tmp_pat
     assert len(set(paths)) == 2
     with Image.open(paths[0]) as saved:
         assert saved.size == (40, 30) and saved.convert("RGB").getpixel((5, 5)) == (30, 60, 90)
+    for p in paths:  # a file where the Pasted folder should be: said, not mistaken for an empty clipboard
+        p.unlink()
+    (tmp_path / "data" / "Pasted").rmdir()
+    (tmp_path / "data" / "Pasted").write_text("in the way")
+    window.paste_action.trigger()
+    assert window.statusBar().currentMessage().startswith("The pasted image could not be saved: ")
+    assert len(window.queue) == 2
 
 
 def test_title_shows_the_batch_progress_and_a_finished_batch_asks_for_attention(make_window, qtbot, photos,

@@ -269,6 +269,31 @@ def test_queue_persists_atomically_and_restores_unfinished_as_pending(data_dir):
     assert len(broken) == 0
 
 
+def test_a_data_folder_that_cannot_be_made_does_not_stop_the_app_and_an_unsaved_queue_is_said_once(
+        tmp_path, monkeypatch):
+    """A file where the data folder should be (or a read-only, full home): the app still opens; the queue
+    says once that it cannot be saved, and again only after a save worked in between."""
+    from app.paths import data_dir
+
+    blocked = tmp_path / "Hourglass"
+    blocked.write_text("a file in the way")
+    monkeypatch.setenv("HOURGLASS_DATA_DIR", str(blocked))
+    assert data_dir() == blocked  # no exception
+    assert Settings.load() == Settings()  # the defaults
+    q = BatchQueue(default_queue_path())
+    events = []
+    q.subscribe(lambda event, _items: events.append(event))
+    a, = q.add([("/p/a.jpg", None)])
+    q.update(a, task="snow")
+    assert events.count("saving") == 1 and q.save_problem.startswith(f"The queue cannot be saved in {blocked} (")
+    assert "it will not come back after a restart" in q.save_problem
+    blocked.unlink()
+    blocked.mkdir()
+    q.update(a, task="rain")
+    assert q.save_problem == "" and json.loads((blocked / "queue.json").read_text())["items"][0]["task"] == "rain"
+    assert events.count("saving") == 2  # the window takes its mark off
+
+
 def test_sorting_orders_names_as_people_count_and_puts_unsure_detections_first(data_dir):
     """The queue's sort keys: natural name order (IMG_2 before IMG_10), degradations grouped with the
     detector's least sure answers first (the ones to check), problems first by state; the order is saved."""

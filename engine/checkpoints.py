@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from engine.errors import ModelInvalidError, ModelNotFoundError, OutputExistsError
+from engine.errors import ModelInvalidError, ModelNotFoundError, OutputExistsError, OutputNotWritableError
 from engine.network import VARIANTS, NetConfig, expected_shapes
 from engine.schedule import DELTA_END, PRESETS, SUM_SCALE, TIMESTEPS
 
@@ -253,8 +253,17 @@ def save_safetensors(ckpt: Checkpoint, dst: str | os.PathLike, *, extra: dict[st
         "sampler": json.dumps(sampler_metadata()),
     })
     meta.update(extra or {})
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomic(ckpt.state_dict, dst, meta, overwrite=overwrite)
+    try:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomic(ckpt.state_dict, dst, meta, overwrite=overwrite)
+    except OutputExistsError:
+        raise
+    except Exception as exc:  # OSError, or safetensors' own error for the same I/O failures
+        if not isinstance(exc, OSError) and "I/O error" not in str(exc):
+            raise
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise OutputNotWritableError(f"The model could not be saved in {dst.parent}: {reason}. Free some space, "
+                                     "or check that the folder can be written.", detail=str(exc)) from None
     return dst
 
 

@@ -220,6 +220,17 @@ def test_models_import_list_and_info(golden, tmp_path, capsys):
     assert main(["convert", str(golden / "T_random_weights.pt"), str(tmp_path / "t.safetensors")]) == 0
 
 
+def test_a_model_folder_that_cannot_be_written_gets_a_message_not_a_traceback(golden, tmp_path, monkeypatch, capsys):
+    blocked = tmp_path / "data"
+    blocked.write_text("a file where the data folder should be")
+    monkeypatch.setenv("HOURGLASS_MODELS_DIR", str(blocked / "models"))
+    assert main(["models", "import", str(golden / "T_random_weights.pt"), "--name", "t"]) == 1
+    err = capsys.readouterr().err
+    assert f"The model could not be saved in {blocked / 'models'}: Not a directory." in err and "Traceback" not in err
+    assert main(["convert", str(golden / "T_random_weights.pt"), str(blocked / "t.safetensors")]) == 1
+    assert f"The model could not be saved in {blocked}" in capsys.readouterr().err
+
+
 def test_ctrl_c_sets_the_cancel_token_even_when_the_interrupt_is_swallowed():
     """A KeyboardInterrupt can be lost (raised in a finaliser or callback); the token still stops the job."""
     from engine.cli import _cancel_on_sigint

@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import json
 import logging
+import math
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from app.paths import data_dir, write_atomic
+from engine import protocol as P
 from engine.protocol import UNSURE, runner_up
 
 log = logging.getLogger("app.queue")
@@ -113,10 +115,19 @@ class QueueItem:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> QueueItem:
-        names = set(cls.__dataclass_fields__)
-        kwargs = {k: v for k, v in d.items() if k in names}
+        """An item from the saved queue. Each value is checked against its field (the file may be from another
+        version, or edited by hand): one that does not fit takes the field's default; without a path (a
+        string) there is no item (ValueError)."""
+        if not isinstance(d, dict) or not isinstance(d.get("path"), str) or not d["path"]:
+            raise ValueError("an item without a path")
+        kwargs = {k: v for k, v in d.items() if k in _CHECKS and _CHECKS[k](v)}
+        if "saved_strength" in kwargs:
+            kwargs["saved_strength"] = min(1.0, max(0.0, float(kwargs["saved_strength"])))
         item = cls(**kwargs)
-        item.state = ItemState(d.get("state", "pending"))
+        try:
+            item.state = ItemState(d.get("state", "pending"))
+        except ValueError:
+            item.state = ItemState.PENDING
         if item.state not in FINISHED:  # interrupted work comes back as pending
             item.state = ItemState.PENDING
         if item.state is ItemState.DONE:
@@ -132,6 +143,35 @@ def detection_fields(task: str | None, confidence: float | None, scores: dict[st
 
 
 _PERSISTED = tuple(f for f in QueueItem.__dataclass_fields__ if f not in ("progress", "eta_s", "stage"))
+
+
+def _text(v: Any) -> bool:
+    return isinstance(v, str)
+
+
+def _text_or_none(v: Any) -> bool:
+    return v is None or isinstance(v, str)
+
+
+def _number_or_none(v: Any) -> bool:
+    return v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v))
+
+
+def _task_or_none(v: Any) -> bool:
+    return v is None or v in P.TASKS
+
+
+# What a saved value must be for each persisted field (`QueueItem.from_json`); "state" is checked on its own.
+_CHECKS: dict[str, Callable[[Any], bool]] = {
+    "path": _text, "root": _text_or_none, "id": lambda v: isinstance(v, str) and bool(v),
+    "task": lambda v: v in P.TASKS, "detected_task": _task_or_none, "confidence": _number_or_none,
+    "second_task": _task_or_none, "second_confidence": _number_or_none, "detect_message": _text,
+    "output_path": _text_or_none, "error_code": _text_or_none, "error_message": _text, "error_detail": _text,
+    "log_tail": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+    "elapsed_s": _number_or_none, "note": _text, "skipped": lambda v: isinstance(v, bool),
+    "saved_strength": lambda v: _number_or_none(v) and v is not None,
+}
+assert set(_CHECKS) == set(_PERSISTED) - {"state"}, "every persisted field is checked when loaded"
 
 Listener = Callable[[str, list[QueueItem]], None]  # (event, items): added | removed | changed | reset | reordered
 
@@ -345,15 +385,41 @@ class BatchQueue:
         self.flush()
 
     def load(self) -> None:
-        """Replace the items with the saved queue (unfinished photos as pending)."""
+        """Replace the items with the saved queue (unfinished photos as pending). An item that cannot be
+        read is left out, not the whole queue; a file that cannot be read at all is kept beside as
+        `queue.json.unreadable` (the next save would replace it) and the queue starts empty."""
         if self.path is None or not self.path.exists():
             return
         try:
             data = json.loads(self.path.read_text("utf-8"))
-            items = [QueueItem.from_json(d) for d in data.get("items", [])]
-        except (OSError, ValueError, TypeError, KeyError) as exc:
-            log.warning("the saved queue %s is unreadable (%s); starting empty", self.path, exc)
+            if not isinstance(data, dict) or not isinstance(data.get("items", []), list):
+                raise TypeError("not a saved queue")
+        except (OSError, ValueError, TypeError) as exc:
+            kept = self.path.with_name(self.path.name + ".unreadable")
+            try:
+                self.path.replace(kept)
+            except OSError:
+                kept = self.path
+            log.warning("the saved queue is unreadable (%s); starting empty (the file is kept as %s)", exc, kept)
             return
+        items, seen_ids, seen_paths, dropped = [], set(), set(), 0
+        for d in data.get("items", []):
+            try:
+                item = QueueItem.from_json(d)
+            except (ValueError, TypeError):
+                dropped += 1
+                continue
+            if item.path in seen_paths:  # one row per photo
+                dropped += 1
+                continue
+            if item.id in seen_ids:
+                item.id = uuid.uuid4().hex[:12]
+            seen_ids.add(item.id)
+            seen_paths.add(item.path)
+            items.append(item)
+        if dropped:
+            log.warning("the saved queue %s had %d item(s) that could not be read; they were left out",
+                        self.path, dropped)
         self._items = items
         self._by_id = {i.id: i for i in items}
         self._emit("reset", list(items), persist=False)

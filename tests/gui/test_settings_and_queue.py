@@ -267,6 +267,33 @@ def test_queue_persists_atomically_and_restores_unfinished_as_pending(data_dir):
     broken = BatchQueue(default_queue_path())
     broken.load()
     assert len(broken) == 0
+    # kept beside, so the next save does not destroy what may still be mended by hand
+    assert (data_dir / "queue.json.unreadable").read_text() == "{not json" and not default_queue_path().exists()
+
+
+def test_a_saved_queue_with_some_bad_items_keeps_the_good_ones(data_dir):
+    """A queue file from another version or edited by hand: an item without a path is left out, not the
+    whole queue; a value that does not fit its field takes the default; one row per photo."""
+    data_dir.mkdir(parents=True)
+    good = {"path": "/p/a.jpg", "state": "done", "task": "haze", "confidence": 0.8, "output_path": "/o/a.jpg",
+            "saved_strength": 0.5, "a_field_from_a_newer_version": [1, 2]}
+    odd = {"path": "/p/b.jpg", "id": "twice", "state": "exploded", "task": "sparkle", "confidence": "high",
+           "log_tail": "not a list", "skipped": "yes", "saved_strength": 7, "elapsed_s": float("nan")}
+    default_queue_path().write_text(json.dumps({"version": 1, "items": [
+        good, {"path": 5}, {"nopath": 1}, "junk", odd, {"path": "/p/c.jpg", "id": "twice"}, {"path": "/p/a.jpg"}]}))
+    q = BatchQueue(default_queue_path())
+    q.load()
+    a, b, c = q
+    assert (a.name, a.state, a.task, a.confidence, a.output_path, a.saved_strength) == (
+        "a.jpg", ItemState.DONE, "haze", 0.8, "/o/a.jpg", 0.5)
+    assert (b.name, b.state, b.task, b.confidence, b.log_tail, b.skipped, b.saved_strength, b.elapsed_s) == (
+        "b.jpg", ItemState.PENDING, "auto", None, [], False, 1.0, None)
+    assert c.name == "c.jpg" and c.id != b.id == "twice"
+    for top in ("[1, 2]", '{"items": 3}', "null"):  # JSON, but not a queue
+        default_queue_path().write_text(top)
+        q = BatchQueue(default_queue_path())
+        q.load()
+        assert len(q) == 0 and (data_dir / "queue.json.unreadable").read_text() == top
 
 
 def test_a_data_folder_that_cannot_be_made_does_not_stop_the_app_and_an_unsaved_queue_is_said_once(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,13 @@ RAW_JPEG = {"raw": "Restore the RAW (more in the shadows)", "jpeg": "Restore the
 TASK_LABELS = {"auto": "Auto", "low-light": "Low light", "haze": "Haze", "rain": "Rain", "snow": "Snow",
                "blur": "Blur", "none": "Leave as is"}  # none: already fine, not restored
 _EXT = {"png": ".png", "jpeg": ".jpg", "tiff16": ".tif", "webp": ".webp", "avif": ".avif"}
+
+
+MAX_THREADS = 256  # a hand-edited thread count beyond this is a typo
+
+
+def _whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def gpu_choices(devices) -> list[tuple[str, str]]:
@@ -72,6 +80,9 @@ class Settings:
         except (OSError, ValueError) as exc:
             log.warning("settings file %s unreadable (%s); using defaults", path, exc)
             return cls()
+        if not isinstance(raw, dict):
+            log.warning("settings file %s holds no settings; using defaults", path)
+            return cls()
         names = {f.name for f in dataclasses.fields(cls)} - {"extra"}
         known = {k: v for k, v in raw.items() if k in names}
         obj = cls(**known, extra={k: v for k, v in raw.items() if k not in names})
@@ -94,20 +105,23 @@ class Settings:
     def validate(self) -> None:
         """Replace out-of-range values (from a hand-edited file) with defaults."""
         d = Settings()
-        if self.device not in DEVICES and not is_gpu_id(self.device):
+        if not isinstance(self.device, str) or self.device not in DEVICES and not is_gpu_id(self.device):
             self.device = d.device
-        if self.theme not in THEMES:
-            self.theme = d.theme
-        if self.quality not in QUALITIES:
-            self.quality = d.quality
-        if self.format not in FORMATS:
-            self.format = d.format
-        if not isinstance(self.jpeg_quality, int) or not 1 <= self.jpeg_quality <= 100:
+        for name, choices in (("theme", THEMES), ("quality", QUALITIES), ("format", FORMATS), ("fullres", FULLRES),
+                              ("raw_jpeg", RAW_JPEG)):
+            if not isinstance(getattr(self, name), str) or getattr(self, name) not in choices:
+                setattr(self, name, getattr(d, name))
+        if not _whole(self.jpeg_quality) or not 1 <= self.jpeg_quality <= 100:
             self.jpeg_quality = d.jpeg_quality
+        if self.threads is not None and (not _whole(self.threads) or not 1 <= self.threads <= MAX_THREADS):
+            self.threads = d.threads
         try:
-            self.strength = min(1.0, max(0.0, float(self.strength)))
+            strength = float(self.strength)
+            if not math.isfinite(strength) or isinstance(self.strength, bool):
+                raise ValueError(self.strength)
+            self.strength = min(1.0, max(0.0, strength))
         except (TypeError, ValueError):
-            self.strength = 1.0
+            self.strength = d.strength
         if not isinstance(self.model, str) or not self.model:
             self.model = "default"
         if not isinstance(self.restore_clean, bool):
@@ -121,11 +135,7 @@ class Settings:
             self.output_dir = str(folder if folder.is_absolute() else Path.home() / folder)
         else:
             self.output_dir = ""
-        self.name_suffix = clean_suffix(self.name_suffix)  # (settings and a queue move between systems)
-        if self.fullres not in FULLRES:
-            self.fullres = d.fullres
-        if self.raw_jpeg not in RAW_JPEG:
-            self.raw_jpeg = d.raw_jpeg
+        self.name_suffix = clean_suffix(self.name_suffix if isinstance(self.name_suffix, str) else "")
 
     # --------------------------------------------------------------- output naming
 

@@ -99,6 +99,28 @@ def test_scan_names_the_images_it_cannot_open_but_not_sidecars(tmp_path):
     assert files.scan([root / "IMGP0001.PEF"]).remark() == ""
 
 
+@pytest.mark.parametrize("text", ['[1, 2]', "null", '"text"'])
+def test_a_settings_file_that_holds_no_settings_gives_the_defaults(tmp_path, text):
+    path = tmp_path / "settings.json"
+    path.write_text(text)
+    assert Settings.load(path) == Settings()
+
+
+def test_hand_edited_settings_of_the_wrong_kind_take_the_defaults(tmp_path):
+    """A list where a choice goes crashed the start (unhashable); a strength of "nan" became 0 (the result
+    saved as the untouched original); True passed as JPEG quality 1; any thread count was sent on."""
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({
+        "device": 3, "quality": {}, "format": 1, "theme": [1], "fullres": None, "raw_jpeg": None, "model": 3,
+        "output_dir": 7, "name_suffix": 5, "jpeg_quality": True, "strength": "nan", "restore_clean": "yes",
+        "threads": "many"}))
+    assert Settings.load(path) == Settings()
+    for threads, kept in ((4, 4), (0, None), (-4, None), (10**9, None), (True, None), (2.5, None)):
+        path.write_text(json.dumps({"threads": threads, "strength": 0.25}))
+        loaded = Settings.load(path)
+        assert (loaded.threads, loaded.strength) == (kept, 0.25)
+
+
 def test_a_name_suffix_cannot_send_results_into_another_folder(tmp_path):
     photo = make_photo(tmp_path / "shoot" / "img.jpg")
     s = Settings(name_suffix="/../../elsewhere")

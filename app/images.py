@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from pathlib import Path
 
-from PySide6.QtCore import QBuffer, QIODevice, QObject, QSize, Qt, Signal
+from PySide6.QtCore import QObject, QSize, Qt, Signal
 from PySide6.QtGui import QColorSpace, QImage, QImageReader, QTransform
 
 from app.queue_model import QueueItem
@@ -63,20 +64,25 @@ def read_image(path: str, max_side: int | None = None) -> QImage:
     if suffix in RAW_EXTENSIONS:
         image = _raw_preview(path) if max_side else QImage()
         return _scaled(image if not image.isNull() else _develop_raw(path, half_size=bool(max_side)), max_side)
-    reader, buffer = _reader(path)
-    if reader is None:
-        return QImage()
-    reader.setAutoTransform(True)
-    if max_side:
-        size = reader.size()
-        if size.isValid() and max(size.width(), size.height()) > max_side:
-            size.scale(QSize(max_side, max_side), Qt.AspectRatioMode.KeepAspectRatio)
-            reader.setScaledSize(size)
-    # Qt orients JPEG and TIFF itself, but ignores the EXIF of PNG and WebP, which the engine honours
-    orientation = _exif_orientation(path) if bytes(reader.format()) in (b"png", b"webp") else 1
-    image = reader.read()
-    error = reader.errorString()
-    del reader, buffer  # the reader reads from the buffer: both go together
+    fd = None
+    try:
+        reader, fd = _reader(path)
+        if reader is None:
+            return QImage()
+        reader.setAutoTransform(True)
+        if max_side:
+            size = reader.size()
+            if size.isValid() and max(size.width(), size.height()) > max_side:
+                size.scale(QSize(max_side, max_side), Qt.AspectRatioMode.KeepAspectRatio)
+                reader.setScaledSize(size)
+        # Qt orients JPEG and TIFF itself, but ignores the EXIF of PNG and WebP, which the engine honours
+        orientation = _exif_orientation(path) if bytes(reader.format()) in (b"png", b"webp") else 1
+        image = reader.read()
+        error = reader.errorString()
+        del reader
+    finally:
+        if fd is not None:
+            os.close(fd)
     if image.isNull():
         brand = _iso_brand(path)  # HEIC and AVIF, named so or not (a phone's HEIC saved as .jpg)
         if suffix in PILLOW_EXTENSIONS or brand is not None:
@@ -99,22 +105,27 @@ def _iso_brand(path: str) -> bytes | None:
         return None
 
 
-def _reader(path: str) -> tuple[QImageReader | None, QBuffer | None]:
-    """A reader of the file; for a file name that is not UTF-8 (POSIX names are bytes, which Qt cannot
-    open by name) one that reads the bytes Python read, with the buffer it reads from."""
+def _reader(path: str) -> tuple[QImageReader | None, int | None]:
+    """A reader of the file, and the descriptor to close after reading (or None).
+
+    A POSIX file name that is not UTF-8 (names are bytes there, which Qt cannot open by name) is opened by
+    Python and read through /dev/fd/N. Not through a QBuffer made in Python: Qt calls that buffer's methods
+    back in Python from the decoding thread, holding its image-format lock while it waits for the GIL, and
+    another thread's reader waits for that lock holding the GIL (a deadlock seen in the tests)."""
     try:
         path.encode("utf-8")
         return QImageReader(path), None
     except UnicodeEncodeError:
         pass
-    buffer = QBuffer()
+    if not os.path.isdir("/dev/fd"):  # (Windows: a name with a lone surrogate; not worth another path)
+        log.debug("cannot open %r by name", path)
+        return None, None
     try:
-        buffer.setData(Path(path).read_bytes())
+        fd = os.open(path, os.O_RDONLY)
     except OSError as exc:
         log.debug("cannot read %s: %s", path, exc)
         return None, None
-    buffer.open(QIODevice.OpenModeFlag.ReadOnly)
-    return QImageReader(buffer, Path(path).suffix.lstrip(".").lower().encode("ascii", "ignore")), buffer
+    return QImageReader(f"/dev/fd/{fd}"), fd
 
 
 def _to_qimage(rgb8) -> QImage:

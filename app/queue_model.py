@@ -171,9 +171,9 @@ _CHECKS: dict[str, Callable[[Any], bool]] = {
     "elapsed_s": _number_or_none, "note": _text, "skipped": lambda v: isinstance(v, bool),
     "saved_strength": lambda v: _number_or_none(v) and v is not None,
 }
-assert set(_CHECKS) == set(_PERSISTED) - {"state"}, "every persisted field is checked when loaded"
 
-Listener = Callable[[str, list[QueueItem]], None]  # (event, items): added | removed | changed | reset | reordered
+# (event, items): added | removed | changed | reset | reordered | saving (the save problem changed)
+Listener = Callable[[str, list[QueueItem]], None]
 
 
 SAVE_INTERVAL = 1.0  # seconds: with a scheduler, the queue is saved at most this often (and on `flush`)

@@ -311,6 +311,9 @@ def test_a_saved_queue_with_some_bad_items_keeps_the_good_ones(data_dir):
     assert (b.name, b.state, b.task, b.confidence, b.log_tail, b.skipped, b.saved_strength, b.elapsed_s) == (
         "b.jpg", ItemState.PENDING, "auto", None, [], False, 1.0, None)
     assert c.name == "c.jpg" and c.id != b.id == "twice"
+    from app.queue_model import _CHECKS, _PERSISTED
+
+    assert set(_CHECKS) == set(_PERSISTED) - {"state"}  # every field saved is checked when loaded
     for top in ("[1, 2]", '{"items": 3}', "null"):  # JSON, but not a queue
         default_queue_path().write_text(top)
         q = BatchQueue(default_queue_path())

@@ -98,8 +98,8 @@ class BatchRunner(QObject):
         return self._current[0] if self._current else None
 
     def time_left(self) -> float | None:
-        """Seconds until the running batch ends (None when not running, pausing, or before a photo of this run
-        has been restored): from how long this run's photos took."""
+        """Seconds until the running batch ends, from how long this run's photos took (`app.batch_eta`); None
+        when not running, when pausing, or before the first photo has an estimate."""
         if not self.running or self._pause:
             return None
         current = self.queue.get(self._current[0]) if self._current else None

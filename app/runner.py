@@ -324,10 +324,9 @@ class BatchRunner(QObject):
                 item = self.queue.next_queued()
                 if item is None:
                     break
-                started = time.monotonic()
                 outcome = await self._run_item(item)
-                if outcome == "done":
-                    self._durations.setdefault(item.effective_task, []).append(time.monotonic() - started)
+                if outcome == "done":  # (`_run_item` noted when it sent the photo)
+                    self._durations.setdefault(item.effective_task, []).append(time.monotonic() - self._current_since)
                 done += outcome in ("done", "skipped")
                 failed += outcome == "failed"
                 if outcome == "failed" and item.error_code == P.ErrorCode.OUTPUT_NOT_WRITABLE:

@@ -531,18 +531,19 @@ class MainWindow(QMainWindow):
         if counts[ItemState.FAILED]:
             parts.append(f"{counts[ItemState.FAILED]} failed")
         left = self.runner.time_left()
+        left_text = format_time_left(left) if left is not None else ""
         if running_items:
             i = running_items[0]
             parts.append(f"restoring {i.name} ({finished + 1} of {len(active)})")
-            if left is not None:
-                parts.append(format_time_left(left))
+            if left_text:
+                parts.append(left_text)
         elif self.runner.pausing:
             parts.append("pausing")
         self.status_label.setText(" · ".join(parts))
         # the batch's progress in the title, so a minimised window shows it in the taskbar and window switcher
         title = f"{self.overall.value() / 10:.0f}% · {finished} of {len(active)}"
-        if left is not None:
-            title += f" · {format_time_left(left).removeprefix('about ')}"
+        if left_text:
+            title += f" · {left_text.removeprefix('about ')}"
         self.setWindowTitle(f"{title} — Hourglass" if running and active else TITLE)
 
     # -------------------------------------------------------------- context menu and files

@@ -24,7 +24,7 @@ from app.queue_model import FINISHED, BatchQueue, ItemState, QueueItem, detectio
 from app.settings import Settings
 from app.tasks import TaskSet
 from engine import protocol as P
-from engine.filetypes import companion_of
+from engine.filetypes import passed_over_companion
 
 log = logging.getLogger("app.runner")
 
@@ -410,9 +410,7 @@ class BatchRunner(QObject):
     def _companion_hint(self, item: QueueItem, code: str) -> str:
         """A RAW that cannot be read (LibRaw lags behind the newest cameras) whose camera JPEG the RAW+JPEG
         setting passed over: say where that JPEG is and how to restore it instead."""
-        if self.settings.raw_jpeg != "raw" or code not in (P.ErrorCode.INPUT_UNREADABLE, P.ErrorCode.UNSUPPORTED_INPUT):
-            return ""
-        jpeg = companion_of(Path(item.path))
+        jpeg = passed_over_companion(Path(item.path), self.settings.raw_jpeg, code)
         if jpeg is None:
             return ""
         return (f" Its camera JPEG, {jpeg.name}, is beside it: add it by name to restore it instead, or choose the "

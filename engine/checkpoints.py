@@ -253,12 +253,12 @@ def save_safetensors(ckpt: Checkpoint, dst: str | os.PathLike, *, extra: dict[st
         "sampler": json.dumps(sampler_metadata()),
     })
     meta.update(extra or {})
+    from safetensors import SafetensorError
+
     try:
         dst.parent.mkdir(parents=True, exist_ok=True)
         _write_atomic(ckpt.state_dict, dst, meta, overwrite=overwrite)
-    except OutputExistsError:
-        raise
-    except Exception as exc:  # OSError, or safetensors' own error for the same I/O failures
+    except (OSError, SafetensorError) as exc:  # (safetensors reports the same I/O failures in its own error)
         if not isinstance(exc, OSError) and "I/O error" not in str(exc):
             raise
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)

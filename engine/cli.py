@@ -245,12 +245,9 @@ class ProgressBar:
 
 def _companion_hint(path: Path, exc: Exception, pairs: str) -> str:
     """For a RAW that cannot be read whose camera JPEG was passed over (--pairs raw): where that JPEG is."""
-    from engine.errors import ErrorCode
-    from engine.filetypes import companion_of
+    from engine.filetypes import passed_over_companion
 
-    if pairs != "raw" or getattr(exc, "code", None) not in (ErrorCode.INPUT_UNREADABLE, ErrorCode.UNSUPPORTED_INPUT):
-        return ""
-    jpeg = companion_of(path)
+    jpeg = passed_over_companion(path, pairs, getattr(exc, "code", None))
     return f" (its camera JPEG {jpeg.name} was passed over: --pairs jpeg restores that one)" if jpeg else ""
 
 

@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import NamedTuple
 
+from engine.errors import ErrorCode
+
 # Camera RAW formats LibRaw (through rawpy) develops. Not Sigma's X3F: LibRaw dropped it in 0.20.
 RAW_EXTENSIONS = frozenset({
     ".dng", ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".raf", ".orf", ".ori", ".rw2",
@@ -176,6 +178,14 @@ def companion_of(raw: Path) -> Path | None:
     stem = raw.stem.casefold()
     return next((raw.parent / n for n in names if os.path.splitext(n)[0].casefold() == stem
                  and os.path.splitext(n)[1].lower() in COMPANION_EXTENSIONS), None)
+
+
+def passed_over_companion(raw: Path, pairs: str, error_code: str | None) -> Path | None:
+    """For a RAW that failed because it could not be read: its camera JPEG, when the pair rule (`pairs`)
+    passed that JPEG over, so the failure can say how to restore the shot after all; else None."""
+    if pairs != "raw" or error_code not in (ErrorCode.INPUT_UNREADABLE, ErrorCode.UNSUPPORTED_INPUT):
+        return None
+    return companion_of(raw)
 
 
 def describe_paired(paired: list[Path], pairs: str) -> str:

@@ -159,8 +159,9 @@ def read_small(path, at_least: int, decoded: np.ndarray | None = None) -> np.nda
     decoded at a reduced scale by the decoder itself (DCT scaling: 1/2 to 1/8 of the side, never below
     `at_least` pixels on either side), which for a 24 MP photo costs a tenth of a full decode, and a camera
     RAW is developed at half size when that keeps `at_least` pixels a side; any other photo is decoded in
-    full and shrunk by a whole factor before its float copy is made (`read_image(at_least=)`), unless its
-    pixels are at hand already (`decoded`)."""
+    full and shrunk by a whole factor before its float copy is made (`read_image(at_least=)`), or, when its
+    pixels are at hand already (`decoded`), those are shrunk the same way: restoring with auto-detection
+    sees what `hourglass detect` and the app's analysis see."""
     path = Path(path)
     if path.suffix.lower() in RAW_EXTENSIONS:
         return _develop_raw(path, at_least, full=decoded)
@@ -174,12 +175,21 @@ def read_small(path, at_least: int, decoded: np.ndarray | None = None) -> np.nda
                     rgb = np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
                     _exif, orientation = _read_exif(img)
                     return _orient(rgb, orientation) if orientation != 1 else rgb
-    return decoded if decoded is not None else read_image(path, at_least).rgb
+    return _shrunk(decoded, at_least) if decoded is not None else read_image(path, at_least).rgb
 
 
 def _shrink_factor(width: int, height: int, at_least: int) -> int:
     """The largest whole factor that keeps both sides at least `at_least` pixels (1: leave as is)."""
     return max(1, min(width, height) // max(1, at_least))
+
+
+def _shrunk(arr: np.ndarray, at_least: int | None) -> np.ndarray:
+    """`arr` (H×W or H×W×C) box-averaged by `_shrink_factor`, partial blocks kept (as Pillow's `reduce`)."""
+    factor = _shrink_factor(arr.shape[1], arr.shape[0], at_least) if at_least else 1
+    if factor == 1:
+        return arr
+    size = (-(-arr.shape[1] // factor), -(-arr.shape[0] // factor))
+    return cv2.resize(arr, size, interpolation=cv2.INTER_AREA)
 
 
 _REDUCIBLE_MODES = frozenset({"L", "LA", "RGB", "RGBA", "RGBX", "CMYK", "I", "F"})  # (not palettes: indices)
@@ -287,10 +297,7 @@ def _cv2_pixels(path: Path, at_least: int | None = None):
     arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     if arr is None or arr.ndim not in (2, 3) or arr.dtype not in (np.uint8, np.uint16, np.float32):
         return None
-    factor = _shrink_factor(arr.shape[1], arr.shape[0], at_least) if at_least else 1
-    if factor > 1:
-        size = (-(-arr.shape[1] // factor), -(-arr.shape[0] // factor))  # rounded up, as Pillow's reduce
-        arr = cv2.resize(arr, size, interpolation=cv2.INTER_AREA)
+    arr = _shrunk(arr, at_least)
     scale = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(arr.dtype, 1.0)
     arr = arr.astype(np.float32)
     arr /= scale

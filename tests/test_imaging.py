@@ -418,6 +418,8 @@ def test_read_small_shrinks_other_formats_before_their_float_copy(tmp_path, ext,
     assert small.shape == (500, 350, 3) and small.dtype == np.float32  # 1/2: 1/3 would leave 233 < 300
     shrunk = cv2.resize(full, (350, 500), interpolation=cv2.INTER_AREA)
     assert np.abs(shrunk - small).mean() < 0.01
+    # restoring with auto-detection has the photo decoded already: shrunk the same way, it sees the same
+    assert np.abs(imaging.read_small(src, 300, decoded=full) - small).max() < 1 / 255
     assert imaging.read_small(src, 100).shape == (143, 100, 3)  # 1/7 (700 // 100), partial blocks kept
     assert read_image(src, at_least=2000).rgb.shape == full.shape  # too small to shrink
 

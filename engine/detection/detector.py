@@ -27,8 +27,8 @@ DETECTOR_FILE = "hourglass-detector.safetensors"
 CLASSES = ("low-light", "haze", "rain", "snow", "blur", "none")
 MIN_SIDE = 16  # pixels: below this a photo holds too little to tell its degradation (its statistics need edges)
 GRAY_TOLERANCE = 2 / 255  # largest channel difference of a black-and-white photo (a neutral JPEG decodes ±1)
-# a file is read at least this large (a JPEG's decoder scales it down itself: `imaging.read_small`), so the
-# working copy is still an area average of at least 2×2 decoded pixels
+# a file is read at least this large (`imaging.read_small`: a JPEG scaled down by its decoder, other formats
+# shrunk before their float copy), so the working copy is still an area average of at least 2×2 read pixels
 READ_SIDE = 2 * WORK_SIDE
 
 
@@ -107,8 +107,8 @@ class Detector:
                          {"features": round(t1 - t0, 4), "classify": round(t2 - t1, 5)}, gray)
 
     def detect_file(self, path: str | os.PathLike, *, gray: bool = False) -> Detection:
-        """Read a photo (any format `engine.imaging` reads, EXIF orientation applied; a JPEG at a reduced
-        scale, `READ_SIDE`) and classify it; `gray`: a black-and-white copy of it (the evaluation's check)."""
+        """Read a photo (any format `engine.imaging` reads, EXIF orientation applied; read small, no less than
+        `READ_SIDE` a side) and classify it; `gray`: a black-and-white copy of it (the evaluation's check)."""
         from engine import imaging
 
         t0 = time.perf_counter()

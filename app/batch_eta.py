@@ -6,6 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from app.queue_model import ItemState, QueueItem
+from engine.batch_time import FIRST_GUESS_AFTER_S, format_time_left
+
+__all__ = ["batch_time_left", "format_time_left", "photo_estimate"]
 
 
 def photo_estimate(item: QueueItem, durations: Mapping[str, Sequence[float]], restore_clean: bool) -> float:
@@ -18,9 +21,6 @@ def photo_estimate(item: QueueItem, durations: Mapping[str, Sequence[float]], re
         return 0.0
     same = durations.get(task) or [s for times in durations.values() for s in times]
     return sum(same) / len(same)
-
-
-FIRST_GUESS_AFTER_S = 3.0  # the engine's estimate for the first photo settles after a few progress events
 
 
 def batch_time_left(running: QueueItem | None, waiting: Iterable[QueueItem],
@@ -40,14 +40,3 @@ def batch_time_left(running: QueueItem | None, waiting: Iterable[QueueItem],
         else:
             left += photo_estimate(running, durations, restore_clean) * (1.0 - running.progress)
     return left
-
-
-def format_time_left(seconds: float) -> str:
-    """Minutes are precise enough for a batch: "about 25 min left"."""
-    if seconds < 60:
-        return "less than a minute left"
-    minutes = round(seconds / 60)
-    if minutes < 60:
-        return f"about {minutes} min left"
-    hours, minutes = divmod(minutes, 60)
-    return f"about {hours} h {minutes:02d} min left"

@@ -17,6 +17,7 @@ import threading
 import time
 from pathlib import Path
 
+from engine.batch_time import BatchClock, format_time_left
 from engine.filetypes import PAIR_CHOICES
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -211,19 +212,28 @@ def output_subfolder(photo: Path, inputs: list[str]) -> Path:
     return Path()
 
 
-class ProgressBar:
-    """One line on a terminal, updated in place; plain lines otherwise."""
+_STAGE_WORDS = {"load": "reading", "detect": "detecting", "save": "saving"}  # the restore's steps are counted
 
-    def __init__(self, total: int, stream=None):
-        self.total, self.stream = total, stream or sys.stderr
+
+class ProgressBar:
+    """One line on a terminal, updated in place; plain lines otherwise. With a `BatchClock`, it also says
+    how long the rest of the batch will take."""
+
+    def __init__(self, total: int, stream=None, clock: BatchClock | None = None):
+        self.total, self.stream, self.clock = total, stream or sys.stderr, clock
         self.tty = self.stream.isatty()
         self.index = 0
         self._last = 0.0
 
+    def _time_left(self, fraction: float | None = None) -> str:
+        left = self.clock.left(fraction) if self.clock is not None else None
+        return format_time_left(left) if left is not None and self.total > 1 else ""
+
     def photo(self, index: int, name: str) -> None:
         self.index, self.name = index, name
         if not self.tty:
-            print(f"[{index}/{self.total}] {name}", file=self.stream, flush=True)
+            left = self._time_left()
+            print(f"[{index}/{self.total}] {name}" + (f" ({left})" if left else ""), file=self.stream, flush=True)
 
     def update(self, p) -> None:
         now = time.monotonic()
@@ -231,10 +241,16 @@ class ProgressBar:
             return
         self._last = now
         width = 24
-        fill = round(p.fraction * width)
-        detail = f"step {p.step}/{p.steps}" + (f" tile {p.tile}/{p.tiles}" if p.tiles > 1 else "")
-        line = f"\r[{self.index}/{self.total}] [{'#' * fill}{'.' * (width - fill)}] {p.fraction:4.0%} {detail}  "
-        self.stream.write(line + self.name[:30])
+        restoring = p.stage == "restore"
+        fraction = p.fraction if restoring else float(p.stage == "save")
+        fill = round(fraction * width)
+        if restoring:
+            detail = f"{fraction:4.0%} step {p.step}/{p.steps}" + (f" tile {p.tile}/{p.tiles}" if p.tiles > 1 else "")
+        else:
+            detail = _STAGE_WORDS.get(p.stage, p.stage)
+        left = self._time_left(p.fraction if restoring else None)
+        line = f"\r[{self.index}/{self.total}] [{'#' * fill}{'.' * (width - fill)}] {detail}  "
+        self.stream.write(line + (f"{left}  " if left else "") + self.name[:30] + "\033[K")
         self.stream.flush()
 
     def done(self, message: str) -> None:
@@ -297,7 +313,9 @@ def cmd_restore(args) -> int:
     print(f"Model {model.name} (DiffUIR-{model.variant}) on {model.device}, {len(options.times())} step(s)",
           file=sys.stderr)
     outputs = plan_outputs(files, args.inputs, out_dir, fmt, args.suffix)
-    bar = ProgressBar(len(files))
+    clock = BatchClock(sum(1 for path, (out, _) in zip(files, outputs, strict=True)
+                           if args.overwrite or not _exists(out) or same_file(out, path)))
+    bar = ProgressBar(len(files), clock=clock)
     ok, failed, clean, kept, stopped = 0, [], 0, 0, 0
 
     def record(path: Path, status: str, **fields) -> None:
@@ -317,7 +335,8 @@ def cmd_restore(args) -> int:
                     record(path, "kept", output=str(out))
                     continue
                 try:
-                    res = restore_file(path, out, model, options, on_progress=bar.update, cancel=cancel)
+                    with clock.photo():
+                        res = restore_file(path, out, model, options, on_progress=bar.update, cancel=cancel)
                 except Cancelled:
                     raise
                 except HourglassError as exc:

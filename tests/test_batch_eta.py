@@ -1,10 +1,11 @@
-"""The batch's time left: from how long this run's photos of each degradation took."""
+"""The GUI's time left for a batch: from how long this run's photos of each degradation took (the CLI's
+and the wording: tests/test_batch_time.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from app.batch_eta import batch_time_left, format_time_left, photo_estimate
+from app.batch_eta import batch_time_left, photo_estimate
 from app.queue_model import ItemState, QueueItem
 
 
@@ -50,11 +51,3 @@ def test_the_running_photo_counts_with_the_engines_own_estimate_once_it_has_one(
     assert batch_time_left(running, [item("haze")], durations, False) == 70.0
     running.state = ItemState.DONE  # finished between two refreshes: nothing left of it
     assert batch_time_left(running, [item("haze")], durations, False) == 60.0
-
-
-@pytest.mark.parametrize(("seconds", "text"), [
-    (5, "less than a minute left"), (59.4, "less than a minute left"), (61, "about 1 min left"),
-    (25 * 60 + 20, "about 25 min left"), (3599, "about 1 h 00 min left"), (2 * 3600 + 7 * 60, "about 2 h 07 min left"),
-])
-def test_minutes_are_precise_enough(seconds, text):
-    assert format_time_left(seconds) == text

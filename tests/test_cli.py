@@ -145,6 +145,22 @@ def test_existing_output_is_kept_so_an_interrupted_batch_resumes(photos, tmp_pat
     assert main(args + ["--overwrite"]) == 0 and (out / "a.png").read_bytes() != b"keep me"
 
 
+def test_a_batch_says_how_long_the_rest_will_take(tmp_path, tiny_model_path, capsys):
+    """From the second photo on, each photo's line says the time left, from this run's photos so far; a
+    photo kept from an earlier run takes none and is not counted."""
+    src = tmp_path / "in"
+    src.mkdir()
+    names = [_photo(src / f"p{i}.png", seed=i) for i in range(4)]
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "p1.png").write_bytes(b"done before")
+    assert main(["restore", *map(str, names), "-o", str(out), "--model", str(tiny_model_path), "--steps", "1",
+                 "--task", "haze"]) == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("[")]
+    assert lines[0] == f"[1/4] {names[0].name}"
+    assert all(line.endswith("(less than a minute left)") for line in lines[1:]), lines
+
+
 def test_batch_stops_when_results_cannot_be_saved_in_the_folder_the_next_ones_go_to(tmp_path, tiny_model_path,
                                                                                     capsys):
     """A full disk or a folder that cannot be written would fail every photo after the first (a full disk only

@@ -84,7 +84,7 @@ def test_the_progress_line_says_the_time_left_on_a_terminal_and_in_a_log():
     bar.photo(2, "b.jpg")
     with clock.photo():
         t.now += 300
-        bar.update(SimpleNamespace(fraction=0.5, step=1, steps=3, tile=1, tiles=1))
+        bar.update(SimpleNamespace(stage="restore", fraction=0.5, step=1, steps=3, tile=1, tiles=1))
     assert "about 15 min left" in term.getvalue() and "b.jpg" in term.getvalue()
     one = BatchClock(1, t)
     term = Terminal()
@@ -92,5 +92,5 @@ def test_the_progress_line_says_the_time_left_on_a_terminal_and_in_a_log():
         t.now += 10
         bar = ProgressBar(1, term, one)
         bar.photo(1, "a.jpg")
-        bar.update(SimpleNamespace(fraction=0.5, step=1, steps=3, tile=1, tiles=1))
+        bar.update(SimpleNamespace(stage="restore", fraction=0.5, step=1, steps=3, tile=1, tiles=1))
     assert "50%" in term.getvalue() and "left" not in term.getvalue()  # one photo: its bar says enough

@@ -86,6 +86,9 @@ def test_the_progress_line_says_the_time_left_on_a_terminal_and_in_a_log():
         t.now += 300
         bar.update(SimpleNamespace(stage="restore", fraction=0.5, step=1, steps=3, tile=1, tiles=1))
     assert "about 15 min left" in term.getvalue() and "b.jpg" in term.getvalue()
+    bar._last = 0.0
+    bar.update(SimpleNamespace(stage="detect", fraction=1.0, step=0, steps=3, tile=0, tiles=0))
+    assert term.getvalue().rsplit("\r", 1)[1].startswith("[2/3] [........................] detecting")
     one = BatchClock(1, t)
     term = Terminal()
     with one.photo():

@@ -99,9 +99,11 @@ def test_launcher_sends_subcommands_to_the_engine_cli(monkeypatch):
 
 
 def test_the_window_loads_neither_torch_nor_engine_internals():
+    from test_architecture import APP_MAY_IMPORT
+
     code = ("import sys, app.main, app.widgets.main_window, app.runner, app.preview;"
             "bad = [m for m in sys.modules if m.split('.')[0] in ('torch', 'safetensors') or "
-            "(m.startswith('engine.') and m not in ('engine.protocol', 'engine.errors', 'engine.filetypes'))];"
+            f"(m.startswith('engine.') and m not in {sorted(APP_MAY_IMPORT)})];"
             "sys.exit(1 if bad else 0)")
     assert subprocess.run([sys.executable, "-c", code], check=False, timeout=60).returncode == 0
 

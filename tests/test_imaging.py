@@ -26,7 +26,17 @@ from engine.errors import (
     OutputNotWritableError,
     UnsupportedInputError,
 )
-from engine.imaging import ImageData, output_format_for, read_image, to_uint8, to_uint16, write_image
+from engine.imaging import (
+    ImageData,
+    data,
+    output_format_for,
+    raw,
+    read_image,
+    to_uint8,
+    to_uint16,
+    write_image,
+    writing,
+)
 
 XMP = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
        b'<rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/" dc:format="image/test"/>'
@@ -686,7 +696,7 @@ def test_truncated_16_bit_png(tmp_path):
 
 def test_too_many_pixels(tmp_path, monkeypatch):
     Image.fromarray(rand_u8(40, 50)).save(tmp_path / "big.png")
-    monkeypatch.setattr(imaging, "MAX_PIXELS", 1000)
+    monkeypatch.setattr(data, "MAX_PIXELS", 1000)  # the limit _check_size reads
     assert "megapixels" in _err(ImageTooLargeError, tmp_path / "big.png")
 
 
@@ -841,13 +851,13 @@ def test_raw_exif_of_orf_rw2_cr3_and_raf_containers(tmp_path):
     (tmp_path / "DSCF1.RAF").write_bytes(header.ljust(100, b"\0") + preview.getvalue() + bytes(64))
 
     for name in ("P1.ORF", "P1.RW2", "IMG_1.CR3", "DSCF1.RAF"):
-        exif_bytes = imaging._raw_exif(tmp_path / name)
+        exif_bytes = raw._raw_exif(tmp_path / name)
         assert_camera_exif(exif_bytes)  # Make, Model, dates, exposure; orientation reset to 1
     cr3 = Image.Exif()
-    cr3.load(imaging._raw_exif(tmp_path / "IMG_1.CR3"))
+    cr3.load(raw._raw_exif(tmp_path / "IMG_1.CR3"))
     assert cr3.get_ifd(0x8825)[2] == (48.0, 51.0, 30.0)
     (tmp_path / "junk.RAF").write_bytes(b"FUJIFILMCCD-RAW " + bytes(200))
-    assert imaging._raw_exif(tmp_path / "junk.RAF") is None
+    assert raw._raw_exif(tmp_path / "junk.RAF") is None
 
 
 @pytest.mark.parametrize("ext", [".dng", ".cr2", ".nef"])
@@ -910,13 +920,13 @@ def test_never_overwrites_without_permission(tmp_path):
 
 def test_file_appearing_during_the_write_is_not_replaced(tmp_path, monkeypatch):
     target = tmp_path / "out.png"
-    real_publish = imaging._publish
+    real_publish = writing._publish
 
     def racing_publish(tmp, path, overwrite):
         path.write_bytes(b"someone else")
         return real_publish(tmp, path, overwrite)
 
-    monkeypatch.setattr(imaging, "_publish", racing_publish)
+    monkeypatch.setattr(writing, "_publish", racing_publish)
     with pytest.raises(OutputExistsError):
         write_image(target, rand_u8() / 255.0)
     assert target.read_bytes() == b"someone else"
@@ -944,7 +954,7 @@ def test_failed_write_leaves_nothing_behind(tmp_path, monkeypatch):
     def full_disk(fd):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(imaging.os, "fsync", full_disk)
+    monkeypatch.setattr(writing.os, "fsync", full_disk)
     with pytest.raises(OutputNotWritableError, match="disk space"):
         write_image(tmp_path / "out.jpg", rand_u8() / 255.0)
     assert list(tmp_path.iterdir()) == []
@@ -954,8 +964,8 @@ def test_failed_rename_leaves_nothing_behind(tmp_path, monkeypatch):
     def broken(*args):
         raise PermissionError(errno.EACCES, "Permission denied")
 
-    monkeypatch.setattr(imaging.os, "link", broken)
-    monkeypatch.setattr(imaging.os, "replace", broken)
+    monkeypatch.setattr(writing.os, "link", broken)
+    monkeypatch.setattr(writing.os, "replace", broken)
     with pytest.raises(OutputNotWritableError, match="not allowed"):
         write_image(tmp_path / "out.png", rand_u8() / 255.0)
     assert list(tmp_path.iterdir()) == []

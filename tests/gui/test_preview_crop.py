@@ -70,7 +70,7 @@ def test_undecodable_photo_raises_oserror(tmp_path):
 @pytest.mark.parametrize("ext", [".png", ".webp", ".jpg", ".tif"])
 @pytest.mark.parametrize("orientation", range(1, 9))
 def test_the_view_orients_every_format_as_the_engine_does(tmp_path, ext, orientation):
-    """Qt orients JPEG and TIFF but not PNG or WebP; the engine orients all four (engine.imaging._orient)."""
+    """Qt orients JPEG and TIFF but not PNG or WebP; the engine orients all four (engine.imaging.reading._orient)."""
     from app.images import read_image
     from engine.imaging import read_image as engine_read
 

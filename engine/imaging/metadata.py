@@ -1,0 +1,284 @@
+"""A photo's metadata, read from the decoded file and written into the encoded result: EXIF (orientation
+reset to 1 once applied), ICC, DPI, XMP, IPTC and PNG text. Pillow writes JPEG/WebP metadata itself; for
+the PNG and TIFF that OpenCV encodes we add chunks or rewrite the TIFF directory ourselves."""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import struct
+import zlib
+from contextlib import suppress
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, TiffImagePlugin, TiffTags
+
+from engine.imaging.data import _ORIENTATION, ImageData
+
+log = logging.getLogger(__name__)
+
+# TIFF tags that describe a file's layout (or carry ICC/XMP/IPTC we handle separately): never copied as EXIF.
+_LAYOUT_TAGS = frozenset({254, 255, 256, 257, 258, 259, 262, 263, 266, 273, 277, 278, 279, 280, 281, 284,
+                          317, 320, 322, 323, 324, 325, 330, 338, 339, 340, 341, 347, 513, 514, 530, 531,
+                          532, 700, 33723, 34377, 34675})
+# Descriptive IFD0 tags of the EXIF standard, plus the Exif and GPS sub-directories.
+_TIFF_EXIF_TAGS = frozenset({270, 271, 272, 274, 282, 283, 296, 305, 306, 315, 33432, 0x8769, 0x8825})
+
+_JPEG_SEGMENT = 65533  # the most one JPEG marker segment holds, less its length field
+
+
+def _tiff_ifd0(read) -> tuple[str, list[tuple[int, int, int, int]]] | None:
+    """A classic TIFF's byte order and first directory, as (tag, type, count, offset of the 12-byte entry);
+    `read(offset, size)` gives the file's bytes. None for anything else (BigTIFF, damaged)."""
+    try:
+        head = read(0, 8)
+        e = {b"II": "<", b"MM": ">"}.get(head[:2])
+        if e is None or struct.unpack_from(e + "H", head, 2)[0] != 42:
+            return None
+        (ifd,) = struct.unpack_from(e + "I", head, 4)
+        (count,) = struct.unpack(e + "H", read(ifd, 2))
+        raw = read(ifd + 2, 12 * count)
+        return e, [(*struct.unpack_from(e + "HHI", raw, 12 * i), ifd + 2 + 12 * i) for i in range(count)]
+    except struct.error:
+        return None
+
+
+def _read_exif(img: Image.Image) -> tuple[bytes | None, int]:
+    """EXIF bytes with Orientation reset to 1, and the orientation to apply to the pixels."""
+    try:
+        return _clean_exif(img.getexif(), tiff_file=img.format == "TIFF")
+    except (OSError, ValueError, TypeError, KeyError, IndexError, SyntaxError, struct.error) as e:
+        log.warning("EXIF ignored: %s", e)  # damaged EXIF loses the metadata, not the photo
+        return None, 1
+
+
+def _clean_exif(exif: Image.Exif, tiff_file: bool) -> tuple[bytes | None, int]:
+    """A TIFF's (or TIFF-based RAW's) EXIF is its own first directory, full of layout and private tags
+    that would corrupt another file: keep only the standard descriptive ones there."""
+    orientation = exif.get(_ORIENTATION, 1)
+    orientation = orientation if isinstance(orientation, int) and 1 <= orientation <= 8 else 1
+    for tag in set(exif) - _TIFF_EXIF_TAGS if tiff_file else _LAYOUT_TAGS.intersection(exif):
+        del exif[tag]
+    if _ORIENTATION in exif:
+        exif[_ORIENTATION] = 1
+    return (exif.tobytes() if len(exif) else None), orientation
+
+
+def _read_icc(img: Image.Image, gray: bool) -> bytes | None:
+    """The profile that still describes the pixels we write: RGB for colour photos, GRAY for gray ones
+    (a CMYK profile was used up converting to RGB)."""
+    icc = img.info.get("icc_profile")
+    return icc if isinstance(icc, bytes) and icc[16:20] == (b"GRAY" if gray else b"RGB ") else None
+
+
+def _read_dpi(img: Image.Image) -> tuple[float, float] | None:
+    try:
+        x, y = (float(v) for v in img.info["dpi"])
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return None
+    if not (x > 0 and y > 0 and np.isfinite([x, y]).all()):
+        return None
+    # PNG stores pixels per metre: the 300 dpi the photographer set comes back as 299.9994
+    return tuple(float(round(v)) if abs(v - round(v)) < 0.02 else round(v, 2) for v in (x, y))
+
+
+def _read_xmp(img: Image.Image) -> bytes | None:
+    xmp = img.info.get("xmp") or img.info.get("XML:com.adobe.xmp")
+    if isinstance(xmp, str):
+        xmp = xmp.encode("utf-8")
+    return xmp if isinstance(xmp, bytes) and xmp else None
+
+
+_IPTC_RESOURCE = 0x0404  # the IPTC-NAA record in a Photoshop image resource block
+_IPTC_TAG, _PHOTOSHOP_TAG = 33723, 34377  # TIFF tags
+
+
+def _read_iptc(img: Image.Image, path: Path) -> bytes | None:
+    """IPTC-IIM (the captions, keywords and credits photo agencies and Lightroom write) from a JPEG's
+    Photoshop APP13 block or a TIFF's IPTC tag (or the IPTC record of its Photoshop tag)."""
+    data = None
+    if img.format in ("JPEG", "MPO"):
+        data = (img.info.get("photoshop") or {}).get(_IPTC_RESOURCE)
+    elif img.format == "TIFF":
+        # read from the file: Pillow keeps only the first number of a LONG-typed IPTC tag (as Photoshop
+        # writes it), and gives the Photoshop block as a tuple
+        tags = img.tag_v2
+        data = _tiff_entry_bytes(path, _IPTC_TAG) if _IPTC_TAG in tags else None
+        if not data and _PHOTOSHOP_TAG in tags:
+            data = _photoshop_resources(_tiff_entry_bytes(path, _PHOTOSHOP_TAG) or b"").get(_IPTC_RESOURCE)
+    if not isinstance(data, bytes) or not data.startswith(b"\x1c"):  # every IIM record starts with 0x1C
+        return None
+    return data
+
+
+def _read_png_text(img: Image.Image) -> dict[str, str] | None:
+    """A PNG's tEXt/zTXt/iTXt entries, but XMP (kept as such) and ImageMagick's "Raw profile type …"
+    copies of EXIF or IPTC (Pillow reads the EXIF one; a stale copy must not travel)."""
+    if img.format != "PNG":
+        return None
+    text = {str(k): str(v) for k, v in (getattr(img, "text", None) or {}).items()
+            if k != "XML:com.adobe.xmp" and not str(k).startswith("Raw profile type")}
+    return text or None
+
+
+def _png_text_chunk(key: str, value: str) -> bytes | None:
+    """tEXt for Latin-1 text (zTXt when long), iTXt for any other; None for a key PNG does not allow."""
+    try:
+        keyword = key.encode("latin-1")
+    except UnicodeEncodeError:
+        return None
+    if not 1 <= len(keyword) <= 79:
+        return None
+    try:
+        latin = value.encode("latin-1")
+    except UnicodeEncodeError:
+        return _png_chunk(b"iTXt", keyword + b"\0\0\0\0\0" + value.encode("utf-8"))
+    if len(latin) > 1024:
+        return _png_chunk(b"zTXt", keyword + b"\0\0" + zlib.compress(latin))
+    return _png_chunk(b"tEXt", keyword + b"\0" + latin)
+
+
+_TIFF_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 6: 1, 7: 1, 8: 2, 9: 4}
+
+
+def _tiff_entry_bytes(path: Path, tag: int) -> bytes | None:
+    """The raw bytes of a tag of a classic TIFF's first directory, whatever its declared type."""
+    try:
+        with open(path, "rb") as fp:
+            def read(at: int, size: int) -> bytes:
+                fp.seek(at)
+                return fp.read(size)
+
+            found = _tiff_ifd0(read)
+            if found is None:
+                return None
+            e, entries = found
+            for entry_tag, kind, count, at in entries:
+                if entry_tag == tag and kind in _TIFF_TYPE_SIZES:
+                    size = count * _TIFF_TYPE_SIZES[kind]
+                    if size <= 4:
+                        return read(at + 8, size)
+                    return read(struct.unpack(e + "I", read(at + 8, 4))[0], size)
+    except (OSError, struct.error):
+        pass
+    return None
+
+
+def _photoshop_resources(block: bytes) -> dict[int, bytes]:
+    """Photoshop image resources ('8BIM', id, padded Pascal name, size, padded data) by id."""
+    out, at = {}, 0
+    with suppress(struct.error):
+        while block[at:at + 4] == b"8BIM":
+            (rid,) = struct.unpack_from(">H", block, at + 4)
+            name_len = block[at + 6]
+            at += 6 + name_len + 1 + (name_len + 1) % 2
+            (size,) = struct.unpack_from(">I", block, at)
+            out[rid] = block[at + 4:at + 4 + size]
+            at += 4 + size + size % 2
+    return out
+
+
+def _jpeg_app13(iptc: bytes) -> bytes:
+    """An APP13 segment holding `iptc` as a Photoshop resource, as Photoshop and Lightroom write it."""
+    resource = b"8BIM" + struct.pack(">H", _IPTC_RESOURCE) + b"\0\0" + struct.pack(">I", len(iptc)) + iptc
+    body = b"Photoshop 3.0\0" + resource + b"\0" * (len(iptc) % 2)
+    return b"\xff\xed" + struct.pack(">H", len(body) + 2) + body
+
+
+def with_software(exif: bytes | None, software: str) -> bytes | None:
+    """EXIF with its Software tag set to `software`, as editors mark the files they write (the camera's
+    firmware version it replaces is in its maker notes too); a new EXIF block when there was none."""
+    tags = Image.Exif()
+    try:
+        if exif:
+            tags.load(exif)
+        tags[0x0131] = software
+        return tags.tobytes()
+    except (ValueError, TypeError, SyntaxError, OSError, struct.error) as e:  # keep the EXIF as read
+        log.warning("EXIF Software tag not set: %s", e)
+        return exif or None
+
+
+def _reset_xmp_orientation(xmp: bytes | None) -> bytes | None:
+    """Like Pillow's exif_transpose: once pixels are upright, XMP must not ask viewers to rotate again."""
+    if xmp is None:
+        return None
+    xmp = re.sub(rb'(tiff:Orientation\s*=\s*["\'])\d', rb"\g<1>1", xmp)
+    return re.sub(rb"(<tiff:Orientation>\s*)\d", rb"\g<1>1", xmp)
+
+
+def _srgb_profile() -> bytes | None:
+    try:
+        from PIL import ImageCms
+
+        return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    except (ImportError, OSError):  # Pillow without LittleCMS: the file is still sRGB, just untagged
+        return None
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def _add_png_metadata(png: memoryview, meta: ImageData) -> list:
+    """Insert iCCP, eXIf, pHYs, XMP (iTXt) and text chunks right after IHDR (where the PNG spec wants the
+    first three; text may go anywhere)."""
+    chunks = []
+    if meta.icc_profile:
+        chunks.append(_png_chunk(b"iCCP", b"ICC Profile\0\0" + zlib.compress(meta.icc_profile)))
+    if meta.exif:
+        exif = meta.exif[6:] if meta.exif.startswith(b"Exif\0\0") else meta.exif
+        chunks.append(_png_chunk(b"eXIf", exif))
+    if meta.dpi:
+        ppm = (round(d / 0.0254) for d in meta.dpi)
+        chunks.append(_png_chunk(b"pHYs", struct.pack(">IIB", *ppm, 1)))
+    if meta.xmp:
+        chunks.append(_png_chunk(b"iTXt", b"XML:com.adobe.xmp\0\0\0\0\0" + meta.xmp))
+    for key, value in (meta.text or {}).items():
+        chunk = _png_text_chunk(key, value)
+        if chunk is not None:
+            chunks.append(chunk)
+    end_of_ihdr = 8 + 8 + 13 + 4
+    assert png[12:16] == b"IHDR"
+    return [png[:end_of_ihdr], *chunks, png[end_of_ihdr:]]
+
+
+def _retag_tiff(tiff: memoryview, meta: ImageData, has_alpha: bool) -> list:
+    """Rebuild OpenCV's TIFF with a directory that also holds EXIF, ICC, DPI and XMP.
+
+    New layout: header, new directory, then OpenCV's bytes after its header (pixel strips and the old,
+    now unused, directory). Pillow's serializer adds the directory's end to StripOffsets, so we give it
+    the strips' positions relative to that point.
+    """
+    if tiff[:4] not in (b"II*\0", b"MM\0*"):  # BigTIFF: keep the pixels, lose the metadata
+        log.warning("TIFF metadata not written: unexpected TIFF header %r", bytes(tiff[:4]))
+        return [tiff]
+    ifd = TiffImagePlugin.ImageFileDirectory_v2(ifh=bytes(tiff[:8]))
+    fp = io.BytesIO(tiff)
+    fp.seek(ifd.next)
+    ifd.load(fp)
+    for tag in list(ifd):  # load() keeps raw bytes that tobytes() would skip; decode every tag
+        ifd[tag] = ifd[tag]
+    strips = ifd[273] if isinstance(ifd[273], tuple) else (ifd[273],)
+    ifd[273] = tuple(offset - 8 for offset in strips)
+    ifd.tagtype[273] = TiffTags.LONG
+    if meta.exif:
+        exif = Image.Exif()
+        exif.load(meta.exif)
+        for tag in set(exif) - _LAYOUT_TAGS:  # as Pillow's own TIFF writer does
+            ifd[tag] = exif.get_ifd(tag) if tag in TiffTags.TAGS_V2_GROUPS else exif[tag]
+    if has_alpha:
+        ifd[338] = (2,)  # ExtraSamples: unassociated alpha
+    if meta.dpi:
+        ifd[296], ifd[282], ifd[283] = 2, meta.dpi[0], meta.dpi[1]
+    if meta.icc_profile:
+        ifd[34675] = meta.icc_profile
+    if meta.xmp:
+        ifd[700] = meta.xmp
+    if meta.iptc:
+        ifd[_IPTC_TAG] = meta.iptc
+        ifd.tagtype[_IPTC_TAG] = TiffTags.UNDEFINED
+    header = bytes(tiff[:4]) + struct.pack("<L" if tiff[:2] == b"II" else ">L", 8)
+    return [header + ifd.tobytes(offset=8), tiff[8:]]

@@ -1,0 +1,268 @@
+"""Decoding a photo to float RGB in [0, 1] with its metadata, EXIF orientation applied: Pillow for 8-bit
+formats, OpenCV for 16-bit data, LibRaw for RAW (`raw`); small reads for detection and previews."""
+
+from __future__ import annotations
+
+import io
+import logging
+import struct
+import warnings
+import zlib
+from contextlib import contextmanager
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from engine.errors import (
+    HourglassError,
+    ImageTooLargeError,
+    InputNotFoundError,
+    InputUnreadableError,
+    UnsupportedInputError,
+)
+from engine.filetypes import AVIF_BRANDS, RAW_EXTENSIONS, is_photo, iso_media_brand
+from engine.imaging.data import _ALPHA_MODES, _PIL_FORMATS, MAX_PIXELS, ImageData, _check_size, _register_heif
+from engine.imaging.metadata import (
+    _read_dpi,
+    _read_exif,
+    _read_icc,
+    _read_iptc,
+    _read_png_text,
+    _read_xmp,
+    _reset_xmp_orientation,
+    _tiff_ifd0,
+)
+from engine.imaging.raw import _develop_raw, _read_raw
+
+log = logging.getLogger(__name__)
+
+def read_image(path, at_least: int | None = None) -> ImageData:
+    """Decode any supported photo to upright float RGB with its metadata, or raise a user-facing error.
+
+    `at_least`: for looking at a photo small, never for restoring it: the decoded pixels are shrunk by a whole
+    factor (box average) while still integers, keeping at least that many pixels a side, so a 100 MP photo
+    never needs its full float copy. (RAW files have their own half-size path: `read_small`.)"""
+    path = Path(path)
+    head = _read_head(path)
+    if path.suffix.lower() in RAW_EXTENSIONS:
+        return _read_raw(path)
+    brand = iso_media_brand(head)
+    if brand is not None and brand not in AVIF_BRANDS or path.suffix.lower() in (".heic", ".heif"):
+        _register_heif()  # (Pillow reads AVIF itself)
+    with _decode_errors(path), warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with Image.open(path) as img:
+            fmt = _PIL_FORMATS.get(img.format or "")
+            if fmt is None:
+                raise UnsupportedInputError(
+                    f'"{path.name}" is an image in {img.format} format, which Hourglass cannot open. '
+                    "Convert it to JPEG, PNG or TIFF first.")
+            _check_size(path, *img.size)
+            pixels = _cv2_pixels(path, at_least) if _is_high_bit_depth(img, head) else None
+            if pixels is None:
+                img.load()  # decode now, so damaged data fails here and not in the middle of a job
+                pixels = _pillow_pixels(_reduced(img, at_least) if at_least else img)
+            exif, orientation = _read_exif(img)
+            gray = _is_gray(img)
+            icc, dpi, xmp, iptc = _read_icc(img, gray), _read_dpi(img), _read_xmp(img), _read_iptc(img, path)
+            text = _read_png_text(img)
+            # MPO JPEGs carry camera previews and HEIF auxiliary images as extra frames: not the user's content
+            frames = int(getattr(img, "n_frames", 1) or 1) if fmt in ("PNG", "TIFF", "WEBP", "AVIF") else 1
+    rgb, alpha, depth = pixels
+    if orientation != 1:
+        rgb, alpha = _orient(rgb, orientation), _orient(alpha, orientation)
+        xmp = _reset_xmp_orientation(xmp)
+    return ImageData(rgb, alpha, depth, fmt, exif, icc, dpi, xmp, path, frames, gray, iptc, text)
+
+
+def read_small(path, at_least: int, decoded: np.ndarray | None = None) -> np.ndarray:
+    """Upright float RGB of a photo for looking at it small (the detector's ≤384 px working copy): a JPEG is
+    decoded at a reduced scale by the decoder itself (DCT scaling: 1/2 to 1/8 of the side, never below
+    `at_least` pixels on either side), which for a 24 MP photo costs a tenth of a full decode, and a camera
+    RAW is developed at half size when that keeps `at_least` pixels a side; any other photo is decoded in
+    full and shrunk by a whole factor before its float copy is made (`read_image(at_least=)`), or, when its
+    pixels are at hand already (`decoded`), those are shrunk the same way: restoring with auto-detection
+    sees what `hourglass detect` and the app's analysis see."""
+    path = Path(path)
+    if path.suffix.lower() in RAW_EXTENSIONS:
+        return _develop_raw(path, at_least, full=decoded)
+    if _read_head(path).startswith(b"\xff\xd8\xff"):  # a JPEG, whatever its name says
+        with _decode_errors(path), warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                if img.format in ("JPEG", "MPO") and img.mode in ("RGB", "L"):  # (CMYK: through its profile)
+                    _check_size(path, *img.size)
+                    img.draft(img.mode, (at_least, at_least))
+                    rgb = np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
+                    _exif, orientation = _read_exif(img)
+                    return _orient(rgb, orientation) if orientation != 1 else rgb
+    return _shrunk(decoded, at_least) if decoded is not None else read_image(path, at_least).rgb
+
+
+def _shrink_factor(width: int, height: int, at_least: int) -> int:
+    """The largest whole factor that keeps both sides at least `at_least` pixels (1: leave as is)."""
+    return max(1, min(width, height) // max(1, at_least))
+
+
+def _shrunk(arr: np.ndarray, at_least: int | None) -> np.ndarray:
+    """`arr` (H×W or H×W×C) box-averaged by `_shrink_factor`, partial blocks kept (as Pillow's `reduce`)."""
+    factor = _shrink_factor(arr.shape[1], arr.shape[0], at_least) if at_least else 1
+    if factor == 1:
+        return arr
+    size = (-(-arr.shape[1] // factor), -(-arr.shape[0] // factor))
+    return cv2.resize(arr, size, interpolation=cv2.INTER_AREA)
+
+
+_REDUCIBLE_MODES = frozenset({"L", "LA", "RGB", "RGBA", "RGBX", "CMYK", "I", "F"})  # (not palettes: indices)
+
+
+def _reduced(img: Image.Image, at_least: int) -> Image.Image:
+    factor = _shrink_factor(*img.size, at_least)
+    return img.reduce(factor) if factor > 1 and img.mode in _REDUCIBLE_MODES else img
+
+
+_GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
+
+
+def _is_gray(img: Image.Image) -> bool:
+    """A black-and-white file (gray pixels, or a palette of grays): its result is written gray too."""
+    if img.mode in _GRAY_MODES:
+        return True
+    if img.mode in ("P", "PA"):
+        palette = np.array(img.getpalette("RGB") or [], np.int64).reshape(-1, 3)
+        return bool(len(palette)) and bool((palette == palette[:, :1]).all())
+    return False
+
+
+def _read_head(path: Path) -> bytes:
+    """Turn 'missing / folder / no permission / empty' into clear errors before any decoder runs."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(32)
+    except FileNotFoundError:
+        raise InputNotFoundError(f'The file "{path.name}" does not exist in {path.parent} '
+                                 "(was it moved, renamed or deleted?).") from None
+    except (IsADirectoryError, PermissionError) as e:
+        if path.is_dir():
+            raise InputUnreadableError(f'"{path.name}" is a folder, not an image file.') from None
+        raise InputUnreadableError(f'Hourglass is not allowed to read "{path.name}"; check the '
+                                   "file's permissions.", detail=str(e)) from None
+    except OSError as e:
+        raise InputUnreadableError(f'"{path.name}" could not be read: {e.strerror or e}.') from None
+    if not head:
+        raise InputUnreadableError(f'"{path.name}" is empty (0 bytes); it may not have been copied '
+                                   "completely.")
+    return head
+
+
+@contextmanager
+def _decode_errors(path: Path):
+    """Map the many ways decoders fail onto the engine's error classes."""
+    name = f'"{path.name}"'
+    try:
+        yield
+    except HourglassError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise ImageTooLargeError(f"{name} has too many pixels; Hourglass opens images up to "
+                                 f"{MAX_PIXELS // 1_000_000} megapixels.", detail=str(e)) from None
+    except UnidentifiedImageError as e:
+        if is_photo(path):
+            raise InputUnreadableError(f"{name} is damaged or is not really a {path.suffix[1:].upper()} "
+                                       "image.", detail=str(e)) from None
+        raise UnsupportedInputError(f"{name} is not an image Hourglass can open. Supported: JPEG, PNG, "
+                                    "TIFF, WebP, BMP, HEIC, AVIF and camera RAW files.", detail=str(e)) from None
+    except PermissionError as e:
+        raise InputUnreadableError(f"Hourglass is not allowed to read {name}.", detail=str(e)) from None
+    except FileNotFoundError:
+        raise InputNotFoundError(f"The file {name} disappeared while it was being read.") from None
+    except MemoryError:
+        raise ImageTooLargeError(f"There is not enough memory to open {name}.") from None
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error, zlib.error) as e:
+        raise InputUnreadableError(f"{name} is damaged or incomplete and could not be decoded.",
+                                   detail=str(e)) from None
+
+
+def _is_high_bit_depth(img: Image.Image, head: bytes) -> bool:
+    if img.format == "PNG":
+        return head[24] == 16  # IHDR bit depth
+    if img.format == "TIFF":
+        bits = img.tag_v2.get(258, 8)
+        return max(bits if isinstance(bits, tuple) else (bits,)) > 8
+    return False
+
+
+def _cv2_pixels(path: Path, at_least: int | None = None):
+    """16-bit PNG/TIFF through OpenCV (Pillow would truncate them to 8 bits); None if it cannot.
+    `at_least`: shrunk as `_reduced` does, before the float copy."""
+    data = np.fromfile(path, dtype=np.uint8)  # imdecode, unlike imread, copes with any path on Windows
+    if data[:2].tobytes() in (b"II", b"MM"):
+        _clear_tiff_orientation(data)
+    arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if arr is None or arr.ndim not in (2, 3) or arr.dtype not in (np.uint8, np.uint16, np.float32):
+        return None
+    arr = _shrunk(arr, at_least)
+    scale = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(arr.dtype, 1.0)
+    arr = arr.astype(np.float32)
+    arr /= scale
+    if arr.ndim == 2:
+        arr = arr[..., None]
+    channels = arr.shape[2]
+    rgb = np.repeat(arr[..., :1], 3, axis=2) if channels < 3 else np.ascontiguousarray(arr[..., 2::-1])
+    alpha = np.ascontiguousarray(arr[..., channels - 1]) if channels in (2, 4) else None
+    if scale == 1.0:
+        np.clip(rgb, 0, 1, out=rgb)
+    return rgb, alpha, 16
+
+
+def _clear_tiff_orientation(data: np.ndarray) -> None:
+    """OpenCV's TIFF decoder applies the Orientation tag itself (a PNG's eXIf it ignores): set the tag
+    to 1 in our copy of the bytes, so every path is rotated exactly once, by _orient."""
+    found = _tiff_ifd0(lambda at, n: data[at:at + n].tobytes())
+    if found is not None:
+        e, entries = found
+        for tag, kind, _count, at in entries:
+            if (tag, kind) == (274, 3):
+                struct.pack_into(e + "H", data, at + 8, 1)
+
+
+def _pillow_pixels(img: Image.Image):
+    if img.mode == "CMYK":
+        img = _cmyk_to_rgb(img)
+    if img.mode.startswith("I") or img.mode == "F":  # 16/32-bit grayscale
+        gray = np.asarray(img).astype(np.float32)
+        gray /= 1.0 if img.mode == "F" else 65535.0
+        np.clip(gray, 0, 1, out=gray)
+        return np.repeat(gray[..., None], 3, axis=2), None, 16
+    has_alpha = img.mode in _ALPHA_MODES or "transparency" in img.info
+    arr = np.asarray(img.convert("RGBA" if has_alpha else "RGB"))
+    rgb = arr[..., :3].astype(np.float32)
+    rgb /= 255.0
+    alpha = arr[..., 3].astype(np.float32) / 255.0 if has_alpha else None
+    return rgb, alpha, 8
+
+
+def _cmyk_to_rgb(img: Image.Image) -> Image.Image:
+    """Use the embedded CMYK profile when there is one; Pillow's plain conversion is only a fallback."""
+    icc = img.info.get("icc_profile")
+    if icc:
+        try:
+            from PIL import ImageCms
+
+            src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            return ImageCms.profileToProfile(img, src, ImageCms.createProfile("sRGB"), outputMode="RGB")
+        except (ImageCms.PyCMSError, OSError, ValueError) as e:  # a broken profile must not lose the photo
+            log.warning("CMYK profile ignored: %s", e)
+    return img.convert("RGB")
+
+
+def _orient(a: np.ndarray | None, orientation: int) -> np.ndarray | None:
+    """Apply an EXIF orientation (2-8) to an H×W(×C) array, exactly as PIL.ImageOps.exif_transpose."""
+    if a is None:
+        return None
+    ops = {2: lambda x: x[:, ::-1], 3: lambda x: x[::-1, ::-1], 4: lambda x: x[::-1],
+           5: lambda x: x.swapaxes(0, 1), 6: lambda x: np.rot90(x, -1),
+           7: lambda x: x[::-1, ::-1].swapaxes(0, 1), 8: lambda x: np.rot90(x, 1)}
+    return np.ascontiguousarray(ops[orientation](a)) if orientation in ops else a

@@ -1,5 +1,5 @@
 """Camera RAW files, developed by LibRaw (rawpy) with the camera's white balance into 16-bit sRGB, small
-(half size) when only a look is needed; their EXIF read from the file's TIFF directory, a CR3's CMT1 box
+(half size) when only a look is needed; their EXIF read from the file's TIFF directory, a CR3's CMT boxes
 or the embedded preview JPEG."""
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ from app.widgets.drop_zone import DropZone, mime_local_paths
 from app.widgets.error_dialog import ErrorDialog
 from app.widgets.model_dialog import ModelDialog
 from app.widgets.settings_dialog import SettingsDialog
-from engine.filetypes import PHOTO_EXTENSIONS
+from engine.filetypes import PHOTO_EXTENSIONS, numbered_name
 
 TITLE = "Hourglass — photo restoration"
 FILE_FILTER = f"Photos ({' '.join('*' + ext for ext in sorted(PHOTO_EXTENSIONS))})"  # Qt matches any case
@@ -655,11 +655,7 @@ def save_pasted_image(image: QImage) -> Path | None:
 
     folder = data_dir() / "Pasted"
     folder.mkdir(parents=True, exist_ok=True)
-    stem = f"pasted-{datetime.now():%Y%m%d-%H%M%S}"
-    path, n = folder / f"{stem}.png", 1
-    while path.exists():
-        n += 1
-        path = folder / f"{stem}-{n}.png"
+    path = numbered_name(folder / f"pasted-{datetime.now():%Y%m%d-%H%M%S}.png", Path.exists)  # as results are
     if not image.save(str(path), "PNG"):
         raise OSError(f"{path.name} could not be written in {folder}")
     return path

@@ -5,6 +5,7 @@ controls, per-photo failures, engine crashes, detection, strength, the window's 
 from __future__ import annotations
 
 import os
+import re
 import sys
 import urllib.parse
 import warnings
@@ -698,6 +699,8 @@ def test_a_pasted_image_is_saved_as_a_png_and_queued(make_window, qtbot, tmp_pat
     paths = sorted(Path(i.path) for i in window.queue)
     assert all(p.parent == tmp_path / "data" / "Pasted" and p.suffix == ".png" for p in paths)
     assert len(set(paths)) == 2
+    # two in the same second are numbered as results are ("name (1).png"), not by a scheme of their own
+    assert all(re.fullmatch(r"pasted-\d{8}-\d{6}( \(1\))?\.png", p.name) for p in paths), paths
     with Image.open(paths[0]) as saved:
         assert saved.size == (40, 30) and saved.convert("RGB").getpixel((5, 5)) == (30, 60, 90)
     for p in paths:  # a file where the Pasted folder should be: said, not mistaken for an empty clipboard

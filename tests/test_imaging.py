@@ -680,6 +680,16 @@ def test_read_errors(tmp_path):
     assert "GIF" in _err(UnsupportedInputError, tmp_path / "anim.gif")
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+@pytest.mark.timeout(30)  # the old code waited forever
+def test_a_pipe_named_like_a_photo_is_refused_instead_of_waiting_for_a_writer(tmp_path):
+    """Opening a pipe for reading waits until something writes to it: `hourglass detect` hung on one."""
+    os.mkfifo(tmp_path / "photo.jpg")
+    assert "not a file but a pipe" in _err(InputUnreadableError, tmp_path / "photo.jpg")
+    with pytest.raises(InputUnreadableError, match="a pipe"):
+        imaging.read_small(tmp_path / "photo.jpg", 64)
+
+
 @pytest.mark.parametrize("ext", [".jpg", ".png", ".tif", ".webp"])
 def test_truncated_file_fails_at_read_time(tmp_path, ext):
     good = write_image(tmp_path / f"good{ext}", rand_u8(200, 300) / 255.0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import logging
+import stat
 import struct
 import warnings
 import zlib
@@ -136,9 +137,23 @@ def _is_gray(img: Image.Image) -> bool:
     return False
 
 
+def _special_kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "pipe"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    return "device"
+
+
 def _read_head(path: Path) -> bytes:
-    """Turn 'missing / folder / no permission / empty' into clear errors before any decoder runs."""
+    """Turn 'missing / folder / no permission / empty / not a file' into clear errors before any decoder
+    runs. A pipe or device is refused before it is opened: opening one waits for a writer, possibly forever,
+    and the decoders read a file twice."""
     try:
+        mode = path.stat().st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            raise InputUnreadableError(f'"{path.name}" is not a file but a {_special_kind(mode)}; Hourglass '
+                                       "reads photo files.")
         with open(path, "rb") as f:
             head = f.read(32)
     except FileNotFoundError:

@@ -1051,3 +1051,41 @@ def test_written_bytes_are_valid_for_other_readers(tmp_path):
         with Image.open(io.BytesIO(out.read_bytes())) as im:
             im.load()
             assert (np.asarray(im.convert("RGB")) == to_uint8(src.rgb)).all()
+
+
+def _float_tiff(path: Path, rgb: np.ndarray, orientation: int = 1) -> None:
+    """A 32-bit float TIFF, as HDR merges and RAW developers export, with EXIF, ICC, XMP and IPTC."""
+    from engine.imaging.metadata import _retag_tiff
+
+    ok, buf = cv2.imencode(".tif", np.ascontiguousarray(rgb[..., ::-1].astype(np.float32)))
+    assert ok
+    exif = Image.Exif()
+    exif[0x0110], exif[0x0112] = "Float Camera", orientation
+    meta = ImageData(rgb, None, 16, "TIFF", exif.tobytes(), ICC, None, XMP, None, iptc=IPTC)
+    path.write_bytes(b"".join(bytes(p) for p in _retag_tiff(memoryview(buf).cast("B"), meta, False)))
+
+
+def test_a_32_bit_float_tiff_is_read_with_its_metadata(tmp_path):
+    """Pillow cannot open a float RGB TIFF: it was called damaged. OpenCV decodes it (values above 1 clipped),
+    its metadata comes from the file's own directory, and the result is written as a 16-bit TIFF."""
+    rgb = np.random.default_rng(3).random((30, 40, 3)).astype(np.float32) * 1.2
+    _float_tiff(tmp_path / "hdr.tif", rgb, orientation=6)
+    with pytest.raises(Exception):  # noqa: B017 - whatever Pillow raises: the reason for the other path
+        Image.open(tmp_path / "hdr.tif")
+    img = read_image(tmp_path / "hdr.tif")
+    assert img.format == "TIFF" and img.bit_depth == 16 and not img.grayscale
+    assert img.rgb.shape == (40, 30, 3)  # turned upright (orientation 6)
+    assert np.allclose(img.rgb, np.clip(np.rot90(rgb, -1), 0, 1), atol=1e-6)
+    assert img.icc_profile == ICC and img.xmp == XMP and img.iptc == IPTC
+    exif = Image.Exif()
+    exif.load(img.exif)
+    assert exif[0x0110] == "Float Camera" and exif[0x0112] == 1
+    out = write_image(tmp_path / "out.tif", img.rgb, img)
+    assert cv2.imread(str(out), cv2.IMREAD_UNCHANGED).dtype == np.uint16
+    assert imaging.read_small(tmp_path / "hdr.tif", 8).shape == (14, 10, 3)  # shrunk by 3, upright
+
+
+def test_a_float_tiff_too_large_is_refused_before_it_is_decoded(tmp_path, monkeypatch):
+    _float_tiff(tmp_path / "hdr.tif", np.zeros((40, 50, 3), np.float32))
+    monkeypatch.setattr(data, "MAX_PIXELS", 1000)
+    assert "megapixels" in _err(ImageTooLargeError, tmp_path / "hdr.tif")

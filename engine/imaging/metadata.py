@@ -92,7 +92,7 @@ def _read_xmp(img: Image.Image) -> bytes | None:
 
 
 _IPTC_RESOURCE = 0x0404  # the IPTC-NAA record in a Photoshop image resource block
-_IPTC_TAG, _PHOTOSHOP_TAG = 33723, 34377  # TIFF tags
+_IPTC_TAG, _PHOTOSHOP_TAG, _ICC_TAG, _XMP_TAG = 33723, 34377, 34675, 700  # TIFF tags
 
 
 def _read_iptc(img: Image.Image, path: Path) -> bytes | None:
@@ -141,6 +141,17 @@ def _png_text_chunk(key: str, value: str) -> bytes | None:
 
 
 _TIFF_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 6: 1, 7: 1, 8: 2, 9: 4}
+
+
+def _tiff_size(path: Path) -> tuple[int, int] | None:
+    """(width, height) from a classic TIFF's first directory, without decoding it."""
+    with open(path, "rb") as fp:
+        e = "<" if fp.read(2) == b"II" else ">"
+    found = [_tiff_entry_bytes(path, tag) for tag in (256, 257)]
+    if not all(b and len(b) in (2, 4) for b in found):
+        return None
+    w, h = (struct.unpack(e + ("H" if len(b) == 2 else "I"), b)[0] for b in found)
+    return w, h
 
 
 def _tiff_entry_bytes(path: Path, tag: int) -> bytes | None:
@@ -274,9 +285,9 @@ def _retag_tiff(tiff: memoryview, meta: ImageData, has_alpha: bool) -> list:
     if meta.dpi:
         ifd[296], ifd[282], ifd[283] = 2, meta.dpi[0], meta.dpi[1]
     if meta.icc_profile:
-        ifd[34675] = meta.icc_profile
+        ifd[_ICC_TAG] = meta.icc_profile
     if meta.xmp:
-        ifd[700] = meta.xmp
+        ifd[_XMP_TAG] = meta.xmp
     if meta.iptc:
         ifd[_IPTC_TAG] = meta.iptc
         ifd.tagtype[_IPTC_TAG] = TiffTags.UNDEFINED

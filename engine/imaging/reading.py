@@ -9,7 +9,7 @@ import stat
 import struct
 import warnings
 import zlib
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import cv2
@@ -26,6 +26,10 @@ from engine.errors import (
 from engine.filetypes import AVIF_BRANDS, RAW_EXTENSIONS, is_photo, iso_media_brand
 from engine.imaging.data import _ALPHA_MODES, _PIL_FORMATS, MAX_PIXELS, ImageData, _check_size, _register_heif
 from engine.imaging.metadata import (
+    _ICC_TAG,
+    _IPTC_TAG,
+    _XMP_TAG,
+    _clean_exif,
     _read_dpi,
     _read_exif,
     _read_icc,
@@ -33,7 +37,9 @@ from engine.imaging.metadata import (
     _read_png_text,
     _read_xmp,
     _reset_xmp_orientation,
+    _tiff_entry_bytes,
     _tiff_ifd0,
+    _tiff_size,
 )
 from engine.imaging.raw import _develop_raw, _read_raw
 
@@ -52,6 +58,8 @@ def read_image(path, at_least: int | None = None) -> ImageData:
     brand = iso_media_brand(head)
     if brand is not None and brand not in AVIF_BRANDS or path.suffix.lower() in (".heic", ".heif"):
         _register_heif()  # (Pillow reads AVIF itself)
+    if head[:4] in (b"II*\0", b"MM\0*") and _pillow_cannot_open(path):
+        return _read_tiff_with_opencv(path, at_least)
     with _decode_errors(path), warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         with Image.open(path) as img:
@@ -76,6 +84,47 @@ def read_image(path, at_least: int | None = None) -> ImageData:
         rgb, alpha = _orient(rgb, orientation), _orient(alpha, orientation)
         xmp = _reset_xmp_orientation(xmp)
     return ImageData(rgb, alpha, depth, fmt, exif, icc, dpi, xmp, path, frames, gray, iptc, text)
+
+
+def _pillow_cannot_open(path: Path) -> bool:
+    try:
+        with Image.open(path):
+            return False
+    except UnidentifiedImageError:
+        return True
+    except Exception:  # noqa: BLE001 - any other failure is read_image's to report, with its own message
+        return False
+
+
+def _read_tiff_with_opencv(path: Path, at_least: int | None) -> ImageData:
+    """A TIFF Pillow cannot open: float samples (32- or 16-bit), as HDR merges and RAW developers
+    (darktable, RawTherapee, Photoshop's 32-bit mode) export them. OpenCV decodes the pixels (float values
+    above 1 are clipped: Hourglass restores displayable photos, and writes such a result as a 16-bit TIFF);
+    EXIF, ICC, XMP and IPTC are read from the file's first directory."""
+    with _decode_errors(path):
+        size = _tiff_size(path)
+        if size is not None:
+            _check_size(path, *size)
+        pixels = _cv2_pixels(path, at_least)
+        if pixels is None:
+            raise InputUnreadableError(f'"{path.name}" is a TIFF whose kind of pixels Hourglass cannot decode '
+                                       "(or it is damaged); save it as an 8- or 16-bit TIFF.")
+    rgb, alpha, depth = pixels
+    exif_bytes, orientation = None, 1
+    with suppress(OSError, ValueError, TypeError, KeyError, IndexError, SyntaxError, struct.error):
+        exif = Image.Exif()
+        exif.load(path.read_bytes())
+        exif_bytes, orientation = _clean_exif(exif, tiff_file=True)
+    gray = bool(np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2]))
+    icc = _tiff_entry_bytes(path, _ICC_TAG)
+    icc = icc if icc and icc[16:20] == (b"GRAY" if gray else b"RGB ") else None
+    xmp = _tiff_entry_bytes(path, _XMP_TAG) or None
+    iptc = _tiff_entry_bytes(path, _IPTC_TAG)
+    if orientation != 1:
+        rgb, alpha = _orient(rgb, orientation), _orient(alpha, orientation)
+        xmp = _reset_xmp_orientation(xmp)
+    return ImageData(rgb, alpha, depth, "TIFF", exif_bytes, icc, None, xmp, path, 1, gray,
+                     iptc if iptc and iptc.startswith(b"\x1c") else None)
 
 
 def read_small(path, at_least: int, decoded: np.ndarray | None = None) -> np.ndarray:

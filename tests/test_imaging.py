@@ -1089,3 +1089,8 @@ def test_a_float_tiff_too_large_is_refused_before_it_is_decoded(tmp_path, monkey
     _float_tiff(tmp_path / "hdr.tif", np.zeros((40, 50, 3), np.float32))
     monkeypatch.setattr(data, "MAX_PIXELS", 1000)
     assert "megapixels" in _err(ImageTooLargeError, tmp_path / "hdr.tif")
+
+
+def test_a_tiff_neither_decoder_reads_says_how_to_save_it(tmp_path):
+    cv2.imwrite(str(tmp_path / "counts.tif"), np.full((20, 30, 3), 7, np.int32))  # 32-bit integer RGB
+    assert "save it as an 8- or 16-bit TIFF" in _err(InputUnreadableError, tmp_path / "counts.tif")

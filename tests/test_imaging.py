@@ -1094,3 +1094,33 @@ def test_a_float_tiff_too_large_is_refused_before_it_is_decoded(tmp_path, monkey
 def test_a_tiff_neither_decoder_reads_says_how_to_save_it(tmp_path):
     cv2.imwrite(str(tmp_path / "counts.tif"), np.full((20, 30, 3), 7, np.int32))  # 32-bit integer RGB
     assert "save it as an 8- or 16-bit TIFF" in _err(InputUnreadableError, tmp_path / "counts.tif")
+
+
+def _plain_tiff(path: Path, samples: np.ndarray, photometric: int) -> None:
+    """An uncompressed little-endian TIFF of H×W×C uint16 samples, written by hand (Pillow cannot write 16-bit
+    CMYK)."""
+    h, w, c = samples.shape
+    data = samples.astype("<u2").tobytes()
+    entries = [(256, 3, 1, w), (257, 3, 1, h), (258, 3, c, None), (259, 3, 1, 1), (262, 3, 1, photometric),
+               (273, 4, 1, None), (277, 3, 1, c), (278, 3, 1, h), (279, 4, 1, len(data)), (284, 3, 1, 1)]
+    ifd_size = 2 + 12 * len(entries) + 4
+    bits_at = 8 + ifd_size
+    data_at = bits_at + 2 * c
+    out = bytearray(b"II*\0" + struct.pack("<I", 8) + struct.pack("<H", len(entries)))
+    for tag, kind, count, value in entries:
+        value = {258: bits_at, 273: data_at}.get(tag, value)
+        packed = struct.pack("<HI", value, 0)[:4] if kind == 3 else struct.pack("<I", value)
+        out += struct.pack("<HHI", tag, kind, count) + packed
+    out += struct.pack("<I", 0) + struct.pack("<" + "H" * c, *[16] * c) + data
+    path.write_bytes(bytes(out))
+
+
+def test_a_16_bit_cmyk_tiff_is_read_quietly(tmp_path, capfd):
+    """OpenCV cannot decode it and printed an error on stderr (between the CLI's progress lines) before
+    Pillow read it, as 8-bit CMYK converted to RGB."""
+    cmyk = np.zeros((6, 8, 4), np.uint16)
+    cmyk[..., 0] = 65535  # full cyan, nothing else
+    _plain_tiff(tmp_path / "print.tif", cmyk, photometric=5)
+    img = read_image(tmp_path / "print.tif")
+    assert np.allclose(img.rgb[0, 0], [0, 1, 1], atol=0.01)
+    assert capfd.readouterr().err == ""

@@ -12,9 +12,10 @@ from PIL import Image
 
 from engine.errors import ImageTooLargeError
 
-# OpenCV prints its decoders' warnings about odd but readable files ("TIFF_Warning ... ExtraSamples") on
-# stderr, between the CLI's progress lines; what it cannot read still fails with our own message.
-cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+# OpenCV prints its decoders' warnings about odd but readable files ("TIFF_Warning ... ExtraSamples") and
+# errors about files Pillow then reads (a 16-bit CMYK TIFF) on stderr, between the CLI's progress lines;
+# what neither can read still fails with our own message.
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 
 MAX_PIXELS: int = 200_000_000
 # Pillow warns above this and refuses above twice this; read_image turns both into ImageTooLargeError.

@@ -1096,23 +1096,33 @@ def test_a_tiff_neither_decoder_reads_says_how_to_save_it(tmp_path):
     assert "save it as an 8- or 16-bit TIFF" in _err(InputUnreadableError, tmp_path / "counts.tif")
 
 
-def _plain_tiff(path: Path, samples: np.ndarray, photometric: int) -> None:
-    """An uncompressed little-endian TIFF of H×W×C uint16 samples, written by hand (Pillow cannot write 16-bit
-    CMYK)."""
+def _plain_tiff(path: Path, samples: np.ndarray, photometric: int, *, alpha: bool = False,
+                big: bool = False) -> None:
+    """An uncompressed little-endian TIFF (or BigTIFF) of H×W×C uint16 or float32 samples, written by hand:
+    Pillow cannot write 16-bit CMYK, 16-bit gray with alpha or float RGB. `alpha`: the last sample is
+    unassociated alpha."""
     h, w, c = samples.shape
-    data = samples.astype("<u2").tobytes()
-    entries = [(256, 3, 1, w), (257, 3, 1, h), (258, 3, c, None), (259, 3, 1, 1), (262, 3, 1, photometric),
-               (273, 4, 1, None), (277, 3, 1, c), (278, 3, 1, h), (279, 4, 1, len(data)), (284, 3, 1, 1)]
-    ifd_size = 2 + 12 * len(entries) + 4
-    bits_at = 8 + ifd_size
-    data_at = bits_at + 2 * c
-    out = bytearray(b"II*\0" + struct.pack("<I", 8) + struct.pack("<H", len(entries)))
-    for tag, kind, count, value in entries:
-        value = {258: bits_at, 273: data_at}.get(tag, value)
-        packed = struct.pack("<HI", value, 0)[:4] if kind == 3 else struct.pack("<I", value)
-        out += struct.pack("<HHI", tag, kind, count) + packed
-    out += struct.pack("<I", 0) + struct.pack("<" + "H" * c, *[16] * c) + data
-    path.write_bytes(bytes(out))
+    data = samples.astype(samples.dtype.newbyteorder("<")).tobytes()
+    bits, fmt = (32, 3) if samples.dtype == np.float32 else (16, 1)
+    entries = [(256, 3, 1, w), (257, 3, 1, h), (258, 3, c, "bits"), (259, 3, 1, 1), (262, 3, 1, photometric),
+               (273, 4, 1, "data"), (277, 3, 1, c), (278, 3, 1, h), (279, 4, 1, len(data)), (284, 3, 1, 1),
+               *([(338, 3, 1, 2)] if alpha else []), (339, 3, c, "formats")]
+    head, entry, count, offset = (16, 20, "<Q", "<Q") if big else (8, 12, "<H", "<I")
+    ifd_end = head + struct.calcsize(count) + entry * len(entries) + struct.calcsize(offset)
+    at = {"bits": ifd_end, "formats": ifd_end + 2 * c, "data": ifd_end + 4 * c}
+    out = bytearray(b"II+\0" + struct.pack("<HHQ", 8, 0, 16) if big else b"II*\0" + struct.pack("<I", 8))
+    out += struct.pack(count, len(entries))
+    shorts = {"bits": [bits] * c, "formats": [fmt] * c}
+    for tag, kind, n, value in entries:
+        out += struct.pack("<HH", tag, kind) + struct.pack(offset, n)
+        if value in shorts and 2 * n <= (8 if big else 4):  # values this short live in the entry itself
+            out += struct.pack("<" + "H" * n, *shorts[value]).ljust(8 if big else 4, b"\0")
+        elif isinstance(value, str):
+            out += struct.pack(offset, at[value])
+        else:
+            out += struct.pack(offset, value) if kind == 4 or big else struct.pack("<HH", value, 0)
+    out += struct.pack(offset, 0) + struct.pack("<" + "H" * c, *[bits] * c) + struct.pack("<" + "H" * c, *[fmt] * c)
+    path.write_bytes(bytes(out + data))
 
 
 def test_a_16_bit_cmyk_tiff_is_read_quietly(tmp_path, capfd):
@@ -1124,3 +1134,17 @@ def test_a_16_bit_cmyk_tiff_is_read_quietly(tmp_path, capfd):
     img = read_image(tmp_path / "print.tif")
     assert np.allclose(img.rgb[0, 0], [0, 1, 1], atol=0.01)
     assert capfd.readouterr().err == ""
+
+
+def test_a_float_bigtiff_is_read_too(tmp_path):
+    rgb = np.random.default_rng(4).random((6, 8, 3)).astype(np.float32)
+    _plain_tiff(tmp_path / "merged.tif", rgb, photometric=2, big=True)
+    assert np.allclose(read_image(tmp_path / "merged.tif").rgb, rgb, atol=1e-6)
+
+
+def test_transparency_opencv_would_drop_is_refused_not_lost(tmp_path):
+    """16-bit gray with alpha: Pillow cannot open it and OpenCV decodes it without its alpha (and at 8 bits);
+    restoring it so would fill the transparent area with whatever lies under it."""
+    ga = np.random.default_rng(5).integers(0, 65535, (6, 8, 2)).astype(np.uint16)
+    _plain_tiff(tmp_path / "cutout.tif", ga, photometric=1, alpha=True)
+    assert "transparency" in _err(UnsupportedInputError, tmp_path / "cutout.tif")

@@ -143,15 +143,14 @@ def _png_text_chunk(key: str, value: str) -> bytes | None:
 _TIFF_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 6: 1, 7: 1, 8: 2, 9: 4}
 
 
-def _tiff_size(path: Path) -> tuple[int, int] | None:
-    """(width, height) from a classic TIFF's first directory, without decoding it."""
+def _tiff_number(path: Path, tag: int) -> int | None:
+    """The first value of a SHORT or LONG tag of a classic TIFF's first directory (width, samples ...)."""
+    raw = _tiff_entry_bytes(path, tag)
+    if not raw or len(raw) not in (2, 4):
+        return None
     with open(path, "rb") as fp:
         e = "<" if fp.read(2) == b"II" else ">"
-    found = [_tiff_entry_bytes(path, tag) for tag in (256, 257)]
-    if not all(b and len(b) in (2, 4) for b in found):
-        return None
-    w, h = (struct.unpack(e + ("H" if len(b) == 2 else "I"), b)[0] for b in found)
-    return w, h
+    return struct.unpack(e + ("H" if len(raw) == 2 else "I"), raw)[0]
 
 
 def _tiff_entry_bytes(path: Path, tag: int) -> bytes | None:

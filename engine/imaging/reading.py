@@ -39,7 +39,7 @@ from engine.imaging.metadata import (
     _reset_xmp_orientation,
     _tiff_entry_bytes,
     _tiff_ifd0,
-    _tiff_size,
+    _tiff_number,
 )
 from engine.imaging.raw import _develop_raw, _read_raw
 
@@ -58,7 +58,7 @@ def read_image(path, at_least: int | None = None) -> ImageData:
     brand = iso_media_brand(head)
     if brand is not None and brand not in AVIF_BRANDS or path.suffix.lower() in (".heic", ".heif"):
         _register_heif()  # (Pillow reads AVIF itself)
-    if head[:4] in (b"II*\0", b"MM\0*") and _pillow_cannot_open(path):
+    if head[:4] in (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+") and _pillow_cannot_open(path):  # (and BigTIFF)
         return _read_tiff_with_opencv(path, at_least)
     with _decode_errors(path), warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -102,14 +102,18 @@ def _read_tiff_with_opencv(path: Path, at_least: int | None) -> ImageData:
     above 1 are clipped: Hourglass restores displayable photos, and writes such a result as a 16-bit TIFF);
     EXIF, ICC, XMP and IPTC are read from the file's first directory."""
     with _decode_errors(path):
-        size = _tiff_size(path)
-        if size is not None:
-            _check_size(path, *size)
+        width, height = _tiff_number(path, 256), _tiff_number(path, 257)
+        if width and height:
+            _check_size(path, width, height)
         pixels = _cv2_pixels(path, at_least)
         if pixels is None:
             raise InputUnreadableError(f'"{path.name}" is a TIFF whose kind of pixels Hourglass cannot decode '
                                        "(or it is damaged); save it as an 8- or 16-bit TIFF.")
     rgb, alpha, depth = pixels
+    if alpha is None and _tiff_number(path, 277) in (2, 4):  # SamplesPerPixel: transparency OpenCV dropped
+        raise UnsupportedInputError(f'"{path.name}" is a kind of TIFF whose transparency Hourglass cannot read '
+                                    "(gray with transparency at 16 bits); save it without transparency or "
+                                    "as RGB.")
     exif_bytes, orientation = None, 1
     with suppress(OSError, ValueError, TypeError, KeyError, IndexError, SyntaxError, struct.error):
         exif = Image.Exif()

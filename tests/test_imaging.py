@@ -1148,3 +1148,12 @@ def test_transparency_opencv_would_drop_is_refused_not_lost(tmp_path):
     ga = np.random.default_rng(5).integers(0, 65535, (6, 8, 2)).astype(np.uint16)
     _plain_tiff(tmp_path / "cutout.tif", ga, photometric=1, alpha=True)
     assert "transparency" in _err(UnsupportedInputError, tmp_path / "cutout.tif")
+
+
+def test_a_gray_float_tiff_stays_gray_and_a_colour_one_with_equal_channels_stays_colour(tmp_path):
+    y = np.random.default_rng(6).random((6, 8, 1)).astype(np.float32)
+    _plain_tiff(tmp_path / "gray.tif", y, photometric=1)
+    _plain_tiff(tmp_path / "rgb.tif", np.dstack([y, y, y]), photometric=2)
+    gray, rgb = read_image(tmp_path / "gray.tif"), read_image(tmp_path / "rgb.tif")
+    assert gray.grayscale and not rgb.grayscale
+    assert np.allclose(gray.rgb, rgb.rgb) and np.allclose(gray.rgb[..., 0], y[..., 0])

@@ -88,8 +88,10 @@ def read_image(path, at_least: int | None = None) -> ImageData:
 
 def _pillow_cannot_open(path: Path) -> bool:
     try:
-        with Image.open(path):
-            return False
+        with warnings.catch_warnings():  # a photo too large is read_image's to report
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path):
+                return False
     except UnidentifiedImageError:
         return True
     except Exception:  # noqa: BLE001 - any other failure is read_image's to report, with its own message
@@ -119,7 +121,7 @@ def _read_tiff_with_opencv(path: Path, at_least: int | None) -> ImageData:
         exif = Image.Exif()
         exif.load(path.read_bytes())
         exif_bytes, orientation = _clean_exif(exif, tiff_file=True)
-    gray = bool(np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2]))
+    gray = _tiff_number(path, 262) in (0, 1)  # Photometric: stored as gray, as Pillow's modes say elsewhere
     icc = _tiff_entry_bytes(path, _ICC_TAG)
     icc = icc if icc and icc[16:20] == (b"GRAY" if gray else b"RGB ") else None
     xmp = _tiff_entry_bytes(path, _XMP_TAG) or None

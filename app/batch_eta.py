@@ -6,9 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from app.queue_model import ItemState, QueueItem
-from engine.batch_time import FIRST_GUESS_AFTER_S, format_time_left
-
-__all__ = ["batch_time_left", "format_time_left", "photo_estimate"]
+from engine.batch_time import FIRST_GUESS_AFTER_S
 
 
 def photo_estimate(item: QueueItem, durations: Mapping[str, Sequence[float]], restore_clean: bool) -> float:

@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
 )
 
 from app import theme, window_state
-from app.batch_eta import format_time_left
 from app.images import ImageLoader
 from app.models_service import ModelService
 from app.paths import icon_path, sample_photos
@@ -53,6 +52,7 @@ from app.widgets.drop_zone import DropZone, mime_local_paths
 from app.widgets.error_dialog import ErrorDialog
 from app.widgets.model_dialog import ModelDialog
 from app.widgets.settings_dialog import SettingsDialog
+from engine.batch_time import format_time_left
 from engine.filetypes import PHOTO_EXTENSIONS, numbered_name
 
 TITLE = "Hourglass — photo restoration"

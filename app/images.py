@@ -60,6 +60,9 @@ def read_image(path: str, max_side: int | None = None) -> QImage:
 
     Qt decodes what it can; camera RAW (which Qt would show as its embedded thumbnail, if at all), HEIF and
     AVIF (no Qt plugin) are decoded as the engine decodes them, so before and after match."""
+    if not os.path.isfile(path):  # gone, or a pipe: opening one waits for a writer, possibly forever
+        log.debug("not a file: %s", path)
+        return QImage()
     suffix = Path(path).suffix.lower()
     if suffix in RAW_EXTENSIONS:
         image = _raw_preview(path) if max_side else QImage()

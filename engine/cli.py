@@ -168,8 +168,7 @@ def _folder_photos(folder: Path, skip: Path | None, result_suffix: str,
     scan's natural order."""
     from engine.filetypes import folder_photos
 
-    photos, others, paired = folder_photos(folder, lambda d: d.resolve() == skip, result_suffix, pairs)
-    return [f for f in photos if f.is_file()], [f for f in others if f.is_file()], paired
+    return folder_photos(folder, lambda d: d.resolve() == skip, result_suffix, pairs)
 
 
 def plan_outputs(files: list[Path], inputs: list[str], out_dir: Path, fmt: str | None,

@@ -124,7 +124,8 @@ def folder_photos(folder: Path, skip_dir: Callable[[Path], bool] = lambda _: Fal
 
     Hidden entries (macOS's `._IMG_0001.JPG` companions, `.thumbnails`), the folders `skip_dir` names (an
     output folder inside the input) and, with a `result_suffix`, files whose name ends with it (results saved
-    beside their photos) are passed over: restoring a folder again must not restore its results. Of a RAW
+    beside their photos) are passed over: restoring a folder again must not restore its results. Only regular
+    files are taken (not a link to a missing file, nor a pipe, which would wait for a writer). Of a RAW
     and a JPEG or HEIF of the same name in one folder (a camera's RAW+JPEG), `pairs` says which is taken.
     """
     if pairs not in PAIR_CHOICES:
@@ -139,10 +140,9 @@ def folder_photos(folder: Path, skip_dir: Callable[[Path], bool] = lambda _: Fal
             f = here / name
             if name.startswith(".") or (result_suffix and f.stem.endswith(result_suffix)):
                 continue
-            if is_photo(f):
-                photos.append(f)
-            elif is_other_image(f):
-                scan.others.append(f)
+            if not (is_photo(f) or is_other_image(f)) or not f.is_file():  # (a link to nothing, a pipe)
+                continue
+            (photos if is_photo(f) else scan.others).append(f)
         passed = set(shot_companions(photos, pairs))
         scan.photos.extend(f for f in photos if f not in passed)
         scan.paired.extend(f for f in photos if f in passed)

@@ -681,7 +681,7 @@ def test_read_errors(tmp_path):
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
-@pytest.mark.timeout(30)  # the old code waited forever
+@pytest.mark.timeout(30)  # the old code waited forever (in open(), which the timeout's signal interrupts)
 def test_a_pipe_named_like_a_photo_is_refused_instead_of_waiting_for_a_writer(tmp_path):
     """Opening a pipe for reading waits until something writes to it: `hourglass detect` hung on one."""
     os.mkfifo(tmp_path / "photo.jpg")

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -34,6 +37,26 @@ def test_scan_is_recursive_filters_images_and_skips_duplicates_and_outputs(tmp_p
     assert [f.path.name for f in files.scan([root], result_suffix="_restored", exclude=root / "out").photos] == [
         "a.JPG", "b.png"]
     assert files.scan([root / "a_restored.JPG"], result_suffix="_restored").photos  # named directly: taken
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes and these links are POSIX")
+def test_a_folder_scan_takes_regular_files_only(tmp_path):
+    """A link to a missing file and a pipe named like photos are not queued (the CLI's scan already passed
+    over them); had one been, the window's reader does not open it: it waited for a writer forever, holding
+    the GIL, so it is checked in a child process that can be timed out."""
+    root = tmp_path / "card"
+    make_photo(root / "a.jpg")
+    (root / "gone.jpg").symlink_to(tmp_path / "unmounted" / "gone.jpg")
+    os.mkfifo(root / "pipe.jpg")
+    os.mkfifo(root / "pipe.gif")
+    found = files.scan([root])
+    assert [f.path.name for f in found.photos] == ["a.jpg"] and found.cannot_open == []
+    code = ("import sys; from PySide6.QtGui import QGuiApplication; app = QGuiApplication([]); "
+            "from app import images; "
+            "sys.exit(0 if all(images.read_image(p, 48).isNull() for p in sys.argv[1:]) else 1)")
+    done = subprocess.run([sys.executable, "-c", code, str(root / "pipe.jpg"), str(root / "gone.jpg")],
+                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen"}, timeout=60, check=False)
+    assert done.returncode == 0
 
 
 def test_a_folder_is_queued_in_the_order_a_file_manager_shows_it(tmp_path):

@@ -9,6 +9,7 @@ import logging
 import re
 import struct
 import zlib
+from collections.abc import Iterable
 from contextlib import suppress
 from pathlib import Path
 
@@ -143,37 +144,40 @@ def _png_text_chunk(key: str, value: str) -> bytes | None:
 _TIFF_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 6: 1, 7: 1, 8: 2, 9: 4}
 
 
-def _tiff_number(path: Path, tag: int) -> int | None:
-    """The first value of a SHORT or LONG tag of a classic TIFF's first directory (width, samples ...)."""
-    raw = _tiff_entry_bytes(path, tag)
-    if not raw or len(raw) not in (2, 4):
-        return None
-    with open(path, "rb") as fp:
-        e = "<" if fp.read(2) == b"II" else ">"
-    return struct.unpack(e + ("H" if len(raw) == 2 else "I"), raw)[0]
-
-
-def _tiff_entry_bytes(path: Path, tag: int) -> bytes | None:
-    """The raw bytes of a tag of a classic TIFF's first directory, whatever its declared type."""
+def _tiff_entries(path: Path, tags: Iterable[int]) -> tuple[str, dict[int, bytes]]:
+    """The raw bytes of these tags of a classic TIFF's first directory, whatever their declared types, read
+    in one pass, and the file's byte order ("<" or ">"); no tags for anything else (BigTIFF, damaged)."""
+    wanted, found = set(tags), {}
     try:
         with open(path, "rb") as fp:
             def read(at: int, size: int) -> bytes:
                 fp.seek(at)
                 return fp.read(size)
 
-            found = _tiff_ifd0(read)
-            if found is None:
-                return None
-            e, entries = found
+            ifd0 = _tiff_ifd0(read)
+            if ifd0 is None:
+                return "<", found
+            e, entries = ifd0
             for entry_tag, kind, count, at in entries:
-                if entry_tag == tag and kind in _TIFF_TYPE_SIZES:
+                if entry_tag in wanted and kind in _TIFF_TYPE_SIZES:
                     size = count * _TIFF_TYPE_SIZES[kind]
-                    if size <= 4:
-                        return read(at + 8, size)
-                    return read(struct.unpack(e + "I", read(at + 8, 4))[0], size)
+                    found[entry_tag] = read(at + 8, size) if size <= 4 else read(
+                        struct.unpack(e + "I", read(at + 8, 4))[0], size)
     except (OSError, struct.error):
-        pass
-    return None
+        return "<", {}
+    return e, found
+
+
+def _tiff_entry_bytes(path: Path, tag: int) -> bytes | None:
+    """The raw bytes of a tag of a classic TIFF's first directory, whatever its declared type."""
+    return _tiff_entries(path, (tag,))[1].get(tag)
+
+
+def _tiff_number(raw: bytes | None, byte_order: str) -> int | None:
+    """The first value of a SHORT or LONG tag's bytes (`_tiff_entries`): a width, a count of samples ..."""
+    if not raw or len(raw) not in (2, 4):
+        return None
+    return struct.unpack(byte_order + ("H" if len(raw) == 2 else "I"), raw)[0]
 
 
 def _photoshop_resources(block: bytes) -> dict[int, bytes]:

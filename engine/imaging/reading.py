@@ -37,11 +37,11 @@ from engine.imaging.metadata import (
     _read_png_text,
     _read_xmp,
     _reset_xmp_orientation,
-    _tiff_entry_bytes,
+    _tiff_entries,
     _tiff_ifd0,
     _tiff_number,
 )
-from engine.imaging.raw import _develop_raw, _read_raw
+from engine.imaging.raw import _develop_raw, _read_raw, _tiff_raw_exif
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +58,15 @@ def read_image(path, at_least: int | None = None) -> ImageData:
     brand = iso_media_brand(head)
     if brand is not None and brand not in AVIF_BRANDS or path.suffix.lower() in (".heic", ".heif"):
         _register_heif()  # (Pillow reads AVIF itself)
-    if head[:4] in (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+") and _pillow_cannot_open(path):  # (and BigTIFF)
-        return _read_tiff_with_opencv(path, at_least)
     with _decode_errors(path), warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
-        with Image.open(path) as img:
+        try:
+            img = Image.open(path)
+        except UnidentifiedImageError:
+            if head[:4] in _TIFF_HEADS:  # float samples, which Pillow cannot hold
+                return _read_tiff_with_opencv(path, at_least)
+            raise
+        with img:
             fmt = _PIL_FORMATS.get(img.format or "")
             if fmt is None:
                 raise UnsupportedInputError(
@@ -86,16 +90,7 @@ def read_image(path, at_least: int | None = None) -> ImageData:
     return ImageData(rgb, alpha, depth, fmt, exif, icc, dpi, xmp, path, frames, gray, iptc, text)
 
 
-def _pillow_cannot_open(path: Path) -> bool:
-    try:
-        with warnings.catch_warnings():  # a photo too large is read_image's to report
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path):
-                return False
-    except UnidentifiedImageError:
-        return True
-    except Exception:  # noqa: BLE001 - any other failure is read_image's to report, with its own message
-        return False
+_TIFF_HEADS = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")  # classic and BigTIFF, either byte order
 
 
 def _read_tiff_with_opencv(path: Path, at_least: int | None) -> ImageData:
@@ -103,8 +98,9 @@ def _read_tiff_with_opencv(path: Path, at_least: int | None) -> ImageData:
     (darktable, RawTherapee, Photoshop's 32-bit mode) export them. OpenCV decodes the pixels (float values
     above 1 are clipped: Hourglass restores displayable photos, and writes such a result as a 16-bit TIFF);
     EXIF, ICC, XMP and IPTC are read from the file's first directory."""
+    e, tags = _tiff_entries(path, (256, 257, 262, 277, _ICC_TAG, _XMP_TAG, _IPTC_TAG))
+    width, height = _tiff_number(tags.get(256), e), _tiff_number(tags.get(257), e)
     with _decode_errors(path):
-        width, height = _tiff_number(path, 256), _tiff_number(path, 257)
         if width and height:
             _check_size(path, width, height)
         pixels = _cv2_pixels(path, at_least)
@@ -112,20 +108,20 @@ def _read_tiff_with_opencv(path: Path, at_least: int | None) -> ImageData:
             raise InputUnreadableError(f'"{path.name}" is a TIFF whose kind of pixels Hourglass cannot decode '
                                        "(or it is damaged); save it as an 8- or 16-bit TIFF.")
     rgb, alpha, depth = pixels
-    if alpha is None and _tiff_number(path, 277) in (2, 4):  # SamplesPerPixel: transparency OpenCV dropped
+    if alpha is None and _tiff_number(tags.get(277), e) in (2, 4):  # SamplesPerPixel: alpha OpenCV dropped
         raise UnsupportedInputError(f'"{path.name}" is a kind of TIFF whose transparency Hourglass cannot read '
                                     "(gray with transparency at 16 bits); save it without transparency or "
                                     "as RGB.")
     exif_bytes, orientation = None, 1
     with suppress(OSError, ValueError, TypeError, KeyError, IndexError, SyntaxError, struct.error):
-        exif = Image.Exif()
-        exif.load(path.read_bytes())
-        exif_bytes, orientation = _clean_exif(exif, tiff_file=True)
-    gray = _tiff_number(path, 262) in (0, 1)  # Photometric: stored as gray, as Pillow's modes say elsewhere
-    icc = _tiff_entry_bytes(path, _ICC_TAG)
+        exif = _tiff_raw_exif(path.read_bytes())  # (a BigTIFF: None)
+        if exif is not None:
+            exif_bytes, orientation = _clean_exif(exif, tiff_file=True)
+    gray = _tiff_number(tags.get(262), e) in (0, 1)  # Photometric: stored as gray, as Pillow's modes say elsewhere
+    icc = tags.get(_ICC_TAG)
     icc = icc if icc and icc[16:20] == (b"GRAY" if gray else b"RGB ") else None
-    xmp = _tiff_entry_bytes(path, _XMP_TAG) or None
-    iptc = _tiff_entry_bytes(path, _IPTC_TAG)
+    xmp = tags.get(_XMP_TAG) or None
+    iptc = tags.get(_IPTC_TAG)
     if orientation != 1:
         rgb, alpha = _orient(rgb, orientation), _orient(alpha, orientation)
         xmp = _reset_xmp_orientation(xmp)

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.filetypes import describe_paired, describe_passed_over, folder_photos, is_photo, shot_companions
+from engine.filetypes import describe_paired, describe_passed_over, folder_photos, is_photo, named_companions
 
 RESTORED_DIR = "restored"  # the default output folder beside each photo
 
@@ -65,8 +65,7 @@ def scan(paths: Iterable[str | os.PathLike[str]], known: Iterable[str] = (),
             result.photos.append(FoundPhoto(p, root))
 
     paths = [Path(os.path.abspath(raw)) for raw in paths]
-    # photos named together (a whole card selected in a file dialog) are paired as a folder's are
-    named_pairs = set(shot_companions((p for p in paths if p.is_file() and is_photo(p)), pairs))
+    named_pairs = named_companions(paths, pairs)
     for p in paths:
         if p.is_dir():  # our own default output folders and a chosen one inside it are not inputs
             photos, others, paired = folder_photos(

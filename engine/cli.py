@@ -130,12 +130,11 @@ def collect_inputs(paths: list[str], exclude: str | os.PathLike | None = None,
     of a camera's RAW+JPEG shot named with it: `pairs` says which file of such a shot is taken, in folders
     and among the files named (`engine.filetypes.PAIR_CHOICES`).
     """
-    from engine.filetypes import describe_paired, describe_passed_over, is_photo, shot_companions
+    from engine.filetypes import describe_paired, describe_passed_over, named_companions
 
     skip = Path(exclude).resolve() if exclude is not None else None
     files, problems, notes, seen = [], [], [], set()
-    named_pairs = set(shot_companions((Path(raw) for raw in paths if is_photo(Path(raw)) and Path(raw).is_file()),
-                                      pairs))
+    named_pairs = named_companions(map(Path, paths), pairs)
     hint = " (--pairs both takes them too)"
     if named_pairs:
         notes.append(f"passed over {describe_paired(sorted(named_pairs), pairs)}{hint}")
@@ -312,8 +311,13 @@ def cmd_restore(args) -> int:
     print(f"Model {model.name} (DiffUIR-{model.variant}) on {model.device}, {len(options.times())} step(s)",
           file=sys.stderr)
     outputs = plan_outputs(files, args.inputs, out_dir, fmt, args.suffix)
-    clock = BatchClock(sum(1 for path, (out, _) in zip(files, outputs, strict=True)
-                           if args.overwrite or not _exists(out) or same_file(out, path)))
+
+    def restored_before(path: Path, out: Path) -> bool:
+        """Its result is there from an earlier run (an interrupted batch resumes where it stopped); a result
+        path that is the photo itself is not: restoring it is refused with its own message."""
+        return not args.overwrite and _exists(out) and not same_file(out, path)
+
+    clock = BatchClock(sum(not restored_before(path, out) for path, (out, _) in zip(files, outputs, strict=True)))
     bar = ProgressBar(len(files), clock=clock)
     ok, failed, clean, kept, stopped = 0, [], 0, 0, 0
 
@@ -328,8 +332,8 @@ def cmd_restore(args) -> int:
             for i, (path, (out, renamed)) in enumerate(zip(files, outputs, strict=True), 1):
                 cancel.check()
                 bar.photo(i, path.name)
-                if not args.overwrite and _exists(out) and not same_file(out, path):  # the original: refused below
-                    kept += 1  # restored by an earlier run (an interrupted batch resumes where it stopped)
+                if restored_before(path, out):
+                    kept += 1
                     bar.done(f"kept   {path}: {out} already exists")
                     record(path, "kept", output=str(out))
                     continue

@@ -140,9 +140,9 @@ def folder_photos(folder: Path, skip_dir: Callable[[Path], bool] = lambda _: Fal
             f = here / name
             if name.startswith(".") or (result_suffix and f.stem.endswith(result_suffix)):
                 continue
-            if not (is_photo(f) or is_other_image(f)) or not f.is_file():  # (a link to nothing, a pipe)
-                continue
-            (photos if is_photo(f) else scan.others).append(f)
+            photo = is_photo(f)
+            if (photo or is_other_image(f)) and f.is_file():  # (not a link to nothing, nor a pipe)
+                (photos if photo else scan.others).append(f)
         passed = set(shot_companions(photos, pairs))
         scan.photos.extend(f for f in photos if f not in passed)
         scan.paired.extend(f for f in photos if f in passed)
@@ -164,6 +164,12 @@ def shot_companions(photos: Iterable[Path], pairs: str = "raw") -> list[Path]:
         if raws and companions:
             passed += companions if pairs == "raw" else raws
     return passed
+
+
+def named_companions(paths: Iterable[Path], pairs: str = "raw") -> set[Path]:
+    """`shot_companions` of the photo files among `paths` named together (a whole card selected in a file
+    dialog, or given to the CLI), paired as a folder's photos are."""
+    return set(shot_companions((p for p in paths if is_photo(p) and p.is_file()), pairs))
 
 
 def companion_of(raw: Path) -> Path | None:

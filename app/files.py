@@ -11,7 +11,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.filetypes import describe_paired, describe_passed_over, folder_photos, is_photo, named_companions
+from engine.filetypes import (
+    describe_paired,
+    describe_passed_over,
+    describe_unreadable,
+    folder_photos,
+    is_photo,
+    named_companions,
+)
 
 RESTORED_DIR = "restored"  # the default output folder beside each photo
 
@@ -28,6 +35,7 @@ class ScanResult:
     already_queued: int = 0  # photos found again (already in the queue, or dropped twice)
     cannot_open: list[Path] = field(default_factory=list)  # dropped non-photos, and other images in folders
     paired: list[Path] = field(default_factory=list)  # the other file of RAW+JPEG shots (Settings: which is taken)
+    unreadable: list[Path] = field(default_factory=list)  # in folders: links to missing files, pipes
     pairs: str = "raw"
 
     def remark(self) -> str:
@@ -39,6 +47,8 @@ class ScanResult:
             parts.append("passed over " + describe_passed_over(self.cannot_open))
         if self.paired:
             parts.append(f"passed over {describe_paired(self.paired, self.pairs)} (Settings → RAW+JPEG shots)")
+        if self.unreadable:
+            parts.append(f"passed over {describe_unreadable(self.unreadable)} named as photos")
         return "; ".join(parts)
 
 
@@ -68,12 +78,13 @@ def scan(paths: Iterable[str | os.PathLike[str]], known: Iterable[str] = (),
     named_pairs = named_companions(paths, pairs)
     for p in paths:
         if p.is_dir():  # our own default output folders and a chosen one inside it are not inputs
-            photos, others, paired = folder_photos(
+            found = folder_photos(
                 p, lambda d: d.name == RESTORED_DIR or os.path.normcase(str(d)) == skip, result_suffix, pairs)
-            for f in photos:
+            for f in found.photos:
                 add(f, p)
-            result.cannot_open += others
-            result.paired += paired
+            result.cannot_open += found.others
+            result.paired += found.paired
+            result.unreadable += found.unreadable
         elif p in named_pairs:
             result.paired.append(p)
         elif p.is_file() and is_photo(p):

@@ -130,7 +130,7 @@ def collect_inputs(paths: list[str], exclude: str | os.PathLike | None = None,
     of a camera's RAW+JPEG shot named with it: `pairs` says which file of such a shot is taken, in folders
     and among the files named (`engine.filetypes.PAIR_CHOICES`).
     """
-    from engine.filetypes import describe_paired, describe_passed_over, named_companions
+    from engine.filetypes import describe_paired, describe_passed_over, describe_unreadable, named_companions
 
     skip = Path(exclude).resolve() if exclude is not None else None
     files, problems, notes, seen = [], [], [], set()
@@ -141,14 +141,16 @@ def collect_inputs(paths: list[str], exclude: str | os.PathLike | None = None,
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            found, others, paired = _folder_photos(p, skip, result_suffix, pairs)
-            if others:
-                notes.append(f"{p}: passed over {describe_passed_over(others)}")
-            if paired:
-                notes.append(f"{p}: passed over {describe_paired(paired, pairs)}{hint}")
-            if not found:
+            scan = _folder_photos(p, skip, result_suffix, pairs)
+            if scan.others:
+                notes.append(f"{p}: passed over {describe_passed_over(scan.others)}")
+            if scan.paired:
+                notes.append(f"{p}: passed over {describe_paired(scan.paired, pairs)}{hint}")
+            if scan.unreadable:
+                notes.append(f"{p}: passed over {describe_unreadable(scan.unreadable)} named as photos")
+            if not scan.photos:
                 problems.append(f"{p}: no supported photos in this folder")
-            candidates = found
+            candidates = scan.photos
         elif p in named_pairs:
             continue
         else:
@@ -161,10 +163,8 @@ def collect_inputs(paths: list[str], exclude: str | os.PathLike | None = None,
     return files, problems, notes
 
 
-def _folder_photos(folder: Path, skip: Path | None, result_suffix: str,
-                   pairs: str) -> tuple[list[Path], list[Path], list[Path]]:
-    """(photos, other images Hourglass cannot open, RAW+JPEG files passed over) in `folder` and below, in the
-    scan's natural order."""
+def _folder_photos(folder: Path, skip: Path | None, result_suffix: str, pairs: str):
+    """`engine.filetypes.folder_photos` of `folder`, passing over the output folder `skip`."""
     from engine.filetypes import folder_photos
 
     return folder_photos(folder, lambda d: d.resolve() == skip, result_suffix, pairs)

@@ -66,6 +66,21 @@ def describe_passed_over(paths: Iterable[str | Path]) -> str:
     return f"{total} file{'s' if total != 1 else ''} Hourglass cannot open ({listed})"
 
 
+def describe_unreadable(paths: Iterable[str | Path]) -> str:
+    """'2 links to missing files, 1 pipe or device', for the entries named as images that a folder scan
+    passed over because no file stands behind them ('' for none): a folder of links to an unmounted drive
+    must not just come back as "no supported photos"."""
+    paths = list(paths)
+    links = sum(1 for p in paths if os.path.islink(p) and not os.path.exists(p))
+    others = len(paths) - links
+    parts = []
+    if links:
+        parts.append(f"{links} link to a missing file" if links == 1 else f"{links} links to missing files")
+    if others:
+        parts.append(f"{others} pipe or device" if others == 1 else f"{others} pipes or devices")
+    return ", ".join(parts)
+
+
 def default_output_extension(photo: str | Path) -> str:
     """The extension of a photo's result in the same format: RAW becomes a TIFF (there is no RAW writer) and
     HEIF a JPEG (engine.imaging.output_format_for says why); any other photo keeps its own."""
@@ -116,6 +131,7 @@ class FolderScan(NamedTuple):
     photos: list[Path]  # to restore, in natural order
     others: list[Path]  # images Hourglass cannot open
     paired: list[Path]  # the other file of a RAW+JPEG pair, passed over (see PAIR_CHOICES)
+    unreadable: list[Path]  # named as images but no file to read: links to nothing, pipes, devices
 
 
 def folder_photos(folder: Path, skip_dir: Callable[[Path], bool] = lambda _: False,
@@ -130,7 +146,7 @@ def folder_photos(folder: Path, skip_dir: Callable[[Path], bool] = lambda _: Fal
     """
     if pairs not in PAIR_CHOICES:
         raise ValueError(f"pairs must be one of {', '.join(PAIR_CHOICES)}, not {pairs!r}")
-    scan = FolderScan([], [], [])
+    scan = FolderScan([], [], [], [])
     for dirpath, dirnames, filenames in os.walk(folder):
         here = Path(dirpath)
         dirnames[:] = sorted((d for d in dirnames if not d.startswith(".") and not skip_dir(here / d)),
@@ -141,8 +157,12 @@ def folder_photos(folder: Path, skip_dir: Callable[[Path], bool] = lambda _: Fal
             if name.startswith(".") or (result_suffix and f.stem.endswith(result_suffix)):
                 continue
             photo = is_photo(f)
-            if (photo or is_other_image(f)) and f.is_file():  # (not a link to nothing, nor a pipe)
+            if not (photo or is_other_image(f)):
+                continue
+            if f.is_file():
                 (photos if photo else scan.others).append(f)
+            else:  # a link to a missing file (an unmounted drive), or a pipe, which would wait for a writer
+                scan.unreadable.append(f)
         passed = set(shot_companions(photos, pairs))
         scan.photos.extend(f for f in photos if f not in passed)
         scan.paired.extend(f for f in photos if f in passed)

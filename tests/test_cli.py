@@ -391,6 +391,22 @@ def test_images_it_cannot_open_in_a_folder_are_named_and_do_not_fail_the_run(tmp
     assert "Restored 1 of 1" in err and "xmp" not in err.lower()
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes and these links are POSIX")
+def test_a_folder_of_links_to_a_missing_drive_says_so(tmp_path, tiny_model_path, capsys):
+    """Links into an unmounted drive (and a pipe named like a photo) are not photos to restore, but a folder
+    of them must not come back as only "no supported photos": the note says what was there."""
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    for name in ("IMG_1.jpg", "IMG_2.CR3"):
+        (shoot / name).symlink_to(tmp_path / "unmounted" / name)
+    os.mkfifo(shoot / "pipe.png")
+    assert main(["restore", str(shoot), "-o", str(tmp_path / "out"), "--model", str(tiny_model_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"note: {shoot}: passed over 2 links to missing files, 1 pipe or device named as photos" in err
+    assert f"{shoot}: no supported photos in this folder" in err
+    assert not (tmp_path / "out").exists() or _tree(tmp_path / "out") == []
+
+
 def test_photos_that_differ_only_by_extension_get_their_own_results(tmp_path, tiny_model_path, capsys):
     """IMG_1.jpg and IMG_1.png with --format png both make IMG_1.png: the second is saved as
     IMG_1 (1).png, not refused as existing nor, with --overwrite, written over the first's result."""

@@ -51,6 +51,7 @@ def test_a_folder_scan_takes_regular_files_only(tmp_path):
     os.mkfifo(root / "pipe.gif")
     found = files.scan([root])
     assert [f.path.name for f in found.photos] == ["a.jpg"] and found.cannot_open == []
+    assert found.remark() == "passed over 1 link to a missing file, 2 pipes or devices named as photos"
     code = ("import sys; from PySide6.QtGui import QGuiApplication; app = QGuiApplication([]); "
             "from app import images; "
             "sys.exit(0 if all(images.read_image(p, 48).isNull() for p in sys.argv[1:]) else 1)")

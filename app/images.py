@@ -76,8 +76,7 @@ def read_image(path: str, max_side: int | None = None) -> QImage:
         if max_side:
             size = reader.size()
             if size.isValid() and max(size.width(), size.height()) > max_side:
-                size.scale(QSize(max_side, max_side), Qt.AspectRatioMode.KeepAspectRatio)
-                reader.setScaledSize(size)
+                reader.setScaledSize(_fitted(size, max_side))
         # Qt orients JPEG and TIFF itself, but ignores the EXIF of PNG and WebP, which the engine honours
         orientation = _exif_orientation(path) if bytes(reader.format()) in (b"png", b"webp") else 1
         image = reader.read()
@@ -136,9 +135,16 @@ def _to_qimage(rgb8) -> QImage:
     return QImage(rgb8.tobytes(), w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
+def _fitted(size: QSize, max_side: int) -> QSize:
+    """`size` scaled to fit a `max_side` square, at least 1 pixel each way: a long panorama strip's
+    thumbnail height rounded to 0, and Qt returned no image at all."""
+    size = size.scaled(max_side, max_side, Qt.AspectRatioMode.KeepAspectRatio)
+    return QSize(max(1, size.width()), max(1, size.height()))
+
+
 def _scaled(image: QImage, max_side: int | None) -> QImage:
     if max_side and not image.isNull() and max(image.width(), image.height()) > max_side:
-        return image.scaled(max_side, max_side, Qt.AspectRatioMode.KeepAspectRatio,
+        return image.scaled(_fitted(image.size(), max_side), Qt.AspectRatioMode.IgnoreAspectRatio,
                             Qt.TransformationMode.SmoothTransformation)
     return image
 

@@ -176,6 +176,21 @@ def test_large_16_bit_photos_are_shown(tmp_path):
         QImageReader.setAllocationLimit(images.ALLOCATION_LIMIT_MB)
 
 
+def test_a_long_strip_gets_a_thumbnail(tmp_path):
+    """A strip 200 times wider than tall (a scanned film strip, a stitched line of frames): fitted into the
+    48-pixel thumbnail its height rounded to 0 and Qt gave no image at all, for Qt's decoder and for
+    the formats Hourglass decodes itself."""
+    from app import images
+
+    strip = np.tile(gradient(16, 80), (1, 120, 1))  # 16 × 9600
+    cv2.imwrite(str(tmp_path / "strip.png"), strip)
+    Image.fromarray(strip).save(tmp_path / "strip.avif")
+    for name in ("strip.png", "strip.avif"):
+        thumb = images.read_image(str(tmp_path / name), max_side=48)
+        assert (thumb.width(), thumb.height()) == (48, 1), name
+        assert (images.read_image(str(tmp_path / name)).width(), name) == (9600, name)
+
+
 def test_photos_in_other_colour_profiles_are_shown_in_srgb(tmp_path):
     """An Adobe RGB (camera) or Display P3 (phone) photo painted as if its numbers were sRGB looks washed
     out: the view, thumbnails and preview results convert it; the crop sent to the engine keeps the file's

@@ -454,7 +454,9 @@ class BatchRunner(QObject):
             elif isinstance(event, EngineStatus):
                 self.engine_status.emit(event.state.value, event.message)
                 if event.state is EngineState.FATAL and not self._closing:
-                    self.error.emit("The engine stopped", event.message, "\n".join(self.engine.log_tail()))
+                    never_ran = getattr(self.engine, "ready", True) is None  # (the scripted test engine has none)
+                    title = "The engine could not be started" if never_ran else "The engine stopped"
+                    self.error.emit(title, event.message, "\n".join(self.engine.log_tail()))
             elif isinstance(event, P.JobWarning):
                 self.notice.emit(event.message)
 

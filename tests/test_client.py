@@ -114,6 +114,23 @@ def test_garbage_before_hello_fails_the_start(tmp_path: Path) -> None:
     run(main)
 
 
+def test_an_engine_that_dies_at_start_says_why_in_one_line(tmp_path: Path) -> None:
+    """A broken install (a library missing): the message names the exit and the engine's last log line,
+    the error itself; the whole log tail stays available for the details."""
+    code = "import sys; sys.stderr.write('loading torch\\nImportError: libtorch_cpu.so: cannot open\\n'); sys.exit(1)"
+    client = EngineClient(ClientConfig(command=(sys.executable, "-c", code), **FAST))
+
+    async def main() -> None:
+        with pytest.raises(EngineStartError) as failed:
+            await client.start()
+        assert str(failed.value) == ("The engine did not start: the engine exited with code 1. "
+                                     "Its last log line: ImportError: libtorch_cpu.so: cannot open")
+        assert client.log_tail()[-2:] == ["loading torch", "ImportError: libtorch_cpu.so: cannot open"]
+        await client.close()
+
+    run(main)
+
+
 def test_a_missing_engine_executable_fails_the_start(tmp_path: Path) -> None:
     async def main() -> None:
         client = EngineClient(ClientConfig(command=(str(tmp_path / "no-such-engine"),), **FAST))
@@ -213,11 +230,17 @@ def test_repeated_crashes_make_the_engine_fatal(tmp_path: Path) -> None:
     async def main() -> None:
         async with EngineClient(fake_config(tmp_path, "crash", max_crashes=2)) as client:
             stream = client.events()
+            failures = []
             for name in ("a", "b"):
                 result = await client.run(tmp_path / "in.png", tmp_path / f"{name}.png", timeout=20)
                 assert isinstance(result, P.Failed) and result.error.code == P.ErrorCode.ENGINE_CRASHED
+                failures.append(result.error.message)
             status = await stream.wait_for(lambda e: isinstance(e, EngineStatus) and e.state is EngineState.FATAL, 10)
-            assert "2 times" in status.message
+            assert "2 times" in status.message and "Start or Retry starts it again" in status.message
+            # the photo whose crash made it give up is not told that the engine is being restarted
+            assert failures[0].endswith("It is being restarted; you can retry the photo.")
+            assert "2 times in a short while and is not restarted automatically" in failures[1]
+            assert "being restarted" not in failures[1]
             with pytest.raises(EngineUnavailableError):
                 await client.submit(tmp_path / "in.png", tmp_path / "c.png")
 

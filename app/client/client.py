@@ -66,6 +66,9 @@ class ClientConfig:
     log_lines: int = 200
 
 
+RESTART_HINT = "Start or Retry starts it again (if it keeps stopping, the log says why)."
+
+
 @dataclass
 class _Job:
     job_id: str
@@ -299,7 +302,7 @@ class EngineClient:
             self.last_outcome = outcome
             if isinstance(exc, (asyncio.CancelledError, ProtocolMismatchError)):
                 raise
-            raise EngineStartError(f"The engine did not start: {outcome.summary()}.\n\n{outcome.details()}") from exc
+            raise EngineStartError(_did_not_start(outcome)) from exc
         finally:
             self._launch = None
             for fut in (launch.hello, launch.ready):  # never leave an exception unretrieved
@@ -332,23 +335,29 @@ class EngineClient:
         else:
             log.warning("engine (pid %d) ended: %s", conn.pid, outcome.details())
         self._fail_requests(outcome)
+        given_up = False
+        if not self._closing:
+            now = time.monotonic()
+            self._crashes.append(now)
+            while self._crashes and now - self._crashes[0] > self.config.crash_window:
+                self._crashes.popleft()
+            given_up = len(self._crashes) >= self.config.max_crashes
+        then = (f"It stopped {len(self._crashes)} times in a short while and is not restarted automatically. "
+                f"{RESTART_HINT}" if given_up else "It is being restarted; you can retry the photo.")
         for job in list(self._jobs.values()):
             if job.cancel_requested or self._closing:
                 self._finish(P.Cancelled(job.job_id))
             else:
                 self._finish(P.Failed(job.job_id, P.ErrorInfo.make(
                     P.ErrorCode.ENGINE_CRASHED,
-                    f"The engine stopped unexpectedly while restoring this photo ({outcome.summary()}). "
-                    "It is being restarted; you can retry the photo.", outcome.details())))
+                    f"The engine stopped unexpectedly while restoring this photo ({outcome.summary()}). {then}",
+                    outcome.details())))
         if self._closing:
             return
-        now = time.monotonic()
-        self._crashes.append(now)
-        while self._crashes and now - self._crashes[0] > self.config.crash_window:
-            self._crashes.popleft()
-        if len(self._crashes) >= self.config.max_crashes:
+        if given_up:
             self._set_state(EngineState.FATAL, f"The engine stopped {len(self._crashes)} times in a short while "
-                                               f"({outcome.summary()}); it will not be restarted automatically.")
+                                               f"({outcome.summary()}); it will not be restarted automatically. "
+                                               f"{RESTART_HINT}")
             return
         self._set_state(EngineState.CRASHED, outcome.summary())
         self._starting = self._spawn(self._restart_later())
@@ -568,6 +577,14 @@ def _peek_protocol(line: bytes) -> int | None:
     if isinstance(obj, dict) and obj.get("type") == "hello" and isinstance(obj.get("protocol"), int):
         return obj["protocol"]
     return None
+
+
+def _did_not_start(outcome: ProcessOutcome) -> str:
+    """What the user reads when the engine fails to start: the cause and the engine's last log line (often
+    the error itself: a missing library, a damaged model); the whole log tail goes to the details."""
+    last = next((line.strip() for line in reversed(outcome.log_tail) if line.strip()), "")
+    last = last if len(last) <= 300 else last[:299] + "…"
+    return f"The engine did not start: {outcome.summary()}." + (f" Its last log line: {last}" if last else "")
 
 
 def _start_failure(exc: BaseException, cfg: ClientConfig) -> str:

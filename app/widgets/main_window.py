@@ -56,6 +56,10 @@ from engine.batch_time import format_time_left
 from engine.filetypes import PHOTO_EXTENSIONS, numbered_name
 
 TITLE = "Hourglass — photo restoration"
+# the engine client's states in the status bar's words (its tooltip says why)
+ENGINE_STATE_WORDS = {"stopped": "stopped", "starting": "starting…", "ready": "ready", "busy": "busy",
+                      "unresponsive": "not responding", "crashed": "restarting…",
+                      "fatal": "not running (Start tries again)"}
 FILE_FILTER = f"Photos ({' '.join('*' + ext for ext in sorted(PHOTO_EXTENSIONS))})"  # Qt matches any case
 
 
@@ -375,6 +379,14 @@ class MainWindow(QMainWindow):
         return dialog
 
     def show_error(self, title: str, message: str, details: str = "", log_tail: str = "") -> ErrorDialog:
+        """Open an error dialog, unless one still open says the same: one cause (an engine that cannot
+        start) reaches the window by several ways (its start, the batch's, the engine's state), and a stack
+        of identical dialogs only buries the window."""
+        same = next((d for d in self._dialogs if isinstance(d, ErrorDialog) and d.isVisible()
+                     and d.message.text() == message), None)
+        if same is not None:
+            same.raise_()
+            return same
         dialog = ErrorDialog(title, message, details, log_tail, self)
         self._keep(dialog)
         dialog.open()
@@ -420,7 +432,7 @@ class MainWindow(QMainWindow):
         self._refresh()
 
     def _on_engine_status(self, state: str, message: str) -> None:
-        self.engine_label.setText(f"Engine: {state}")
+        self.engine_label.setText(f"Engine: {ENGINE_STATE_WORDS.get(state, state)}")
         self.engine_label.setToolTip(message)
 
     def _on_engine_ready(self, ready) -> None:

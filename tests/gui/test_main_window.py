@@ -191,6 +191,36 @@ def test_engine_crash_fails_that_photo_readably_and_the_batch_continues(make_win
     assert dialog.details.isVisible()
 
 
+def test_an_engine_that_cannot_start_is_reported_once_and_no_photo_is_lost(make_window, qtbot, photos):
+    """A broken install: the engine exits at once. Its start, the batch's start and the engine's state each
+    reported it, and four identical dialogs piled up. One dialog says why (the engine's last log line), the
+    photos stay pending, and the status bar says that Start tries again."""
+    from app.client import ClientConfig, EngineClient
+
+    _root, files = photos
+    code = "import sys; sys.stderr.write('ImportError: libtorch_cpu.so: cannot open\\n'); sys.exit(1)"
+    engine = EngineClient(ClientConfig(command=(sys.executable, "-c", code), restart_backoff=(0.05,)))
+    window = make_window(engine=engine)
+    window.runner.start_engine()
+    window.add_paths([str(f) for f in files])
+    qtbot.waitUntil(lambda: len(window.queue) == 3 and window.engine_label.text().startswith("Engine: not running"),
+                    timeout=TIMEOUT)
+
+    def shown():
+        return [d for d in window._dialogs if isinstance(d, ErrorDialog) and d.isVisible()]
+
+    qtbot.waitUntil(lambda: len(shown()) == 1, timeout=TIMEOUT)
+    window.runner.start()  # tries again, fails the same way: no second dialog while the first is open
+    qtbot.waitUntil(lambda: not window.runner.running, timeout=TIMEOUT)
+    qtbot.wait(200)
+    [dialog] = shown()
+    assert dialog.windowTitle() == "The engine could not be started"
+    assert dialog.message.text() == ("The engine did not start: the engine exited with code 1. "
+                                     "Its last log line: ImportError: libtorch_cpu.so: cannot open")
+    assert window.engine_label.text() == "Engine: not running (Start tries again)"
+    assert set(states(window).values()) == {ItemState.PENDING}
+
+
 def running_slow_batch(make_window, qtbot, root, count):
     """A window restoring `count` slow photos, the first of them running."""
     slow = [make_photo(root / f"slow{i}.jpg") for i in range(count)]

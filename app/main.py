@@ -16,7 +16,7 @@ log = logging.getLogger("app")
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="hourglass gui", description="Open the Hourglass window.")
     parser.add_argument("paths", nargs="*", help="photos or folders to add to the queue")
-    parser.add_argument("--data-dir", help="keep the queue and settings here (default: the user data folder)")
+    parser.add_argument("--data-dir", help="keep the queue, settings, log and imported models here (default: the user data folder)")
     parser.add_argument("--log-level", default="WARNING", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     parser.add_argument("--engine-cmd", help="start the engine with this command (development)")
     parser.add_argument("--smoke", action="store_true",

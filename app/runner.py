@@ -48,6 +48,9 @@ class Engine(Protocol):
     async def close(self) -> None: ...
 
 
+# errors of a setting, not of the photo: every later photo would fail the same way (what, where to change it)
+SETTING_ERRORS = {P.ErrorCode.MODEL_NOT_FOUND: ("model", "Models"), P.ErrorCode.MODEL_INVALID: ("model", "Models"),
+                  P.ErrorCode.DEVICE_UNAVAILABLE: ("device", "Settings")}
 RESTORE_AGAIN_HINT = "Already restored: Retry restores it again with this setting (the earlier result is kept)."
 
 
@@ -331,6 +334,8 @@ class BatchRunner(QObject):
                 failed += outcome == "failed"
                 if outcome == "failed" and item.error_code == P.ErrorCode.OUTPUT_NOT_WRITABLE:
                     self._pause_if_next_cannot_be_saved(item)
+                elif outcome == "failed" and item.error_code in SETTING_ERRORS:
+                    self._pause_for_setting(item)
         finally:
             self._pause = False
             self._current = None
@@ -355,6 +360,18 @@ class BatchRunner(QObject):
                         f"{failed.error_message}\n\nThe other {waiting} photo(s) wait in the queue. Free some space "
                         "or choose another output folder (Settings), then press Start; Retry restores this one.",
                         failed.error_detail)
+
+    def _pause_for_setting(self, failed: QueueItem) -> None:
+        """A model that is gone or damaged, or a device that is not there, fails every photo after this one:
+        pause, so the user fixes the setting once instead of finding the whole batch failed."""
+        waiting = len(self.queue.in_state(ItemState.QUEUED))
+        if not waiting:
+            return
+        self._pause = True
+        what, where = SETTING_ERRORS[failed.error_code]
+        self.error.emit(f"The batch is paused: the {what} cannot be used",
+                        f"{failed.error_message}\n\nThe other {waiting} photo(s) wait in the queue. Choose another "
+                        f"{what} ({where}), then press Start; Retry restores this one.", failed.error_detail)
 
     async def _run_item(self, item: QueueItem) -> str:
         photo = Path(item.path)

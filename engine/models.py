@@ -32,9 +32,14 @@ def bundled_models_dir() -> Path:
 
 
 def user_models_dir() -> Path:
+    """Imported models: `$HOURGLASS_MODELS_DIR`, else `models/` in the user data folder, which the app's
+    `--data-dir` (`$HOURGLASS_DATA_DIR`, a portable install) moves along with the queue and settings."""
     override = os.environ.get("HOURGLASS_MODELS_DIR")
     if override:
         return Path(override)
+    data = os.environ.get("HOURGLASS_DATA_DIR")
+    if data:
+        return Path(data) / "models"
     import platformdirs
 
     return Path(platformdirs.user_data_dir("Hourglass", appauthor=False)) / "models"
@@ -79,8 +84,9 @@ def find_models() -> list[ModelInfo]:
 
 
 def no_model_message() -> str:
-    return (f"No model found. Put a DiffUIR model in {user_models_dir()} (import an official checkpoint with "
-            f"'hourglass models import FILE'), or the default model at {bundled_models_dir() / DEFAULT_MODEL_FILE}.")
+    return (f"No model found. Import an official DiffUIR checkpoint (Models in the app, 'hourglass models import "
+            f"FILE' on the command line; it is kept in {user_models_dir()}), or put the default model back at "
+            f"{bundled_models_dir() / DEFAULT_MODEL_FILE}.")
 
 
 def resolve_model(name_or_path: str | os.PathLike | None) -> ModelInfo:
@@ -100,8 +106,9 @@ def resolve_model(name_or_path: str | os.PathLike | None) -> ModelInfo:
     names = ", ".join(i.name for i in models)
     if not names:
         raise ModelNotFoundError(f"Model '{name_or_path}' not found. {no_model_message()}")
-    raise ModelNotFoundError(f"Model '{name_or_path}' not found; the models here are: {names} (choose one, or "
-                             f"import the file with 'hourglass models import FILE' into {user_models_dir()}).")
+    raise ModelNotFoundError(f"Model '{name_or_path}' not found. The models here are: {names}. Choose one of them, "
+                             "or import the checkpoint again (Models in the app, 'hourglass models import FILE' on "
+                             f"the command line; it is kept in {user_models_dir()}).")
 
 
 def import_model(src: str | os.PathLike, *, use_ema: bool = True, name: str | None = None) -> ModelInfo:

@@ -32,11 +32,23 @@ def test_import_refuses_a_wrong_file(tmp_path):
 def test_unknown_model_name_lists_the_models_there_are(monkeypatch, tmp_path):
     with pytest.raises(ModelNotFoundError, match="nope") as err:
         models.resolve_model("nope")
-    assert "the models here are: hourglass-diffuir-t" in str(err.value)
+    assert "The models here are: hourglass-diffuir-t. Choose one of them" in str(err.value)
     assert "No model found" not in str(err.value)  # it said so beside the list of models found
     monkeypatch.setattr(models, "bundled_models_dir", lambda: tmp_path / "empty")
     with pytest.raises(ModelNotFoundError, match="No model found"):
         models.resolve_model("nope")
+
+
+def test_imported_models_follow_a_portable_data_folder(monkeypatch, tmp_path):
+    """`hourglass --data-dir D` (a portable install on a stick) keeps the queue and settings in D: the models
+    imported there are kept in D/models too, not in the home folder of whichever machine it runs on."""
+    monkeypatch.setenv("HOURGLASS_MODELS_DIR", str(tmp_path / "chosen"))
+    monkeypatch.setenv("HOURGLASS_DATA_DIR", str(tmp_path / "stick"))
+    assert models.user_models_dir() == tmp_path / "chosen"  # the explicit folder first
+    monkeypatch.delenv("HOURGLASS_MODELS_DIR")
+    assert models.user_models_dir() == tmp_path / "stick" / "models"
+    monkeypatch.delenv("HOURGLASS_DATA_DIR")
+    assert models.user_models_dir().name == "models" and "Hourglass" in str(models.user_models_dir())
 
 
 def test_default_model_missing_says_where_to_put_one(monkeypatch, tmp_path):

@@ -4,6 +4,7 @@ engine is not the point. Behaviour is chosen by the photo's file name:
 - `*fail*`: the job fails with `input_unreadable`;
 - `*crash*`: the job fails with `engine_crashed` (what the client reports when the engine dies), and the
   engine goes through crashed → ready like a restart;
+- a model option that is a path to no file: the job fails with `model_not_found`, as the engine's does;
 - `*slow*`: steps take 10× longer (to pause or cancel in the middle);
 - `*clean*`: with task auto (or none) and no `restore_clean`, the photo is "already fine": `result` with
   `skipped`, task none and nothing written (analysis, when available, also answers none 93 %);
@@ -110,6 +111,10 @@ class FakeEngine:
 
     async def _job(self, job_id: str, inp: Path, out: Path, options: P.JobOptions) -> None:
         name = inp.name
+        if options.model and Path(options.model).suffix and not Path(options.model).is_file():
+            self._finish(P.Failed(job_id, P.ErrorInfo.make(
+                P.ErrorCode.MODEL_NOT_FOUND, f"Model '{options.model}' not found. The models here are: tiny.")))
+            return
         # a photo that looks fine ("clean" in its name, detected) or is to be left as is: skipped, as the engine does
         if (options.task == "none" or ("clean" in name and options.task == "auto")) and not options.restore_clean:
             self._publish(P.Accepted(job_id))

@@ -455,6 +455,31 @@ def test_batch_pauses_when_results_cannot_be_saved_where_the_next_photo_goes(mak
     assert [i.state for i in window.queue] == [ItemState.FAILED, ItemState.DONE, ItemState.DONE]
 
 
+def test_batch_pauses_when_the_model_is_gone(make_window, qtbot, photos, tmp_path):
+    """The active model was imported from a drive that is not mounted now (or deleted): every photo would
+    fail the same way. The batch pauses after the first, says what to do, and keeps the others queued;
+    with another model chosen, Start goes on."""
+    from app.settings import Settings
+
+    _root, files = photos
+    settings = Settings(model=str(tmp_path / "unmounted" / "DiffUIR-L.safetensors"))
+    window = make_window(settings=settings)
+    errors = []
+    window.runner.error.connect(lambda *a: errors.append(a))
+    window.add_paths([str(f) for f in files])
+    qtbot.waitUntil(lambda: len(window.queue) == 3, timeout=TIMEOUT)
+    window.runner.start()
+    wait_idle(qtbot, window)
+    assert [i.state for i in window.queue] == [ItemState.FAILED, ItemState.QUEUED, ItemState.QUEUED]
+    assert window.queue[0].error_code == "model_not_found"
+    assert [e[0] for e in errors] == ["The batch is paused: the model cannot be used"]
+    assert "The other 2 photo(s) wait in the queue. Choose another model (Models)" in errors[0][1]
+    settings.model = "default"
+    window.runner.start()
+    wait_idle(qtbot, window)
+    assert [i.state for i in window.queue] == [ItemState.FAILED, ItemState.DONE, ItemState.DONE]
+
+
 def test_batch_goes_on_when_only_one_folder_cannot_take_results(make_window, qtbot, tmp_path):
     """Results beside each photo: a folder that cannot take them fails its photo, the next photo, saved in
     another folder, is restored without a pause."""

@@ -226,6 +226,24 @@ def test_an_honoured_cancel_ends_the_job_cancelled(tmp_path: Path) -> None:
     run(main)
 
 
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX signals")
+def test_an_engine_killed_from_outside_suggests_memory(tmp_path: Path) -> None:
+    """Linux's out-of-memory killer ends the engine with SIGKILL, without a word in its log: the photo's
+    message says what that most often means, which "killed by SIGKILL" alone does not."""
+
+    async def main() -> None:
+        async with EngineClient(fake_config(tmp_path, "normal")) as client:
+            stream = client.events()
+            job = await client.submit(tmp_path / "in.png", tmp_path / "out.png", P.JobOptions(steps=1000))
+            await stream.wait_for(P.Progress, 10)
+            os.kill(client.pid, signal.SIGKILL)
+            failed = (await job_events(stream, job))[-1]
+            assert isinstance(failed, P.Failed) and failed.error.code == P.ErrorCode.ENGINE_CRASHED
+            assert "killed by SIGKILL, most often because the computer ran out of memory" in failed.error.message
+
+    run(main)
+
+
 def test_repeated_crashes_make_the_engine_fatal(tmp_path: Path) -> None:
     async def main() -> None:
         async with EngineClient(fake_config(tmp_path, "crash", max_crashes=2)) as client:

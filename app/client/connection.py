@@ -43,6 +43,9 @@ class ProcessOutcome:
     def summary(self) -> str:
         if self.reason:
             return self.reason
+        if self.signal_name == "SIGKILL":  # (when the client kills it, `reason` says why instead)
+            return ("the engine was killed by SIGKILL, most often because the computer ran out of memory: close "
+                    "other programs before retrying")
         if self.signal_name:
             return f"the engine was killed by {self.signal_name}"
         if self.returncode is None:

@@ -6,7 +6,7 @@ import os
 import urllib.parse
 
 from PySide6.QtCore import Qt, QUrl, Signal
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QImage
 from PySide6.QtWidgets import QLabel, QPushButton, QStackedLayout, QVBoxLayout, QWidget
 
 
@@ -30,8 +30,20 @@ def local_paths(event: QDropEvent | QDragEnterEvent | QDragMoveEvent) -> list[st
     return mime_local_paths(event.mimeData())
 
 
+def _takes(mime) -> bool:
+    """A drag worth accepting: local files or folders, image data (an image dragged out of an editor or a
+    browser), or links to elsewhere, which the drop answers with what to do instead."""
+    return mime is not None and (bool(mime_local_paths(mime)) or mime.hasImage() or mime.hasUrls())
+
+
+WEB_LINK_HINT = ("Only photos on this computer can be added: save the image from the browser first, or copy it "
+                 "there and paste it here (Ctrl+V).")
+
+
 class DropZone(QWidget):
     paths_dropped = Signal(object)  # list[str]; a `list` signal would mangle non-UTF-8 names
+    image_dropped = Signal(object)  # QImage: image data without a file (kept like a pasted image)
+    refused = Signal(str)  # why nothing was added (links to the web)
     add_requested = Signal()
     samples_requested = Signal()  # "Try the sample photos": the app's own degraded samples
 
@@ -72,17 +84,24 @@ class DropZone(QWidget):
         self._stack.setCurrentIndex(0 if empty else 1)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if local_paths(event):
+        if _takes(event.mimeData()):
             event.acceptProposedAction()
         else:
             event.ignore()
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:
-        if local_paths(event):
+        if _takes(event.mimeData()):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        paths = local_paths(event)
+        mime = event.mimeData()
+        if not _takes(mime):
+            return
+        event.acceptProposedAction()
+        paths = mime_local_paths(mime)
         if paths:
-            event.acceptProposedAction()
             self.paths_dropped.emit(paths)
+        elif mime.hasImage():
+            self.image_dropped.emit(QImage(mime.imageData()))
+        else:
+            self.refused.emit(WEB_LINK_HINT)

@@ -213,6 +213,8 @@ class MainWindow(QMainWindow):
     def _wire(self) -> None:
         self.queue.subscribe(self._on_queue_event)
         self.drop_zone.paths_dropped.connect(self.add_paths)
+        self.drop_zone.image_dropped.connect(lambda image: self.add_image(image, "dropped"))
+        self.drop_zone.refused.connect(lambda why: self.statusBar().showMessage(why, 10000))
         self.drop_zone.add_requested.connect(self.open_add_dialog)
         self.drop_zone.samples_requested.connect(self.add_samples)
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
@@ -273,17 +275,23 @@ class MainWindow(QMainWindow):
         image copied in another app, saved first as a PNG in the data folder's `Pasted/`."""
         mime = QGuiApplication.clipboard().mimeData()
         paths = clipboard_paths(mime)
-        if not paths and mime is not None and mime.hasImage():
-            try:
-                saved = save_pasted_image(QImage(mime.imageData()))
-            except OSError as exc:
-                self.statusBar().showMessage(f"The pasted image could not be saved: {exc}", 10000)
-                return
-            paths = [str(saved)] if saved else []  # its row's tooltip and "Show in folder" tell where it went
         if paths:
             self.add_paths(paths)
-        else:
+        elif mime is None or not mime.hasImage() or not self.add_image(QImage(mime.imageData()), "pasted"):
             self.statusBar().showMessage("The clipboard holds no photo, file or folder: copy one first.", 6000)
+
+    def add_image(self, image: QImage, how: str) -> bool:
+        """Queue an image that has no file (pasted, or dropped from a browser or an editor), kept first as a
+        PNG in the data folder's `Pasted/`: its row's tooltip and "Show in folder" tell where it went. False
+        for no image; a failure to save it is said in the status bar."""
+        try:
+            saved = save_pasted_image(image, prefix=how)
+        except OSError as exc:
+            self.statusBar().showMessage(f"The {how} image could not be saved: {exc}", 10000)
+            return True
+        if saved is not None:
+            self.add_paths([str(saved)])
+        return saved is not None
 
     def open_folder_dialog(self) -> None:
         dialog = QFileDialog(self, "Add a folder")
@@ -656,9 +664,9 @@ def clipboard_paths(mime) -> list[str]:
     return []
 
 
-def save_pasted_image(image: QImage) -> Path | None:
-    """Keep a pasted image as a lossless PNG in `<data folder>/Pasted/` (a new name each time), so it can be
-    queued like any photo; None for an empty image, OSError when it cannot be written there."""
+def save_pasted_image(image: QImage, prefix: str = "pasted") -> Path | None:
+    """Keep a pasted (or dropped) image as a lossless PNG in `<data folder>/Pasted/` (a new name each time),
+    so it can be queued like any photo; None for an empty image, OSError when it cannot be written there."""
     if image.isNull():
         return None
     from datetime import datetime
@@ -667,7 +675,7 @@ def save_pasted_image(image: QImage) -> Path | None:
 
     folder = data_dir() / "Pasted"
     folder.mkdir(parents=True, exist_ok=True)
-    path = numbered_name(folder / f"pasted-{datetime.now():%Y%m%d-%H%M%S}.png", Path.exists)  # as results are
+    path = numbered_name(folder / f"{prefix}-{datetime.now():%Y%m%d-%H%M%S}.png", Path.exists)  # as results are
     if not image.save(str(path), "PNG"):
         raise OSError(f"{path.name} could not be written in {folder}")
     return path

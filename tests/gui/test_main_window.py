@@ -24,10 +24,13 @@ from app.widgets.error_dialog import ErrorDialog
 TIMEOUT = 5000
 
 
-def drop(window, paths, urls: list[QUrl] | None = None) -> None:
-    """Synthesise a drop of local files/folders (or of these URLs) onto the queue's drop zone."""
+def drop(window, paths, urls: list[QUrl] | None = None, image=None) -> None:
+    """Synthesise a drop of local files/folders (or of these URLs, or of image data) onto the queue's drop zone."""
     mime = QMimeData()
-    mime.setUrls(urls if urls is not None else [QUrl.fromLocalFile(str(p)) for p in paths])
+    if image is not None:
+        mime.setImageData(image)
+    if paths or urls:
+        mime.setUrls(urls if urls is not None else [QUrl.fromLocalFile(str(p)) for p in paths])
     zone = window.drop_zone
     centre = QPoint(zone.width() // 2, zone.height() // 2)
     with warnings.catch_warnings():  # PySide marks the only QDragEnterEvent constructor deprecated
@@ -765,6 +768,27 @@ def test_a_pasted_image_is_saved_as_a_png_and_queued(make_window, qtbot, tmp_pat
     window.paste_action.trigger()
     assert window.statusBar().currentMessage().startswith("The pasted image could not be saved: ")
     assert len(window.queue) == 2
+
+
+def test_an_image_dragged_from_a_browser_is_kept_and_queued_and_a_web_link_is_explained(make_window, qtbot,
+                                                                                       tmp_path, monkeypatch):
+    """A drag out of a browser or an editor carries the image itself, not a file: it is kept as a PNG, as a
+    pasted image is. A drag that carries only a web link was ignored without a word; it says what to do."""
+    from PySide6.QtGui import QColor, QImage
+
+    monkeypatch.setenv("HOURGLASS_DATA_DIR", str(tmp_path / "data"))
+    window = make_window()
+    image = QImage(40, 30, QImage.Format.Format_RGB32)
+    image.fill(QColor(90, 60, 30))
+    drop(window, [], urls=[QUrl("https://example.org/photo.jpg")], image=image)  # as a browser drags one
+    qtbot.waitUntil(lambda: len(window.queue) == 1, timeout=TIMEOUT)
+    path = Path(window.queue[0].path)
+    assert path.parent == tmp_path / "data" / "Pasted" and re.fullmatch(r"dropped-\d{8}-\d{6}\.png", path.name)
+    with Image.open(path) as saved:
+        assert saved.size == (40, 30) and saved.convert("RGB").getpixel((5, 5)) == (90, 60, 30)
+    drop(window, [], urls=[QUrl("https://example.org/gallery.html")])
+    assert window.statusBar().currentMessage().startswith("Only photos on this computer can be added")
+    assert len(window.queue) == 1
 
 
 def test_title_shows_the_batch_progress_and_a_finished_batch_asks_for_attention(make_window, qtbot, photos,

@@ -431,16 +431,22 @@ def test_a_photo_or_result_moved_away_is_named_as_gone_and_not_restored_again(ma
     assert not window.runner.running
 
 
-def test_batch_pauses_when_results_cannot_be_saved_where_the_next_photo_goes(make_window, qtbot, photos,
-                                                                            tmp_path):
-    """A full disk or a folder that cannot be written fails every photo saved there: the batch pauses after
-    the first, says why, and keeps the others queued; after the user picks another folder, Start goes on."""
+@pytest.mark.parametrize("broken", ["output folder", "model"])
+def test_batch_pauses_when_a_setting_fails_every_photo(make_window, qtbot, photos, tmp_path, broken):
+    """A full disk or a folder that cannot be written fails every photo saved there; so does an active model
+    imported from a drive that is not mounted now (or deleted). The batch pauses after the first photo, says
+    why and what to do, and keeps the others queued; once the setting is fixed, Start goes on."""
     from app.settings import Settings
 
     _root, files = photos
     blocker = tmp_path / "drive.txt"  # a file where a folder should be: no folder can be made under it
     blocker.write_text("")
-    settings = Settings(output_dir=str(blocker / "Restored"))
+    if broken == "output folder":
+        settings = Settings(output_dir=str(blocker / "Restored"))
+        code, title = "output_not_writable", "The batch is paused: results cannot be saved"
+    else:
+        settings = Settings(model=str(tmp_path / "unmounted" / "DiffUIR-L.safetensors"))
+        code, title = "model_not_found", "The batch is paused: the model cannot be used"
     window = make_window(settings=settings)
     errors = []
     window.runner.error.connect(lambda *a: errors.append(a))
@@ -449,35 +455,12 @@ def test_batch_pauses_when_results_cannot_be_saved_where_the_next_photo_goes(mak
     window.runner.start()
     wait_idle(qtbot, window)
     assert [i.state for i in window.queue] == [ItemState.FAILED, ItemState.QUEUED, ItemState.QUEUED]
-    assert window.queue[0].error_code == "output_not_writable"
-    assert errors and errors[-1][0] == "The batch is paused: results cannot be saved"
-    assert "The other 2 photo(s) wait in the queue" in errors[-1][1]
-    settings.output_dir = str(tmp_path / "Restored")
-    window.runner.start()
-    wait_idle(qtbot, window)
-    assert [i.state for i in window.queue] == [ItemState.FAILED, ItemState.DONE, ItemState.DONE]
-
-
-def test_batch_pauses_when_the_model_is_gone(make_window, qtbot, photos, tmp_path):
-    """The active model was imported from a drive that is not mounted now (or deleted): every photo would
-    fail the same way. The batch pauses after the first, says what to do, and keeps the others queued;
-    with another model chosen, Start goes on."""
-    from app.settings import Settings
-
-    _root, files = photos
-    settings = Settings(model=str(tmp_path / "unmounted" / "DiffUIR-L.safetensors"))
-    window = make_window(settings=settings)
-    errors = []
-    window.runner.error.connect(lambda *a: errors.append(a))
-    window.add_paths([str(f) for f in files])
-    qtbot.waitUntil(lambda: len(window.queue) == 3, timeout=TIMEOUT)
-    window.runner.start()
-    wait_idle(qtbot, window)
-    assert [i.state for i in window.queue] == [ItemState.FAILED, ItemState.QUEUED, ItemState.QUEUED]
-    assert window.queue[0].error_code == "model_not_found"
-    assert [e[0] for e in errors] == ["The batch is paused: the model cannot be used"]
-    assert "The other 2 photo(s) wait in the queue. Choose another model (Models)" in errors[0][1]
-    settings.model = "default"
+    assert window.queue[0].error_code == code
+    assert [e[0] for e in errors] == [title]
+    assert "The other 2 photo(s) wait in the queue" in errors[0][1]
+    if broken == "model":
+        assert "Choose another model (Models), then press Start" in errors[0][1]
+    settings.output_dir, settings.model = str(tmp_path / "Restored"), "default"
     window.runner.start()
     wait_idle(qtbot, window)
     assert [i.state for i in window.queue] == [ItemState.FAILED, ItemState.DONE, ItemState.DONE]

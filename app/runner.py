@@ -471,7 +471,7 @@ class BatchRunner(QObject):
             elif isinstance(event, EngineStatus):
                 self.engine_status.emit(event.state.value, event.message)
                 if event.state is EngineState.FATAL and not self._closing:
-                    never_ran = getattr(self.engine, "ready", True) is None  # (the scripted test engine has none)
+                    never_ran = self.engine.ready is None  # (its handshake, kept from the last start that worked)
                     title = "The engine could not be started" if never_ran else "The engine stopped"
                     self.error.emit(title, event.message, "\n".join(self.engine.log_tail()))
             elif isinstance(event, P.JobWarning):

@@ -26,10 +26,6 @@ def _local_path(url: QUrl) -> str:
     return path
 
 
-def local_paths(event: QDropEvent | QDragEnterEvent | QDragMoveEvent) -> list[str]:
-    return mime_local_paths(event.mimeData())
-
-
 def _takes(mime) -> bool:
     """A drag worth accepting: local files or folders, image data (an image dragged out of an editor or a
     browser), or links to elsewhere, which the drop answers with what to do instead."""

@@ -19,6 +19,7 @@ from typing import Any
 
 from app.paths import data_dir, write_atomic
 from engine import protocol as P
+from engine.filetypes import numbered_name
 from engine.protocol import UNSURE, runner_up
 
 log = logging.getLogger("app.queue")
@@ -195,6 +196,7 @@ class BatchQueue:
         self._schedule = schedule
         self._dirty = False
         self.save_problem = ""  # why the last save failed ('' when it worked): the window says it once
+        self.load_problem = ""  # what of the saved queue could not be read ('' when all of it was)
         self._save_pending = False
         self._last_save = float("-inf")
         self._items: list[QueueItem] = []
@@ -387,20 +389,24 @@ class BatchQueue:
     def load(self) -> None:
         """Replace the items with the saved queue (unfinished photos as pending). An item that cannot be
         read is left out, not the whole queue; a file that cannot be read at all is kept beside as
-        `queue.json.unreadable` (the next save would replace it) and the queue starts empty."""
+        `queue.json.unreadable` (numbered when one is there already; the next save would replace it) and the
+        queue starts empty. `load_problem` says either, for the window to tell the user."""
+        self.load_problem = ""
         if self.path is None or not self.path.exists():
             return
         try:
-            data = json.loads(self.path.read_text("utf-8"))
+            data = json.loads(self._read_saved())
             if not isinstance(data, dict) or not isinstance(data.get("items", []), list):
                 raise TypeError("not a saved queue")
         except (OSError, ValueError, TypeError) as exc:
-            kept = self.path.with_name(self.path.name + ".unreadable")
+            kept = numbered_name(self.path.with_name(self.path.name + ".unreadable"), Path.exists)
             try:
                 self.path.replace(kept)
             except OSError:
                 kept = self.path
             log.warning("the saved queue is unreadable (%s); starting empty (the file is kept as %s)", exc, kept)
+            self.load_problem = (f"The saved queue could not be read ({exc}), so the queue starts empty. The file "
+                                 f"is kept as {kept}.")
             return
         items, seen_ids, seen_paths, dropped = [], set(), set(), 0
         for d in data.get("items", []):
@@ -420,9 +426,25 @@ class BatchQueue:
         if dropped:
             log.warning("the saved queue %s had %d item(s) that could not be read; they were left out",
                         self.path, dropped)
+            self.load_problem = (f"{dropped} photo(s) of the saved queue could not be read and were left out; "
+                                 "the others are back.")
         self._items = items
         self._by_id = {i.id: i for i in items}
         self._emit("reset", list(items), persist=False)
+
+    def _read_saved(self, tries: int = 3, wait_s: float = 0.2) -> str:
+        """The saved queue's text. A read error is tried again twice, a moment apart: a network home folder
+        or a waking disk can fail once, and giving up moves the user's queue aside."""
+        for attempt in range(tries):
+            try:
+                return self.path.read_text("utf-8")  # type: ignore[union-attr]
+            except FileNotFoundError:
+                raise
+            except OSError:
+                if attempt == tries - 1:
+                    raise
+                time.sleep(wait_s)
+        raise AssertionError("unreachable")
 
     def _emit(self, event: str, items: list[QueueItem], persist: bool = True) -> None:
         if persist and self.autosave:

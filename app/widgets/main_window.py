@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, QSize, Qt, QUrl, Signal
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QGuiApplication, QIcon, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -87,6 +87,9 @@ class MainWindow(QMainWindow):
         self._wire()
         if len(self.queue):  # the queue saved at the last close: thumbnails and a photo on view, as for an add
             self._on_queue_event("reset", list(self.queue))
+        if self.queue.load_problem:  # said once the window is up: the user expected the queue they left
+            QTimer.singleShot(0, lambda: self.show_error("The saved queue could not be read in full",
+                                                         self.queue.load_problem))
         self._refresh()
 
     # -------------------------------------------------------------- construction

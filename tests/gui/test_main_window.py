@@ -84,6 +84,21 @@ def test_a_dropped_card_queues_one_file_of_each_raw_jpeg_shot(make_window, qtbot
     assert "passed over 1 RAW file(s) that have a JPEG/HEIF of the same name" in window.statusBar().currentMessage()
 
 
+def test_the_window_says_when_the_saved_queue_could_not_be_read(make_window, qtbot, data_dir):
+    """The queue the user left did not come back (a damaged file, kept aside): said when the window opens,
+    not only in the log, so an empty queue is not mistaken for photos lost."""
+    from app.queue_model import default_queue_path
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    default_queue_path().write_text('{"items": [{"path": "/p/a.jpg"}, ')  # cut off while it was written
+    window = make_window()
+    qtbot.waitUntil(lambda: any(isinstance(d, ErrorDialog) and d.isVisible() for d in window._dialogs),
+                    timeout=TIMEOUT)
+    [dialog] = [d for d in window._dialogs if isinstance(d, ErrorDialog)]
+    assert dialog.windowTitle() == "The saved queue could not be read in full"
+    assert str(data_dir / "queue.json.unreadable") in dialog.message.text() and len(window.queue) == 0
+
+
 def test_the_window_says_when_the_queue_cannot_be_saved(make_window, qtbot, photos, data_dir):
     data_dir.mkdir(parents=True, exist_ok=True)
     window = make_window()

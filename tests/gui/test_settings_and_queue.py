@@ -315,6 +315,34 @@ def test_queue_persists_atomically_and_restores_unfinished_as_pending(data_dir):
     assert len(broken) == 0
     # kept beside, so the next save does not destroy what may still be mended by hand
     assert (data_dir / "queue.json.unreadable").read_text() == "{not json" and not default_queue_path().exists()
+    assert broken.load_problem.startswith("The saved queue could not be read (")
+    assert broken.load_problem.endswith(f"The file is kept as {data_dir / 'queue.json.unreadable'}.")
+    default_queue_path().write_text("{again")  # a second one does not replace the first one kept
+    broken.load()
+    assert (data_dir / "queue.json.unreadable").read_text() == "{not json"
+    assert (data_dir / "queue.json (1).unreadable").read_text() == "{again"
+
+
+def test_a_saved_queue_that_fails_to_read_once_is_read_again(data_dir, monkeypatch):
+    """A home folder on the network or a waking disk can fail one read: trying again a moment later keeps
+    the queue instead of moving it aside and starting empty."""
+    from pathlib import Path
+
+    q = BatchQueue(default_queue_path())
+    q.add([("/p/a.jpg", None)])
+    real_read, failures = Path.read_text, []
+
+    def flaky(self, *args, **kwargs):
+        if self == default_queue_path() and not failures:
+            failures.append(self)
+            raise OSError(5, "Input/output error")
+        return real_read(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", flaky)
+    again = BatchQueue(default_queue_path())
+    again.load()
+    assert failures and [i.name for i in again] == ["a.jpg"] and again.load_problem == ""
+    assert not (data_dir / "queue.json.unreadable").exists()
 
 
 def test_a_saved_queue_with_some_bad_items_keeps_the_good_ones(data_dir):
@@ -330,6 +358,7 @@ def test_a_saved_queue_with_some_bad_items_keeps_the_good_ones(data_dir):
     q = BatchQueue(default_queue_path())
     q.load()
     a, b, c = q
+    assert q.load_problem == "4 photo(s) of the saved queue could not be read and were left out; the others are back."
     assert (a.name, a.state, a.task, a.confidence, a.output_path, a.saved_strength) == (
         "a.jpg", ItemState.DONE, "haze", 0.8, "/o/a.jpg", 0.5)
     assert (b.name, b.state, b.task, b.confidence, b.log_tail, b.skipped, b.saved_strength, b.elapsed_s) == (
@@ -342,7 +371,7 @@ def test_a_saved_queue_with_some_bad_items_keeps_the_good_ones(data_dir):
         default_queue_path().write_text(top)
         q = BatchQueue(default_queue_path())
         q.load()
-        assert len(q) == 0 and (data_dir / "queue.json.unreadable").read_text() == top
+        assert len(q) == 0 and top in [p.read_text() for p in data_dir.glob("queue.json*.unreadable")]
 
 
 def test_a_data_folder_that_cannot_be_made_does_not_stop_the_app_and_an_unsaved_queue_is_said_once(

@@ -77,11 +77,20 @@ class Settings:
             raw = json.loads(path.read_text("utf-8"))
         except FileNotFoundError:
             return cls()
-        except (OSError, ValueError) as exc:
+        except OSError as exc:
             log.warning("settings file %s unreadable (%s); using defaults", path, exc)
             return cls()
-        if not isinstance(raw, dict):
-            log.warning("settings file %s holds no settings; using defaults", path)
+        except ValueError as exc:
+            raw, why = None, f"damaged ({exc})"
+        else:
+            why = "holds no settings"
+        if not isinstance(raw, dict):  # kept beside: the next save would write the defaults over it
+            kept = numbered_name(path.with_name(path.name + ".unreadable"), Path.exists)
+            try:
+                path.replace(kept)
+            except OSError:
+                kept = path
+            log.warning("settings file %s %s; using defaults (the file is kept as %s)", path, why, kept)
             return cls()
         names = {f.name for f in dataclasses.fields(cls)} - {"extra"}
         known = {k: v for k, v in raw.items() if k in names}

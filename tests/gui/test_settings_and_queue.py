@@ -123,11 +123,17 @@ def test_scan_names_the_images_it_cannot_open_but_not_sidecars(tmp_path):
     assert files.scan([root / "IMGP0001.PEF"]).remark() == ""
 
 
-@pytest.mark.parametrize("text", ['[1, 2]', "null", '"text"'])
-def test_a_settings_file_that_holds_no_settings_gives_the_defaults(tmp_path, text):
+@pytest.mark.parametrize("text", ['[1, 2]', "null", '"text"', '{"quality": "fast", '])
+def test_a_settings_file_that_holds_no_settings_gives_the_defaults_and_is_kept(tmp_path, text):
+    """A damaged or foreign settings file: the defaults apply, and the file is kept beside (numbered when one
+    is there already), since the next save writes the defaults over the file."""
     path = tmp_path / "settings.json"
     path.write_text(text)
     assert Settings.load(path) == Settings()
+    assert (tmp_path / "settings.json.unreadable").read_text() == text and not path.exists()
+    path.write_text(text)
+    assert Settings.load(path) == Settings()
+    assert (tmp_path / "settings.json (1).unreadable").read_text() == text
 
 
 def test_hand_edited_settings_of_the_wrong_kind_take_the_defaults(tmp_path):

@@ -208,6 +208,8 @@ def read_checkpoint(path: str | os.PathLike, *, use_ema: bool = True) -> Checkpo
     if path.is_dir():
         raise ModelNotFoundError(f"'{path}' is a folder; give the checkpoint file inside it (.pt, .pth or "
                                  ".safetensors).")
+    if path.exists() and not path.is_file():  # a pipe or a device: reading it could wait forever
+        raise ModelInvalidError(f"'{path}' is not a file (a pipe or a device); give the checkpoint file.")
     if not path.is_file():
         raise ModelNotFoundError(f"Model file '{path}' does not exist.")
     if path.stat().st_size == 0:

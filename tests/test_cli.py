@@ -323,6 +323,9 @@ def test_an_output_that_is_a_file_and_a_model_that_is_a_folder_are_refused_at_on
     assert "is a file; give a folder" in capsys.readouterr().err and blocker.read_text() == "x"
     assert main(["models", "import", str(tmp_path)]) == 1
     assert "is a folder; give the checkpoint file inside it" in capsys.readouterr().err
+    if os.path.exists(os.devnull) and os.name == "posix":  # a device is not a missing file (it said "does not exist")
+        assert main(["models", "import", os.devnull]) == 1
+        assert f"'{os.devnull}' is not a file (a pipe or a device)" in capsys.readouterr().err
 
 
 def test_two_camera_folders_with_the_same_file_names_do_not_collide(tmp_path, tiny_model_path, capsys):

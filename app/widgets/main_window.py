@@ -389,11 +389,12 @@ class MainWindow(QMainWindow):
         dialog.open()
         return dialog
 
-    def show_error(self, title: str, message: str, details: str = "", log_tail: str = "") -> ErrorDialog:
-        """Open an error dialog, unless one still open says the same: one cause (an engine that cannot
-        start) reaches the window by several ways (its start, the batch's, the engine's state), and a stack
-        of identical dialogs only buries the window."""
-        same = next((d for d in self._dialogs if isinstance(d, ErrorDialog) and d.isVisible()
+    def show_error(self, title: str, message: str, details: str = "", log_tail: str = "", *,
+                   once: bool = True) -> ErrorDialog:
+        """Open an error dialog, unless (`once`) one still open says the same: one cause (an engine that
+        cannot start) reaches the window by several ways (its start, the batch's, the engine's state), and a
+        stack of identical dialogs only buries the window. A photo's own error, asked for, always opens."""
+        same = next((d for d in self._dialogs if once and isinstance(d, ErrorDialog) and d.isVisible()
                      and d.message.text() == message), None)
         if same is not None:
             same.raise_()
@@ -405,7 +406,8 @@ class MainWindow(QMainWindow):
 
     def show_item_error(self, item: QueueItem) -> None:
         self.show_error(f"{item.name} could not be restored", item.error_message,
-                        f"code: {item.error_code}\n\n{item.error_detail}".strip(), "\n".join(item.log_tail))
+                        f"code: {item.error_code}\n\n{item.error_detail}".strip(), "\n".join(item.log_tail),
+                        once=False)  # two photos can fail with the same words (an engine crash) and other logs
 
     def _keep(self, dialog: QWidget) -> None:
         self._dialogs.append(dialog)

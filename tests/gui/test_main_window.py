@@ -239,6 +239,24 @@ def test_an_engine_that_cannot_start_is_reported_once_and_no_photo_is_lost(make_
     assert set(states(window).values()) == {ItemState.PENDING}
 
 
+def test_two_photos_failed_the_same_way_each_open_their_own_error(make_window, qtbot, photos):
+    """Identical reports from several places are shown once, but a photo's error that the user asks for
+    always opens: two photos that crashed the engine share their words, not their titles and logs."""
+    root, _files = photos
+    crashed = [make_photo(root / "crash_1.jpg"), make_photo(root / "crash_2.jpg")]
+    window = make_window()
+    window.add_paths([str(p) for p in crashed])
+    qtbot.waitUntil(lambda: len(window.queue) == 2, timeout=TIMEOUT)
+    window.runner.start()
+    wait_idle(qtbot, window)
+    first, second = window.queue
+    assert first.error_message == second.error_message
+    window.show_item_error(first)
+    window.show_item_error(second)
+    titles = [d.windowTitle() for d in window._dialogs if isinstance(d, ErrorDialog) and d.isVisible()]
+    assert titles == ["crash_1.jpg could not be restored", "crash_2.jpg could not be restored"]
+
+
 def running_slow_batch(make_window, qtbot, root, count):
     """A window restoring `count` slow photos, the first of them running."""
     slow = [make_photo(root / f"slow{i}.jpg") for i in range(count)]

@@ -71,6 +71,20 @@ def preview_dir() -> Path:
     return path
 
 
+def keep_aside(path: Path) -> Path:
+    """Move a file the app cannot read (its saved queue or settings) to `<name>.unreadable`, numbered when
+    one is there already, so the next save does not write over what may still be mended by hand; returns
+    where it is now (`path` itself when it cannot be moved)."""
+    from engine.filetypes import numbered_name
+
+    kept = numbered_name(path.with_name(path.name + ".unreadable"), Path.exists)
+    try:
+        path.replace(kept)
+    except OSError:
+        return path
+    return kept
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write `data` to a temporary file beside `path`, then rename it over `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -17,9 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.paths import data_dir, write_atomic
+from app.paths import data_dir, keep_aside, write_atomic
 from engine import protocol as P
-from engine.filetypes import numbered_name
 from engine.protocol import UNSURE, runner_up
 
 log = logging.getLogger("app.queue")
@@ -399,11 +398,7 @@ class BatchQueue:
             if not isinstance(data, dict) or not isinstance(data.get("items", []), list):
                 raise TypeError("not a saved queue")
         except (OSError, ValueError, TypeError) as exc:
-            kept = numbered_name(self.path.with_name(self.path.name + ".unreadable"), Path.exists)
-            try:
-                self.path.replace(kept)
-            except OSError:
-                kept = self.path
+            kept = keep_aside(self.path)
             log.warning("the saved queue is unreadable (%s); starting empty (the file is kept as %s)", exc, kept)
             self.load_problem = (f"The saved queue could not be read ({exc}), so the queue starts empty. The file "
                                  f"is kept as {kept}.")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from app.files import RESTORED_DIR
-from app.paths import data_dir, write_atomic
+from app.paths import data_dir, keep_aside, write_atomic
 from engine.filetypes import clean_suffix, default_output_extension, numbered_name
 from engine.protocol import is_gpu_id
 
@@ -85,11 +85,7 @@ class Settings:
         else:
             why = "holds no settings"
         if not isinstance(raw, dict):  # kept beside: the next save would write the defaults over it
-            kept = numbered_name(path.with_name(path.name + ".unreadable"), Path.exists)
-            try:
-                path.replace(kept)
-            except OSError:
-                kept = path
+            kept = keep_aside(path)
             log.warning("settings file %s %s; using defaults (the file is kept as %s)", path, why, kept)
             return cls()
         names = {f.name for f in dataclasses.fields(cls)} - {"extra"}

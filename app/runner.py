@@ -354,24 +354,24 @@ class BatchRunner(QObject):
         there = self.settings.output_folder(Path(following.path), Path(following.root) if following.root else None)
         if there != here and not self.settings.output_dir:
             return
-        self._pause = True
-        waiting = len(self.queue.in_state(ItemState.QUEUED))
-        self.error.emit("The batch is paused: results cannot be saved",
-                        f"{failed.error_message}\n\nThe other {waiting} photo(s) wait in the queue. Free some space "
-                        "or choose another output folder (Settings), then press Start; Retry restores this one.",
-                        failed.error_detail)
+        self._pause_after(failed, "results cannot be saved",
+                          "Free some space or choose another output folder (Settings)")
 
     def _pause_for_setting(self, failed: QueueItem) -> None:
         """A model that is gone or damaged, or a device that is not there, fails every photo after this one:
         pause, so the user fixes the setting once instead of finding the whole batch failed."""
-        waiting = len(self.queue.in_state(ItemState.QUEUED))
-        if not waiting:
+        if self.queue.next_queued() is None:
             return
-        self._pause = True
         what, where = SETTING_ERRORS[failed.error_code]
-        self.error.emit(f"The batch is paused: the {what} cannot be used",
-                        f"{failed.error_message}\n\nThe other {waiting} photo(s) wait in the queue. Choose another "
-                        f"{what} ({where}), then press Start; Retry restores this one.", failed.error_detail)
+        self._pause_after(failed, f"the {what} cannot be used", f"Choose another {what} ({where})")
+
+    def _pause_after(self, failed: QueueItem, why: str, fix: str) -> None:
+        """Pause the batch after `failed`, saying why and what to fix; the photos still queued wait for Start."""
+        self._pause = True
+        waiting = len(self.queue.in_state(ItemState.QUEUED))
+        self.error.emit(f"The batch is paused: {why}",
+                        f"{failed.error_message}\n\nThe other {waiting} photo(s) wait in the queue. {fix}, then "
+                        "press Start; Retry restores this one.", failed.error_detail)
 
     async def _run_item(self, item: QueueItem) -> str:
         photo = Path(item.path)

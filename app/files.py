@@ -48,7 +48,7 @@ class ScanResult:
         if self.paired:
             parts.append(f"passed over {describe_paired(self.paired, self.pairs)} (Settings → RAW+JPEG shots)")
         if self.unreadable:
-            parts.append(f"passed over {describe_unreadable(self.unreadable)} named as photos")
+            parts.append(f"passed over {describe_unreadable(self.unreadable)}")
         return "; ".join(parts)
 
 

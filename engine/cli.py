@@ -147,7 +147,7 @@ def collect_inputs(paths: list[str], exclude: str | os.PathLike | None = None,
             if scan.paired:
                 notes.append(f"{p}: passed over {describe_paired(scan.paired, pairs)}{hint}")
             if scan.unreadable:
-                notes.append(f"{p}: passed over {describe_unreadable(scan.unreadable)} named as photos")
+                notes.append(f"{p}: passed over {describe_unreadable(scan.unreadable)}")
             if not scan.photos:
                 problems.append(f"{p}: no supported photos in this folder")
             candidates = scan.photos

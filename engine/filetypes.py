@@ -67,9 +67,9 @@ def describe_passed_over(paths: Iterable[str | Path]) -> str:
 
 
 def describe_unreadable(paths: Iterable[str | Path]) -> str:
-    """'2 links to missing files, 1 pipe or device', for the entries named as images that a folder scan
-    passed over because no file stands behind them ('' for none): a folder of links to an unmounted drive
-    must not just come back as "no supported photos"."""
+    """'2 links to missing files, 1 pipe or device named as photos', for the entries named as images that a
+    folder scan passed over because no file stands behind them ('' for none): a folder of links to an
+    unmounted drive must not just come back as "no supported photos"."""
     paths = list(paths)
     links = sum(1 for p in paths if os.path.islink(p) and not os.path.exists(p))
     others = len(paths) - links
@@ -78,7 +78,7 @@ def describe_unreadable(paths: Iterable[str | Path]) -> str:
         parts.append(f"{links} link to a missing file" if links == 1 else f"{links} links to missing files")
     if others:
         parts.append(f"{others} pipe or device" if others == 1 else f"{others} pipes or devices")
-    return ", ".join(parts)
+    return ", ".join(parts) + " named as photos" if parts else ""
 
 
 def default_output_extension(photo: str | Path) -> str:

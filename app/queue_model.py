@@ -430,16 +430,15 @@ class BatchQueue:
     def _read_saved(self, tries: int = 3, wait_s: float = 0.2) -> str:
         """The saved queue's text. A read error is tried again twice, a moment apart: a network home folder
         or a waking disk can fail once, and giving up moves the user's queue aside."""
-        for attempt in range(tries):
+        assert self.path is not None
+        for _ in range(tries - 1):
             try:
-                return self.path.read_text("utf-8")  # type: ignore[union-attr]
+                return self.path.read_text("utf-8")
             except FileNotFoundError:
                 raise
             except OSError:
-                if attempt == tries - 1:
-                    raise
                 time.sleep(wait_s)
-        raise AssertionError("unreachable")
+        return self.path.read_text("utf-8")
 
     def _emit(self, event: str, items: list[QueueItem], persist: bool = True) -> None:
         if persist and self.autosave:

@@ -261,6 +261,11 @@ def test_repeated_crashes_make_the_engine_fatal(tmp_path: Path) -> None:
             assert "being restarted" not in failures[1]
             with pytest.raises(EngineUnavailableError):
                 await client.submit(tmp_path / "in.png", tmp_path / "c.png")
+            # Start (or Retry) starts it again with the full allowance: one more crash restarts it, not give up
+            await client.start()
+            result = await client.run(tmp_path / "in.png", tmp_path / "d.png", timeout=20)
+            assert isinstance(result, P.Failed) and result.error.code == P.ErrorCode.ENGINE_CRASHED
+            assert result.error.message.endswith("It is being restarted; you can retry the photo.")
 
     run(main)
 

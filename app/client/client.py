@@ -140,6 +140,8 @@ class EngineClient:
             raise EngineUnavailableError("The engine client is closed.")
         if self._state in _AVAILABLE and self.ready is not None:
             return self.ready
+        if self._state is EngineState.FATAL:
+            self._crashes.clear()  # the user starts it again after a give-up: a new crash is not the fourth
         if self._watchdog is None:
             self._watchdog = self._spawn(self._watch_silence())
         if self._starting is None or self._starting.done():

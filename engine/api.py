@@ -260,14 +260,18 @@ def restore_file(
     t1 = time.perf_counter()
     plan: dict = {}
     stage("restore")  # starts the ETA's clock now, not when the first step or tile is done
-    rgb = restore_array(
-        model.net, img.rgb, times, seed=opts.seed, task=task, device=model.device, tile=opts.tile,
-        overlap=opts.overlap, on_progress=on_progress, on_warning=warn, cancel=cancel, fullres=opts.fullres,
-        optimize=opts.optimize, precision=opts.precision, details=plan, equalize=model.equalizes_low_light,
-    )
+    if opts.strength == 0:  # none of a restoration would be kept: do not spend minutes computing it
+        warn("Strength 0%: the original was saved as it is; nothing was restored.")
+        rgb, times, plan["fullres"] = img.rgb, (), ""  # `img` is replaced below, so this is not a shared copy
+    else:
+        rgb = restore_array(
+            model.net, img.rgb, times, seed=opts.seed, task=task, device=model.device, tile=opts.tile,
+            overlap=opts.overlap, on_progress=on_progress, on_warning=warn, cancel=cancel, fullres=opts.fullres,
+            optimize=opts.optimize, precision=opts.precision, details=plan, equalize=model.equalizes_low_light,
+        )
     timings["restore"] = time.perf_counter() - t1
     timings.update({f"restore_{k}": v for k, v in plan.pop("fast_timings", {}).items()})
-    if opts.strength < 1.0:
+    if 0 < opts.strength < 1.0:
         blend_over(rgb, img.rgb, opts.strength)
     # free the input's float copy before encoding; the result says which program made it
     img = replace(img, rgb=np.empty((0, 0, 3), np.float32), exif=imaging.with_software(img.exif, SOFTWARE))

@@ -355,6 +355,7 @@ def test_strength_keeps_part_of_the_original(tmp_path, tiny_model_path, capsys):
                      "--task", "haze", "--strength", strength]) == 0
         outs[strength] = cv2.imread(str(out / "in.png"), cv2.IMREAD_UNCHANGED).astype(np.int64)
     assert (outs["0"] == pixels).all()
+    assert capsys.readouterr().err.count("Strength 0%: the original was saved as it is; nothing was restored") == 1
     assert not (outs["100"] == pixels).all()
     assert np.abs(outs["50%"] - (outs["100"] + pixels) / 2).max() <= 1
     for bad in ("150", "half"):

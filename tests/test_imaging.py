@@ -10,6 +10,7 @@ import io
 import os
 import struct
 import zlib
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -583,6 +584,44 @@ def test_png_text_chunks_are_kept(tmp_path):
             "Title": "Old harbour", "Copyright": "© Jane Doe", "Description": "Le port à l’aube — 1962"}
         assert im.text["Comment"] == "scan " * 400 and "Raw profile type exif" not in im.text
     assert read_image(write_image(tmp_path / "out.jpg", img.rgb, img)).text is None  # PNG only
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".tif", ".webp"])
+def test_png_description_author_and_copyright_go_into_the_exif_of_other_formats(tmp_path, suffix):
+    """A PNG saved as JPEG, TIFF or WebP has no text chunks: the three with an EXIF tag of the same meaning
+    are carried there, so a caption and credit are not lost; a tag the EXIF already has is not replaced."""
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Copyright", "© Zoë Doe")
+    info.add_itxt("Description", "Le port à l’aube — 1962")
+    info.add_text("Author", "Zoë Doe")
+    info.add_text("Title", "Old harbour")  # no EXIF tag of that meaning
+    exif = Image.Exif()
+    exif[0x013B] = "Studio"  # the file's own EXIF Artist
+    Image.fromarray(smooth_u8()).save(tmp_path / "scan.png", pnginfo=info, exif=exif.tobytes())
+    img = read_image(tmp_path / "scan.png")
+    with Image.open(write_image(tmp_path / f"out{suffix}", img.rgb, img)) as im:
+        tags = im.getexif()
+    utf8 = [tags.get(t, "").encode("latin-1").decode("utf-8") for t in (0x010E, 0x013B, 0x8298)]  # Pillow: Latin-1
+    assert utf8 == ["Le port à l’aube — 1962", "Studio", "© Zoë Doe"]
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".tif", ".png"])
+def test_exif_text_beyond_ascii_survives(tmp_path, suffix):
+    """An owner's name or a "©" in UTF-8 (as Lightroom and exiftool write them) came out as "Zo??" in every
+    result: Pillow reads the bytes as Latin-1 and writes "?" for each character beyond ASCII."""
+    exif = Image.Exif()
+    exif[0x013B] = "Zoë Doe".encode()
+    exif[0x8298] = "© 2026 Zoë".encode()
+    exif[0x0112] = 6  # rotated: the EXIF is rewritten when read
+    exif.get_ifd(0x8769)[0xA430] = "Zoë".encode()  # CameraOwnerName
+    Image.fromarray(smooth_u8()).save(tmp_path / "in.jpg", exif=exif.tobytes())
+    img = read_image(tmp_path / "in.jpg")
+    img = replace(img, exif=imaging.with_software(img.exif, "Hourglass"))  # as a restore does
+    with Image.open(write_image(tmp_path / f"out{suffix}", img.rgb, img)) as im:
+        tags = im.getexif()
+        owner = tags.get_ifd(0x8769)[0xA430]
+    assert [tags[t].encode("latin-1").decode() for t in (0x013B, 0x8298)] == ["Zoë Doe", "© 2026 Zoë"]
+    assert (owner if isinstance(owner, bytes) else owner.encode("latin-1")).decode() == "Zoë"
 
 
 def test_names_up_to_the_disk_limit_are_written_and_longer_ones_refused(tmp_path):

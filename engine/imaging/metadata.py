@@ -30,6 +30,27 @@ _TIFF_EXIF_TAGS = frozenset({270, 271, 272, 274, 282, 283, 296, 305, 306, 315, 3
 _JPEG_SEGMENT = 65533  # the most one JPEG marker segment holds, less its length field
 
 
+def _text_as_bytes(values, ifd_tags: Iterable[int] = (0x8769, 0x8825)) -> None:
+    """Give text tags beyond ASCII their bytes back, in place (in the Exif and GPS sub-directories too).
+    Pillow reads an ASCII tag's bytes as Latin-1 and writes "?" for every character beyond ASCII, so a
+    UTF-8 "Zoë" or "©" (as Lightroom, exiftool and cameras' owner settings write them) became "Zo??" and
+    "??" in every result. (In the sub-directories Pillow then marks them BYTE rather than ASCII.)"""
+    for tag in list(values):
+        value = values[tag]
+        if isinstance(value, str) and not value.isascii():
+            values[tag] = value.encode("latin-1", "replace")
+    if isinstance(values, Image.Exif):
+        for tag in ifd_tags:
+            if tag in values:
+                _text_as_bytes(values.get_ifd(tag), ())  # Pillow writes the cached sub-directory
+
+
+def _exif_bytes(exif: Image.Exif) -> bytes:
+    """`exif.tobytes()` without losing text beyond ASCII (see `_text_as_bytes`)."""
+    _text_as_bytes(exif)
+    return exif.tobytes()
+
+
 def _tiff_ifd0(read) -> tuple[str, list[tuple[int, int, int, int]]] | None:
     """A classic TIFF's byte order and first directory, as (tag, type, count, offset of the 12-byte entry);
     `read(offset, size)` gives the file's bytes. None for anything else (BigTIFF, damaged)."""
@@ -64,7 +85,7 @@ def _clean_exif(exif: Image.Exif, tiff_file: bool) -> tuple[bytes | None, int]:
         del exif[tag]
     if _ORIENTATION in exif:
         exif[_ORIENTATION] = 1
-    return (exif.tobytes() if len(exif) else None), orientation
+    return (_exif_bytes(exif) if len(exif) else None), orientation
 
 
 def _read_icc(img: Image.Image, gray: bool) -> bytes | None:
@@ -209,10 +230,35 @@ def with_software(exif: bytes | None, software: str) -> bytes | None:
         if exif:
             tags.load(exif)
         tags[0x0131] = software
-        return tags.tobytes()
+        return _exif_bytes(tags)
     except (ValueError, TypeError, SyntaxError, OSError, struct.error) as e:  # keep the EXIF as read
         log.warning("EXIF Software tag not set: %s", e)
         return exif or None
+
+
+# PNG's registered text keywords that have an EXIF tag of the same meaning
+_PNG_TEXT_EXIF = {"Description": 0x010E, "Author": 0x013B, "Copyright": 0x8298}  # ImageDescription, Artist
+
+
+def with_png_text(exif: bytes | None, text: dict[str, str] | None) -> bytes | None:
+    """EXIF with a PNG's Description, Author and Copyright in its tags of the same meaning, for a result
+    saved in a format without PNG text (JPEG, TIFF, WebP...), so they are not lost on the way; tags the
+    EXIF already has win. Text beyond ASCII is written as UTF-8 bytes, as exiftool and exiv2 write and read
+    it (Pillow would write "?" for each such character)."""
+    found = {tag: value for key, tag in _PNG_TEXT_EXIF.items() if (value := (text or {}).get(key, "").strip())}
+    if not found:
+        return exif
+    tags = Image.Exif()
+    try:
+        if exif:
+            tags.load(exif)
+        for tag, value in found.items():
+            if not tags.get(tag):
+                tags[tag] = value if value.isascii() else value.encode("utf-8")
+        return _exif_bytes(tags)
+    except (ValueError, TypeError, SyntaxError, OSError, struct.error) as e:  # keep the EXIF as read
+        log.warning("PNG text not carried into EXIF: %s", e)
+        return exif
 
 
 def _reset_xmp_orientation(xmp: bytes | None) -> bytes | None:
@@ -281,6 +327,7 @@ def _retag_tiff(tiff: memoryview, meta: ImageData, has_alpha: bool) -> list:
     if meta.exif:
         exif = Image.Exif()
         exif.load(meta.exif)
+        _text_as_bytes(exif)
         for tag in set(exif) - _LAYOUT_TAGS:  # as Pillow's own TIFF writer does
             ifd[tag] = exif.get_ifd(tag) if tag in TiffTags.TAGS_V2_GROUPS else exif[tag]
     if has_alpha:

@@ -33,7 +33,7 @@ from engine.imaging.data import (
     to_uint8,
     to_uint16,
 )
-from engine.imaging.metadata import _JPEG_SEGMENT, _add_png_metadata, _jpeg_app13, _retag_tiff
+from engine.imaging.metadata import _JPEG_SEGMENT, _add_png_metadata, _jpeg_app13, _retag_tiff, with_png_text
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,8 @@ def write_image(path, rgb: np.ndarray, source: ImageData | None = None, *, forma
         rgb = _gray(rgb, keep_rgb=alpha is not None or fmt not in _GRAY_FORMATS)
         if rgb.ndim == 3 and meta.icc_profile:  # a GRAY profile cannot describe RGB pixels
             meta = replace(meta, icc_profile=None)
+    if meta.text and fmt != "PNG":
+        meta = replace(meta, exif=with_png_text(meta.exif, meta.text))
     if fmt in ("PNG", "TIFF"):
         parts = _encode_with_cv2(fmt, depth, rgb, alpha, meta)
     else:

@@ -16,7 +16,11 @@ setup: $(STAMP)
 
 # With a display: the desktop app. Without one: restore the bundled samples with the default model.
 run: setup
-	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then $(VENV)/bin/hourglass; else $(MAKE) --no-print-directory run-cli; fi
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
+		$(VENV)/bin/hourglass; rc=$$?; \
+		if [ $$rc -ne 2 ]; then exit $$rc; fi; \
+		echo "No window could open (above): restoring the bundled samples headless instead."; \
+	fi; $(MAKE) --no-print-directory run-cli
 
 run-cli: setup
 	$(VENV)/bin/hourglass restore resources/samples -o out/samples --overwrite

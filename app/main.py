@@ -25,16 +25,65 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def display_problem(env=None, platform: str | None = None) -> str | None:
-    """Why no window can open (Linux without X11/Wayland and no Qt platform chosen), else None. Qt would
-    abort with a core dump and advise reinstalling, which is wrong advice over SSH or in a container."""
+def display_problem(env=None, platform: str | None = None, x11_check=None) -> str | None:
+    """Why no window can open on Linux, else None: no X11/Wayland display and no Qt platform chosen, or an
+    X11 display that Qt's xcb plugin cannot use (see `x11_problem`). Qt would abort with a core dump and
+    advise reinstalling, which is wrong advice over SSH, in a container or for a missing system library."""
     env = os.environ if env is None else env
     platform = platform or sys.platform
-    if not platform.startswith("linux") or env.get("QT_QPA_PLATFORM") or env.get("DISPLAY") \
-            or env.get("WAYLAND_DISPLAY"):
+    if not platform.startswith("linux"):
         return None
-    return ("no display to open the window on (DISPLAY and WAYLAND_DISPLAY are not set). From a terminal, "
-            "restore with `hourglass restore PHOTO_OR_FOLDER... -o FOLDER` (`hourglass --help` lists the commands).")
+    qpa = env.get("QT_QPA_PLATFORM", "")
+    if env.get("DISPLAY") and (qpa == "xcb" or not (qpa or env.get("WAYLAND_DISPLAY"))):
+        return (x11_check or x11_problem)(env["DISPLAY"])
+    if qpa or env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"):
+        return None
+    return ("no display to open the window on (DISPLAY and WAYLAND_DISPLAY are not set). " + CLI_HINT)
+
+
+CLI_HINT = "From a terminal, restore with `hourglass restore PHOTO_OR_FOLDER... -o FOLDER` (`hourglass --help` lists the commands)."
+
+
+def _load_here_or_bundled(load, name: str):
+    """Load a library as the system finds it, else from an installed app's folder (where the installer put
+    the copy Qt's plugin will use)."""
+    try:
+        return load(name)
+    except OSError:
+        bundle = getattr(sys, "_MEIPASS", None)
+        if not bundle:
+            raise
+        return load(os.path.join(bundle, name))
+
+
+def x11_problem(display: str, load=None) -> str | None:
+    """What keeps Qt's xcb plugin from opening a window on `display`, asked the way Qt asks (libxcb), so
+    the user reads the cause: Qt 6.5+ needs libxcb-cursor0, which some desktops lack, and a DISPLAY left
+    over from a closed SSH session has no server behind it."""
+    import ctypes
+
+    load = load or ctypes.CDLL
+    try:
+        xcb = load("libxcb.so.1")
+    except OSError:
+        return "the X11 library libxcb.so.1 is missing, so no window can open. " + CLI_HINT
+    try:
+        _load_here_or_bundled(load, "libxcb-cursor.so.0")
+    except OSError:
+        return ("the window needs the system library libxcb-cursor0 (Qt 6.5 and later need it on X11). Install "
+                "it (Debian, Ubuntu: `sudo apt install libxcb-cursor0`; Fedora: `sudo dnf install "
+                "xcb-util-cursor`) and start Hourglass again. " + CLI_HINT)
+    xcb.xcb_connect.restype = ctypes.c_void_p
+    xcb.xcb_connect.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
+    xcb.xcb_connection_has_error.argtypes = [ctypes.c_void_p]
+    xcb.xcb_disconnect.argtypes = [ctypes.c_void_p]
+    conn = xcb.xcb_connect(os.fsencode(display), None)
+    failed = xcb.xcb_connection_has_error(conn)
+    xcb.xcb_disconnect(conn)
+    if failed:
+        return (f"no X11 display answers at DISPLAY={display} (a closed SSH session or a display that was "
+                "stopped leaves it set), so no window can open. " + CLI_HINT)
+    return None
 
 
 def build(args: argparse.Namespace):

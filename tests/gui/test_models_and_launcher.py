@@ -130,7 +130,10 @@ def test_without_a_display_the_window_explains_instead_of_aborting(tmp_path):
 
     from app.main import display_problem
 
-    assert display_problem({"DISPLAY": ":0"}, "linux") is None
+    assert display_problem({"DISPLAY": ":0"}, "linux", x11_check=lambda display: None) is None
+    assert display_problem({"DISPLAY": ":0"}, "linux", x11_check=lambda display: f"bad {display}") == "bad :0"
+    assert display_problem({"DISPLAY": ":0", "WAYLAND_DISPLAY": "wayland-0"}, "linux", x11_check=str) is None
+    assert display_problem({"DISPLAY": ":0", "QT_QPA_PLATFORM": "xcb"}, "linux", x11_check=str) == ":0"
     assert display_problem({"WAYLAND_DISPLAY": "wayland-0"}, "linux") is None
     assert display_problem({"QT_QPA_PLATFORM": "offscreen"}, "linux") is None
     assert display_problem({}, "win32") is None and display_problem({}, "darwin") is None
@@ -140,3 +143,29 @@ def test_without_a_display_the_window_explains_instead_of_aborting(tmp_path):
     r = subprocess.run([sys.executable, "-m", "app", "photo.jpg"], env=env, capture_output=True, text=True,
                        timeout=60, check=False)
     assert r.returncode == 2 and "no display to open the window on" in r.stderr and "Aborted" not in r.stderr
+
+
+def test_an_x11_display_that_cannot_be_used_is_explained_instead_of_aborting(tmp_path):
+    """A DISPLAY left over from a closed SSH session, or a desktop without libxcb-cursor0 (which Qt 6.5+
+    needs on X11): Qt aborted with a core dump and advised reinstalling."""
+    import ctypes
+    import os
+
+    from app.main import x11_problem
+
+    def without_cursor_library(name):
+        if name == "libxcb-cursor.so.0":
+            raise OSError(name)
+        return ctypes.CDLL(name)
+
+    try:
+        ctypes.CDLL("libxcb.so.1")
+    except OSError:
+        pytest.skip("no libxcb on this machine")
+    assert "sudo apt install libxcb-cursor0" in x11_problem(":4711", without_cursor_library)
+    env = {k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env.update(DISPLAY=":4711", HOURGLASS_DATA_DIR=str(tmp_path))  # no X server there
+    r = subprocess.run([sys.executable, "-m", "app"], env=env, capture_output=True, text=True, timeout=60,
+                       check=False)
+    assert r.returncode == 2 and "Aborted" not in r.stderr and "core dumped" not in r.stderr
+    assert ("no X11 display answers at DISPLAY=:4711" in r.stderr) != ("libxcb-cursor0" in r.stderr)

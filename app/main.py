@@ -25,23 +25,49 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def display_problem(env=None, platform: str | None = None, x11_check=None) -> str | None:
-    """Why no window can open on Linux, else None: no X11/Wayland display and no Qt platform chosen, or an
-    X11 display that Qt's xcb plugin cannot use (see `x11_problem`). Qt would abort with a core dump and
-    advise reinstalling, which is wrong advice over SSH, in a container or for a missing system library."""
+def display_problem(env=None, platform: str | None = None, x11_check=None, wayland_check=None) -> str | None:
+    """Why no window can open on Linux, else None: no X11/Wayland display, or none that answers (see
+    `x11_problem`, `wayland_problem`; Qt tries Wayland first, then X11). Qt would abort with a core dump and
+    advise reinstalling, which is wrong advice over SSH, in a container or for a missing system library.
+    A Qt platform the user chose (QT_QPA_PLATFORM) is left to Qt."""
     env = os.environ if env is None else env
     platform = platform or sys.platform
-    if not platform.startswith("linux"):
+    if not platform.startswith("linux") or env.get("QT_QPA_PLATFORM"):
         return None
-    qpa = env.get("QT_QPA_PLATFORM", "")
-    if env.get("DISPLAY") and (qpa == "xcb" or not (qpa or env.get("WAYLAND_DISPLAY"))):
-        return (x11_check or x11_problem)(env["DISPLAY"])
-    if qpa or env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"):
-        return None
-    return ("no display to open the window on (DISPLAY and WAYLAND_DISPLAY are not set). " + CLI_HINT)
+    checks = [(env.get("WAYLAND_DISPLAY"), wayland_check or wayland_problem),
+              (env.get("DISPLAY"), x11_check or x11_problem)]
+    problems = []
+    for display, check in checks:
+        if display:
+            problem = check(display)
+            if problem is None:
+                return None
+            problems.append(problem)
+    if problems:
+        return " ".join(p if i == 0 else p[:1].upper() + p[1:] for i, p in enumerate(problems + [CLI_HINT]))
+    return "no display to open the window on (DISPLAY and WAYLAND_DISPLAY are not set). " + CLI_HINT
 
 
-CLI_HINT = "From a terminal, restore with `hourglass restore PHOTO_OR_FOLDER... -o FOLDER` (`hourglass --help` lists the commands)."
+CLI_HINT = ("From a terminal, restore with `hourglass restore PHOTO_OR_FOLDER... -o FOLDER` (`hourglass --help` "
+            "lists the commands).")
+
+
+def wayland_problem(display: str, load=None) -> str | None:
+    """Whether a Wayland compositor answers at `display`, asked the way Qt asks (libwayland-client)."""
+    import ctypes
+
+    try:
+        wayland = (load or ctypes.CDLL)("libwayland-client.so.0")
+    except OSError:
+        return "the Wayland library libwayland-client.so.0 is missing."
+    wayland.wl_display_connect.restype = ctypes.c_void_p
+    wayland.wl_display_connect.argtypes = [ctypes.c_char_p]
+    wayland.wl_display_disconnect.argtypes = [ctypes.c_void_p]
+    conn = wayland.wl_display_connect(os.fsencode(display))
+    if not conn:
+        return f"no Wayland compositor answers at WAYLAND_DISPLAY={display}."
+    wayland.wl_display_disconnect(conn)
+    return None
 
 
 def _load_here_or_bundled(load, name: str):
@@ -66,13 +92,13 @@ def x11_problem(display: str, load=None) -> str | None:
     try:
         xcb = load("libxcb.so.1")
     except OSError:
-        return "the X11 library libxcb.so.1 is missing, so no window can open. " + CLI_HINT
+        return "the X11 library libxcb.so.1 is missing, so no window can open."
     try:
         _load_here_or_bundled(load, "libxcb-cursor.so.0")
     except OSError:
         return ("the window needs the system library libxcb-cursor0 (Qt 6.5 and later need it on X11). Install "
                 "it (Debian, Ubuntu: `sudo apt install libxcb-cursor0`; Fedora: `sudo dnf install "
-                "xcb-util-cursor`) and start Hourglass again. " + CLI_HINT)
+                "xcb-util-cursor`) and start Hourglass again.")
     xcb.xcb_connect.restype = ctypes.c_void_p
     xcb.xcb_connect.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
     xcb.xcb_connection_has_error.argtypes = [ctypes.c_void_p]
@@ -82,7 +108,7 @@ def x11_problem(display: str, load=None) -> str | None:
     xcb.xcb_disconnect(conn)
     if failed:
         return (f"no X11 display answers at DISPLAY={display} (a closed SSH session or a display that was "
-                "stopped leaves it set), so no window can open. " + CLI_HINT)
+                "stopped leaves it set), so no window can open.")
     return None
 
 

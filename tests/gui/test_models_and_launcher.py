@@ -130,11 +130,20 @@ def test_without_a_display_the_window_explains_instead_of_aborting(tmp_path):
 
     from app.main import display_problem
 
-    assert display_problem({"DISPLAY": ":0"}, "linux", x11_check=lambda display: None) is None
-    assert display_problem({"DISPLAY": ":0"}, "linux", x11_check=lambda display: f"bad {display}") == "bad :0"
-    assert display_problem({"DISPLAY": ":0", "WAYLAND_DISPLAY": "wayland-0"}, "linux", x11_check=str) is None
-    assert display_problem({"DISPLAY": ":0", "QT_QPA_PLATFORM": "xcb"}, "linux", x11_check=str) == ":0"
-    assert display_problem({"WAYLAND_DISPLAY": "wayland-0"}, "linux") is None
+    def answers(display):
+        return None
+
+    def silent(display):
+        return f"nothing at {display}."
+
+    both = {"DISPLAY": ":0", "WAYLAND_DISPLAY": "wayland-0"}
+    assert display_problem({"DISPLAY": ":0"}, "linux", x11_check=answers) is None
+    assert display_problem({"WAYLAND_DISPLAY": "wayland-0"}, "linux", wayland_check=answers) is None
+    assert display_problem(both, "linux", x11_check=answers, wayland_check=silent) is None  # Qt falls back
+    assert display_problem(both, "linux", x11_check=silent, wayland_check=answers) is None
+    problem = display_problem(both, "linux", x11_check=silent, wayland_check=silent)
+    assert problem.startswith("nothing at wayland-0. Nothing at :0. From a terminal, restore with")
+    assert display_problem({"DISPLAY": ":0", "QT_QPA_PLATFORM": "xcb"}, "linux", x11_check=silent) is None
     assert display_problem({"QT_QPA_PLATFORM": "offscreen"}, "linux") is None
     assert display_problem({}, "win32") is None and display_problem({}, "darwin") is None
     assert "hourglass restore" in display_problem({}, "linux")
@@ -169,3 +178,8 @@ def test_an_x11_display_that_cannot_be_used_is_explained_instead_of_aborting(tmp
                        check=False)
     assert r.returncode == 2 and "Aborted" not in r.stderr and "core dumped" not in r.stderr
     assert ("no X11 display answers at DISPLAY=:4711" in r.stderr) != ("libxcb-cursor0" in r.stderr)
+    env.update(WAYLAND_DISPLAY="wayland-4711", XDG_RUNTIME_DIR=str(tmp_path))  # no compositor either
+    r = subprocess.run([sys.executable, "-m", "app"], env=env, capture_output=True, text=True, timeout=60,
+                       check=False)
+    assert r.returncode == 2 and "Aborted" not in r.stderr
+    assert "Wayland" in r.stderr and "DISPLAY=:4711" in r.stderr

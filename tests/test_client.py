@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -190,6 +191,27 @@ def test_silent_engine_is_marked_unresponsive_then_restarted(tmp_path: Path) -> 
             assert isinstance(failed, P.Failed) and failed.error.code == P.ErrorCode.ENGINE_CRASHED
             assert "stopped answering" in failed.error.message
             assert isinstance(await client.run(tmp_path / "in.png", tmp_path / "out2.png", timeout=20), P.Result)
+
+    run(main)
+
+
+def test_a_computer_that_slept_does_not_make_the_engine_look_silent(tmp_path: Path) -> None:
+    """Sleep stops both processes; Windows' monotonic clock goes on counting, so on waking the engine looked
+    silent for as long as the lid was closed, and the photo in progress was killed as "stopped answering"."""
+    async def main() -> None:
+        cfg = fake_config(tmp_path, "normal", unresponsive_after=0.3, restart_after=1.0)
+        async with EngineClient(cfg) as client:
+            stream = client.events()
+            job = await client.submit(tmp_path / "in.png", tmp_path / "out.png", P.JobOptions(steps=150))
+            await stream.wait_for(P.Progress, 10)
+            pid = client.pid
+            os.kill(pid, signal.SIGSTOP)  # the computer sleeps: the engine stops ...
+            time.sleep(2.0)  # noqa: ASYNC251 - ... and so does this app, while the clock runs on
+            os.kill(pid, signal.SIGCONT)
+            done = await client.wait_job(job, timeout=20)
+            assert isinstance(done, P.Result) and client.pid == pid
+            assert not any(isinstance(e, EngineStatus) and e.state is EngineState.UNRESPONSIVE
+                           for e in stream.drain())
 
     run(main)
 

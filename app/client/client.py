@@ -472,13 +472,22 @@ class EngineClient:
     async def _watch_silence(self) -> None:
         cfg = self.config
         period = max(0.05, min(1.0, cfg.unresponsive_after / 4))
+        heard_from = time.monotonic()  # silence counts from here at the earliest
         while True:
+            before = time.monotonic()
             await asyncio.sleep(period)
+            now = time.monotonic()
+            if now - before > max(5 * period, cfg.unresponsive_after / 2):
+                # This app itself did not run: the computer slept (Windows' clock counts sleep) or the
+                # GUI was stuck. The engine was not silent meanwhile, its answers were not read.
+                log.info("the app did not run for %.1f s; the engine's silence counts from now", now - before)
+                heard_from = now
+                continue
             conn = self._conn
             if conn is None or conn.handshaking or conn.kill_reason is not None or not conn.alive:
                 continue
             factor = cfg.loading_factor if conn.engine_state == "loading" else 1.0
-            silence = time.monotonic() - conn.last_message_at
+            silence = now - max(conn.last_message_at, heard_from)
             if silence > cfg.restart_after * factor:
                 log.warning("engine (pid %d) silent for %.1f s: restarting it", conn.pid, silence)
                 self._spawn(conn.terminate(f"the engine stopped answering (silent for {silence:.0f} s)",

@@ -95,7 +95,9 @@ def launcher(user: str | None, env: dict[str, str], *args: str, wrap: tuple[str,
 def smoke_gui(label: str, user: str | None, home: Path, x11: bool = False) -> dict | None:
     """`hourglass --smoke`: offscreen, or with `x11` on a real X server (Xvfb) through Qt's xcb plugin."""
     report = home / f"smoke-{int(time.time() * 1000)}.json"
-    env = user_env(home, {"QT_QPA_PLATFORM": "xcb"} if x11 else None)
+    env = user_env(home)
+    if x11:  # as an X11 desktop session: DISPLAY (from xvfb-run) and no platform chosen, so the app's own
+        del env["QT_QPA_PLATFORM"]  # display check runs in the installed app, and Qt picks xcb itself
     env["HOURGLASS_LAUNCH_TS"] = repr(time.time())
     wrap = ("xvfb-run", "-a", "-s", "-screen 0 1280x800x24") if x11 else ()
     t0 = time.perf_counter()
@@ -119,6 +121,17 @@ def smoke_gui(label: str, user: str | None, home: Path, x11: bool = False) -> di
           f"(spawn→ready {data['engine_start_to_ready_s']} s), process wall {data['wall_s']} s, "
           f"torch {data['torch']}, protocol {data['protocol']}", flush=True)
     return data
+
+
+def dead_display_check(home: Path) -> None:
+    """A DISPLAY with no X server behind it (left over from a closed SSH session): the installed app says so
+    and exits 2, where Qt alone aborts with a core dump and advises reinstalling."""
+    env = user_env(home, {"DISPLAY": ":4711"})
+    del env["QT_QPA_PLATFORM"]
+    r = run(launcher(None, env), timeout=60)
+    check(r.returncode == 2 and "no X11 display answers at DISPLAY=:4711" in r.stderr,
+          "a DISPLAY with no X server behind it is explained, not a core dump",
+          f"rc={r.returncode}; {r.stderr.strip()[-300:]}")
 
 
 def restore(label: str, user: str | None, home: Path) -> None:
@@ -314,6 +327,7 @@ def main() -> int:
         if shutil.which("xvfb-run"):
             x11 = smoke_gui("root, X11 (Xvfb, Qt xcb plugin)", None, root_home, x11=True)
             check(bool(x11) and x11.get("platform") == "xcb", "the window opens on X11 with the bundled xcb plugin")
+        dead_display_check(root_home)
         restore("root", None, root_home)
         avif_check(root_home)
         orphan_check(root_home)

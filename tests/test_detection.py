@@ -450,6 +450,7 @@ def test_evaluation_report_on_a_tiny_test_tree(tmp_path, stub):
     assert paired["rain100h/rain"]["correct"] == 0 and paired["rain100h/rain"]["other"] == "haze (1)"
     assert report["summary"]["per_class"]["rain"] == 0.0 and report["summary"]["per_class"]["snow"] is None
     assert report["summary"]["balanced_accuracy"] == pytest.approx(1 / 3)
+    assert report["summary"]["balanced_accuracy_95"] == pytest.approx([1 / 3, 1 / 3])  # all or none right
     text = out.with_suffix(".md").read_text()
     assert "| **haze** | 0 | 1 | 0 | 0 | 0 | 0 | 1 | 100.0% |" in text and "Balanced accuracy" in text
     assert "| rain | rain100h/rain | 1 | 0 | haze (1) |" in text
@@ -458,6 +459,19 @@ def test_evaluation_report_on_a_tiny_test_tree(tmp_path, stub):
     from engine.imaging import gray_copy
 
     np.testing.assert_allclose(gray_copy(np.array([[[1.0, 0.0, 0.0]]], np.float32)), [[[0.299] * 3]], rtol=1e-6)
+
+
+def test_the_balanced_accuracy_interval_says_how_much_the_test_set_alone_moves_it():
+    from engine.detection.evaluate import balanced_accuracy_interval, summarise
+
+    right, photos = np.array([75, 26, 50, 5, 38, 35]), np.array([94, 35, 71, 6, 42, 42])  # the shipped detector
+    m = np.diag(right) + np.diag(photos - right)[:, [5, 0, 1, 2, 3, 4]]  # the wrong answers anywhere else
+    low, high = balanced_accuracy_interval(m)
+    assert low < summarise(m)["balanced_accuracy"] < high and high - low > 0.08  # 6 snow photos: wide
+    assert balanced_accuracy_interval(m) == [low, high]  # a fixed seed: the same report every run
+    low10, high10 = balanced_accuracy_interval(m * 10)
+    assert high10 - low10 < (high - low) / 2  # ten times the photos: about a third as wide
+    assert balanced_accuracy_interval(np.zeros((6, 6), np.int64)) is None
 
 
 def test_evaluation_without_data_says_so(tmp_path, capsys):

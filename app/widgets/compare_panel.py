@@ -31,6 +31,8 @@ from app.preview import PreviewService
 from app.queue_model import FINISHED, ItemState, QueueItem
 from app.runner import RESTORE_AGAIN_HINT, BatchRunner
 
+ZERO_STRENGTH = "Strength 0%: the results are saved as the originals (nothing of the restoration is kept)."
+
 
 class ComparePanel(QWidget):
     message = Signal(str, int)  # text for the status bar, milliseconds
@@ -170,9 +172,12 @@ class ComparePanel(QWidget):
         self.settings.strength = value / 100
         self.view.set_strength(value / 100)
         self._update_strength_label()
+        if value == 0:  # say it before a whole batch runs
+            self.message.emit(ZERO_STRENGTH, 10000)
 
     def _update_strength_label(self) -> None:
         self.strength_label.setText(f"{self.strength.value()}%")
+        self.strength_label.setToolTip(ZERO_STRENGTH if self.strength.value() == 0 else "")
 
     def _view_menu(self, pos) -> None:
         menu = QMenu(self)

@@ -31,6 +31,8 @@ def test_preview_restores_the_visible_region(make_window, qtbot, tmp_path, fake_
     assert opts.format == "PNG" and Image.open(inp if Path(inp).exists() else photo).size
     assert opts.strength == 1.0 and window.compare.strength == 0.4
     assert window.queue[0].state is ItemState.PENDING  # a preview is not a restore
+    window.panel.strength.setValue(0)  # results would be the originals: the window says so
+    assert window.statusBar().currentMessage().startswith("Strength 0%: the results are saved as the originals")
 
 
 def test_compare_with_another_quality_restores_the_area_twice_then_uses_it(make_window, qtbot, tmp_path,

@@ -605,6 +605,23 @@ def test_png_description_author_and_copyright_go_into_the_exif_of_other_formats(
     assert utf8 == ["Le port à l’aube — 1962", "Studio", "© Zoë Doe"]
 
 
+@pytest.mark.parametrize("suffix", [".jpg", ".tif"])
+def test_the_exif_interop_directory_survives(tmp_path, suffix):
+    """Cameras write an Interop directory (DCF "R98") inside the Exif one. A TIFF result kept its old
+    offset as a number, pointing into the pixels (exiftool: "Bad format for InteropIFD entry 0")."""
+    exif = Image.Exif()
+    exif[0x010F] = "Camera"
+    exif.get_ifd(0x8769)[0x9003] = "2026:12:06 10:00:00"
+    exif.get_ifd(0x8769)[0xA005] = {1: "R98", 2: b"0100"}
+    Image.fromarray(smooth_u8()).save(tmp_path / "in.jpg", exif=exif.tobytes())
+    assert Image.open(tmp_path / "in.jpg").getexif().get_ifd(0xA005) == {1: "R98", 2: b"0100"}
+    img = read_image(tmp_path / "in.jpg")
+    with Image.open(write_image(tmp_path / f"out{suffix}", img.rgb, img)) as im:
+        tags = im.getexif()
+        assert tags.get_ifd(0x8769)[0x9003] == "2026:12:06 10:00:00"
+        assert tags.get_ifd(0xA005) == {1: "R98", 2: b"0100"}
+
+
 @pytest.mark.parametrize("suffix", [".jpg", ".tif", ".png"])
 def test_exif_text_beyond_ascii_survives(tmp_path, suffix):
     """An owner's name or a "©" in UTF-8 (as Lightroom and exiftool write them) came out as "Zo??" in every

@@ -305,6 +305,19 @@ def _add_png_metadata(png: memoryview, meta: ImageData) -> list:
     return [png[:end_of_ihdr], *chunks, png[end_of_ihdr:]]
 
 
+def _sub_ifd(exif: Image.Exif, tag: int) -> dict:
+    """The Exif or GPS sub-directory with its own sub-directory (Interop, in the Exif one) as a directory
+    too, as `Image.Exif.tobytes` does: left as the number it was read as, it pointed at the old file's
+    offset, into the pixels (exiftool: "Bad format for InteropIFD entry 0")."""
+    values = exif.get_ifd(tag)
+    if tag == 0x8769 and 0xA005 in values and not isinstance(values[0xA005], dict):
+        interop = exif.get_ifd(0xA005)
+        values = {k: v for k, v in values.items() if k != 0xA005}
+        if interop:  # an unreadable one is left out
+            values[0xA005] = interop
+    return values
+
+
 def _retag_tiff(tiff: memoryview, meta: ImageData, has_alpha: bool) -> list:
     """Rebuild OpenCV's TIFF with a directory that also holds EXIF, ICC, DPI and XMP.
 
@@ -329,7 +342,7 @@ def _retag_tiff(tiff: memoryview, meta: ImageData, has_alpha: bool) -> list:
         exif.load(meta.exif)
         _text_as_bytes(exif)
         for tag in set(exif) - _LAYOUT_TAGS:  # as Pillow's own TIFF writer does
-            ifd[tag] = exif.get_ifd(tag) if tag in TiffTags.TAGS_V2_GROUPS else exif[tag]
+            ifd[tag] = _sub_ifd(exif, tag) if tag in TiffTags.TAGS_V2_GROUPS else exif[tag]
     if has_alpha:
         ifd[338] = (2,)  # ExtraSamples: unassociated alpha
     if meta.dpi:

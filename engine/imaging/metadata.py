@@ -30,15 +30,28 @@ _TIFF_EXIF_TAGS = frozenset({270, 271, 272, 274, 282, 283, 296, 305, 306, 315, 3
 _JPEG_SEGMENT = 65533  # the most one JPEG marker segment holds, less its length field
 
 
+# The text tags of the Exif sub-directory (EXIF 2.32). Pillow knows no type for them there, so text given
+# as bytes (below) would be written as numbers (exiftool: "LensModel: 49 56 45 ..."): registered as ASCII.
+_EXIF_IFD_TEXT = {0x8824: "SpectralSensitivity", 0x9003: "DateTimeOriginal", 0x9004: "DateTimeDigitized",
+                  0x9010: "OffsetTime", 0x9011: "OffsetTimeOriginal", 0x9012: "OffsetTimeDigitized",
+                  0x9290: "SubsecTime", 0x9291: "SubsecTimeOriginal", 0x9292: "SubsecTimeDigitized",
+                  0xA004: "RelatedSoundFile", 0xA420: "ImageUniqueID", 0xA430: "CameraOwnerName",
+                  0xA431: "BodySerialNumber", 0xA433: "LensMake", 0xA434: "LensModel", 0xA435: "LensSerialNumber"}
+for _tag, _name in _EXIF_IFD_TEXT.items():
+    TiffTags.TAGS_V2_GROUPS.setdefault(0x8769, {}).setdefault(_tag, TiffTags.TagInfo(_tag, _name, TiffTags.ASCII, 0))
+
+
 def _text_as_bytes(values, ifd_tags: Iterable[int] = (0x8769, 0x8825)) -> None:
     """Give text tags beyond ASCII their bytes back, in place (in the Exif and GPS sub-directories too).
     Pillow reads an ASCII tag's bytes as Latin-1 and writes "?" for every character beyond ASCII, so a
     UTF-8 "Zoë" or "©" (as Lightroom, exiftool and cameras' owner settings write them) became "Zo??" and
-    "??" in every result. (In the sub-directories Pillow then marks them BYTE rather than ASCII.)"""
+    "??" in every result."""
     for tag in list(values):
         value = values[tag]
         if isinstance(value, str) and not value.isascii():
             values[tag] = value.encode("latin-1", "replace")
+        elif tag in _EXIF_IFD_TEXT and not isinstance(value, (str, bytes, int)):
+            del values[tag]  # a damaged one (several values) that the ASCII type could not write
     if isinstance(values, Image.Exif):
         for tag in ifd_tags:
             if tag in values:
@@ -234,6 +247,23 @@ def with_software(exif: bytes | None, software: str) -> bytes | None:
     except (ValueError, TypeError, SyntaxError, OSError, struct.error) as e:  # keep the EXIF as read
         log.warning("EXIF Software tag not set: %s", e)
         return exif or None
+
+
+def exif_without_orientation(exif: bytes | None) -> bytes | None:
+    """The EXIF for an AVIF: Pillow moves an Orientation tag into AVIF's own rotation box and re-writes
+    the EXIF itself, turning text beyond ASCII into "?"; ours is 1 (applied), so it is simply left out."""
+    if not exif:
+        return exif
+    tags = Image.Exif()
+    try:
+        tags.load(exif)
+        if _ORIENTATION not in tags:
+            return exif
+        del tags[_ORIENTATION]
+        return _exif_bytes(tags) if len(tags) else None
+    except (ValueError, TypeError, SyntaxError, OSError, struct.error) as e:  # keep the EXIF as read
+        log.warning("EXIF orientation not removed: %s", e)
+        return exif
 
 
 # PNG's registered text keywords that have an EXIF tag of the same meaning

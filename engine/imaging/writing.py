@@ -33,7 +33,14 @@ from engine.imaging.data import (
     to_uint8,
     to_uint16,
 )
-from engine.imaging.metadata import _JPEG_SEGMENT, _add_png_metadata, _jpeg_app13, _retag_tiff, with_png_text
+from engine.imaging.metadata import (
+    _JPEG_SEGMENT,
+    _add_png_metadata,
+    _jpeg_app13,
+    _retag_tiff,
+    exif_without_orientation,
+    with_png_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -210,7 +217,7 @@ def _encode_with_pillow(fmt: str, rgb: np.ndarray, alpha, meta: ImageData, quali
         _register_heif()
         opts.update(quality=quality)
     elif fmt == "AVIF":  # 12 MP at quality 95: 1.8 s on 2 cores, small beside the restoration itself
-        opts.update(quality=quality)
+        opts.update(quality=quality, exif=exif_without_orientation(meta.exif))
     buf = io.BytesIO()
     img.save(buf, format=fmt, **{k: v for k, v in opts.items() if v is not None})
     return buf.getvalue()

@@ -605,6 +605,34 @@ def test_png_description_author_and_copyright_go_into_the_exif_of_other_formats(
     assert utf8 == ["Le port à l’aube — 1962", "Studio", "© Zoë Doe"]
 
 
+def test_a_resolution_is_read_only_where_the_file_states_one(tmp_path):
+    """Pillow answers (1, 1) for a TIFF without resolution tags and the bare numbers of a resolution without
+    a unit, and (72, 72) for a JPEG whose EXIF has none: results claimed 1 dpi (a print 400 inches wide)."""
+    import cv2
+
+    pixels = smooth_u8()
+    cv2.imwrite(str(tmp_path / "plain.tif"), pixels)  # no resolution tags
+    cv2.imwrite(str(tmp_path / "plain.jpg"), pixels)  # JFIF density 1:1, unit 0: an aspect ratio
+    no_unit, none, inches = Image.Exif(), Image.Exif(), Image.Exif()
+    no_unit[0x011A], no_unit[0x011B], no_unit[0x0128] = 1, 1, 1  # as exiftool copies JFIF's aspect ratio
+    none[0x010F] = "Camera"
+    inches[0x011A], inches[0x011B], inches[0x0128] = 300, 300, 2
+    for name, exif in (("no_unit", no_unit), ("none", none), ("inches", inches)):
+        cv2.imwrite(str(tmp_path / "a.jpg"), pixels)
+        Image.open(tmp_path / "a.jpg").save(tmp_path / f"{name}.jpg", exif=exif.tobytes(), quality=95)
+    Image.fromarray(pixels).save(tmp_path / "cm.tif", tiffinfo={296: 3, 282: 118.11, 283: 118.11})
+    found = {n: read_image(tmp_path / n).dpi for n in ("plain.tif", "plain.jpg", "no_unit.jpg", "none.jpg",
+                                                       "inches.jpg", "cm.tif")}
+    assert found == {"plain.tif": None, "plain.jpg": None, "no_unit.jpg": None, "none.jpg": None,
+                     "inches.jpg": (300.0, 300.0), "cm.tif": (300.0, 300.0)}
+    img = read_image(tmp_path / "plain.tif")
+    with Image.open(write_image(tmp_path / "out.tif", img.rgb, img)) as im:
+        assert 282 not in im.tag_v2  # no 1 dpi made up
+    img = read_image(tmp_path / "no_unit.jpg")
+    with Image.open(write_image(tmp_path / "out.jpg", img.rgb, img)) as im:
+        assert im.info.get("jfif_unit") == 0
+
+
 @pytest.mark.parametrize("suffix", [".jpg", ".tif"])
 def test_the_exif_interop_directory_survives(tmp_path, suffix):
     """Cameras write an Interop directory (DCF "R98") inside the Exif one. A TIFF result kept its old

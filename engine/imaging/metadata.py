@@ -109,14 +109,33 @@ def _read_icc(img: Image.Image, gray: bool) -> bytes | None:
 
 
 def _read_dpi(img: Image.Image) -> tuple[float, float] | None:
+    """The resolution the file states in inches or centimetres, else None. Pillow also answers (1, 1)
+    for a TIFF without resolution tags, the bare numbers of a resolution without a unit (an aspect ratio),
+    and (72, 72) for a JPEG whose EXIF has none; written back, such a photo claimed 1 dpi (a print
+    hundreds of inches wide) or a resolution it never had."""
     try:
-        x, y = (float(v) for v in img.info["dpi"])
-    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        if img.format == "TIFF":
+            x, y = _stated_resolution(img.tag_v2)
+        elif img.format in ("JPEG", "MPO") and img.info.get("jfif_unit") not in (1, 2):
+            x, y = _stated_resolution(img.getexif())  # JFIF gives only an aspect ratio, or is absent
+        else:
+            x, y = (float(v) for v in img.info["dpi"])
+    except (KeyError, TypeError, ValueError, ZeroDivisionError, SyntaxError, struct.error):
         return None
     if not (x > 0 and y > 0 and np.isfinite([x, y]).all()):
         return None
     # PNG stores pixels per metre: the 300 dpi the photographer set comes back as 299.9994
     return tuple(float(round(v)) if abs(v - round(v)) < 0.02 else round(v, 2) for v in (x, y))
+
+
+def _stated_resolution(tags) -> tuple[float, float]:
+    """X and Y resolution in dpi from TIFF/EXIF tags; KeyError when they are absent or have no unit
+    (ResolutionUnit 1; absent, it means inches)."""
+    unit = tags.get(0x0128, 2)
+    if unit not in (2, 3):
+        raise KeyError("no resolution unit")
+    scale = 2.54 if unit == 3 else 1.0
+    return float(tags[0x011A]) * scale, float(tags[0x011B]) * scale
 
 
 def _read_xmp(img: Image.Image) -> bytes | None:

@@ -812,9 +812,11 @@ def test_unreadable_permission(tmp_path):
 
 # ----------------------------------------------------------------------------------------------- RAW
 
-def fake_linear_dng(path: Path, rgb16: np.ndarray, orientation: int = 1, *, bayer: bool = False) -> None:
+def fake_linear_dng(path: Path, rgb16: np.ndarray, orientation: int = 1, *, bayer: bool = False,
+                    xmp: bytes | None = None) -> None:
     """An uncompressed LinearRaw DNG: the simplest RAW file LibRaw decodes; `bayer`: a colour-filter-array
-    DNG instead (RGGB, one sample per site taken from `rgb16`), as cameras' sensors record."""
+    DNG instead (RGGB, one sample per site taken from `rgb16`), as cameras' sensors record; `xmp`: an XMP
+    packet in it, as Lightroom writes into a DNG."""
     h, w, _ = rgb16.shape
     one = [(1, 1)]
     if bayer:
@@ -831,6 +833,8 @@ def fake_linear_dng(path: Path, rgb16: np.ndarray, orientation: int = 1, *, baye
             278: (4, [h]), 279: (4, [len(pixels)]), 284: (3, [1]), 50706: (1, [1, 4, 0, 0]),
             50708: (2, "Hourglass Test"), 50717: (4, [65535]), 50728: (5, one * 3), 50778: (3, [21]),
             50721: (10, [(1, 1), (0, 1), (0, 1), (0, 1), (1, 1), (0, 1), (0, 1), (0, 1), (1, 1)])}
+    if xmp:
+        tags[700] = (1, list(xmp))
     codes = {1: "B", 2: "s", 3: "H", 4: "I", 5: "II", 10: "ii"}
     blobs = {}
     for tag, (typ, vals) in tags.items():
@@ -892,6 +896,45 @@ def test_raw_decoding(tmp_path, orientation):
     assert cv2.imread(str(out), cv2.IMREAD_UNCHANGED).dtype == np.uint16
 
 
+XMP_DEVELOPED = b"""<?xpacket begin='' id='W5M0MpCehiHzreSzNTczkc9d'?>
+<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'>
+ <rdf:Description rdf:about='' xmlns:xmp='http://ns.adobe.com/xap/1.0/' xmlns:tiff='http://ns.adobe.com/tiff/1.0/'
+  xmlns:crs='http://ns.adobe.com/camera-raw-settings/1.0/' xmp:Rating='4' crs:Exposure2012='+0.50'
+  tiff:ImageWidth='6048' tiff:Orientation='6'>
+  <dc:subject xmlns:dc='http://purl.org/dc/elements/1.1/'><rdf:Bag><rdf:li>fjord</rdf:li></rdf:Bag></dc:subject>
+  <crs:ToneCurvePV2012><rdf:Seq><rdf:li>0, 0</rdf:li></rdf:Seq></crs:ToneCurvePV2012>
+ </rdf:Description></rdf:RDF></x:xmpmeta>
+<?xpacket end='w'?>"""
+
+
+@pytest.mark.parametrize("where", ["inside", "IMG_1.xmp", "IMG_1.dng.xmp"])
+def test_a_raw_photos_xmp_is_kept_without_its_develop_settings(tmp_path, where):
+    """Rating and keywords (in a DNG as Lightroom writes them, or in a sidecar as Lightroom, Bridge or
+    darktable keep them beside a RAW) come through to the TIFF result. The develop settings do not (in a
+    developed TIFF an editor would apply them again), nor the RAW's size, and the orientation is reset."""
+    rgb = np.full((32, 48, 3), 20000, np.uint16)
+    fake_linear_dng(tmp_path / "IMG_1.dng", rgb, xmp=XMP_DEVELOPED if where == "inside" else None)
+    if where != "inside":
+        (tmp_path / where).write_bytes(XMP_DEVELOPED)
+    img = read_image(tmp_path / "IMG_1.dng")
+    xmp = read_image(write_image(tmp_path / "IMG_1.tif", img.rgb, img)).xmp
+    assert b'xmp:Rating="4"' in xmp and b"<rdf:li>fjord</rdf:li>" in xmp and b'tiff:Orientation="1"' in xmp
+    assert b"crs:" not in xmp and b"camera-raw-settings" not in xmp and b"ImageWidth" not in xmp
+    assert xmp.startswith(b"<?xpacket begin=") and xmp.rstrip().endswith(b"<?xpacket end=\"w\"?>")
+
+
+def test_a_raw_photo_without_xmp_or_with_a_broken_sidecar_has_none(tmp_path):
+    rgb = np.full((32, 48, 3), 20000, np.uint16)
+    fake_linear_dng(tmp_path / "IMG_2.dng", rgb)
+    assert read_image(tmp_path / "IMG_2.dng").xmp is None
+    (tmp_path / "IMG_2.xmp").write_bytes(b"<x:xmpmeta not closed")
+    assert read_image(tmp_path / "IMG_2.dng").xmp is None
+    from engine.imaging.raw_xmp import without_develop_settings
+
+    plain = XMP_DEVELOPED.replace(b"crs:", b"xmp:").replace(b"tiff:ImageWidth='6048' ", b"")
+    assert without_develop_settings(plain) == plain  # nothing to take out: kept byte for byte
+
+
 @pytest.mark.parametrize("orientation", [1, 6])
 def test_read_small_develops_a_bayer_raw_at_half_size(tmp_path, orientation):
     """For detection: a sensor's RAW developed in LibRaw's half-size mode (no demosaicing; about a fifth of
@@ -945,13 +988,13 @@ def test_raw_exif_of_orf_rw2_cr3_and_raf_containers(tmp_path):
     (tmp_path / "DSCF1.RAF").write_bytes(header.ljust(100, b"\0") + preview.getvalue() + bytes(64))
 
     for name in ("P1.ORF", "P1.RW2", "IMG_1.CR3", "DSCF1.RAF"):
-        exif_bytes = raw._raw_exif(tmp_path / name)
+        exif_bytes = raw._raw_metadata(tmp_path / name)[0]
         assert_camera_exif(exif_bytes)  # Make, Model, dates, exposure; orientation reset to 1
     cr3 = Image.Exif()
-    cr3.load(raw._raw_exif(tmp_path / "IMG_1.CR3"))
+    cr3.load(raw._raw_metadata(tmp_path / "IMG_1.CR3")[0])
     assert cr3.get_ifd(0x8825)[2] == (48.0, 51.0, 30.0)
     (tmp_path / "junk.RAF").write_bytes(b"FUJIFILMCCD-RAW " + bytes(200))
-    assert raw._raw_exif(tmp_path / "junk.RAF") is None
+    assert raw._raw_metadata(tmp_path / "junk.RAF")[0] is None
 
 
 @pytest.mark.parametrize("ext", [".dng", ".cr2", ".nef"])

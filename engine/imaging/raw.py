@@ -17,7 +17,8 @@ from engine.errors import (
     UnsupportedInputError,
 )
 from engine.imaging.data import ImageData, _check_size
-from engine.imaging.metadata import _clean_exif, _srgb_profile
+from engine.imaging.metadata import _XMP_TAG, _clean_exif, _reset_xmp_orientation, _srgb_profile
+from engine.imaging.raw_xmp import raw_xmp
 
 
 def _read_raw(path: Path) -> ImageData:
@@ -27,7 +28,9 @@ def _read_raw(path: Path) -> ImageData:
     low-light models brighten dark photos themselves.
     """
     rgb = _develop_raw(path)
-    return ImageData(rgb, None, 16, "RAW", _raw_exif(path), _srgb_profile(), None, None, path)
+    exif, embedded_xmp = _raw_metadata(path)
+    xmp = _reset_xmp_orientation(raw_xmp(path, embedded_xmp))  # LibRaw turned the pixels upright
+    return ImageData(rgb, None, 16, "RAW", exif, _srgb_profile(), None, xmp, path)
 
 
 def _develop_raw(path: Path, at_least: int | None = None, full: np.ndarray | None = None) -> np.ndarray:
@@ -61,17 +64,26 @@ def _develop_raw(path: Path, at_least: int | None = None, full: np.ndarray | Non
     return rgb
 
 
-def _raw_exif(path: Path) -> bytes | None:
+def _raw_metadata(path: Path) -> tuple[bytes | None, bytes | None]:
     """The camera's EXIF (capture time, exposure, lens, GPS) of a RAW file, wherever its format keeps it:
     TIFF-based RAWs (DNG, NEF, ARW, CR2, PEF; ORF and RW2 behind their own magic numbers), Canon CR3's
-    CMT boxes, or the EXIF of the JPEG preview embedded in the file (Fujifilm RAF). None if not found.
+    CMT boxes, or the EXIF of the JPEG preview embedded in the file (Fujifilm RAF); and the XMP packet in
+    a TIFF-based RAW's first directory (a DNG's). None for what is not found.
 
     The maker note is dropped: it is large (JPEG allows 64 KB of EXIF) and breaks when moved.
     """
     try:
         data = path.read_bytes()
     except OSError:
-        return None
+        return None, None
+    xmp = None
+    with suppress(OSError, ValueError, TypeError, KeyError, IndexError, SyntaxError, struct.error):
+        packet = (_tiff_raw_exif(data) or {}).get(_XMP_TAG)
+        xmp = packet if isinstance(packet, bytes) and packet else None
+    return _camera_exif(data), xmp
+
+
+def _camera_exif(data: bytes) -> bytes | None:
     found = None
     for reader in (_tiff_raw_exif, _cr3_exif, _embedded_jpeg_exif):
         with suppress(OSError, ValueError, TypeError, KeyError, IndexError, SyntaxError, struct.error):

@@ -1,0 +1,76 @@
+"""A RAW photo's XMP (rating, keywords, title, creator): its sidecar file, as Lightroom, Bridge and
+darktable write one beside a RAW they may not alter (`IMG_1.xmp`, `IMG_1.CR2.xmp`), else the packet inside
+the file (a DNG's). The develop settings in it are left out: they describe how an editor develops the
+sensor data, and in a developed TIFF an editor would apply them a second time."""
+
+from __future__ import annotations
+
+import io
+import logging
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+MAX_XMP = 8 << 20  # a sidecar larger than this is not an XMP packet a photo needs
+# Camera Raw / Lightroom develop settings and darktable's edit history
+DEVELOP_NAMESPACES = frozenset({"http://ns.adobe.com/camera-raw-settings/1.0/", "http://darktable.sf.net/"})
+# properties that describe the RAW file's layout, not the developed result (its size, samples, coding)
+_TIFF, _EXIF = "http://ns.adobe.com/tiff/1.0/", "http://ns.adobe.com/exif/1.0/"
+LAYOUT_PROPERTIES = frozenset(
+    [f"{{{_TIFF}}}{name}" for name in ("ImageWidth", "ImageLength", "BitsPerSample", "Compression",
+                                       "PhotometricInterpretation", "SamplesPerPixel", "PlanarConfiguration",
+                                       "YCbCrSubSampling", "YCbCrPositioning")]
+    + [f"{{{_EXIF}}}{name}" for name in ("PixelXDimension", "PixelYDimension")])
+_PACKET = ('<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n{}\n<?xpacket end="w"?>')
+
+
+def sidecar(path: Path) -> Path | None:
+    """The XMP sidecar of `path`, in the naming of Adobe's apps (IMG_1.xmp) or darktable's (IMG_1.CR2.xmp)."""
+    for candidate in (path.with_suffix(".xmp"), path.with_suffix(".XMP"), path.with_name(path.name + ".xmp"),
+                      path.with_name(path.name + ".XMP")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def raw_xmp(path: Path, embedded: bytes | None) -> bytes | None:
+    """The XMP to keep with a RAW photo's result (see the module's docstring); None when there is none."""
+    found = sidecar(path)
+    if found is not None:
+        try:
+            if found.stat().st_size <= MAX_XMP:
+                kept = without_develop_settings(found.read_bytes())
+                if kept:
+                    return kept
+        except OSError as e:
+            log.warning("XMP sidecar %s not read: %s", found, e)
+    return without_develop_settings(embedded) if embedded else None
+
+
+def _dropped(name: str) -> bool:
+    return name in LAYOUT_PROPERTIES or (name.startswith("{") and name[1:].split("}", 1)[0] in DEVELOP_NAMESPACES)
+
+
+def without_develop_settings(packet: bytes) -> bytes | None:
+    """`packet` without the develop settings and the RAW's layout properties (attributes or elements);
+    None if it is not readable XMP."""
+    try:
+        prefixes = {}
+        for _event, (prefix, uri) in ET.iterparse(io.BytesIO(packet), events=("start-ns",)):
+            prefixes.setdefault(prefix, uri)
+        root = ET.fromstring(packet)
+    except ET.ParseError as e:
+        log.warning("XMP not kept: %s", e)
+        return None
+    if not any(_dropped(n) for element in root.iter() for n in (element.tag, *element.attrib)):
+        return packet  # nothing to take out: keep it byte for byte
+    for prefix, uri in prefixes.items():
+        if prefix and not prefix.startswith("ns"):  # keep the writer's prefixes (ET reserves ns0, ns1...)
+            ET.register_namespace(prefix, uri)
+    for element in root.iter():
+        for name in [n for n in element.attrib if _dropped(n)]:
+            del element.attrib[name]
+        for child in [c for c in element if _dropped(c.tag)]:
+            element.remove(child)
+    return _PACKET.format(ET.tostring(root, encoding="unicode")).encode("utf-8")

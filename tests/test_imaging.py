@@ -913,7 +913,7 @@ def test_a_raw_photos_xmp_is_kept_without_its_develop_settings(tmp_path, where):
     darktable keep them beside a RAW) come through to the TIFF result. The develop settings do not (in a
     developed TIFF an editor would apply them again), nor the RAW's size, and the orientation is reset."""
     rgb = np.full((32, 48, 3), 20000, np.uint16)
-    fake_linear_dng(tmp_path / "IMG_1.dng", rgb, xmp=XMP_DEVELOPED if where == "inside" else None)
+    fake_linear_dng(tmp_path / "IMG_1.dng", rgb, xmp=XMP_DEVELOPED + b"\0" if where == "inside" else None)
     if where != "inside":
         (tmp_path / where).write_bytes(XMP_DEVELOPED)
     img = read_image(tmp_path / "IMG_1.dng")

@@ -55,6 +55,7 @@ def _dropped(name: str) -> bool:
 def without_develop_settings(packet: bytes) -> bytes | None:
     """`packet` without the develop settings and the RAW's layout properties (attributes or elements);
     None if it is not readable XMP."""
+    packet = packet.rstrip(b"\0")  # a TIFF tag's bytes may be padded to an even length
     try:
         prefixes = {}
         for _event, (prefix, uri) in ET.iterparse(io.BytesIO(packet), events=("start-ns",)):

@@ -76,17 +76,22 @@ def _raw_metadata(path: Path) -> tuple[bytes | None, bytes | None]:
         data = path.read_bytes()
     except OSError:
         return None, None
-    xmp = None
-    with suppress(OSError, ValueError, TypeError, KeyError, IndexError, SyntaxError, struct.error):
-        packet = (_tiff_raw_exif(data) or {}).get(_XMP_TAG)
+    tiff, xmp = None, None
+    with suppress(*_DAMAGED):
+        tiff = _tiff_raw_exif(data)  # read once: it copies the whole file
+        packet = tiff.get(_XMP_TAG) if tiff is not None else None
         xmp = packet if isinstance(packet, bytes) and packet else None
-    return _camera_exif(data), xmp
+    return _camera_exif(data, tiff), xmp
 
 
-def _camera_exif(data: bytes) -> bytes | None:
+_DAMAGED = (OSError, ValueError, TypeError, KeyError, IndexError, SyntaxError, struct.error)
+
+
+def _camera_exif(data: bytes, tiff: Image.Exif | None) -> bytes | None:
+    """The first directory `tiff` of a TIFF-based RAW (already read), else a CR3's or the preview's EXIF."""
     found = None
-    for reader in (_tiff_raw_exif, _cr3_exif, _embedded_jpeg_exif):
-        with suppress(OSError, ValueError, TypeError, KeyError, IndexError, SyntaxError, struct.error):
+    for reader in (lambda _: tiff, _cr3_exif, _embedded_jpeg_exif):
+        with suppress(*_DAMAGED):
             exif = reader(data)
             if exif is not None and len(exif):
                 found = found or exif

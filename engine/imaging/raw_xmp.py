@@ -56,11 +56,13 @@ def without_develop_settings(packet: bytes) -> bytes | None:
     """`packet` without the develop settings and the RAW's layout properties (attributes or elements);
     None if it is not readable XMP."""
     packet = packet.rstrip(b"\0")  # a TIFF tag's bytes may be padded to an even length
-    try:
-        prefixes = {}
-        for _event, (prefix, uri) in ET.iterparse(io.BytesIO(packet), events=("start-ns",)):
-            prefixes.setdefault(prefix, uri)
-        root = ET.fromstring(packet)
+    prefixes, root = {}, None
+    try:  # one pass: the writer's prefixes, and the tree (its first element)
+        for event, item in ET.iterparse(io.BytesIO(packet), events=("start-ns", "start")):
+            if event == "start-ns":
+                prefixes.setdefault(*item)
+            elif root is None:
+                root = item
     except ET.ParseError as e:
         log.warning("XMP not kept: %s", e)
         return None

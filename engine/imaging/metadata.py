@@ -41,7 +41,7 @@ for _tag, _name in _EXIF_IFD_TEXT.items():
     TiffTags.TAGS_V2_GROUPS.setdefault(0x8769, {}).setdefault(_tag, TiffTags.TagInfo(_tag, _name, TiffTags.ASCII, 0))
 
 
-def _text_as_bytes(values, ifd_tags: Iterable[int] = (0x8769, 0x8825)) -> None:
+def _text_as_bytes(values) -> None:
     """Give text tags beyond ASCII their bytes back, in place (in the Exif and GPS sub-directories too).
     Pillow reads an ASCII tag's bytes as Latin-1 and writes "?" for every character beyond ASCII, so a
     UTF-8 "Zoë" or "©" (as Lightroom, exiftool and cameras' owner settings write them) became "Zo??" and
@@ -52,10 +52,10 @@ def _text_as_bytes(values, ifd_tags: Iterable[int] = (0x8769, 0x8825)) -> None:
             values[tag] = value.encode("latin-1", "replace")
         elif tag in _EXIF_IFD_TEXT and not isinstance(value, (str, bytes, int)):
             del values[tag]  # a damaged one (several values) that the ASCII type could not write
-    if isinstance(values, Image.Exif):
-        for tag in ifd_tags:
+    if isinstance(values, Image.Exif):  # (a sub-directory is a dict: no deeper)
+        for tag in (0x8769, 0x8825):
             if tag in values:
-                _text_as_bytes(values.get_ifd(tag), ())  # Pillow writes the cached sub-directory
+                _text_as_bytes(values.get_ifd(tag))  # Pillow writes the cached sub-directory
 
 
 def _exif_bytes(exif: Image.Exif) -> bytes:

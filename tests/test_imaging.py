@@ -523,6 +523,79 @@ def test_iptc_stored_as_longs_in_a_tiff_and_in_its_photoshop_block_is_read(tmp_p
     assert read_image(tmp_path / "irb.tif").iptc == IPTC
 
 
+def _xmp_values(xmp: bytes) -> dict[str, list[str]]:
+    """Every property of an XMP packet, by its prefixed name, as the texts of its value or its list items."""
+    import xml.etree.ElementTree as ET
+
+    names = {"http://purl.org/dc/elements/1.1/": "dc", "http://ns.adobe.com/photoshop/1.0/": "photoshop",
+             "http://iptc.org/std/Iptc4xmpCore/1.0/xmlns/": "Iptc4xmpCore"}
+
+    def short(tag: str) -> str:
+        uri, _, name = tag[1:].partition("}")
+        return f"{names.get(uri, uri)}:{name}"
+
+    found: dict[str, list[str]] = {}
+    for description in ET.fromstring(xmp.strip(b"\0")).iter("{http://www.w3.org/1999/02/22-rdf-syntax-ns#}Description"):
+        for name, value in description.attrib.items():
+            found[short(name)] = [value]
+        for prop in description:
+            items = [li.text for li in prop.iter("{http://www.w3.org/1999/02/22-rdf-syntax-ns#}li")]
+            found[short(prop.tag)] = items or [prop.text]
+    return found
+
+
+@pytest.mark.parametrize("out_ext", [".png", ".webp", ".avif", ".heic"])
+def test_iptc_goes_into_the_xmp_of_formats_without_iptc(tmp_path, out_ext):
+    """PNG, WebP, AVIF and HEIC have no IPTC block: an IPTC-only photo (agency files, older software)
+    restored as one kept no caption. The captions now go into the result's XMP, as the IPTC Core schema
+    names them."""
+    src = source_with_meta(smooth_u8() / 255.0, fmt="JPEG", xmp=None, iptc=IPTC)
+    img = read_image(write_image(tmp_path / f"out{out_ext}", src.rgb, src))
+    assert img.xmp is not None
+    values = _xmp_values(img.xmp)
+    assert values["dc:description"] == ["Le soleil se couche à Étretat"]
+    assert values["dc:subject"] == ["beach", "sky"]
+    assert values["photoshop:Headline"] == ["Sunset"] and values["photoshop:Credit"] == ["Jane Doe"]
+
+
+def test_iptc_fills_only_what_the_xmp_lacks(tmp_path):
+    """Lightroom and exiftool write both and keep them equal; where they differ, the XMP is the newer (the
+    Metadata Working Group's rule), so its values stay and only missing properties come from the IPTC."""
+    xmp = XMP.replace(b'dc:format="image/test"/>', b'dc:format="image/test"><dc:description><rdf:Alt>'
+                      b'<rdf:li xml:lang="x-default">Edited caption</rdf:li></rdf:Alt></dc:description>'
+                      b"</rdf:Description>")
+    src = source_with_meta(smooth_u8() / 255.0, fmt="JPEG", xmp=xmp, iptc=IPTC)
+    values = _xmp_values(read_image(write_image(tmp_path / "out.png", src.rgb, src)).xmp)
+    assert values["dc:description"] == ["Edited caption"] and values["dc:format"] == ["image/test"]
+    assert values["dc:subject"] == ["beach", "sky"] and values["photoshop:Headline"] == ["Sunset"]
+
+    from engine.imaging.iptc_xmp import with_iptc
+
+    complete = with_iptc(xmp, IPTC)
+    assert with_iptc(complete, IPTC) == complete  # nothing missing: kept byte for byte
+    assert with_iptc(b"<x:xmpmeta broken", IPTC) == b"<x:xmpmeta broken"  # unreadable: kept as it is
+    assert with_iptc(XMP, None) == XMP
+
+
+def test_iptc_datasets_in_latin_1_extended_and_dated_are_read():
+    """Older software writes Latin-1 without saying so; IIM allows extended lengths; the date and time
+    created become one XMP date."""
+    from engine.imaging.iptc_xmp import datasets, iptc_properties
+
+    caption = "Café au lait".encode("cp1252")
+    iim = (bytes([0x1C, 2, 120]) + struct.pack(">HH", 0x8002, len(caption)) + caption
+           + b"".join(bytes([0x1C, 2, ds]) + struct.pack(">H", len(v)) + v
+                      for ds, v in [(55, b"20240317"), (60, b"142530+0100"), (80, b"A"), (80, b"B")])
+           + b"\0\0")  # a TIFF tag's padding
+    assert [d[:2] for d in datasets(iim)] == [(2, 120), (2, 55), (2, 60), (2, 80), (2, 80)]
+    props = {tag.split("}")[1]: values for tag, (_, values) in iptc_properties(iim).items()}
+    assert props == {"description": ["Café au lait"], "creator": ["A", "B"],
+                     "DateCreated": ["2024-03-17T14:25:30+01:00"]}
+    month_only = bytes([0x1C, 2, 55]) + struct.pack(">H", 8) + b"20240300"
+    assert iptc_properties(month_only)["{http://ns.adobe.com/photoshop/1.0/}DateCreated"][1] == ["2024-03"]
+    assert datasets(b"\x1c\x02\x78\xff\xff") == []  # a length past the end: nothing made up
+
+
 def test_xmp_too_large_for_a_jpeg_is_left_out_instead_of_failing(tmp_path):
     """Photoshop's document history can make a TIFF's XMP megabytes long; one JPEG segment holds 64 KB."""
     big = XMP.replace(b"image/test", b"x" * 100_000)

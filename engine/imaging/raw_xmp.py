@@ -5,10 +5,10 @@ sensor data, and in a developed TIFF an editor would apply them a second time.""
 
 from __future__ import annotations
 
-import io
 import logging
-import xml.etree.ElementTree as ET
 from pathlib import Path
+
+from engine.imaging.xmp_packet import parse, to_packet
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,6 @@ LAYOUT_PROPERTIES = frozenset(
                                        "PhotometricInterpretation", "SamplesPerPixel", "PlanarConfiguration",
                                        "YCbCrSubSampling", "YCbCrPositioning")]
     + [f"{{{_EXIF}}}{name}" for name in ("PixelXDimension", "PixelYDimension")])
-_PACKET = ('<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n{}\n<?xpacket end="w"?>')
 
 
 def sidecar(path: Path) -> Path | None:
@@ -55,25 +54,15 @@ def _dropped(name: str) -> bool:
 def without_develop_settings(packet: bytes) -> bytes | None:
     """`packet` without the develop settings and the RAW's layout properties (attributes or elements);
     None if it is not readable XMP."""
-    packet = packet.rstrip(b"\0")  # a TIFF tag's bytes may be padded to an even length
-    prefixes, root = {}, None
-    try:  # one pass: the writer's prefixes, and the tree (its first element)
-        for event, item in ET.iterparse(io.BytesIO(packet), events=("start-ns", "start")):
-            if event == "start-ns":
-                prefixes.setdefault(*item)
-            elif root is None:
-                root = item
-    except ET.ParseError as e:
-        log.warning("XMP not kept: %s", e)
+    parsed = parse(packet)
+    if parsed is None:
         return None
+    prefixes, root = parsed
     if not any(_dropped(n) for element in root.iter() for n in (element.tag, *element.attrib)):
-        return packet  # nothing to take out: keep it byte for byte
-    for prefix, uri in prefixes.items():
-        if prefix and not prefix.startswith("ns"):  # keep the writer's prefixes (ET reserves ns0, ns1...)
-            ET.register_namespace(prefix, uri)
+        return packet.rstrip(b"\0")  # nothing to take out: keep it byte for byte
     for element in root.iter():
         for name in [n for n in element.attrib if _dropped(n)]:
             del element.attrib[name]
         for child in [c for c in element if _dropped(c.tag)]:
             element.remove(child)
-    return _PACKET.format(ET.tostring(root, encoding="unicode")).encode("utf-8")
+    return to_packet(root, prefixes)

@@ -33,6 +33,7 @@ from engine.imaging.data import (
     to_uint8,
     to_uint16,
 )
+from engine.imaging.iptc_xmp import with_iptc
 from engine.imaging.metadata import (
     _JPEG_SEGMENT,
     _add_png_metadata,
@@ -43,6 +44,9 @@ from engine.imaging.metadata import (
 )
 
 log = logging.getLogger(__name__)
+
+_XMP_WITHOUT_IPTC = frozenset({"PNG", "WEBP", "HEIF", "AVIF"})  # formats that hold XMP but no IPTC block
+
 
 def output_format_for(source: ImageData, requested: str | None = None) -> tuple[str, int]:
     """(format, bit depth) to write for `source`: its own format and depth where the format allows.
@@ -95,6 +99,8 @@ def write_image(path, rgb: np.ndarray, source: ImageData | None = None, *, forma
             meta = replace(meta, icc_profile=None)
     if meta.text and fmt != "PNG":
         meta = replace(meta, exif=with_png_text(meta.exif, meta.text))
+    if meta.iptc and fmt in _XMP_WITHOUT_IPTC:  # its captions and keywords go into the XMP instead
+        meta = replace(meta, xmp=with_iptc(meta.xmp, meta.iptc))
     if fmt in ("PNG", "TIFF"):
         parts = _encode_with_cv2(fmt, depth, rgb, alpha, meta)
     else:

@@ -82,10 +82,47 @@ def _load_here_or_bundled(load, name: str):
         return load(os.path.join(bundle, name))
 
 
+# The X11 libraries Qt's xcb platform plugin links (libqxcb.so and libQt6XcbQpa.so), each with the package
+# that holds it on Debian/Ubuntu and on Fedora. When any is missing, Qt 6.5+ names only libxcb-cursor0.
+XCB_LIBRARIES = (
+    ("libxcb-cursor.so.0", "libxcb-cursor0", "xcb-util-cursor"),
+    ("libxcb-icccm.so.4", "libxcb-icccm4", "xcb-util-wm"),
+    ("libxcb-keysyms.so.1", "libxcb-keysyms1", "xcb-util-keysyms"),
+    ("libxcb-image.so.0", "libxcb-image0", "xcb-util-image"),
+    ("libxcb-render-util.so.0", "libxcb-render-util0", "xcb-util-renderutil"),
+    ("libxcb-util.so.1", "libxcb-util1", "xcb-util"),
+    ("libxcb-randr.so.0", "libxcb-randr0", "libxcb"),
+    ("libxcb-render.so.0", "libxcb-render0", "libxcb"),
+    ("libxcb-shape.so.0", "libxcb-shape0", "libxcb"),
+    ("libxcb-shm.so.0", "libxcb-shm0", "libxcb"),
+    ("libxcb-sync.so.1", "libxcb-sync1", "libxcb"),
+    ("libxcb-xfixes.so.0", "libxcb-xfixes0", "libxcb"),
+    ("libxcb-xkb.so.1", "libxcb-xkb1", "libxcb"),
+    ("libxkbcommon.so.0", "libxkbcommon0", "libxkbcommon"),
+    ("libxkbcommon-x11.so.0", "libxkbcommon-x11-0", "libxkbcommon-x11"),
+    ("libX11-xcb.so.1", "libx11-xcb1", "libX11-xcb"),
+    ("libX11.so.6", "libx11-6", "libX11"),
+)
+
+
+def missing_xcb_packages(load) -> tuple[list[str], list[str]]:
+    """(Debian packages, Fedora packages) holding the libraries of `XCB_LIBRARIES` that cannot be loaded."""
+    debian, fedora = [], []
+    for name, deb, rpm in XCB_LIBRARIES:
+        try:
+            _load_here_or_bundled(load, name)
+        except OSError:
+            debian.append(deb)
+            if rpm not in fedora:
+                fedora.append(rpm)
+    return debian, fedora
+
+
 def x11_problem(display: str, load=None) -> str | None:
     """What keeps Qt's xcb plugin from opening a window on `display`, asked the way Qt asks (libxcb), so
-    the user reads the cause: Qt 6.5+ needs libxcb-cursor0, which some desktops lack, and a DISPLAY left
-    over from a closed SSH session has no server behind it."""
+    the user reads the cause: a system library the plugin needs and the desktop lacks (libxcb-cursor0, which
+    Qt 6.5+ needs; libxcb-icccm4 and others on minimal installs and WSL), or a DISPLAY left over from a
+    closed SSH session, with no server behind it."""
     import ctypes
 
     load = load or ctypes.CDLL
@@ -93,12 +130,12 @@ def x11_problem(display: str, load=None) -> str | None:
         xcb = load("libxcb.so.1")
     except OSError:
         return "the X11 library libxcb.so.1 is missing, so no window can open."
-    try:
-        _load_here_or_bundled(load, "libxcb-cursor.so.0")
-    except OSError:
-        return ("the window needs the system library libxcb-cursor0 (Qt 6.5 and later need it on X11). Install "
-                "it (Debian, Ubuntu: `sudo apt install libxcb-cursor0`; Fedora: `sudo dnf install "
-                "xcb-util-cursor`) and start Hourglass again.")
+    debian, fedora = missing_xcb_packages(load)
+    if debian:
+        them = "it" if len(debian) == 1 else "them"
+        return (f"the window needs the system librar{'y' if len(debian) == 1 else 'ies'} {', '.join(debian)} "
+                f"(Qt's X11 support uses {them}). Install {them} (Debian, Ubuntu: `sudo apt install "
+                f"{' '.join(debian)}`; Fedora: `sudo dnf install {' '.join(fedora)}`) and start Hourglass again.")
     xcb.xcb_connect.restype = ctypes.c_void_p
     xcb.xcb_connect.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
     xcb.xcb_connection_has_error.argtypes = [ctypes.c_void_p]

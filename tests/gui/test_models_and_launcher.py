@@ -177,9 +177,36 @@ def test_an_x11_display_that_cannot_be_used_is_explained_instead_of_aborting(tmp
     r = subprocess.run([sys.executable, "-m", "app"], env=env, capture_output=True, text=True, timeout=60,
                        check=False)
     assert r.returncode == 2 and "Aborted" not in r.stderr and "core dumped" not in r.stderr
-    assert ("no X11 display answers at DISPLAY=:4711" in r.stderr) != ("libxcb-cursor0" in r.stderr)
+    assert ("no X11 display answers at DISPLAY=:4711" in r.stderr) != ("sudo apt install" in r.stderr)
     env.update(WAYLAND_DISPLAY="wayland-4711", XDG_RUNTIME_DIR=str(tmp_path))  # no compositor either
     r = subprocess.run([sys.executable, "-m", "app"], env=env, capture_output=True, text=True, timeout=60,
                        check=False)
     assert r.returncode == 2 and "Aborted" not in r.stderr
-    assert "Wayland" in r.stderr and ("DISPLAY=:4711" in r.stderr or "libxcb-cursor0" in r.stderr)
+    assert "Wayland" in r.stderr and ("DISPLAY=:4711" in r.stderr or "sudo apt install" in r.stderr)
+
+
+def test_every_x11_library_qt_needs_is_checked_and_named_with_its_package():
+    """Qt 6.5+ names only libxcb-cursor0 when any library of its xcb plugin is missing (a minimal Debian, WSL
+    without libxcb-icccm4 and libxcb-keysyms1), then aborts: the check names each missing one's package."""
+    import ctypes
+
+    from app.main import XCB_LIBRARIES, x11_problem
+
+    gone = {"libxcb-icccm.so.4", "libxcb-keysyms.so.1", "libxcb-shm.so.0"}
+    loaded = []
+
+    def without(name):
+        loaded.append(name)
+        if name in gone:
+            raise OSError(name)
+        return ctypes.CDLL(name)
+
+    try:
+        ctypes.CDLL("libxcb.so.1")
+    except OSError:
+        pytest.skip("no libxcb on this machine")
+    message = x11_problem(":4711", without)
+    assert "`sudo apt install libxcb-icccm4 libxcb-keysyms1 libxcb-shm0`" in message
+    assert "`sudo dnf install xcb-util-wm xcb-util-keysyms libxcb`" in message
+    assert "libxcb-cursor0" not in message and "librar" in message
+    assert set(loaded) >= {name for name, _, _ in XCB_LIBRARIES}

@@ -1002,10 +1002,47 @@ def test_a_raw_photo_without_xmp_or_with_a_broken_sidecar_has_none(tmp_path):
     assert read_image(tmp_path / "IMG_2.dng").xmp is None
     (tmp_path / "IMG_2.xmp").write_bytes(b"<x:xmpmeta not closed")
     assert read_image(tmp_path / "IMG_2.dng").xmp is None
-    from engine.imaging.raw_xmp import without_develop_settings
+    from engine.imaging.xmp_sidecar import without_develop_settings
 
     plain = XMP_DEVELOPED.replace(b"crs:", b"xmp:").replace(b"tiff:ImageWidth='6048' ", b"")
     assert without_develop_settings(plain) == plain  # nothing to take out: kept byte for byte
+
+
+DARKTABLE_SIDECAR = b"""<?xml version="1.0" encoding="UTF-8"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="XMP Core 4.4.0-Exiv2"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+ <rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/"
+  xmlns:darktable="http://darktable.sf.net/" xmlns:tiff="http://ns.adobe.com/tiff/1.0/"
+  xmp:Rating="5" darktable:xmp_version="5" tiff:Orientation="6">
+  <dc:subject><rdf:Bag><rdf:li>fjord</rdf:li><rdf:li>Norway</rdf:li></rdf:Bag></dc:subject>
+  <darktable:history><rdf:Seq><rdf:li darktable:operation="exposure"/></rdf:Seq></darktable:history>
+ </rdf:Description></rdf:RDF></x:xmpmeta>"""
+
+
+def test_a_photos_sidecar_xmp_is_merged_into_its_own(tmp_path):
+    """darktable and digiKam keep a JPEG's rating and tags in `photo.jpg.xmp` beside it instead of changing
+    the file. They come through to the result, the sidecar's values winning over the file's older ones;
+    the edit history does not (an editor would apply it again), and the orientation is the result's."""
+    embedded = XMP.replace(b'dc:format="image/test"/>', b'dc:format="image/test" xmp:Rating="2" '
+                           b'xmlns:xmp="http://ns.adobe.com/xap/1.0/"/>')
+    src = source_with_meta(smooth_u8() / 255.0, xmp=embedded)
+    photo = write_image(tmp_path / "photo.jpg", src.rgb, src)
+    (tmp_path / "photo.jpg.xmp").write_bytes(DARKTABLE_SIDECAR)
+    img = read_image(photo)
+    values = _xmp_values(read_image(write_image(tmp_path / "out.png", img.rgb, img)).xmp)
+    assert values["dc:subject"] == ["fjord", "Norway"] and values["dc:format"] == ["image/test"]
+    assert values["http://ns.adobe.com/xap/1.0/:Rating"] == ["5"]
+    assert values["http://ns.adobe.com/tiff/1.0/:Orientation"] == ["1"]
+    assert not any("darktable" in name for name in values)
+
+    (tmp_path / "photo.jpg.xmp").unlink()
+    (tmp_path / "photo.xmp").write_bytes(DARKTABLE_SIDECAR)  # Lightroom's name: the RAW photo.CR2's, not ours
+    assert read_image(photo).xmp == embedded
+    (tmp_path / "photo.jpg.xmp").write_bytes(b"<x:xmpmeta not closed")
+    assert read_image(photo).xmp == embedded  # a broken sidecar: the photo's own, byte for byte
+    bare = write_image(tmp_path / "bare.jpg", src.rgb, replace(src, xmp=None))
+    (tmp_path / "bare.jpg.xmp").write_bytes(DARKTABLE_SIDECAR)
+    values = _xmp_values(read_image(bare).xmp)
+    assert values["dc:subject"] == ["fjord", "Norway"] and "darktable:history" not in str(values)
 
 
 @pytest.mark.parametrize("orientation", [1, 6])

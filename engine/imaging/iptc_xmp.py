@@ -11,7 +11,15 @@ import re
 import struct
 import xml.etree.ElementTree as ET
 
-from engine.imaging.xmp_packet import RDF, XML_LANG, parse, to_packet
+from engine.imaging.xmp_packet import (
+    RDF,
+    XML_LANG,
+    first_description,
+    parse,
+    property_names,
+    rdf_body,
+    to_packet,
+)
 
 log = logging.getLogger(__name__)
 
@@ -142,22 +150,18 @@ def with_iptc(xmp: bytes | None, iim: bytes | None) -> bytes | None:
         if parsed is None:
             return xmp
         prefixes, root = parsed
-        rdf = root if root.tag == f"{{{RDF}}}RDF" else root.find(f".//{{{RDF}}}RDF")
+        rdf = rdf_body(root)
         if rdf is None:
             log.warning("XMP without an RDF body: IPTC not added to it")
             return xmp
     else:
         prefixes, root = {}, ET.Element(f"{{{_X}}}xmpmeta")
         rdf = ET.SubElement(root, f"{{{RDF}}}RDF")
-    descriptions = rdf.findall(f"{{{RDF}}}Description")
-    present = {name for d in descriptions for name in (*d.attrib, *(child.tag for child in d))}
+    present = property_names(rdf)
     missing = {tag: kind_values for tag, kind_values in props.items() if tag not in present}
     if not missing:
         return xmp
-    if descriptions:
-        description = descriptions[0]
-    else:
-        description = ET.SubElement(rdf, f"{{{RDF}}}Description", {f"{{{RDF}}}about": ""})
+    description = first_description(rdf)
     for tag, (kind, values) in missing.items():
         _add(description, tag, kind, values)
     return to_packet(root, {**_PREFIXES, **prefixes})

@@ -18,7 +18,7 @@ from engine.errors import (
 )
 from engine.imaging.data import ImageData, _check_size
 from engine.imaging.metadata import _XMP_TAG, _clean_exif, _reset_xmp_orientation, _srgb_profile
-from engine.imaging.raw_xmp import raw_xmp
+from engine.imaging.xmp_sidecar import raw_xmp
 
 
 def _read_raw(path: Path) -> ImageData:

@@ -42,6 +42,7 @@ from engine.imaging.metadata import (
     _tiff_number,
 )
 from engine.imaging.raw import _develop_raw, _read_raw, _tiff_raw_exif
+from engine.imaging.xmp_sidecar import photo_xmp
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +87,16 @@ def read_image(path, at_least: int | None = None) -> ImageData:
     rgb, alpha, depth = pixels
     if orientation != 1:
         rgb, alpha = _orient(rgb, orientation), _orient(alpha, orientation)
-        xmp = _reset_xmp_orientation(xmp)
+    xmp = _kept_xmp(path, xmp, orientation)
     return ImageData(rgb, alpha, depth, fmt, exif, icc, dpi, xmp, path, frames, gray, iptc, text)
+
+
+def _kept_xmp(path: Path, xmp: bytes | None, orientation: int) -> bytes | None:
+    """The photo's XMP with its sidecar merged in (`xmp_sidecar.photo_xmp`), its orientation reset where the
+    pixels were turned upright or a sidecar came in: the result's pixels are upright as written (a sidecar's
+    own orientation, a rotation in digiKam, is not applied)."""
+    with_sidecar = photo_xmp(path, xmp)
+    return _reset_xmp_orientation(with_sidecar) if orientation != 1 or with_sidecar is not xmp else xmp
 
 
 _TIFF_HEADS = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")  # classic and BigTIFF, either byte order
@@ -124,7 +133,7 @@ def _read_tiff_with_opencv(path: Path, at_least: int | None) -> ImageData:
     iptc = tags.get(_IPTC_TAG)
     if orientation != 1:
         rgb, alpha = _orient(rgb, orientation), _orient(alpha, orientation)
-        xmp = _reset_xmp_orientation(xmp)
+    xmp = _kept_xmp(path, xmp, orientation)
     return ImageData(rgb, alpha, depth, "TIFF", exif_bytes, icc, None, xmp, path, 1, gray,
                      iptc if iptc and iptc.startswith(b"\x1c") else None)
 

@@ -38,3 +38,46 @@ def to_packet(root: ET.Element, prefixes: dict[str, str]) -> bytes:
         if prefix and not prefix.startswith("ns") and prefix != "xml":
             ET.register_namespace(prefix, uri)
     return _PACKET.format(ET.tostring(root, encoding="unicode")).encode("utf-8")
+
+
+def rdf_body(root: ET.Element) -> ET.Element | None:
+    """The rdf:RDF element of a packet's tree (its root, or inside x:xmpmeta)."""
+    return root if root.tag == f"{{{RDF}}}RDF" else root.find(f".//{{{RDF}}}RDF")
+
+
+def property_names(rdf: ET.Element) -> set[str]:
+    """Every top-level property of the packet, written as an attribute or as an element."""
+    return {name for d in rdf.findall(f"{{{RDF}}}Description") for name in (*d.attrib, *(c.tag for c in d))}
+
+
+def first_description(rdf: ET.Element) -> ET.Element:
+    """Where new properties go: the first rdf:Description (one is added to a packet without any)."""
+    found = rdf.find(f"{{{RDF}}}Description")
+    return found if found is not None else ET.SubElement(rdf, f"{{{RDF}}}Description", {f"{{{RDF}}}about": ""})
+
+
+def merged(base: bytes, newer: bytes) -> bytes | None:
+    """`base` with every property of `newer`, which replaces base's own of that name (a sidecar file
+    over the photo's packet: the sidecar is what the user's catalogue says now). None if either cannot be read."""
+    first, second = parse(base), parse(newer)
+    if first is None or second is None:
+        return None
+    (prefixes, root), (new_prefixes, new_root) = first, second
+    rdf, new_rdf = rdf_body(root), rdf_body(new_root)
+    if rdf is None or new_rdf is None:
+        return None
+    about = f"{{{RDF}}}about"
+    incoming = [(name, value) for d in new_rdf.findall(f"{{{RDF}}}Description")
+                for name, value in d.attrib.items() if name != about]
+    elements = [c for d in new_rdf.findall(f"{{{RDF}}}Description") for c in d]
+    replaced = {name for name, _ in incoming} | {c.tag for c in elements}
+    for description in rdf.findall(f"{{{RDF}}}Description"):
+        for name in [n for n in description.attrib if n in replaced]:
+            del description.attrib[name]
+        for child in [c for c in description if c.tag in replaced]:
+            description.remove(child)
+    target = first_description(rdf)
+    for name, value in incoming:
+        target.set(name, value)
+    target.extend(elements)
+    return to_packet(root, {**prefixes, **new_prefixes})

@@ -1,14 +1,16 @@
-"""A RAW photo's XMP (rating, keywords, title, creator): its sidecar file, as Lightroom, Bridge and
-darktable write one beside a RAW they may not alter (`IMG_1.xmp`, `IMG_1.CR2.xmp`), else the packet inside
-the file (a DNG's). The develop settings in it are left out: they describe how an editor develops the
-sensor data, and in a developed TIFF an editor would apply them a second time."""
+"""A photo's XMP together with its sidecar file, where tools that may not (or are told not to) change the
+photo keep its rating, keywords, title and captions: Lightroom, Bridge and darktable beside a RAW
+(`IMG_1.xmp`, `IMG_1.CR2.xmp`), darktable and digiKam beside any photo (`photo.jpg.xmp`). A RAW's packet
+comes from the sidecar, else from inside the file (a DNG's); a developed photo's sidecar is merged into the
+file's own packet. Develop settings are left out: they describe how an editor develops the sensor data
+(or edits the photo), and an editor would apply them a second time to the result."""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
 
-from engine.imaging.xmp_packet import parse, to_packet
+from engine.imaging.xmp_packet import merged, parse, to_packet
 
 log = logging.getLogger(__name__)
 
@@ -33,18 +35,36 @@ def sidecar(path: Path) -> Path | None:
     return None
 
 
+def _sidecar_packet(found: Path) -> bytes | None:
+    """The sidecar's packet without develop settings; None if it is too large or cannot be read."""
+    try:
+        if found.stat().st_size <= MAX_XMP:
+            return without_develop_settings(found.read_bytes())
+    except OSError as e:
+        log.warning("XMP sidecar %s not read: %s", found, e)
+    return None
+
+
 def raw_xmp(path: Path, embedded: bytes | None) -> bytes | None:
     """The XMP to keep with a RAW photo's result (see the module's docstring); None when there is none."""
     found = sidecar(path)
-    if found is not None:
-        try:
-            if found.stat().st_size <= MAX_XMP:
-                kept = without_develop_settings(found.read_bytes())
-                if kept:
-                    return kept
-        except OSError as e:
-            log.warning("XMP sidecar %s not read: %s", found, e)
-    return without_develop_settings(embedded) if embedded else None
+    kept = _sidecar_packet(found) if found is not None else None
+    return kept or (without_develop_settings(embedded) if embedded else None)
+
+
+def photo_xmp(path: Path, embedded: bytes | None) -> bytes | None:
+    """A developed photo's XMP with its sidecar `photo.jpg.xmp` merged in, the sidecar's properties winning
+    (it is what the user's catalogue says now; the file keeps what the camera or an earlier tool wrote).
+    Only that naming: `photo.xmp` beside a JPEG belongs to the RAW of the same name. `embedded` itself when
+    there is no sidecar to merge."""
+    found = next((c for c in (path.with_name(path.name + ".xmp"), path.with_name(path.name + ".XMP"))
+                  if c.is_file()), None)
+    kept = _sidecar_packet(found) if found is not None else None
+    if not kept:
+        return embedded
+    if not embedded:
+        return kept
+    return merged(embedded, kept) or kept  # (None: the file's own packet cannot be read)
 
 
 def _dropped(name: str) -> bool:

@@ -84,24 +84,24 @@ def _load_here_or_bundled(load, name: str):
 
 # The X11 libraries Qt's xcb platform plugin links (libqxcb.so and libQt6XcbQpa.so), each with the package
 # that holds it on Debian/Ubuntu and on Fedora. When any is missing, Qt 6.5+ names only libxcb-cursor0.
-XCB_LIBRARIES = (
-    ("libxcb-cursor.so.0", "libxcb-cursor0", "xcb-util-cursor"),
-    ("libxcb-icccm.so.4", "libxcb-icccm4", "xcb-util-wm"),
-    ("libxcb-keysyms.so.1", "libxcb-keysyms1", "xcb-util-keysyms"),
-    ("libxcb-image.so.0", "libxcb-image0", "xcb-util-image"),
-    ("libxcb-render-util.so.0", "libxcb-render-util0", "xcb-util-renderutil"),
+XCB_LIBRARIES = (  # libraries before those that link them, so that an installed app's own copies load
     ("libxcb-util.so.1", "libxcb-util1", "xcb-util"),
-    ("libxcb-randr.so.0", "libxcb-randr0", "libxcb"),
-    ("libxcb-render.so.0", "libxcb-render0", "libxcb"),
-    ("libxcb-shape.so.0", "libxcb-shape0", "libxcb"),
     ("libxcb-shm.so.0", "libxcb-shm0", "libxcb"),
+    ("libxcb-render.so.0", "libxcb-render0", "libxcb"),
+    ("libxcb-randr.so.0", "libxcb-randr0", "libxcb"),
+    ("libxcb-shape.so.0", "libxcb-shape0", "libxcb"),
     ("libxcb-sync.so.1", "libxcb-sync1", "libxcb"),
     ("libxcb-xfixes.so.0", "libxcb-xfixes0", "libxcb"),
     ("libxcb-xkb.so.1", "libxcb-xkb1", "libxcb"),
     ("libxkbcommon.so.0", "libxkbcommon0", "libxkbcommon"),
     ("libxkbcommon-x11.so.0", "libxkbcommon-x11-0", "libxkbcommon-x11"),
-    ("libX11-xcb.so.1", "libx11-xcb1", "libX11-xcb"),
     ("libX11.so.6", "libx11-6", "libX11"),
+    ("libX11-xcb.so.1", "libx11-xcb1", "libX11-xcb"),
+    ("libxcb-render-util.so.0", "libxcb-render-util0", "xcb-util-renderutil"),
+    ("libxcb-image.so.0", "libxcb-image0", "xcb-util-image"),
+    ("libxcb-icccm.so.4", "libxcb-icccm4", "xcb-util-wm"),
+    ("libxcb-keysyms.so.1", "libxcb-keysyms1", "xcb-util-keysyms"),
+    ("libxcb-cursor.so.0", "libxcb-cursor0", "xcb-util-cursor"),
 )
 
 

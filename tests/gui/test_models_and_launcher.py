@@ -206,7 +206,7 @@ def test_every_x11_library_qt_needs_is_checked_and_named_with_its_package():
     except OSError:
         pytest.skip("no libxcb on this machine")
     message = x11_problem(":4711", without)
-    assert "`sudo apt install libxcb-icccm4 libxcb-keysyms1 libxcb-shm0`" in message
-    assert "`sudo dnf install xcb-util-wm xcb-util-keysyms libxcb`" in message
+    assert "`sudo apt install libxcb-shm0 libxcb-icccm4 libxcb-keysyms1`" in message
+    assert "`sudo dnf install libxcb xcb-util-wm xcb-util-keysyms`" in message
     assert "libxcb-cursor0" not in message and "librar" in message
     assert set(loaded) >= {name for name, _, _ in XCB_LIBRARIES}

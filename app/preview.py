@@ -52,6 +52,8 @@ def crop_to_png(src: str, region: tuple[int, int, int, int], dst: str) -> tuple[
     image = read_image(src)
     if image.isNull():
         raise OSError(f"cannot decode {Path(src).name}")
+    if image.format() == QImage.Format.Format_CMYK8888:  # a PNG holds no CMYK: to sRGB through its profile,
+        image = in_srgb(image)  # as the engine reads the whole photo (Qt's PNG writer would drop the profile)
     x, y, w, h = clamp_region(region, (image.width(), image.height()))
     if not image.copy(x, y, w, h).save(dst, "PNG"):
         raise OSError(f"cannot write {dst}")

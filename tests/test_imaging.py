@@ -350,6 +350,24 @@ def test_cmyk_becomes_rgb(tmp_path, fmt):
     assert np.abs(to_uint8(img.rgb).astype(int) - np.asarray(im.convert("RGB"))).max() <= 8
 
 
+@pytest.mark.parametrize("fmt", ["JPEG", "TIFF"])
+def test_a_cmyk_photo_goes_through_its_profile(tmp_path, fmt):
+    """A print file's inks become sRGB through its own profile (LittleCMS), not as 1 − C, 1 − M, 1 − Y; the
+    result is sRGB, so the CMYK profile is not kept."""
+    from cmyk_profile import cmyk_profile
+
+    icc = cmyk_profile()
+    Image.fromarray(smooth_u8()).convert("CMYK").save(tmp_path / "c.img", format=fmt, icc_profile=icc,
+                                                     **({"quality": 100} if fmt == "JPEG" else {}))
+    img = read_image(tmp_path / "c.img")
+    with Image.open(tmp_path / "c.img") as im:
+        managed = ImageCms.profileToProfile(im, ImageCms.ImageCmsProfile(io.BytesIO(icc)),
+                                            ImageCms.createProfile("sRGB"), outputMode="RGB")
+        naive = im.convert("RGB")
+    assert (to_uint8(img.rgb) == np.asarray(managed)).all() and img.icc_profile is None
+    assert np.abs(np.asarray(naive, float) - np.asarray(managed, float)).mean() > 10  # the profile mattered
+
+
 # ----------------------------------------------------------------------------------------------- orientation
 
 @pytest.mark.parametrize("orientation", range(1, 9))

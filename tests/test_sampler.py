@@ -28,7 +28,9 @@ def test_schedule_constants_bit_exact(t):
     assert S.alphas_cumsum[t].item() == a
     assert (S.alphas_cumsum[t] * 1000).item() == time_in
     assert S.delta_cumsum[t].item() == d
-    assert S.betas_cumsum[t].item() == b
+    # B̄ is unused at inference (spec §5.2; training's noise std): within one float32 step, since the last
+    # bit of torch.sqrt depends on the CPU's kernel (an AVX-512 Xeon rounds √(1 − ᾱ_999) the other way)
+    assert abs(S.betas_cumsum[t].item() - b) <= float(torch.finfo(torch.float32).eps) / 2
 
 
 def test_step_coefficients():

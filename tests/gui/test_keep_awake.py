@@ -1,0 +1,172 @@
+"""Keeping the computer awake while a batch runs (app.keep_awake): the desktop services over a private
+D-Bus session bus with a stand-in service of the real signatures, and the Windows and macOS calls through
+fakes of the system functions."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from app.keep_awake import Caffeinate, DBusInhibitor, KeepAwake, WindowsExecutionState
+
+FAKES = Path(__file__).resolve().parents[1] / "fakes"
+
+
+@pytest.fixture
+def session_bus(tmp_path):
+    """A private D-Bus session bus (dbus-daemon), and a Qt connection to it."""
+    if shutil.which("dbus-daemon") is None:
+        pytest.skip("no dbus-daemon on this machine")
+    from PySide6.QtDBus import QDBusConnection
+
+    daemon = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address=1"],
+                              stdout=subprocess.PIPE, text=True)
+    address = daemon.stdout.readline().strip()
+    name = f"keep-awake-test-{tmp_path.name}"
+    bus = QDBusConnection.connectToBus(address, name)
+    assert bus.isConnected()
+    services = []
+
+    def start(kind: str) -> Path:
+        calls = tmp_path / f"{kind}.log"
+        env = {**os.environ, "DBUS_SESSION_BUS_ADDRESS": address}
+        services.append(subprocess.Popen([sys.executable, str(FAKES / "fake_power_service.py"), str(calls), kind],
+                                         env=env))
+        deadline = time.monotonic() + 20
+        while not (calls.exists() and "ready" in calls.read_text()):
+            assert time.monotonic() < deadline, "the stand-in service did not start"
+            time.sleep(0.05)
+        return calls
+
+    yield bus, start
+    for service in services:
+        service.kill()
+        service.wait()
+    QDBusConnection.disconnectFromBus(name)
+    daemon.kill()
+    daemon.wait()
+
+
+def _backends(bus):
+    from app.keep_awake import DBUS_SERVICES
+
+    return lambda: [DBusInhibitor(bus, *service) for service in DBUS_SERVICES]
+
+
+@pytest.mark.parametrize("desktop", ["kde", "gnome"])
+def test_a_batch_keeps_the_desktop_from_suspending_until_it_ends(qapp, session_bus, desktop):
+    """KDE/XFCE's power service or GNOME's session manager is asked to hold off (idle) suspend when the batch
+    starts, with the cookie it gave back released when it ends; GNOME's flag is suspend only (4), so the
+    screen may still blank."""
+    bus, start = session_bus
+    calls = start(desktop)
+    keep = KeepAwake(_backends(bus))
+    keep.set_held(True)
+    keep.set_held(True)  # a batch that grows while it runs: still one hold
+    assert keep.held_by == ("org.freedesktop.PowerManagement" if desktop == "kde" else "org.gnome.SessionManager")
+    keep.set_held(False)
+    keep.set_held(False)
+    assert keep.held_by is None
+    log = calls.read_text().splitlines()[1:]
+    if desktop == "kde":
+        assert log == ["Inhibit hourglass 'Restoring photos' -> 42", "UnInhibit 42"]
+    else:
+        assert log == ["Inhibit hourglass 0 'Restoring photos' flags=4 -> 1001", "Uninhibit 1001"]
+
+
+def test_without_a_desktop_power_service_nothing_is_held_and_nothing_fails(qapp, session_bus, caplog):
+    bus, _start = session_bus
+    keep = KeepAwake(_backends(bus))
+    with caplog.at_level("INFO", logger="app.keep_awake"):
+        keep.set_held(True)
+    assert keep.held_by is None and "it may go to sleep" in caplog.text
+    keep.set_held(False)
+
+
+def test_windows_and_macos_hold_idle_sleep_off_the_documented_way():
+    calls = []
+
+    class Kernel32:
+        def SetThreadExecutionState(self, flags):
+            calls.append(hex(flags))
+            return 0x80000000
+
+    keep = KeepAwake(lambda: [WindowsExecutionState(Kernel32())])
+    keep.set_held(True)
+    keep.set_held(False)
+    assert calls == ["0x80000001", "0x80000000"]  # ES_CONTINUOUS | ES_SYSTEM_REQUIRED, then ES_CONTINUOUS alone
+
+    class Process:
+        def terminate(self):
+            calls.append("terminate")
+
+        def wait(self, timeout):
+            calls.append("wait")
+
+    def popen(args, **_kw):
+        calls.append(args)
+        return Process()
+
+    keep = KeepAwake(lambda: [Caffeinate(popen)])
+    keep.set_held(True)
+    keep.set_held(False)
+    assert calls[2:] == [["caffeinate", "-i", "-w", str(os.getpid())], "terminate", "wait"]
+
+
+def test_the_window_holds_the_computer_awake_while_its_batch_runs(make_window, photos, qtbot):
+    """The app connects the runner's running state to the hold (app.main.build does the same)."""
+    from app.keep_awake import connect
+
+    held = []
+
+    class Backend:
+        name = "test"
+
+        def hold(self):
+            held.append(True)
+            return True
+
+        def release(self):
+            held.append(False)
+
+    window = make_window()
+    keep = KeepAwake(lambda: [Backend()])
+    connect(window.runner, keep)
+    _root, files = photos
+    window.runner.add_paths([str(f) for f in files])
+    qtbot.waitUntil(lambda: len(window.queue) == 3, timeout=10_000)
+    window.runner.start()
+    qtbot.waitUntil(lambda: held == [True], timeout=10_000)
+    qtbot.waitUntil(lambda: not window.runner.running, timeout=30_000)
+    assert held == [True, False]
+
+
+def test_the_app_wires_the_hold_to_its_runner(qtbot, aloop):
+    import argparse
+
+    from app.main import build
+
+    window, runner = build(argparse.Namespace(engine_cmd=None))
+    qtbot.addWidget(window)
+    held = []
+
+    class Backend:
+        name = "test"
+
+        def hold(self):
+            held.append(True)
+            return True
+
+        def release(self):
+            held.append(False)
+
+    window.keep_awake._backends = lambda: [Backend()]
+    runner.running_changed.emit(True)
+    runner.running_changed.emit(False)
+    assert held == [True, False]

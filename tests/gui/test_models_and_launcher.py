@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -210,3 +211,40 @@ def test_every_x11_library_qt_needs_is_checked_and_named_with_its_package():
     assert "`sudo dnf install libxcb xcb-util-wm xcb-util-keysyms`" in message
     assert "libxcb-cursor0" not in message and "librar" in message
     assert set(loaded) >= {name for name, _, _ in XCB_LIBRARIES}
+
+
+def _elf_needed(path) -> list[str]:
+    """The DT_NEEDED entries (linked libraries) of a 64-bit little-endian ELF file."""
+    import struct
+
+    data = path.read_bytes()
+    assert data[:4] == b"\x7fELF" and data[4] == 2 and data[5] == 1
+    shoff, = struct.unpack_from("<Q", data, 0x28)
+    shentsize, shnum = struct.unpack_from("<HH", data, 0x3A)
+    sections = [struct.unpack_from("<IIQQQQIIQQ", data, shoff + i * shentsize) for i in range(shnum)]
+    for _name, kind, _flags, _addr, offset, size, link, *_rest in sections:
+        if kind == 6:  # SHT_DYNAMIC, its strings in section `link`
+            strings = sections[link][4]
+            needed = []
+            for at in range(offset, offset + size, 16):
+                tag, value = struct.unpack_from("<qQ", data, at)
+                if tag == 1:  # DT_NEEDED
+                    end = data.index(b"\0", strings + value)
+                    needed.append(data[strings + value:end].decode())
+            return needed
+    return []
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="Qt's xcb plugin is Linux's")
+def test_the_x11_check_knows_every_library_qts_xcb_plugin_links():
+    """The list the display check loads must follow PySide6: a library the plugin stops linking would be
+    asked for needlessly, and a new one would go unchecked (and Qt would abort again)."""
+    import PySide6
+
+    from app.main import XCB_LIBRARIES
+
+    qt = Path(PySide6.__file__).parent / "Qt"
+    linked = set(_elf_needed(qt / "plugins" / "platforms" / "libqxcb.so"))
+    linked |= set(_elf_needed(next((qt / "lib").glob("libQt6XcbQpa.so.6*"))))
+    x11 = {name for name in linked if name.startswith(("libxcb", "libX11", "libxkbcommon"))} - {"libxcb.so.1"}
+    assert x11 == {name for name, _, _ in XCB_LIBRARIES}

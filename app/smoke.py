@@ -90,7 +90,8 @@ async def smoke_check(window, runner, report_path: str | None = None, timeout: f
         report["models"] = [{"name": m.name, "origin": m.origin, "default": m.default} for m in ready.models]
         pong = await asyncio.wait_for(runner.engine.ping(), 30)
         report["ping"] = str(getattr(pong.state, "value", pong.state))
-        report["passed"] = report["window_visible"] and bool(ready.models)
+        report["keep_awake"] = _keep_awake_backends()
+        report["passed"] = report["window_visible"] and bool(ready.models) and "error" not in report["keep_awake"]
         if not ready.models:
             report["error"] = "the engine found no model (bundled resources missing?)"
     except Exception as exc:  # noqa: BLE001 (the report says what went wrong)
@@ -99,3 +100,14 @@ async def smoke_check(window, runner, report_path: str | None = None, timeout: f
     report["total_s"] = round(time.time() - launched, 3)
     emit(report, report_path)
     return 0 if report["passed"] else 1
+
+
+def _keep_awake_backends() -> dict[str, Any]:
+    """What would keep the computer awake during a batch here (`app.keep_awake`): on Linux the desktop power
+    services, which need Qt's D-Bus module in the bundle (none answer without a session bus)."""
+    try:
+        from app.keep_awake import default_backends
+
+        return {"backends": [b.name for b in default_backends()]}
+    except Exception as exc:  # noqa: BLE001 (the report says what went wrong)
+        return {"error": f"{type(exc).__name__}: {exc}"}

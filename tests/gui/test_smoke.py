@@ -33,6 +33,7 @@ def test_smoke_reports_the_window_and_the_engine_handshake(make_window, fake_eng
     assert data["models"] == [{"name": "tiny", "origin": "user", "default": False}]
     assert 0 <= data["window_shown_s"] <= data["engine_ready_s"] <= data["total_s"]
     assert data["frozen"] is False and data["engine_command"][1:] == ["-m", "engine"]
+    assert "backends" in data["keep_awake"]  # (Qt's D-Bus module is there; an installer must bundle it)
     line = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith(PREFIX)]
     assert json.loads(line[0][len(PREFIX):]) == data
 
@@ -47,6 +48,25 @@ def test_smoke_fails_with_the_reason_when_the_engine_does_not_start(make_window,
     assert _run(qtbot, smoke_check(window, window.runner, str(report))) == 1
     data = json.loads(report.read_text())
     assert not data["passed"] and "no torch in this bundle" in data["error"]
+
+
+def test_smoke_fails_when_the_computer_could_not_be_kept_awake(make_window, fake_engine, qtbot, tmp_path,
+                                                               monkeypatch):
+    """An installer that left out Qt's D-Bus module would let a Linux desktop sleep in the middle of a batch."""
+    import app.keep_awake
+
+    async def ping(timeout=None):
+        return SimpleNamespace(state=SimpleNamespace(value="idle"))
+
+    def without_dbus():
+        raise ImportError("No module named 'PySide6.QtDBus'")
+
+    fake_engine.ping = ping
+    monkeypatch.setattr(app.keep_awake, "default_backends", without_dbus)
+    window = make_window()
+    report = tmp_path / "smoke.json"
+    assert _run(qtbot, smoke_check(window, window.runner, str(report))) == 1
+    assert "PySide6.QtDBus" in json.loads(report.read_text())["keep_awake"]["error"]
 
 
 def test_launch_time_comes_from_the_process_start(monkeypatch):

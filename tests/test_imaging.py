@@ -724,6 +724,23 @@ def test_a_resolution_is_read_only_where_the_file_states_one(tmp_path):
         assert im.info.get("jfif_unit") == 0
 
 
+def test_a_jpegs_exif_resolution_wins_over_its_jfif_header(tmp_path):
+    """An editor that kept the camera's EXIF but wrote its own default into the JFIF header (96 dpi) left
+    the two disagreeing; GIMP reads the EXIF's. Results said 96 (Pillow reads JFIF), and a
+    JPEG result kept the disagreement."""
+    exif = Image.Exif()
+    exif[0x011A], exif[0x011B], exif[0x0128] = 300, 300, 2
+    Image.fromarray(smooth_u8()).save(tmp_path / "both.jpg", dpi=(96, 96), exif=exif.tobytes(), quality=95)
+    Image.fromarray(smooth_u8()).save(tmp_path / "jfif.jpg", dpi=(150, 150), quality=95)
+    with Image.open(tmp_path / "both.jpg") as im:
+        assert im.info["dpi"] == (96, 96)  # what Pillow says
+    img = read_image(tmp_path / "both.jpg")
+    assert img.dpi == (300.0, 300.0) and read_image(tmp_path / "jfif.jpg").dpi == (150.0, 150.0)
+    with Image.open(write_image(tmp_path / "out.jpg", img.rgb, img)) as im:
+        assert im.info["dpi"] == (300, 300) and im.getexif()[0x011A] == 300
+    assert read_image(write_image(tmp_path / "out.tif", img.rgb, img)).dpi == (300.0, 300.0)
+
+
 @pytest.mark.parametrize("suffix", [".jpg", ".tif"])
 def test_the_exif_interop_directory_survives(tmp_path, suffix):
     """Cameras write an Interop directory (DCF "R98") inside the Exif one. A TIFF result kept its old

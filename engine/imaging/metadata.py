@@ -112,12 +112,19 @@ def _read_dpi(img: Image.Image) -> tuple[float, float] | None:
     """The resolution the file states in inches or centimetres, else None. Pillow also answers (1, 1)
     for a TIFF without resolution tags, the bare numbers of a resolution without a unit (an aspect ratio),
     and (72, 72) for a JPEG whose EXIF has none; written back, such a photo claimed 1 dpi (a print
-    hundreds of inches wide) or a resolution it never had."""
+    hundreds of inches wide) or a resolution it never had. A JPEG's EXIF resolution wins over its JFIF
+    header's, as GIMP reads them (an editor that kept the EXIF may write its own default into JFIF, 96 dpi
+    say); Pillow reads JFIF's."""
     try:
         if img.format == "TIFF":
             x, y = _stated_resolution(img.tag_v2)
-        elif img.format in ("JPEG", "MPO") and img.info.get("jfif_unit") not in (1, 2):
-            x, y = _stated_resolution(img.getexif())  # JFIF gives only an aspect ratio, or is absent
+        elif img.format in ("JPEG", "MPO"):
+            try:
+                x, y = _stated_resolution(img.getexif())
+            except KeyError:
+                if img.info.get("jfif_unit") not in (1, 2):  # JFIF gives only an aspect ratio, or is absent
+                    raise
+                x, y = (float(v) for v in img.info["dpi"])
         else:
             x, y = (float(v) for v in img.info["dpi"])
     except (KeyError, TypeError, ValueError, ZeroDivisionError, SyntaxError, struct.error):

@@ -18,6 +18,22 @@ from app.keep_awake import Caffeinate, DBusInhibitor, KeepAwake, WindowsExecutio
 FAKES = Path(__file__).resolve().parents[1] / "fakes"
 
 
+class Recording:
+    """A backend that records each hold (True) and release (False)."""
+
+    name = "test"
+
+    def __init__(self, held: list[bool]) -> None:
+        self.held = held
+
+    def hold(self) -> bool:
+        self.held.append(True)
+        return True
+
+    def release(self) -> None:
+        self.held.append(False)
+
+
 @pytest.fixture
 def session_bus(tmp_path):
     """A private D-Bus session bus (dbus-daemon), and a Qt connection to it."""
@@ -123,20 +139,9 @@ def test_the_window_holds_the_computer_awake_while_its_batch_runs(make_window, p
     """The app connects the runner's running state to the hold (app.main.build does the same)."""
     from app.keep_awake import connect
 
-    held = []
-
-    class Backend:
-        name = "test"
-
-        def hold(self):
-            held.append(True)
-            return True
-
-        def release(self):
-            held.append(False)
-
+    held: list[bool] = []
     window = make_window()
-    keep = KeepAwake(lambda: [Backend()])
+    keep = KeepAwake(lambda: [Recording(held)])
     connect(window.runner, keep)
     _root, files = photos
     window.runner.add_paths([str(f) for f in files])
@@ -154,19 +159,8 @@ def test_the_app_wires_the_hold_to_its_runner(qtbot, aloop):
 
     window, runner = build(argparse.Namespace(engine_cmd=None))
     qtbot.addWidget(window)
-    held = []
-
-    class Backend:
-        name = "test"
-
-        def hold(self):
-            held.append(True)
-            return True
-
-        def release(self):
-            held.append(False)
-
-    window.keep_awake._backends = lambda: [Backend()]
+    held: list[bool] = []
+    window.keep_awake._backends = lambda: [Recording(held)]
     runner.running_changed.emit(True)
     runner.running_changed.emit(False)
     assert held == [True, False]

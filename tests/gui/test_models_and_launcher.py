@@ -155,24 +155,34 @@ def test_without_a_display_the_window_explains_instead_of_aborting(tmp_path):
     assert r.returncode == 2 and "no display to open the window on" in r.stderr and "Aborted" not in r.stderr
 
 
-def test_an_x11_display_that_cannot_be_used_is_explained_instead_of_aborting(tmp_path):
-    """A DISPLAY left over from a closed SSH session, or a desktop without libxcb-cursor0 (which Qt 6.5+
-    needs on X11): Qt aborted with a core dump and advised reinstalling."""
+def _loader_without(gone: set[str], loaded: list[str] | None = None):
+    """ctypes.CDLL as if the libraries `gone` were not installed (skips the test on a machine without X11's
+    libxcb); the names asked for are added to `loaded`."""
     import ctypes
-    import os
-
-    from app.main import x11_problem
-
-    def without_cursor_library(name):
-        if name == "libxcb-cursor.so.0":
-            raise OSError(name)
-        return ctypes.CDLL(name)
 
     try:
         ctypes.CDLL("libxcb.so.1")
     except OSError:
         pytest.skip("no libxcb on this machine")
-    assert "sudo apt install libxcb-cursor0" in x11_problem(":4711", without_cursor_library)
+
+    def load(name):
+        if loaded is not None:
+            loaded.append(name)
+        if name in gone:
+            raise OSError(name)
+        return ctypes.CDLL(name)
+
+    return load
+
+
+def test_an_x11_display_that_cannot_be_used_is_explained_instead_of_aborting(tmp_path):
+    """A DISPLAY left over from a closed SSH session, or a desktop without libxcb-cursor0 (which Qt 6.5+
+    needs on X11): Qt aborted with a core dump and advised reinstalling."""
+    import os
+
+    from app.main import x11_problem
+
+    assert "sudo apt install libxcb-cursor0" in x11_problem(":4711", _loader_without({"libxcb-cursor.so.0"}))
     env = {k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
     env.update(DISPLAY=":4711", HOURGLASS_DATA_DIR=str(tmp_path))  # no X server there
     r = subprocess.run([sys.executable, "-m", "app"], env=env, capture_output=True, text=True, timeout=60,
@@ -189,24 +199,11 @@ def test_an_x11_display_that_cannot_be_used_is_explained_instead_of_aborting(tmp
 def test_every_x11_library_qt_needs_is_checked_and_named_with_its_package():
     """Qt 6.5+ names only libxcb-cursor0 when any library of its xcb plugin is missing (a minimal Debian, WSL
     without libxcb-icccm4 and libxcb-keysyms1), then aborts: the check names each missing one's package."""
-    import ctypes
-
     from app.main import XCB_LIBRARIES, x11_problem
 
-    gone = {"libxcb-icccm.so.4", "libxcb-keysyms.so.1", "libxcb-shm.so.0"}
-    loaded = []
-
-    def without(name):
-        loaded.append(name)
-        if name in gone:
-            raise OSError(name)
-        return ctypes.CDLL(name)
-
-    try:
-        ctypes.CDLL("libxcb.so.1")
-    except OSError:
-        pytest.skip("no libxcb on this machine")
-    message = x11_problem(":4711", without)
+    loaded: list[str] = []
+    message = x11_problem(":4711", _loader_without({"libxcb-icccm.so.4", "libxcb-keysyms.so.1", "libxcb-shm.so.0"},
+                                                    loaded))
     assert "`sudo apt install libxcb-shm0 libxcb-icccm4 libxcb-keysyms1`" in message
     assert "`sudo dnf install libxcb xcb-util-wm xcb-util-keysyms`" in message
     assert "libxcb-cursor0" not in message and "librar" in message

@@ -86,6 +86,10 @@ class CompareView(QWidget):
         self.setMinimumSize(240, 180)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMouseTracking(True)
+        self.setAccessibleName("Before and after")  # for screen readers: a painted widget has no text of its own
+        self.setAccessibleDescription("The original left of the divider, the restored photo right of it. Left "
+                                      "and right arrows move the divider; Space shows the original alone; F "
+                                      "fits, 1 shows 100%, plus and minus zoom.")
         self.transform = ViewTransform()
         self.divider = 0.5
         self.strength = 1.0
@@ -296,6 +300,9 @@ class CompareView(QWidget):
             self.zoom_by(WHEEL_STEP)
         elif key == Qt.Key.Key_Minus:
             self.zoom_by(1 / WHEEL_STEP)
+        elif key in (Qt.Key.Key_Left, Qt.Key.Key_Right):  # the divider without a mouse; Shift: finely
+            step = 0.01 if event.modifiers() & Qt.KeyboardModifier.ShiftModifier else 0.05
+            self.set_divider(self.divider + (step if key == Qt.Key.Key_Right else -step))
         else:
             super().keyPressEvent(event)
 

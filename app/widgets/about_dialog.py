@@ -23,7 +23,8 @@ from app.paths import resources_dir
 from engine import __version__
 
 VIEW_KEYS = [("Space or B", "Show the original alone"), ("F", "Fit the photo in the view"), ("1", "100 %"),
-             ("+ / −, wheel", "Zoom"), ("Drag", "Pan, or move the divider"), ("Double-click", "Fit")]
+             ("+ / −, wheel", "Zoom"), ("Drag", "Pan, or move the divider"),
+             ("← / → (Shift: finely)", "Move the divider"), ("Double-click", "Fit")]
 
 
 def licence_folder() -> Path:

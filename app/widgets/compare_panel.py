@@ -61,6 +61,7 @@ class ComparePanel(QWidget):
         self.strength.setValue(round(self.settings.strength * 100))
         self.strength.setToolTip("Blend of the restored photo over the original; applied when saving")
         self.strength.setMinimumWidth(90)
+        self.strength.setAccessibleName("Strength")
         self.strength_label = QLabel()
         fit = QPushButton("Fit")
         fit.clicked.connect(self.view.fit)

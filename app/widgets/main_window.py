@@ -157,6 +157,7 @@ class MainWindow(QMainWindow):
 
         self.model = QueueTableModel(self.queue, self)
         self.table = QTableView()
+        self.table.setAccessibleName("Photo queue")
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)

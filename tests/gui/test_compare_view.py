@@ -114,6 +114,23 @@ def test_space_toggles_the_original(view, qtbot):
     assert not view.show_before
 
 
+def test_the_divider_moves_with_the_arrow_keys_and_screen_readers_can_name_the_view(view, qtbot):
+    """Keyboard-only users could zoom and toggle but not move the divider, the comparison itself; and a
+    painted widget has no text a screen reader could read."""
+    from PySide6.QtGui import QAccessible
+
+    qtbot.keyClick(view, Qt.Key.Key_Right)
+    assert view.divider == pytest.approx(0.55)
+    qtbot.keyClick(view, Qt.Key.Key_Left, Qt.KeyboardModifier.ShiftModifier)
+    assert view.divider == pytest.approx(0.54)
+    for _ in range(30):
+        qtbot.keyClick(view, Qt.Key.Key_Left)
+    assert view.divider == 0.0
+    accessible = QAccessible.queryAccessibleInterface(view)
+    assert accessible.text(QAccessible.Text.Name) == "Before and after"
+    assert "arrows move the divider" in accessible.text(QAccessible.Text.Description)
+
+
 def test_strength_blends_the_after_image(view):
     view.set_strength(0.5)
     grab = view.grab().toImage()

@@ -899,3 +899,12 @@ def test_the_empty_queue_offers_the_sample_photos_copied_where_results_can_be_sa
     window.start_action.trigger()
     wait_idle(qtbot, window)
     assert all(Path(i.output_path).parent == data_dir / "Samples" / "restored" for i in window.queue)
+
+
+def test_the_queue_and_the_strength_slider_have_names_for_screen_readers(make_window):
+    from PySide6.QtGui import QAccessible
+
+    window = make_window()
+    names = [QAccessible.queryAccessibleInterface(w).text(QAccessible.Text.Name)
+             for w in (window.table, window.panel.strength)]
+    assert names == ["Photo queue", "Strength"]

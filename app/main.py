@@ -208,6 +208,7 @@ def run_gui(argv: list[str]) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Hourglass")
     app.setOrganizationName("Hourglass")
+    app.setDesktopFileName("hourglass")  # Wayland's app id: the dock shows the installed entry's icon and name
     app.setQuitOnLastWindowClosed(False)  # we quit once the engine is shut down
     if icon_path().exists():
         app.setWindowIcon(QIcon(str(icon_path())))

@@ -154,7 +154,7 @@ def build(args: argparse.Namespace):
     from PySide6.QtCore import QTimer
 
     from app.client import ClientConfig, EngineClient
-    from app.keep_awake import KeepAwake
+    from app.keep_awake import KeepAwake, default_backends
     from app.keep_awake import connect as connect_keep_awake
     from app.queue_model import BatchQueue, default_queue_path
     from app.runner import BatchRunner
@@ -168,7 +168,7 @@ def build(args: argparse.Namespace):
     engine = EngineClient(ClientConfig(command=command))
     runner = BatchRunner(queue, settings, engine)
     window = MainWindow(runner)
-    window.keep_awake = KeepAwake()  # no sleep for lack of input while a batch runs
+    window.keep_awake = KeepAwake(default_backends)  # no sleep for lack of input while a batch runs
     connect_keep_awake(runner, window.keep_awake)
     return window, runner
 

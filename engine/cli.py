@@ -276,6 +276,7 @@ def cmd_restore(args) -> int:
     from engine.errors import Cancelled, HourglassError, OutputNotWritableError
     from engine.filetypes import clean_suffix
     from engine.imaging import same_file
+    from engine.keep_awake import kept_awake
     from engine.models import load_model
     from engine.sampler import CancelToken
 
@@ -328,7 +329,7 @@ def cmd_restore(args) -> int:
     start = time.perf_counter()
     cancel = CancelToken()
     try:
-        with _cancel_on_sigint(cancel):
+        with _cancel_on_sigint(cancel), kept_awake():  # no sleep for lack of input during the batch
             for i, (path, (out, renamed)) in enumerate(zip(files, outputs, strict=True), 1):
                 cancel.check()
                 bar.photo(i, path.name)

@@ -1,6 +1,6 @@
 """Keeping the computer awake while a batch runs (app.keep_awake): the desktop services over a private
-D-Bus session bus with a stand-in service of the real signatures, and the Windows and macOS calls through
-fakes of the system functions."""
+D-Bus session bus with a stand-in service of the real signatures, and the window's wiring. The ways that
+need no desktop service (engine.keep_awake) are tested in tests/test_keep_awake.py."""
 
 from __future__ import annotations
 
@@ -12,26 +12,11 @@ import time
 from pathlib import Path
 
 import pytest
+from keep_awake_helpers import Recording
 
-from app.keep_awake import Caffeinate, DBusInhibitor, KeepAwake, WindowsExecutionState
+from app.keep_awake import DBusInhibitor, KeepAwake
 
 FAKES = Path(__file__).resolve().parents[1] / "fakes"
-
-
-class Recording:
-    """A backend that records each hold (True) and release (False)."""
-
-    name = "test"
-
-    def __init__(self, held: list[bool]) -> None:
-        self.held = held
-
-    def hold(self) -> bool:
-        self.held.append(True)
-        return True
-
-    def release(self) -> None:
-        self.held.append(False)
 
 
 @pytest.fixture
@@ -99,40 +84,10 @@ def test_a_batch_keeps_the_desktop_from_suspending_until_it_ends(qapp, session_b
 def test_without_a_desktop_power_service_nothing_is_held_and_nothing_fails(qapp, session_bus, caplog):
     bus, _start = session_bus
     keep = KeepAwake(_backends(bus))
-    with caplog.at_level("INFO", logger="app.keep_awake"):
+    with caplog.at_level("INFO", logger="engine.keep_awake"):
         keep.set_held(True)
     assert keep.held_by is None and "it may go to sleep" in caplog.text
     keep.set_held(False)
-
-
-def test_windows_and_macos_hold_idle_sleep_off_the_documented_way():
-    calls = []
-
-    class Kernel32:
-        def SetThreadExecutionState(self, flags):
-            calls.append(hex(flags))
-            return 0x80000000
-
-    keep = KeepAwake(lambda: [WindowsExecutionState(Kernel32())])
-    keep.set_held(True)
-    keep.set_held(False)
-    assert calls == ["0x80000001", "0x80000000"]  # ES_CONTINUOUS | ES_SYSTEM_REQUIRED, then ES_CONTINUOUS alone
-
-    class Process:
-        def terminate(self):
-            calls.append("terminate")
-
-        def wait(self, timeout):
-            calls.append("wait")
-
-    def popen(args, **_kw):
-        calls.append(args)
-        return Process()
-
-    keep = KeepAwake(lambda: [Caffeinate(popen)])
-    keep.set_held(True)
-    keep.set_held(False)
-    assert calls[2:] == [["caffeinate", "-i", "-w", str(os.getpid())], "terminate", "wait"]
 
 
 def test_the_window_holds_the_computer_awake_while_its_batch_runs(make_window, photos, qtbot):

@@ -861,6 +861,8 @@ def _err(exc, path) -> str:
 def test_read_errors(tmp_path):
     (tmp_path / "noise.jpg").write_bytes(np.random.default_rng(0).bytes(5000))
     _err(InputUnreadableError, tmp_path / "noise.jpg")
+    (tmp_path / "noise.avif").write_bytes(np.random.default_rng(0).bytes(5000))  # (no "a AVIF image")
+    assert "is damaged, or is not the AVIF image its name says" in _err(InputUnreadableError, tmp_path / "noise.avif")
     (tmp_path / "empty.png").write_bytes(b"")
     assert "empty" in _err(InputUnreadableError, tmp_path / "empty.png")
     (tmp_path / "folder.jpg").mkdir()

@@ -245,8 +245,8 @@ def _decode_errors(path: Path):
                                  f"{MAX_PIXELS // 1_000_000} megapixels.", detail=str(e)) from None
     except UnidentifiedImageError as e:
         if is_photo(path):
-            raise InputUnreadableError(f"{name} is damaged or is not really a {path.suffix[1:].upper()} "
-                                       "image.", detail=str(e)) from None
+            raise InputUnreadableError(f"{name} is damaged, or is not the {path.suffix[1:].upper()} image its "
+                                       "name says.", detail=str(e)) from None
         raise UnsupportedInputError(f"{name} is not an image Hourglass can open. Supported: JPEG, PNG, "
                                     "TIFF, WebP, BMP, HEIC, AVIF and camera RAW files.", detail=str(e)) from None
     except PermissionError as e:

@@ -862,6 +862,10 @@ def test_read_errors(tmp_path):
     (tmp_path / "noise.jpg").write_bytes(np.random.default_rng(0).bytes(5000))
     _err(InputUnreadableError, tmp_path / "noise.jpg")
     (tmp_path / "noise.avif").write_bytes(np.random.default_rng(0).bytes(5000))  # (no "a AVIF image")
+    buf = io.BytesIO()
+    Image.fromarray(smooth_u8()).save(buf, format="AVIF")
+    (tmp_path / "no_item.avif").write_bytes(buf.getvalue().replace(b"iloc", b"xxxx", 1))  # libavif: RuntimeError
+    assert "damaged or incomplete" in _err(InputUnreadableError, tmp_path / "no_item.avif")  # (was "internal")
     assert "is damaged, or is not the AVIF image its name says" in _err(InputUnreadableError, tmp_path / "noise.avif")
     (tmp_path / "empty.png").write_bytes(b"")
     assert "empty" in _err(InputUnreadableError, tmp_path / "empty.png")

@@ -255,7 +255,8 @@ def _decode_errors(path: Path):
         raise InputNotFoundError(f"The file {name} disappeared while it was being read.") from None
     except MemoryError:
         raise ImageTooLargeError(f"There is not enough memory to open {name}.") from None
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error, zlib.error) as e:
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error, zlib.error,
+            RuntimeError) as e:  # (RuntimeError: libavif's and libheif's decoders, through Pillow and pillow-heif)
         raise InputUnreadableError(f"{name} is damaged or incomplete and could not be decoded.",
                                    detail=str(e)) from None
 

@@ -135,9 +135,18 @@ def _reader(path: str) -> tuple[QImageReader | None, int | None]:
     return QImageReader(f"/dev/fd/{fd}"), fd
 
 
-def _to_qimage(rgb8) -> QImage:
-    h, w = rgb8.shape[:2]
-    return QImage(rgb8.tobytes(), w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+def _to_qimage(pixels) -> QImage:
+    """An 8-bit array as a QImage of its own: H×W×3 RGB, or one channel (a monochrome camera's RAW comes
+    back from LibRaw as H×W×1) as gray. Read as RGB, one channel's bytes were a third of what Qt read:
+    it crashed the window."""
+    if pixels.ndim == 3 and pixels.shape[2] == 1:
+        pixels = pixels[..., 0]
+    h, w = pixels.shape[:2]
+    if pixels.ndim == 2:
+        return QImage(pixels.tobytes(), w, h, w, QImage.Format.Format_Grayscale8).copy()
+    if pixels.shape[2] != 3:
+        raise ValueError(f"expected RGB or gray pixels, got shape {pixels.shape}")
+    return QImage(pixels.tobytes(), w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
 def _fitted(size: QSize, max_side: int) -> QSize:

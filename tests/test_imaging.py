@@ -927,13 +927,17 @@ def test_unreadable_permission(tmp_path):
 # ----------------------------------------------------------------------------------------------- RAW
 
 def fake_linear_dng(path: Path, rgb16: np.ndarray, orientation: int = 1, *, bayer: bool = False,
-                    xmp: bytes | None = None) -> None:
+                    mono: bool = False, xmp: bytes | None = None) -> None:
     """An uncompressed LinearRaw DNG: the simplest RAW file LibRaw decodes; `bayer`: a colour-filter-array
-    DNG instead (RGGB, one sample per site taken from `rgb16`), as cameras' sensors record; `xmp`: an XMP
+    DNG instead (RGGB, one sample per site taken from `rgb16`), as cameras' sensors record; `mono`: one
+    sample per pixel (`rgb16`'s green), as monochrome cameras (Leica's Monochrom) write; `xmp`: an XMP
     packet in it, as Lightroom writes into a DNG."""
     h, w, _ = rgb16.shape
     one = [(1, 1)]
-    if bayer:
+    if mono:
+        pixels = rgb16[..., 1].astype("<u2").tobytes()
+        layout = {258: (3, [16]), 262: (3, [34892]), 277: (3, [1])}
+    elif bayer:
         mosaic = rgb16[..., 1].copy()
         mosaic[0::2, 0::2] = rgb16[0::2, 0::2, 0]
         mosaic[1::2, 1::2] = rgb16[1::2, 1::2, 2]
@@ -947,6 +951,9 @@ def fake_linear_dng(path: Path, rgb16: np.ndarray, orientation: int = 1, *, baye
             278: (4, [h]), 279: (4, [len(pixels)]), 284: (3, [1]), 50706: (1, [1, 4, 0, 0]),
             50708: (2, "Hourglass Test"), 50717: (4, [65535]), 50728: (5, one * 3), 50778: (3, [21]),
             50721: (10, [(1, 1), (0, 1), (0, 1), (0, 1), (1, 1), (0, 1), (0, 1), (0, 1), (1, 1)])}
+    if mono:  # one colour plane: one neutral value, no colour matrix
+        tags[50728] = (5, one)
+        del tags[50721]
     if xmp:
         tags[700] = (1, list(xmp))
     codes = {1: "B", 2: "s", 3: "H", 4: "I", 5: "II", 10: "ii"}
@@ -1035,6 +1042,21 @@ def test_a_raw_photos_xmp_is_kept_without_its_develop_settings(tmp_path, where):
     assert b'xmp:Rating="4"' in xmp and b"<rdf:li>fjord</rdf:li>" in xmp and b'tiff:Orientation="1"' in xmp
     assert b"crs:" not in xmp and b"camera-raw-settings" not in xmp and b"ImageWidth" not in xmp
     assert xmp.startswith(b"<?xpacket begin=") and xmp.rstrip().endswith(b"<?xpacket end=\"w\"?>")
+
+
+def test_a_monochrome_cameras_raw_comes_back_black_and_white(tmp_path):
+    """LibRaw develops a monochrome sensor (Leica's Monochrom) into one channel: it failed as an internal
+    error ("expected an H×W×3 RGB array"). Now it is a black-and-white photo, saved as a 16-bit gray TIFF."""
+    rgb16 = np.zeros((32, 48, 3), np.uint16)
+    rgb16[..., 1] = np.linspace(0, 60000, 48, dtype=np.uint16)[None]
+    fake_linear_dng(tmp_path / "mono.dng", rgb16, mono=True)
+    img = read_image(tmp_path / "mono.dng")
+    assert img.grayscale and img.rgb.shape == (32, 48, 3) and img.bit_depth == 16 and img.icc_profile is None
+    assert (img.rgb[..., 0] == img.rgb[..., 2]).all() and img.rgb[0, -1, 0] > 0.9
+    with Image.open(write_image(tmp_path / "mono.tif", img.rgb, img)) as im:
+        assert im.mode == "I;16"
+    fake_linear_dng(tmp_path / "colour.dng", rgb16)
+    assert not read_image(tmp_path / "colour.dng").grayscale
 
 
 def test_a_raw_photo_without_xmp_or_with_a_broken_sidecar_has_none(tmp_path):

@@ -30,7 +30,17 @@ def _read_raw(path: Path) -> ImageData:
     rgb = _develop_raw(path)
     exif, embedded_xmp = _raw_metadata(path)
     xmp = _reset_xmp_orientation(raw_xmp(path, embedded_xmp))  # LibRaw turned the pixels upright
+    if _equal_channels(rgb):  # a monochrome camera's RAW (Leica's Monochrom): a black-and-white result
+        return ImageData(rgb, None, 16, "RAW", exif, None, None, xmp, path, grayscale=True)
     return ImageData(rgb, None, 16, "RAW", exif, _srgb_profile(), None, xmp, path)
+
+
+def _equal_channels(rgb: np.ndarray) -> bool:
+    """Whether the three channels are one (a sample of pixels first: a colour photo fails there, at once)."""
+    sample = rgb[::61, ::59]
+    if not (np.array_equal(sample[..., 0], sample[..., 1]) and np.array_equal(sample[..., 1], sample[..., 2])):
+        return False
+    return np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2])
 
 
 def _develop_raw(path: Path, at_least: int | None = None, full: np.ndarray | None = None) -> np.ndarray:
@@ -59,6 +69,8 @@ def _develop_raw(path: Path, at_least: int | None = None, full: np.ndarray | Non
     except (rawpy.LibRawError, OSError, ValueError) as e:
         raise InputUnreadableError(f"{name} is damaged or incomplete and could not be decoded.",
                                    detail=str(e)) from None
+    if rgb16.ndim == 3 and rgb16.shape[2] == 1:  # one colour plane (a monochrome sensor): gray in three channels
+        rgb16 = np.repeat(rgb16, 3, axis=2)
     rgb = rgb16.astype(np.float32)
     rgb /= 65535.0
     return rgb

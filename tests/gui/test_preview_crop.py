@@ -87,6 +87,28 @@ def test_the_view_orients_every_format_as_the_engine_does(tmp_path, ext, orienta
     assert np.abs(shown - expected).mean() < (4 if ext == ".jpg" else 0.5)
 
 
+def test_a_monochrome_cameras_raw_is_shown_in_gray_without_crashing_the_window(tmp_path):
+    """LibRaw develops a monochrome sensor's DNG (Leica's Monochrom) into one channel; read as RGB, its
+    bytes were a third of what Qt read, and a 6 MP one crashed the window (segmentation fault) when it was
+    selected. Checked in a child process, so that a crash fails this test instead of the whole run."""
+    import subprocess
+
+    from test_imaging import fake_linear_dng
+
+    rgb16 = np.zeros((400, 600, 3), np.uint16)
+    rgb16[..., 1] = np.linspace(0, 60000, 600, dtype=np.uint16)[None]
+    fake_linear_dng(tmp_path / "mono.dng", rgb16, mono=True)
+    code = ("import sys; from PySide6.QtWidgets import QApplication; app = QApplication([]); "
+            "from app.images import read_image, _read_thumbnail; "
+            f"im = read_image({str(tmp_path / 'mono.dng')!r}); t = _read_thumbnail({str(tmp_path / 'mono.dng')!r}, 64); "
+            "print(im.width(), im.height(), im.format().name, im.pixelColor(599, 0).red(), t.width())")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False,
+                       env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert r.returncode == 0, r.stderr[-500:]
+    width, height, fmt, right, thumb = r.stdout.split()
+    assert (width, height, fmt, thumb) == ("600", "400", "Format_Grayscale8", "64") and int(right) > 240
+
+
 def test_raw_heic_and_avif_are_shown_as_the_engine_reads_them(tmp_path):
     """Qt decodes neither (a DNG at most as its embedded thumbnail): the view develops RAW like the engine
     (camera white balance, no auto-brightening) and reads HEIC through pillow-heif, orientation applied."""

@@ -189,6 +189,23 @@ def test_animations_and_multi_page_files_say_how_many_frames_they_hold(tmp_path,
     assert read_image(tmp_path / f"one{ext}").frames == 1
 
 
+def test_a_tiff_whose_second_page_is_damaged_gives_its_first(tmp_path):
+    """Counting the pages read the second one's directory: without its width (damaged), Pillow raised
+    TypeError and the photo failed as an internal error, though its first page had been read. Found by
+    fuzzing."""
+    pages = [Image.fromarray(smooth_u8()), Image.fromarray(rand_u8(*smooth_u8().shape[:2], seed=1))]
+    pages[0].save(tmp_path / "two.tif", save_all=True, append_images=pages[1:])
+    data = bytearray((tmp_path / "two.tif").read_bytes())
+    first = struct.unpack_from("<I", data, 4)[0]
+    second = struct.unpack_from("<I", data, first + 2 + 12 * struct.unpack_from("<H", data, first)[0])[0]
+    for k in range(struct.unpack_from("<H", data, second)[0]):
+        if struct.unpack_from("<H", data, second + 2 + 12 * k)[0] == 256:  # ImageWidth
+            struct.pack_into("<H", data, second + 2 + 12 * k, 0xFFF0)  # now a tag nobody knows
+    (tmp_path / "two.tif").write_bytes(bytes(data))
+    img = read_image(tmp_path / "two.tif")
+    assert img.frames == 1 and np.array_equal(to_uint8(img.rgb), smooth_u8())
+
+
 @pytest.mark.parametrize("ext", [".png", ".tif"])
 def test_16_bit_alpha_and_grayscale(tmp_path, ext):
     bgra = rand_u16(c=4, seed=1)

@@ -83,12 +83,22 @@ def read_image(path, at_least: int | None = None) -> ImageData:
             icc, dpi, xmp, iptc = _read_icc(img, gray), _read_dpi(img), _read_xmp(img), _read_iptc(img, path)
             text = _read_png_text(img)
             # MPO JPEGs carry camera previews and HEIF auxiliary images as extra frames: not the user's content
-            frames = int(getattr(img, "n_frames", 1) or 1) if fmt in ("PNG", "TIFF", "WEBP", "AVIF") else 1
+            frames = _frame_count(img) if fmt in ("PNG", "TIFF", "WEBP", "AVIF") else 1
     rgb, alpha, depth = pixels
     if orientation != 1:
         rgb, alpha = _orient(rgb, orientation), _orient(alpha, orientation)
     xmp = _kept_xmp(path, xmp, orientation)
     return ImageData(rgb, alpha, depth, fmt, exif, icc, dpi, xmp, path, frames, gray, iptc, text)
+
+
+def _frame_count(img: Image.Image) -> int:
+    """Frames or pages in the file; 1 when the later ones cannot be counted (a damaged second page of a
+    TIFF: Pillow raises TypeError), since the first, the one restored, was read."""
+    try:
+        return int(getattr(img, "n_frames", 1) or 1)
+    except (TypeError, OSError, ValueError, SyntaxError, EOFError, struct.error) as e:
+        log.warning("the pages after the first cannot be read: %s", e)
+        return 1
 
 
 def _kept_xmp(path: Path, xmp: bytes | None, orientation: int) -> bytes | None:

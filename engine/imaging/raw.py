@@ -5,6 +5,7 @@ or the embedded preview JPEG."""
 from __future__ import annotations
 
 import struct
+import warnings
 from contextlib import suppress
 from pathlib import Path
 
@@ -28,7 +29,9 @@ def _read_raw(path: Path) -> ImageData:
     low-light models brighten dark photos themselves.
     """
     rgb = _develop_raw(path)
-    exif, embedded_xmp = _raw_metadata(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # Pillow's notes on damaged tags it skips
+        exif, embedded_xmp = _raw_metadata(path)
     xmp = _reset_xmp_orientation(raw_xmp(path, embedded_xmp))  # LibRaw turned the pixels upright
     if _equal_channels(rgb):  # a monochrome camera's RAW (Leica's Monochrom): a black-and-white result
         return ImageData(rgb, None, 16, "RAW", exif, None, None, xmp, path, grayscale=True)

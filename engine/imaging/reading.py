@@ -61,6 +61,7 @@ def read_image(path, at_least: int | None = None) -> ImageData:
         _register_heif()  # (Pillow reads AVIF itself)
     with _decode_errors(path), warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
+        warnings.simplefilter("ignore", UserWarning)  # Pillow's notes on damaged metadata it skips
         try:
             img = Image.open(path)
         except UnidentifiedImageError:
@@ -97,7 +98,7 @@ def _frame_count(img: Image.Image) -> int:
     try:
         return int(getattr(img, "n_frames", 1) or 1)
     except (TypeError, OSError, ValueError, SyntaxError, EOFError, struct.error) as e:
-        log.warning("the pages after the first cannot be read: %s", e)
+        log.info("the pages after the first cannot be read: %s", e)
         return 1
 
 
@@ -162,6 +163,7 @@ def read_small(path, at_least: int, decoded: np.ndarray | None = None) -> np.nda
     if _read_head(path).startswith(b"\xff\xd8\xff"):  # a JPEG, whatever its name says
         with _decode_errors(path), warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", UserWarning)
             with Image.open(path) as img:
                 if img.format in ("JPEG", "MPO") and img.mode in ("RGB", "L"):  # (CMYK: through its profile)
                     _check_size(path, *img.size)

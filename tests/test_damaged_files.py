@@ -1,0 +1,68 @@
+"""Damaged photos of every kind (tests/damaged_files.py) through every decoder: the engine's (restore and
+detection reads) must answer each with one of its own errors, and the app's (view, thumbnail, preview crop)
+must not crash; they run in the window's process. HOURGLASS_FUZZ_PER_KIND sets how many of each kind
+(default 12: 252 files; the fuzz runs that found the bugs these guard against used up to 60)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+from damaged_files import write_damaged
+
+from engine.errors import HourglassError
+from engine.imaging import read_image
+
+PER_KIND = int(os.environ.get("HOURGLASS_FUZZ_PER_KIND", "12"))
+
+
+@pytest.fixture(scope="module")
+def damaged(tmp_path_factory) -> list[Path]:
+    return write_damaged(tmp_path_factory.mktemp("damaged"), PER_KIND, seed=2026)
+
+
+def test_the_engine_answers_every_damaged_file_with_its_own_error(damaged):
+    """Nor do Pillow's notes on the damaged metadata it skips ("Corrupt EXIF data") reach the terminal,
+    between the command line's progress lines."""
+    internal, read = [], 0
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        for path in damaged:
+            for at_least in (None, 256):  # a restore's read, and the detector's smaller one
+                try:
+                    read_image(path, at_least)
+                    read += 1
+                except HourglassError:
+                    pass
+                except Exception as exc:  # noqa: BLE001 - what this test looks for
+                    internal.append(f"{path.name}: {type(exc).__name__}: {exc}")
+    assert not internal, "\n".join(internal)
+    assert 0 < read < 2 * len(damaged)  # (some damage leaves a file readable; most does not)
+    assert not [str(w.message) for w in warned if issubclass(w.category, UserWarning)]
+
+
+def test_the_windows_decoders_survive_every_damaged_file(damaged, tmp_path):
+    code = ("import sys\n"
+            "from PySide6.QtWidgets import QApplication\n"
+            "app = QApplication([])\n"
+            "from app.images import read_image, for_display, _read_thumbnail\n"
+            "from app.preview import crop_to_png\n"
+            "shown = 0\n"
+            "for path in sys.argv[1:]:\n"
+            "    image = for_display(read_image(path))\n"
+            "    _read_thumbnail(path, 64)\n"
+            "    if not image.isNull():\n"
+            "        shown += 1\n"
+            "        try:\n"
+            f"            crop_to_png(path, (0, 0, 40, 30), {str(tmp_path / 'crop.png')!r})\n"
+            "        except OSError:\n"
+            "            pass\n"
+            "print(shown)\n")
+    r = subprocess.run([sys.executable, "-c", code, *map(str, damaged)], capture_output=True, text=True,
+                       timeout=280, check=False, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert r.returncode == 0, f"the window's decoders died ({r.returncode}): {r.stderr[-800:]}"
+    assert 0 < int(r.stdout.split()[-1]) < len(damaged)

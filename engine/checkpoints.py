@@ -200,6 +200,10 @@ def validate(sd: dict[str, torch.Tensor], config: NetConfig, name: str) -> None:
     bad = [k for k, v in sd.items() if not v.is_floating_point()]
     if bad:
         raise ModelInvalidError(f"{name}: weight {bad[0]} is not floating point.")
+    broken = [k for k, v in sd.items() if not bool(torch.isfinite(v).all())]
+    if broken:  # a damaged download or disk: every photo would come out black or as noise
+        raise ModelInvalidError(f"{name} is damaged: {len(broken)} weight tensor(s) hold values that are not "
+                                f"numbers (NaN or infinite), e.g. {broken[0]}. Download or copy it again.")
 
 
 def read_checkpoint(path: str | os.PathLike, *, use_ema: bool = True) -> Checkpoint:

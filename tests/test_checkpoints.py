@@ -111,6 +111,8 @@ def test_pickle_that_runs_code_is_refused(tmp_path, sd_t):
     (lambda sd: sd.__setitem__("unet0.init_conv.weight", torch.zeros(48, 6, 7, 7)), "none of the released"),
     (lambda sd: sd.pop("unet0.init_conv.weight"), "not a DiffUIR network"),
     (lambda sd: sd.__setitem__("unet0.final_conv.bias", torch.zeros(3, dtype=torch.int64)), "floating"),
+    # a damaged download: every photo would have come out black (NaN becomes 0 when saved)
+    (lambda sd: sd.__setitem__("unet0.final_conv.bias", torch.tensor([0.0, float("nan"), 0.0])), "damaged.*NaN"),
 ])
 def test_wrong_contents_are_refused(tmp_path, sd_t, mutate, message):
     sd = dict(sd_t)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 
 import numpy as np
@@ -28,25 +29,17 @@ def test_windows_and_macos_hold_idle_sleep_off_the_documented_way():
         assert keep.held_by == "SetThreadExecutionState"
     assert calls == ["0x80000001", "0x80000000"]  # ES_CONTINUOUS | ES_SYSTEM_REQUIRED, then ES_CONTINUOUS alone
 
-    class Process:
-        pid = os.getpid()
+    started = []
 
-        def terminate(self):
-            calls.append("terminate")
-
-        def wait(self, timeout):
-            calls.append("wait")
-
-    def popen(args, **kw):
-        calls.append(args)
-        assert kw["start_new_session"]
-        return Process()
+    def popen(args, **kw):  # caffeinate's command, run as a `sleep` (this is not a Mac)
+        started.append(args)
+        return subprocess.Popen(["sleep", "30"], **kw)
 
     caffeinate = Caffeinate(popen)
-    caffeinate.process = None
     assert caffeinate.hold()
-    caffeinate.process = None  # (released without signalling this very process group)
-    assert calls[2:] == [["caffeinate", "-i", "-w", str(os.getpid())]]
+    process = caffeinate.process
+    caffeinate.release()  # ends the helper's own process group
+    assert started == [["caffeinate", "-i", "-w", str(os.getpid())]] and process.returncode == -signal.SIGTERM
 
 
 def test_logind_lock_ends_with_the_batch_and_its_absence_is_noticed(monkeypatch):

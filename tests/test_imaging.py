@@ -741,6 +741,24 @@ def test_a_resolution_is_read_only_where_the_file_states_one(tmp_path):
         assert im.info.get("jfif_unit") == 0
 
 
+def test_odd_exif_tags_print_no_pillow_warnings_when_written(tmp_path):
+    """Pillow reads a photo's EXIF again to write it, and warned about odd tags (an Orientation of two
+    values) on the terminal, between the command line's progress lines."""
+    import warnings
+
+    odd = Image.Exif()
+    odd[0x010F], odd[0x0112] = "Camera", 1
+    exif = odd.tobytes()
+    entry = exif.find(struct.pack(">HHI", 0x0112, 3, 1))  # Orientation: one SHORT, as Pillow writes it ...
+    exif = exif[:entry + 4] + struct.pack(">I", 2) + exif[entry + 8:]  # ... now two ("too many entries")
+    src = source_with_meta(smooth_u8() / 255.0, fmt="JPEG", exif=exif)
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        for ext in (".avif", ".jpg", ".tif", ".png", ".webp"):
+            write_image(tmp_path / f"out{ext}", src.rgb, src)
+    assert not [str(w.message) for w in warned if issubclass(w.category, UserWarning)]
+
+
 def test_a_jpegs_exif_resolution_wins_over_its_jfif_header(tmp_path):
     """An editor that kept the camera's EXIF but wrote its own default into the JFIF header (96 dpi) left
     the two disagreeing; GIMP reads the EXIF's. Results said 96 (Pillow reads JFIF), and a

@@ -8,6 +8,7 @@ import io
 import logging
 import os
 import secrets
+import warnings
 from contextlib import suppress
 from dataclasses import replace
 from pathlib import Path
@@ -97,14 +98,16 @@ def write_image(path, rgb: np.ndarray, source: ImageData | None = None, *, forma
         rgb = _gray(rgb, keep_rgb=alpha is not None or fmt not in _GRAY_FORMATS)
         if rgb.ndim == 3 and meta.icc_profile:  # a GRAY profile cannot describe RGB pixels
             meta = replace(meta, icc_profile=None)
-    if meta.text and fmt != "PNG":
-        meta = replace(meta, exif=with_png_text(meta.exif, meta.text))
-    if meta.iptc and fmt in _XMP_WITHOUT_IPTC:  # its captions and keywords go into the XMP instead
-        meta = replace(meta, xmp=with_iptc(meta.xmp, meta.iptc))
-    if fmt in ("PNG", "TIFF"):
-        parts = _encode_with_cv2(fmt, depth, rgb, alpha, meta)
-    else:
-        parts = [_encode_with_pillow(fmt, rgb, alpha, meta, quality)]
+    with warnings.catch_warnings():  # Pillow's notes on odd tags of the photo's EXIF, which it reads again
+        warnings.simplefilter("ignore", UserWarning)
+        if meta.text and fmt != "PNG":
+            meta = replace(meta, exif=with_png_text(meta.exif, meta.text))
+        if meta.iptc and fmt in _XMP_WITHOUT_IPTC:  # its captions and keywords go into the XMP instead
+            meta = replace(meta, xmp=with_iptc(meta.xmp, meta.iptc))
+        if fmt in ("PNG", "TIFF"):
+            parts = _encode_with_cv2(fmt, depth, rgb, alpha, meta)
+        else:
+            parts = [_encode_with_pillow(fmt, rgb, alpha, meta, quality)]
     _atomic_write(path, parts, overwrite)
     return path
 

@@ -741,6 +741,31 @@ def test_a_resolution_is_read_only_where_the_file_states_one(tmp_path):
         assert im.info.get("jfif_unit") == 0
 
 
+def test_a_text_tag_stored_as_numbers_is_left_out_and_the_rest_of_the_exif_kept(tmp_path):
+    """A damaged (or odd) file stored its ImageDescription as a RATIONAL and its Exif directory's
+    DateTimeOriginal as a FLOAT; Pillow knows both as text and failed writing them back ("'IFDRational'
+    object has no attribute 'encode'"): the photo failed as an internal error. Found by fuzzing EXIF."""
+
+    def entry(tag, typ, count, value):
+        return struct.pack("<HHI", tag, typ, count) + value
+
+    exif_ifd_at = 8 + 2 + 12 * 3 + 4
+    rational_at = exif_ifd_at + 2 + 12 * 2 + 4
+    ifd0 = (struct.pack("<H", 3) + entry(0x010E, 5, 1, struct.pack("<I", rational_at))  # description: numbers
+            + entry(0x010F, 2, 4, b"Cam\0") + entry(0x8769, 4, 1, struct.pack("<I", exif_ifd_at))
+            + b"\0\0\0\0")
+    exif_ifd = (struct.pack("<H", 2) + entry(0x9003, 11, 1, struct.pack("<f", 1.5))  # a date as a float
+                + entry(0xA434, 2, 4, b"50mm") + b"\0\0\0\0")
+    block = b"Exif\0\0II*\0" + struct.pack("<I", 8) + ifd0 + exif_ifd + struct.pack("<II", 1, 3)
+    Image.fromarray(smooth_u8()).save(tmp_path / "odd.jpg", exif=block, quality=90)
+    img = read_image(tmp_path / "odd.jpg")
+    for ext in (".jpg", ".tif", ".avif"):
+        with Image.open(write_image(tmp_path / f"out{ext}", img.rgb, img)) as im:
+            exif = im.getexif()
+            assert exif.get(0x010F) == "Cam" and 0x010E not in exif, ext
+            assert exif.get_ifd(0x8769).get(0xA434) == "50mm" and 0x9003 not in exif.get_ifd(0x8769), ext
+
+
 def test_odd_exif_tags_print_no_pillow_warnings_when_written(tmp_path):
     """Pillow reads a photo's EXIF again to write it, and warned about odd tags (an Orientation of two
     values) on the terminal, between the command line's progress lines."""

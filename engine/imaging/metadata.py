@@ -58,10 +58,38 @@ def _text_as_bytes(values) -> None:
                 _text_as_bytes(values.get_ifd(tag))  # Pillow writes the cached sub-directory
 
 
+# what Pillow raises writing a tag whose value does not fit the type it knows for it
+_UNWRITABLE = (AttributeError, TypeError, ValueError, OverflowError, struct.error)
+
+
 def _exif_bytes(exif: Image.Exif) -> bytes:
-    """`exif.tobytes()` without losing text beyond ASCII (see `_text_as_bytes`)."""
+    """`exif.tobytes()` without losing text beyond ASCII (see `_text_as_bytes`), and without the tags a
+    damaged file stored with another type than theirs (an ImageDescription of numbers), which Pillow cannot
+    write back: the rest of the EXIF is kept."""
     _text_as_bytes(exif)
+    try:
+        return exif.tobytes()
+    except _UNWRITABLE as e:
+        log.info("EXIF tags that cannot be written are left out: %s", e)
+    for ifd_tag in (0x8769, 0x8825):  # the Exif and GPS directories' own tags, then the first directory's
+        if ifd_tag in exif:
+            sub = exif.get_ifd(ifd_tag)
+            for tag in [t for t in sub if not _writable({ifd_tag: {t: sub[t]}})]:
+                del sub[tag]
+    for tag in [t for t in exif if t not in (0x8769, 0x8825) and not _writable({t: exif[t]})]:
+        del exif[tag]
     return exif.tobytes()
+
+
+def _writable(tags: dict) -> bool:
+    probe = Image.Exif()
+    try:
+        for tag, value in tags.items():
+            probe[tag] = value
+        probe.tobytes()
+    except _UNWRITABLE:
+        return False
+    return True
 
 
 def _tiff_ifd0(read) -> tuple[str, list[tuple[int, int, int, int]]] | None:

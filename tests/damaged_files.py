@@ -3,12 +3,15 @@ CMYK with a profile and turned by EXIF; PNG 8- and 16-bit, gray+alpha, palette; 
 16-bit, float, CMYK, multi-page; WebP, HEIC, AVIF, BMP; DNG with a colour filter, linear or monochrome),
 each spoiled in seeded random ways: bytes flipped anywhere, bytes flipped in the header, cut short, or
 extreme numbers written into the header. Decoders are C libraries running in the app's own process: a
-damaged file must give a clear error, never a crash or an internal error."""
+damaged file must give a clear error, never a crash or an internal error. Also intact JPEGs whose EXIF
+is made of random entries (any type, any count, sub-directories pointing back at the first: loops),
+which the engine must read and write back."""
 
 from __future__ import annotations
 
 import io
 import random
+import struct
 import tempfile
 from pathlib import Path
 
@@ -95,4 +98,50 @@ def write_damaged(folder: Path, per_kind: int, seed: int = 0) -> list[Path]:
             path = folder / f"{stem}_{k:03d}.{ext}"
             path.write_bytes(spoil(data, k % 4, rnd))
             written.append(path)
+    return written
+
+
+_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4}
+_SOME_TAGS = [0x010E, 0x010F, 0x0110, 0x0112, 0x011A, 0x0128, 0x0131, 0x0132, 0x013B, 0x8298, 0x9003, 0x920A,
+              0xA434, 0x9286, 0x927C, 0x0213, 0x9C9B, 0xEA1C, 0x0000, 0xFFFF, 0x02BC, 0x83BB]
+
+
+def _ifd(entries: list[tuple[int, int, int, bytes]], at: int) -> bytes:
+    """A little-endian TIFF directory placed at offset `at`, its values after it."""
+    data_at, head, data = at + 2 + 12 * len(entries) + 4, struct.pack("<H", len(entries)), b""
+    for tag, kind, count, payload in sorted(entries):
+        if len(payload) <= 4:
+            head += struct.pack("<HHI", tag, kind, count) + payload.ljust(4, b"\0")
+        else:
+            head += struct.pack("<HHII", tag, kind, count, data_at + len(data))
+            data += payload + b"\0" * (len(payload) % 2)
+    return head + b"\0\0\0\0" + data
+
+
+def _random_entry(rnd: random.Random, tag: int | None = None) -> tuple[int, int, int, bytes]:
+    kind = rnd.choice(list(_TYPE_SIZES))
+    count = rnd.choice([0, 1, 2, 3, 7, 40, 70000, 2**31])
+    payload = bytes(rnd.randrange(256) for _ in range(_TYPE_SIZES[kind] * min(count, 64)))
+    return (tag or rnd.choice(_SOME_TAGS), kind, count, payload)
+
+
+def write_odd_exif(folder: Path, count: int, seed: int = 0) -> list[Path]:
+    """`count` intact JPEGs whose EXIF is random entries (see the module's docstring)."""
+    rnd = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    photo = Image.fromarray(np.full((24, 32, 3), 120, np.uint8))
+    written = []
+    for k in range(count):
+        entries = [_random_entry(rnd) for _ in range(rnd.randrange(1, 8))]
+        sub_at = 2200
+        mode = rnd.randrange(4)  # no sub-directory; Exif and GPS pointing at the first (a loop), at nothing, at one
+        if mode:
+            entries += [(tag, 4, 1, struct.pack("<I", {1: 8, 2: 0xFFFFFF, 3: sub_at}[mode])) for tag in (0x8769, 0x8825)]
+        block = (b"II*\0" + struct.pack("<I", 8) + _ifd(entries, 8)).ljust(sub_at, b"\0")
+        if mode == 3:
+            sub = [_random_entry(rnd, rnd.choice([0x9003, 0x927C, 0x9286, 0xA434])) for _ in range(3)]
+            block += _ifd([*sub, (0xA005, 4, 1, struct.pack("<I", 8))], sub_at)  # Interop back at the first
+        path = folder / f"exif_{k:03d}.jpg"
+        photo.save(path, exif=b"Exif\0\0" + block, quality=90)
+        written.append(path)
     return written

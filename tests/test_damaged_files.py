@@ -12,7 +12,7 @@ import warnings
 from pathlib import Path
 
 import pytest
-from damaged_files import write_damaged
+from damaged_files import write_damaged, write_odd_exif
 
 from engine.errors import HourglassError
 from engine.imaging import read_image, write_image
@@ -22,7 +22,8 @@ PER_KIND = int(os.environ.get("HOURGLASS_FUZZ_PER_KIND", "12"))
 
 @pytest.fixture(scope="module")
 def damaged(tmp_path_factory) -> list[Path]:
-    return write_damaged(tmp_path_factory.mktemp("damaged"), PER_KIND, seed=2026)
+    folder = tmp_path_factory.mktemp("damaged")
+    return write_damaged(folder, PER_KIND, seed=2026) + write_odd_exif(folder / "exif", 4 * PER_KIND, seed=2026)
 
 
 def test_the_engine_answers_every_damaged_file_with_its_own_error(damaged, tmp_path):

@@ -7,6 +7,7 @@ Standard library only: the command line uses it as it is, and the GUI (`app.keep
 desktops' own power services, which need Qt's D-Bus module, before the fallback here. Windows:
 `SetThreadExecutionState`. macOS: `caffeinate -i -w <pid>`. Linux: a logind inhibitor lock held by
 `systemd-inhibit` around a `tail --pid` that ends with this process (so a killed batch leaves none behind).
+`HOURGLASS_KEEP_AWAKE=0` turns it off.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 
 REASON = "Restoring photos"
 APP_ID = "hourglass"
+OPT_OUT = "HOURGLASS_KEEP_AWAKE"  # "0": never hold the computer awake (a server, or the test suite)
 
 
 class Backend(Protocol):
@@ -49,6 +51,9 @@ class KeepAwake:
         return self._held.name if self._held is not None else None
 
     def set_held(self, held: bool) -> None:
+        if held and self._held is None and os.environ.get(OPT_OUT) == "0":
+            log.info("%s=0: the computer may go to sleep while photos are restored", OPT_OUT)
+            return
         if held and self._held is None:
             try:
                 backends = self._backends()

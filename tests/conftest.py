@@ -35,8 +35,10 @@ def pytest_unconfigure(config) -> None:
 
 @pytest.fixture(autouse=True)
 def _isolated_models_dir(tmp_path_factory, monkeypatch):
-    """Never read or write the developer's real model folder."""
+    """Never read or write the developer's real model folder; never hold the developer's computer awake
+    (each command-line restore would ask logind; the keep-awake tests turn it back on)."""
     monkeypatch.setenv("HOURGLASS_MODELS_DIR", str(tmp_path_factory.mktemp("user-models")))
+    monkeypatch.setenv("HOURGLASS_KEEP_AWAKE", "0")
 
 
 @pytest.fixture

@@ -1,6 +1,14 @@
-"""A keep-awake backend that records what it was asked, for the CLI's and the window's tests."""
+"""For the keep-awake tests: a backend that records what it was asked, and the fixture that turns
+keep-awake back on (tests/conftest.py turns it off for the rest of the suite)."""
 
 from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def keep_awake_on(monkeypatch):
+    monkeypatch.delenv("HOURGLASS_KEEP_AWAKE", raising=False)
 
 
 class Recording:

@@ -11,7 +11,7 @@ import subprocess
 
 import numpy as np
 import pytest
-from keep_awake_helpers import Recording
+from keep_awake_helpers import Recording, keep_awake_on  # noqa: F401 - (an autouse fixture)
 from PIL import Image
 
 from engine.keep_awake import Caffeinate, KeepAwake, SystemdInhibit, WindowsExecutionState, kept_awake
@@ -96,3 +96,12 @@ def test_the_command_line_keeps_the_computer_awake_for_its_batch(tmp_path, tiny_
     assert main(["restore", str(tmp_path / "a.png"), "-o", str(tmp_path / "out"), "--model", str(tiny_model_path),
                  "--steps", "1", "--task", "haze"]) == 0
     assert held == [True, False]
+
+
+def test_it_can_be_turned_off(monkeypatch):
+    """`HOURGLASS_KEEP_AWAKE=0`: a server, or a test suite, that must not ask for it."""
+    held: list[bool] = []
+    monkeypatch.setenv("HOURGLASS_KEEP_AWAKE", "0")
+    with kept_awake(lambda: [Recording(held)]) as keep:
+        assert keep.held_by is None
+    assert held == []

@@ -12,11 +12,12 @@ import time
 from pathlib import Path
 
 import pytest
-from keep_awake_helpers import Recording
+from keep_awake_helpers import Recording, keep_awake_on  # noqa: F401 - (an autouse fixture)
 
 from app.keep_awake import DBusInhibitor, KeepAwake
 
 FAKES = Path(__file__).resolve().parents[1] / "fakes"
+
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from PySide6.QtGui import QColorSpace, QImage, QImageReader, QTransform
 
 from app.queue_model import QueueItem
 from app.tasks import TaskSet
-from engine.filetypes import AVIF_BRANDS, RAW_EXTENSIONS, iso_media_brand
+from engine.filetypes import AVIF_BRANDS, HEIF_EXTENSIONS, RAW_EXTENSIONS, iso_media_brand
 
 log = logging.getLogger("app.images")
 
@@ -100,7 +100,7 @@ def read_image(path: str, max_side: int | None = None) -> QImage:
     return image
 
 
-PILLOW_EXTENSIONS = frozenset({".heic", ".heif", ".avif"})
+PILLOW_EXTENSIONS = HEIF_EXTENSIONS | {".avif"}
 
 
 def _iso_brand(path: str) -> bytes | None:

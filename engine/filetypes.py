@@ -20,12 +20,14 @@ RAW_EXTENSIONS = frozenset({
     ".dng", ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".raf", ".orf", ".ori", ".rw2",
     ".raw", ".rwl", ".pef", ".srw", ".3fr", ".fff", ".iiq", ".mos", ".mef", ".mrw", ".erf", ".dcr", ".kdc",
 })
-# The formats Hourglass reads through Pillow or OpenCV (HEIC/HEIF through pillow-heif).
+# HEIF stills: phones' .heic, and .hif, as Canon's and Sony's cameras name their 10-bit HEIF photos
+HEIF_EXTENSIONS = frozenset({".heic", ".heif", ".hif"})
+# The formats Hourglass reads through Pillow or OpenCV (HEIF through pillow-heif).
 PHOTO_EXTENSIONS = frozenset({
-    ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".tif", ".tiff", ".webp", ".bmp", ".heic", ".heif", ".avif",
-}) | RAW_EXTENSIONS
+    ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".tif", ".tiff", ".webp", ".bmp", ".avif",
+}) | HEIF_EXTENSIONS | RAW_EXTENSIONS
 # What a camera shooting "RAW+JPEG" (or RAW+HEIF) writes beside each RAW, under the same name: one shot twice.
-COMPANION_EXTENSIONS = frozenset({".jpg", ".jpeg", ".heic", ".heif"})
+COMPANION_EXTENSIONS = frozenset({".jpg", ".jpeg"}) | HEIF_EXTENSIONS
 # Which file of such a pair a scan takes (in a folder, or among files named together): the RAW (its sensor
 # data holds more in the shadows and highlights), the camera's JPEG, or both.
 PAIR_CHOICES = ("raw", "jpeg", "both")
@@ -87,7 +89,7 @@ def default_output_extension(photo: str | Path) -> str:
     suffix = Path(photo).suffix
     if suffix.lower() in RAW_EXTENSIONS:
         return ".tif"
-    if suffix.lower() in (".heic", ".heif"):
+    if suffix.lower() in HEIF_EXTENSIONS:
         return ".jpg"
     return suffix
 

@@ -73,6 +73,26 @@ def test_a_raw_jpeg_shot_is_restored_once(tmp_path, tiny_model_path, capsys):
     assert "(its camera JPEG IMG_2.JPG was passed over: --pairs jpeg restores that one)" in capsys.readouterr().err
 
 
+def test_a_canon_or_sony_heif_card_is_restored(tmp_path, tiny_model_path, capsys):
+    """Canon's and Sony's cameras name their HEIF photos .HIF: a card of them was passed over without a word
+    ("nothing to restore"), and in RAW+HEIF the .HIF beside each RAW was not taken for its companion."""
+    import pillow_heif
+    from test_imaging import fake_linear_dng
+
+    pillow_heif.register_heif_opener()
+    card = tmp_path / "DCIM"
+    card.mkdir()
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (32, 40, 3), dtype=np.uint8)).save(
+        card / "IMG_0001.HIF", format="HEIF")
+    fake_linear_dng(card / "IMG_0002.CR3", np.full((32, 40, 3), 20000, np.uint16), bayer=True)  # (a DNG inside)
+    Image.fromarray(np.full((32, 40, 3), 90, np.uint8)).save(card / "IMG_0002.HIF", format="HEIF")
+    out = tmp_path / "out"
+    assert main(["restore", str(card), "-o", str(out), "--model", str(tiny_model_path), "--steps", "1",
+                 "--task", "haze"]) == 0
+    assert _tree(out) == ["IMG_0001.jpg", "IMG_0002.tif"]
+    assert "passed over 1 JPEG/HEIF file(s) that have a RAW of the same name" in capsys.readouterr().err
+
+
 def test_one_corrupt_photo_fails_alone(photos, tmp_path, tiny_model_path, capsys):
     (photos / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0garbage")
     out = tmp_path / "out"

@@ -23,7 +23,7 @@ from engine.errors import (
     InputUnreadableError,
     UnsupportedInputError,
 )
-from engine.filetypes import AVIF_BRANDS, RAW_EXTENSIONS, is_photo, iso_media_brand
+from engine.filetypes import AVIF_BRANDS, HEIF_EXTENSIONS, RAW_EXTENSIONS, is_photo, iso_media_brand
 from engine.imaging.data import _ALPHA_MODES, _PIL_FORMATS, MAX_PIXELS, ImageData, _check_size, _register_heif
 from engine.imaging.metadata import (
     _ICC_TAG,
@@ -57,7 +57,7 @@ def read_image(path, at_least: int | None = None) -> ImageData:
     if path.suffix.lower() in RAW_EXTENSIONS:
         return _read_raw(path)
     brand = iso_media_brand(head)
-    if brand is not None and brand not in AVIF_BRANDS or path.suffix.lower() in (".heic", ".heif"):
+    if brand is not None and brand not in AVIF_BRANDS or path.suffix.lower() in HEIF_EXTENSIONS:
         _register_heif()  # (Pillow reads AVIF itself)
     with _decode_errors(path), warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)

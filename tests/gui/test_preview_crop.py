@@ -159,6 +159,8 @@ def test_raw_heic_and_avif_are_shown_as_the_engine_reads_them(tmp_path):
     assert shown.shape == engine.shape and np.abs(shown - engine).max() <= 1  # turned as the engine turns it
     used = crop_to_png(str(tmp_path / "phone.heic"), (0, 0, 30, 30), str(tmp_path / "crop.png"))
     assert used == (0, 0, 30, 30)  # so a HEIC photo can be previewed
+    (tmp_path / "IMG_0001.HIF").write_bytes((tmp_path / "phone.heic").read_bytes())  # as Canon names HEIF
+    assert np.array_equal(pixels(read_image(str(tmp_path / "IMG_0001.HIF"))), shown)
     im.save(tmp_path / "web.avif", quality=95, exif=exif)  # no Qt plugin either: Pillow reads it
     shown = pixels(read_image(str(tmp_path / "web.avif")))
     engine = np.round(engine_read(tmp_path / "web.avif").rgb * 255).astype(int)

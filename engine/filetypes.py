@@ -20,7 +20,7 @@ RAW_EXTENSIONS = frozenset({
     ".dng", ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".raf", ".orf", ".ori", ".rw2",
     ".raw", ".rwl", ".pef", ".srw", ".3fr", ".fff", ".iiq", ".mos", ".mef", ".mrw", ".erf", ".dcr", ".kdc",
 })
-# HEIF stills: phones' .heic, and .hif, as Canon's and Sony's cameras name their 10-bit HEIF photos
+# HEIF stills: phones' .heic, and .hif, as Canon's, Sony's, Fujifilm's and Nikon's cameras name their HEIF photos
 HEIF_EXTENSIONS = frozenset({".heic", ".heif", ".hif"})
 # The formats Hourglass reads through Pillow or OpenCV (HEIF through pillow-heif).
 PHOTO_EXTENSIONS = frozenset({

@@ -231,6 +231,7 @@ def restore_file(
         cancel.check()
     img = imaging.read_image(input_path)
     timings["read"] = time.perf_counter() - t0
+    imaging.check_output_size(output_path, img, opts.format)  # now, not after minutes of restoring
     if img.frames > 1:
         warn(f'"{input_path.name}" holds {img.frames} frames or pages; only the first is restored and saved.')
     flat = imaging.format_without_transparency(output_path, img, opts.format) if img.alpha is not None else None

@@ -93,6 +93,26 @@ def test_a_canon_or_sony_heif_card_is_restored(tmp_path, tiny_model_path, capsys
     assert "passed over 1 JPEG/HEIF file(s) that have a RAW of the same name" in capsys.readouterr().err
 
 
+def test_a_panorama_too_wide_for_the_chosen_format_fails_before_it_is_restored(tmp_path, tiny_model_path,
+                                                                                 capsys, monkeypatch):
+    """WebP holds 16,383 pixels a side: a wider panorama failed only when its result was encoded, after the
+    whole restoration, with the encoder's words ("encoding error 5"), as an internal error. Found by a
+    damaged TIFF that claimed 65,539 rows, as an AVIF."""
+    import engine.api
+
+    def never(*_a, **_k):
+        raise AssertionError("restored before the format was checked")
+
+    monkeypatch.setattr(engine.api, "restore_array", never)
+    Image.fromarray(np.zeros((8, 16_400, 3), np.uint8)).save(tmp_path / "pano.png")
+    out = tmp_path / "out"
+    assert main(["restore", str(tmp_path / "pano.png"), "-o", str(out), "--model", str(tiny_model_path),
+                 "--format", "webp", "--task", "haze", "--json"]) == 1
+    line = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert line["code"] == "image_too_large" and "16,400 × 8 pixels is too large for WebP" in line["error"]
+    assert not out.exists() or not any(out.iterdir())
+
+
 def test_one_corrupt_photo_fails_alone(photos, tmp_path, tiny_model_path, capsys):
     (photos / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0garbage")
     out = tmp_path / "out"

@@ -784,6 +784,18 @@ def test_odd_exif_tags_print_no_pillow_warnings_when_written(tmp_path):
     assert not [str(w.message) for w in warned if issubclass(w.category, UserWarning)]
 
 
+@pytest.mark.parametrize(("ext", "limit"), [(".jpg", 65500), (".webp", 16383), (".avif", 65536)])
+def test_a_result_larger_than_its_format_holds_is_refused_in_our_words(tmp_path, ext, limit):
+    """libjpeg-turbo, libwebp and libavif refused such images with OSError ("broken data stream"),
+    ValueError and RuntimeError: internal errors, after the restoration."""
+    from engine.errors import ImageTooLargeError
+
+    write_image(tmp_path / f"fits{ext}", np.zeros((2, limit, 3), np.float32))
+    with pytest.raises(ImageTooLargeError, match=f"{limit:,} pixels a side at most"):
+        write_image(tmp_path / f"wide{ext}", np.zeros((limit + 1, 2, 3), np.float32))
+    assert not (tmp_path / f"wide{ext}").exists()
+
+
 def test_a_jpegs_exif_resolution_wins_over_its_jfif_header(tmp_path):
     """An editor that kept the camera's EXIF but wrote its own default into the JFIF header (96 dpi) left
     the two disagreeing; GIMP reads the EXIF's. Results said 96 (Pillow reads JFIF), and a

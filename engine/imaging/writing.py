@@ -19,6 +19,7 @@ from PIL import Image
 
 from engine.errors import (
     HourglassError,
+    ImageTooLargeError,
     OutputExistsError,
     OutputNotWritableError,
 )
@@ -84,6 +85,7 @@ def write_image(path, rgb: np.ndarray, source: ImageData | None = None, *, forma
         raise ValueError(f"expected an H×W×3 RGB array, got shape {rgb.shape}")
     fmt, depth = _resolve_output(path, source, format, bit_depth)
     _check_target(path, source, overwrite)
+    _check_fits(fmt, rgb.shape[1], rgb.shape[0])
     if alpha is None and source is not None:
         alpha = source.alpha
     if alpha is not None:
@@ -110,6 +112,26 @@ def write_image(path, rgb: np.ndarray, source: ImageData | None = None, *, forma
             parts = [_encode_with_pillow(fmt, rgb, alpha, meta, quality)]
     _atomic_write(path, parts, overwrite)
     return path
+
+
+# The widest or tallest image each format holds (libjpeg-turbo's JPEG_MAX_DIMENSION, WebP's, AV1's); PNG,
+# TIFF and BMP hold any photo Hourglass opens.
+_MAX_SIDE = {"JPEG": 65500, "WEBP": 16383, "AVIF": 65536}
+
+
+def check_output_size(path, source: ImageData, format: str | None = None) -> None:
+    """Refuse, before any work, a result its format cannot hold (a panorama 20,000 pixels wide as a WebP):
+    the encoder failed only after the restoration, with its own words."""
+    h, w = source.rgb.shape[:2]
+    _check_fits(_resolve_output(Path(path), source, format, None)[0], w, h)
+
+
+def _check_fits(fmt: str, width: int, height: int) -> None:
+    limit = _MAX_SIDE.get(fmt)
+    if limit is not None and max(width, height) > limit:
+        name = "WebP" if fmt == "WEBP" else fmt
+        raise ImageTooLargeError(f"{width:,} × {height:,} pixels is too large for {name}, which holds "
+                                 f"{limit:,} pixels a side at most; save it as PNG or TIFF instead.")
 
 
 def format_without_transparency(path, source: ImageData | None, format: str | None = None) -> str | None:

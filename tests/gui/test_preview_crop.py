@@ -20,6 +20,13 @@ def gradient(h=60, w=80) -> np.ndarray:
     return np.stack([x * 3, y * 4, x + y], -1).astype(np.uint8)
 
 
+def pixels(image: QImage) -> np.ndarray:
+    """A QImage's RGB values as an H×W×3 integer array (its rows are padded to 4 bytes)."""
+    image = image.convertToFormat(QImage.Format.Format_RGB888)
+    rows = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
+    return rows[:, :image.width() * 3].reshape(image.height(), image.width(), 3).astype(int)
+
+
 def test_16_bit_gray_keeps_its_values(tmp_path):
     """Pillow's RGB conversion clipped 16-bit gray to white: a preview restored a blank crop."""
     gray = (gradient()[..., 0].astype(np.uint16) * 257 + 100)
@@ -79,9 +86,7 @@ def test_the_view_orients_every_format_as_the_engine_does(tmp_path, ext, orienta
     exif = im.getexif()
     exif[0x0112] = orientation
     im.save(tmp_path / f"o{ext}", exif=exif, **({"lossless": True} if ext == ".webp" else {}))
-    view = read_image(str(tmp_path / f"o{ext}")).convertToFormat(QImage.Format.Format_RGB888)
-    shown = np.frombuffer(view.constBits(), np.uint8).reshape(view.height(), view.bytesPerLine())
-    shown = shown[:, :view.width() * 3].reshape(view.height(), view.width(), 3).astype(int)
+    shown = pixels(read_image(str(tmp_path / f"o{ext}")))
     expected = (engine_read(tmp_path / f"o{ext}").rgb * 255).round().astype(int)
     assert shown.shape == expected.shape
     assert np.abs(shown - expected).mean() < (4 if ext == ".jpg" else 0.5)
@@ -117,11 +122,6 @@ def test_raw_heic_and_avif_are_shown_as_the_engine_reads_them(tmp_path):
 
     from app.images import read_image
     from engine.imaging import read_image as engine_read
-
-    def pixels(image):
-        image = image.convertToFormat(QImage.Format.Format_RGB888)
-        raw = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
-        return raw[:, :image.width() * 3].reshape(image.height(), image.width(), 3).astype(int)
 
     rgb16 = np.zeros((32, 48, 3), np.uint16)
     rgb16[..., 0] = np.linspace(0, 60000, 48, dtype=np.uint16)[None]
@@ -244,12 +244,6 @@ def test_photos_in_other_colour_profiles_are_shown_in_srgb(tmp_path):
     assert QColor(for_display(read_image(str(tmp_path / "plain.png"))).pixel(5, 5)).getRgb() == (30, 200, 40, 255)
 
 
-def _rgb(image: QImage) -> np.ndarray:
-    image = image.convertToFormat(QImage.Format.Format_RGB888)
-    rows = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
-    return rows[:, :image.width() * 3].reshape(image.height(), image.width(), 3).astype(float)
-
-
 @pytest.mark.parametrize("tagged", [True, False])
 def test_a_cmyk_photo_is_shown_as_the_engine_reads_it(tmp_path, tagged):
     """Qt decodes a CMYK JPEG (a print file) as CMYK and painted it as 1 − C, 1 − M, 1 − Y, while the
@@ -264,9 +258,9 @@ def test_a_cmyk_photo_is_shown_as_the_engine_reads_it(tmp_path, tagged):
     Image.fromarray(gradient()).convert("CMYK").save(photo, quality=100,
                                                     **({"icc_profile": cmyk_profile()} if tagged else {}))
     engine = engine_read(photo).rgb * 255
-    shown = _rgb(for_display(read_image(str(photo))))
+    shown = pixels(for_display(read_image(str(photo))))
     assert np.abs(shown - engine).mean() < 4  # Qt's colour conversion against LittleCMS's
-    assert np.abs(_rgb(_read_thumbnail(str(photo), 80)) - shown).max() <= 1
+    assert np.abs(pixels(_read_thumbnail(str(photo), 80)) - shown).max() <= 1
     crop_to_png(str(photo), (10, 5, 30, 20), str(tmp_path / "crop.png"))
     with Image.open(tmp_path / "crop.png") as crop:
         assert np.abs(np.asarray(crop.convert("RGB"), float) - engine[5:25, 10:40]).mean() < 4

@@ -106,8 +106,9 @@ _SOME_TAGS = [0x010E, 0x010F, 0x0110, 0x0112, 0x011A, 0x0128, 0x0131, 0x0132, 0x
               0xA434, 0x9286, 0x927C, 0x0213, 0x9C9B, 0xEA1C, 0x0000, 0xFFFF, 0x02BC, 0x83BB]
 
 
-def _ifd(entries: list[tuple[int, int, int, bytes]], at: int) -> bytes:
-    """A little-endian TIFF directory placed at offset `at`, its values after it."""
+def tiff_directory(entries: list[tuple[int, int, int, bytes]], at: int) -> bytes:
+    """A little-endian TIFF directory placed at offset `at`, its values after it: (tag, type, count, value
+    bytes) entries, written in tag order as given, whatever their type says."""
     data_at, head, data = at + 2 + 12 * len(entries) + 4, struct.pack("<H", len(entries)), b""
     for tag, kind, count, payload in sorted(entries):
         if len(payload) <= 4:
@@ -137,10 +138,10 @@ def write_odd_exif(folder: Path, count: int, seed: int = 0) -> list[Path]:
         mode = rnd.randrange(4)  # no sub-directory; Exif and GPS pointing at the first (a loop), at nothing, at one
         if mode:
             entries += [(tag, 4, 1, struct.pack("<I", {1: 8, 2: 0xFFFFFF, 3: sub_at}[mode])) for tag in (0x8769, 0x8825)]
-        block = (b"II*\0" + struct.pack("<I", 8) + _ifd(entries, 8)).ljust(sub_at, b"\0")
+        block = (b"II*\0" + struct.pack("<I", 8) + tiff_directory(entries, 8)).ljust(sub_at, b"\0")
         if mode == 3:
             sub = [_random_entry(rnd, rnd.choice([0x9003, 0x927C, 0x9286, 0xA434])) for _ in range(3)]
-            block += _ifd([*sub, (0xA005, 4, 1, struct.pack("<I", 8))], sub_at)  # Interop back at the first
+            block += tiff_directory([*sub, (0xA005, 4, 1, struct.pack("<I", 8))], sub_at)  # Interop back at the first
         path = folder / f"exif_{k:03d}.jpg"
         photo.save(path, exif=b"Exif\0\0" + block, quality=90)
         written.append(path)

@@ -746,17 +746,16 @@ def test_a_text_tag_stored_as_numbers_is_left_out_and_the_rest_of_the_exif_kept(
     DateTimeOriginal as a FLOAT; Pillow knows both as text and failed writing them back ("'IFDRational'
     object has no attribute 'encode'"): the photo failed as an internal error. Found by fuzzing EXIF."""
 
-    def entry(tag, typ, count, value):
-        return struct.pack("<HHI", tag, typ, count) + value
+    from damaged_files import tiff_directory
 
-    exif_ifd_at = 8 + 2 + 12 * 3 + 4
-    rational_at = exif_ifd_at + 2 + 12 * 2 + 4
-    ifd0 = (struct.pack("<H", 3) + entry(0x010E, 5, 1, struct.pack("<I", rational_at))  # description: numbers
-            + entry(0x010F, 2, 4, b"Cam\0") + entry(0x8769, 4, 1, struct.pack("<I", exif_ifd_at))
-            + b"\0\0\0\0")
-    exif_ifd = (struct.pack("<H", 2) + entry(0x9003, 11, 1, struct.pack("<f", 1.5))  # a date as a float
-                + entry(0xA434, 2, 4, b"50mm") + b"\0\0\0\0")
-    block = b"Exif\0\0II*\0" + struct.pack("<I", 8) + ifd0 + exif_ifd + struct.pack("<II", 1, 3)
+    def first(exif_at: int) -> bytes:
+        return tiff_directory([(0x010E, 5, 1, struct.pack("<II", 1, 3)),  # a description of numbers
+                               (0x010F, 2, 4, b"Cam\0"), (0x8769, 4, 1, struct.pack("<I", exif_at))], 8)
+
+    exif_at = 8 + len(first(0))
+    exif_ifd = tiff_directory([(0x9003, 11, 1, struct.pack("<f", 1.5)),  # a date as a float
+                               (0xA434, 2, 4, b"50mm")], exif_at)
+    block = b"Exif\0\0II*\0" + struct.pack("<I", 8) + first(exif_at) + exif_ifd
     Image.fromarray(smooth_u8()).save(tmp_path / "odd.jpg", exif=block, quality=90)
     img = read_image(tmp_path / "odd.jpg")
     for ext in (".jpg", ".tif", ".avif"):

@@ -26,10 +26,11 @@ LAYOUT_PROPERTIES = frozenset(
     + [f"{{{_EXIF}}}{name}" for name in ("PixelXDimension", "PixelYDimension")])
 
 
-def sidecar(path: Path) -> Path | None:
-    """The XMP sidecar of `path`, in the naming of Adobe's apps (IMG_1.xmp) or darktable's (IMG_1.CR2.xmp)."""
-    for candidate in (path.with_suffix(".xmp"), path.with_suffix(".XMP"), path.with_name(path.name + ".xmp"),
-                      path.with_name(path.name + ".XMP")):
+def sidecar(path: Path, *, adobe: bool = True) -> Path | None:
+    """The XMP sidecar of `path`, in the naming of Adobe's apps (IMG_1.xmp; only with `adobe`) or of
+    darktable's and digiKam's (IMG_1.CR2.xmp)."""
+    adobes = (path.with_suffix(".xmp"), path.with_suffix(".XMP")) if adobe else ()
+    for candidate in (*adobes, path.with_name(path.name + ".xmp"), path.with_name(path.name + ".XMP")):
         if candidate.is_file():
             return candidate
     return None
@@ -57,8 +58,7 @@ def photo_xmp(path: Path, embedded: bytes | None) -> bytes | None:
     (it is what the user's catalogue says now; the file keeps what the camera or an earlier tool wrote).
     Only that naming: `photo.xmp` beside a JPEG belongs to the RAW of the same name. `embedded` itself when
     there is no sidecar to merge."""
-    found = next((c for c in (path.with_name(path.name + ".xmp"), path.with_name(path.name + ".XMP"))
-                  if c.is_file()), None)
+    found = sidecar(path, adobe=False)
     kept = _sidecar_packet(found) if found is not None else None
     if not kept:
         return embedded

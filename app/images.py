@@ -12,6 +12,7 @@ from PySide6.QtGui import QColorSpace, QImage, QImageReader, QTransform
 
 from app.queue_model import QueueItem
 from app.tasks import TaskSet
+from engine.cicp import Cicp, find_nclx, to_standard_range
 from engine.filetypes import AVIF_BRANDS, HEIF_EXTENSIONS, RAW_EXTENSIONS, iso_media_brand
 
 log = logging.getLogger("app.images")
@@ -203,7 +204,8 @@ def _develop_raw(path: str, half_size: bool) -> QImage:
 
 def _decode_with_pillow(path: str, avif: bool) -> QImage:
     """HEIF/HEIC through pillow-heif and AVIF through Pillow (as the engine reads them), EXIF orientation
-    applied. Null if it cannot."""
+    applied, colour from the ICC profile or else the CICP codes (an HDR photo tone-mapped as the engine does,
+    engine.cicp). Null if it cannot."""
     try:
         import numpy as np
         from PIL import Image, ImageOps
@@ -213,15 +215,48 @@ def _decode_with_pillow(path: str, avif: bool) -> QImage:
 
             pillow_heif.register_heif_opener()
         with Image.open(path) as im:
-            rgb = np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
             icc = im.info.get("icc_profile")
+            codes = None if icc else _colour_codes(path, im, avif)
+            orientation = 1
+            if codes is not None and codes.is_hdr:
+                rgb, orientation = _standard_range(path, im, codes, avif), im.getexif().get(0x0112, 1)
+            else:
+                rgb = np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
         image = _to_qimage(np.ascontiguousarray(rgb))
+        if orientation in _ORIENTATIONS:
+            image = image.transformed(_ORIENTATIONS[orientation])
+        if codes is not None and not codes.is_srgb:
+            icc = codes.icc_profile()
         if icc:  # an iPhone's Display P3, for one: the view converts it like Qt-decoded photos
             image.setColorSpace(QColorSpace.fromIccProfile(icc))
         return image
     except Exception as exc:  # noqa: BLE001 - any decoder error: the view says it cannot show it
         log.debug("cannot decode %s: %s", path, exc)
         return QImage()
+
+
+def _colour_codes(path: str, im, avif: bool) -> Cicp | None:
+    if not avif:
+        return Cicp.from_nclx(im.info.get("nclx_profile"))
+    with open(path, "rb") as f:
+        return find_nclx(f.read(1 << 16))
+
+
+def _standard_range(path: str, im, codes: Cicp, avif: bool):
+    """An HDR photo's pixels in standard range, 8-bit, as stored; a HEIF read at its full 10 or 12 bits."""
+    import numpy as np
+
+    if avif:  # (Pillow reads AVIF at 8 bits)
+        rgb = np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
+    else:
+        import pillow_heif
+
+        heif = pillow_heif.open_heif(path, convert_hdr_to_8bit=False)
+        bits = int(heif.info.get("bit_depth") or 16)
+        rgb = np.asarray(heif).astype(np.float32) / float(((1 << bits) - 1) << (16 - bits))
+        rgb = np.repeat(rgb[..., None], 3, axis=2) if rgb.ndim == 2 else rgb[..., :3]
+    rgb = to_standard_range(np.ascontiguousarray(rgb), codes)
+    return np.floor(rgb * 255 + 0.5).astype(np.uint8)
 
 
 # EXIF orientation → the transform that shows the photo upright (Qt's y axis points down: rotate(90) turns

@@ -234,6 +234,9 @@ def restore_file(
     imaging.check_output_size(output_path, img, opts.format)  # now, not after minutes of restoring
     if img.frames > 1:
         warn(f'"{input_path.name}" holds {img.frames} frames or pages; only the first is restored and saved.')
+    if img.hdr:
+        warn(f'"{input_path.name}" is an HDR photo ({img.hdr} curve); it was tone-mapped to standard range, as '
+             "Hourglass's results are not HDR.")
     flat = imaging.format_without_transparency(output_path, img, opts.format) if img.alpha is not None else None
     if flat and (img.alpha < 1.0).any():
         warn(f'"{input_path.name}" has transparent parts; {flat} cannot hold them, so they are white in the result.')

@@ -1,7 +1,7 @@
 """Damaged photos for the decoder tests: valid files of every kind Hourglass reads (JPEG plain, progressive,
 CMYK with a profile and turned by EXIF; PNG 8- and 16-bit, gray+alpha, palette; TIFF LZW, JPEG-compressed,
-16-bit, float, CMYK, multi-page; WebP, HEIC, AVIF, BMP; DNG with a colour filter, linear or monochrome),
-each spoiled in seeded random ways: bytes flipped anywhere, bytes flipped in the header, cut short, or
+16-bit, float, CMYK, multi-page; WebP, HEIC (8-bit; 10-bit HDR), AVIF, BMP; DNG with a colour filter, linear
+or monochrome), each spoiled in seeded random ways: bytes flipped anywhere, bytes flipped in the header, cut short, or
 extreme numbers written into the header. Decoders are C libraries running in the app's own process: a
 damaged file must give a clear error, never a crash or an internal error. Also intact JPEGs whose EXIF
 is made of random entries (any type, any count, sub-directories pointing back at the first: loops),
@@ -62,6 +62,11 @@ def originals() -> dict[str, bytes]:
     }
     sensor = rng.integers(0, 60000, (60, 90, 3)).astype(np.uint16)
     with tempfile.TemporaryDirectory() as scratch:
+        import pillow_heif
+
+        hdr = pillow_heif.from_bytes(mode="RGB;16", size=photo.size, data=(rgb.astype(np.uint16) << 8).tobytes())
+        hdr.save(Path(scratch) / "hdr.heic", color_primaries=9, transfer_characteristics=16, matrix_coefficients=9)
+        files["hdr.heic"] = (Path(scratch) / "hdr.heic").read_bytes()  # 10 bits, BT.2020 and PQ: the codes read
         for kind in ("bayer", "linear", "mono"):
             path = Path(scratch) / f"{kind}.dng"
             fake_linear_dng(path, sensor, bayer=kind == "bayer", mono=kind == "mono")

@@ -34,7 +34,7 @@ def test_engine_never_imports_qt_or_app():
 SANCTIONED = {("launcher.py", "engine.cli")}
 # The engine modules the GUI may import: standard library only, so they load neither torch nor numpy.
 APP_MAY_IMPORT = frozenset({"engine.protocol", "engine.errors", "engine.filetypes", "engine.batch_time",
-                            "engine.keep_awake"})
+                            "engine.keep_awake", "engine.cicp"})
 
 
 def test_app_never_imports_torch_or_engine_internals():
@@ -46,6 +46,12 @@ def test_app_never_imports_torch_or_engine_internals():
             if top in TORCH or (top == "engine" and name not in {"engine", *APP_MAY_IMPORT}):
                 bad.append((path.name, name))
     assert not bad
+
+
+@pytest.mark.parametrize("module", sorted(APP_MAY_IMPORT))
+def test_modules_the_app_imports_do_not_load_numpy(module):
+    code = f"import sys, {module}; sys.exit(1 if 'numpy' in sys.modules else 0)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0, f"importing {module} loads numpy"
 
 
 @pytest.mark.parametrize("module", ["engine", *sorted(APP_MAY_IMPORT), "engine.cli"])

@@ -54,6 +54,7 @@ class ImageData:
     grayscale: bool = False  # a gray (black-and-white) file: `rgb` holds three equal channels, written back gray
     iptc: bytes | None = None  # IPTC-IIM records (caption, keywords, credit), kept in JPEG and TIFF results
     text: dict[str, str] | None = None  # a PNG's text chunks (Title, Author, Copyright ...), kept in PNG results
+    hdr: str | None = None  # "PQ" or "HLG": an HDR photo, tone-mapped to standard range when read
 
 
 def to_uint8(rgb) -> np.ndarray:
@@ -111,3 +112,17 @@ def _gray(rgb: np.ndarray, keep_rgb: bool) -> np.ndarray:
 def gray_copy(rgb: np.ndarray) -> np.ndarray:
     """`rgb` (float) as a black-and-white file of it is read back: its luminance in three equal channels."""
     return _gray(rgb, keep_rgb=True)
+
+
+def _shrink_factor(width: int, height: int, at_least: int) -> int:
+    """The largest whole factor that keeps both sides at least `at_least` pixels (1: leave as is)."""
+    return max(1, min(width, height) // max(1, at_least))
+
+
+def _shrunk(arr: np.ndarray, at_least: int | None) -> np.ndarray:
+    """`arr` (H×W or H×W×C) box-averaged by `_shrink_factor`, partial blocks kept (as Pillow's `reduce`)."""
+    factor = _shrink_factor(arr.shape[1], arr.shape[0], at_least) if at_least else 1
+    if factor == 1:
+        return arr
+    size = (-(-arr.shape[1] // factor), -(-arr.shape[0] // factor))
+    return cv2.resize(arr, size, interpolation=cv2.INTER_AREA)

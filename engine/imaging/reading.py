@@ -24,7 +24,17 @@ from engine.errors import (
     UnsupportedInputError,
 )
 from engine.filetypes import AVIF_BRANDS, HEIF_EXTENSIONS, RAW_EXTENSIONS, is_photo, iso_media_brand
-from engine.imaging.data import _ALPHA_MODES, _PIL_FORMATS, MAX_PIXELS, ImageData, _check_size, _register_heif
+from engine.imaging.colour_codes import apply_cicp, deep_heif_pixels, is_deep_heif, photo_cicp
+from engine.imaging.data import (
+    _ALPHA_MODES,
+    _PIL_FORMATS,
+    MAX_PIXELS,
+    ImageData,
+    _check_size,
+    _register_heif,
+    _shrink_factor,
+    _shrunk,
+)
 from engine.imaging.metadata import (
     _ICC_TAG,
     _IPTC_TAG,
@@ -76,6 +86,8 @@ def read_image(path, at_least: int | None = None) -> ImageData:
                     "Convert it to JPEG, PNG or TIFF first.")
             _check_size(path, *img.size)
             pixels = _cv2_pixels(path, at_least) if _is_high_bit_depth(img, head) else None
+            if is_deep_heif(img, fmt):  # (pillow-heif's plugin would cut 10 or 12 bits to 8)
+                pixels = deep_heif_pixels(path, at_least)
             if pixels is None:
                 img.load()  # decode now, so damaged data fails here and not in the middle of a job
                 pixels = _pillow_pixels(_reduced(img, at_least) if at_least else img)
@@ -83,13 +95,16 @@ def read_image(path, at_least: int | None = None) -> ImageData:
             gray = _is_gray(img)
             icc, dpi, xmp, iptc = _read_icc(img, gray), _read_dpi(img), _read_xmp(img), _read_iptc(img, path)
             text = _read_png_text(img)
+            cicp = photo_cicp(img, fmt, path) if icc is None else None  # (a profile, where both are given, wins)
             # MPO JPEGs carry camera previews and HEIF auxiliary images as extra frames: not the user's content
             frames = _frame_count(img) if fmt in ("PNG", "TIFF", "WEBP", "AVIF") else 1
     rgb, alpha, depth = pixels
+    icc = apply_cicp(rgb, cicp, gray) or icc
     if orientation != 1:
         rgb, alpha = _orient(rgb, orientation), _orient(alpha, orientation)
     xmp = _kept_xmp(path, xmp, orientation)
-    return ImageData(rgb, alpha, depth, fmt, exif, icc, dpi, xmp, path, frames, gray, iptc, text)
+    return ImageData(rgb, alpha, depth, fmt, exif, icc, dpi, xmp, path, frames, gray, iptc, text,
+                     hdr=cicp.hdr_name if cicp is not None else None)
 
 
 def _frame_count(img: Image.Image) -> int:
@@ -172,20 +187,6 @@ def read_small(path, at_least: int, decoded: np.ndarray | None = None) -> np.nda
                     _exif, orientation = _read_exif(img)
                     return _orient(rgb, orientation) if orientation != 1 else rgb
     return _shrunk(decoded, at_least) if decoded is not None else read_image(path, at_least).rgb
-
-
-def _shrink_factor(width: int, height: int, at_least: int) -> int:
-    """The largest whole factor that keeps both sides at least `at_least` pixels (1: leave as is)."""
-    return max(1, min(width, height) // max(1, at_least))
-
-
-def _shrunk(arr: np.ndarray, at_least: int | None) -> np.ndarray:
-    """`arr` (H×W or H×W×C) box-averaged by `_shrink_factor`, partial blocks kept (as Pillow's `reduce`)."""
-    factor = _shrink_factor(arr.shape[1], arr.shape[0], at_least) if at_least else 1
-    if factor == 1:
-        return arr
-    size = (-(-arr.shape[1] // factor), -(-arr.shape[0] // factor))
-    return cv2.resize(arr, size, interpolation=cv2.INTER_AREA)
 
 
 _REDUCIBLE_MODES = frozenset({"L", "LA", "RGB", "RGBA", "RGBX", "CMYK", "I", "F"})  # (not palettes: indices)

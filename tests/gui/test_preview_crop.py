@@ -278,3 +278,28 @@ def test_a_file_name_that_is_not_utf8_is_shown_and_previewed(tmp_path):
     assert (shown.width(), shown.height()) == (80, 60)
     assert read_image(odd, max_side=20).width() == 20
     assert crop_to_png(odd, (0, 0, 30, 20), str(tmp_path / "crop.png")) == (0, 0, 30, 20)
+
+
+def test_hdr_and_wide_gamut_heif_and_avif_are_shown_as_the_engine_reads_them(tmp_path):
+    """Colour given by CICP codes: an HDR (PQ) HEIF is tone-mapped as the engine does it, turned by its EXIF,
+    and shown through BT.2020; a Display P3 AVIF through Display P3; the preview's crop keeps the profile."""
+    from test_cicp import _avif_with_codes, _deep_heif, _smooth
+
+    from app.images import read_image
+    from engine.imaging import read_image as engine_read
+
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    _deep_heif(tmp_path / "hdr.heic", _smooth() * 0.8, 9, 16, exif=exif.tobytes())
+    image = read_image(str(tmp_path / "hdr.heic"))
+    engine = np.floor(engine_read(tmp_path / "hdr.heic").rgb * 255 + 0.5).astype(int)
+    assert pixels(image).shape == engine.shape == (64, 48, 3) and np.abs(pixels(image) - engine).max() <= 1
+    assert image.colorSpace().primaries().name == "Bt2020"
+    crop_to_png(str(tmp_path / "hdr.heic"), (0, 0, 20, 20), str(tmp_path / "crop.png"))
+    with Image.open(tmp_path / "crop.png") as crop:
+        assert b"BT.2020" in crop.info["icc_profile"]
+
+    (tmp_path / "p3.avif").write_bytes(_avif_with_codes(gradient(), 12, 13))
+    image = read_image(str(tmp_path / "p3.avif"))
+    assert image.colorSpace().primaries().name == "DciP3D65"
+    assert np.abs(pixels(image) - np.round(engine_read(tmp_path / "p3.avif").rgb * 255)).max() <= 1

@@ -1,0 +1,258 @@
+"""Colour described by CICP codes (ITU-T H.273) instead of an ICC profile.
+
+HEIF and AVIF photos may carry an 'nclx' colour box (primaries, transfer curve, matrix) where a JPEG carries
+an ICC profile: a Canon, Sony or Nikon HDR .HIF is BT.2020 with the PQ or HLG curve, an AVIF exported by
+a browser or phone may be Display P3. Read as sRGB they come out flat and washed out, and the result, saved
+without a profile, keeps the error. Here an SDR photo keeps its pixels and gains the equivalent ICC profile,
+which the engine keeps in the result and the GUI shows through; an HDR one (PQ, HLG) is first tone-mapped to
+standard range, as our results are not HDR.
+
+Standard library at import: the GUI imports this too. numpy is imported inside the function that needs it.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+# colour_primaries → (name, red, green, blue, white) as CIE xy
+_PRIMARIES = {
+    1: ("BT.709", (0.640, 0.330), (0.300, 0.600), (0.150, 0.060), (0.3127, 0.3290)),
+    5: ("BT.601 (625 lines)", (0.640, 0.330), (0.290, 0.600), (0.150, 0.060), (0.3127, 0.3290)),
+    6: ("BT.601 (525 lines)", (0.630, 0.340), (0.310, 0.595), (0.155, 0.070), (0.3127, 0.3290)),
+    7: ("SMPTE 240M", (0.630, 0.340), (0.310, 0.595), (0.155, 0.070), (0.3127, 0.3290)),
+    9: ("BT.2020", (0.708, 0.292), (0.170, 0.797), (0.131, 0.046), (0.3127, 0.3290)),
+    11: ("DCI-P3", (0.680, 0.320), (0.265, 0.690), (0.150, 0.060), (0.314, 0.351)),
+    12: ("Display P3", (0.680, 0.320), (0.265, 0.690), (0.150, 0.060), (0.3127, 0.3290)),
+    22: ("EBU 3213", (0.630, 0.340), (0.295, 0.605), (0.155, 0.077), (0.3127, 0.3290)),
+}
+_SRGB_PRIMARIES = {1, 2}  # 2: unspecified, which every viewer shows as sRGB
+# transfer_characteristics: the BT.709 family and sRGB (and unspecified) are all shown with the sRGB curve,
+# as browsers do; codes not listed here are shown that way too
+_GAMMAS = {4: 2.2, 5: 2.8, 8: 1.0}  # BT.470 M, BT.470 B/G, linear
+PQ, HLG = 16, 18  # SMPTE ST 2084 and ARIB STD-B67 (BT.2100)
+_HDR_NAMES = {PQ: "PQ", HLG: "HLG"}
+
+REFERENCE_WHITE_NITS = 203.0  # BT.2408: HDR's diffuse white, which becomes standard range's white
+HLG_PEAK_NITS = 1000.0  # the nominal display HLG's system gamma of 1.2 belongs to (BT.2100)
+KNEE = 0.75  # tone mapping leaves linear light below this fraction of white as it is
+
+_D50 = (0.9642, 1.0, 0.8249)  # the ICC profile connection space's white
+_BRADFORD = ((0.8951, 0.2664, -0.1614), (-0.7502, 1.7135, 0.0367), (0.0389, -0.0685, 1.0296))
+
+
+@dataclass(frozen=True)
+class Cicp:
+    """The colour codes of one photo; the matrix and range are the decoder's business (already applied)."""
+
+    primaries: int
+    transfer: int
+
+    @classmethod
+    def from_nclx(cls, nclx) -> Cicp | None:
+        """From pillow-heif's `info["nclx_profile"]`; None when absent or malformed."""
+        try:
+            return cls(int(nclx["color_primaries"]), int(nclx["transfer_characteristics"]))
+        except (TypeError, KeyError, ValueError):
+            return None
+
+    @property
+    def is_hdr(self) -> bool:
+        return self.transfer in _HDR_NAMES
+
+    @property
+    def hdr_name(self) -> str | None:
+        return _HDR_NAMES.get(self.transfer)
+
+    @property
+    def is_srgb(self) -> bool:
+        """Shown correctly as plain sRGB: nothing to do."""
+        known = self.primaries in _PRIMARIES and self.primaries not in _SRGB_PRIMARIES
+        return not known and self.transfer not in _GAMMAS and not self.is_hdr
+
+    def describe(self) -> str:
+        """'BT.2020 with the PQ curve', for messages and the profile's name."""
+        primaries = _PRIMARIES.get(self.primaries, ("sRGB",))[0]
+        if self.is_hdr:
+            return f"{primaries} with the {self.hdr_name} curve"
+        if self.transfer in _GAMMAS:
+            return f"{primaries} with gamma {_GAMMAS[self.transfer]:g}"
+        return primaries
+
+    def icc_profile(self) -> bytes:
+        """An ICC v2 matrix/TRC profile for the pixels as they stand once `to_standard_range` has run (HDR
+        photos: their primaries with the sRGB curve)."""
+        name, red, green, blue, white = _PRIMARIES.get(self.primaries, ("sRGB", *_PRIMARIES[1][1:]))
+        gamma = _GAMMAS.get(self.transfer)
+        curve = f"gamma {gamma:g}" if gamma is not None else "sRGB curve"
+        return _matrix_trc_profile(_rgb_to_d50_xyz(red, green, blue, white), gamma, f"{name}, {curve} (Hourglass)")
+
+
+def find_nclx(data: bytes) -> Cicp | None:
+    """The first 'nclx' colour box of an ISO media file (HEIF, AVIF) whose start is `data`, else None.
+    (Where a file has an ICC profile as well, the caller uses that.)"""
+    path = (b"meta", b"iprp", b"ipco")
+    level, start, end = 0, 0, len(data)
+    while level < len(path):
+        for kind, body, box_end in _boxes(data, start, end):
+            if kind == path[level]:
+                start, end = body + (4 if kind == b"meta" else 0), box_end  # (meta is a full box)
+                break
+        else:
+            return None
+        level += 1
+    for kind, body, box_end in _boxes(data, start, end):
+        if kind == b"colr" and data[body:body + 4] == b"nclx" and box_end >= body + 8:
+            primaries, transfer = struct.unpack(">HH", data[body + 4:body + 8])
+            return Cicp(primaries, transfer)
+    return None
+
+
+def _boxes(data: bytes, start: int, end: int):
+    """(type, where its body starts, where it ends) of each box between start and end, the last one
+    clamped to the data at hand; stops at anything malformed."""
+    at = start
+    while at + 8 <= end:
+        size, kind = struct.unpack(">I4s", data[at:at + 8])
+        header = 8
+        if size == 1:
+            if at + 16 > end:
+                return
+            size, header = struct.unpack(">Q", data[at + 8:at + 16])[0], 16
+        elif size == 0:  # to the end of the file
+            size = end - at
+        if size < header:
+            return
+        yield kind, at + header, min(end, at + size)
+        at += size
+
+
+def to_standard_range(rgb, cicp: Cicp, rows: int = 256):
+    """HDR pixels (float, 0–1, PQ or HLG encoded) → standard range in place: linear light relative to
+    HDR's reference white (203 nits), highlights above `KNEE` of white rolled off smoothly up to the
+    photo's brightest pixel, then the sRGB curve. Hue is kept: each pixel is scaled by the curve of its
+    largest channel. Done in slices of `rows` rows, so a 24 MP photo needs no full-size temporary."""
+    import numpy as np
+
+    peak = 0.0
+    for y in range(0, rgb.shape[0], rows):
+        part = rgb[y:y + rows]
+        part[...] = _pq_to_relative(part) if cicp.transfer == PQ else _hlg_to_relative(part)
+        peak = max(peak, float(part.max(initial=0.0)))
+    if peak > 1.0:
+        span = (peak - KNEE) / (1.0 - KNEE)
+        for y in range(0, rgb.shape[0], rows):
+            part = rgb[y:y + rows]
+            m = part.max(axis=-1, keepdims=True)
+            a = np.maximum(m - KNEE, 0.0) / (1.0 - KNEE)
+            mapped = np.where(m > KNEE, KNEE + (1.0 - KNEE) * a * (1 + a / span**2) / (1 + a), m)
+            part *= np.divide(mapped, m, out=np.ones_like(m), where=m > 0)
+    for y in range(0, rgb.shape[0], rows):
+        part = rgb[y:y + rows]
+        np.clip(part, 0.0, 1.0, out=part)
+        part[...] = np.where(part <= 0.0031308, part * 12.92, 1.055 * np.power(part, 1 / 2.4) - 0.055)
+    return rgb
+
+
+def _pq_to_relative(e):
+    import numpy as np
+
+    m1, m2, c1, c2, c3 = 2610 / 16384, 2523 / 4096 * 128, 3424 / 4096, 2413 / 4096 * 32, 2392 / 4096 * 32
+    p = np.power(np.clip(e, 0.0, 1.0), 1 / m2)
+    nits = 10000.0 * np.power(np.maximum(p - c1, 0.0) / (c2 - c3 * p), 1 / m1)
+    return nits / REFERENCE_WHITE_NITS
+
+
+def _hlg_to_relative(e):
+    import numpy as np
+
+    a, b, c = 0.17883277, 0.28466892, 0.55991073
+    e = np.clip(e, 0.0, 1.0)
+    scene = np.where(e <= 0.5, e * e / 3, (np.exp((e - c) / a) + b) / 12)
+    ys = scene @ np.array([0.2627, 0.6780, 0.0593], scene.dtype)  # BT.2100 luminance
+    gain = HLG_PEAK_NITS * np.power(np.maximum(ys, 1e-12), 1.2 - 1)[..., None]  # the OOTF, system gamma 1.2
+    return scene * gain / REFERENCE_WHITE_NITS
+
+
+def _rgb_to_d50_xyz(red, green, blue, white):
+    """Columns: each primary's XYZ, adapted from the photo's white to D50 (Bradford), as ICC colorants."""
+    def xyz(x, y):
+        return (x / y, 1.0, (1 - x - y) / y)
+
+    cols = [xyz(*p) for p in (red, green, blue)]
+    w = xyz(*white)
+    scale = _solve([[cols[j][i] for j in range(3)] for i in range(3)], w)
+    m = [[cols[j][i] * scale[j] for j in range(3)] for i in range(3)]
+    src, dst = _mul(_BRADFORD, w), _mul(_BRADFORD, _D50)
+    cone = [[(dst[i] / src[i]) * _BRADFORD[i][j] for j in range(3)] for i in range(3)]
+    adapt = _matmul(_inverse(_BRADFORD), cone)
+    return _matmul(adapt, m)
+
+
+def _mul(m, v):
+    return [sum(m[i][k] * v[k] for k in range(3)) for i in range(3)]
+
+
+def _matmul(a, b):
+    return [[sum(a[i][k] * b[k][j] for k in range(3)) for j in range(3)] for i in range(3)]
+
+
+def _inverse(m):
+    (a, b, c), (d, e, f), (g, h, i) = m
+    det = a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g)
+    adj = [[e * i - f * h, c * h - b * i, b * f - c * e], [f * g - d * i, a * i - c * g, c * d - a * f],
+           [d * h - e * g, b * g - a * h, a * e - b * d]]
+    return [[adj[r][k] / det for k in range(3)] for r in range(3)]
+
+
+def _solve(m, v):
+    return _mul(_inverse(m), v)
+
+
+def _s15(x: float) -> bytes:
+    return struct.pack(">i", round(x * 65536))
+
+
+def _xyz_tag(x: float, y: float, z: float) -> bytes:
+    return b"XYZ " + b"\0" * 4 + _s15(x) + _s15(y) + _s15(z)
+
+
+def _curve_tag(gamma: float | None) -> bytes:
+    """A gamma, or the sRGB curve as a 1024-point table (v2 has no parametric curves)."""
+    if gamma is not None:
+        return b"curv" + b"\0" * 4 + struct.pack(">IH", 1, round(gamma * 256)) + b"\0\0"
+    def linear(v):
+        return v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4
+    table = [round(linear(i / 1023) * 65535) for i in range(1024)]
+    return b"curv" + b"\0" * 4 + struct.pack(f">I{len(table)}H", len(table), *table)
+
+
+def _text_tags(name: str) -> list[tuple[bytes, bytes]]:
+    ascii_name = name.encode("ascii", "replace") + b"\0"
+    desc = (b"desc" + b"\0" * 4 + struct.pack(">I", len(ascii_name)) + ascii_name
+            + struct.pack(">II", 0, 0) + struct.pack(">HB", 0, 0) + b"\0" * 67)
+    return [(b"desc", desc), (b"cprt", b"text" + b"\0" * 4 + b"No copyright, use freely\0")]
+
+
+def _matrix_trc_profile(colorants, gamma: float | None, name: str) -> bytes:
+    curve = _curve_tag(gamma)
+    tags = [*_text_tags(name), (b"wtpt", _xyz_tag(*_D50)),
+            (b"rXYZ", _xyz_tag(*(colorants[i][0] for i in range(3)))),
+            (b"gXYZ", _xyz_tag(*(colorants[i][1] for i in range(3)))),
+            (b"bXYZ", _xyz_tag(*(colorants[i][2] for i in range(3)))),
+            (b"rTRC", curve), (b"gTRC", curve), (b"bTRC", curve)]
+    start = 128 + 4 + 12 * len(tags)
+    table, data, placed = b"", b"", {}
+    for signature, body in tags:
+        if body not in placed:  # the three curves share one copy
+            data += b"\0" * (-(start + len(data)) % 4)
+            placed[body] = start + len(data)
+            data += body
+        table += signature + struct.pack(">II", placed[body], len(body))
+    body = struct.pack(">I", len(tags)) + table + data
+    header = (struct.pack(">I", 128 + len(body)) + b"\0" * 4 + bytes([2, 0x10, 0, 0]) + b"mntr" + b"RGB "
+              + b"XYZ " + struct.pack(">6H", 2026, 1, 1, 0, 0, 0) + b"acsp" + b"\0" * 24 + b"\0" * 4
+              + _s15(_D50[0]) + _s15(_D50[1]) + _s15(_D50[2]) + b"\0" * 48)
+    assert len(header) == 128
+    return header + body
+

@@ -1,0 +1,60 @@
+"""HEIF and AVIF photos whose colour is given by CICP codes rather than an ICC profile (engine.cicp): finding
+the codes, decoding a 10- or 12-bit HEIF at its full depth, and turning the pixels into what the rest of the
+engine expects (standard range, with a profile that says which colours they are)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from engine.cicp import Cicp, find_nclx, to_standard_range
+from engine.imaging.data import _shrunk
+
+_HEAD_BYTES = 1 << 16  # a HEIF's or AVIF's 'meta' box comes first and is small
+
+
+def photo_cicp(img: Image.Image, fmt: str, path: Path) -> Cicp | None:
+    """The colour codes of a HEIF (pillow-heif reads them) or AVIF (Pillow does not: from the file's
+    boxes); None for other formats, and where there are none."""
+    if fmt == "HEIF":
+        return Cicp.from_nclx(img.info.get("nclx_profile"))
+    if fmt == "AVIF":
+        with open(path, "rb") as f:
+            return find_nclx(f.read(_HEAD_BYTES))
+    return None
+
+
+def is_deep_heif(img: Image.Image, fmt: str) -> bool:
+    """A HEIF with more than 8 bits per sample, which pillow-heif's Pillow plugin would cut to 8."""
+    return fmt == "HEIF" and int(img.info.get("bit_depth") or 8) > 8
+
+
+def deep_heif_pixels(path: Path, at_least: int | None):
+    """A 10- or 12-bit HEIF's primary image at its full depth, as read_image's (rgb, alpha, depth)."""
+    import pillow_heif
+
+    heif = pillow_heif.open_heif(path, convert_hdr_to_8bit=False)
+    bits = int(heif.info.get("bit_depth") or 16)
+    arr = _shrunk(np.asarray(heif), at_least)
+    scale = float(((1 << bits) - 1) << (16 - bits))  # pillow-heif scales samples up to 16 bits by a shift
+    arr = arr.astype(np.float32)
+    arr /= scale
+    np.clip(arr, 0, 1, out=arr)
+    if arr.ndim == 2:
+        arr = arr[..., None]
+    channels = arr.shape[2]
+    rgb = np.repeat(arr[..., :1], 3, axis=2) if channels < 3 else np.ascontiguousarray(arr[..., :3])
+    alpha = np.ascontiguousarray(arr[..., -1]) if channels in (2, 4) else None
+    return rgb, alpha, 16
+
+
+def apply_cicp(rgb: np.ndarray, cicp: Cicp | None, gray: bool) -> bytes | None:
+    """Tone-map an HDR photo to standard range in place; the ICC profile that now describes the pixels
+    (None where plain sRGB does, or for a gray photo, which a colour profile cannot describe)."""
+    if cicp is None or cicp.is_srgb:
+        return None
+    if cicp.is_hdr:
+        to_standard_range(rgb, cicp)
+    return None if gray else cicp.icc_profile()

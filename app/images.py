@@ -12,7 +12,7 @@ from PySide6.QtGui import QColorSpace, QImage, QImageReader, QTransform
 
 from app.queue_model import QueueItem
 from app.tasks import TaskSet
-from engine.cicp import Cicp, find_nclx, to_standard_range
+from engine.cicp import Cicp, find_nclx, find_png_cicp, to_standard_range
 from engine.filetypes import AVIF_BRANDS, HEIF_EXTENSIONS, RAW_EXTENSIONS, iso_media_brand
 
 log = logging.getLogger("app.images")
@@ -84,7 +84,8 @@ def read_image(path: str, max_side: int | None = None) -> QImage:
             if size.isValid() and max(size.width(), size.height()) > max_side:
                 reader.setScaledSize(_fitted(size, max_side))
         # Qt orients JPEG and TIFF itself, but ignores the EXIF of PNG and WebP, which the engine honours
-        orientation = _exif_orientation(path) if bytes(reader.format()) in (b"png", b"webp") else 1
+        kind = bytes(reader.format())
+        orientation = _exif_orientation(path) if kind in (b"png", b"webp") else 1
         image = reader.read()
         error = reader.errorString()
         del reader
@@ -96,8 +97,42 @@ def read_image(path: str, max_side: int | None = None) -> QImage:
         if suffix in PILLOW_EXTENSIONS or brand is not None:
             return _scaled(_decode_with_pillow(path, avif=brand in AVIF_BRANDS), max_side)
         log.debug("cannot decode %s: %s", path, error)
-    elif orientation != 1:
+        return image
+    if kind == b"png":  # Qt ignores a PNG's cICP chunk
+        image = _png_with_codes(path, image)
+    if orientation != 1:
         image = image.transformed(_ORIENTATIONS[orientation])
+    return image
+
+
+def _png_with_codes(path: str, image: QImage) -> QImage:
+    """A PNG whose colours are given by a cICP chunk, as the engine reads it: an HDR one tone-mapped to
+    standard range, and shown through the profile the codes stand for."""
+    try:
+        with open(path, "rb") as f:
+            codes = find_png_cicp(f)
+    except OSError:
+        return image
+    if codes is None or codes.is_srgb:
+        return image
+    if codes.is_hdr:
+        import numpy as np
+
+        w, h = image.width(), image.height()
+        alpha = image.hasAlphaChannel()
+        deep = image.convertToFormat(QImage.Format.Format_RGBA64)
+        rows = np.frombuffer(deep.constBits(), np.uint16).reshape(h, deep.bytesPerLine() // 2)
+        samples = rows[:, :w * 4].reshape(h, w, 4)
+        rgb = to_standard_range(samples[..., :3].astype(np.float32) / 65535.0, codes)
+        out = np.empty((h, w, 4), np.uint8)
+        out[..., :3] = np.floor(rgb * 255 + 0.5)
+        out[..., 3] = np.floor(samples[..., 3] / 257.0 + 0.5)
+        image = QImage(out.tobytes(), w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
+        if not alpha:
+            image = image.convertToFormat(QImage.Format.Format_RGB888)
+    elif image.isGrayscale():  # gray is gray in any primaries; the engine leaves it untagged too
+        return image
+    image.setColorSpace(QColorSpace.fromIccProfile(codes.icc_profile()))
     return image
 
 

@@ -1,7 +1,7 @@
 """Colour described by CICP codes (ITU-T H.273) instead of an ICC profile.
 
-HEIF and AVIF photos may carry an 'nclx' colour box (primaries, transfer curve, matrix) where a JPEG carries
-an ICC profile: a Canon, Sony or Nikon HDR .HIF is BT.2020 with the PQ or HLG curve, an AVIF exported by
+HEIF and AVIF photos may carry an 'nclx' colour box (primaries, transfer curve, matrix), and PNGs a cICP
+chunk, where a JPEG carries an ICC profile: a Canon, Sony or Nikon HDR .HIF is BT.2020 with the PQ or HLG curve, an AVIF exported by
 a browser or phone may be Display P3. Read as sRGB they come out flat and washed out, and the result, saved
 without a profile, keeps the error. Here an SDR photo keeps its pixels and gains the equivalent ICC profile,
 which the engine keeps in the result and the GUI shows through; an HDR one (PQ, HLG) is first tone-mapped to
@@ -106,6 +106,24 @@ def find_nclx(data: bytes) -> Cicp | None:
             primaries, transfer = struct.unpack(">HH", data[body + 4:body + 8])
             return Cicp(primaries, transfer)
     return None
+
+
+def find_png_cicp(f) -> Cicp | None:
+    """The cICP chunk of a PNG (PNG's third edition: HDR PNGs from browsers, editors and frames of HDR video),
+    read from the open file `f` chunk header by chunk header; None where it has none before its pixels."""
+    if f.read(8) != b"\x89PNG\r\n\x1a\n":
+        return None
+    while True:
+        header = f.read(8)
+        if len(header) < 8:
+            return None
+        length, kind = struct.unpack(">I4s", header)
+        if kind in (b"IDAT", b"IEND"):
+            return None
+        if kind == b"cICP" and length == 4:
+            body = f.read(4)
+            return Cicp(body[0], body[1]) if len(body) == 4 else None
+        f.seek(length + 4, 1)  # the body and its CRC
 
 
 def _boxes(data: bytes, start: int, end: int):

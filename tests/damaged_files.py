@@ -1,11 +1,11 @@
 """Damaged photos for the decoder tests: valid files of every kind Hourglass reads (JPEG plain, progressive,
-CMYK with a profile and turned by EXIF; PNG 8- and 16-bit, gray+alpha, palette; TIFF LZW, JPEG-compressed,
-16-bit, float, CMYK, multi-page; WebP, HEIC (8-bit; 10-bit HDR), AVIF, BMP; DNG with a colour filter, linear
-or monochrome), each spoiled in seeded random ways: bytes flipped anywhere, bytes flipped in the header, cut short, or
-extreme numbers written into the header. Decoders are C libraries running in the app's own process: a
-damaged file must give a clear error, never a crash or an internal error. Also intact JPEGs whose EXIF
-is made of random entries (any type, any count, sub-directories pointing back at the first: loops),
-which the engine must read and write back."""
+CMYK with a profile and turned by EXIF; PNG 8- and 16-bit, HDR (HLG), gray+alpha, palette; TIFF LZW,
+JPEG-compressed, 16-bit, float, CMYK, multi-page; WebP, HEIC (8-bit; 10-bit HDR), AVIF, BMP; DNG with a colour
+filter, linear or monochrome), each spoiled in seeded random ways: bytes flipped anywhere, bytes flipped in
+the header, cut short, or extreme numbers written into the header. Decoders are C libraries running in the
+app's own process: a damaged file must give a clear error, never a crash or an internal error. Also intact
+JPEGs whose EXIF is made of random entries (any type, any count, sub-directories pointing back at the first:
+loops), which the engine must read and write back."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from PIL import Image
 def originals() -> dict[str, bytes]:
     """name → bytes of one valid small file of each kind."""
     import pillow_heif
+    from test_cicp import png_with_codes
     from test_imaging import fake_linear_dng
 
     pillow_heif.register_heif_opener()
@@ -47,6 +48,7 @@ def originals() -> dict[str, bytes]:
         "turned.jpg": saved(photo, format="JPEG", exif=turned.tobytes()),
         "plain.png": saved(photo, format="PNG"),
         "deep.png": cv2.imencode(".png", (rgb.astype(np.uint16) * 257)[..., ::-1])[1].tobytes(),
+        "hdr.png": png_with_codes(cv2.imencode(".png", (rgb.astype(np.uint16) * 257)[..., ::-1])[1].tobytes(), 9, 18),
         "gray_alpha.png": saved(photo.convert("LA"), format="PNG"),
         "palette.png": saved(photo.convert("P"), format="PNG", transparency=3),
         "lzw.tif": saved(photo, format="TIFF", compression="tiff_lzw"),

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import io
 import struct
+import zlib
 
 import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
 from engine.api import RestoreOptions, restore_file
-from engine.cicp import KNEE, PQ, Cicp, find_nclx, to_standard_range
+from engine.cicp import KNEE, PQ, Cicp, find_nclx, find_png_cicp, to_standard_range
 from engine.imaging import read_image, to_uint8
 
 BT2020_TO_BT709 = np.array([[1.6605, -0.5876, -0.0728], [-0.1246, 1.1329, -0.0083], [-0.0182, -0.1006, 1.1187]])
@@ -53,6 +54,20 @@ def _avif_with_codes(rgb8: np.ndarray, primaries: int, transfer: int, icc: bytes
     assert struct.unpack(">HH", data[at:at + 4]) == ((2, 2) if icc else (1, 13))
     struct.pack_into(">HH", data, at, primaries, transfer)
     return bytes(data)
+
+
+def png_with_codes(png: bytes, primaries: int, transfer: int) -> bytes:
+    """`png` with a cICP chunk (matrix 0, full range) before its pixels, as PNG's third edition places it."""
+    body = bytes([primaries, transfer, 0, 1])
+    chunk = struct.pack(">I", 4) + b"cICP" + body + struct.pack(">I", zlib.crc32(b"cICP" + body))
+    at = png.index(b"IDAT") - 4
+    return png[:at] + chunk + png[at:]
+
+
+def _deep_png(rgb01: np.ndarray) -> bytes:
+    import cv2
+
+    return cv2.imencode(".png", np.round(rgb01 * 65535).astype(np.uint16)[..., ::-1])[1].tobytes()
 
 
 def _smooth(h=48, w=64) -> np.ndarray:
@@ -175,3 +190,31 @@ def test_restoring_an_hdr_photo_says_so_and_keeps_its_colours(tmp_path, tiny_mod
     assert any("HDR photo (HLG curve)" in w for w in res.warnings)
     with Image.open(tmp_path / "out.jpg") as out:
         assert b"BT.2020" in out.info["icc_profile"]
+
+
+def test_find_png_cicp_reads_chunk_headers_only_up_to_the_pixels():
+    png = _deep_png(_smooth())
+    assert find_png_cicp(io.BytesIO(png_with_codes(png, 9, 18))) == Cicp(9, 18)
+    assert find_png_cicp(io.BytesIO(png)) is None
+    tagged = png_with_codes(png, 9, 18)
+    chunk = tagged[tagged.index(b"cICP") - 4:][:16]
+    assert find_png_cicp(io.BytesIO(png[:-12] + chunk + png[-12:])) is None  # after the pixels: not read
+    assert find_png_cicp(io.BytesIO(tagged[:tagged.index(b"cICP") + 6])) is None  # cut short
+    assert find_png_cicp(io.BytesIO(b"GIF89a" + bytes(40))) is None
+
+
+def test_a_16_bit_hlg_png_is_tone_mapped_and_its_codes_outrank_its_profile(tmp_path):
+    """PNG's third edition ranks cICP above iCCP (HEIF and AVIF viewers use the profile instead)."""
+    rgb = _smooth() * 0.75
+    (tmp_path / "frame.png").write_bytes(png_with_codes(_deep_png(rgb), 9, 18))
+    img = read_image(tmp_path / "frame.png")
+    assert img.hdr == "HLG" and img.bit_depth == 16 and b"BT.2020" in img.icc_profile
+    expected = to_standard_range(np.round(rgb * 65535).astype(np.float32) / 65535, Cicp(9, 18))
+    assert np.abs(img.rgb - expected).max() < 1e-5
+
+    tagged = io.BytesIO()
+    Image.fromarray(to_uint8(_smooth())).save(tagged, "PNG", icc_profile=Cicp(9, 13).icc_profile())
+    (tmp_path / "p3.png").write_bytes(png_with_codes(tagged.getvalue(), 12, 13))
+    assert b"Display P3" in read_image(tmp_path / "p3.png").icc_profile
+    (tmp_path / "srgb.png").write_bytes(png_with_codes(tagged.getvalue(), 1, 13))
+    assert read_image(tmp_path / "srgb.png").icc_profile is None

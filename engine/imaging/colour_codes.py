@@ -1,6 +1,6 @@
-"""HEIF and AVIF photos whose colour is given by CICP codes rather than an ICC profile (engine.cicp): finding
-the codes, decoding a 10- or 12-bit HEIF at its full depth, and turning the pixels into what the rest of the
-engine expects (standard range, with a profile that says which colours they are)."""
+"""HEIF, AVIF and PNG photos whose colour is given by CICP codes rather than an ICC profile (engine.cicp):
+finding the codes, decoding a 10- or 12-bit HEIF at its full depth, and turning the pixels into what the
+rest of the engine expects (standard range, with a profile that says which colours they are)."""
 
 from __future__ import annotations
 
@@ -9,20 +9,24 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from engine.cicp import Cicp, find_nclx, to_standard_range
+from engine.cicp import Cicp, find_nclx, find_png_cicp, to_standard_range
 from engine.imaging.data import _shrunk
 
 _HEAD_BYTES = 1 << 16  # a HEIF's or AVIF's 'meta' box comes first and is small
 
 
-def photo_cicp(img: Image.Image, fmt: str, path: Path) -> Cicp | None:
-    """The colour codes of a HEIF (pillow-heif reads them) or AVIF (Pillow does not: from the file's
-    boxes); None for other formats, and where there are none."""
-    if fmt == "HEIF":
+def photo_cicp(img: Image.Image, fmt: str, path: Path, icc: bytes | None) -> Cicp | None:
+    """The colour codes of a HEIF (pillow-heif reads them), AVIF or PNG (Pillow does not: from the file);
+    None for other formats, and where there are none. Beside an ICC profile, a HEIF's or AVIF's codes are
+    ignored (viewers use the profile) and a PNG's win (PNG's third edition ranks cICP above iCCP)."""
+    if fmt == "HEIF" and icc is None:
         return Cicp.from_nclx(img.info.get("nclx_profile"))
-    if fmt == "AVIF":
+    if fmt == "AVIF" and icc is None:
         with open(path, "rb") as f:
             return find_nclx(f.read(_HEAD_BYTES))
+    if fmt == "PNG":
+        with open(path, "rb") as f:
+            return find_png_cicp(f)
     return None
 
 
@@ -50,10 +54,10 @@ def deep_heif_pixels(path: Path, at_least: int | None):
     return rgb, alpha, 16
 
 
-def apply_cicp(rgb: np.ndarray, cicp: Cicp | None, gray: bool) -> bytes | None:
+def apply_cicp(rgb: np.ndarray, cicp: Cicp, gray: bool) -> bytes | None:
     """Tone-map an HDR photo to standard range in place; the ICC profile that now describes the pixels
     (None where plain sRGB does, or for a gray photo, which a colour profile cannot describe)."""
-    if cicp is None or cicp.is_srgb:
+    if cicp.is_srgb:
         return None
     if cicp.is_hdr:
         to_standard_range(rgb, cicp)

@@ -95,11 +95,12 @@ def read_image(path, at_least: int | None = None) -> ImageData:
             gray = _is_gray(img)
             icc, dpi, xmp, iptc = _read_icc(img, gray), _read_dpi(img), _read_xmp(img), _read_iptc(img, path)
             text = _read_png_text(img)
-            cicp = photo_cicp(img, fmt, path) if icc is None else None  # (a profile, where both are given, wins)
+            cicp = photo_cicp(img, fmt, path, icc)
             # MPO JPEGs carry camera previews and HEIF auxiliary images as extra frames: not the user's content
             frames = _frame_count(img) if fmt in ("PNG", "TIFF", "WEBP", "AVIF") else 1
     rgb, alpha, depth = pixels
-    icc = apply_cicp(rgb, cicp, gray) or icc
+    if cicp is not None:
+        icc = apply_cicp(rgb, cicp, gray)
     if orientation != 1:
         rgb, alpha = _orient(rgb, orientation), _orient(alpha, orientation)
     xmp = _kept_xmp(path, xmp, orientation)

@@ -303,3 +303,22 @@ def test_hdr_and_wide_gamut_heif_and_avif_are_shown_as_the_engine_reads_them(tmp
     image = read_image(str(tmp_path / "p3.avif"))
     assert image.colorSpace().primaries().name == "DciP3D65"
     assert np.abs(pixels(image) - np.round(engine_read(tmp_path / "p3.avif").rgb * 255)).max() <= 1
+
+
+def test_a_png_with_colour_codes_is_shown_as_the_engine_reads_it(tmp_path):
+    """Qt ignores a PNG's cICP chunk: an HLG frame of HDR video looked grey and flat, a Display P3 one dull."""
+    from test_cicp import _deep_png, _smooth, png_with_codes
+
+    from app.images import read_image
+    from engine.imaging import read_image as engine_read
+
+    (tmp_path / "frame.png").write_bytes(png_with_codes(_deep_png(_smooth() * 0.75), 9, 18))
+    image = read_image(str(tmp_path / "frame.png"))
+    engine = np.floor(engine_read(tmp_path / "frame.png").rgb * 255 + 0.5).astype(int)
+    assert image.colorSpace().primaries().name == "Bt2020" and np.abs(pixels(image) - engine).max() <= 1
+    assert read_image(str(tmp_path / "frame.png"), max_side=16).colorSpace().primaries().name == "Bt2020"
+    buf = io.BytesIO()
+    Image.fromarray(gradient()).save(buf, "PNG")
+    (tmp_path / "p3.png").write_bytes(png_with_codes(buf.getvalue(), 12, 13))
+    image = read_image(str(tmp_path / "p3.png"))
+    assert image.colorSpace().primaries().name == "DciP3D65" and np.array_equal(pixels(image), gradient())

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Install the Hourglass .deb on this machine, smoke-test the installed app, uninstall it (stdlib only, root).
+"""Install the Hourglass .deb on this machine, smoke-test the installed app, uninstall it (as root; the
+standard library, plus numpy and pillow-heif from the project's venv to make one test photo).
 
-    sudo python3 packaging/smoke_deb.py [dist/hourglass_X_amd64.deb] [--user hourglass-smoke] [--keep]
+    sudo .venv/bin/python packaging/smoke_deb.py [dist/hourglass_X_amd64.deb] [--user hourglass-smoke] [--keep]
 
 1. `dpkg -i` (then `apt-get install -f` if Depends are missing); checks the launcher, desktop entry, icons.
 2. Makes /opt/hourglass read-only (a read-only bind mount where allowed; its files are root-owned and not
@@ -9,8 +10,8 @@
 3. As root and as an unprivileged user (created if needed), with an empty HOME, offscreen Qt and a minimal
    environment: `hourglass --smoke` (window shown, engine handshake, ping; timings), `hourglass restore` of a
    bundled sample with `--quality fast` (a restored photo is written), `hourglass models`; as root also that
-   AVIF is written and read, that killing the window with SIGKILL does not leave the engine running, and that
-   a second start hands its photos to the open window.
+   AVIF is written and read, that a 10-bit HDR HEIF is restored, that killing the window with SIGKILL does
+   not leave the engine running, and that a second start hands its photos to the open window.
 4. Checks that nothing inside /opt/hourglass was created or changed, then `dpkg -P` and checks that the
    installation folder, launcher, desktop entry and icons are gone.
 Exit status 0 when every check passed. A JSON summary goes to dist/hourglass-package-test.json.
@@ -177,6 +178,31 @@ def avif_check(home: Path) -> None:
           "" if r2.returncode == 0 else f"rc={r2.returncode}: {(r2.stderr or r2.stdout)[-1500:]}")
 
 
+def heif_check(home: Path) -> None:
+    """The bundle reads a camera's 10-bit HDR HEIF (pillow-heif's native module, its full-depth decoding and
+    the colour codes): restored to a JPEG in standard range, tagged BT.2020, and the note says so. The photo
+    is made here with pillow-heif, so this runs from the project's venv (as `make package-test` does)."""
+    try:
+        import numpy as np
+        import pillow_heif
+    except ImportError:
+        check(False, "HDR HEIF: cannot make the test photo without pillow-heif; run from the project's venv")
+        return
+    src, out = home / "heif" / "IMG_0001.HIF", home / "heif-restored"
+    src.parent.mkdir(parents=True, exist_ok=True)
+    y, x = np.mgrid[0:96, 0:128]
+    levels = (np.stack([x * 6, y * 8, (x + y) * 3], -1) % 1024).astype(np.uint16) << 6
+    pillow_heif.from_bytes(mode="RGB;16", size=(128, 96), data=levels.tobytes()).save(
+        src, quality=90, color_primaries=9, transfer_characteristics=16, matrix_coefficients=9)
+    r = run(launcher(None, user_env(home), "restore", str(src), "-o", str(out), "--quality", "fast", "--task",
+                     "haze"), timeout=600)
+    made = out / "IMG_0001.jpg"
+    check(r.returncode == 0 and made.is_file() and b"BT.2020" in made.read_bytes()[:20000]
+          and "HDR photo (PQ curve)" in r.stdout + r.stderr,
+          "HDR HEIF: the installed app restores a 10-bit PQ .HIF to a JPEG tagged BT.2020, with a note",
+          "" if r.returncode == 0 else f"rc={r.returncode}: {(r.stderr or r.stdout)[-1500:]}")
+
+
 def children(pid: int) -> list[int]:
     try:
         return [int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
@@ -330,6 +356,7 @@ def main() -> int:
         dead_display_check(root_home)
         restore("root", None, root_home)
         avif_check(root_home)
+        heif_check(root_home)
         orphan_check(root_home)
         second_start_check(root_home)
 

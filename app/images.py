@@ -12,7 +12,7 @@ from PySide6.QtGui import QColorSpace, QImage, QImageReader, QTransform
 
 from app.queue_model import QueueItem
 from app.tasks import TaskSet
-from engine.cicp import Cicp, find_nclx, find_png_cicp, to_standard_range
+from engine.cicp import Cicp, find_nclx_in, find_png_cicp, to_standard_range
 from engine.filetypes import AVIF_BRANDS, HEIF_EXTENSIONS, RAW_EXTENSIONS, iso_media_brand
 
 log = logging.getLogger("app.images")
@@ -274,7 +274,7 @@ def _colour_codes(path: str, im, avif: bool) -> Cicp | None:
     if not avif:
         return Cicp.from_nclx(im.info.get("nclx_profile"))
     with open(path, "rb") as f:
-        return find_nclx(f.read(1 << 16))
+        return find_nclx_in(f)
 
 
 def _standard_range(path: str, im, codes: Cicp, avif: bool):

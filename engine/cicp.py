@@ -108,6 +108,31 @@ def find_nclx(data: bytes) -> Cicp | None:
     return None
 
 
+_META_LIMIT = 1 << 22  # a 'meta' box lists items and their properties; the pixels are elsewhere
+
+
+def find_nclx_in(f) -> Cicp | None:
+    """`find_nclx` for the open ISO media file `f`: its top-level boxes are skipped by their headers up to
+    the 'meta' box, wherever it is (most writers put it first; a large 'mdat' may come before it)."""
+    while True:
+        header = f.read(8)
+        if len(header) < 8:
+            return None
+        size, kind = struct.unpack(">I4s", header)
+        used = 8
+        if size == 1:
+            wide = f.read(8)
+            if len(wide) < 8:
+                return None
+            size, used = struct.unpack(">Q", wide)[0], 16
+        if kind == b"meta":
+            body = f.read(min(size - used, _META_LIMIT) if size else _META_LIMIT)
+            return find_nclx(struct.pack(">I4s", 8 + len(body), b"meta") + body)
+        if size < used:  # 0 (to the end of the file) or damaged: nothing after it
+            return None
+        f.seek(size - used, 1)
+
+
 def find_png_cicp(f) -> Cicp | None:
     """The cICP chunk of a PNG (PNG's third edition: HDR PNGs from browsers, editors and frames of HDR video),
     read from the open file `f` chunk header by chunk header; None where it has none before its pixels."""

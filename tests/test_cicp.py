@@ -12,7 +12,7 @@ import pytest
 from PIL import Image, ImageCms
 
 from engine.api import RestoreOptions, restore_file
-from engine.cicp import KNEE, PQ, Cicp, find_nclx, find_png_cicp, to_standard_range
+from engine.cicp import KNEE, PQ, Cicp, find_nclx, find_nclx_in, find_png_cicp, to_standard_range
 from engine.imaging import read_image, to_uint8
 
 BT2020_TO_BT709 = np.array([[1.6605, -0.5876, -0.0728], [-0.1246, 1.1329, -0.0083], [-0.0182, -0.1006, 1.1187]])
@@ -115,6 +115,19 @@ def test_find_nclx_walks_the_boxes_and_stops_at_damage():
         assert find_nclx(data[:cut]) is None
     assert find_nclx(b"\0\0\0\0" * 8) is None  # a box of size 0 runs to the end: nothing inside
     assert find_nclx(np.random.default_rng(0).bytes(4000)) is None
+
+
+def test_find_nclx_in_a_file_skips_to_the_meta_box_wherever_it_is():
+    data = _avif_with_codes(np.full((16, 16, 3), 128, np.uint8), 9, 18)
+    assert find_nclx_in(io.BytesIO(data)) == Cicp(9, 18)
+    ftyp_size = struct.unpack(">I", data[:4])[0]
+    mdat = struct.pack(">I4s", 8 + 300_000, b"mdat") + bytes(300_000)  # pixels first, as some writers order it
+    assert find_nclx_in(io.BytesIO(data[:ftyp_size] + mdat + data[ftyp_size:])) == Cicp(9, 18)
+    wide = struct.pack(">I4sQ", 1, b"free", 16 + 10) + bytes(10)  # a 64-bit box size
+    assert find_nclx_in(io.BytesIO(data[:ftyp_size] + wide + data[ftyp_size:])) == Cicp(9, 18)
+    for cut in (4, 12, ftyp_size + 5):
+        assert find_nclx_in(io.BytesIO(data[:cut])) is None
+    assert find_nclx_in(io.BytesIO(data[:ftyp_size] + struct.pack(">I4s", 3, b"junk") + data[ftyp_size:])) is None
 
 
 def test_pq_reference_white_is_white_when_nothing_is_brighter():

@@ -9,10 +9,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from engine.cicp import Cicp, find_nclx, find_png_cicp, to_standard_range
+from engine.cicp import Cicp, find_nclx_in, find_png_cicp, to_standard_range
 from engine.imaging.data import _shrunk
-
-_HEAD_BYTES = 1 << 16  # a HEIF's or AVIF's 'meta' box comes first and is small
 
 
 def photo_cicp(img: Image.Image, fmt: str, path: Path, icc: bytes | None) -> Cicp | None:
@@ -23,7 +21,7 @@ def photo_cicp(img: Image.Image, fmt: str, path: Path, icc: bytes | None) -> Cic
         return Cicp.from_nclx(img.info.get("nclx_profile"))
     if fmt == "AVIF" and icc is None:
         with open(path, "rb") as f:
-            return find_nclx(f.read(_HEAD_BYTES))
+            return find_nclx_in(f)
     if fmt == "PNG":
         with open(path, "rb") as f:
             return find_png_cicp(f)

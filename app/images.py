@@ -115,7 +115,7 @@ def _png_with_codes(path: str, image: QImage) -> QImage:
         return image
     if codes is None or codes.is_srgb:
         return image
-    if codes.is_hdr:
+    if codes.recodes:
         import numpy as np
 
         w, h = image.width(), image.height()
@@ -130,9 +130,8 @@ def _png_with_codes(path: str, image: QImage) -> QImage:
         image = QImage(out.tobytes(), w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
         if not alpha:
             image = image.convertToFormat(QImage.Format.Format_RGB888)
-    elif image.isGrayscale():  # gray is gray in any primaries; the engine leaves it untagged too
-        return image
-    image.setColorSpace(QColorSpace.fromIccProfile(codes.icc_profile()))
+    if not codes.srgb_primaries and not image.isGrayscale():  # (gray is gray in any primaries)
+        image.setColorSpace(QColorSpace.fromIccProfile(codes.icc_profile()))
     return image
 
 
@@ -253,14 +252,14 @@ def _decode_with_pillow(path: str, avif: bool) -> QImage:
             icc = im.info.get("icc_profile")
             codes = None if icc else _colour_codes(path, im, avif)
             orientation = 1
-            if codes is not None and codes.is_hdr:
+            if codes is not None and codes.recodes:
                 rgb, orientation = _standard_range(path, im, codes, avif), im.getexif().get(0x0112, 1)
             else:
                 rgb = np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
         image = _to_qimage(np.ascontiguousarray(rgb))
         if orientation in _ORIENTATIONS:
             image = image.transformed(_ORIENTATIONS[orientation])
-        if codes is not None and not codes.is_srgb:
+        if codes is not None and not codes.srgb_primaries:
             icc = codes.icc_profile()
         if icc:  # an iPhone's Display P3, for one: the view converts it like Qt-decoded photos
             image.setColorSpace(QColorSpace.fromIccProfile(icc))

@@ -65,27 +65,26 @@ class Cicp:
         return _HDR_NAMES.get(self.transfer)
 
     @property
+    def recodes(self) -> bool:
+        """Its pixels are re-encoded with the sRGB curve when read (`to_standard_range`): HDR curves, and the
+        gamma curves, linear light among them, which the networks were never shown."""
+        return self.is_hdr or self.transfer in _GAMMAS
+
+    @property
+    def srgb_primaries(self) -> bool:
+        """sRGB's primaries (BT.709's), or none that we know, which viewers show as sRGB."""
+        return self.primaries not in _PRIMARIES or self.primaries in _SRGB_PRIMARIES
+
+    @property
     def is_srgb(self) -> bool:
         """Shown correctly as plain sRGB: nothing to do."""
-        known = self.primaries in _PRIMARIES and self.primaries not in _SRGB_PRIMARIES
-        return not known and self.transfer not in _GAMMAS and not self.is_hdr
-
-    def describe(self) -> str:
-        """'BT.2020 with the PQ curve', for messages and the profile's name."""
-        primaries = _PRIMARIES.get(self.primaries, ("sRGB",))[0]
-        if self.is_hdr:
-            return f"{primaries} with the {self.hdr_name} curve"
-        if self.transfer in _GAMMAS:
-            return f"{primaries} with gamma {_GAMMAS[self.transfer]:g}"
-        return primaries
+        return self.srgb_primaries and not self.recodes
 
     def icc_profile(self) -> bytes:
-        """An ICC v2 matrix/TRC profile for the pixels as they stand once `to_standard_range` has run (HDR
-        photos: their primaries with the sRGB curve)."""
+        """An ICC v2 matrix/TRC profile for the pixels as they stand once read (`recodes`): the photo's
+        primaries with the sRGB curve."""
         name, red, green, blue, white = _PRIMARIES.get(self.primaries, ("sRGB", *_PRIMARIES[1][1:]))
-        gamma = _GAMMAS.get(self.transfer)
-        curve = f"gamma {gamma:g}" if gamma is not None else "sRGB curve"
-        return _matrix_trc_profile(_rgb_to_d50_xyz(red, green, blue, white), gamma, f"{name}, {curve} (Hourglass)")
+        return _matrix_trc_profile(_rgb_to_d50_xyz(red, green, blue, white), f"{name}, sRGB curve (Hourglass)")
 
 
 def find_nclx(data: bytes) -> Cicp | None:
@@ -171,16 +170,22 @@ def _boxes(data: bytes, start: int, end: int):
 
 
 def to_standard_range(rgb, cicp: Cicp, rows: int = 256):
-    """HDR pixels (float, 0–1, PQ or HLG encoded) → standard range in place: linear light relative to
-    HDR's reference white (203 nits), highlights above `KNEE` of white rolled off smoothly up to the
-    photo's brightest pixel, then the sRGB curve. Hue is kept: each pixel is scaled by the curve of its
-    largest channel. Done in slices of `rows` rows, so a 24 MP photo needs no full-size temporary."""
+    """Pixels (float, 0–1) encoded with the curve `cicp` names → the sRGB curve, in place (for codes that
+    `recodes`). HDR (PQ, HLG): linear light relative to HDR's reference white (203 nits), highlights above
+    `KNEE` of white rolled off smoothly up to the photo's brightest pixel, hue kept (each pixel is scaled by
+    the curve of its largest channel). A gamma curve: its linear light, as it is. Done in slices of `rows`
+    rows, so a 24 MP photo needs no full-size temporary."""
     import numpy as np
 
     peak = 0.0
     for y in range(0, rgb.shape[0], rows):
         part = rgb[y:y + rows]
-        part[...] = _pq_to_relative(part) if cicp.transfer == PQ else _hlg_to_relative(part)
+        if cicp.transfer == PQ:
+            part[...] = _pq_to_relative(part)
+        elif cicp.transfer == HLG:
+            part[...] = _hlg_to_relative(part)
+        else:
+            np.power(np.clip(part, 0.0, 1.0, out=part), _GAMMAS.get(cicp.transfer, 2.2), out=part)
         peak = max(peak, float(part.max(initial=0.0)))
     if peak > 1.0:
         span = (peak - KNEE) / (1.0 - KNEE)
@@ -260,10 +265,8 @@ def _xyz_tag(x: float, y: float, z: float) -> bytes:
     return b"XYZ " + b"\0" * 4 + _s15(x) + _s15(y) + _s15(z)
 
 
-def _curve_tag(gamma: float | None) -> bytes:
-    """A gamma, or the sRGB curve as a 1024-point table (v2 has no parametric curves)."""
-    if gamma is not None:
-        return b"curv" + b"\0" * 4 + struct.pack(">IH", 1, round(gamma * 256)) + b"\0\0"
+def _srgb_curve_tag() -> bytes:
+    """The sRGB curve as a 1024-point table (v2 has no parametric curves)."""
     def linear(v):
         return v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4
     table = [round(linear(i / 1023) * 65535) for i in range(1024)]
@@ -277,8 +280,8 @@ def _text_tags(name: str) -> list[tuple[bytes, bytes]]:
     return [(b"desc", desc), (b"cprt", b"text" + b"\0" * 4 + b"No copyright, use freely\0")]
 
 
-def _matrix_trc_profile(colorants, gamma: float | None, name: str) -> bytes:
-    curve = _curve_tag(gamma)
+def _matrix_trc_profile(colorants, name: str) -> bytes:
+    curve = _srgb_curve_tag()
     tags = [*_text_tags(name), (b"wtpt", _xyz_tag(*_D50)),
             (b"rXYZ", _xyz_tag(*(colorants[i][0] for i in range(3)))),
             (b"gXYZ", _xyz_tag(*(colorants[i][1] for i in range(3)))),

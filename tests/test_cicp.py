@@ -101,11 +101,13 @@ def test_the_profile_converts_as_the_bt2020_matrix_says():
     assert np.abs(got - _srgb_encode(linear) * 255).max() <= 2.5
 
 
-def test_gamma_codes_become_a_gamma_curve():
-    profile = ImageCms.ImageCmsProfile(io.BytesIO(Cicp(1, 8).icc_profile()))  # linear light
-    got = np.asarray(ImageCms.profileToProfile(Image.new("RGB", (1, 1), (64, 64, 64)), profile,
-                                               ImageCms.createProfile("sRGB")))
-    assert abs(int(got[0, 0, 0]) - round(float(_srgb_encode(64 / 255)) * 255)) <= 1
+def test_gamma_codes_are_recoded_with_the_srgb_curve():
+    """Linear light (a PNG from an HDR or 3D tool): the networks only ever saw sRGB-like values."""
+    linear = np.array([[[0.0, 0.05, 0.18], [0.5, 1.0, 0.002]]], np.float32)
+    assert np.allclose(to_standard_range(linear.copy(), Cicp(1, 8)), _srgb_encode(linear), atol=1e-6)
+    gamma28 = np.array([[[0.3, 0.6, 0.9]]], np.float32)
+    assert np.allclose(to_standard_range(gamma28.copy(), Cicp(1, 5)), _srgb_encode(gamma28 ** 2.8), atol=1e-6)
+    assert b"sRGB curve" in Cicp(1, 8).icc_profile()
 
 
 def test_find_nclx_walks_the_boxes_and_stops_at_damage():
@@ -231,3 +233,11 @@ def test_a_16_bit_hlg_png_is_tone_mapped_and_its_codes_outrank_its_profile(tmp_p
     assert b"Display P3" in read_image(tmp_path / "p3.png").icc_profile
     (tmp_path / "srgb.png").write_bytes(png_with_codes(tagged.getvalue(), 1, 13))
     assert read_image(tmp_path / "srgb.png").icc_profile is None
+
+
+def test_a_linear_light_png_is_recoded_with_the_srgb_curve(tmp_path):
+    rgb = _smooth() ** 2.2
+    (tmp_path / "linear.png").write_bytes(png_with_codes(_deep_png(rgb), 1, 8))
+    img = read_image(tmp_path / "linear.png")
+    assert img.icc_profile is None and img.hdr is None  # now plain sRGB
+    assert np.abs(img.rgb - _srgb_encode(np.round(rgb * 65535) / 65535)).max() < 1e-5

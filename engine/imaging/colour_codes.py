@@ -53,10 +53,9 @@ def deep_heif_pixels(path: Path, at_least: int | None):
 
 
 def apply_cicp(rgb: np.ndarray, cicp: Cicp, gray: bool) -> bytes | None:
-    """Tone-map an HDR photo to standard range in place; the ICC profile that now describes the pixels
-    (None where plain sRGB does, or for a gray photo, which a colour profile cannot describe)."""
-    if cicp.is_srgb:
-        return None
-    if cicp.is_hdr:
+    """Tone-map an HDR photo to standard range (a gamma-coded one to the sRGB curve) in place; the ICC
+    profile that now describes the pixels (None where plain sRGB does, or for a gray photo, which a colour
+    profile cannot describe)."""
+    if cicp.recodes:
         to_standard_range(rgb, cicp)
-    return None if gray else cicp.icc_profile()
+    return None if gray or cicp.srgb_primaries else cicp.icc_profile()

@@ -84,7 +84,7 @@ class Cicp:
         """An ICC v2 matrix/TRC profile for the pixels as they stand once read (`recodes`): the photo's
         primaries with the sRGB curve."""
         name, red, green, blue, white = _PRIMARIES.get(self.primaries, ("sRGB", *_PRIMARIES[1][1:]))
-        return _matrix_trc_profile(_rgb_to_d50_xyz(red, green, blue, white), f"{name}, sRGB curve (Hourglass)")
+        return matrix_trc_profile(_rgb_to_d50_xyz(red, green, blue, white), f"{name}, sRGB curve (Hourglass)")
 
 
 def find_nclx(data: bytes) -> Cicp | None:
@@ -177,7 +177,6 @@ def to_standard_range(rgb, cicp: Cicp, rows: int = 256):
     rows, so a 24 MP photo needs no full-size temporary."""
     import numpy as np
 
-    peak = 0.0
     for y in range(0, rgb.shape[0], rows):
         part = rgb[y:y + rows]
         if cicp.transfer == PQ:
@@ -186,7 +185,18 @@ def to_standard_range(rgb, cicp: Cicp, rows: int = 256):
             part[...] = _hlg_to_relative(part)
         else:
             np.power(np.clip(part, 0.0, 1.0, out=part), _GAMMAS.get(cicp.transfer, 2.2), out=part)
-        peak = max(peak, float(part.max(initial=0.0)))
+    return encode_linear(rgb, rows)
+
+
+def encode_linear(rgb, rows: int = 256):
+    """Linear light relative to white (float, may exceed 1) → the sRGB curve, in place: above `KNEE` of
+    white, light rolls off smoothly up to the photo's brightest pixel, hue kept (each pixel is scaled by the
+    curve of its largest channel); nothing changes below it, nor anywhere when nothing exceeds white."""
+    import numpy as np
+
+    peak = 0.0
+    for y in range(0, rgb.shape[0], rows):
+        peak = max(peak, float(rgb[y:y + rows].max(initial=0.0)))
     if peak > 1.0:
         span = (peak - KNEE) / (1.0 - KNEE)
         for y in range(0, rgb.shape[0], rows):
@@ -280,8 +290,10 @@ def _text_tags(name: str) -> list[tuple[bytes, bytes]]:
     return [(b"desc", desc), (b"cprt", b"text" + b"\0" * 4 + b"No copyright, use freely\0")]
 
 
-def _matrix_trc_profile(colorants, name: str) -> bytes:
-    curve = _srgb_curve_tag()
+def matrix_trc_profile(colorants, name: str, curve: bytes | None = None) -> bytes:
+    """An ICC v2 RGB display profile: `colorants` (columns: each primary's XYZ, D50-adapted) with the sRGB
+    curve, or the given tone-curve tag ('curv' or 'para')."""
+    curve = curve or _srgb_curve_tag()
     tags = [*_text_tags(name), (b"wtpt", _xyz_tag(*_D50)),
             (b"rXYZ", _xyz_tag(*(colorants[i][0] for i in range(3)))),
             (b"gXYZ", _xyz_tag(*(colorants[i][1] for i in range(3)))),

@@ -35,6 +35,7 @@ from engine.imaging.data import (
     _shrink_factor,
     _shrunk,
 )
+from engine.imaging.linear_light import recode_linear
 from engine.imaging.metadata import (
     _ICC_TAG,
     _IPTC_TAG,
@@ -101,6 +102,8 @@ def read_image(path, at_least: int | None = None) -> ImageData:
     rgb, alpha, depth = pixels
     if cicp is not None:
         icc = apply_cicp(rgb, cicp, gray)
+    if icc and not gray:
+        icc = recode_linear(rgb, icc) or icc
     if orientation != 1:
         rgb, alpha = _orient(rgb, orientation), _orient(alpha, orientation)
     xmp = _kept_xmp(path, xmp, orientation)
@@ -132,14 +135,15 @@ _TIFF_HEADS = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")  # classic and BigTIFF, e
 def _read_tiff_with_opencv(path: Path, at_least: int | None) -> ImageData:
     """A TIFF Pillow cannot open: float samples (32- or 16-bit), as HDR merges and RAW developers
     (darktable, RawTherapee, Photoshop's 32-bit mode) export them. OpenCV decodes the pixels (float values
-    above 1 are clipped: Hourglass restores displayable photos, and writes such a result as a 16-bit TIFF);
-    EXIF, ICC, XMP and IPTC are read from the file's first directory."""
+    above 1 are clipped, or rolled off where the profile says linear light: Hourglass restores displayable
+    photos, and writes such a result as a 16-bit TIFF); EXIF, ICC, XMP and IPTC are read from the file's
+    first directory."""
     e, tags = _tiff_entries(path, (256, 257, 262, 277, _ICC_TAG, _XMP_TAG, _IPTC_TAG))
     width, height = _tiff_number(tags.get(256), e), _tiff_number(tags.get(257), e)
     with _decode_errors(path):
         if width and height:
             _check_size(path, width, height)
-        pixels = _cv2_pixels(path, at_least)
+        pixels = _cv2_pixels(path, at_least, clip=False)
         if pixels is None:
             raise InputUnreadableError(f'"{path.name}" is a TIFF whose kind of pixels Hourglass cannot decode '
                                        "(or it is damaged); save it as an 8- or 16-bit TIFF.")
@@ -156,6 +160,10 @@ def _read_tiff_with_opencv(path: Path, at_least: int | None) -> ImageData:
     gray = _tiff_number(tags.get(262), e) in (0, 1)  # Photometric: stored as gray, as Pillow's modes say elsewhere
     icc = tags.get(_ICC_TAG)
     icc = icc if icc and icc[16:20] == (b"GRAY" if gray else b"RGB ") else None
+    recoded = recode_linear(rgb, icc) if icc and not gray else None  # (highlights above white rolled off)
+    if recoded is None:
+        np.clip(rgb, 0, 1, out=rgb)
+    icc = recoded or icc
     xmp = tags.get(_XMP_TAG) or None
     iptc = tags.get(_IPTC_TAG)
     if orientation != 1:
@@ -284,9 +292,10 @@ def _is_high_bit_depth(img: Image.Image, head: bytes) -> bool:
     return False
 
 
-def _cv2_pixels(path: Path, at_least: int | None = None):
+def _cv2_pixels(path: Path, at_least: int | None = None, clip: bool = True):
     """16-bit PNG/TIFF through OpenCV (Pillow would truncate them to 8 bits); None if it cannot.
-    `at_least`: shrunk as `_reduced` does, before the float copy."""
+    `at_least`: shrunk as `_reduced` does, before the float copy. `clip=False` leaves float samples
+    outside 0–1 for the caller."""
     data = np.fromfile(path, dtype=np.uint8)  # imdecode, unlike imread, copes with any path on Windows
     if data[:2].tobytes() in (b"II", b"MM"):
         _clear_tiff_orientation(data)
@@ -302,7 +311,7 @@ def _cv2_pixels(path: Path, at_least: int | None = None):
     channels = arr.shape[2]
     rgb = np.repeat(arr[..., :1], 3, axis=2) if channels < 3 else np.ascontiguousarray(arr[..., 2::-1])
     alpha = np.ascontiguousarray(arr[..., channels - 1]) if channels in (2, 4) else None
-    if scale == 1.0:
+    if scale == 1.0 and clip:
         np.clip(rgb, 0, 1, out=rgb)
     return rgb, alpha, 16
 

@@ -12,7 +12,7 @@ from PySide6.QtGui import QColorSpace, QImage, QImageReader, QTransform
 
 from app.queue_model import QueueItem
 from app.tasks import TaskSet
-from engine.cicp import Cicp, find_nclx_in, find_png_cicp, to_standard_range
+from engine.cicp import Cicp, exif_means_adobe_rgb, find_nclx_in, find_png_cicp, to_standard_range
 from engine.filetypes import AVIF_BRANDS, HEIF_EXTENSIONS, RAW_EXTENSIONS, iso_media_brand
 
 log = logging.getLogger("app.images")
@@ -100,6 +100,8 @@ def read_image(path: str, max_side: int | None = None) -> QImage:
         return image
     if kind == b"png":  # Qt ignores a PNG's cICP chunk
         image = _png_with_codes(path, image)
+    elif not image.colorSpace().isValid() and not image.isGrayscale() and _exif_says_adobe_rgb(path):
+        image.setColorSpace(QColorSpace(QColorSpace.NamedColorSpace.AdobeRgb))  # as the engine reads it
     if orientation != 1:
         image = image.transformed(_ORIENTATIONS[orientation])
     return image
@@ -298,6 +300,18 @@ def _standard_range(path: str, im, codes: Cicp, avif: bool):
 _ORIENTATIONS = {2: QTransform().scale(-1, 1), 3: QTransform().rotate(180), 4: QTransform().scale(1, -1),
                  5: QTransform().rotate(90) * QTransform().scale(-1, 1), 6: QTransform().rotate(90),
                  7: QTransform().rotate(90) * QTransform().scale(1, -1), 8: QTransform().rotate(270)}
+
+
+def _exif_says_adobe_rgb(path: str) -> bool:
+    """A camera set to Adobe RGB marks its JPEGs so in their EXIF, without a profile (engine.cicp)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            exif = im.getexif()
+            return exif_means_adobe_rgb(exif.get_ifd(0x8769).get(0xA001), exif.get_ifd(0xA005).get(1, ""))
+    except Exception:  # noqa: BLE001 - any decoder error: shown as sRGB
+        return False
 
 
 def _exif_orientation(path: str) -> int:

@@ -1,13 +1,14 @@
-"""Colour described by CICP codes (ITU-T H.273) instead of an ICC profile.
+"""Colour stated without an ICC profile: CICP codes (ITU-T H.273), and DCF's Adobe RGB mark in EXIF.
 
 HEIF and AVIF photos may carry an 'nclx' colour box (primaries, transfer curve, matrix), and PNGs a cICP
-chunk, where a JPEG carries an ICC profile: a Canon, Sony or Nikon HDR .HIF is BT.2020 with the PQ or HLG curve, an AVIF exported by
-a browser or phone may be Display P3. Read as sRGB they come out flat and washed out, and the result, saved
-without a profile, keeps the error. Here an SDR photo keeps its pixels and gains the equivalent ICC profile,
-which the engine keeps in the result and the GUI shows through; an HDR one (PQ, HLG) is first tone-mapped to
-standard range, as our results are not HDR.
+chunk, where a JPEG carries an ICC profile: a Canon, Sony or Nikon HDR .HIF is BT.2020 with the PQ or HLG
+curve, an AVIF exported by a browser or phone may be Display P3. A camera set to Adobe RGB marks its JPEGs
+in their EXIF only. Read as sRGB they come out dull or washed out, and the result, saved without a profile,
+keeps the error. Here an SDR photo keeps its pixels and gains the equivalent ICC profile, which the engine
+keeps in the result and the GUI shows through; an HDR one (PQ, HLG) is first tone-mapped to standard range,
+as our results are not HDR, and one in linear light or another gamma is re-encoded with the sRGB curve.
 
-Standard library at import: the GUI imports this too. numpy is imported inside the function that needs it.
+Standard library at import: the GUI imports this too. numpy is imported inside the functions that need it.
 """
 
 from __future__ import annotations
@@ -85,6 +86,25 @@ class Cicp:
         primaries with the sRGB curve."""
         name, red, green, blue, white = _PRIMARIES.get(self.primaries, ("sRGB", *_PRIMARIES[1][1:]))
         return matrix_trc_profile(_rgb_to_d50_xyz(red, green, blue, white), f"{name}, sRGB curve (Hourglass)")
+
+
+_ADOBE_RGB = ((0.64, 0.33), (0.21, 0.71), (0.15, 0.06), (0.3127, 0.3290))
+_ADOBE_RGB_GAMMA = 563 / 256  # Adobe RGB (1998)'s 2.19921875
+
+
+def exif_means_adobe_rgb(color_space, interop_index) -> bool:
+    """DCF's mark of an Adobe RGB photo without a profile, as a camera set to Adobe RGB writes its JPEGs:
+    EXIF ColorSpace 'Uncalibrated' (0xFFFF) with the interoperability index "R03" (some software writes
+    ColorSpace 2 instead). Lightroom, Photoshop and darktable read it so."""
+    index = interop_index.decode("ascii", "replace") if isinstance(interop_index, bytes) else str(interop_index)
+    return color_space == 2 or (color_space == 0xFFFF and index.strip(" \0") == "R03")
+
+
+def adobe_rgb_profile() -> bytes:
+    """An ICC profile equal to Adobe RGB (1998): its primaries, D65 white and 563/256 gamma."""
+    colorants = _rgb_to_d50_xyz(*_ADOBE_RGB)
+    curve = b"curv" + b"\0" * 4 + struct.pack(">IH", 1, round(_ADOBE_RGB_GAMMA * 256)) + b"\0\0"
+    return matrix_trc_profile(colorants, "Adobe RGB (1998) compatible (Hourglass)", curve)
 
 
 def find_nclx(data: bytes) -> Cicp | None:

@@ -241,3 +241,53 @@ def test_a_linear_light_png_is_recoded_with_the_srgb_curve(tmp_path):
     img = read_image(tmp_path / "linear.png")
     assert img.icc_profile is None and img.hdr is None  # now plain sRGB
     assert np.abs(img.rgb - _srgb_encode(np.round(rgb * 65535) / 65535)).max() < 1e-5
+
+
+def adobe_exif(color_space: int, interop: bytes | None = b"R03\0") -> bytes:
+    """EXIF as a camera set to Adobe RGB writes it: ColorSpace in the Exif directory, the DCF index in the
+    interoperability directory (Pillow cannot make one)."""
+    from damaged_files import tiff_directory
+
+    def first(exif_at: int) -> bytes:
+        return tiff_directory([(0x010F, 2, 6, b"Canon\0"), (0x8769, 4, 1, struct.pack("<I", exif_at))], 8)
+
+    def exif_dir(interop_at: int) -> bytes:
+        entries = [(0xA001, 3, 1, struct.pack("<H", color_space))]
+        if interop is not None:
+            entries.append((0xA005, 4, 1, struct.pack("<I", interop_at)))
+        return tiff_directory(entries, exif_at)
+
+    exif_at = 8 + len(first(0))
+    interop_at = exif_at + len(exif_dir(0))
+    tail = tiff_directory([(0x0001, 2, 4, interop)], interop_at) if interop is not None else b""
+    return b"Exif\0\0II*\0" + struct.pack("<I", 8) + first(exif_at) + exif_dir(interop_at) + tail
+
+
+@pytest.mark.parametrize(("color_space", "interop", "adobe"), [(0xFFFF, b"R03\0", True), (2, None, True),
+                                                               (1, b"R98\0", False), (0xFFFF, b"R98\0", False),
+                                                               (0xFFFF, None, False)])
+def test_a_camera_jpeg_marked_adobe_rgb_in_its_exif_gets_the_profile(tmp_path, color_space, interop, adobe):
+    """Cameras set to Adobe RGB embed no profile: they say so in EXIF (DCF's option file), which Lightroom and
+    Photoshop read. Taken as sRGB, the photo and its result looked dull in the app and any browser."""
+    from PySide6.QtGui import QColorSpace
+
+    Image.fromarray(to_uint8(_smooth())).save(tmp_path / "_MG_0001.JPG", exif=adobe_exif(color_space, interop),
+                                              quality=95)
+    img = read_image(tmp_path / "_MG_0001.JPG")
+    if not adobe:
+        assert img.icc_profile is None
+        return
+    assert QColorSpace.fromIccProfile(img.icc_profile) == QColorSpace(QColorSpace.NamedColorSpace.AdobeRgb)
+    from engine.imaging import write_image
+
+    for ext in (".jpg", ".webp", ".png"):
+        with Image.open(write_image(tmp_path / f"out{ext}", img.rgb, img)) as out:
+            assert out.info["icc_profile"] == img.icc_profile, ext
+
+
+def test_an_embedded_profile_or_a_gray_photo_ignores_the_adobe_rgb_mark(tmp_path):
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    Image.fromarray(to_uint8(_smooth())).save(tmp_path / "tagged.jpg", exif=adobe_exif(0xFFFF), icc_profile=srgb)
+    assert read_image(tmp_path / "tagged.jpg").icc_profile == srgb
+    Image.fromarray(to_uint8(_smooth())[..., 0]).save(tmp_path / "gray.jpg", exif=adobe_exif(0xFFFF))
+    assert read_image(tmp_path / "gray.jpg").icc_profile is None

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, TiffImagePlugin, TiffTags
 
+from engine.cicp import exif_means_adobe_rgb
 from engine.imaging.data import _ORIENTATION, ImageData
 
 log = logging.getLogger(__name__)
@@ -134,6 +135,15 @@ def _read_icc(img: Image.Image, gray: bool) -> bytes | None:
     (a CMYK profile was used up converting to RGB)."""
     icc = img.info.get("icc_profile")
     return icc if isinstance(icc, bytes) and icc[16:20] == (b"GRAY" if gray else b"RGB ") else None
+
+
+def _exif_says_adobe_rgb(img: Image.Image) -> bool:
+    """The photo's EXIF marks it Adobe RGB, as a camera set to Adobe RGB does instead of a profile."""
+    try:
+        exif = img.getexif()
+        return exif_means_adobe_rgb(exif.get_ifd(0x8769).get(0xA001), exif.get_ifd(0xA005).get(1, ""))
+    except (OSError, ValueError, TypeError, KeyError, IndexError, SyntaxError, struct.error):
+        return False
 
 
 def _read_dpi(img: Image.Image) -> tuple[float, float] | None:

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from engine.cicp import adobe_rgb_profile
 from engine.errors import (
     HourglassError,
     ImageTooLargeError,
@@ -41,6 +42,7 @@ from engine.imaging.metadata import (
     _IPTC_TAG,
     _XMP_TAG,
     _clean_exif,
+    _exif_says_adobe_rgb,
     _read_dpi,
     _read_exif,
     _read_icc,
@@ -97,6 +99,8 @@ def read_image(path, at_least: int | None = None) -> ImageData:
             icc, dpi, xmp, iptc = _read_icc(img, gray), _read_dpi(img), _read_xmp(img), _read_iptc(img, path)
             text = _read_png_text(img)
             cicp = photo_cicp(img, fmt, path, icc)
+            if icc is None and cicp is None and not gray and _exif_says_adobe_rgb(img):
+                icc = adobe_rgb_profile()
             # MPO JPEGs carry camera previews and HEIF auxiliary images as extra frames: not the user's content
             frames = _frame_count(img) if fmt in ("PNG", "TIFF", "WEBP", "AVIF") else 1
     rgb, alpha, depth = pixels

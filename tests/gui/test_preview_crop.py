@@ -322,3 +322,18 @@ def test_a_png_with_colour_codes_is_shown_as_the_engine_reads_it(tmp_path):
     (tmp_path / "p3.png").write_bytes(png_with_codes(buf.getvalue(), 12, 13))
     image = read_image(str(tmp_path / "p3.png"))
     assert image.colorSpace().primaries().name == "DciP3D65" and np.array_equal(pixels(image), gradient())
+
+
+def test_a_camera_jpeg_marked_adobe_rgb_is_shown_through_adobe_rgb(tmp_path):
+    from PySide6.QtGui import QColorSpace
+    from test_cicp import adobe_exif
+
+    from app.images import read_image
+
+    Image.fromarray(gradient()).save(tmp_path / "_MG_0001.JPG", exif=adobe_exif(0xFFFF), quality=95)
+    Image.fromarray(gradient()).save(tmp_path / "IMG_0001.JPG", exif=adobe_exif(1, b"R98\0"), quality=95)
+    assert read_image(str(tmp_path / "_MG_0001.JPG")).colorSpace() == QColorSpace(QColorSpace.NamedColorSpace.AdobeRgb)
+    assert not read_image(str(tmp_path / "IMG_0001.JPG")).colorSpace().isValid()
+    crop_to_png(str(tmp_path / "_MG_0001.JPG"), (0, 0, 20, 20), str(tmp_path / "crop.png"))
+    with Image.open(tmp_path / "crop.png") as crop:  # the engine restores the crop in the same colours
+        assert QColorSpace.fromIccProfile(crop.info["icc_profile"]) == QColorSpace(QColorSpace.NamedColorSpace.AdobeRgb)

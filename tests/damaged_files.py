@@ -1,11 +1,11 @@
 """Damaged photos for the decoder tests: valid files of every kind Hourglass reads (JPEG plain, progressive,
-CMYK with a profile and turned by EXIF; PNG 8- and 16-bit, HDR (HLG), gray+alpha, palette; TIFF LZW,
-JPEG-compressed, 16-bit, float, CMYK, multi-page; WebP, HEIC (8-bit; 10-bit HDR), AVIF, BMP; DNG with a colour
-filter, linear or monochrome), each spoiled in seeded random ways: bytes flipped anywhere, bytes flipped in
-the header, cut short, or extreme numbers written into the header. Decoders are C libraries running in the
-app's own process: a damaged file must give a clear error, never a crash or an internal error. Also intact
-JPEGs whose EXIF is made of random entries (any type, any count, sub-directories pointing back at the first:
-loops), which the engine must read and write back."""
+CMYK with a profile, turned by EXIF and marked Adobe RGB by it; PNG 8- and 16-bit, HDR (HLG), gray+alpha,
+palette; TIFF LZW, JPEG-compressed, 16-bit, float, linear-light, CMYK, multi-page; WebP, HEIC (8-bit; 10-bit
+HDR), AVIF, BMP; DNG with a colour filter, linear or monochrome), each spoiled in seeded random ways: bytes
+flipped anywhere, bytes flipped in the header, cut short, or extreme numbers written into the header.
+Decoders are C libraries running in the app's own process: a damaged file must give a clear error, never a
+crash or an internal error. Also intact JPEGs whose EXIF is made of random entries (any type, any count,
+sub-directories pointing back at the first: loops), which the engine must read and write back."""
 
 from __future__ import annotations
 
@@ -24,7 +24,12 @@ from PIL import Image
 def originals() -> dict[str, bytes]:
     """name → bytes of one valid small file of each kind."""
     import pillow_heif
-    from test_cicp import png_with_codes
+    from test_cicp import adobe_exif, png_with_codes
+
+    from engine.cicp import matrix_trc_profile
+
+    linear_profile = matrix_trc_profile([[0.4361, 0.3851, 0.1431], [0.2225, 0.7169, 0.0606],
+                                         [0.0139, 0.0971, 0.7141]], "linear sRGB", b"curv" + bytes(8))
     from test_imaging import fake_linear_dng
 
     pillow_heif.register_heif_opener()
@@ -54,6 +59,8 @@ def originals() -> dict[str, bytes]:
         "lzw.tif": saved(photo, format="TIFF", compression="tiff_lzw"),
         "jpeg.tif": saved(photo, format="TIFF", compression="jpeg"),
         "deep.tif": cv2.imencode(".tif", (rgb.astype(np.uint16) * 257)[..., ::-1])[1].tobytes(),
+        "linear.tif": saved(photo, format="TIFF", icc_profile=linear_profile),  # re-encoded when read
+        "adobe.jpg": saved(photo, format="JPEG", exif=adobe_exif(0xFFFF)),  # Adobe RGB, said in its EXIF
         "float.tif": cv2.imencode(".tif", (rgb.astype(np.float32) / 255)[..., ::-1])[1].tobytes(),
         "cmyk.tif": saved(photo.convert("CMYK"), format="TIFF"),
         "pages.tif": saved(pages[0], format="TIFF", save_all=True, append_images=pages[1:]),

@@ -55,6 +55,7 @@ from engine.imaging.metadata import (
     _tiff_number,
 )
 from engine.imaging.raw import _develop_raw, _read_raw, _tiff_raw_exif
+from engine.imaging.xmp_attachments import without_attachments
 from engine.imaging.xmp_sidecar import photo_xmp
 
 log = logging.getLogger(__name__)
@@ -129,7 +130,7 @@ def _kept_xmp(path: Path, xmp: bytes | None, orientation: int) -> bytes | None:
     """The photo's XMP with its sidecar merged in (`xmp_sidecar.photo_xmp`), its orientation reset where the
     pixels were turned upright or a sidecar came in: the result's pixels are upright as written (a sidecar's
     own orientation, a rotation in digiKam, is not applied)."""
-    with_sidecar = photo_xmp(path, xmp)
+    with_sidecar = without_attachments(photo_xmp(path, xmp))
     return _reset_xmp_orientation(with_sidecar) if orientation != 1 or with_sidecar is not xmp else xmp
 
 

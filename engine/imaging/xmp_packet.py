@@ -1,5 +1,6 @@
-"""Reading and re-writing an XMP packet's RDF tree, for the two places that change one (a RAW's packet
-without its develop settings, IPTC captions added for formats without IPTC). A packet with nothing to change
+"""Reading and re-writing an XMP packet's RDF tree, for the places that change one (a RAW's packet without
+its develop settings, a phone photo's without its gain map and motion video, IPTC captions added for formats
+without IPTC). A packet with nothing to change
 is kept byte for byte by the callers; one that is changed keeps its writer's namespace prefixes."""
 
 from __future__ import annotations
@@ -54,6 +55,28 @@ def first_description(rdf: ET.Element) -> ET.Element:
     """Where new properties go: the first rdf:Description (one is added to a packet without any)."""
     found = rdf.find(f"{{{RDF}}}Description")
     return found if found is not None else ET.SubElement(rdf, f"{{{RDF}}}Description", {f"{{{RDF}}}about": ""})
+
+
+def without(packet: bytes, dropped) -> bytes | None:
+    """`packet` without the properties (attributes or elements, at any depth) whose expanded name
+    `dropped(name)` picks; byte for byte when none is there. None if it is not readable XMP."""
+    parsed = parse(packet)
+    if parsed is None:
+        return None
+    prefixes, root = parsed
+    if not any(dropped(n) for element in root.iter() for n in (element.tag, *element.attrib)):
+        return packet.rstrip(b"\0")  # nothing to take out: keep it byte for byte
+    for element in root.iter():
+        for name in [n for n in element.attrib if dropped(n)]:
+            del element.attrib[name]
+        for child in [c for c in element if dropped(c.tag)]:
+            element.remove(child)
+    return to_packet(root, prefixes)
+
+
+def namespace(name: str) -> str:
+    """The namespace URI of an expanded name ('{uri}local'), '' for none."""
+    return name[1:].split("}", 1)[0] if name.startswith("{") else ""
 
 
 def merged(base: bytes, newer: bytes) -> bytes | None:

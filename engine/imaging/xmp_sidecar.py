@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from engine.imaging.xmp_packet import merged, parse, to_packet
+from engine.imaging.xmp_packet import merged, namespace, without
 
 log = logging.getLogger(__name__)
 
@@ -68,21 +68,10 @@ def photo_xmp(path: Path, embedded: bytes | None) -> bytes | None:
 
 
 def _dropped(name: str) -> bool:
-    return name in LAYOUT_PROPERTIES or (name.startswith("{") and name[1:].split("}", 1)[0] in DEVELOP_NAMESPACES)
+    return name in LAYOUT_PROPERTIES or namespace(name) in DEVELOP_NAMESPACES
 
 
 def without_develop_settings(packet: bytes) -> bytes | None:
     """`packet` without the develop settings and the RAW's layout properties (attributes or elements);
     None if it is not readable XMP."""
-    parsed = parse(packet)
-    if parsed is None:
-        return None
-    prefixes, root = parsed
-    if not any(_dropped(n) for element in root.iter() for n in (element.tag, *element.attrib)):
-        return packet.rstrip(b"\0")  # nothing to take out: keep it byte for byte
-    for element in root.iter():
-        for name in [n for n in element.attrib if _dropped(n)]:
-            del element.attrib[name]
-        for child in [c for c in element if _dropped(c.tag)]:
-            element.remove(child)
-    return to_packet(root, prefixes)
+    return without(packet, _dropped)

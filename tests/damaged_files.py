@@ -26,7 +26,7 @@ def originals() -> dict[str, bytes]:
     import pillow_heif
     from test_cicp import adobe_exif, png_with_codes
 
-    from engine.cicp import matrix_trc_profile
+    from engine.icc_profiles import matrix_trc_profile
 
     linear_profile = matrix_trc_profile([[0.4361, 0.3851, 0.1431], [0.2225, 0.7169, 0.0606],
                                          [0.0139, 0.0971, 0.7141]], "linear sRGB", b"curv" + bytes(8))

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from PySide6.QtGui import QColorSpace
 
-from engine.cicp import Cicp, matrix_trc_profile
+from engine.cicp import Cicp
+from engine.icc_profiles import matrix_trc_profile
 from engine.imaging import read_image, write_image
 from engine.imaging.data import ImageData
 from engine.imaging.linear_light import recode_linear

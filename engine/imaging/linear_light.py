@@ -13,7 +13,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from engine.cicp import encode_linear, matrix_trc_profile
+from engine.cicp import encode_linear
+from engine.icc_profiles import matrix_trc_profile
 
 log = logging.getLogger(__name__)
 

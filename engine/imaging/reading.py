@@ -16,7 +16,6 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from engine.cicp import adobe_rgb_profile
 from engine.errors import (
     HourglassError,
     ImageTooLargeError,
@@ -25,6 +24,7 @@ from engine.errors import (
     UnsupportedInputError,
 )
 from engine.filetypes import AVIF_BRANDS, HEIF_EXTENSIONS, RAW_EXTENSIONS, is_photo, iso_media_brand
+from engine.icc_profiles import adobe_rgb_profile
 from engine.imaging.colour_codes import apply_cicp, deep_heif_pixels, is_deep_heif, photo_cicp
 from engine.imaging.data import (
     _ALPHA_MODES,

@@ -279,7 +279,8 @@ def _colour_codes(path: str, im, avif: bool) -> Cicp | None:
 
 
 def _standard_range(path: str, im, codes: Cicp, avif: bool):
-    """An HDR photo's pixels in standard range, 8-bit, as stored; a HEIF read at its full 10 or 12 bits."""
+    """The pixels of a photo whose codes `recodes` (HDR, linear light) with the sRGB curve, 8-bit, as stored;
+    a HEIF read at its full 10 or 12 bits."""
     import numpy as np
 
     if avif:  # (Pillow reads AVIF at 8 bits)
@@ -308,8 +309,7 @@ def _exif_says_adobe_rgb(path: str) -> bool:
 
     try:
         with Image.open(path) as im:
-            exif = im.getexif()
-            return exif_means_adobe_rgb(exif.get_ifd(0x8769).get(0xA001), exif.get_ifd(0xA005).get(1, ""))
+            return exif_means_adobe_rgb(im.getexif())
     except Exception:  # noqa: BLE001 - any decoder error: shown as sRGB
         return False
 

@@ -87,11 +87,13 @@ class Cicp:
         return matrix_trc_profile(rgb_to_d50_xyz(red, green, blue, white), f"{name}, sRGB curve (Hourglass)")
 
 
-def exif_means_adobe_rgb(color_space, interop_index) -> bool:
-    """DCF's mark of an Adobe RGB photo without a profile, as a camera set to Adobe RGB writes its JPEGs:
-    EXIF ColorSpace 'Uncalibrated' (0xFFFF) with the interoperability index "R03" (some software writes
-    ColorSpace 2 instead). Lightroom, Photoshop and darktable read it so."""
-    index = interop_index.decode("ascii", "replace") if isinstance(interop_index, bytes) else str(interop_index)
+def exif_means_adobe_rgb(exif) -> bool:
+    """DCF's mark of an Adobe RGB photo without a profile, in `exif` (Pillow's `Image.Exif`), as a camera
+    set to Adobe RGB writes its JPEGs: ColorSpace 'Uncalibrated' (0xFFFF) with the interoperability index
+    "R03" (some software writes ColorSpace 2 instead). Lightroom, Photoshop and darktable read it so."""
+    color_space = exif.get_ifd(0x8769).get(0xA001)
+    index = exif.get_ifd(0xA005).get(1, "")
+    index = index.decode("ascii", "replace") if isinstance(index, bytes) else str(index)
     return color_space == 2 or (color_space == 0xFFFF and index.strip(" \0") == "R03")
 
 

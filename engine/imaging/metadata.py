@@ -140,8 +140,7 @@ def _read_icc(img: Image.Image, gray: bool) -> bytes | None:
 def _exif_says_adobe_rgb(img: Image.Image) -> bool:
     """The photo's EXIF marks it Adobe RGB, as a camera set to Adobe RGB does instead of a profile."""
     try:
-        exif = img.getexif()
-        return exif_means_adobe_rgb(exif.get_ifd(0x8769).get(0xA001), exif.get_ifd(0xA005).get(1, ""))
+        return exif_means_adobe_rgb(img.getexif())
     except (OSError, ValueError, TypeError, KeyError, IndexError, SyntaxError, struct.error):
         return False
 

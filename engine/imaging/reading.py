@@ -118,10 +118,11 @@ def read_image(path, at_least: int | None = None) -> ImageData:
 
 def _frame_count(img: Image.Image) -> int:
     """Frames or pages in the file; 1 when the later ones cannot be counted (a damaged second page of a
-    TIFF: Pillow raises TypeError), since the first, the one restored, was read."""
+    TIFF: Pillow raises TypeError, or KeyError for a compression it does not know), since the first, the one
+    restored, was read."""
     try:
         return int(getattr(img, "n_frames", 1) or 1)
-    except (TypeError, OSError, ValueError, SyntaxError, EOFError, struct.error) as e:
+    except (TypeError, KeyError, IndexError, OSError, ValueError, SyntaxError, EOFError, struct.error) as e:
         log.info("the pages after the first cannot be read: %s", e)
         return 1
 

@@ -92,6 +92,14 @@ def test_damaged_or_other_profiles_are_left_alone():
     assert recode_linear(np.zeros((1, 1, 3), np.float32), cmyk_profile()) is None
 
 
+def test_a_damaged_profile_description_still_recodes():
+    """A byte above 127 in a v2 profile's ASCII name made LittleCMS (through Pillow) raise PyCMSError, an
+    internal error for the photo. Found by fuzzing linear-light TIFFs."""
+    icc = bytearray(matrix_trc_profile(BT2020_D50, "linear Rec2020", curv()))
+    icc[icc.index(b"linear Rec2020")] = 0xCF
+    assert recode_linear(np.zeros((1, 1, 3), np.float32), bytes(icc)) is not None
+
+
 def test_highlights_of_a_linear_float_file_roll_off_instead_of_clipping():
     icc = QColorSpace(QColorSpace.NamedColorSpace.SRgbLinear).iccProfile().data()
     rgb = np.array([[[0.5, 0.5, 0.5], [1.0, 1.0, 1.0], [4.0, 2.0, 1.0], [8.0, 8.0, 8.0]]], np.float32)

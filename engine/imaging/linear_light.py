@@ -7,6 +7,7 @@ them, in the values the networks know."""
 
 from __future__ import annotations
 
+import io
 import logging
 import struct
 from collections.abc import Callable
@@ -104,10 +105,10 @@ def _curve(tag: bytes) -> Callable[[np.ndarray], np.ndarray] | None:
 
 def _description(icc: bytes) -> str:
     try:
-        import io
-
         from PIL import ImageCms
-
+    except ImportError:  # (Pillow without LittleCMS)
+        return "Linear RGB"
+    try:
         return ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc))).strip() or "Linear RGB"
-    except (ImportError, OSError, ValueError, TypeError):
+    except (OSError, ValueError, TypeError, ImageCms.PyCMSError):  # (a damaged description)
         return "Linear RGB"

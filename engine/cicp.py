@@ -207,18 +207,21 @@ def encode_linear(rgb, rows: int = 256):
     peak = 0.0
     for y in range(0, rgb.shape[0], rows):
         peak = max(peak, float(rgb[y:y + rows].max(initial=0.0)))
-    if peak > 1.0:
-        span = (peak - KNEE) / (1.0 - KNEE)
-        for y in range(0, rgb.shape[0], rows):
-            part = rgb[y:y + rows]
-            m = part.max(axis=-1, keepdims=True)
-            a = np.maximum(m - KNEE, 0.0) / (1.0 - KNEE)
-            mapped = np.where(m > KNEE, KNEE + (1.0 - KNEE) * a * (1 + a / span**2) / (1 + a), m)
-            part *= np.divide(mapped, m, out=np.ones_like(m), where=m > 0)
+    span = (peak - KNEE) / (1.0 - KNEE)
     for y in range(0, rgb.shape[0], rows):
         part = rgb[y:y + rows]
+        if peak > 1.0:
+            m = np.maximum(np.maximum(part[..., 0], part[..., 1]), part[..., 2])  # (max(axis=-1) is slow)
+            a = np.maximum(m - KNEE, 0.0) / (1.0 - KNEE)
+            mapped = KNEE + (1.0 - KNEE) * a * (1 + a / span**2) / (1 + a)
+            part *= np.where(m > KNEE, mapped / np.maximum(m, KNEE), 1.0)[..., None]
         np.clip(part, 0.0, 1.0, out=part)
-        part[...] = np.where(part <= 0.0031308, part * 12.92, 1.055 * np.power(part, 1 / 2.4) - 0.055)
+        dark = part <= 0.0031308
+        linear_part = part[dark] * np.float32(12.92)
+        np.power(part, np.float32(1 / 2.4), out=part)
+        part *= np.float32(1.055)
+        part -= np.float32(0.055)
+        part[dark] = linear_part
     return rgb
 
 

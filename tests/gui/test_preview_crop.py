@@ -295,6 +295,8 @@ def test_hdr_and_wide_gamut_heif_and_avif_are_shown_as_the_engine_reads_them(tmp
     engine = np.floor(engine_read(tmp_path / "hdr.heic").rgb * 255 + 0.5).astype(int)
     assert pixels(image).shape == engine.shape == (64, 48, 3) and np.abs(pixels(image) - engine).max() <= 1
     assert image.colorSpace().primaries().name == "Bt2020"
+    thumb = read_image(str(tmp_path / "hdr.heic"), max_side=16)  # sampled before the tone mapping
+    assert thumb.height() == 16 > thumb.width() and thumb.colorSpace().primaries().name == "Bt2020"
     crop_to_png(str(tmp_path / "hdr.heic"), (0, 0, 20, 20), str(tmp_path / "crop.png"))
     with Image.open(tmp_path / "crop.png") as crop:
         assert b"BT.2020" in crop.info["icc_profile"]

@@ -132,6 +132,16 @@ def test_find_nclx_in_a_file_skips_to_the_meta_box_wherever_it_is():
     assert find_nclx_in(io.BytesIO(data[:ftyp_size] + struct.pack(">I4s", 3, b"junk") + data[ftyp_size:])) is None
 
 
+def test_the_curves_meet_the_published_reference_levels():
+    """BT.2408: reference white (203 nits) is PQ signal 58.06% and HLG 75% (1000-nit display); PQ 100% is
+    10,000 nits. Independent of this module's own encoder, used elsewhere in these tests."""
+    from engine.cicp import _hlg_to_relative, _pq_to_relative
+
+    assert float(_pq_to_relative(np.float32(0.5806))) == pytest.approx(1.0, abs=0.002)
+    assert float(_pq_to_relative(np.float32(1.0))) * 203 == pytest.approx(10000, rel=1e-4)
+    assert _hlg_to_relative(np.full((1, 3), 0.75, np.float32)) == pytest.approx(1.0, abs=0.002)
+
+
 def test_pq_reference_white_is_white_when_nothing_is_brighter():
     white = np.full((2, 2, 3), float(_pq_encode(203)), np.float32)
     assert np.allclose(to_standard_range(white, Cicp(9, PQ)), 1.0, atol=2e-3)

@@ -125,9 +125,8 @@ def _png_with_codes(path: str, image: QImage) -> QImage:
         deep = image.convertToFormat(QImage.Format.Format_RGBA64)
         rows = np.frombuffer(deep.constBits(), np.uint16).reshape(h, deep.bytesPerLine() // 2)
         samples = rows[:, :w * 4].reshape(h, w, 4)
-        rgb = to_standard_range(samples[..., :3].astype(np.float32) / 65535.0, codes)
         out = np.empty((h, w, 4), np.uint8)
-        out[..., :3] = np.floor(rgb * 255 + 0.5)
+        out[..., :3] = _recoded_8bit(samples[..., :3], 65535.0, codes)
         out[..., 3] = np.floor(samples[..., 3] / 257.0 + 0.5)
         image = QImage(out.tobytes(), w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
         if not alpha:
@@ -244,7 +243,7 @@ def _decode_with_pillow(path: str, avif: bool, max_side: int | None = None) -> Q
     engine.cicp). Null if it cannot."""
     try:
         import numpy as np
-        from PIL import Image, ImageOps
+        from PIL import Image
 
         if not avif:  # Pillow reads AVIF itself; pillow-heif is slow to import
             import pillow_heif
@@ -253,11 +252,11 @@ def _decode_with_pillow(path: str, avif: bool, max_side: int | None = None) -> Q
         with Image.open(path) as im:
             icc = im.info.get("icc_profile")
             codes = None if icc else _colour_codes(path, im, avif)
-            orientation = 1
             if codes is not None and codes.recodes:
-                rgb, orientation = _standard_range(path, im, codes, avif, max_side), im.getexif().get(0x0112, 1)
+                rgb = _standard_range(path, im, codes, avif, max_side)
             else:
-                rgb = np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
+                rgb = np.asarray(im.convert("RGB"))
+            orientation = im.getexif().get(0x0112, 1)
         image = _to_qimage(np.ascontiguousarray(rgb))
         if orientation in _ORIENTATIONS:
             image = image.transformed(_ORIENTATIONS[orientation])
@@ -295,8 +294,14 @@ def _standard_range(path: str, im, codes: Cicp, avif: bool, max_side: int | None
     step = max(1, min(samples.shape[:2]) // (2 * max_side)) if max_side else 1
     samples = samples[::step, ::step]
     samples = np.repeat(samples[..., None], 3, axis=2) if samples.ndim == 2 else samples[..., :3]
-    rgb = np.multiply(samples, np.float32(1 / scale), dtype=np.float32)
-    rgb = to_standard_range(rgb, codes)
+    return _recoded_8bit(samples, scale, codes)
+
+
+def _recoded_8bit(samples, scale: float, codes: Cicp):
+    """RGB integer samples (full scale `scale`) recoded as `codes` says (engine.cicp), as 8-bit RGB."""
+    import numpy as np
+
+    rgb = to_standard_range(np.multiply(samples, np.float32(1 / scale), dtype=np.float32), codes)
     rgb *= 255
     rgb += 0.5
     return rgb.astype(np.uint8)  # (floor: the values are not negative)

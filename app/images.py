@@ -39,8 +39,9 @@ _SRGB = QColorSpace(QColorSpace.NamedColorSpace.SRgb)
 def in_srgb(image: QImage) -> QImage:
     """A photo tagged with another RGB profile (Adobe RGB from a camera, Display P3 from a phone) converted
     to sRGB, as other viewers show it; Qt would paint its numbers as sRGB, washed out. The files themselves
-    keep their profile: the engine restores and saves the photo's own numbers. A CMYK photo (a print file)
-    goes through its profile to sRGB, as the engine reads it; Qt would paint 1 − C, 1 − M, 1 − Y."""
+    keep their profile: the engine restores in sRGB numbers and saves in the photo's own space. A CMYK photo
+    (a print file) goes through its profile to sRGB, as the engine reads it; Qt would paint 1 − C, 1 − M,
+    1 − Y."""
     space = image.colorSpace()
     if image.isNull() or not space.isValid() or space == _SRGB:
         return image

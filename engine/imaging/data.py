@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image
 
 from engine.errors import ImageTooLargeError
+from engine.imaging.working_space import OwnSpace
 
 # OpenCV prints its decoders' warnings about odd but readable files ("TIFF_Warning ... ExtraSamples") and
 # errors about files Pillow then reads (a 16-bit CMYK TIFF) on stderr, between the CLI's progress lines;
@@ -55,6 +56,7 @@ class ImageData:
     iptc: bytes | None = None  # IPTC-IIM records (caption, keywords, credit), kept in JPEG and TIFF results
     text: dict[str, str] | None = None  # a PNG's text chunks (Title, Author, Copyright ...), kept in PNG results
     hdr: str | None = None  # "PQ" or "HLG": an HDR photo, tone-mapped to standard range when read
+    own_space: OwnSpace | None = None  # stored in another RGB space: `rgb` holds sRGB numbers (working_space)
 
 
 def to_uint8(rgb) -> np.ndarray:

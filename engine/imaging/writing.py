@@ -100,6 +100,11 @@ def write_image(path, rgb: np.ndarray, source: ImageData | None = None, *, forma
         rgb = _gray(rgb, keep_rgb=alpha is not None or fmt not in _GRAY_FORMATS)
         if rgb.ndim == 3 and meta.icc_profile:  # a GRAY profile cannot describe RGB pixels
             meta = replace(meta, icc_profile=None)
+    if meta.own_space is not None:  # back to the photo's own RGB space, which its profile describes; BMP
+        if fmt == "BMP":  # holds no profile: sRGB numbers, as untagged files are shown
+            meta = replace(meta, icc_profile=None)
+        else:
+            rgb = meta.own_space.back(rgb)
     with warnings.catch_warnings():  # Pillow's notes on odd tags of the photo's EXIF, which it reads again
         warnings.simplefilter("ignore", UserWarning)
         if meta.text and fmt != "PNG":

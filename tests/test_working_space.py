@@ -1,0 +1,138 @@
+"""Photos stored in another RGB space than sRGB (Adobe RGB, Display P3, ProPhoto) are restored in sRGB
+numbers, as the networks learnt them, and written back in their own space, keeping their gamut."""
+
+from __future__ import annotations
+
+import io
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image, ImageCms
+from PySide6.QtGui import QColorSpace
+from test_cicp import adobe_exif
+from test_linear_light import CURVED, LINEAR_CURVES
+
+from engine.api import RestoreOptions, restore_file
+from engine.cicp import Cicp
+from engine.icc_profiles import adobe_rgb_profile, matrix_trc_profile, rgb_to_d50_xyz
+from engine.imaging import ImageData, read_image, read_small, to_uint8, write_image
+from engine.imaging.matrix_profiles import read_matrix_profile
+from engine.imaging.working_space import to_srgb
+
+SRGB = ImageCms.createProfile("sRGB")
+PROPHOTO = matrix_trc_profile(rgb_to_d50_xyz((0.7347, 0.2653), (0.1596, 0.8404), (0.0366, 0.0001), (0.3457, 0.3585)),
+                              "ProPhoto-like", b"curv" + bytes(4) + b"\0\0\0\x01\x01\xcd\0\0")  # gamma 1.8
+P3 = Cicp(12, 13).icc_profile()
+
+
+def _littlecms_to_srgb(pixels: np.ndarray, icc: bytes) -> np.ndarray:
+    img = ImageCms.profileToProfile(Image.fromarray(pixels), ImageCms.ImageCmsProfile(io.BytesIO(icc)), SRGB,
+                                    renderingIntent=1, outputMode="RGB")
+    return np.asarray(img, np.float32) / 255
+
+
+def _photo(h=40, w=56) -> np.ndarray:
+    y, x = np.mgrid[0:h, 0:w]
+    return np.stack([x / w, y / h, 0.5 + 0.45 * np.sin(x / 5.0 + y / 9.0)], -1).astype(np.float32)
+
+
+@pytest.mark.parametrize("icc", [ImageCms.ImageCmsProfile(SRGB).tobytes(), Cicp(1, 13).icc_profile(),
+                                 QColorSpace(QColorSpace.NamedColorSpace.SRgb).iccProfile().data(), None,
+                                 b"not a profile"], ids=["littlecms", "ours", "qt", "none", "damaged"])
+def test_srgb_and_unreadable_profiles_leave_the_numbers_alone(icc):
+    rgb = _photo()
+    assert to_srgb(rgb, icc) is None
+    assert np.array_equal(rgb, _photo())
+
+
+@pytest.mark.parametrize("name", sorted(LINEAR_CURVES) + sorted(CURVED))
+def test_tone_curves_of_every_kind_invert(name):
+    curve = read_matrix_profile(matrix_trc_profile(rgb_to_d50_xyz((0.64, 0.33), (0.21, 0.71), (0.15, 0.06),
+                                                                  (0.3127, 0.329)), "t", {**LINEAR_CURVES, **CURVED}[name])).curves[0]
+    x = np.linspace(0, 1, 1001, dtype=np.float32)
+    y = curve.linear(x.copy())
+    assert np.abs(curve.linear(curve.encoded(y.copy())) - y).max() < 2e-5
+    if "table" not in name:  # (a table's flat foot maps several values to one)
+        assert np.abs(curve.encoded(y.copy()) - x).max() < 2e-4
+
+
+@pytest.mark.parametrize(("icc", "name"), [(adobe_rgb_profile(), "Adobe RGB"), (P3, "Display P3"),
+                                           (PROPHOTO, "ProPhoto")])
+def test_a_photo_in_another_space_is_read_in_srgb_numbers_as_littlecms_converts_it(tmp_path, icc, name):
+    pixels = to_uint8(_photo() * 0.6 + 0.2)  # (within sRGB's gamut, which LittleCMS's 8-bit output clips to)
+    Image.fromarray(pixels).save(tmp_path / "photo.png", icc_profile=icc)
+    img = read_image(tmp_path / "photo.png")
+    assert img.icc_profile == icc and img.own_space is not None
+    assert np.abs(img.rgb - _littlecms_to_srgb(pixels, icc)).max() <= 1.5 / 255
+
+
+@pytest.mark.parametrize("icc", [adobe_rgb_profile(), P3, PROPHOTO], ids=["adobe", "p3", "prophoto"])
+def test_saved_unrestored_it_comes_back_as_it_was_colours_beyond_srgb_included(tmp_path, icc):
+    pixels = (_photo() * 65535).astype(np.uint16)
+    pixels[:8, :8] = (0, 65535, 0)  # its space's purest green, far outside sRGB
+    pixels[8:16, :8] = (65535, 0, 65535)
+    tagged = ImageData(pixels.astype(np.float32) / 65535, None, 16, "TIFF", None, icc, None, None, None)
+    write_image(tmp_path / "photo.tif", tagged.rgb, tagged)
+    img = read_image(tmp_path / "photo.tif")
+    assert (img.rgb >= 0).all() and (img.rgb <= 1).all() and len(img.own_space.excess_at) >= 128
+    write_image(tmp_path / "again.tif", img.rgb, img)
+    again = cv2.imread(str(tmp_path / "again.tif"), cv2.IMREAD_UNCHANGED)[..., ::-1]
+    error = np.abs(again.astype(np.int64) - pixels)
+    # float32 rounding, near 0 in linear light, comes out of a gamma curve's steep foot as up to 32 steps of
+    # 65535 where a channel is 0 (Adobe RGB's pure green): an eighth of an 8-bit step
+    assert error.max() <= 64 and error.mean() < 1
+    with Image.open(tmp_path / "again.tif") as out:
+        assert out.info["icc_profile"] == icc
+
+
+def test_an_eight_bit_photo_saved_unrestored_is_identical(tmp_path):
+    pixels = to_uint8(_photo())
+    Image.fromarray(pixels).save(tmp_path / "adobe.png", icc_profile=adobe_rgb_profile())
+    img = read_image(tmp_path / "adobe.png")
+    write_image(tmp_path / "again.png", img.rgb, img)
+    with Image.open(tmp_path / "again.png") as again:
+        assert np.array_equal(np.asarray(again), pixels) and again.info["icc_profile"] == adobe_rgb_profile()
+
+
+def test_a_bmp_result_holds_srgb_numbers_as_it_holds_no_profile(tmp_path):
+    pixels = to_uint8(_photo() * 0.6 + 0.2)
+    Image.fromarray(pixels).save(tmp_path / "adobe.png", icc_profile=adobe_rgb_profile())
+    img = read_image(tmp_path / "adobe.png")
+    write_image(tmp_path / "out.bmp", img.rgb, img)
+    with Image.open(tmp_path / "out.bmp") as out:
+        assert np.abs(np.asarray(out, np.float32) / 255 - _littlecms_to_srgb(pixels, adobe_rgb_profile())).max() <= 2 / 255
+
+
+def test_the_detector_sees_the_same_numbers_small_and_in_full(tmp_path):
+    """A JPEG is decoded small by the decoder itself for detection: it is converted as the full read is,
+    whether a profile or the camera's Adobe RGB mark says so."""
+    pixels = to_uint8(_photo(96, 128))
+    Image.fromarray(pixels).save(tmp_path / "tagged.jpg", quality=98, icc_profile=adobe_rgb_profile())
+    Image.fromarray(pixels).save(tmp_path / "marked.jpg", quality=98, exif=adobe_exif(0xFFFF))
+    Image.fromarray(pixels).save(tmp_path / "plain.jpg", quality=98)
+    plain = read_small(tmp_path / "plain.jpg", 32)
+    for name in ("tagged.jpg", "marked.jpg"):
+        small, full = read_small(tmp_path / name, 32), read_image(tmp_path / name).rgb
+        assert small.shape == (48, 64, 3)
+        assert np.abs(small - cv2.resize(full, (64, 48), interpolation=cv2.INTER_AREA)).mean() < 0.01
+        assert np.abs(small - plain).mean() > 0.02  # (converted: Adobe RGB's numbers are not sRGB's)
+
+
+def test_the_same_photo_in_adobe_rgb_restores_as_in_srgb(tmp_path, tiny_model):
+    """Before, the networks were given Adobe RGB numbers: dark photos came out differently (here 22 dB apart
+    with the random-weight model; 24 dB with the shipped one)."""
+    pixels = to_uint8(_photo(64, 64) * 0.25)  # dark
+    Image.fromarray(pixels).save(tmp_path / "srgb.png")
+    adobe = ImageCms.profileToProfile(Image.fromarray(pixels), SRGB,
+                                      ImageCms.ImageCmsProfile(io.BytesIO(adobe_rgb_profile())), outputMode="RGB")
+    adobe.save(tmp_path / "adobe.png", icc_profile=adobe_rgb_profile())
+    options = RestoreOptions(steps=1, task="low-light", seed=3)
+    restore_file(tmp_path / "srgb.png", tmp_path / "srgb_out.png", tiny_model, options)
+    restore_file(tmp_path / "adobe.png", tmp_path / "adobe_out.png", tiny_model, options)
+    with Image.open(tmp_path / "srgb_out.png") as a, Image.open(tmp_path / "adobe_out.png") as b:
+        assert b.info["icc_profile"] == adobe_rgb_profile()
+        from_srgb = np.asarray(a, np.float32) / 255
+        from_adobe = _littlecms_to_srgb(np.asarray(b), adobe_rgb_profile())
+    psnr = 10 * np.log10(1 / np.mean((from_srgb - from_adobe) ** 2))
+    assert psnr > 38, psnr

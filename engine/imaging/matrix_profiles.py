@@ -60,11 +60,21 @@ def read_matrix_profile(icc: bytes | None) -> MatrixProfile | None:
         if any(c is None for c in curves):
             return None
         colorants = np.array([_xyz(tags[t]) for t in (b"rXYZ", b"gXYZ", b"bXYZ")], np.float64).T
-        if not np.isfinite(colorants).all() or abs(np.linalg.det(colorants)) < 1e-6:
+        if abs(np.linalg.det(colorants)) < 1e-6 or not all(_sound(c) for c in curves):
             return None
         return MatrixProfile(curves, colorants)  # type: ignore[arg-type]
     except (struct.error, IndexError, ValueError, ZeroDivisionError):
         return None
+
+
+def _sound(curve: ToneCurve) -> bool:
+    """Rising from about 0 to about 1 and finite both ways, as a real tone curve is (not a damaged one)."""
+    with np.errstate(all="ignore"):
+        x = np.linspace(0, 1, 257, dtype=np.float32)
+        y = curve.linear(x.copy())
+        back = curve.encoded(np.clip(y, 0.0, 1.0))
+    return bool(np.isfinite(y).all() and np.isfinite(back).all() and (np.diff(y) >= -1e-6).all()
+                and -0.01 <= y[0] <= 0.1 and 0.9 <= y[-1] <= 1.1)
 
 
 def _tags(icc: bytes) -> dict[bytes, bytes]:

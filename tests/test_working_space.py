@@ -11,7 +11,7 @@ import pytest
 from PIL import Image, ImageCms
 from PySide6.QtGui import QColorSpace
 from test_cicp import adobe_exif
-from test_linear_light import CURVED, LINEAR_CURVES
+from test_linear_light import CURVED, LINEAR_CURVES, curv, para
 
 from engine.api import RestoreOptions, restore_file
 from engine.cicp import Cicp
@@ -24,6 +24,7 @@ SRGB = ImageCms.createProfile("sRGB")
 PROPHOTO = matrix_trc_profile(rgb_to_d50_xyz((0.7347, 0.2653), (0.1596, 0.8404), (0.0366, 0.0001), (0.3457, 0.3585)),
                               "ProPhoto-like", b"curv" + bytes(4) + b"\0\0\0\x01\x01\xcd\0\0")  # gamma 1.8
 P3 = Cicp(12, 13).icc_profile()
+ADOBE = ((0.64, 0.33), (0.21, 0.71), (0.15, 0.06), (0.3127, 0.3290))
 
 
 def _littlecms_to_srgb(pixels: np.ndarray, icc: bytes) -> np.ndarray:
@@ -39,7 +40,9 @@ def _photo(h=40, w=56) -> np.ndarray:
 
 @pytest.mark.parametrize("icc", [ImageCms.ImageCmsProfile(SRGB).tobytes(), Cicp(1, 13).icc_profile(),
                                  QColorSpace(QColorSpace.NamedColorSpace.SRgb).iccProfile().data(), None,
-                                 b"not a profile"], ids=["littlecms", "ours", "qt", "none", "damaged"])
+                                 b"not a profile", matrix_trc_profile(rgb_to_d50_xyz(*ADOBE), "t", para(3, 100, 30000, 0, 1, 1)),
+                                 matrix_trc_profile(rgb_to_d50_xyz(*ADOBE), "t", curv(table=[9, 65535, 0, 70]))],
+                         ids=["littlecms", "ours", "qt", "none", "damaged", "overflowing curve", "falling curve"])
 def test_srgb_and_unreadable_profiles_leave_the_numbers_alone(icc):
     rgb = _photo()
     assert to_srgb(rgb, icc) is None
@@ -48,8 +51,8 @@ def test_srgb_and_unreadable_profiles_leave_the_numbers_alone(icc):
 
 @pytest.mark.parametrize("name", sorted(LINEAR_CURVES) + sorted(CURVED))
 def test_tone_curves_of_every_kind_invert(name):
-    curve = read_matrix_profile(matrix_trc_profile(rgb_to_d50_xyz((0.64, 0.33), (0.21, 0.71), (0.15, 0.06),
-                                                                  (0.3127, 0.329)), "t", {**LINEAR_CURVES, **CURVED}[name])).curves[0]
+    icc = matrix_trc_profile(rgb_to_d50_xyz(*ADOBE), "t", {**LINEAR_CURVES, **CURVED}[name])
+    curve = read_matrix_profile(icc).curves[0]
     x = np.linspace(0, 1, 1001, dtype=np.float32)
     y = curve.linear(x.copy())
     assert np.abs(curve.linear(curve.encoded(y.copy())) - y).max() < 2e-5

@@ -63,7 +63,7 @@ def read_matrix_profile(icc: bytes | None) -> MatrixProfile | None:
         if abs(np.linalg.det(colorants)) < 1e-6 or not all(_sound(c) for c in curves):
             return None
         return MatrixProfile(curves, colorants)  # type: ignore[arg-type]
-    except (struct.error, IndexError, ValueError, ZeroDivisionError):
+    except (struct.error, IndexError, ValueError, ZeroDivisionError, OverflowError):
         return None
 
 

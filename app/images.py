@@ -37,17 +37,17 @@ _SRGB = QColorSpace(QColorSpace.NamedColorSpace.SRgb)
 
 
 def in_srgb(image: QImage) -> QImage:
-    """A photo tagged with another RGB profile (Adobe RGB from a camera, Display P3 from a phone) converted
-    to sRGB, as other viewers show it; Qt would paint its numbers as sRGB, washed out. The files themselves
-    keep their profile: the engine restores in sRGB numbers and saves in the photo's own space. A CMYK photo
-    (a print file) goes through its profile to sRGB, as the engine reads it; Qt would paint 1 − C, 1 − M,
-    1 − Y."""
+    """A photo tagged with another RGB profile (Adobe RGB from a camera, Display P3 from a phone) or a gray
+    one (Gray Gamma 2.2) converted to sRGB, as other viewers show it; Qt would paint its numbers as sRGB,
+    washed out. The files themselves keep their profile: the engine restores in sRGB numbers and saves in
+    the photo's own space. A CMYK photo (a print file) goes through its profile to sRGB, as the engine reads
+    it; Qt would paint 1 − C, 1 − M, 1 − Y."""
     space = image.colorSpace()
     if image.isNull() or not space.isValid() or space == _SRGB:
         return image
     if space.colorModel() is QColorSpace.ColorModel.Cmyk:
         converted = image.convertedToColorSpace(_SRGB, QImage.Format.Format_RGB32)
-    elif space.colorModel() is QColorSpace.ColorModel.Rgb:
+    elif space.colorModel() in (QColorSpace.ColorModel.Rgb, QColorSpace.ColorModel.Gray):  # (gray stays gray)
         converted = image.convertedToColorSpace(_SRGB)
     else:
         return image

@@ -85,11 +85,20 @@ def matrix_trc_profile(colorants, name: str, curve: bytes | None = None) -> byte
     """An ICC v2 RGB display profile: `colorants` (columns: each primary's XYZ, D50-adapted) with the sRGB
     curve, or the given tone-curve tag ('curv' or 'para')."""
     curve = curve or _srgb_curve_tag()
-    tags = [*_text_tags(name), (b"wtpt", _xyz_tag(*_D50)),
-            (b"rXYZ", _xyz_tag(*(colorants[i][0] for i in range(3)))),
-            (b"gXYZ", _xyz_tag(*(colorants[i][1] for i in range(3)))),
-            (b"bXYZ", _xyz_tag(*(colorants[i][2] for i in range(3)))),
-            (b"rTRC", curve), (b"gTRC", curve), (b"bTRC", curve)]
+    return _profile(b"RGB ", [*_text_tags(name), (b"wtpt", _xyz_tag(*_D50)),
+                              (b"rXYZ", _xyz_tag(*(colorants[i][0] for i in range(3)))),
+                              (b"gXYZ", _xyz_tag(*(colorants[i][1] for i in range(3)))),
+                              (b"bXYZ", _xyz_tag(*(colorants[i][2] for i in range(3)))),
+                              (b"rTRC", curve), (b"gTRC", curve), (b"bTRC", curve)])
+
+
+def gray_trc_profile(curve: bytes, name: str) -> bytes:
+    """An ICC v2 gray display profile with the given tone-curve tag (Photoshop's Gray Gamma 2.2 is
+    `gamma_curve_tag(2.2)`)."""
+    return _profile(b"GRAY", [*_text_tags(name), (b"wtpt", _xyz_tag(*_D50)), (b"kTRC", curve)])
+
+
+def _profile(colour_space: bytes, tags: list[tuple[bytes, bytes]]) -> bytes:
     start = 128 + 4 + 12 * len(tags)
     table, data, placed = b"", b"", {}
     for signature, body in tags:
@@ -99,9 +108,8 @@ def matrix_trc_profile(colorants, name: str, curve: bytes | None = None) -> byte
             data += body
         table += signature + struct.pack(">II", placed[body], len(body))
     body = struct.pack(">I", len(tags)) + table + data
-    header = (struct.pack(">I", 128 + len(body)) + b"\0" * 4 + bytes([2, 0x10, 0, 0]) + b"mntr" + b"RGB "
+    header = (struct.pack(">I", 128 + len(body)) + b"\0" * 4 + bytes([2, 0x10, 0, 0]) + b"mntr" + colour_space
               + b"XYZ " + struct.pack(">6H", 2026, 1, 1, 0, 0, 0) + b"acsp" + b"\0" * 24 + b"\0" * 4
               + _s15(_D50[0]) + _s15(_D50[1]) + _s15(_D50[2]) + b"\0" * 48)
     assert len(header) == 128
     return header + body
-

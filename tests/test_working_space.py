@@ -11,11 +11,17 @@ import pytest
 from PIL import Image, ImageCms
 from PySide6.QtGui import QColorSpace
 from test_cicp import adobe_exif
-from test_linear_light import CURVED, LINEAR_CURVES, curv, para
+from test_linear_light import CURVED, LINEAR_CURVES, curv, para, srgb_encode
 
 from engine.api import RestoreOptions, restore_file
 from engine.cicp import Cicp
-from engine.icc_profiles import adobe_rgb_profile, matrix_trc_profile, rgb_to_d50_xyz
+from engine.icc_profiles import (
+    adobe_rgb_profile,
+    gamma_curve_tag,
+    gray_trc_profile,
+    matrix_trc_profile,
+    rgb_to_d50_xyz,
+)
 from engine.imaging import ImageData, read_image, read_small, to_uint8, write_image
 from engine.imaging.matrix_profiles import read_matrix_profile
 from engine.imaging.working_space import to_srgb
@@ -139,3 +145,38 @@ def test_the_same_photo_in_adobe_rgb_restores_as_in_srgb(tmp_path, tiny_model):
         from_adobe = _littlecms_to_srgb(np.asarray(b), adobe_rgb_profile())
     psnr = 10 * np.log10(1 / np.mean((from_srgb - from_adobe) ** 2))
     assert psnr > 38, psnr
+
+
+GRAY_GAMMA_22 = gray_trc_profile(gamma_curve_tag(2.2), "Gray Gamma 2.2")
+
+
+@pytest.mark.parametrize("gamma", [2.2, 1.0, 1.8])
+def test_a_gray_photo_with_a_gray_profile_is_read_in_srgb_numbers_and_saved_back_gray(tmp_path, gamma):
+    """Photoshop's gray working spaces (Gray Gamma 2.2, 1.8) and linear gray: a dark black-and-white photo's
+    shadows are several times darker in gamma 2.2 than the same numbers in sRGB."""
+    icc = gray_trc_profile(gamma_curve_tag(gamma), "gray")
+    pixels = to_uint8(_photo()[..., 0])
+    Image.fromarray(pixels, "L").save(tmp_path / "bw.png", icc_profile=icc)
+    img = read_image(tmp_path / "bw.png")
+    assert img.grayscale and img.own_space is not None and img.icc_profile == icc
+    assert np.abs(img.rgb[..., 1] - srgb_encode((pixels / 255) ** (round(gamma * 256) / 256))).max() < 1e-5
+    write_image(tmp_path / "again.png", img.rgb, img)
+    with Image.open(tmp_path / "again.png") as again:
+        assert again.mode == "L" and again.info["icc_profile"] == icc and np.array_equal(np.asarray(again), pixels)
+    write_image(tmp_path / "as.webp", img.rgb, img, format="webp")  # three channels: no gray profile, sRGB
+    with Image.open(tmp_path / "as.webp") as webp:
+        assert "icc_profile" not in webp.info or not webp.info["icc_profile"]
+    small = read_small(tmp_path / "bw.png", 20)  # (averaged before the conversion, so not quite equal)
+    assert np.abs(small - cv2.resize(img.rgb, small.shape[1::-1], interpolation=cv2.INTER_AREA)).mean() < 0.01
+
+
+def test_a_gray_jpeg_is_converted_when_decoded_small_too(tmp_path):
+    pixels = to_uint8(_photo(96, 128)[..., 0] * 0.3)
+    Image.fromarray(pixels, "L").save(tmp_path / "bw.jpg", quality=98, icc_profile=GRAY_GAMMA_22)
+    small, full = read_small(tmp_path / "bw.jpg", 32), read_image(tmp_path / "bw.jpg").rgb
+    assert np.abs(small - cv2.resize(full, (64, 48), interpolation=cv2.INTER_AREA)).mean() < 0.01
+
+
+def test_a_gray_profile_with_the_srgb_curve_is_left_alone():
+    rgb = np.repeat(_photo()[..., :1], 3, axis=2)
+    assert to_srgb(rgb, gray_trc_profile(Cicp(1, 13).icc_profile()[-(12 + 2 * 1024):], "sRGB gray")) is None

@@ -1,7 +1,9 @@
 """Reading an RGB matrix/TRC ICC profile, the kind cameras, phones and editors embed in photos (sRGB, Adobe
 RGB, Display P3, ProPhoto, "linear Rec2020"): its three primaries as D50 XYZ and its three tone curves, each
 as numpy functions both ways (device value → linear light and back). LUT profiles (an A2B0 tag, which
-colour-managed apps use before the matrix) and curves that cannot be inverted are not read: None."""
+colour-managed apps use before the matrix) and curves that cannot be inverted are not read: None. A gray
+profile's one tone curve (Photoshop's Gray Gamma 2.2, a linear gray) is read as the three curves of sRGB's
+primaries, so gray stays gray."""
 
 from __future__ import annotations
 
@@ -48,12 +50,15 @@ def srgb_colorants() -> np.ndarray:
 
 
 def read_matrix_profile(icc: bytes | None) -> MatrixProfile | None:
-    """The primaries and tone curves of an RGB matrix/TRC profile; None for any other profile, or one that
-    cannot be read."""
+    """The primaries and tone curves of an RGB matrix/TRC profile, or a gray profile's curve; None for any
+    other profile, or one that cannot be read."""
     try:
-        if not icc or icc[16:20] != b"RGB " or icc[20:24] != b"XYZ ":
+        if not icc or icc[16:20] not in (b"RGB ", b"GRAY") or icc[20:24] != b"XYZ ":
             return None
         tags = _tags(icc)
+        if icc[16:20] == b"GRAY":
+            gray = _curve(tags[b"kTRC"]) if b"kTRC" in tags and b"A2B0" not in tags else None
+            return MatrixProfile((gray, gray, gray), srgb_colorants()) if gray and _sound(gray) else None
         if b"A2B0" in tags or not all(t in tags for t in (b"rXYZ", b"gXYZ", b"bXYZ", b"rTRC", b"gTRC", b"bTRC")):
             return None
         curves = tuple(_curve(tags[t]) for t in (b"rTRC", b"gTRC", b"bTRC"))

@@ -112,7 +112,7 @@ def read_image(path, at_least: int | None = None) -> ImageData:
         icc = recode_linear(rgb, icc) or icc
     if orientation != 1:
         rgb, alpha = _orient(rgb, orientation), _orient(alpha, orientation)
-    own_space = to_srgb(rgb, icc) if icc and not gray else None
+    own_space = to_srgb(rgb, icc) if icc else None
     xmp = _kept_xmp(path, xmp, orientation)
     return ImageData(rgb, alpha, depth, fmt, exif, icc, dpi, xmp, path, frames, gray, iptc, text,
                      hdr=cicp.hdr_name if cicp is not None else None, own_space=own_space)
@@ -176,7 +176,7 @@ def _read_tiff_with_opencv(path: Path, at_least: int | None) -> ImageData:
     iptc = tags.get(_IPTC_TAG)
     if orientation != 1:
         rgb, alpha = _orient(rgb, orientation), _orient(alpha, orientation)
-    own_space = to_srgb(rgb, icc) if icc and not gray else None
+    own_space = to_srgb(rgb, icc) if icc else None
     xmp = _kept_xmp(path, xmp, orientation)
     return ImageData(rgb, alpha, depth, "TIFF", exif_bytes, icc, None, xmp, path, 1, gray,
                      iptc if iptc and iptc.startswith(b"\x1c") else None, own_space=own_space)
@@ -202,9 +202,8 @@ def read_small(path, at_least: int, decoded: np.ndarray | None = None) -> np.nda
                     _check_size(path, *img.size)
                     img.draft(img.mode, (at_least, at_least))
                     rgb = np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
-                    if img.mode == "RGB":  # in sRGB numbers, as `read_image` gives them
-                        to_srgb(rgb, _read_icc(img, False) or (adobe_rgb_profile() if _exif_says_adobe_rgb(img)
-                                                               else None))
+                    adobe = img.mode == "RGB" and _exif_says_adobe_rgb(img)  # (sRGB numbers, as `read_image`)
+                    to_srgb(rgb, _read_icc(img, img.mode == "L") or (adobe_rgb_profile() if adobe else None))
                     _exif, orientation = _read_exif(img)
                     return _orient(rgb, orientation) if orientation != 1 else rgb
     return _shrunk(decoded, at_least) if decoded is not None else read_image(path, at_least).rgb

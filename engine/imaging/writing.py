@@ -96,15 +96,16 @@ def write_image(path, rgb: np.ndarray, source: ImageData | None = None, *, forma
             rgb = _over_white(rgb, alpha)  # under transparent pixels (often black) would show otherwise
             alpha = None
     meta = source if source is not None else ImageData(rgb, None, 8, fmt, None, None, None, None, None)
-    if meta.grayscale:  # a black-and-white photo stays black and white, without the network's faint tints
-        rgb = _gray(rgb, keep_rgb=alpha is not None or fmt not in _GRAY_FORMATS)
-        if rgb.ndim == 3 and meta.icc_profile:  # a GRAY profile cannot describe RGB pixels
-            meta = replace(meta, icc_profile=None)
-    if meta.own_space is not None:  # back to the photo's own RGB space, which its profile describes; BMP
-        if fmt == "BMP":  # holds no profile: sRGB numbers, as untagged files are shown
-            meta = replace(meta, icc_profile=None)
+    gray_as_rgb = meta.grayscale and (alpha is not None or fmt not in _GRAY_FORMATS)
+    if meta.own_space is not None:  # back to the photo's own space, which its profile describes; where the
+        if fmt == "BMP" or gray_as_rgb:  # result holds no profile (or not that gray one): sRGB numbers, as
+            meta = replace(meta, icc_profile=None)  # untagged files are shown
         else:
             rgb = meta.own_space.back(rgb)
+    if meta.grayscale:  # a black-and-white photo stays black and white, without the network's faint tints
+        rgb = _gray(rgb, keep_rgb=gray_as_rgb)
+        if rgb.ndim == 3 and meta.icc_profile:  # a GRAY profile cannot describe RGB pixels
+            meta = replace(meta, icc_profile=None)
     with warnings.catch_warnings():  # Pillow's notes on odd tags of the photo's EXIF, which it reads again
         warnings.simplefilter("ignore", UserWarning)
         if meta.text and fmt != "PNG":

@@ -345,3 +345,18 @@ def test_a_camera_jpeg_marked_adobe_rgb_is_shown_through_adobe_rgb(tmp_path):
     crop_to_png(str(tmp_path / "_MG_0001.JPG"), (0, 0, 20, 20), str(tmp_path / "crop.png"))
     with Image.open(tmp_path / "crop.png") as crop:  # the engine restores the crop in the same colours
         assert QColorSpace.fromIccProfile(crop.info["icc_profile"]) == QColorSpace(QColorSpace.NamedColorSpace.AdobeRgb)
+
+
+def test_a_gray_photo_with_a_gray_profile_is_shown_as_the_engine_restores_it(tmp_path):
+    """Photoshop's Gray Gamma 2.2: its shadows are darker than the same numbers in sRGB. Qt painted the
+    numbers as sRGB; the view now converts as the engine does before restoring."""
+    from app.images import for_display, read_image
+    from engine.icc_profiles import gamma_curve_tag, gray_trc_profile
+    from engine.imaging import read_image as engine_read
+
+    values = np.tile(np.arange(0, 256, 8, dtype=np.uint8), (6, 1))
+    Image.fromarray(values, "L").save(tmp_path / "bw.png", icc_profile=gray_trc_profile(gamma_curve_tag(2.2), "g"))
+    shown = for_display(read_image(str(tmp_path / "bw.png")))
+    assert shown.isGrayscale()
+    engine = np.floor(engine_read(tmp_path / "bw.png").rgb[..., 0] * 255 + 0.5)
+    assert np.abs(pixels(shown)[..., 0] - engine).max() <= 1 and np.abs(engine - values).max() > 5

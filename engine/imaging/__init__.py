@@ -7,7 +7,10 @@ ourselves (PNG chunks, a rewritten TIFF directory). Writes are atomic and never 
 or the original photo unless asked. No torch here: the worker imports this package before any model.
 
 The parts: `data` (ImageData, formats, sample conversions), `reading`, `raw` (camera RAW), `metadata`
-(read from the source, written into the result) and `writing`. Callers use the names below.
+(read from the source, written into the result) and `writing`. Colour: `colour_codes` (CICP codes, HDR),
+`linear_light`, and `working_space` (photos in other RGB or gray spaces restored in sRGB numbers, read
+through `matrix_profiles`); XMP: `xmp_packet`, `xmp_sidecar`, `xmp_attachments`, `iptc_xmp`. Callers use
+the names below.
 """
 
 from __future__ import annotations

@@ -59,6 +59,7 @@ class Settings:
     name_suffix: str = ""  # appended to the file name: "photo{suffix}.jpg"
     format: str = "same"  # same | png | jpeg | tiff16
     jpeg_quality: int = 95
+    srgb: bool = False  # results in sRGB (for the web) instead of the photo's own colour space
     strength: float = 1.0  # 0..1: blend of the restored photo over the original, applied when saving
     model: str = "default"  # a model name, a path, or "default" (the bundled model)
     threads: int | None = None  # engine CPU threads (None: the engine decides)
@@ -131,6 +132,8 @@ class Settings:
             self.model = "default"
         if not isinstance(self.restore_clean, bool):
             self.restore_clean = d.restore_clean
+        if not isinstance(self.srgb, bool):
+            self.srgb = d.srgb
         # a typed folder: "~/Restored" is in the home folder, and so is a relative one (the app's working
         # folder is wherever it was started from, often "/")
         if not isinstance(self.output_dir, str):

@@ -51,6 +51,7 @@ class RestoreOptions:
     format: str | None = None  # None: same as the input (RAW → 16-bit TIFF)
     jpeg_quality: int = 95
     bit_depth: int | None = None
+    srgb: bool = False  # results in sRGB (for the web) instead of the photo's own colour space
     overwrite: bool = False
     restore_clean: bool = False  # task auto/none: restore a photo that is already fine instead of skipping it
     # Full resolution: "auto" = the fast path (restore ~1 MP, carry the correction over) for low-light and haze
@@ -234,6 +235,10 @@ def restore_file(
     imaging.check_output_size(output_path, img, opts.format)  # now, not after minutes of restoring
     if img.frames > 1:
         warn(f'"{input_path.name}" holds {img.frames} frames or pages; only the first is restored and saved.')
+    beyond = img.own_space.beyond_srgb() if opts.srgb and img.own_space is not None else 0.0
+    if beyond >= 0.001:
+        warn(f'"{input_path.name}" has colours beyond sRGB ({beyond:.1%} of its pixels); they were brought '
+             "within sRGB, as the result is saved in sRGB.")
     if img.hdr:
         warn(f'"{input_path.name}" is an HDR photo ({img.hdr} curve); it was tone-mapped to standard range, as '
              "Hourglass's results are not HDR.")
@@ -285,7 +290,7 @@ def restore_file(
     t2 = time.perf_counter()
     written = imaging.write_image(
         output_path, rgb, img, format=opts.format, quality=opts.jpeg_quality, bit_depth=opts.bit_depth,
-        alpha=img.alpha, overwrite=opts.overwrite,
+        alpha=img.alpha, overwrite=opts.overwrite, srgb=opts.srgb,
     )
     timings["write"] = time.perf_counter() - t2
     timings["total"] = time.perf_counter() - t0

@@ -53,6 +53,10 @@ def _add_restore(sub) -> None:
                    help="how much of the restoration to keep, 0-100 (default 100); the rest is the original")
     p.add_argument("--jpeg-quality", type=_jpeg_quality, default=95, metavar="1-100",
                    help="compression quality of JPEG results (also WebP and AVIF); default 95")
+    p.add_argument("--srgb", action="store_true",
+                   help="save results in sRGB, for the web: a photo in another colour space (Adobe RGB, "
+                        "Display P3, ProPhoto) is converted, colours beyond sRGB brought within it (default: "
+                        "a result keeps the photo's colour space and profile)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument("--pairs", choices=PAIR_CHOICES, default="raw",
                    help="a camera's RAW+JPEG shot (IMG_1.CR3 and IMG_1.JPG, in one folder): restore the RAW "
@@ -308,7 +312,7 @@ def cmd_restore(args) -> int:
     options = RestoreOptions(quality=args.quality, steps=args.steps, task=args.task, seed=args.seed,
                              tile=args.tile, format=fmt, overwrite=args.overwrite, restore_clean=args.restore_clean,
                              fullres=args.fullres, optimize=not args.reference, precision=args.precision,
-                             strength=args.strength / 100, jpeg_quality=args.jpeg_quality)
+                             strength=args.strength / 100, jpeg_quality=args.jpeg_quality, srgb=args.srgb)
     print(f"Model {model.name} (DiffUIR-{model.variant}) on {model.device}, {len(options.times())} step(s)",
           file=sys.stderr)
     outputs = plan_outputs(files, args.inputs, out_dir, fmt, args.suffix)

@@ -158,6 +158,7 @@ class JobOptions:
     restore_clean: bool = False  # task auto/none: restore a photo that is already fine instead of skipping it
     fullres: FullRes = "auto"  # "fast": restore ~1 MP and carry the correction over; "tiled": every pixel
     strength: float = 1.0  # the saved photo is original + strength · (restored − original)
+    srgb: bool = False  # save in sRGB instead of the photo's own colour space (Adobe RGB, Display P3...)
 
     def __post_init__(self) -> None:
         _check_sampling(self.steps, self.tile, self.overlap)

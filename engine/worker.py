@@ -427,7 +427,7 @@ class Worker:
                 "overlap": o.overlap if o.overlap is not None else s.overlap,
                 "format": o.format.upper() if o.format else None, "jpeg_quality": o.jpeg_quality,
                 "bit_depth": o.bit_depth, "overwrite": o.overwrite, "restore_clean": o.restore_clean,
-                "fullres": o.fullres, "strength": float(o.strength)}
+                "fullres": o.fullres, "strength": float(o.strength), "srgb": o.srgb}
 
     def _device_name(self) -> str:
         return self.model.device if self.model is not None else self.settings.device

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -569,3 +570,18 @@ def test_an_unwritable_output_fails_before_restoring(tmp_path, tiny_model_path, 
     code = main(["restore", str(tmp_path / "a.png"), "-o", str(tmp_path / "blocker" / "out"), "--model",
                  str(tiny_model_path), "--task", "haze"])
     assert code == 1 and "is a file, not a folder" in capsys.readouterr().err
+
+
+def test_srgb_saves_a_wide_gamut_photo_in_srgb(tmp_path, tiny_model_path):
+    from PIL import ImageCms
+
+    from engine.icc_profiles import adobe_rgb_profile
+
+    Image.new("RGB", (48, 40), (90, 120, 60)).save(tmp_path / "dslr.jpg", icc_profile=adobe_rgb_profile())
+    for flags, expected in (([], "Adobe RGB"), (["--srgb"], "sRGB")):
+        out = tmp_path / ("web" if flags else "same")
+        assert main(["restore", str(tmp_path / "dslr.jpg"), "-o", str(out), "--model", str(tiny_model_path),
+                     "--steps", "1", "--task", "haze", *flags]) == 0
+        with Image.open(out / "dslr.jpg") as result:
+            profile = ImageCms.ImageCmsProfile(io.BytesIO(result.info["icc_profile"]))
+            assert ImageCms.getProfileDescription(profile).startswith(expected)

@@ -213,6 +213,19 @@ def test_strength_job_option_blends_over_the_original(worker: WorkerProcess, src
     assert (np.asarray(Image.open(tmp_path / "none.png")) == original).all()
 
 
+def test_srgb_job_option_saves_in_srgb(worker: WorkerProcess, tmp_path: Path) -> None:
+    from engine.icc_profiles import adobe_rgb_profile
+
+    src = tmp_path / "dslr.png"
+    Image.new("RGB", (48, 40), (90, 120, 60)).save(src, icc_profile=adobe_rgb_profile())
+    events = worker.job(submit(worker, src, tmp_path / "web.png", steps=1, task="haze", srgb=True))
+    assert isinstance(events[-1], P.Result) and events[1].options["srgb"] is True
+    assert Image.open(tmp_path / "web.png").info["icc_profile"] != adobe_rgb_profile()
+    events = worker.job(submit(worker, src, tmp_path / "same.png", steps=1, task="haze"))
+    assert events[1].options["srgb"] is False
+    assert Image.open(tmp_path / "same.png").info["icc_profile"] == adobe_rgb_profile()
+
+
 @pytest.mark.parametrize(("fmt", "quality", "brand"), [("AVIF", 80, b"ftypavif"), ("WEBP", 80, b"WEBP")])
 def test_the_app_s_webp_and_avif_formats(worker: WorkerProcess, src: Path, tmp_path: Path, fmt: str,
                                           quality: int, brand: bytes) -> None:

@@ -40,6 +40,10 @@ def _littlecms_to_srgb(pixels: np.ndarray, icc: bytes) -> np.ndarray:
     return np.asarray(img, np.float32) / 255
 
 
+def _description(icc: bytes) -> str:
+    return ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc)))
+
+
 def _photo(h=40, w=56) -> np.ndarray:
     y, x = np.mgrid[0:h, 0:w]
     return np.stack([x / w, y / h, 0.5 + 0.45 * np.sin(x / 5.0 + y / 9.0)], -1).astype(np.float32)
@@ -206,3 +210,33 @@ def test_an_iphone_like_heic_in_display_p3_restores_as_in_srgb_and_keeps_its_pro
         seen = _littlecms_to_srgb(np.asarray(out), apple_p3)
         psnr = 10 * np.log10(1 / np.mean((seen - np.asarray(ref, np.float32) / 255) ** 2))
     assert psnr > 30, psnr  # (23 dB when the network was given the P3 numbers; 34 now)
+
+
+def test_results_in_srgb_for_the_web_are_converted_and_tagged_srgb(tmp_path, tiny_model):
+    """`srgb`: a photo in another space is saved converted to sRGB, tagged so; colours beyond sRGB are
+    brought within it, with a note; an untagged photo is saved as before, still untagged."""
+    pixels = to_uint8(_photo() * 0.2 + 0.4)  # (muted colours, all within sRGB)
+    pixels[:10, :10] = (0, 255, 0)  # Adobe RGB's pure green, far beyond sRGB: 4.5% of the photo
+    Image.fromarray(pixels).save(tmp_path / "adobe.png", icc_profile=adobe_rgb_profile())
+    img = read_image(tmp_path / "adobe.png")
+    write_image(tmp_path / "web.png", img.rgb, img, srgb=True)
+    with Image.open(tmp_path / "web.png") as web:
+        assert _description(web.info["icc_profile"]).startswith("sRGB")
+        assert np.abs(np.asarray(web, np.float32)[10:] / 255 - _littlecms_to_srgb(pixels, adobe_rgb_profile())[10:]).max() <= 2 / 255
+    res = restore_file(tmp_path / "adobe.png", tmp_path / "out.jpg", tiny_model,
+                       RestoreOptions(steps=1, task="haze", srgb=True))
+    assert any("colours beyond sRGB (4.5% of its pixels)" in w for w in res.warnings)
+    with Image.open(tmp_path / "out.jpg") as out:
+        assert _description(out.info["icc_profile"]).startswith("sRGB")
+    Image.fromarray(pixels).save(tmp_path / "plain.png")
+    plain = read_image(tmp_path / "plain.png")
+    write_image(tmp_path / "plain_web.png", plain.rgb, plain, srgb=True)
+    with Image.open(tmp_path / "plain_web.png") as out:
+        assert "icc_profile" not in out.info and np.array_equal(np.asarray(out), pixels)
+    gray = to_uint8(_photo()[..., 0])
+    Image.fromarray(gray, "L").save(tmp_path / "bw.png", icc_profile=GRAY_GAMMA_22)
+    bw = read_image(tmp_path / "bw.png")
+    write_image(tmp_path / "bw_web.png", bw.rgb, bw, srgb=True)
+    with Image.open(tmp_path / "bw_web.png") as out:  # gray, in sRGB's curve: untagged
+        assert out.mode == "L" and "icc_profile" not in out.info
+        assert np.abs(np.asarray(out, np.float32) / 255 - bw.rgb[..., 0]).max() <= 0.6 / 255

@@ -76,6 +76,11 @@ class SettingsDialog(QDialog):
         self.jpeg_quality.setRange(1, 100)
         form.addRow("Format", self.format)
         form.addRow("File quality (JPEG, WebP, AVIF)", self.jpeg_quality)
+        self.srgb = QCheckBox("Save in sRGB (for the web)")
+        self.srgb.setToolTip("A photo in another colour space (Adobe RGB from a camera, Display P3 from a phone) "
+                             "is saved converted to sRGB, which every browser and viewer shows alike; colours "
+                             "beyond sRGB are brought within it. Off: results keep the photo's colour space.")
+        form.addRow("Colour", self.srgb)
         never = QCheckBox("Never overwrite (existing files get “name (1).ext”)")
         never.setChecked(True)
         never.setEnabled(False)
@@ -126,6 +131,7 @@ class SettingsDialog(QDialog):
         self.suffix.setText(s.name_suffix)
         self.jpeg_quality.setValue(s.jpeg_quality)
         self.restore_clean.setChecked(s.restore_clean)
+        self.srgb.setChecked(s.srgb)
         self.fullres.setCurrentIndex(max(0, self.fullres.findData(s.fullres)))
         self.raw_jpeg.setCurrentIndex(max(0, self.raw_jpeg.findData(s.raw_jpeg)))
         self.theme.setCurrentIndex(max(0, self.theme.findData(s.theme)))
@@ -140,6 +146,7 @@ class SettingsDialog(QDialog):
         s.name_suffix = self.suffix.text().strip()
         s.jpeg_quality = self.jpeg_quality.value()
         s.restore_clean = self.restore_clean.isChecked()
+        s.srgb = self.srgb.isChecked()
         s.fullres = self.fullres.currentData()
         s.raw_jpeg = self.raw_jpeg.currentData()
         s.theme = self.theme.currentData()

@@ -31,6 +31,12 @@ class OwnSpace:
     excess_at: np.ndarray  # flat pixel indices (ascending) of the colours outside sRGB
     excess: np.ndarray  # N×3 float32: how far outside, in sRGB numbers
 
+    def beyond_srgb(self, by: float = 1 / 255) -> float:
+        """The fraction of the photo's pixels whose colour lies beyond sRGB by more than `by` (an 8-bit
+        step) in some channel."""
+        far = int((np.abs(self.excess) > by).any(axis=-1).sum()) if len(self.excess) else 0
+        return far / max(1, self.shape[0] * self.shape[1])
+
     def back(self, rgb: np.ndarray) -> np.ndarray:
         """A copy of `rgb` (sRGB numbers, float) in the photo's own space; the colours beyond sRGB are put
         back where the pixels are the photo's (same size)."""

@@ -41,6 +41,7 @@ from engine.imaging.metadata import (
     _add_png_metadata,
     _jpeg_app13,
     _retag_tiff,
+    _srgb_profile,
     exif_without_orientation,
     with_png_text,
 )
@@ -73,11 +74,12 @@ def extension_for(fmt: str) -> str:
 
 def write_image(path, rgb: np.ndarray, source: ImageData | None = None, *, format: str | None = None,
                 quality: int = 95, bit_depth: int | None = None, alpha: np.ndarray | None = None,
-                overwrite: bool = False) -> Path:
+                overwrite: bool = False, srgb: bool = False) -> Path:
     """Write float RGB to `path` atomically, keeping the source's metadata, alpha, bit depth and grayness.
 
     The format comes from `format`, else the extension of `path`, else the source. Refuses to replace an
-    existing file unless `overwrite`, and never replaces the source photo.
+    existing file unless `overwrite`, and never replaces the source photo. A source in another colour space
+    (`ImageData.own_space`) is written back in it, or, with `srgb`, in sRGB (tagged so; for the web).
     """
     path = Path(path)
     rgb = np.asarray(rgb)
@@ -100,6 +102,8 @@ def write_image(path, rgb: np.ndarray, source: ImageData | None = None, *, forma
     if meta.own_space is not None:  # back to the photo's own space, which its profile describes; where the
         if fmt == "BMP" or gray_as_rgb:  # result holds no profile (or not that gray one): sRGB numbers, as
             meta = replace(meta, icc_profile=None)  # untagged files are shown
+        elif srgb:
+            meta = replace(meta, icc_profile=None if meta.grayscale else _srgb_profile())
         else:
             rgb = meta.own_space.back(rgb)
     if meta.grayscale:  # a black-and-white photo stays black and white, without the network's faint tints

@@ -99,6 +99,16 @@ def test_restore_clean_setting_restores_photos_that_look_fine(make_window, qtbot
     assert fake_engine.submitted[0][2].restore_clean is True
 
 
+def test_the_srgb_setting_goes_with_each_job(make_window, qtbot, tmp_path, fake_engine):
+    from app.settings import Settings
+
+    window = make_window(settings=Settings(srgb=True, restore_clean=True))
+    add(window, qtbot, [make_photo(tmp_path / "a.jpg")])
+    window.runner.start()
+    wait_idle(qtbot, window)
+    assert fake_engine.submitted[0][2].srgb is True
+
+
 def test_start_while_a_photo_is_being_detected_restores_it_after(make_window, qtbot, tmp_path, fake_engine):
     fake_engine.analysis_available = True
     fake_engine.step_s = 0.05

@@ -76,15 +76,15 @@ class SettingsDialog(QDialog):
         self.jpeg_quality.setRange(1, 100)
         form.addRow("Format", self.format)
         form.addRow("File quality (JPEG, WebP, AVIF)", self.jpeg_quality)
+        never = QCheckBox("Never overwrite (existing files get “name (1).ext”)")
+        never.setChecked(True)
+        never.setEnabled(False)
+        form.addRow("", never)
         self.srgb = QCheckBox("Save in sRGB (for the web)")
         self.srgb.setToolTip("A photo in another colour space (Adobe RGB from a camera, Display P3 from a phone) "
                              "is saved converted to sRGB, which every browser and viewer shows alike; colours "
                              "beyond sRGB are brought within it. Off: results keep the photo's colour space.")
         form.addRow("Colour", self.srgb)
-        never = QCheckBox("Never overwrite (existing files get “name (1).ext”)")
-        never.setChecked(True)
-        never.setEnabled(False)
-        form.addRow("", never)
         self.restore_clean = QCheckBox("Restore photos that look fine")
         self.restore_clean.setToolTip("Automatic detection leaves photos it finds already fine untouched "
                                       "(“Not needed”). Turn this on to restore them anyway.")

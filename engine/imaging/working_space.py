@@ -1,8 +1,8 @@
 """Restoring in sRGB numbers, whatever RGB space the photo is stored in. The networks and the detector were
 trained on sRGB photos; the same dark photo stored in Adobe RGB (as cameras set to it save) came out 2.7 dB
-further from the clean photo than in sRGB (Display P3, as phones save: 0.6 dB; haze: no difference;
-measured on six evaluation photos, stop 33), since its numbers, darker in the shadows and less saturated,
-are not what they learnt.
+further from the clean photo than in sRGB (Display P3, as phones save: 0.6 dB; on rain and snow Adobe RGB
+was by chance 0.4-0.7 dB closer; six evaluation photos, stop 33): its numbers, darker in the shadows and
+less saturated, are not what they learnt, and a result should not depend on how its photo is stored.
 
 So a photo with an RGB matrix/TRC profile other than sRGB is converted to sRGB numbers when read, and back
 to its own space when written: its file keeps its profile and its gamut. Colours beyond sRGB, which the

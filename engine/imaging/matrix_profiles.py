@@ -33,6 +33,8 @@ class ToneCurve:
 
 @dataclass(frozen=True)
 class MatrixProfile:
+    """What a matrix/TRC profile says: linear RGB = the curves of the numbers; XYZ = colorants · linear RGB."""
+
     curves: tuple[ToneCurve, ToneCurve, ToneCurve]
     colorants: np.ndarray  # 3×3, float64; columns: the red, green and blue primaries' D50 XYZ
 

@@ -7,7 +7,9 @@ less saturated, are not what they learnt, and a result should not depend on how 
 So a photo with an RGB matrix/TRC profile other than sRGB is converted to sRGB numbers when read, and back
 to its own space when written: its file keeps its profile and its gamut. Colours beyond sRGB, which the
 networks cannot see, keep what lies beyond sRGB as it was (`OwnSpace.excess`): a photo saved again
-unrestored comes back as it was, to rounding. LUT profiles and sRGB ones are left as they are."""
+unrestored comes back as it was, to rounding. Gray photos with a gray profile (Gray Gamma 2.2) are
+converted the same way; LUT profiles and sRGB ones are left as they are. `write_image(srgb=True)` keeps
+the sRGB numbers instead, for the web."""
 
 from __future__ import annotations
 
@@ -58,8 +60,8 @@ class OwnSpace:
 
 def to_srgb(rgb: np.ndarray, icc: bytes | None) -> OwnSpace | None:
     """Convert `rgb` (float H×W×3 in [0, 1], in place) from the RGB space `icc` describes to sRGB numbers,
-    clipped to [0, 1], and return how to go back; None (`rgb` untouched) for sRGB, a profile that is not an
-    RGB matrix/TRC one, or none."""
+    clipped to [0, 1], and return how to go back; None (`rgb` untouched) for sRGB, a profile that is neither
+    an RGB matrix/TRC one nor a gray one (three equal channels stay equal), or none."""
     profile = read_matrix_profile(icc)
     if profile is None or profile.is_srgb():
         return None

@@ -26,10 +26,13 @@ def originals() -> dict[str, bytes]:
     import pillow_heif
     from test_cicp import adobe_exif, png_with_codes
 
-    from engine.icc_profiles import matrix_trc_profile
+    from engine.icc_profiles import gamma_curve_tag, gray_trc_profile, matrix_trc_profile, rgb_to_d50_xyz
 
     linear_profile = matrix_trc_profile([[0.4361, 0.3851, 0.1431], [0.2225, 0.7169, 0.0606],
                                          [0.0139, 0.0971, 0.7141]], "linear sRGB", b"curv" + bytes(8))
+    prophoto = matrix_trc_profile(rgb_to_d50_xyz((0.7347, 0.2653), (0.1596, 0.8404), (0.0366, 0.0001),
+                                                 (0.3457, 0.3585)), "ProPhoto-like", gamma_curve_tag(1.8))
+    gray_gamma = gray_trc_profile(gamma_curve_tag(2.2), "Gray Gamma 2.2")
     from test_imaging import fake_linear_dng
 
     pillow_heif.register_heif_opener()
@@ -61,6 +64,8 @@ def originals() -> dict[str, bytes]:
         "deep.tif": cv2.imencode(".tif", (rgb.astype(np.uint16) * 257)[..., ::-1])[1].tobytes(),
         "linear.tif": saved(photo, format="TIFF", icc_profile=linear_profile),  # re-encoded when read
         "adobe.jpg": saved(photo, format="JPEG", exif=adobe_exif(0xFFFF)),  # Adobe RGB, said in its EXIF
+        "prophoto.tif": saved(photo, format="TIFF", icc_profile=prophoto),  # restored in sRGB numbers
+        "graygamma.jpg": saved(photo.convert("L"), format="JPEG", icc_profile=gray_gamma),  # so is this one
         "float.tif": cv2.imencode(".tif", (rgb.astype(np.float32) / 255)[..., ::-1])[1].tobytes(),
         "cmyk.tif": saved(photo.convert("CMYK"), format="TIFF"),
         "pages.tif": saved(pages[0], format="TIFF", save_all=True, append_images=pages[1:]),

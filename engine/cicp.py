@@ -215,14 +215,37 @@ def encode_linear(rgb, rows: int = 256):
             a = np.maximum(m - KNEE, 0.0) / (1.0 - KNEE)
             mapped = KNEE + (1.0 - KNEE) * a * (1 + a / span**2) / (1 + a)
             part *= np.where(m > KNEE, mapped / np.maximum(m, KNEE), 1.0)[..., None]
-        np.clip(part, 0.0, 1.0, out=part)
-        dark = part <= 0.0031308
-        linear_part = part[dark] * np.float32(12.92)
-        np.power(part, np.float32(1 / 2.4), out=part)
-        part *= np.float32(1.055)
-        part -= np.float32(0.055)
-        part[dark] = linear_part
+        srgb_encode(np.clip(part, 0.0, 1.0, out=part))
     return rgb
+
+
+def srgb_encode(x):
+    """Linear light → the sRGB curve, in place on a float32 array (returned). Values below 0 follow it by
+    symmetry and values above 1 by continuation, as extended sRGB holds colours beyond sRGB's gamut."""
+    import numpy as np
+
+    negative = x < 0
+    signed = bool(negative.any())
+    if signed:
+        np.abs(x, out=x)
+    dark = x <= 0.0031308
+    linear_part = x[dark] * np.float32(12.92)
+    np.power(x, np.float32(1 / 2.4), out=x)
+    x *= np.float32(1.055)
+    x -= np.float32(0.055)
+    x[dark] = linear_part
+    if signed:
+        np.negative(x, out=x, where=negative)
+    return x
+
+
+def srgb_decode(v):
+    """The sRGB curve → linear light, extended as `srgb_encode` is (a new float32 array)."""
+    import numpy as np
+
+    a = np.abs(v)
+    curved = np.copysign(np.power((a + np.float32(0.055)) / np.float32(1.055), np.float32(2.4)), v)
+    return np.where(a <= 0.04045, v / np.float32(12.92), curved).astype(np.float32)
 
 
 def _pq_to_relative(e):

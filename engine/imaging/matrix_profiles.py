@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.cicp import srgb_decode
 from engine.icc_profiles import rgb_to_d50_xyz
 
 _PARA_COUNTS = {0: 1, 1: 3, 2: 4, 3: 5, 4: 7}  # parametricCurveType: parameters per function type
@@ -43,7 +44,7 @@ class MatrixProfile:
         if np.abs(self.colorants - _SRGB_COLORANTS).max() > _SAME:
             return False
         x = np.linspace(0, 1, 65, dtype=np.float32)
-        srgb = np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
+        srgb = srgb_decode(x)
         return all(np.abs(c.linear(x.copy()) - srgb).max() <= _SAME for c in self.curves)
 
 

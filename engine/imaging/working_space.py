@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.cicp import srgb_decode, srgb_encode
 from engine.imaging.matrix_profiles import MatrixProfile, read_matrix_profile, srgb_colorants
 
 ROWS = 256  # rows converted at a time: a 24 MP photo needs no full-size temporary
@@ -52,7 +53,7 @@ class OwnSpace:
             if excess:
                 lo, hi = np.searchsorted(self.excess_at, (y * w, (y + len(part)) * w))
                 part.reshape(-1, 3)[self.excess_at[lo:hi] - y * w] += self.excess[lo:hi]
-            linear = np.clip(_srgb_to_linear(part) @ matrix, 0.0, 1.0)
+            linear = np.clip(srgb_decode(part) @ matrix, 0.0, 1.0)
             for c, curve in enumerate(self.profile.curves):
                 part[..., c] = curve.encoded(linear[..., c])
         return out
@@ -74,7 +75,7 @@ def to_srgb(rgb: np.ndarray, icc: bytes | None) -> OwnSpace | None:
         part = rgb[y:y + ROWS]
         for c, curve in enumerate(profile.curves):
             part[..., c] = curve.linear(np.clip(part[..., c], 0.0, 1.0))
-        part[...] = _linear_to_srgb(part @ matrix)
+        part[...] = srgb_encode(part @ matrix)
         outside = ((part < 0.0) | (part > 1.0)).any(axis=-1)
         if outside.any():
             places.append(np.flatnonzero(outside) + y * w)
@@ -85,15 +86,3 @@ def to_srgb(rgb: np.ndarray, icc: bytes | None) -> OwnSpace | None:
     excess = np.concatenate(amounts) if amounts else np.empty((0, 3), np.float32)
     return OwnSpace(profile, np.linalg.inv(to_srgb_linear), (h, w), excess_at, excess)
 
-
-def _linear_to_srgb(x: np.ndarray) -> np.ndarray:
-    """The sRGB curve, extended to values below 0 and above 1 by symmetry and continuation."""
-    a = np.abs(x)
-    curved = np.copysign(np.float32(1.055) * np.power(a, np.float32(1 / 2.4)) - np.float32(0.055), x)
-    return np.where(a <= 0.0031308, x * np.float32(12.92), curved).astype(np.float32)
-
-
-def _srgb_to_linear(v: np.ndarray) -> np.ndarray:
-    a = np.abs(v)
-    curved = np.copysign(np.power((a + np.float32(0.055)) / np.float32(1.055), np.float32(2.4)), v)
-    return np.where(a <= 0.04045, v / np.float32(12.92), curved).astype(np.float32)

@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image
 
 from engine.cicp import Cicp, find_nclx_in, find_png_cicp, to_standard_range
-from engine.imaging.data import _shrunk
+from engine.imaging.data import _shrunk, _split_channels
 
 
 def photo_cicp(img: Image.Image, fmt: str, path: Path, icc: bytes | None) -> Cicp | None:
@@ -44,12 +44,7 @@ def deep_heif_pixels(path: Path, at_least: int | None):
     arr = arr.astype(np.float32)
     arr /= scale
     np.clip(arr, 0, 1, out=arr)
-    if arr.ndim == 2:
-        arr = arr[..., None]
-    channels = arr.shape[2]
-    rgb = np.repeat(arr[..., :1], 3, axis=2) if channels < 3 else np.ascontiguousarray(arr[..., :3])
-    alpha = np.ascontiguousarray(arr[..., -1]) if channels in (2, 4) else None
-    return rgb, alpha, 16
+    return (*_split_channels(arr, bgr=False), 16)
 
 
 def apply_cicp(rgb: np.ndarray, cicp: Cicp, gray: bool) -> bytes | None:

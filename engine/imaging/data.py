@@ -116,6 +116,20 @@ def gray_copy(rgb: np.ndarray) -> np.ndarray:
     return _gray(rgb, keep_rgb=True)
 
 
+def _split_channels(arr: np.ndarray, bgr: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """(RGB, alpha or None) of decoded samples, H×W or H×W×C with 1 to 4 channels: gray repeated into three
+    channels, the last one the alpha where there are 2 or 4 (`bgr`: in OpenCV's order, blue first)."""
+    if arr.ndim == 2:
+        arr = arr[..., None]
+    channels = arr.shape[2]
+    if channels < 3:
+        rgb = np.repeat(arr[..., :1], 3, axis=2)
+    else:
+        rgb = np.ascontiguousarray(arr[..., 2::-1] if bgr else arr[..., :3])
+    alpha = np.ascontiguousarray(arr[..., channels - 1]) if channels in (2, 4) else None
+    return rgb, alpha
+
+
 def _shrink_factor(width: int, height: int, at_least: int) -> int:
     """The largest whole factor that keeps both sides at least `at_least` pixels (1: leave as is)."""
     return max(1, min(width, height) // max(1, at_least))

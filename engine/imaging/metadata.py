@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image, TiffImagePlugin, TiffTags
 
 from engine.cicp import exif_means_adobe_rgb
+from engine.icc_profiles import adobe_rgb_profile
 from engine.imaging.data import _ORIENTATION, ImageData
 
 log = logging.getLogger(__name__)
@@ -137,12 +138,16 @@ def _read_icc(img: Image.Image, gray: bool) -> bytes | None:
     return icc if isinstance(icc, bytes) and icc[16:20] == (b"GRAY" if gray else b"RGB ") else None
 
 
-def _exif_says_adobe_rgb(img: Image.Image) -> bool:
-    """The photo's EXIF marks it Adobe RGB, as a camera set to Adobe RGB does instead of a profile."""
+def _adobe_rgb_mark(img: Image.Image, gray: bool) -> bytes | None:
+    """Adobe RGB (1998)'s profile where the EXIF marks a colour photo Adobe RGB, as a camera set to Adobe RGB
+    does instead of embedding a profile; else None."""
+    if gray:
+        return None
     try:
-        return exif_means_adobe_rgb(img.getexif())
+        marked = exif_means_adobe_rgb(img.getexif())
     except (OSError, ValueError, TypeError, KeyError, IndexError, SyntaxError, struct.error):
-        return False
+        return None
+    return adobe_rgb_profile() if marked else None
 
 
 def _read_dpi(img: Image.Image) -> tuple[float, float] | None:

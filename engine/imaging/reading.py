@@ -24,7 +24,6 @@ from engine.errors import (
     UnsupportedInputError,
 )
 from engine.filetypes import AVIF_BRANDS, HEIF_EXTENSIONS, RAW_EXTENSIONS, is_photo, iso_media_brand
-from engine.icc_profiles import adobe_rgb_profile
 from engine.imaging.colour_codes import apply_cicp, deep_heif_pixels, is_deep_heif, photo_cicp
 from engine.imaging.data import (
     _ALPHA_MODES,
@@ -35,14 +34,15 @@ from engine.imaging.data import (
     _register_heif,
     _shrink_factor,
     _shrunk,
+    _split_channels,
 )
 from engine.imaging.linear_light import recode_linear
 from engine.imaging.metadata import (
     _ICC_TAG,
     _IPTC_TAG,
     _XMP_TAG,
+    _adobe_rgb_mark,
     _clean_exif,
-    _exif_says_adobe_rgb,
     _read_dpi,
     _read_exif,
     _read_icc,
@@ -101,8 +101,8 @@ def read_image(path, at_least: int | None = None) -> ImageData:
             icc, dpi, xmp, iptc = _read_icc(img, gray), _read_dpi(img), _read_xmp(img), _read_iptc(img, path)
             text = _read_png_text(img)
             cicp = photo_cicp(img, fmt, path, icc)
-            if icc is None and cicp is None and not gray and _exif_says_adobe_rgb(img):
-                icc = adobe_rgb_profile()
+            if icc is None and cicp is None:
+                icc = _adobe_rgb_mark(img, gray)
             # MPO JPEGs carry camera previews and HEIF auxiliary images as extra frames: not the user's content
             frames = _frame_count(img) if fmt in ("PNG", "TIFF", "WEBP", "AVIF") else 1
     rgb, alpha, depth = pixels
@@ -202,8 +202,8 @@ def read_small(path, at_least: int, decoded: np.ndarray | None = None) -> np.nda
                     _check_size(path, *img.size)
                     img.draft(img.mode, (at_least, at_least))
                     rgb = np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
-                    adobe = img.mode == "RGB" and _exif_says_adobe_rgb(img)  # (sRGB numbers, as `read_image`)
-                    to_srgb(rgb, _read_icc(img, img.mode == "L") or (adobe_rgb_profile() if adobe else None))
+                    gray = img.mode == "L"  # (in sRGB numbers, as `read_image` gives them)
+                    to_srgb(rgb, _read_icc(img, gray) or _adobe_rgb_mark(img, gray))
                     _exif, orientation = _read_exif(img)
                     return _orient(rgb, orientation) if orientation != 1 else rgb
     return _shrunk(decoded, at_least) if decoded is not None else read_image(path, at_least).rgb
@@ -317,11 +317,7 @@ def _cv2_pixels(path: Path, at_least: int | None = None, clip: bool = True):
     scale = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(arr.dtype, 1.0)
     arr = arr.astype(np.float32)
     arr /= scale
-    if arr.ndim == 2:
-        arr = arr[..., None]
-    channels = arr.shape[2]
-    rgb = np.repeat(arr[..., :1], 3, axis=2) if channels < 3 else np.ascontiguousarray(arr[..., 2::-1])
-    alpha = np.ascontiguousarray(arr[..., channels - 1]) if channels in (2, 4) else None
+    rgb, alpha = _split_channels(arr, bgr=True)
     if scale == 1.0 and clip:
         np.clip(rgb, 0, 1, out=rgb)
     return rgb, alpha, 16

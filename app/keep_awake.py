@@ -1,13 +1,24 @@
 """Keeping the computer awake while a batch runs (`engine.keep_awake` says why and how), with the Linux
 desktops' own power services first: KDE, XFCE and LXQt answer `org.freedesktop.PowerManagement.Inhibition`,
 GNOME, MATE and Cinnamon their session manager's `Inhibit` with the suspend flag, over D-Bus; the desktop
-drops the hold itself if the app dies. Where none answers, logind's lock (systemd-inhibit) is the fallback."""
+drops the hold itself if the app dies. Where none answers, logind's lock (systemd-inhibit) is the fallback.
+
+The window asks from its GUI thread, but the asking runs on a thread of its own (`KeepAwake` here): a power
+service that is slow or hung would otherwise freeze the window when a batch starts or ends (D-Bus waits 25 s
+for each reply), and systemd-inhibit takes 0.3 s to tell whether logind took the lock."""
 
 from __future__ import annotations
 
+import logging
 import sys
+import threading
+from collections import deque
+from collections.abc import Callable
 
-from engine.keep_awake import APP_ID, REASON, Backend, KeepAwake, platform_backends
+from engine import keep_awake as engine_keep_awake
+from engine.keep_awake import APP_ID, REASON, Backend, platform_backends
+
+log = logging.getLogger(__name__)
 
 __all__ = ["KeepAwake", "connect", "default_backends"]
 
@@ -31,6 +42,68 @@ def default_backends() -> list[Backend]:
     bus = QDBusConnection.sessionBus()
     desktop = [DBusInhibitor(bus, *service) for service in DBUS_SERVICES] if bus.isConnected() else []
     return [*desktop, *platform_backends()]
+
+
+class KeepAwake:
+    """`engine.keep_awake.KeepAwake`, asked from the GUI thread without waiting for the answer. Requests are
+    applied in order on one thread kept for the app's life (Windows ties SetThreadExecutionState to the
+    thread that called it, so holding and releasing must share one)."""
+
+    def __init__(self, backends: Callable[[], list[Backend]] | None = None) -> None:
+        self._keep = engine_keep_awake.KeepAwake(backends)
+        self._changed = threading.Condition()
+        self._requests: deque[bool] = deque()
+        self._asked = self._applied = 0
+        self._thread: threading.Thread | None = None
+
+    @property
+    def backends(self) -> Callable[[], list[Backend]]:
+        return self._keep.backends
+
+    @backends.setter
+    def backends(self, backends: Callable[[], list[Backend]]) -> None:
+        self._keep.backends = backends
+
+    @property
+    def held_by(self) -> str | None:
+        """The name of the mechanism holding the computer awake now (requests still on their way aside)."""
+        return self._keep.held_by
+
+    def set_held(self, held: bool) -> None:
+        """Returns at once; the hold is taken or released on the keep-awake thread."""
+        with self._changed:
+            self._requests.append(held)
+            self._asked += 1
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._serve, name="keep-awake", daemon=True)
+                self._thread.start()
+            self._changed.notify_all()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until every request so far has been applied; False if `timeout` ran out first."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._applied == self._asked, timeout)
+
+    def close(self, timeout: float = 2.0) -> bool:
+        """Release the hold on the way out, waiting at most `timeout` for a slow service (when the app ends,
+        the desktop and logind drop what it held anyway)."""
+        if self._thread is None:
+            return True
+        self.set_held(False)
+        return self.wait(timeout)
+
+    def _serve(self) -> None:
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: bool(self._requests))
+                held = self._requests.popleft()
+            try:
+                self._keep.set_held(held)
+            except Exception:  # (set_held logs a backend's errors itself: this would be a bug)
+                log.exception("keeping the computer awake failed")
+            with self._changed:
+                self._applied += 1
+                self._changed.notify_all()
 
 
 def connect(runner, keep: KeepAwake) -> None:

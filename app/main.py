@@ -248,6 +248,7 @@ def run_gui(argv: list[str]) -> int:
             instance.close()
         await window.images.close()
         await runner.shutdown()
+        window.keep_awake.close()  # (a release still on its way: waits up to 2 s for it)
         return code
 
     try:

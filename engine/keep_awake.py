@@ -42,7 +42,7 @@ class KeepAwake:
     service)."""
 
     def __init__(self, backends: Callable[[], list[Backend]] | None = None) -> None:
-        self._backends = backends or platform_backends
+        self.backends = backends or platform_backends  # (the app swaps them in its tests)
         self._held: Backend | None = None
 
     @property
@@ -56,7 +56,7 @@ class KeepAwake:
             return
         if held and self._held is None:
             try:
-                backends = self._backends()
+                backends = self.backends()
             except Exception as exc:  # noqa: BLE001 - (an install without Qt's D-Bus module, say)
                 log.warning("cannot keep the computer awake: %s", exc)
                 backends = []

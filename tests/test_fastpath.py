@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine import fastpath
+from engine import fastpath, fullres_rule
 from engine.pipeline import MemoryPlan, plan_memory, restore_array, tile_bytes_optimized
 from engine.schedule import stock_times
 
@@ -22,8 +22,8 @@ def _image(h: int, w: int) -> np.ndarray:
 @pytest.fixture()
 def small_work(monkeypatch):
     """A 48×64 working size, so the fast path is cheap to test."""
-    monkeypatch.setattr(fastpath, "WORK_PIXELS", 48 * 64)
-    monkeypatch.setattr(fastpath, "WORK_MAX_SIDE", 64)
+    monkeypatch.setattr(fullres_rule, "WORK_PIXELS", 48 * 64)
+    monkeypatch.setattr(fullres_rule, "WORK_MAX_SIDE", 64)
 
 
 # ------------------------------------------------------------------------------------ optimised tiled path

@@ -313,7 +313,8 @@ class Analysis(Message):
     """Degradation detection (nothing is restored or written): `task` is one of `TASKS` other than "auto"
     ("none": the photo looks fine), `confidence` its score, `scores` every class's (summing to 1).
     `available` is false (with a `message`) when this engine has no detector; a photo that cannot be read
-    gets an `error` event with the request's `req_id` instead."""
+    gets an `error` event with the request's `req_id` instead. `width` and `height`: the photo's upright
+    size, when its header tells (the GUI weighs its estimate of the batch's time left by it)."""
 
     type: ClassVar[str] = "analysis"
     req_id: str
@@ -323,6 +324,8 @@ class Analysis(Message):
     confidence: float | None = None
     scores: dict[str, float] = field(default_factory=dict)
     message: str = ""
+    width: int | None = None
+    height: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

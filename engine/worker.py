@@ -323,7 +323,8 @@ class Worker:
             d = detect_file(msg.input_path)
         except (ModelNotFoundError, ModelInvalidError) as exc:
             log.warning("detection is not available: %s", exc)
-            self.channel.send(P.Analysis(msg.req_id, msg.input_path, False, message=f"{ANALYZE_UNAVAILABLE} ({exc})"))
+            self.channel.send(P.Analysis(msg.req_id, msg.input_path, False, message=f"{ANALYZE_UNAVAILABLE} ({exc})",
+                                         **_size_fields(msg.input_path)))
             return
         except HourglassError as exc:  # the photo: missing, unreadable, unsupported, too large
             self.channel.send(P.ErrorEvent(error_info(exc), req_id=msg.req_id))
@@ -336,7 +337,8 @@ class Worker:
             return
         log.info("analyzed %s: %s (%.0f%%) in %.2f s", os.path.basename(msg.input_path), d.task,
                  100 * d.confidence, sum(d.timings.values()))
-        self.channel.send(P.Analysis(msg.req_id, msg.input_path, True, d.task, d.confidence, dict(d.scores)))
+        self.channel.send(P.Analysis(msg.req_id, msg.input_path, True, d.task, d.confidence, dict(d.scores),
+                                     **_size_fields(msg.input_path)))
 
     def _load(self, name: str, device: str, reporter: ProgressReporter | None = None) -> Any:
         """The model for (name, device), loading it only when it is not the one already loaded."""
@@ -445,6 +447,14 @@ def _detector_available() -> bool:
     from engine.detection import detector_path
 
     return detector_path().is_file()
+
+
+def _size_fields(path: str) -> dict[str, int]:
+    """The Analysis's `width` and `height`, when the photo's header tells them."""
+    from engine.imaging import photo_size
+
+    size = photo_size(path)
+    return {"width": size[0], "height": size[1]} if size else {}
 
 
 def _checked(times: Callable[[], tuple[int, ...]]) -> tuple[int, ...]:

@@ -999,6 +999,31 @@ def test_unreadable_permission(tmp_path):
     _err(InputUnreadableError, path)
 
 
+def test_photo_size_is_the_upright_size_from_the_header(tmp_path):
+    """The analysis tells the GUI each photo's size (its estimate of a batch's time left weighs photos by
+    it) without decoding the pixels: upright, in every format Hourglass reads."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    pixels, exif = smooth_u8(48, 64), make_exif(6).tobytes()
+    for name in ("side.jpg", "side.heic", "side.avif", "side.webp", "side.png"):
+        Image.fromarray(pixels).save(tmp_path / name, exif=exif)
+    cv2.imwrite(str(tmp_path / "deep.tif"), np.zeros((48, 64, 3), np.uint16))
+    fake_linear_dng(tmp_path / "camera.dng", np.full((48, 64, 3), 9000, np.uint16), orientation=6)
+    for path in sorted(tmp_path.iterdir()):
+        assert imaging.photo_size(path) == read_image(path).rgb.shape[1::-1], path.name
+    assert imaging.photo_size(tmp_path / "side.jpg") == (48, 64)
+    (tmp_path / "damaged.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a photo")
+    for path in (tmp_path / "damaged.jpg", tmp_path / "missing.jpg", tmp_path):
+        assert imaging.photo_size(path) is None  # (the photo's own read says what is wrong)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_photo_size_of_a_named_pipe_does_not_wait_for_a_writer(tmp_path):
+    os.mkfifo(tmp_path / "pipe.dng")
+    assert imaging.photo_size(tmp_path / "pipe.dng") is None
+
+
 # ----------------------------------------------------------------------------------------------- RAW
 
 def fake_linear_dng(path: Path, rgb16: np.ndarray, orientation: int = 1, *, bayer: bool = False,

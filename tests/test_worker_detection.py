@@ -57,7 +57,21 @@ def test_analyze_answers_with_the_detected_task_and_scores(haze_worker: WorkerPr
     analysis = haze_worker.expect(lambda e: getattr(e, "req_id", None) == "a1")
     assert isinstance(analysis, P.Analysis) and analysis.available and analysis.task == "haze"
     assert analysis.confidence == pytest.approx(0.9) and set(analysis.scores) == set(P.TASKS) - {"auto"}
+    assert (analysis.width, analysis.height) == (48, 48)  # (the GUI weighs the batch's time left by it)
     assert list(src.parent.iterdir()) == [src]  # nothing written
+
+
+def test_analyze_tells_the_photos_upright_size(haze_worker: WorkerProcess, tmp_path: Path) -> None:
+    """A camera's portrait shot is stored landscape with an EXIF orientation: the size is the upright one."""
+    from PIL import Image
+
+    src = tmp_path / "portrait.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° to show
+    Image.new("RGB", (96, 64), (90, 120, 150)).save(src, exif=exif)
+    haze_worker.send(P.Analyze("a2", str(src)))
+    analysis = haze_worker.expect(lambda e: getattr(e, "req_id", None) == "a2")
+    assert isinstance(analysis, P.Analysis) and (analysis.width, analysis.height) == (64, 96)
 
 
 def test_analyze_of_a_missing_photo_is_an_error_for_that_request(haze_worker: WorkerProcess, tmp_path: Path) -> None:
@@ -111,6 +125,7 @@ def test_without_a_detector_analyze_is_unavailable_and_auto_still_restores(tmp_p
         w.send(P.Analyze("a3", str(src)))
         analysis = w.expect(lambda e: getattr(e, "req_id", None) == "a3")
         assert isinstance(analysis, P.Analysis) and not analysis.available and "not available" in analysis.message
+        assert (analysis.width, analysis.height) == (48, 48)  # the size is told all the same
         events = run_job(w, src, tmp_path / "out.png")
         assert isinstance(events[-1], P.Result) and events[-1].task == "auto" and not events[-1].skipped
         assert any(isinstance(e, P.JobWarning) and "detection is not available" in e.message for e in events)

@@ -1,40 +1,101 @@
 """How long the rest of a batch will take, from how long this run's photos took (for the status bar and
-the window title: on a CPU a batch can take an hour, and "file 3 of 20" alone does not say when)."""
+the window title: on a CPU a batch can take an hour, and "file 3 of 20" alone does not say when).
+
+A photo's time grows with what the network has to look at: the whole photo when it is tiled (rain, snow,
+blur), a ~1 MP copy on the fast path (large low-light and hazy photos; `engine.fullres_rule` says which, as
+the engine will decide it), plus reading, carrying the correction over and writing, which grow with the
+photo. So the photos restored in this run fit `seconds ≈ a × network megapixels + b × photo megapixels`,
+and each waiting photo of known size is estimated from its own. A batch mixing phone shots, camera files
+and small exports is then estimated photo by photo, not by their mean time. Photos of unknown size (their
+analysis failed) fall back to the mean time of this run's photos of their degradation."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from app.queue_model import ItemState, QueueItem
 from engine.batch_time import FIRST_GUESS_AFTER_S
+from engine.fullres_rule import resolve_fullres, working_size
 
 
-def photo_estimate(item: QueueItem, durations: Mapping[str, Sequence[float]], restore_clean: bool) -> float:
-    """Seconds one photo is expected to take: 0 for one that will be skipped as fine, else the mean of the
-    photos of its degradation restored in this run (the degradation decides the path: a large low-light
-    photo takes the fast path, a rainy one is tiled at full resolution), else of all of them. Photos of one
-    batch usually come from one camera, so their size is not weighed."""
+@dataclass(frozen=True)
+class Restored:
+    """A photo restored in this run: its degradation, its wall time (reading and saving included) and, when
+    its size is known, `(network megapixels, photo megapixels)` (`photo_work`)."""
+
+    task: str
+    seconds: float
+    work: tuple[float, float] | None = None
+
+
+def photo_work(width: int | None, height: int | None, task: str, fullres: str,
+               path: str | None = None) -> tuple[float, float] | None:
+    """(megapixels the network sees per step, the photo's megapixels) for a photo of this size and task
+    restored with the `fullres` setting, or on the path the engine reported (`path`: "fast" / "tiled")."""
+    if not width or not height:
+        return None
+    path = path or resolve_fullres(fullres, task, height, width)
+    h, w = working_size(height, width) if path == "fast" else (height, width)
+    return h * w / 1e6, width * height / 1e6
+
+
+def fit_rates(restored: Sequence[Restored]) -> tuple[float, float] | None:
+    """(a, b): seconds per network megapixel and per photo megapixel, least squares over the photos of known
+    size, neither negative. Where the photos cannot tell the two apart (all of them tiled, or one photo),
+    all of the time goes to the network: a photo twice the size then takes twice as long (tiled; on the fast
+    path, one with a working copy twice the size)."""
+    sized = [(r.seconds, *r.work) for r in restored if r.work is not None and r.work[0] > 0]
+    if not sized:
+        return None
+    snn = sum(n * n for _, n, _ in sized)
+    smm = sum(m * m for _, _, m in sized)
+    snm = sum(n * m for _, n, m in sized)
+    stn = sum(t * n for t, n, _ in sized)
+    stm = sum(t * m for t, _, m in sized)
+    det = snn * smm - snm * snm
+    if det > 1e-6 * snn * smm:  # (tiled photos alone have n == m: no way to split the time)
+        a, b = (stn * smm - stm * snm) / det, (stm * snn - stn * snm) / det
+        if a >= 0 and b >= 0:
+            return a, b
+        if stm * stm / smm > stn * stn / snn:  # the best fit with one of them 0: the one that explains more
+            return 0.0, stm / smm
+    return stn / snn, 0.0
+
+
+def photo_estimate(item: QueueItem, restored: Sequence[Restored], restore_clean: bool, fullres: str = "auto",
+                   rates: tuple[float, float] | None = None) -> float:
+    """Seconds one photo is expected to take: 0 for one that will be skipped as fine; for a photo of known
+    size, from the rates fitted on this run's photos (`fit_rates`, unless given); else the mean of this run's
+    photos of its degradation (which decides the path), else of all of them."""
     task = item.effective_task
     if item.task == "none" or (task == "none" and not restore_clean):
         return 0.0
-    same = durations.get(task) or [s for times in durations.values() for s in times]
+    work = photo_work(item.width, item.height, task, fullres)
+    rates = rates if rates is not None else fit_rates(restored)
+    if work is not None and rates is not None:
+        return rates[0] * work[0] + rates[1] * work[1]
+    same = [r.seconds for r in restored if r.task == task] or [r.seconds for r in restored]
     return sum(same) / len(same)
 
 
-def batch_time_left(running: QueueItem | None, waiting: Iterable[QueueItem],
-                    durations: Mapping[str, Sequence[float]], restore_clean: bool,
-                    running_for: float | None = None) -> float | None:
+def batch_time_left(running: QueueItem | None, waiting: Iterable[QueueItem], restored: Sequence[Restored],
+                    restore_clean: bool, running_for: float | None = None, fullres: str = "auto") -> float | None:
     """Seconds until the batch ends: the photo being restored (its own estimate from the engine once it has
     one) plus every photo still waiting. Before a photo of this run has been restored, the first one's
-    time so far (`running_for`) plus the engine's estimate for it stand in for all; None until then."""
-    if not any(durations.values()):
+    time so far (`running_for`) plus the engine's estimate for it stand in as a restored photo; None until
+    then."""
+    if not restored:
         if running is None or running.eta_s is None or running_for is None or running_for < FIRST_GUESS_AFTER_S:
             return None
-        durations = {running.effective_task: [running_for + running.eta_s]}
-    left = sum(photo_estimate(i, durations, restore_clean) for i in waiting)
+        task = running.effective_task
+        restored = [Restored(task, running_for + running.eta_s,
+                             photo_work(running.width, running.height, task, fullres))]
+    rates = fit_rates(restored)
+    left = sum(photo_estimate(i, restored, restore_clean, fullres, rates) for i in waiting)
     if running is not None and running.state is ItemState.RUNNING:
         if running.eta_s is not None:
             left += running.eta_s
         else:
-            left += photo_estimate(running, durations, restore_clean) * (1.0 - running.progress)
+            left += photo_estimate(running, restored, restore_clean, fullres, rates) * (1.0 - running.progress)
     return left

@@ -76,6 +76,8 @@ class QueueItem:
     note: str = ""  # something to know about a finished photo (a warning from the engine, …)
     skipped: bool = False  # done without restoring: it already looked fine (detected "none")
     saved_strength: float = 1.0  # the strength the restored file was saved with (the view must not blend twice)
+    width: int | None = None  # the photo's upright size, from the engine's analysis (for the batch's time left)
+    height: int | None = None
 
     @property
     def name(self) -> str:
@@ -157,6 +159,10 @@ def _number_or_none(v: Any) -> bool:
     return v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v))
 
 
+def _size_or_none(v: Any) -> bool:
+    return v is None or (isinstance(v, int) and not isinstance(v, bool) and v > 0)
+
+
 def _task_or_none(v: Any) -> bool:
     return v is None or v in P.TASKS
 
@@ -170,6 +176,7 @@ _CHECKS: dict[str, Callable[[Any], bool]] = {
     "log_tail": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
     "elapsed_s": _number_or_none, "note": _text, "skipped": lambda v: isinstance(v, bool),
     "saved_strength": lambda v: _number_or_none(v) and v is not None,
+    "width": _size_or_none, "height": _size_or_none,
 }
 
 # (event, items): added | removed | changed | reset | reordered | saving (the save problem changed)

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from PySide6.QtCore import QObject, Signal
 
 from app import files
-from app.batch_eta import batch_time_left
+from app.batch_eta import Restored, batch_time_left, photo_work
 from app.client.events import EngineError, EngineState, EngineStatus, EngineUnavailableError, EventStream
 from app.queue_model import FINISHED, BatchQueue, ItemState, QueueItem, detection_fields
 from app.settings import Settings
@@ -82,7 +82,7 @@ class BatchRunner(QObject):
         self._job_seq = 0
         self._configured: dict[str, Any] = {}
         self._queue_after_detect: set[str] = set()  # Start was pressed while these were being detected
-        self._durations: dict[str, list[float]] = {}  # task → seconds of each photo restored in this run
+        self._restored: list[Restored] = []  # the photos restored in this run: their times and sizes
         self._closing = False
         self.preview_cancel = None  # set by the preview service: an async callable stopping a preview
 
@@ -109,7 +109,8 @@ class BatchRunner(QObject):
         waiting = self.queue.in_state(ItemState.QUEUED)
         waiting += [i for i in self.queue.in_state(ItemState.DETECTING) if i.id in self._queue_after_detect]
         running_for = time.monotonic() - self._current_since if self._current else None
-        return batch_time_left(current, waiting, self._durations, self.settings.restore_clean, running_for)
+        return batch_time_left(current, waiting, self._restored, self.settings.restore_clean, running_for,
+                               self.settings.fullres)
 
     # -------------------------------------------------------------- commands (synchronous, for widgets)
 
@@ -263,7 +264,7 @@ class BatchRunner(QObject):
         if not self.running and not self._closing:
             self._ensure_listener()
             self._batch_active = True
-            self._durations = {}
+            self._restored = []
             self._batch = self.tasks.spawn(self._run_batch())
             self.running_changed.emit(True)
 
@@ -328,8 +329,6 @@ class BatchRunner(QObject):
                 if item is None:
                     break
                 outcome = await self._run_item(item)
-                if outcome == "done":  # (`_run_item` noted when it sent the photo)
-                    self._durations.setdefault(item.effective_task, []).append(time.monotonic() - self._current_since)
                 done += outcome in ("done", "skipped")
                 failed += outcome == "failed"
                 if outcome == "failed" and item.error_code == P.ErrorCode.OUTPUT_NOT_WRITABLE:
@@ -380,6 +379,7 @@ class BatchRunner(QObject):
         options = self.job_options(item)
         self.queue.set_state(item, ItemState.RUNNING, output_path=str(out), note="")
         self._current, self._current_since = (item.id, job_id), time.monotonic()
+        since = self._current_since
         self._jobs[job_id] = item.id
         try:
             async with self.engine_lock:  # the engine checks the output folder first and creates it
@@ -396,7 +396,11 @@ class BatchRunner(QObject):
             self._jobs.pop(job_id, None)
         if self.queue.get(item.id) is None:  # removed while it ran
             return "removed"
-        return await self._apply_terminal(item, terminal, options.strength)
+        outcome = await self._apply_terminal(item, terminal, options.strength)
+        if outcome == "done" and isinstance(terminal, P.Result):  # (for the time left: `app.batch_eta`)
+            self._restored.append(Restored(item.effective_task, time.monotonic() - since, photo_work(
+                terminal.width, terminal.height, item.effective_task, options.fullres, terminal.fullres)))
+        return outcome
 
     async def _apply_terminal(self, item: QueueItem, terminal: P.Message, strength: float) -> str:
         if isinstance(terminal, P.Result):
@@ -411,7 +415,8 @@ class BatchRunner(QObject):
             note = "; ".join(terminal.warnings)
             self.queue.set_state(item, ItemState.DONE, progress=1.0, eta_s=None, output_path=terminal.output_path,
                                  elapsed_s=terminal.timings.get("total"), note=note, skipped=False,
-                                 saved_strength=strength, **found)
+                                 saved_strength=strength, width=terminal.width or item.width,
+                                 height=terminal.height or item.height, **found)
             return "done"
         if isinstance(terminal, P.Failed):
             err = terminal.error
@@ -450,6 +455,8 @@ class BatchRunner(QObject):
                 else:
                     changes = {**detection_fields(None, None, {}),
                                "detect_message": analysis.message or "Automatic detection is not available yet."}
+                if analysis.width and analysis.height:
+                    changes.update(width=analysis.width, height=analysis.height)
             if self.queue.get(item_id) is not None and item.state is ItemState.DETECTING:
                 if item_id in self._queue_after_detect:
                     self._queue_after_detect.discard(item_id)

@@ -2,8 +2,9 @@
 
 On a CPU a batch of photos can take an hour; "[3/20]" alone does not say when it ends. Standard library
 only, so the GUI may import it (like engine.protocol and engine.filetypes). The GUI's own estimate
-(`app.batch_eta`) weighs each queued photo by its detected degradation; the CLI learns a photo's
-degradation only as it restores it, so `BatchClock` uses the mean time of the photos done so far.
+(`app.batch_eta`) weighs each queued photo by its size and the path its detected degradation takes; the
+CLI learns a photo's degradation only as it restores it, so `BatchClock` uses the mean time of the photos
+done so far.
 """
 
 from __future__ import annotations

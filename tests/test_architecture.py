@@ -34,6 +34,7 @@ def test_engine_never_imports_qt_or_app():
 SANCTIONED = {("launcher.py", "engine.cli")}
 # The engine modules the GUI may import: standard library only, so they load neither torch nor numpy.
 APP_MAY_IMPORT = frozenset({"engine.protocol", "engine.errors", "engine.filetypes", "engine.batch_time",
+                            "engine.fullres_rule",
                             "engine.keep_awake", "engine.cicp", "engine.icc_profiles"})
 
 

@@ -10,6 +10,8 @@ engine is not the point. Behaviour is chosen by the photo's file name:
   `skipped`, task none and nothing written (analysis, when available, also answers none 93 %);
 - anything else: a few progress events, then the input is copied to the output and `result` is sent
   (`output_not_writable` when the output cannot be written there).
+
+The analysis and the result tell the photo's size, as the engine's do, when Pillow can read its header.
 """
 
 from __future__ import annotations
@@ -86,13 +88,15 @@ class FakeEngine:
     async def analyze(self, input_path: str) -> P.Analysis:
         await asyncio.sleep(self.step_s)
         self.analyzed.append(str(input_path))
+        size = dict(zip(("width", "height"), _size(input_path) or (None, None)))
         if self.analysis_available:
             if "unsure" in Path(input_path).name:  # a rainy photo the detector half takes for a fine one
-                return P.Analysis("r2", input_path, True, "none", 0.45, {"none": 0.45, "rain": 0.4, "snow": 0.15})
+                return P.Analysis("r2", input_path, True, "none", 0.45, {"none": 0.45, "rain": 0.4, "snow": 0.15},
+                                  **size)
             if "clean" in Path(input_path).name:
-                return P.Analysis("r2", input_path, True, "none", 0.93, {"none": 0.93, "haze": 0.07})
-            return P.Analysis("r2", input_path, True, "haze", 0.87, {"haze": 0.87})
-        return P.Analysis("r2", input_path, False, message="Automatic detection is not available yet.")
+                return P.Analysis("r2", input_path, True, "none", 0.93, {"none": 0.93, "haze": 0.07}, **size)
+            return P.Analysis("r2", input_path, True, "haze", 0.87, {"haze": 0.87}, **size)
+        return P.Analysis("r2", input_path, False, message="Automatic detection is not available yet.", **size)
 
     async def submit(self, input_path, output_path, options=None, *, job_id=None) -> str:
         assert job_id is not None
@@ -154,7 +158,9 @@ class FakeEngine:
             self._finish(P.Failed(job_id, P.ErrorInfo.make(
                 P.ErrorCode.OUTPUT_NOT_WRITABLE, f"{out.name} cannot be saved in {out.parent}: {exc.strerror}.")))
             return
-        self._finish(P.Result(job_id, str(out), 8, 8, "cpu", "tiny", self.steps, "auto", {"total": 0.1}))
+        width, height = _size(inp) or (8, 8)
+        self._finish(P.Result(job_id, str(out), width, height, "cpu", "tiny", self.steps, "auto", {"total": 0.1},
+                              fullres="tiled"))
 
     def _finish(self, terminal: P.Message) -> None:
         job_id = terminal.job_id
@@ -185,3 +191,13 @@ class FakeEngine:
         for s in list(self._streams):
             s.close()
         self._set_state(EngineState.STOPPED)
+
+
+def _size(path) -> tuple[int, int] | None:
+    from PIL import Image
+
+    try:
+        with Image.open(path) as img:
+            return img.size
+    except Exception:  # noqa: BLE001 - (not a photo: the fake tells no size, as the engine would not)
+        return None

@@ -297,6 +297,30 @@ def test_the_status_bar_and_title_say_how_long_the_batch_has_left(make_window, q
     assert "left" not in window.windowTitle() and "of 4" not in window.windowTitle()
 
 
+def test_the_time_left_weighs_each_waiting_photo_by_its_size(make_window, qtbot, photos, fake_engine):
+    """The analysis tells each photo's size: a waiting photo with four times the pixels of the one restored
+    is expected to take four times as long (tiled), not as long as this run's photos took on average."""
+    fake_engine.analysis_available = fake_engine.analyze_capability = True
+    root = photos[0]
+    files = [make_photo(root / "slow0.jpg", (40, 30)), make_photo(root / "slow1.jpg", (40, 30)),
+             make_photo(root / "slow2.jpg", (80, 60))]
+    window = make_window()
+    window.runner.start_engine()
+    window.add_paths([str(p) for p in files])
+    qtbot.waitUntil(lambda: len(window.queue) == 3 and all(i.width for i in window.queue), timeout=TIMEOUT)
+    assert [(i.width, i.height) for i in window.queue] == [(40, 30), (40, 30), (80, 60)]
+    window.runner.settings.fullres = "tiled"
+    window.runner.start()
+    qtbot.waitUntil(lambda: window.queue[1].state is ItemState.RUNNING and window.queue[1].eta_s is not None,
+                    timeout=TIMEOUT)
+    first = window.runner._restored[0]
+    assert first.work == (40 * 30 / 1e6, 40 * 30 / 1e6)
+    left, running = window.runner.time_left(), window.queue[1].eta_s
+    assert left - running == pytest.approx(4 * first.seconds)
+    window.runner.cancel()
+    wait_idle(qtbot, window)
+
+
 def test_a_restored_photo_is_restored_again_with_a_new_degradation_and_the_first_result_kept(
         make_window, qtbot, photos, fake_engine):
     """The detector guessed wrong and the photo is already restored: choose the degradation, then Retry."""

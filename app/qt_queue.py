@@ -181,7 +181,7 @@ class QueueTableModel(QAbstractTableModel):
                 return f"Detected automatically{unsure}; double-click to choose another degradation."
             if item.skipped and item.note:
                 return item.note
-            return item.path
+            return item.path + photo_size_text(item)
         return None
 
     def setData(self, index: QModelIndex | QPersistentModelIndex, value, role: int = Qt.ItemDataRole.EditRole):
@@ -271,3 +271,11 @@ class TaskDelegate(QStyledItemDelegate):
     def setModelData(self, editor: QWidget, model, index: QModelIndex) -> None:
         assert isinstance(editor, QComboBox)
         model.setData(index, editor.currentData(), Qt.ItemDataRole.EditRole)
+
+
+def photo_size_text(item: QueueItem) -> str:
+    """ "\n4000 × 3000 pixels (12.0 MP)" once the analysis has told the photo's size, else ""."""
+    if not item.width or not item.height:
+        return ""
+    megapixels = item.width * item.height / 1e6
+    return f"\n{item.width} × {item.height} pixels" + (f" ({megapixels:.1f} MP)" if megapixels >= 0.1 else "")

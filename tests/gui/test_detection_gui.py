@@ -8,7 +8,7 @@ from gui_helpers import make_photo
 from PySide6.QtCore import Qt
 from test_main_window import TIMEOUT, wait_idle
 
-from app.qt_queue import COL_STATE, COL_TASK
+from app.qt_queue import COL_PHOTO, COL_STATE, COL_TASK
 from app.queue_model import ItemState
 
 
@@ -38,6 +38,11 @@ def test_photos_are_detected_when_added_if_the_engine_can(make_window, qtbot, tm
     assert window.model.index(0, COL_TASK).data() == "Haze 87%"
     assert window.model.index(1, COL_TASK).data() == "Looks fine 93%"
     assert all(i.state is ItemState.PENDING for i in window.queue)
+    # the analysis also told each photo's size: the photo's tooltip shows it under its path
+    tip = window.model.index(0, COL_PHOTO).data(Qt.ItemDataRole.ToolTipRole)
+    assert tip == f"{tmp_path / 'a.jpg'}\n16 × 12 pixels"
+    window.queue[0].width, window.queue[0].height = 4000, 3000
+    assert window.model.index(0, COL_PHOTO).data(Qt.ItemDataRole.ToolTipRole).endswith("4000 × 3000 pixels (12.0 MP)")
     # the user overrides the detected task: the choice wins
     window.model.setData(window.model.index(0, COL_TASK), "rain")
     assert window.model.index(0, COL_TASK).data() == "Rain (chosen)"

@@ -9,16 +9,12 @@ for each reply), and systemd-inhibit takes 0.3 s to tell whether logind took the
 
 from __future__ import annotations
 
-import logging
 import sys
-import threading
-from collections import deque
 from collections.abc import Callable
 
+from app.serial_thread import SerialThread
 from engine import keep_awake as engine_keep_awake
 from engine.keep_awake import APP_ID, REASON, Backend, platform_backends
-
-log = logging.getLogger(__name__)
 
 __all__ = ["KeepAwake", "connect", "default_backends"]
 
@@ -51,10 +47,7 @@ class KeepAwake:
 
     def __init__(self, backends: Callable[[], list[Backend]] | None = None) -> None:
         self._keep = engine_keep_awake.KeepAwake(backends)
-        self._changed = threading.Condition()
-        self._requests: deque[bool] = deque()
-        self._asked = self._applied = 0
-        self._thread: threading.Thread | None = None
+        self._thread = SerialThread("keep-awake")
 
     @property
     def backends(self) -> Callable[[], list[Backend]]:
@@ -71,39 +64,19 @@ class KeepAwake:
 
     def set_held(self, held: bool) -> None:
         """Returns at once; the hold is taken or released on the keep-awake thread."""
-        with self._changed:
-            self._requests.append(held)
-            self._asked += 1
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._serve, name="keep-awake", daemon=True)
-                self._thread.start()
-            self._changed.notify_all()
+        self._thread.submit(lambda: self._keep.set_held(held))
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until every request so far has been applied; False if `timeout` ran out first."""
-        with self._changed:
-            return self._changed.wait_for(lambda: self._applied == self._asked, timeout)
+        return self._thread.wait(timeout)
 
     def close(self, timeout: float = 2.0) -> bool:
         """Release the hold on the way out, waiting at most `timeout` for a slow service (when the app ends,
         the desktop and logind drop what it held anyway)."""
-        if self._thread is None:
+        if not self._thread.started:
             return True
         self.set_held(False)
         return self.wait(timeout)
-
-    def _serve(self) -> None:
-        while True:
-            with self._changed:
-                self._changed.wait_for(lambda: bool(self._requests))
-                held = self._requests.popleft()
-            try:
-                self._keep.set_held(held)
-            except Exception:  # (set_held logs a backend's errors itself: this would be a bug)
-                log.exception("keeping the computer awake failed")
-            with self._changed:
-                self._applied += 1
-                self._changed.notify_all()
 
 
 def connect(runner, keep: KeepAwake) -> None:

@@ -170,6 +170,10 @@ def build(args: argparse.Namespace):
     window = MainWindow(runner)
     window.keep_awake = KeepAwake(default_backends)  # no sleep for lack of input while a batch runs
     connect_keep_awake(runner, window.keep_awake)
+    from app import desktop_status
+    from app.paths import icon_path
+
+    window.desktop_status = desktop_status.connect(window, desktop_status.default_bus(), icon_path())
     return window, runner
 
 

@@ -91,7 +91,9 @@ async def smoke_check(window, runner, report_path: str | None = None, timeout: f
         pong = await asyncio.wait_for(runner.engine.ping(), 30)
         report["ping"] = str(getattr(pong.state, "value", pong.state))
         report["keep_awake"] = _keep_awake_backends()
-        report["passed"] = report["window_visible"] and bool(ready.models) and "error" not in report["keep_awake"]
+        report["notifications"] = _notifications_client()
+        report["passed"] = (report["window_visible"] and bool(ready.models) and "error" not in report["keep_awake"]
+                            and "error" not in report["notifications"])
         if not ready.models:
             report["error"] = "the engine found no model (bundled resources missing?)"
     except Exception as exc:  # noqa: BLE001 (the report says what went wrong)
@@ -100,6 +102,19 @@ async def smoke_check(window, runner, report_path: str | None = None, timeout: f
     report["total_s"] = round(time.time() - launched, 3)
     emit(report, report_path)
     return 0 if report["passed"] else 1
+
+
+def _notifications_client() -> dict[str, Any]:
+    """What sends the desktop notification when a batch ends unseen (`app.desktop_status`): on Linux jeepney,
+    imported only when a notification is sent, so an installer could leave it out unnoticed."""
+    if sys.platform in ("win32", "darwin"):
+        return {"client": None}
+    try:
+        import jeepney
+
+        return {"client": f"jeepney {jeepney.__version__}"}
+    except ImportError as exc:
+        return {"error": f"{type(exc).__name__}: {exc}"}
 
 
 def _keep_awake_backends() -> dict[str, Any]:

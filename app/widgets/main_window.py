@@ -65,6 +65,8 @@ FILE_FILTER = f"Photos ({' '.join('*' + ext for ext in sorted(PHOTO_EXTENSIONS))
 
 class MainWindow(QMainWindow):
     close_confirmed = Signal()  # the window may go: the app shuts the engine down, then quits
+    batch_progress = Signal(object)  # the running batch's fraction done, None when none runs (app.desktop_status)
+    batch_ended_unseen = Signal(str, str)  # a batch ended while the user was elsewhere: (summary, details)
 
     def __init__(self, runner: BatchRunner, models: ModelService | None = None,
                  parent: QWidget | None = None) -> None:
@@ -462,11 +464,13 @@ class MainWindow(QMainWindow):
     def _on_batch_finished(self, done: int, failed: int) -> None:
         if done or failed:
             waiting = self.queue.in_state(ItemState.PENDING, ItemState.QUEUED)
-            text = (f"Batch {'stopped' if waiting else 'finished'}: {done} done"
-                    + (f", {failed} failed" if failed else "") + (f", {len(waiting)} waiting" if waiting else ""))
-            self.statusBar().showMessage(text, 10000)
+            summary = f"Batch {'stopped' if waiting else 'finished'}"
+            details = (f"{done} done" + (f", {failed} failed" if failed else "")
+                       + (f", {len(waiting)} waiting" if waiting else ""))
+            self.statusBar().showMessage(f"{summary}: {details}", 10000)
             if not self.isActiveWindow():  # the user is elsewhere: flash the taskbar entry until they look
                 QApplication.alert(self)
+                self.batch_ended_unseen.emit(summary, details)
         if self._closing:
             self.close()
 
@@ -548,6 +552,7 @@ class MainWindow(QMainWindow):
             self.overall.setValue(round(fraction * 1000))
         else:
             self.overall.setValue(0)
+        self.batch_progress.emit(self.overall.value() / 1000 if running and active else None)
         parts = [f"{total} photo(s)"]
         skipped = sum(1 for i in self.queue.in_state(ItemState.DONE) if i.skipped)
         if counts[ItemState.DONE] - skipped:

@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -87,3 +92,58 @@ def make_window(qtbot, aloop, fake_engine):
     for w in made:
         w.runner._closing = True
         w.runner._pause = True
+
+
+FAKES = Path(__file__).resolve().parents[1] / "fakes"
+BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:tmpdir=/tmp</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"""
+
+
+@pytest.fixture
+def session_bus(tmp_path):
+    """A private D-Bus session bus (dbus-daemon), a Qt connection to it, and `start(kind, *gate)`, which puts a
+    stand-in desktop service on it (tests/fakes/fake_desktop_service.py) and returns the file it logs to."""
+    if shutil.which("dbus-daemon") is None:
+        pytest.skip("no dbus-daemon on this machine")
+    from PySide6.QtDBus import QDBusConnection
+
+    config = tmp_path / "bus.conf"  # a session bus that starts no service itself (a notification daemon
+    config.write_text(BUS_CONFIG)    # installed here would be activated by the standard one's .service files)
+    daemon = subprocess.Popen(["dbus-daemon", f"--config-file={config}", "--nofork", "--print-address=1"],
+                              stdout=subprocess.PIPE, text=True)
+    address = daemon.stdout.readline().strip()
+    name = f"desktop-test-{tmp_path.name}"
+    bus = QDBusConnection.connectToBus(address, name)
+    assert bus.isConnected()
+    services = []
+
+    def start(kind: str, *gate: Path) -> Path:
+        calls = tmp_path / f"{kind}.log"
+        env = {**os.environ, "DBUS_SESSION_BUS_ADDRESS": address}
+        services.append(subprocess.Popen([sys.executable, str(FAKES / "fake_desktop_service.py"), str(calls), kind,
+                                          *map(str, gate)], env=env))
+        deadline = time.monotonic() + 20
+        while not (calls.exists() and "ready" in calls.read_text()):
+            assert time.monotonic() < deadline, "the stand-in service did not start"
+            time.sleep(0.05)
+        return calls
+
+    start.address = address  # (for dbus-monitor)
+    yield bus, start
+    for service in services:
+        service.kill()
+        service.wait()
+    QDBusConnection.disconnectFromBus(name)
+    daemon.kill()
+    daemon.wait()

@@ -4,55 +4,12 @@ need no desktop service (engine.keep_awake) are tested in tests/test_keep_awake.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from keep_awake_helpers import Recording, keep_awake_on  # noqa: F401 - (an autouse fixture)
 
 from app.keep_awake import DBusInhibitor, KeepAwake
-
-FAKES = Path(__file__).resolve().parents[1] / "fakes"
-
-
-
-@pytest.fixture
-def session_bus(tmp_path):
-    """A private D-Bus session bus (dbus-daemon), and a Qt connection to it."""
-    if shutil.which("dbus-daemon") is None:
-        pytest.skip("no dbus-daemon on this machine")
-    from PySide6.QtDBus import QDBusConnection
-
-    daemon = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address=1"],
-                              stdout=subprocess.PIPE, text=True)
-    address = daemon.stdout.readline().strip()
-    name = f"keep-awake-test-{tmp_path.name}"
-    bus = QDBusConnection.connectToBus(address, name)
-    assert bus.isConnected()
-    services = []
-
-    def start(kind: str, *gate: Path) -> Path:
-        calls = tmp_path / f"{kind}.log"
-        env = {**os.environ, "DBUS_SESSION_BUS_ADDRESS": address}
-        services.append(subprocess.Popen([sys.executable, str(FAKES / "fake_power_service.py"), str(calls), kind,
-                                          *map(str, gate)], env=env))
-        deadline = time.monotonic() + 20
-        while not (calls.exists() and "ready" in calls.read_text()):
-            assert time.monotonic() < deadline, "the stand-in service did not start"
-            time.sleep(0.05)
-        return calls
-
-    yield bus, start
-    for service in services:
-        service.kill()
-        service.wait()
-    QDBusConnection.disconnectFromBus(name)
-    daemon.kill()
-    daemon.wait()
 
 
 def _backends(bus):

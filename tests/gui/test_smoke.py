@@ -34,6 +34,7 @@ def test_smoke_reports_the_window_and_the_engine_handshake(make_window, fake_eng
     assert 0 <= data["window_shown_s"] <= data["engine_ready_s"] <= data["total_s"]
     assert data["frozen"] is False and data["engine_command"][1:] == ["-m", "engine"]
     assert "backends" in data["keep_awake"]  # (Qt's D-Bus module is there; an installer must bundle it)
+    assert data["notifications"]["client"].startswith("jeepney ")  # (so must it bundle jeepney)
     line = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith(PREFIX)]
     assert json.loads(line[0][len(PREFIX):]) == data
 
@@ -94,3 +95,16 @@ def test_smoke_flag_end_to_end_with_a_scripted_engine(tmp_path):
     log = (tmp_path / "data" / "logs" / "hourglass.log").read_text("utf-8")  # for a bug report
     assert "Hourglass GUI starting" in log and "fake engine normal" in log  # the app's lines and the engine's
     assert "fake engine normal" not in r.stderr  # the console keeps the default level (WARNING)
+
+
+def test_smoke_fails_when_notifications_could_not_be_sent(make_window, fake_engine, qtbot, tmp_path, monkeypatch):
+    """An installer that left out jeepney would finish a Linux batch in the background without telling."""
+    async def ping(timeout=None):
+        return SimpleNamespace(state=SimpleNamespace(value="idle"))
+
+    fake_engine.ping = ping
+    monkeypatch.setitem(sys.modules, "jeepney", None)  # (import jeepney now raises ImportError)
+    window = make_window()
+    report = tmp_path / "smoke.json"
+    assert _run(qtbot, smoke_check(window, window.runner, str(report))) == 1
+    assert "jeepney" in json.loads(report.read_text())["notifications"]["error"]

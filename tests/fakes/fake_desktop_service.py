@@ -1,9 +1,10 @@
-"""A stand-in for a desktop's power service on a private D-Bus session bus, for tests of app.keep_awake:
-KDE's `org.freedesktop.PowerManagement.Inhibition` (argv[2] == "kde") or GNOME's session manager
-(`org.gnome.SessionManager`, argv[2] == "gnome"), with their real signatures (the cookie is a uint32).
-Each call is appended to the file argv[1]; "ready" once the service is on the bus. With a file name in
-argv[3], Inhibit is a slow service's: it logs "asked", then answers only once that file exists (or after
-20 s), as a hung power service would keep a caller waiting."""
+"""A stand-in for a desktop's D-Bus services on a private session bus, with their real signatures, for tests
+of app.keep_awake and app.desktop_status: argv[2] names it. "kde": KDE's power service
+(`org.freedesktop.PowerManagement.Inhibition`); "gnome": GNOME's session manager (`org.gnome.SessionManager`;
+the cookie is a uint32 in both); "notifications": the notification service (`org.freedesktop.Notifications`,
+Notify is susssasa{sv}i -> u). Each call is appended to the file argv[1]; "ready" once the service is on the
+bus. With a file name in argv[3], Inhibit and Notify are a slow service's: they log "asked", then answer
+only once that file exists (or after 20 s), as a hung service would keep a caller waiting."""
 
 from __future__ import annotations
 
@@ -59,10 +60,26 @@ class SessionManager(QObject):
         log.write(f"Uninhibit {cookie}\n")
 
 
+@ClassInfo({"D-Bus Interface": "org.freedesktop.Notifications"})
+class Notifications(QObject):
+    last_id = 0
+
+    @Slot(str, "uint", str, str, str, "QStringList", "QVariantMap", int, result="uint")
+    def Notify(self, app: str, replaces: int, icon: str, summary: str, body: str, actions: list, hints: dict,
+               timeout: int) -> int:
+        answer_late()
+        Notifications.last_id += 1
+        log.write(f"Notify {app!r} {replaces} {icon!r} {summary!r} {body!r} {list(actions)} {dict(hints)} "
+                  f"{timeout} -> {Notifications.last_id}\n")
+        return Notifications.last_id
+
+
 app = QCoreApplication([])
 bus = QDBusConnection.sessionBus()
 if sys.argv[2] == "kde":
     service, path, obj = "org.freedesktop.PowerManagement", "/org/freedesktop/PowerManagement/Inhibition", Inhibition()
+elif sys.argv[2] == "notifications":
+    service, path, obj = "org.freedesktop.Notifications", "/org/freedesktop/Notifications", Notifications()
 else:
     service, path, obj = "org.gnome.SessionManager", "/org/gnome/SessionManager", SessionManager()
 assert bus.registerObject(path, obj, QDBusConnection.RegisterOption.ExportAllSlots)

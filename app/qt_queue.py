@@ -85,6 +85,19 @@ def sort_key(column: int) -> Callable[[QueueItem], Any]:
 SORTABLE = (COL_PHOTO, COL_TASK, COL_STATE)  # progress and time left change by the second: no order to keep
 
 
+def format_estimate(seconds: float | None) -> str:
+    """A waiting photo's expected time, as rough as it is: "≈ 40 s", "≈ 12 min", "≈ 1 h 05 min"."""
+    if not seconds:
+        return ""
+    if seconds < 55:
+        return f"≈ {max(10, round(seconds / 10) * 10)} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"≈ {minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"≈ {hours} h {minutes:02d} min"
+
+
 def format_eta(seconds: float | None) -> str:
     if seconds is None:
         return ""
@@ -101,11 +114,20 @@ def format_eta(seconds: float | None) -> str:
 class QueueTableModel(QAbstractTableModel):
     """Rows are queue items, in queue order; listens to the queue and re-emits fine-grained changes."""
 
-    def __init__(self, queue: BatchQueue, parent: QObject | None = None) -> None:
+    def __init__(self, queue: BatchQueue, parent: QObject | None = None,
+                 estimate: Callable[[QueueItem], float | None] | None = None) -> None:
         super().__init__(parent)
         self.queue = queue
+        # seconds a waiting photo is expected to take (`BatchRunner.photo_time`), None when nothing tells yet
+        self.estimate = estimate
         self._thumbs: dict[str, QIcon] = {}
         queue.subscribe(self._on_queue_event)
+
+    def refresh_estimates(self) -> None:
+        """The waiting photos' estimates changed (a photo was restored and timed): repaint that column."""
+        if len(self.queue):
+            self.dataChanged.emit(self.index(0, COL_ETA), self.index(len(self.queue) - 1, COL_ETA),
+                                  [Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole])
 
     # -------------------------------------------------------------- the Qt model
 
@@ -164,7 +186,9 @@ class QueueTableModel(QAbstractTableModel):
             if col == COL_PROGRESS:
                 return f"{item.progress:.0%}"
             if col == COL_ETA:
-                return format_eta(item.eta_s) if item.state is ItemState.RUNNING else ""
+                if item.state is ItemState.RUNNING:
+                    return format_eta(item.eta_s)
+                return format_estimate(self._waiting_estimate(item))
         if role == Qt.ItemDataRole.EditRole and col == COL_TASK:
             return item.task
         if role == Qt.ItemDataRole.DecorationRole and col == COL_PHOTO:
@@ -172,6 +196,9 @@ class QueueTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole and col == COL_STATE:
             return SKIPPED_COLOUR if item.skipped and item.state is ItemState.DONE else STATE_COLOURS.get(item.state)
         if role == Qt.ItemDataRole.ToolTipRole:
+            if col == COL_ETA and self._waiting_estimate(item):
+                return ("How long this photo should take, from the photos restored in this run and this "
+                        "photo's size")
             if item.state is ItemState.FAILED and item.error_message:
                 return item.error_message
             if col == COL_TASK and item.detect_message:
@@ -205,6 +232,11 @@ class QueueTableModel(QAbstractTableModel):
 
     def has_thumbnail(self, item_id: str) -> bool:
         return item_id in self._thumbs
+
+    def _waiting_estimate(self, item: QueueItem) -> float | None:
+        if self.estimate is None or item.state not in (ItemState.PENDING, ItemState.QUEUED):
+            return None
+        return self.estimate(item)
 
     def _on_queue_event(self, event: str, items: list[QueueItem]) -> None:
         if event == "reordered":  # the same items in another order: thumbnails stay

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from PySide6.QtCore import QObject, Signal
 
 from app import files
-from app.batch_eta import Restored, batch_time_left, photo_work
+from app.batch_eta import Restored, batch_time_left, fit_rates, photo_estimate, photo_work
 from app.client.events import EngineError, EngineState, EngineStatus, EngineUnavailableError, EventStream
 from app.queue_model import FINISHED, BatchQueue, ItemState, QueueItem, detection_fields
 from app.settings import Settings
@@ -83,6 +83,7 @@ class BatchRunner(QObject):
         self._configured: dict[str, Any] = {}
         self._queue_after_detect: set[str] = set()  # Start was pressed while these were being detected
         self._restored: list[Restored] = []  # the photos restored in this run: their times and sizes
+        self._rates: tuple[float, float] | None = None  # fitted on them (`app.batch_eta.fit_rates`)
         self._closing = False
         self.preview_cancel = None  # set by the preview service: an async callable stopping a preview
 
@@ -99,6 +100,19 @@ class BatchRunner(QObject):
     @property
     def current_item_id(self) -> str | None:
         return self._current[0] if self._current else None
+
+    @property
+    def restored_count(self) -> int:
+        """Photos restored (and timed) in this run: the estimates change when it does."""
+        return len(self._restored)
+
+    def photo_time(self, item: QueueItem) -> float | None:
+        """Seconds `item` is expected to take (`app.batch_eta`) once this run has restored a photo; None before
+        (0 for a photo that will be skipped as fine)."""
+        if not self._restored:
+            return None
+        return photo_estimate(item, self._restored, self.settings.restore_clean, self.settings.fullres,
+                              self._rates)
 
     def time_left(self) -> float | None:
         """Seconds until the running batch ends, from how long this run's photos took (`app.batch_eta`); None
@@ -264,7 +278,7 @@ class BatchRunner(QObject):
         if not self.running and not self._closing:
             self._ensure_listener()
             self._batch_active = True
-            self._restored = []
+            self._restored, self._rates = [], None
             self._batch = self.tasks.spawn(self._run_batch())
             self.running_changed.emit(True)
 
@@ -400,6 +414,7 @@ class BatchRunner(QObject):
         if outcome == "done" and isinstance(terminal, P.Result):  # (for the time left: `app.batch_eta`)
             self._restored.append(Restored(item.effective_task, time.monotonic() - since, photo_work(
                 terminal.width, terminal.height, item.effective_task, options.fullres, terminal.fullres)))
+            self._rates = fit_rates(self._restored)
         return outcome
 
     async def _apply_terminal(self, item: QueueItem, terminal: P.Message, strength: float) -> str:

@@ -111,3 +111,10 @@ def test_the_running_photo_counts_with_the_engines_own_estimate_once_it_has_one(
     assert batch_time_left(running, [item("haze")], restored, False) == 70.0
     running.state = ItemState.DONE  # finished between two refreshes: nothing left of it
     assert batch_time_left(running, [item("haze")], restored, False) == 60.0
+
+
+def test_a_waiting_photos_estimate_is_said_roughly():
+    from app.qt_queue import format_estimate
+
+    assert [format_estimate(s) for s in (None, 0.0, 3.0, 44.0, 59.0, 61.0, 754.0, 3599.0, 3900.0)] == [
+        "", "", "≈ 10 s", "≈ 40 s", "≈ 1 min", "≈ 1 min", "≈ 13 min", "≈ 1 h 00 min", "≈ 1 h 05 min"]

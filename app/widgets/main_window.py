@@ -157,7 +157,8 @@ class MainWindow(QMainWindow):
         self.addToolBar(bar)
         self.toolbar = bar
 
-        self.model = QueueTableModel(self.queue, self)
+        self.model = QueueTableModel(self.queue, self, estimate=self.runner.photo_time)
+        self._estimated_from = 0  # the runner's restored_count the estimates shown were made with
         self.table = QTableView()
         self.table.setAccessibleName("Photo queue")
         self.table.setModel(self.model)
@@ -553,6 +554,9 @@ class MainWindow(QMainWindow):
         else:
             self.overall.setValue(0)
         self.batch_progress.emit(self.overall.value() / 1000 if running and active else None)
+        if self.runner.restored_count != self._estimated_from:  # a photo was timed: the estimates moved
+            self._estimated_from = self.runner.restored_count
+            self.model.refresh_estimates()
         parts = [f"{total} photo(s)"]
         skipped = sum(1 for i in self.queue.in_state(ItemState.DONE) if i.skipped)
         if counts[ItemState.DONE] - skipped:

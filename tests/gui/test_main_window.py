@@ -317,6 +317,14 @@ def test_the_time_left_weighs_each_waiting_photo_by_its_size(make_window, qtbot,
     assert first.work == (40 * 30 / 1e6, 40 * 30 / 1e6)
     left, running = window.runner.time_left(), window.queue[1].eta_s
     assert left - running == pytest.approx(4 * first.seconds)
+    # the waiting photo's own estimate is in its row, rough ("≈ 10 s"), with a tooltip saying where it is from
+    from app.qt_queue import COL_ETA, format_estimate
+
+    qtbot.waitUntil(lambda: window.model.index(2, COL_ETA).data() == format_estimate(4 * first.seconds),
+                    timeout=TIMEOUT)
+    assert window.model.index(2, COL_ETA).data().startswith("≈ ")
+    assert "this photo's size" in window.model.index(2, COL_ETA).data(Qt.ItemDataRole.ToolTipRole)
+    assert window.model.index(0, COL_ETA).data() == ""  # done: nothing left
     window.runner.cancel()
     wait_idle(qtbot, window)
 

@@ -96,7 +96,8 @@ class Notifier:
         except KeyError:  # (jeepney: DBUS_SESSION_BUS_ADDRESS is not set)
             log.info("no session bus here: \"%s\" not shown", summary)
             return
-        except (OSError, ValueError) as exc:  # the bus went away, timed out, or refused us (authentication)
+        except (OSError, ValueError, RuntimeError) as exc:  # the bus went away, timed out, refused us, or is
+            # at an address jeepney cannot reach (RuntimeError: a tcp: or launchd: bus)
             log.info("no notification (%s): \"%s\" not shown", exc, summary)
             return
         if reply.header.message_type is MessageType.error:

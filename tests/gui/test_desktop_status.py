@@ -94,7 +94,7 @@ def test_a_slow_notification_service_does_not_hold_up_the_window(qapp, session_b
 
 
 def test_without_a_notification_service_nothing_is_shown_and_nothing_fails(qapp, session_bus, caplog,
-                                                                          monkeypatch):
+                                                                          monkeypatch, tmp_path):
     _bus, start = session_bus
     with caplog.at_level("INFO", logger="app.desktop_status"):
         notifier = Notifier(start.address)  # a bus without the service
@@ -105,7 +105,12 @@ def test_without_a_notification_service_nothing_is_shown_and_nothing_fails(qapp,
         notifier = Notifier()  # no session bus at all
         notifier.notify("Batch finished", "1 done")
         assert notifier.wait(30)
-    assert "no session bus here" in caplog.text
+        assert "no session bus here" in caplog.text
+        for address in ("tcp:host=127.0.0.1,port=1", "disabled:", str(tmp_path / "nowhere")):
+            monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", address)  # buses it cannot reach
+            notifier.notify("Batch finished", "1 done")
+        assert notifier.wait(30)
+    assert caplog.text.count("no notification (") == 3 and "a call failed" not in caplog.text
 
 
 def test_the_window_reports_its_batch_to_the_desktop(make_window, qtbot, tmp_path, monkeypatch):

@@ -84,6 +84,7 @@ class BatchRunner(QObject):
         self._queue_after_detect: set[str] = set()  # Start was pressed while these were being detected
         self._restored: list[Restored] = []  # the photos restored in this run: their times and sizes
         self._rates: tuple[float, float] | None = None  # fitted on them (`app.batch_eta.fit_rates`)
+        self.batch_started: float | None = None  # time.monotonic() when this run's batch started
         self._closing = False
         self.preview_cancel = None  # set by the preview service: an async callable stopping a preview
 
@@ -278,6 +279,7 @@ class BatchRunner(QObject):
         if not self.running and not self._closing:
             self._ensure_listener()
             self._batch_active = True
+            self.batch_started = time.monotonic()
             self._restored, self._rates = [], None
             self._batch = self.tasks.spawn(self._run_batch())
             self.running_changed.emit(True)

@@ -16,7 +16,12 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, Signal
 
 from app.serial_thread import SerialThread
 
@@ -62,37 +67,57 @@ class Notifier:
 
     Through jeepney rather than Qt's D-Bus module: Notify's hints are a{sv}, which Qt's proxy can only call
     when the service's introspection carries Qt's own annotations (a real daemon's does not: dunst refused
-    the call), and PySide6 cannot build a uint32 or an empty string array for a message by hand."""
+    the call), and PySide6 cannot build a uint32 or an empty string array for a message by hand.
+
+    With `on_click`, the notification offers its default action ("Show": a click on it, on most desktops)
+    and a thread of its own listens for it until the notification is closed (or `watch_s` has passed)."""
 
     def __init__(self, bus_address: str = "SESSION", icon: Path | None = None, desktop_id: str = DESKTOP_ID,
-                 timeout: float = 25.0) -> None:
+                 timeout: float = 25.0, watch_s: float = 12 * 3600) -> None:
         self.bus_address = bus_address
         self.icon = icon.resolve().as_uri() if icon is not None and icon.exists() else desktop_id
         self.desktop_id = desktop_id
         self.timeout = timeout
+        self.watch_s = watch_s
         self._thread = SerialThread("notifications")
+        self._watchers: list[threading.Thread] = []
 
-    def notify(self, summary: str, body: str) -> None:
-        """Returns at once; a desktop without a notification service just shows nothing (logged)."""
-        self._thread.submit(lambda: self._notify(summary, body))
+    @property
+    def watching(self) -> int:
+        """Notifications shown whose click is still being listened for."""
+        self._watchers = [t for t in self._watchers if t.is_alive()]
+        return len(self._watchers)
+
+    def notify(self, summary: str, body: str, on_click: Callable[[], object] | None = None) -> None:
+        """Returns at once; a desktop without a notification service just shows nothing (logged).
+        `on_click` runs on the listening thread: hand it something that is safe there (`GuiCall`)."""
+        self._thread.submit(lambda: self._notify(summary, body, on_click))
 
     def wait(self, timeout: float | None = None) -> bool:
         return self._thread.wait(timeout)
 
-    def _notify(self, summary: str, body: str) -> None:
+    def _notify(self, summary: str, body: str, on_click: Callable[[], object] | None) -> None:
         try:
-            from jeepney import DBusAddress, HeaderFields, MessageType, new_method_call
+            from jeepney import (
+                DBusAddress,
+                HeaderFields,
+                MatchRule,
+                MessageType,
+                message_bus,
+                new_method_call,
+            )
             from jeepney.io.blocking import open_dbus_connection
         except ImportError:  # (installed without it: the title and the taskbar alert still say it)
             log.info("no D-Bus client (jeepney): \"%s\" not shown", summary)
             return
         service, path, interface = NOTIFICATIONS
+        actions = ["default", "Show"] if on_click is not None else []
         call = new_method_call(DBusAddress(path, bus_name=service, interface=interface), "Notify",
-                               "susssasa{sv}i", ("Hourglass", 0, self.icon, summary, body, [],
+                               "susssasa{sv}i", ("Hourglass", 0, self.icon, summary, body, actions,
                                                  {"desktop-entry": ("s", self.desktop_id)}, -1))
+        rule = MatchRule(type="signal", interface=interface, path=path)
         try:
-            with open_dbus_connection(bus=self.bus_address) as connection:
-                reply = connection.send_and_get_reply(call, timeout=self.timeout)
+            connection = open_dbus_connection(bus=self.bus_address)
         except KeyError:  # (jeepney: DBUS_SESSION_BUS_ADDRESS is not set)
             log.info("no session bus here: \"%s\" not shown", summary)
             return
@@ -100,9 +125,58 @@ class Notifier:
             # at an address jeepney cannot reach (RuntimeError: a tcp: or launchd: bus)
             log.info("no notification (%s): \"%s\" not shown", exc, summary)
             return
-        if reply.header.message_type is MessageType.error:
-            log.info("the desktop did not show the notification \"%s\": %s %s", summary,
-                     reply.header.fields.get(HeaderFields.error_name), " ".join(map(str, reply.body)))
+        watching = False
+        try:
+            if on_click is not None:  # (before Notify: a click at once is not missed)
+                connection.send_and_get_reply(message_bus.AddMatch(rule), timeout=self.timeout)
+            reply = connection.send_and_get_reply(call, timeout=self.timeout)
+            if reply.header.message_type is MessageType.error:
+                log.info("the desktop did not show the notification \"%s\": %s %s", summary,
+                         reply.header.fields.get(HeaderFields.error_name), " ".join(map(str, reply.body)))
+            elif on_click is not None:
+                watcher = threading.Thread(target=self._watch, args=(connection, rule, reply.body[0], on_click),
+                                           name="notification-clicks", daemon=True)
+                self._watchers.append(watcher)
+                watcher.start()
+                watching = True
+        except OSError as exc:  # (TimeoutError among them)
+            log.info("no notification (%s): \"%s\" not shown", exc, summary)
+        finally:
+            if not watching:
+                connection.close()
+
+    def _watch(self, connection, rule, notification: int, on_click: Callable[[], object]) -> None:
+        """Until the notification is clicked (its default action) or closed, or `watch_s` has passed."""
+        from jeepney import HeaderFields
+
+        deadline = time.monotonic() + self.watch_s
+        try:
+            with connection, connection.filter(rule, bufsize=16) as signals:
+                while (left := deadline - time.monotonic()) > 0:
+                    message = connection.recv_until_filtered(signals, timeout=left)
+                    member, body = message.header.fields.get(HeaderFields.member), message.body
+                    if not body or body[0] != notification:
+                        continue  # (another application's notification)
+                    if member == "ActionInvoked" and body[1:] == ("default",):
+                        on_click()
+                        return
+                    if member == "NotificationClosed":
+                        return
+        except OSError:  # the bus went away, or the time ran out (TimeoutError)
+            return
+
+
+class GuiCall(QObject):
+    """A function called from any thread that runs on the GUI thread (this object's), queued."""
+
+    called = Signal()
+
+    def __init__(self, function: Callable[[], object]) -> None:
+        super().__init__()
+        self.called.connect(function, Qt.ConnectionType.QueuedConnection)
+
+    def __call__(self) -> None:
+        self.called.emit()
 
 
 def default_bus():
@@ -117,11 +191,14 @@ def default_bus():
     return bus if bus.isConnected() else None
 
 
-def connect(window, bus, icon: Path | None = None) -> tuple[LauncherProgress, Notifier] | None:
-    """Show `window`'s batch progress on its launcher entry and its unseen batch ends as notifications."""
+def connect(window, bus, icon: Path | None = None,
+            on_click: Callable[[], object] | None = None) -> tuple[LauncherProgress, Notifier] | None:
+    """Show `window`'s batch progress on its launcher entry and its unseen batch ends as notifications; a
+    click on one runs `on_click` (the app: bring the window to the front) on the GUI thread."""
     if bus is None:
         return None
     launcher, notifier = LauncherProgress(bus), Notifier(icon=icon)
+    notifier.click = GuiCall(on_click) if on_click is not None else None  # (kept: it must outlive the call)
     window.batch_progress.connect(launcher.show)
-    window.batch_ended_unseen.connect(notifier.notify)
+    window.batch_ended_unseen.connect(lambda summary, body: notifier.notify(summary, body, notifier.click))
     return launcher, notifier

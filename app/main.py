@@ -173,7 +173,8 @@ def build(args: argparse.Namespace):
     from app import desktop_status
     from app.paths import icon_path
 
-    window.desktop_status = desktop_status.connect(window, desktop_status.default_bus(), icon_path())
+    window.desktop_status = desktop_status.connect(  # (a click on the notification brings the window forward)
+        window, desktop_status.default_bus(), icon_path(), on_click=lambda: bring_forward(window, runner, []))
     return window, runner
 
 

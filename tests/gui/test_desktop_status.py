@@ -129,7 +129,7 @@ def test_the_window_reports_its_batch_to_the_desktop(make_window, qtbot, tmp_pat
     class Notes:
         def __init__(self, **_kw) -> None: ...
 
-        def notify(self, summary: str, body: str) -> None:
+        def notify(self, summary: str, body: str, on_click=None) -> None:
             notes.append((summary, body))
 
     monkeypatch.setattr("app.desktop_status.LauncherProgress", Launcher)
@@ -152,6 +152,49 @@ def test_the_window_reports_its_batch_to_the_desktop(make_window, qtbot, tmp_pat
     window.runner.start()
     wait_idle(qtbot, window)
     assert len(notes) == 1
+
+
+def click(address: str, member: str, *body) -> None:
+    """What the notification service sends when the user clicks a notification or it is closed."""
+    from jeepney import DBusAddress, new_signal
+    from jeepney.io.blocking import open_dbus_connection
+
+    signature = {"ActionInvoked": "us", "NotificationClosed": "uu"}[member]
+    with open_dbus_connection(bus=address) as connection:
+        connection.send(new_signal(DBusAddress("/org/freedesktop/Notifications",
+                                               interface="org.freedesktop.Notifications"), member, signature, body))
+
+
+def test_a_click_on_the_notification_runs_its_action_until_it_is_closed(qapp, session_bus):
+    """The notification offers its default action ("Show"); the click on it (ActionInvoked with its id) runs
+    `on_click` once. Another application's notification is none of its business; once closed, nothing
+    listens any more."""
+    import threading
+
+    _bus, start = session_bus
+    calls = start("notifications")
+    clicked = threading.Event()
+    notifier = Notifier(start.address)
+    notifier.notify("Batch finished", "2 done", clicked.set)
+    assert notifier.wait(30) and notifier.watching == 1
+    assert "['default', 'Show']" in calls.read_text()
+    click(start.address, "ActionInvoked", 99, "default")  # another notification's
+    click(start.address, "ActionInvoked", 1, "other")
+    assert not clicked.wait(0.5)
+    click(start.address, "ActionInvoked", 1, "default")
+    assert clicked.wait(30)
+    deadline = time.monotonic() + 30
+    while notifier.watching:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    clicked.clear()  # a second one, closed without a click: the listening ends, nothing runs
+    notifier.notify("Batch stopped", "1 done, 1 waiting", clicked.set)
+    assert notifier.wait(30) and notifier.watching == 1
+    click(start.address, "NotificationClosed", 2, 2)
+    while notifier.watching:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    assert not clicked.is_set()
 
 
 def test_the_app_wires_its_window_to_the_session_bus(qtbot, aloop, session_bus, tmp_path, monkeypatch):
@@ -178,3 +221,13 @@ def test_the_app_wires_its_window_to_the_session_bus(qtbot, aloop, session_bus, 
     _launcher, notifier = window.desktop_status
     assert notifier.wait(30)
     assert "'Batch stopped' '1 done, 2 waiting'" in calls.read_text()
+    # a click on it brings the window forward, on the GUI thread
+    import threading
+
+    import app.main
+
+    forward: list[bool] = []
+    monkeypatch.setattr(app.main, "bring_forward", lambda w, r, paths: forward.append(
+        w is window and paths == [] and threading.current_thread() is threading.main_thread()))
+    click(start.address, "ActionInvoked", 1, "default")
+    qtbot.waitUntil(lambda: forward == [True], timeout=30_000)

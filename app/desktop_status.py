@@ -85,8 +85,7 @@ class Notifier:
     @property
     def watching(self) -> int:
         """Notifications shown whose click is still being listened for."""
-        self._watchers = [t for t in self._watchers if t.is_alive()]
-        return len(self._watchers)
+        return sum(t.is_alive() for t in list(self._watchers))
 
     def notify(self, summary: str, body: str, on_click: Callable[[], object] | None = None) -> None:
         """Returns at once; a desktop without a notification service just shows nothing (logged).
@@ -136,7 +135,7 @@ class Notifier:
             elif on_click is not None:
                 watcher = threading.Thread(target=self._watch, args=(connection, rule, reply.body[0], on_click),
                                            name="notification-clicks", daemon=True)
-                self._watchers.append(watcher)
+                self._watchers = [t for t in self._watchers if t.is_alive()] + [watcher]  # (this thread only)
                 watcher.start()
                 watching = True
         except OSError as exc:  # (TimeoutError among them)

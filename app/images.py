@@ -14,6 +14,7 @@ from app.queue_model import QueueItem
 from app.tasks import TaskSet
 from engine.cicp import Cicp, exif_means_adobe_rgb, find_nclx_in, find_png_cicp, to_standard_range
 from engine.filetypes import AVIF_BRANDS, HEIF_EXTENSIONS, RAW_EXTENSIONS, iso_media_brand
+from engine.icc_profiles import png_gamma_profile
 
 log = logging.getLogger("app.images")
 
@@ -99,8 +100,8 @@ def read_image(path: str, max_side: int | None = None) -> QImage:
             return _scaled(_decode_with_pillow(path, brand in AVIF_BRANDS, max_side), max_side)
         log.debug("cannot decode %s: %s", path, error)
         return image
-    if kind == b"png":  # Qt ignores a PNG's cICP chunk
-        image = _png_with_codes(path, image)
+    if kind == b"png":  # Qt ignores a PNG's cICP chunk, and takes a gAMA of 1/2.2 for a pure 2.2 curve
+        image = _png_with_gamma(path, _png_with_codes(path, image))
     elif not image.colorSpace().isValid() and not image.isGrayscale() and _exif_says_adobe_rgb(path):
         image.setColorSpace(QColorSpace(QColorSpace.NamedColorSpace.AdobeRgb))  # as the engine reads it
     if orientation != 1:
@@ -134,6 +135,28 @@ def _png_with_codes(path: str, image: QImage) -> QImage:
             image = image.convertToFormat(QImage.Format.Format_RGB888)
     if not codes.srgb_primaries and not image.isGrayscale():  # (gray is gray in any primaries)
         image.setColorSpace(QColorSpace.fromIccProfile(codes.icc_profile()))
+    return image
+
+
+def _png_with_gamma(path: str, image: QImage) -> QImage:
+    """A PNG whose colours only a gAMA chunk (with cHRM) states, shown as the engine reads it
+    (`icc_profiles.png_gamma_profile`): a gAMA of 1/2.2 as sRGB, as libpng and web browsers take it (Qt's
+    pure 2.2 curve made 13 of 255 a 5), another through the profile the chunks describe. Qt gave such a
+    PNG a gamma colour space; any other image is returned as it is, without opening the file again."""
+    space = image.colorSpace()
+    if not space.isValid() or space.transferFunction() is not QColorSpace.TransferFunction.Gamma:
+        return image
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:  # (the header's chunks only; the pixels stay Qt's)
+            info, gray = dict(im.info), im.mode in ("L", "LA", "I", "I;16", "1")
+    except (OSError, ValueError, UnidentifiedImageError, SyntaxError):
+        return image
+    if "icc_profile" in info or "srgb" in info or "gamma" not in info:
+        return image  # (a profile with a gamma curve: Qt reads it as the engine does)
+    profile = png_gamma_profile(info, gray)
+    image.setColorSpace(QColorSpace.fromIccProfile(profile) if profile else QColorSpace())
     return image
 
 

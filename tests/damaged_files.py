@@ -21,6 +21,15 @@ from cmyk_profile import cmyk_profile
 from PIL import Image
 
 
+def _png_info(**chunks: bytes):
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    for kind, body in chunks.items():
+        info.add(kind.encode(), body)
+    return info
+
+
 def originals() -> dict[str, bytes]:
     """name → bytes of one valid small file of each kind."""
     import pillow_heif
@@ -58,6 +67,9 @@ def originals() -> dict[str, bytes]:
         "deep.png": cv2.imencode(".png", (rgb.astype(np.uint16) * 257)[..., ::-1])[1].tobytes(),
         "hdr.png": png_with_codes(cv2.imencode(".png", (rgb.astype(np.uint16) * 257)[..., ::-1])[1].tobytes(), 9, 18),
         "gray_alpha.png": saved(photo.convert("LA"), format="PNG"),
+        "gamma.png": saved(photo, format="PNG", pnginfo=_png_info(  # (gAMA 1/1.8 and Adobe RGB's cHRM)
+            gAMA=(55556).to_bytes(4, "big"),
+            cHRM=b"".join(round(v * 1e5).to_bytes(4, "big") for v in (.3127, .329, .64, .33, .21, .71, .15, .06)))),
         "palette.png": saved(photo.convert("P"), format="PNG", transparency=3),
         "lzw.tif": saved(photo, format="TIFF", compression="tiff_lzw"),
         "jpeg.tif": saved(photo, format="TIFF", compression="jpeg"),

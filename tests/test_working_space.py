@@ -240,3 +240,75 @@ def test_results_in_srgb_for_the_web_are_converted_and_tagged_srgb(tmp_path, tin
     with Image.open(tmp_path / "bw_web.png") as out:  # gray, in sRGB's curve: untagged
         assert out.mode == "L" and "icc_profile" not in out.info
         assert np.abs(np.asarray(out, np.float32) / 255 - bw.rgb[..., 0]).max() <= 0.6 / 255
+
+
+# ------------------------------------------------------------------------- PNG gAMA / cHRM without a profile
+
+def png_with_chunks(path, pixels: np.ndarray, **chunks: bytes) -> None:
+    """A PNG with the given ancillary chunks (gAMA=..., cHRM=..., sRGB=...) before its pixels."""
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    for kind, body in chunks.items():
+        info.add(kind.encode(), body)
+    Image.fromarray(pixels).save(path, pnginfo=info)
+
+
+def gama(gamma: float) -> bytes:
+    return round(gamma * 100000).to_bytes(4, "big")
+
+
+def chrm(*xy: float) -> bytes:
+    return b"".join(round(v * 100000).to_bytes(4, "big") for v in xy)
+
+
+RAMP = np.dstack([np.tile(np.arange(256, dtype=np.uint8), (4, 1))] * 3)
+ADOBE_CHRM = chrm(0.3127, 0.3290, 0.64, 0.33, 0.21, 0.71, 0.15, 0.06)
+
+
+def test_a_png_gamma_of_one_over_2_2_is_srgb_as_libpng_and_browsers_take_it(tmp_path):
+    """gAMA 45455 (ImageMagick and older editors write it) with sRGB's cHRM or none: the numbers as they are,
+    no profile made up; the same with an sRGB or iCCP chunk, which say more than gAMA."""
+    for name, chunks in {"plain": {"gAMA": gama(0.45455)},
+                         "chrm": {"gAMA": gama(0.45455), "cHRM": chrm(0.3127, 0.3290, 0.64, 0.33, 0.30, 0.60, 0.15, 0.06)},
+                         "srgb": {"gAMA": gama(0.5556), "sRGB": b"\0"},
+                         "broken": {"gAMA": gama(0)}}.items():
+        png_with_chunks(tmp_path / f"{name}.png", RAMP, **chunks)
+        img = read_image(tmp_path / f"{name}.png")
+        assert img.icc_profile is None and img.own_space is None, name
+        assert np.array_equal(to_uint8(img.rgb), RAMP), name
+
+
+@pytest.mark.parametrize("gamma, chunks, at_128", [
+    (1 / 1.8, {}, 146),  # an old Mac's 1.8: lighter than sRGB
+    (1 / 2.2, {"cHRM": ADOBE_CHRM}, 128),  # Adobe RGB's primaries: a gray stays gray, colours change
+    (1.0, {}, 188),  # linear light
+])
+def test_another_png_gamma_is_read_through_the_profile_it_describes(tmp_path, gamma, chunks, at_128):
+    png_with_chunks(tmp_path / "in.png", RAMP, gAMA=gama(gamma), **chunks)
+    img = read_image(tmp_path / "in.png")
+    assert img.icc_profile is not None
+    assert abs(to_uint8(img.rgb)[0, 128, 0] - at_128) <= 1
+    if gamma != 1.0:  # (a linear-light profile is recoded to the sRGB curve instead: test_linear_light.py)
+        expected = _littlecms_to_srgb(RAMP, img.icc_profile)  # LittleCMS's reading of the profile made for it
+        assert np.abs(img.rgb - expected).max() <= 1.5 / 255
+    out = write_image(tmp_path / "out.png", img.rgb, img)
+    with Image.open(out) as saved:  # the result carries the profile: it looks as the photo did
+        assert "icc_profile" in saved.info
+    again = read_image(out)
+    assert np.abs(to_uint8(again.rgb).astype(int) - to_uint8(img.rgb)).max() <= 1
+
+
+def test_a_colour_png_with_adobe_primaries_is_converted_in_its_colours(tmp_path):
+    red = np.zeros((4, 4, 3), np.uint8)
+    red[..., 1] = 200  # Adobe RGB's green is beyond sRGB's: in sRGB numbers it is a purer, lighter green
+    png_with_chunks(tmp_path / "green.png", red, gAMA=gama(1 / 2.2), cHRM=ADOBE_CHRM)
+    img = read_image(tmp_path / "green.png")
+    assert img.own_space is not None and img.own_space.beyond_srgb() > 0
+
+
+def test_a_gray_png_gamma_makes_a_gray_profile(tmp_path):
+    png_with_chunks(tmp_path / "bw.png", RAMP[..., 0], gAMA=gama(1.0))
+    img = read_image(tmp_path / "bw.png")
+    assert img.grayscale and img.icc_profile[16:20] == b"GRAY"
+    assert abs(to_uint8(img.rgb)[0, 128, 0] - 188) <= 1

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image, TiffImagePlugin, TiffTags
 
 from engine.cicp import exif_means_adobe_rgb
-from engine.icc_profiles import adobe_rgb_profile
+from engine.icc_profiles import adobe_rgb_profile, png_gamma_profile
 from engine.imaging.data import _ORIENTATION, ImageData
 
 log = logging.getLogger(__name__)
@@ -148,6 +148,12 @@ def _adobe_rgb_mark(img: Image.Image, gray: bool) -> bytes | None:
     except (OSError, ValueError, TypeError, KeyError, IndexError, SyntaxError, struct.error):
         return None
     return adobe_rgb_profile() if marked else None
+
+
+def _png_gamma_mark(img: Image.Image, gray: bool) -> bytes | None:
+    """The profile a PNG's gAMA (and cHRM) chunks describe, where it has no iCCP or sRGB chunk and they do
+    not mean sRGB (`icc_profiles.png_gamma_profile`); else None."""
+    return png_gamma_profile(img.info, gray) if img.format == "PNG" else None
 
 
 def _read_dpi(img: Image.Image) -> tuple[float, float] | None:

@@ -43,6 +43,7 @@ from engine.imaging.metadata import (
     _XMP_TAG,
     _adobe_rgb_mark,
     _clean_exif,
+    _png_gamma_mark,
     _read_dpi,
     _read_exif,
     _read_icc,
@@ -101,8 +102,8 @@ def read_image(path, at_least: int | None = None) -> ImageData:
             icc, dpi, xmp, iptc = _read_icc(img, gray), _read_dpi(img), _read_xmp(img), _read_iptc(img, path)
             text = _read_png_text(img)
             cicp = photo_cicp(img, fmt, path, icc)
-            if icc is None and cicp is None:
-                icc = _adobe_rgb_mark(img, gray)
+            if icc is None and cicp is None:  # colour the file implies: an EXIF mark, a PNG's gAMA
+                icc = _adobe_rgb_mark(img, gray) or _png_gamma_mark(img, gray)
             # MPO JPEGs carry camera previews and HEIF auxiliary images as extra frames: not the user's content
             frames = _frame_count(img) if fmt in ("PNG", "TIFF", "WEBP", "AVIF") else 1
     rgb, alpha, depth = pixels

@@ -360,3 +360,24 @@ def test_a_gray_photo_with_a_gray_profile_is_shown_as_the_engine_restores_it(tmp
     assert shown.isGrayscale()
     engine = np.floor(engine_read(tmp_path / "bw.png").rgb[..., 0] * 255 + 0.5)
     assert np.abs(pixels(shown)[..., 0] - engine).max() <= 1 and np.abs(engine - values).max() > 5
+
+
+def test_a_png_whose_colours_only_a_gamma_states_is_shown_as_the_engine_reads_it(tmp_path):
+    """Qt takes gAMA 1/2.2 (ImageMagick writes it) for a pure 2.2 curve and showed 13 of 255 as 5, darker
+    shadows on the Before side than the engine restores; another gamma (1.8, linear light) the engine took
+    for sRGB numbers. Now both read each the same way."""
+    from test_working_space import ADOBE_CHRM, RAMP, gama, png_with_chunks
+
+    from app.images import for_display, read_image
+    from engine.imaging import read_image as engine_read
+
+    cases = {"g22": {"gAMA": gama(1 / 2.2)}, "g18": {"gAMA": gama(1 / 1.8)}, "g10": {"gAMA": gama(1.0)},
+             "adobe": {"gAMA": gama(1 / 2.2), "cHRM": ADOBE_CHRM}, "srgb": {"gAMA": gama(1 / 1.8), "sRGB": b"\0"}}
+    colours = RAMP.copy()
+    colours[2:, :, 0] = 255 - colours[2:, :, 0]  # (some colour, for the primaries)
+    for name, chunks in cases.items():
+        png_with_chunks(tmp_path / f"{name}.png", colours, **chunks)
+        shown = pixels(for_display(read_image(str(tmp_path / f"{name}.png"))))
+        engine = np.floor(np.clip(engine_read(tmp_path / f"{name}.png").rgb, 0, 1) * 255 + 0.5).astype(int)
+        assert np.abs(shown - engine).max() <= 1, name  # (the engine's sRGB numbers: what it restores)
+    assert pixels(for_display(read_image(str(tmp_path / "g22.png"))))[0, 13, 0] == 13

@@ -235,10 +235,12 @@ def restore_file(
     imaging.check_output_size(output_path, img, opts.format)  # now, not after minutes of restoring
     if img.frames > 1:
         warn(f'"{input_path.name}" holds {img.frames} frames or pages; only the first is restored and saved.')
-    beyond = img.own_space.beyond_srgb() if opts.srgb and img.own_space is not None else 0.0
+    no_profile = imaging.format_without_profile(output_path, img, opts.format) if img.own_space else None
+    beyond = img.own_space.beyond_srgb() if (opts.srgb or no_profile) and img.own_space is not None else 0.0
     if beyond >= 0.001:
+        why = f"{no_profile} holds no colour profile" if no_profile and not opts.srgb else "the result is saved in sRGB"
         warn(f'"{input_path.name}" has colours beyond sRGB ({beyond:.1%} of its pixels); they were brought '
-             "within sRGB, as the result is saved in sRGB.")
+             f"within sRGB, as {why}.")
     if img.hdr:
         warn(f'"{input_path.name}" is an HDR photo ({img.hdr} curve); it was tone-mapped to standard range, as '
              "Hourglass's results are not HDR.")

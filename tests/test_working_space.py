@@ -226,6 +226,11 @@ def test_results_in_srgb_for_the_web_are_converted_and_tagged_srgb(tmp_path, tin
     res = restore_file(tmp_path / "adobe.png", tmp_path / "out.jpg", tiny_model,
                        RestoreOptions(steps=1, task="haze", srgb=True))
     assert any("colours beyond sRGB (4.5% of its pixels)" in w for w in res.warnings)
+    # a BMP holds no profile: its result is in sRGB numbers whatever the option, and the note says why
+    res = restore_file(tmp_path / "adobe.png", tmp_path / "out.bmp", tiny_model, RestoreOptions(steps=1, task="haze"))
+    assert any("beyond sRGB (4.5% of its pixels)" in w and "BMP holds no colour profile" in w for w in res.warnings)
+    res = restore_file(tmp_path / "adobe.png", tmp_path / "kept.png", tiny_model, RestoreOptions(steps=1, task="haze"))
+    assert not any("beyond sRGB" in w for w in res.warnings)  # (kept in its own space: nothing brought within)
     with Image.open(tmp_path / "out.jpg") as out:
         assert _description(out.info["icc_profile"]).startswith("sRGB")
     Image.fromarray(pixels).save(tmp_path / "plain.png")

@@ -25,6 +25,7 @@ from engine.imaging.writing import (
     check_output_name,
     check_output_size,
     extension_for,
+    format_without_profile,
     format_without_transparency,
     output_format_for,
     same_file,
@@ -32,6 +33,6 @@ from engine.imaging.writing import (
 )
 
 __all__ = ["LUMA", "MAX_PIXELS", "NAME_MAX", "ImageData", "check_not_original", "check_output_folder",
-           "check_output_name", "check_output_size", "extension_for", "format_without_transparency", "gray_copy",
-           "output_format_for", "photo_size", "read_image", "read_small", "same_file", "to_uint8", "to_uint16", "with_software",
-           "write_image"]
+           "check_output_name", "check_output_size", "extension_for", "format_without_profile",
+           "format_without_transparency", "gray_copy", "output_format_for", "photo_size", "read_image",
+           "read_small", "same_file", "to_uint8", "to_uint16", "with_software", "write_image"]

@@ -151,6 +151,13 @@ def format_without_transparency(path, source: ImageData | None, format: str | No
     return None if fmt in _ALPHA_FORMATS else fmt
 
 
+def format_without_profile(path, source: ImageData | None, format: str | None = None) -> str | None:
+    """The format `write_image(path, …, source, format=format)` writes, when it holds no colour profile (BMP:
+    a photo in another colour space is saved there in sRGB numbers); None when it holds one."""
+    fmt = _resolve_output(Path(path), source, format, None)[0]
+    return fmt if fmt == "BMP" else None
+
+
 def _over_white(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     a = np.clip(alpha, 0.0, 1.0)[..., None]
     return rgb * a + (1.0 - a)

@@ -100,8 +100,9 @@ def write_image(path, rgb: np.ndarray, source: ImageData | None = None, *, forma
     meta = source if source is not None else ImageData(rgb, None, 8, fmt, None, None, None, None, None)
     gray_as_rgb = meta.grayscale and (alpha is not None or fmt not in _GRAY_FORMATS)
     if meta.own_space is not None:  # back to the photo's own space, which its profile describes; where the
-        if fmt == "BMP" or gray_as_rgb:  # result holds no profile (or not that gray one): sRGB numbers, as
-            meta = replace(meta, icc_profile=None)  # untagged files are shown
+        # result holds no profile (or not that gray one): sRGB numbers, as untagged files are shown
+        if fmt in _NO_PROFILE_FORMATS or gray_as_rgb:
+            meta = replace(meta, icc_profile=None)
         elif srgb:
             meta = replace(meta, icc_profile=None if meta.grayscale else _srgb_profile())
         else:
@@ -155,7 +156,10 @@ def format_without_profile(path, source: ImageData | None, format: str | None = 
     """The format `write_image(path, …, source, format=format)` writes, when it holds no colour profile (BMP:
     a photo in another colour space is saved there in sRGB numbers); None when it holds one."""
     fmt = _resolve_output(Path(path), source, format, None)[0]
-    return fmt if fmt == "BMP" else None
+    return fmt if fmt in _NO_PROFILE_FORMATS else None
+
+
+_NO_PROFILE_FORMATS = frozenset({"BMP"})
 
 
 def _over_white(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:

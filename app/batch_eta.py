@@ -79,18 +79,25 @@ def photo_estimate(item: QueueItem, restored: Sequence[Restored], restore_clean:
     return sum(same) / len(same)
 
 
+def first_guess(running: QueueItem | None, running_for: float | None, fullres: str = "auto") -> list[Restored]:
+    """Before a photo of this run has been restored: the first one as if it were, from its time so far
+    (`running_for`) and the engine's estimate for the rest, once it has had `FIRST_GUESS_AFTER_S` to settle;
+    nothing before that."""
+    if running is None or running.eta_s is None or running_for is None or running_for < FIRST_GUESS_AFTER_S:
+        return []
+    task = running.effective_task
+    return [Restored(task, running_for + running.eta_s, photo_work(running.width, running.height, task, fullres))]
+
+
 def batch_time_left(running: QueueItem | None, waiting: Iterable[QueueItem], restored: Sequence[Restored],
                     restore_clean: bool, running_for: float | None = None, fullres: str = "auto") -> float | None:
     """Seconds until the batch ends: the photo being restored (its own estimate from the engine once it has
     one) plus every photo still waiting. Before a photo of this run has been restored, the first one's
     time so far (`running_for`) plus the engine's estimate for it stand in as a restored photo; None until
     then."""
+    restored = restored or first_guess(running, running_for, fullres)
     if not restored:
-        if running is None or running.eta_s is None or running_for is None or running_for < FIRST_GUESS_AFTER_S:
-            return None
-        task = running.effective_task
-        restored = [Restored(task, running_for + running.eta_s,
-                             photo_work(running.width, running.height, task, fullres))]
+        return None
     rates = fit_rates(restored)
     left = sum(photo_estimate(i, restored, restore_clean, fullres, rates) for i in waiting)
     if running is not None and running.state is ItemState.RUNNING:

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from PySide6.QtCore import QObject, Signal
 
 from app import files
-from app.batch_eta import Restored, batch_time_left, fit_rates, photo_estimate, photo_work
+from app.batch_eta import Restored, batch_time_left, first_guess, fit_rates, photo_estimate, photo_work
 from app.client.events import EngineError, EngineState, EngineStatus, EngineUnavailableError, EventStream
 from app.queue_model import FINISHED, BatchQueue, ItemState, QueueItem, detection_fields
 from app.settings import Settings
@@ -108,12 +108,15 @@ class BatchRunner(QObject):
         return len(self._restored)
 
     def photo_time(self, item: QueueItem) -> float | None:
-        """Seconds `item` is expected to take (`app.batch_eta`) once this run has restored a photo; None before
-        (0 for a photo that will be skipped as fine)."""
-        if not self._restored:
-            return None
-        return photo_estimate(item, self._restored, self.settings.restore_clean, self.settings.fullres,
-                              self._rates)
+        """Seconds `item` is expected to take (`app.batch_eta`), from this run's restored photos or, before
+        the first has ended, its first guess; None while nothing tells yet (0: it will be skipped as fine)."""
+        if self._restored:
+            return photo_estimate(item, self._restored, self.settings.restore_clean, self.settings.fullres,
+                                  self._rates)
+        current = self.queue.get(self._current[0]) if self._current else None
+        running_for = time.monotonic() - self._current_since if self._current else None
+        guess = first_guess(current, running_for, self.settings.fullres)
+        return photo_estimate(item, guess, self.settings.restore_clean, self.settings.fullres) if guess else None
 
     def time_left(self) -> float | None:
         """Seconds until the running batch ends, from how long this run's photos took (`app.batch_eta`); None

@@ -558,7 +558,9 @@ class MainWindow(QMainWindow):
         else:
             self.overall.setValue(0)
         self.batch_progress.emit(self.overall.value() / 1000 if running and active else None)
-        if self.runner.restored_count != self._estimated_from:  # a photo was timed: the estimates moved
+        # the waiting photos' estimates move when a photo has been timed, and with the first photo's progress
+        # until then (its first guess)
+        if self.runner.restored_count != self._estimated_from or (running and not self.runner.restored_count):
             self._estimated_from = self.runner.restored_count
             self.model.refresh_estimates()
         parts = [f"{total} photo(s)"]

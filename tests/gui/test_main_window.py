@@ -329,6 +329,29 @@ def test_the_time_left_weighs_each_waiting_photo_by_its_size(make_window, qtbot,
     wait_idle(qtbot, window)
 
 
+def test_before_the_first_photo_ends_the_waiting_photos_are_estimated_from_its_first_guess(
+        make_window, qtbot, photos, fake_engine, monkeypatch):
+    """On a CPU the first photo can take minutes: its time so far plus the engine's estimate stands in for a
+    restored photo (as in the status bar), so the rows below are not blank until it ends."""
+    from app.qt_queue import COL_ETA
+
+    monkeypatch.setattr("app.batch_eta.FIRST_GUESS_AFTER_S", 0.0)
+    fake_engine.analysis_available = fake_engine.analyze_capability = True
+    root = photos[0]
+    files = [make_photo(root / "slow0.jpg", (40, 30)), make_photo(root / "slow1.jpg", (80, 60))]
+    window = make_window()
+    window.runner.start_engine()
+    window.add_paths([str(p) for p in files])
+    qtbot.waitUntil(lambda: len(window.queue) == 2 and all(i.width for i in window.queue), timeout=TIMEOUT)
+    window.runner.settings.fullres = "tiled"
+    assert window.model.index(1, COL_ETA).data() == ""  # nothing to go by yet
+    window.runner.start()
+    qtbot.waitUntil(lambda: window.queue[0].eta_s is not None and window.runner.restored_count == 0
+                    and window.model.index(1, COL_ETA).data().startswith("≈ "), timeout=TIMEOUT)
+    window.runner.cancel()
+    wait_idle(qtbot, window)
+
+
 def test_a_restored_photo_is_restored_again_with_a_new_degradation_and_the_first_result_kept(
         make_window, qtbot, photos, fake_engine):
     """The detector guessed wrong and the photo is already restored: choose the degradation, then Retry."""

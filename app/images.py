@@ -14,7 +14,7 @@ from app.queue_model import QueueItem
 from app.tasks import TaskSet
 from engine.cicp import Cicp, exif_means_adobe_rgb, find_nclx_in, find_png_cicp, to_standard_range
 from engine.filetypes import AVIF_BRANDS, HEIF_EXTENSIONS, RAW_EXTENSIONS, iso_media_brand
-from engine.icc_profiles import png_gamma_profile
+from engine.icc_profiles import png_gamma_profile, png_gamma_states_colour
 
 log = logging.getLogger("app.images")
 
@@ -153,7 +153,7 @@ def _png_with_gamma(path: str, image: QImage) -> QImage:
             info, gray = dict(im.info), im.mode in ("L", "LA", "I", "I;16", "1")
     except (OSError, ValueError, UnidentifiedImageError, SyntaxError):
         return image
-    if "icc_profile" in info or "srgb" in info or "gamma" not in info:
+    if not png_gamma_states_colour(info):
         return image  # (a profile with a gamma curve: Qt reads it as the engine does)
     profile = png_gamma_profile(info, gray)
     image.setColorSpace(QColorSpace.fromIccProfile(profile) if profile else QColorSpace())

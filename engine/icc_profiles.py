@@ -8,10 +8,9 @@ import struct
 
 _D50 = (0.9642, 1.0, 0.8249)  # the ICC profile connection space's white
 _BRADFORD = ((0.8951, 0.2664, -0.1614), (-0.7502, 1.7135, 0.0367), (0.0389, -0.0685, 1.0296))
+SRGB_PRIMARIES = ((0.64, 0.33), (0.30, 0.60), (0.15, 0.06), (0.3127, 0.3290))  # red, green, blue, white x, y
 _ADOBE_RGB = ((0.64, 0.33), (0.21, 0.71), (0.15, 0.06), (0.3127, 0.3290))
 _ADOBE_RGB_GAMMA = 563 / 256  # Adobe RGB (1998)'s 2.19921875
-# a PNG cHRM chunk's order: white x, y, then red, green and blue x, y; these are sRGB's (and Rec. 709's)
-_SRGB_CHROMATICITY = (0.3127, 0.3290, 0.64, 0.33, 0.30, 0.60, 0.15, 0.06)
 _SRGB_PNG_GAMMA = 0.45455  # gAMA 45455: the 1/2.2 that libpng and web browsers take for sRGB
 
 
@@ -28,27 +27,32 @@ def png_gamma_profile(info, gray: bool) -> bytes | None:
     where they mean sRGB: a gAMA of 1/2.2 (within 1%) with sRGB's chromaticities or none, as libpng and web
     browsers take it (Qt would show such a PNG through a pure 2.2 curve, with darker shadows), or where
     there is no usable gAMA."""
-    if "icc_profile" in info or "srgb" in info:
+    if not png_gamma_states_colour(info):
         return None
     gamma = info.get("gamma")
     if not isinstance(gamma, (int, float)) or not 0.1 <= gamma <= 10:  # (damaged, or absent)
         return None
-    chroma = info.get("chromaticity")
-    if not (isinstance(chroma, tuple) and len(chroma) == 8 and all(0 < v < 1 for v in chroma)):
-        chroma = None
-    srgb_chroma = chroma is None or all(abs(a - b) <= 0.002 for a, b in zip(chroma, _SRGB_CHROMATICITY))
-    if abs(gamma - _SRGB_PNG_GAMMA) <= 0.01 * _SRGB_PNG_GAMMA and (gray or srgb_chroma):
+    chroma = info.get("chromaticity")  # (cHRM's order: white x, y, then red, green and blue x, y)
+    primaries = SRGB_PRIMARIES
+    if isinstance(chroma, tuple) and len(chroma) == 8 and all(0 < v < 1 for v in chroma):
+        primaries = tuple(zip(chroma[2::2], chroma[3::2])) + ((chroma[0], chroma[1]),)
+    srgb_primaries = all(abs(a - b) <= 0.002 for p, q in zip(primaries, SRGB_PRIMARIES) for a, b in zip(p, q))
+    if abs(gamma - _SRGB_PNG_GAMMA) <= 0.01 * _SRGB_PNG_GAMMA and (gray or srgb_primaries):
         return None
     curve = gamma_curve_tag(1 / gamma)
     name = f"PNG gamma {1 / gamma:.2f} (Hourglass)"
     if gray:
         return gray_trc_profile(curve, name)
-    for wx, wy, rx, ry, gx, gy, bx, by in (chroma or _SRGB_CHROMATICITY, _SRGB_CHROMATICITY):
-        try:
-            return matrix_trc_profile(rgb_to_d50_xyz((rx, ry), (gx, gy), (bx, by), (wx, wy)), name, curve)
-        except (ZeroDivisionError, OverflowError, struct.error):  # primaries (nearly) on one line: no
-            continue  # colour space; sRGB's then, with the stated gamma
-    raise AssertionError("sRGB's chromaticities make a profile")
+    try:
+        return matrix_trc_profile(rgb_to_d50_xyz(*primaries), name, curve)
+    except (ZeroDivisionError, OverflowError, struct.error):  # primaries (nearly) on one line: no colour
+        return matrix_trc_profile(rgb_to_d50_xyz(*SRGB_PRIMARIES), name, curve)  # space; sRGB's, with the gamma
+
+
+def png_gamma_states_colour(info) -> bool:
+    """Whether a PNG's colours are stated by its gAMA chunk alone (with cHRM): it has one, and no iCCP or
+    sRGB chunk that says more (`info`: Pillow's reading of the chunks)."""
+    return "gamma" in info and "icc_profile" not in info and "srgb" not in info
 
 
 def rgb_to_d50_xyz(red, green, blue, white):

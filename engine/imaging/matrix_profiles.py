@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.cicp import srgb_decode
-from engine.icc_profiles import rgb_to_d50_xyz
+from engine.icc_profiles import SRGB_PRIMARIES, rgb_to_d50_xyz
 
 _PARA_COUNTS = {0: 1, 1: 3, 2: 4, 3: 5, 4: 7}  # parametricCurveType: parameters per function type
-_SRGB_COLORANTS = np.array(rgb_to_d50_xyz((0.64, 0.33), (0.30, 0.60), (0.15, 0.06), (0.3127, 0.3290)))
+_SRGB_COLORANTS = np.array(rgb_to_d50_xyz(*SRGB_PRIMARIES))
 _SAME = 2e-3  # colorants and curve values this close to sRGB's are sRGB (profiles round them differently)
 
 Curve = Callable[[np.ndarray], np.ndarray]

@@ -63,20 +63,36 @@ def fit_rates(restored: Sequence[Restored]) -> tuple[float, float] | None:
     return stn / snn, 0.0
 
 
-def photo_estimate(item: QueueItem, restored: Sequence[Restored], restore_clean: bool, fullres: str = "auto",
-                   rates: tuple[float, float] | None = None) -> float:
-    """Seconds one photo is expected to take: 0 for one that will be skipped as fine; for a photo of known
-    size, from the rates fitted on this run's photos (`fit_rates`, unless given); else the mean of this run's
-    photos of its degradation (which decides the path), else of all of them."""
-    task = item.effective_task
-    if item.task == "none" or (task == "none" and not restore_clean):
-        return 0.0
-    work = photo_work(item.width, item.height, task, fullres)
-    rates = rates if rates is not None else fit_rates(restored)
-    if work is not None and rates is not None:
-        return rates[0] * work[0] + rates[1] * work[1]
-    same = [r.seconds for r in restored if r.task == task] or [r.seconds for r in restored]
-    return sum(same) / len(same)
+class Estimator:
+    """How long each photo should take, from this run's restored photos: fitted once (`fit_rates`, and the
+    mean time of each degradation for photos of unknown size), then asked for each photo of a queue."""
+
+    def __init__(self, restored: Sequence[Restored], restore_clean: bool, fullres: str = "auto") -> None:
+        self.restore_clean, self.fullres = restore_clean, fullres
+        self.rates = fit_rates(restored)
+        by_task: dict[str, list[float]] = {}
+        for r in restored:
+            by_task.setdefault(r.task, []).append(r.seconds)
+        self._means = {task: sum(times) / len(times) for task, times in by_task.items()}
+        self._mean = sum(r.seconds for r in restored) / len(restored) if restored else 0.0
+
+    def photo(self, item: QueueItem) -> float:
+        """Seconds `item` is expected to take: 0 for a photo that will be skipped as fine; for a photo of
+        known size, from the fitted rates; else the mean of this run's photos of its degradation (which
+        decides the path), else of all of them."""
+        task = item.effective_task
+        if item.task == "none" or (task == "none" and not self.restore_clean):
+            return 0.0
+        work = photo_work(item.width, item.height, task, self.fullres)
+        if work is not None and self.rates is not None:
+            return self.rates[0] * work[0] + self.rates[1] * work[1]
+        return self._means.get(task, self._mean)
+
+
+def photo_estimate(item: QueueItem, restored: Sequence[Restored], restore_clean: bool,
+                   fullres: str = "auto") -> float:
+    """`Estimator(restored, …).photo(item)`: one photo's expected seconds (for many, build one Estimator)."""
+    return Estimator(restored, restore_clean, fullres).photo(item)
 
 
 def first_guess(running: QueueItem | None, running_for: float | None, fullres: str = "auto") -> list[Restored]:
@@ -98,11 +114,11 @@ def batch_time_left(running: QueueItem | None, waiting: Iterable[QueueItem], res
     restored = restored or first_guess(running, running_for, fullres)
     if not restored:
         return None
-    rates = fit_rates(restored)
-    left = sum(photo_estimate(i, restored, restore_clean, fullres, rates) for i in waiting)
+    estimator = Estimator(restored, restore_clean, fullres)
+    left = sum(estimator.photo(i) for i in waiting)
     if running is not None and running.state is ItemState.RUNNING:
         if running.eta_s is not None:
             left += running.eta_s
         else:
-            left += photo_estimate(running, restored, restore_clean, fullres, rates) * (1.0 - running.progress)
+            left += estimator.photo(running) * (1.0 - running.progress)
     return left

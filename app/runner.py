@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from PySide6.QtCore import QObject, Signal
 
 from app import files
-from app.batch_eta import Restored, batch_time_left, first_guess, fit_rates, photo_estimate, photo_work
+from app.batch_eta import Estimator, Restored, batch_time_left, first_guess, photo_estimate, photo_work
 from app.client.events import EngineError, EngineState, EngineStatus, EngineUnavailableError, EventStream
 from app.queue_model import FINISHED, BatchQueue, ItemState, QueueItem, detection_fields
 from app.settings import Settings
@@ -83,7 +83,7 @@ class BatchRunner(QObject):
         self._configured: dict[str, Any] = {}
         self._queue_after_detect: set[str] = set()  # Start was pressed while these were being detected
         self._restored: list[Restored] = []  # the photos restored in this run: their times and sizes
-        self._rates: tuple[float, float] | None = None  # fitted on them (`app.batch_eta.fit_rates`)
+        self._estimator: Estimator | None = None  # fitted on them, for each waiting photo's own estimate
         self.batch_started: float | None = None  # time.monotonic() when this run's batch started
         self._closing = False
         self.preview_cancel = None  # set by the preview service: an async callable stopping a preview
@@ -111,8 +111,10 @@ class BatchRunner(QObject):
         """Seconds `item` is expected to take (`app.batch_eta`), from this run's restored photos or, before
         the first has ended, its first guess; None while nothing tells yet (0: it will be skipped as fine)."""
         if self._restored:
-            return photo_estimate(item, self._restored, self.settings.restore_clean, self.settings.fullres,
-                                  self._rates)
+            if self._estimator is None or (self._estimator.restore_clean, self._estimator.fullres) != (
+                    self.settings.restore_clean, self.settings.fullres):  # (fitted again only when it changes)
+                self._estimator = Estimator(self._restored, self.settings.restore_clean, self.settings.fullres)
+            return self._estimator.photo(item)
         current = self.queue.get(self._current[0]) if self._current else None
         running_for = time.monotonic() - self._current_since if self._current else None
         guess = first_guess(current, running_for, self.settings.fullres)
@@ -283,7 +285,7 @@ class BatchRunner(QObject):
             self._ensure_listener()
             self._batch_active = True
             self.batch_started = time.monotonic()
-            self._restored, self._rates = [], None
+            self._restored, self._estimator = [], None
             self._batch = self.tasks.spawn(self._run_batch())
             self.running_changed.emit(True)
 
@@ -419,7 +421,7 @@ class BatchRunner(QObject):
         if outcome == "done" and isinstance(terminal, P.Result):  # (for the time left: `app.batch_eta`)
             self._restored.append(Restored(item.effective_task, time.monotonic() - since, photo_work(
                 terminal.width, terminal.height, item.effective_task, options.fullres, terminal.fullres)))
-            self._rates = fit_rates(self._restored)
+            self._estimator = None  # (fitted again when next asked)
         return outcome
 
     async def _apply_terminal(self, item: QueueItem, terminal: P.Message, strength: float) -> str:

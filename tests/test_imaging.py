@@ -20,6 +20,7 @@ from PIL import Image, ImageCms, ImageOps, PngImagePlugin, TiffImagePlugin, Tiff
 
 from engine import imaging
 from engine.errors import (
+    HourglassError,
     ImageTooLargeError,
     InputNotFoundError,
     InputUnreadableError,
@@ -1027,11 +1028,12 @@ def test_photo_size_of_a_named_pipe_does_not_wait_for_a_writer(tmp_path):
 # ----------------------------------------------------------------------------------------------- RAW
 
 def fake_linear_dng(path: Path, rgb16: np.ndarray, orientation: int = 1, *, bayer: bool = False,
-                    mono: bool = False, xmp: bytes | None = None) -> None:
+                    mono: bool = False, xmp: bytes | None = None, compression: int = 1) -> None:
     """An uncompressed LinearRaw DNG: the simplest RAW file LibRaw decodes; `bayer`: a colour-filter-array
     DNG instead (RGGB, one sample per site taken from `rgb16`), as cameras' sensors record; `mono`: one
     sample per pixel (`rgb16`'s green), as monochrome cameras (Leica's Monochrom) write; `xmp`: an XMP
-    packet in it, as Lightroom writes into a DNG."""
+    packet in it, as Lightroom writes into a DNG; `compression`: the Compression tag's value (the pixels
+    stay uncompressed: for a compression LibRaw refuses before it decodes anything)."""
     h, w, _ = rgb16.shape
     one = [(1, 1)]
     if mono:
@@ -1046,7 +1048,7 @@ def fake_linear_dng(path: Path, rgb16: np.ndarray, orientation: int = 1, *, baye
     else:
         pixels = rgb16.astype("<u2").tobytes()
         layout = {258: (3, [16] * 3), 262: (3, [34892]), 277: (3, [3])}
-    tags = {254: (4, [0]), 256: (4, [w]), 257: (4, [h]), 259: (3, [1]), **layout,
+    tags = {254: (4, [0]), 256: (4, [w]), 257: (4, [h]), 259: (3, [compression]), **layout,
             271: (2, "Hourglass"), 272: (2, "Test"), 273: (4, [0]), 274: (3, [orientation]),
             278: (4, [h]), 279: (4, [len(pixels)]), 284: (3, [1]), 50706: (1, [1, 4, 0, 0]),
             50708: (2, "Hourglass Test"), 50717: (4, [65535]), 50728: (5, one * 3), 50778: (3, [21]),
@@ -1092,6 +1094,40 @@ def add_raw_preview(path: Path, jpeg: bytes) -> None:
     struct.pack_into("<I", data, ifd0 + 2 + 12 * count, len(data))
     data += struct.pack("<H", len(entries)) + b"".join(struct.pack("<HHII", *e) for e in entries) + bytes(4)
     path.write_bytes(bytes(data))
+
+
+def put_behind_a_thumbnail(path: Path) -> None:
+    """Make a fake DNG's raw directory a SubIFD of a new first directory holding a 4×4 RGB thumbnail, as
+    real DNGs are laid out (the raw image in a SubIFD, a preview in IFD0)."""
+    data = bytearray(path.read_bytes())
+    (raw_ifd,) = struct.unpack_from("<I", data, 4)
+    pixels_at = len(data)
+    data += bytes(range(48))
+    bits_at = len(data)
+    data += struct.pack("<3H", 8, 8, 8)
+    entries = [(254, 4, 1, 1), (256, 4, 1, 4), (257, 4, 1, 4), (258, 3, 3, bits_at), (259, 3, 1, 1),
+               (262, 3, 1, 2), (273, 4, 1, pixels_at), (277, 3, 1, 3), (278, 4, 1, 4), (279, 4, 1, 48),
+               (330, 4, 1, raw_ifd)]
+    struct.pack_into("<I", data, 4, len(data))
+    data += struct.pack("<H", len(entries)) + b"".join(struct.pack("<HHII", *e) for e in entries) + bytes(4)
+    path.write_bytes(bytes(data))
+
+
+def test_a_jpeg_xl_dng_is_named_for_what_it_is(tmp_path):
+    """DNG 1.7 allows JPEG XL compression (recent iPhones' ProRAW, Adobe's DNG Converter), and the LibRaw
+    in rawpy's wheels has no JPEG XL decoder: such a photo was said to be damaged or from a camera too new.
+    Now the message names the compression and the way out; other failures keep their messages."""
+    rgb = np.full((32, 48, 3), 9000, np.uint16)
+    for name, compression in (("plain.dng", 1), ("proraw.dng", 52546)):
+        fake_linear_dng(tmp_path / name, rgb, compression=compression)
+        put_behind_a_thumbnail(tmp_path / name)
+    assert read_image(tmp_path / "plain.dng").rgb.shape == (32, 48, 3)  # (the layout itself decodes)
+    message = _err(UnsupportedInputError, tmp_path / "proraw.dng")
+    assert "JPEG XL" in message and "16-bit TIFF" in message and "damaged" not in message
+    with pytest.raises(UnsupportedInputError, match="JPEG XL"):
+        imaging.read_small(tmp_path / "proraw.dng", 16)  # (the detector's read says the same)
+    (tmp_path / "cut.dng").write_bytes((tmp_path / "plain.dng").read_bytes()[:300])
+    assert "JPEG XL" not in str(pytest.raises(HourglassError, read_image, tmp_path / "cut.dng").value)
 
 
 @pytest.mark.parametrize("orientation", [1, 6])

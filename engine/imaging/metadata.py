@@ -9,7 +9,7 @@ import logging
 import re
 import struct
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from contextlib import suppress
 from pathlib import Path
 
@@ -97,17 +97,37 @@ def _writable(tags: dict) -> bool:
 def _tiff_ifd0(read) -> tuple[str, list[tuple[int, int, int, int]]] | None:
     """A classic TIFF's byte order and first directory, as (tag, type, count, offset of the 12-byte entry);
     `read(offset, size)` gives the file's bytes. None for anything else (BigTIFF, damaged)."""
+    return next(_tiff_directories(read, limit=1), None)
+
+
+_SUB_IFDS = 330
+
+
+def _tiff_directories(read, limit: int = 64) -> Iterator[tuple[str, list[tuple[int, int, int, int]]]]:
+    """Each directory of a classic TIFF as `_tiff_ifd0` gives the first: IFD0, those chained after it and
+    their SubIFDs (where a DNG keeps its raw image), at most `limit`, each once; it stops at damage."""
     try:
         head = read(0, 8)
         e = {b"II": "<", b"MM": ">"}.get(head[:2])
         if e is None or struct.unpack_from(e + "H", head, 2)[0] != 42:
-            return None
-        (ifd,) = struct.unpack_from(e + "I", head, 4)
-        (count,) = struct.unpack(e + "H", read(ifd, 2))
-        raw = read(ifd + 2, 12 * count)
-        return e, [(*struct.unpack_from(e + "HHI", raw, 12 * i), ifd + 2 + 12 * i) for i in range(count)]
+            return
+        todo, seen = [struct.unpack_from(e + "I", head, 4)[0]], set()
+        while todo and len(seen) < limit:
+            ifd = todo.pop(0)
+            if ifd == 0 or ifd in seen:
+                continue
+            seen.add(ifd)
+            (count,) = struct.unpack(e + "H", read(ifd, 2))
+            raw = read(ifd + 2, 12 * count + 4)
+            entries = [(*struct.unpack_from(e + "HHI", raw, 12 * i), ifd + 2 + 12 * i) for i in range(count)]
+            yield e, entries
+            for tag, kind, n, at in entries:
+                if tag == _SUB_IFDS and kind in (4, 13) and 0 < n <= limit:
+                    where = read(at + 8, 4) if n == 1 else read(struct.unpack(e + "I", read(at + 8, 4))[0], 4 * n)
+                    todo += struct.unpack(e + "I" * n, where)
+            todo.append(struct.unpack_from(e + "I", raw, 12 * count)[0])
     except struct.error:
-        return None
+        return
 
 
 def _read_exif(img: Image.Image) -> tuple[bytes | None, int]:

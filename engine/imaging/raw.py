@@ -13,12 +13,19 @@ import numpy as np
 from PIL import Image
 
 from engine.errors import (
+    HourglassError,
     ImageTooLargeError,
     InputUnreadableError,
     UnsupportedInputError,
 )
 from engine.imaging.data import ImageData, _check_size
-from engine.imaging.metadata import _XMP_TAG, _clean_exif, _reset_xmp_orientation, _srgb_profile
+from engine.imaging.metadata import (
+    _XMP_TAG,
+    _clean_exif,
+    _reset_xmp_orientation,
+    _srgb_profile,
+    _tiff_directories,
+)
 from engine.imaging.xmp_sidecar import raw_xmp
 
 
@@ -64,19 +71,51 @@ def _develop_raw(path: Path, at_least: int | None = None, full: np.ndarray | Non
                                     gamma=(2.4, 12.92), half_size=half)
     except rawpy.LibRawTooBigError:
         raise ImageTooLargeError(f"{name} is too large for the RAW decoder.") from None
-    except rawpy.LibRawFileUnsupportedError as e:
-        raise UnsupportedInputError(
-            f"{name} is not a camera RAW file Hourglass can decode: it may be damaged, or the camera is "
-            "too new for the RAW decoder. Export it as a 16-bit TIFF from your RAW editor.",
-            detail=str(e)) from None
     except (rawpy.LibRawError, OSError, ValueError) as e:
-        raise InputUnreadableError(f"{name} is damaged or incomplete and could not be decoded.",
-                                   detail=str(e)) from None
+        raise _undecodable(path, e) from None
     if rgb16.ndim == 3 and rgb16.shape[2] == 1:  # one colour plane (a monochrome sensor): gray in three channels
         rgb16 = np.repeat(rgb16, 3, axis=2)
     rgb = rgb16.astype(np.float32)
     rgb /= 65535.0
     return rgb
+
+
+def _undecodable(path: Path, e: Exception) -> HourglassError:
+    """What to tell of a RAW file LibRaw could not decode: damaged, too new, or compressed with JPEG XL."""
+    import rawpy
+
+    name = f'"{path.name}"'
+    if isinstance(e, rawpy.LibRawError) and _jpeg_xl_dng(path):
+        return UnsupportedInputError(
+            f"{name} is a DNG compressed with JPEG XL (DNG 1.7: the JPEG XL formats of recent iPhones' ProRAW, "
+            "or Adobe's DNG Converter with JPEG XL on), which Hourglass's RAW decoder cannot read yet. Export "
+            "it as a 16-bit TIFF from your RAW editor, or convert it again without JPEG XL.", detail=str(e))
+    if isinstance(e, rawpy.LibRawFileUnsupportedError):
+        return UnsupportedInputError(
+            f"{name} is not a camera RAW file Hourglass can decode: it may be damaged, or the camera is "
+            "too new for the RAW decoder. Export it as a 16-bit TIFF from your RAW editor.", detail=str(e))
+    return InputUnreadableError(f"{name} is damaged or incomplete and could not be decoded.", detail=str(e))
+
+
+DNG_JPEG_XL = 52546  # DNG 1.7's Compression value for JPEG XL
+
+
+def _jpeg_xl_dng(path: Path) -> bool:
+    """Whether a TIFF-based RAW keeps an image compressed with JPEG XL, which this LibRaw has no decoder for
+    (rawpy's wheels are built without libjxl): asked only once LibRaw has failed, to say why."""
+    try:
+        with open(path, "rb") as fp:
+            def read(at: int, size: int) -> bytes:
+                fp.seek(at)
+                return fp.read(size)
+
+            for e, entries in _tiff_directories(read):
+                for tag, kind, _count, at in entries:
+                    if tag == 259 and kind == 3 and struct.unpack(e + "H", read(at + 8, 2))[0] == DNG_JPEG_XL:
+                        return True
+    except (OSError, struct.error):
+        pass
+    return False
 
 
 def _raw_metadata(path: Path) -> tuple[bytes | None, bytes | None]:

@@ -18,12 +18,13 @@ from typing import Any, Protocol
 from PySide6.QtCore import QObject, Signal
 
 from app import files
-from app.batch_eta import Estimator, Restored, batch_time_left, first_guess, photo_estimate, photo_work
+from app.batch_eta import Estimator, batch_time_left, first_guess, photo_estimate
 from app.client.events import EngineError, EngineState, EngineStatus, EngineUnavailableError, EventStream
 from app.queue_model import FINISHED, BatchQueue, ItemState, QueueItem, detection_fields
 from app.settings import Settings
 from app.tasks import TaskSet
 from engine import protocol as P
+from engine.batch_time import Restored, photo_work
 from engine.filetypes import passed_over_companion
 
 log = logging.getLogger("app.runner")

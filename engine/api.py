@@ -197,11 +197,14 @@ def restore_file(
     on_progress: Callable[[Progress], None] | None = None,
     on_warning: Callable[[str], None] | None = None,
     cancel: CancelToken | None = None,
+    detection: Detection | None = None,
 ) -> RestoreResult:
     """Read a photo, restore it, write it with its metadata. Never replaces the input or (by default) an
     existing output; the write is atomic, so a cancelled or failed job leaves no partial file.
 
-    With task "auto" the detector chooses the task (recorded in the result with its scores). A photo that
+    With task "auto" the detector chooses the task (recorded in the result with its scores), or
+    `detection`, the detector's answer for this photo made ahead (`detect_file`, which sees the photo as
+    this would: the CLI detects the next photos while one restores, for its time left). A photo that
     is already fine (detected "none", or task "none") is not restored unless `options.restore_clean`: the
     result then has `skipped=True`, an empty `output_path`, and nothing is written.
     """
@@ -247,8 +250,10 @@ def restore_file(
     flat = imaging.format_without_transparency(output_path, img, opts.format) if img.alpha is not None else None
     if flat and (img.alpha < 1.0).any():
         warn(f'"{input_path.name}" has transparent parts; {flat} cannot hold them, so they are white in the result.')
-    task, detection = opts.task, None
-    if task == "auto":
+    task = opts.task
+    if task == "auto" and detection is not None:
+        task = detection.task
+    elif task == "auto":
         stage("detect")
         td = time.perf_counter()
         from engine.detection.detector import READ_SIDE
@@ -257,6 +262,8 @@ def restore_file(
         task, detection = resolve_task_or_warn(imaging.read_small(input_path, READ_SIDE, img.rgb), task, warn)
         timings["detect"] = time.perf_counter() - td
         stage("detect", 1.0)
+    else:
+        detection = None
     found = {} if detection is None else {"confidence": detection.confidence, "scores": dict(detection.scores)}
     if task == "none" and not opts.restore_clean:
         timings["total"] = time.perf_counter() - t0

@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from engine.batch_time import BatchClock, format_time_left
 from engine.filetypes import PAIR_CHOICES
@@ -322,7 +323,10 @@ def cmd_restore(args) -> int:
         path that is the photo itself is not: restoring it is refused with its own message."""
         return not args.overwrite and _exists(out) and not same_file(out, path)
 
-    clock = BatchClock(sum(not restored_before(path, out) for path, (out, _) in zip(files, outputs, strict=True)))
+    to_go = [path for path, (out, _) in zip(files, outputs, strict=True) if not restored_before(path, out)]
+    clock = BatchClock(len(to_go), task=None if args.task == "auto" else args.task, fullres=args.fullres)
+    ahead = LookAhead(to_go, clock, detect=args.task == "auto", restore_clean=args.restore_clean)
+    position = {path: k for k, path in enumerate(to_go)}
     bar = ProgressBar(len(files), clock=clock)
     ok, failed, clean, kept, stopped = 0, [], 0, 0, 0
 
@@ -342,9 +346,15 @@ def cmd_restore(args) -> int:
                     bar.done(f"kept   {path}: {out} already exists")
                     record(path, "kept", output=str(out))
                     continue
+                detection = ahead.detection(position[path], cancel) if path in position else None
                 try:
-                    with clock.photo():
-                        res = restore_file(path, out, model, options, on_progress=bar.update, cancel=cancel)
+                    with clock.photo() as attempt:
+                        res = restore_file(path, out, model, options, on_progress=bar.update, cancel=cancel,
+                                           detection=detection)
+                        if res.skipped:
+                            attempt.skipped()
+                        else:
+                            attempt.restored(res.task, res.width, res.height, res.fullres)
                 except Cancelled:
                     raise
                 except HourglassError as exc:
@@ -402,6 +412,54 @@ def cmd_restore(args) -> int:
         print("Failed:\n" + "\n".join(f"  {line}" for line in failed), file=sys.stderr)
     print(summary, file=sys.stderr)
     return EXIT_FAILED if failed or problems else EXIT_OK
+
+
+class LookAhead:
+    """On a thread of its own, ahead of the restores: each photo's size from its header and, on auto, its
+    degradation, so the time left weighs each photo by its size and the path its degradation takes
+    (`BatchClock`). The restore takes the detection made here instead of making it again (the same answer:
+    `detect_file` sees the photo as the restore does), so nothing is done twice; the first photo detects
+    its own, as it starts at once."""
+
+    def __init__(self, photos: list[Path], clock: BatchClock, detect: bool, restore_clean: bool) -> None:
+        self.photos, self.clock, self.restore_clean = photos, clock, restore_clean
+        self._detections: list = [None] * len(photos)
+        self._ready = [threading.Event() for _ in photos]
+        self._detect = detect
+        threading.Thread(target=self._run, name="look-ahead", daemon=True).start()
+
+    def detection(self, k: int, cancel) -> Any:
+        """Photo `k`'s detection, None where it was not made (the first photo, no detector, a photo the
+        detector could not read: the restore detects itself and says why). It waits for the thread to have
+        looked at the photo, which it has long done unless detecting is slower than restoring."""
+        while not self._ready[k].wait(0.25):
+            cancel.check()
+        return self._detections[k]
+
+    def _run(self) -> None:
+        from engine.batch_time import SKIPPED
+        from engine.imaging import photo_size
+
+        detector = self._detector() if self._detect else None
+        for k, path in enumerate(self.photos):
+            try:
+                self.clock.sizes[k] = photo_size(path)
+                if detector is not None and k > 0:
+                    d = self._detections[k] = detector.detect_file(path)
+                    self.clock.tasks[k] = SKIPPED if d.task == "none" and not self.restore_clean else d.task
+            except Exception:  # (the photo's own restore detects again and says what is wrong)
+                logging.getLogger("hourglass.cli").debug("no detection ahead for %s", path, exc_info=True)
+            finally:
+                self._ready[k].set()
+
+    @staticmethod
+    def _detector() -> Any:
+        try:
+            from engine.detection import default_detector
+
+            return default_detector()
+        except Exception:  # noqa: BLE001 - (no detector: each restore says so itself)
+            return None
 
 
 def _exists(path: Path) -> bool:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from app.batch_eta import Restored, batch_time_left, fit_rates, photo_estimate, photo_work
+from app.batch_eta import batch_time_left, photo_estimate
 from app.queue_model import ItemState, QueueItem
+from engine.batch_time import Restored, fit_rates, photo_work
 from engine.fullres_rule import working_size
 
 

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from engine.batch_time import BatchClock, format_time_left
+from engine.batch_time import SKIPPED, BatchClock, PhotoTimes, Restored, format_time_left, photo_work
 from engine.cli import ProgressBar
 
 
@@ -97,3 +97,81 @@ def test_the_progress_line_says_the_time_left_on_a_terminal_and_in_a_log():
         bar.photo(1, "a.jpg")
         bar.update(SimpleNamespace(stage="restore", fraction=0.5, step=1, steps=3, tile=1, tiles=1))
     assert "50%" in term.getvalue() and "left" not in term.getvalue()  # one photo: its bar says enough
+
+
+def clock_for(t, to_go, tasks=None, sizes=None, task=None) -> BatchClock:
+    clock = BatchClock(to_go, t, task=task)
+    if tasks is not None:
+        clock.tasks[:] = tasks
+    if sizes is not None:
+        clock.sizes[:] = sizes
+    return clock
+
+
+def test_photos_are_weighed_by_size_when_the_task_is_known():
+    """`--task rain`: every photo is tiled, so a photo four times the size takes four times as long (before
+    this, each waiting photo counted as the mean photo, whatever its size)."""
+    t = FakeClock()
+    clock = clock_for(t, 3, task="rain", sizes=[(2000, 1000), (1000, 1000), (4000, 1000)])
+    with clock.photo() as attempt:
+        t.now += 40
+        attempt.restored("rain", 2000, 1000, "tiled")
+    assert clock.left() == pytest.approx(20.0 + 80.0)
+    with clock.photo():
+        t.now += 5  # the 1 MP photo in progress: 15 s of its 20 to go
+        assert clock.left() == pytest.approx(15.0 + 80.0)
+
+
+def test_each_photo_counts_by_its_own_degradation_path_and_size():
+    """On auto the CLI detects the next photos ahead: a waiting photo counts by the path its degradation
+    takes at its size (a 12 MP low-light photo through a ~1 MP copy, a rainy one tiled), a photo that will
+    be skipped as fine as the skipped ones took (none before one is seen), an unknown one as the mean photo."""
+    t = FakeClock()
+    sizes = [(4000, 3000), (2000, 1000), (4000, 3000), (4000, 3000), (4000, 3000), (4000, 3000)]
+    clock = clock_for(t, 6, ["low-light", "rain", "low-light", "rain", "(skipped)", None], sizes)
+    with clock.photo() as attempt:
+        t.now += 30
+        attempt.restored("low-light", 4000, 3000, "fast")
+    with clock.photo() as attempt:
+        t.now += 40
+        attempt.restored("rain", 2000, 1000, "tiled")
+    done = [Restored("low-light", 30.0, photo_work(4000, 3000, "low-light", "auto", "fast")),
+            Restored("rain", 40.0, photo_work(2000, 1000, "rain", "auto", "tiled"))]
+    times = PhotoTimes(done)
+    low, rain = times.seconds("low-light", 4000, 3000), times.seconds("rain", 4000, 3000)
+    assert rain > 4 * low and times.seconds(SKIPPED, 4000, 3000) == 0.0
+    assert clock.left() == pytest.approx(low + rain + 0.0 + 35.0)
+    with clock.photo() as attempt:
+        t.now += 1
+        attempt.skipped()
+    assert PhotoTimes([*done, Restored(SKIPPED, 1.0)]).seconds(SKIPPED, 4000, 3000) == 1.0
+    unsized = BatchClock(2, t)  # nothing known of the photos: the mean of the photos done, as before
+    with unsized.photo() as attempt:
+        t.now += 30
+        attempt.restored("rain", 2000, 1000, "tiled")
+    assert unsized.left() == 30.0
+
+
+def test_the_first_guess_is_weighed_by_size_too():
+    t = FakeClock()
+    clock = clock_for(t, 3, task="rain", sizes=[(2000, 1000), (4000, 1000), None])
+    with clock.photo():
+        t.now += 10
+        assert clock.left(0.25) == pytest.approx(30.0 + 80.0 + 40.0)  # 40 s for 2 MP; unknown size: 40 s
+    auto = clock_for(t, 3, sizes=[(2000, 1000), (4000, 1000), None])
+    with auto.photo():
+        t.now += 10
+        assert auto.left(0.25) == pytest.approx(30.0 + 2 * 40.0)  # the path is not known yet: as before
+
+
+def test_what_comes_in_later_is_taken_into_account():
+    t = FakeClock()
+    clock = BatchClock(3, t)
+    with clock.photo() as attempt:
+        t.now += 40
+        attempt.restored("rain", 2000, 1000, "tiled")
+    assert clock.left() == pytest.approx(80.0)  # nothing read yet: the photo done's time each
+    clock.sizes[1:] = [(1000, 1000), (4000, 1000)]  # (as the CLI's thread fills them in)
+    assert clock.left() == pytest.approx(80.0)  # (a size without a degradation says nothing of the path)
+    clock.tasks[1:] = ["rain", "rain"]
+    assert clock.left() == pytest.approx(20.0 + 80.0)

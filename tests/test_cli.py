@@ -585,3 +585,4 @@ def test_srgb_saves_a_wide_gamut_photo_in_srgb(tmp_path, tiny_model_path):
         with Image.open(out / "dslr.jpg") as result:
             profile = ImageCms.ImageCmsProfile(io.BytesIO(result.info["icc_profile"]))
             assert ImageCms.getProfileDescription(profile).startswith(expected)
+

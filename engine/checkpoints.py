@@ -206,8 +206,58 @@ def validate(sd: dict[str, torch.Tensor], config: NetConfig, name: str) -> None:
                                 f"numbers (NaN or infinite), e.g. {broken[0]}. Download or copy it again.")
 
 
-def read_checkpoint(path: str | os.PathLike, *, use_ema: bool = True) -> Checkpoint:
-    """Load and validate any accepted DiffUIR weight file. Raises ModelNotFoundError/ModelInvalidError."""
+MODEL_SUFFIXES = (".pt", ".pth", ".ckpt", ".safetensors", ".bin")
+MAX_ARCHIVED_BYTES = 8 << 30  # an L training checkpoint with its optimiser state is well under 1 GB
+
+
+def _archived_model(path: Path) -> zipfile.ZipInfo | None:
+    """The model file inside a zip archive that is not itself a PyTorch file: Google Drive and OneDrive
+    hand a folder (the official checkpoints are shared as folders) over as a zip. None for anything else;
+    an archive with no model file, or several, is refused with what it holds."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            files = [i for i in archive.infolist() if not i.is_dir() and not i.filename.startswith("__MACOSX/")]
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return None  # (not a zip, or a damaged one: torch.load says what it is)
+    if any(i.filename.endswith("data.pkl") for i in files):
+        return None  # a PyTorch file: a zip archive itself
+    models = [i for i in files if i.filename.lower().endswith(MODEL_SUFFIXES)
+              and not Path(i.filename).name.startswith("._")]
+    if len(models) == 1:
+        return models[0]
+    if not models:
+        raise ModelInvalidError(f"{_describe(path)} is a zip archive with no model file in it (.pt, .pth or "
+                                ".safetensors). DiffUIR checkpoints are .pth or .safetensors files (README, Models).")
+    names = ", ".join(Path(i.filename).name for i in models[:5]) + (", ..." if len(models) > 5 else "")
+    raise ModelInvalidError(f"{_describe(path)} is a zip archive holding {len(models)} model files ({names}). "
+                            "Extract the one you want (the official universal model is model-300.pt) and "
+                            "import that file.")
+
+
+def _read_archived(path: Path, member: zipfile.ZipInfo, use_ema: bool) -> Checkpoint:
+    """Read the model file `member` of the zip archive `path`, unpacked to a temporary folder (torch and
+    safetensors read files) that is removed afterwards."""
+    import shutil
+    import tempfile
+
+    name = Path(member.filename).name
+    if member.file_size > MAX_ARCHIVED_BYTES:
+        raise ModelInvalidError(f"{_describe(path)} holds {name} of {member.file_size / 2**30:.1f} GB, too "
+                                "large for a DiffUIR model.")
+    with tempfile.TemporaryDirectory(prefix="hourglass-import-") as tmp:
+        inner = Path(tmp) / name
+        try:
+            with zipfile.ZipFile(path) as archive, archive.open(member) as src, open(inner, "wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+            raise ModelInvalidError(f"{name} could not be unpacked from {_describe(path)}: {exc}",
+                                    detail=str(exc)) from exc
+        return read_checkpoint(inner, use_ema=use_ema, archived=False)
+
+
+def read_checkpoint(path: str | os.PathLike, *, use_ema: bool = True, archived: bool = True) -> Checkpoint:
+    """Load and validate any accepted DiffUIR weight file, or the one in a zip archive (`archived`: look
+    inside one). Raises ModelNotFoundError/ModelInvalidError."""
     path = Path(path)
     if path.is_dir():
         raise ModelNotFoundError(f"'{path}' is a folder; give the checkpoint file inside it (.pt, .pth or "
@@ -218,6 +268,9 @@ def read_checkpoint(path: str | os.PathLike, *, use_ema: bool = True) -> Checkpo
         raise ModelNotFoundError(f"Model file '{path}' does not exist.")
     if path.stat().st_size == 0:
         raise ModelInvalidError(f"{_describe(path)} is empty.")
+    member = _archived_model(path) if archived else None
+    if member is not None:
+        return _read_archived(path, member, use_ema)
     metadata: dict[str, str] = {}
     if _is_safetensors(path):
         raw, metadata = _load_safetensors(path)

@@ -109,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     msub = models.add_subparsers(dest="models_command")
     msub.add_parser("list", help="list the models Hourglass can find (default)")
     imp = msub.add_parser("import", help="validate an official DiffUIR checkpoint and add it to your models")
-    imp.add_argument("file")
+    imp.add_argument("file", help="a .pt/.pth/.safetensors file, or the zip a shared folder downloads as")
     imp.add_argument("--name", help="name for the imported model")
     imp.add_argument("--raw", action="store_true", help="use the raw (non-EMA) weights of a training checkpoint")
     models.add_argument("--json", action="store_true")

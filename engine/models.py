@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,11 +112,15 @@ def resolve_model(name_or_path: str | os.PathLike | None) -> ModelInfo:
                              f"the command line; it is kept in {user_models_dir()}).")
 
 
+# what Google Drive appends to a folder it zips for download: "DiffUIR-T-20240101T000000Z-001.zip"
+_DOWNLOAD_STAMP = re.compile(r"-\d{8}T\d{6}Z-\d{3}$")
+
+
 def import_model(src: str | os.PathLike, *, use_ema: bool = True, name: str | None = None) -> ModelInfo:
     """Validate an official checkpoint and store it in the user folder as safetensors."""
     src = Path(src)
     folder = user_models_dir()
-    stem = name or f"diffuir-{src.stem}"
+    stem = name or f"diffuir-{_DOWNLOAD_STAMP.sub('', src.stem)}"
     dst = folder / f"{stem}.safetensors"
     if dst.exists():
         raise ModelInvalidError(f"A model named '{stem}' is already imported ({dst}); remove it first or pick "

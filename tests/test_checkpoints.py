@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+from pathlib import Path
 
 import pytest
 import torch
@@ -171,3 +172,43 @@ def test_files_that_are_not_checkpoints_say_what_they_are(tmp_path, content, mes
     (tmp_path / "DiffUIR_L.pth").write_bytes(content + b"\0" * 600)
     with pytest.raises(ModelInvalidError, match=message):
         read_checkpoint(tmp_path / "DiffUIR_L.pth")
+
+
+def _zip(path, members: dict):
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+def test_the_zip_a_shared_folder_downloads_as_is_read_inside(tmp_path, golden):
+    """The official checkpoints are shared as Google Drive / OneDrive folders, which download as a zip
+    (`DiffUIR-T-20240101T000000Z-001.zip`): it used to be "not readable as a PyTorch checkpoint". The one
+    model file inside is read (unpacked to a temporary folder, removed after); an archive without one, or
+    with several, says what it holds."""
+    import tempfile
+
+    official = (golden / "T_trainer_checkpoint.pt").read_bytes()
+    drive = _zip(tmp_path / "DiffUIR-T-20240101T000000Z-001.zip",
+                 {"DiffUIR-T/model-300.pt": official, "DiffUIR-T/README.txt": b"notes",
+                  "__MACOSX/DiffUIR-T/._model-300.pt": b"\0\5\26\7"})
+    before = set(Path(tempfile.gettempdir()).glob("hourglass-import-*"))
+    ck, direct = read_checkpoint(drive), read_checkpoint(golden / "T_trainer_checkpoint.pt")
+    assert ck.variant == "T" and ck.source == "ema" and _same(ck.state_dict, direct.state_dict)
+    assert _same(read_checkpoint(drive, use_ema=False).state_dict,
+                 read_checkpoint(golden / "T_trainer_checkpoint.pt", use_ema=False).state_dict)
+    assert set(Path(tempfile.gettempdir()).glob("hourglass-import-*")) == before
+    with pytest.raises(ModelInvalidError, match=r"zip archive with no model file"):
+        read_checkpoint(_zip(tmp_path / "notes.zip", {"DiffUIR-T/README.txt": b"notes"}))
+    with pytest.raises(ModelInvalidError, match=r"2 model files \(model-200.pt, model-300.pt\)\. Extract"):
+        read_checkpoint(_zip(tmp_path / "two.zip", {"a/model-200.pt": official, "a/model-300.pt": official}))
+    with pytest.raises(ModelInvalidError, match=r"'model-300.pt' is not readable as a PyTorch checkpoint"):
+        read_checkpoint(_zip(tmp_path / "cut.zip", {"model-300.pt": official[:5000]}))
+    damaged = bytearray(drive.read_bytes())
+    at = damaged.find(b"DiffUIR-T/model-300.pt") + 200  # (inside its compressed data: the CRC check fails)
+    damaged[at:at + 64] = bytes(64)
+    (tmp_path / "damaged.zip").write_bytes(bytes(damaged))
+    with pytest.raises(ModelInvalidError, match="could not be unpacked from"):
+        read_checkpoint(tmp_path / "damaged.zip")

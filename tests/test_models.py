@@ -189,3 +189,16 @@ def test_the_same_weights_in_two_files_restore_bit_identically(tmp_path):
         model = models.load_model(_model_file(tmp_path / f"m{pad}.safetensors", pad="x" * pad))
         outs.append(engine.restore_image(photo, model, steps=1, task="haze", fullres="tiled"))
     assert all(np.array_equal(outs[0], o) for o in outs[1:])
+
+
+def test_a_zipped_folder_imports_under_the_folders_name(golden, tmp_path):
+    """Google Drive zips a shared folder as `<folder>-<time stamp>-001.zip`: the model is named after the
+    folder, without the stamp."""
+    import zipfile
+
+    drive = tmp_path / "DiffUIR-T-20240101T000000Z-001.zip"
+    with zipfile.ZipFile(drive, "w") as archive:
+        archive.write(golden / "T_trainer_checkpoint.pt", "DiffUIR-T/model-300.pt")
+    info = models.import_model(drive)
+    assert info.name == "diffuir-DiffUIR-T" and info.variant == "T"
+    assert models.load_model("diffuir-DiffUIR-T").parameters == 886_435

@@ -104,7 +104,7 @@ class ModelDialog(QDialog):
     def _choose_file(self) -> None:
         dialog = QFileDialog(self, "Import a DiffUIR checkpoint")
         dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
-        dialog.setNameFilters(["Checkpoints (*.pt *.pth *.ckpt *.safetensors *.bin)", "All files (*)"])
+        dialog.setNameFilters(["Checkpoints (*.pt *.pth *.ckpt *.safetensors *.bin *.zip)", "All files (*)"])
         dialog.fileSelected.connect(self.import_path)
         dialog.open()
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 
 from engine.errors import ModelInvalidError, ModelNotFoundError, OutputExistsError, OutputNotWritableError
+from engine.filetypes import is_model_file
 from engine.network import VARIANTS, NetConfig, expected_shapes
 from engine.schedule import DELTA_END, PRESETS, SUM_SCALE, TIMESTEPS
 
@@ -206,7 +207,6 @@ def validate(sd: dict[str, torch.Tensor], config: NetConfig, name: str) -> None:
                                 f"numbers (NaN or infinite), e.g. {broken[0]}. Download or copy it again.")
 
 
-MODEL_SUFFIXES = (".pt", ".pth", ".ckpt", ".safetensors", ".bin")
 MAX_ARCHIVED_BYTES = 8 << 30  # an L training checkpoint with its optimiser state is well under 1 GB
 
 
@@ -221,8 +221,7 @@ def _archived_model(path: Path) -> zipfile.ZipInfo | None:
         return None  # (not a zip, or a damaged one: torch.load says what it is)
     if any(i.filename.endswith("data.pkl") for i in files):
         return None  # a PyTorch file: a zip archive itself
-    models = [i for i in files if i.filename.lower().endswith(MODEL_SUFFIXES)
-              and not Path(i.filename).name.startswith("._")]
+    models = [i for i in files if is_model_file(i.filename) and not Path(i.filename).name.startswith("._")]
     if len(models) == 1:
         return models[0]
     if not models:

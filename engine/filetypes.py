@@ -39,6 +39,14 @@ OTHER_IMAGE_EXTENSIONS = frozenset({
 })
 
 
+# Model weight files (`engine.checkpoints` reads them): dropped on the window, they go to the Models dialog.
+MODEL_EXTENSIONS = (".pt", ".pth", ".ckpt", ".safetensors", ".bin")
+
+
+def is_model_file(path: str | Path) -> bool:
+    return Path(path).suffix.lower() in MODEL_EXTENSIONS
+
+
 AVIF_BRANDS = frozenset({b"avif", b"avis"})  # ISO media brands of AVIF stills and sequences (Pillow reads
 # these itself; pillow-heif the other HEIF brands)
 

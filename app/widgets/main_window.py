@@ -55,7 +55,7 @@ from app.widgets.error_dialog import ErrorDialog
 from app.widgets.model_dialog import ModelDialog
 from app.widgets.settings_dialog import SettingsDialog
 from engine.batch_time import format_time_left
-from engine.filetypes import PHOTO_EXTENSIONS, numbered_name
+from engine.filetypes import PHOTO_EXTENSIONS, is_model_file, numbered_name
 
 TITLE = "Hourglass — photo restoration"
 # the engine client's states in the status bar's words (its tooltip says why)
@@ -261,7 +261,16 @@ class MainWindow(QMainWindow):
     # -------------------------------------------------------------- commands
 
     def add_paths(self, paths: list[str]) -> None:
-        self.runner.add_paths(paths)
+        """Queue the photos in these files and folders. A model file among them (a checkpoint just
+        downloaded, dropped on the window) is imported in the Models dialog instead."""
+        models = [p for p in paths if is_model_file(p) and Path(p).is_file()]
+        if models:
+            dialog = self.open_models()
+            for path in models:
+                dialog.import_path(path)
+        photos = [p for p in paths if p not in models]
+        if photos or not models:
+            self.runner.add_paths(photos)
 
     def add_samples(self) -> None:
         """Queue the bundled sample photos (copied to the data folder first: the install is read-only)."""

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QDialog
 
 from app.launcher import wants_gui
 from app.models_service import ModelRow, ModelService, error_text, rows_from_json
@@ -245,3 +246,24 @@ def test_the_x11_check_knows_every_library_qts_xcb_plugin_links():
     linked |= set(_elf_needed(next((qt / "lib").glob("libQt6XcbQpa.so.6*"))))
     x11 = {name for name in linked if name.startswith(("libxcb", "libX11", "libxkbcommon"))} - {"libxcb.so.1"}
     assert x11 == {name for name, _, _ in XCB_LIBRARIES}
+
+
+def test_a_model_file_dropped_on_the_window_is_imported_not_queued(make_window, qtbot, tmp_path, monkeypatch):
+    """A checkpoint just downloaded and dragged onto the window opens the Models dialog, which imports it;
+    photos dropped with it are queued as usual."""
+    from app.models_service import ModelService
+
+    imported = []
+    monkeypatch.setattr(ModelService, "import_file", lambda self, path, name=None: imported.append(path))
+    checkpoint = tmp_path / "model-300.pt"
+    checkpoint.write_bytes(b"PK")
+    photo = tmp_path / "photo.png"
+    from PIL import Image
+
+    Image.new("RGB", (64, 48), (90, 60, 30)).save(photo)
+    window = make_window()
+    window.add_paths([str(checkpoint), str(photo)])
+    qtbot.waitUntil(lambda: len(window.runner.queue) == 1, timeout=5000)
+    assert imported == [str(checkpoint)] and window.runner.queue.paths() == [str(photo)]
+    dialog = next(w for w in window.findChildren(QDialog) if w.windowTitle() == "Models")
+    assert dialog.isVisible() and dialog.status.text() == "Checking model-300.pt…"

@@ -207,13 +207,15 @@ def validate(sd: dict[str, torch.Tensor], config: NetConfig, name: str) -> None:
                                 f"numbers (NaN or infinite), e.g. {broken[0]}. Download or copy it again.")
 
 
+UNIVERSAL_NAME = "model-300.pt"  # the official all-in-one model (DiffUIR's README), taken from an archive
 MAX_ARCHIVED_BYTES = 8 << 30  # an L training checkpoint with its optimiser state is well under 1 GB
 
 
 def _archived_model(path: Path) -> zipfile.ZipInfo | None:
     """The model file inside a zip archive that is not itself a PyTorch file: Google Drive and OneDrive
-    hand a folder (the official checkpoints are shared as folders) over as a zip. None for anything else;
-    an archive with no model file, or several, is refused with what it holds."""
+    hand a folder (the official checkpoints are shared as folders) over as a zip. Of several, the official
+    universal model. None for anything else; an archive with no model file, or several others, is refused
+    with what it holds."""
     try:
         with zipfile.ZipFile(path) as archive:
             files = [i for i in archive.infolist() if not i.is_dir() and not i.filename.startswith("__MACOSX/")]
@@ -222,15 +224,15 @@ def _archived_model(path: Path) -> zipfile.ZipInfo | None:
     if any(i.filename.endswith("data.pkl") for i in files):
         return None  # a PyTorch file: a zip archive itself
     models = [i for i in files if is_model_file(i.filename) and not Path(i.filename).name.startswith("._")]
-    if len(models) == 1:
-        return models[0]
+    universal = [i for i in models if Path(i.filename).name == UNIVERSAL_NAME]
+    if len(models) == 1 or len(universal) == 1:  # (DiffUIR's folders may also hold model-130.pt, for UDC)
+        return universal[0] if universal else models[0]
     if not models:
         raise ModelInvalidError(f"{_describe(path)} is a zip archive with no model file in it (.pt, .pth or "
                                 ".safetensors). DiffUIR checkpoints are .pth or .safetensors files (README, Models).")
     names = ", ".join(Path(i.filename).name for i in models[:5]) + (", ..." if len(models) > 5 else "")
     raise ModelInvalidError(f"{_describe(path)} is a zip archive holding {len(models)} model files ({names}). "
-                            "Extract the one you want (the official universal model is model-300.pt) and "
-                            "import that file.")
+                            "Extract the one you want and import that file.")
 
 
 def _read_archived(path: Path, member: zipfile.ZipInfo, use_ema: bool) -> Checkpoint:

@@ -186,8 +186,8 @@ def _zip(path, members: dict):
 def test_the_zip_a_shared_folder_downloads_as_is_read_inside(tmp_path, golden):
     """The official checkpoints are shared as Google Drive / OneDrive folders, which download as a zip
     (`DiffUIR-T-20240101T000000Z-001.zip`): it used to be "not readable as a PyTorch checkpoint". The one
-    model file inside is read (unpacked to a temporary folder, removed after); an archive without one, or
-    with several, says what it holds."""
+    model file inside is read (unpacked to a temporary folder, removed after), or of several the official
+    universal model-300.pt; an archive without one, or with several others, says what it holds."""
     import tempfile
 
     official = (golden / "T_trainer_checkpoint.pt").read_bytes()
@@ -202,8 +202,10 @@ def test_the_zip_a_shared_folder_downloads_as_is_read_inside(tmp_path, golden):
     assert set(Path(tempfile.gettempdir()).glob("hourglass-import-*")) == before
     with pytest.raises(ModelInvalidError, match=r"zip archive with no model file"):
         read_checkpoint(_zip(tmp_path / "notes.zip", {"DiffUIR-T/README.txt": b"notes"}))
-    with pytest.raises(ModelInvalidError, match=r"2 model files \(model-200.pt, model-300.pt\)\. Extract"):
-        read_checkpoint(_zip(tmp_path / "two.zip", {"a/model-200.pt": official, "a/model-300.pt": official}))
+    with pytest.raises(ModelInvalidError, match=r"2 model files \(model-130.pt, model-200.pt\)\. Extract"):
+        read_checkpoint(_zip(tmp_path / "two.zip", {"a/model-130.pt": official, "a/model-200.pt": official}))
+    both = _zip(tmp_path / "both.zip", {"a/model-130.pt": b"the UDC model", "a/model-300.pt": official})
+    assert _same(read_checkpoint(both).state_dict, direct.state_dict)  # the universal model of the two
     with pytest.raises(ModelInvalidError, match=r"'model-300.pt' is not readable as a PyTorch checkpoint"):
         read_checkpoint(_zip(tmp_path / "cut.zip", {"model-300.pt": official[:5000]}))
     damaged = bytearray(drive.read_bytes())

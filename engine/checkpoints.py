@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from engine.errors import ModelInvalidError, ModelNotFoundError, OutputExistsError, OutputNotWritableError
-from engine.filetypes import is_model_file
+from engine.filetypes import archived_models
 from engine.network import VARIANTS, NetConfig, expected_shapes
 from engine.schedule import DELTA_END, PRESETS, SUM_SCALE, TIMESTEPS
 
@@ -211,45 +211,41 @@ UNIVERSAL_NAME = "model-300.pt"  # the official all-in-one model (DiffUIR's READ
 MAX_ARCHIVED_BYTES = 8 << 30  # an L training checkpoint with its optimiser state is well under 1 GB
 
 
-def _archived_model(path: Path) -> zipfile.ZipInfo | None:
-    """The model file inside a zip archive that is not itself a PyTorch file: Google Drive and OneDrive
-    hand a folder (the official checkpoints are shared as folders) over as a zip. Of several, the official
-    universal model. None for anything else; an archive with no model file, or several others, is refused
-    with what it holds."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            files = [i for i in archive.infolist() if not i.is_dir() and not i.filename.startswith("__MACOSX/")]
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        return None  # (not a zip, or a damaged one: torch.load says what it is)
-    if any(i.filename.endswith("data.pkl") for i in files):
-        return None  # a PyTorch file: a zip archive itself
-    models = [i for i in files if is_model_file(i.filename) and not Path(i.filename).name.startswith("._")]
-    universal = [i for i in models if Path(i.filename).name == UNIVERSAL_NAME]
+def _archived_model(path: Path) -> str | None:
+    """The name of the model file to read inside a zip archive (`filetypes.archived_models`: a shared folder
+    downloaded as a zip): its only one or, of several, the official universal model. None for any other
+    file; an archive with no model file, or several others, is refused with what it holds."""
+    models = archived_models(path)
+    if models is None:
+        return None
+    universal = [n for n in models if Path(n).name == UNIVERSAL_NAME]
     if len(models) == 1 or len(universal) == 1:  # (DiffUIR's folders may also hold model-130.pt, for UDC)
         return universal[0] if universal else models[0]
     if not models:
         raise ModelInvalidError(f"{_describe(path)} is a zip archive with no model file in it (.pt, .pth or "
                                 ".safetensors). DiffUIR checkpoints are .pth or .safetensors files (README, Models).")
-    names = ", ".join(Path(i.filename).name for i in models[:5]) + (", ..." if len(models) > 5 else "")
+    names = ", ".join(Path(n).name for n in models[:5]) + (", ..." if len(models) > 5 else "")
     raise ModelInvalidError(f"{_describe(path)} is a zip archive holding {len(models)} model files ({names}). "
                             "Extract the one you want and import that file.")
 
 
-def _read_archived(path: Path, member: zipfile.ZipInfo, use_ema: bool) -> Checkpoint:
+def _read_archived(path: Path, member: str, use_ema: bool) -> Checkpoint:
     """Read the model file `member` of the zip archive `path`, unpacked to a temporary folder (torch and
     safetensors read files) that is removed afterwards."""
     import shutil
     import tempfile
 
-    name = Path(member.filename).name
-    if member.file_size > MAX_ARCHIVED_BYTES:
-        raise ModelInvalidError(f"{_describe(path)} holds {name} of {member.file_size / 2**30:.1f} GB, too "
-                                "large for a DiffUIR model.")
+    name = Path(member).name
     with tempfile.TemporaryDirectory(prefix="hourglass-import-") as tmp:
         inner = Path(tmp) / name
         try:
-            with zipfile.ZipFile(path) as archive, archive.open(member) as src, open(inner, "wb") as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
+            with zipfile.ZipFile(path) as archive:
+                size = archive.getinfo(member).file_size
+                if size > MAX_ARCHIVED_BYTES:
+                    raise ModelInvalidError(f"{_describe(path)} holds {name} of {size / 2**30:.1f} GB, too large "
+                                            "for a DiffUIR model.")
+                with archive.open(member) as src, open(inner, "wb") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
         except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
             raise ModelInvalidError(f"{name} could not be unpacked from {_describe(path)}: {exc}",
                                     detail=str(exc)) from exc

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -45,6 +46,20 @@ MODEL_EXTENSIONS = (".pt", ".pth", ".ckpt", ".safetensors", ".bin")
 
 def is_model_file(path: str | Path) -> bool:
     return Path(path).suffix.lower() in MODEL_EXTENSIONS
+
+
+def archived_models(path: str | Path) -> list[str] | None:
+    """The model files in a zip archive that is not itself a PyTorch file (one is a zip too), by their names
+    in it: Google Drive and OneDrive hand a shared folder (the official checkpoints are shared as folders)
+    over as a zip. None for any other file; macOS's resource forks (`__MACOSX/`, `._name`) are left out."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = [n for n in archive.namelist() if not n.endswith("/") and not n.startswith("__MACOSX/")]
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return None
+    if any(n.endswith("data.pkl") for n in names):
+        return None
+    return [n for n in names if is_model_file(n) and not Path(n).name.startswith("._")]
 
 
 AVIF_BRANDS = frozenset({b"avif", b"avis"})  # ISO media brands of AVIF stills and sequences (Pillow reads

@@ -183,7 +183,7 @@ def _zip(path, members: dict):
     return path
 
 
-def test_the_zip_a_shared_folder_downloads_as_is_read_inside(tmp_path, golden):
+def test_the_zip_a_shared_folder_downloads_as_is_read_inside(tmp_path, golden, monkeypatch):
     """The official checkpoints are shared as Google Drive / OneDrive folders, which download as a zip
     (`DiffUIR-T-20240101T000000Z-001.zip`): it used to be "not readable as a PyTorch checkpoint". The one
     model file inside is read (unpacked to a temporary folder, removed after), or of several the official
@@ -208,6 +208,12 @@ def test_the_zip_a_shared_folder_downloads_as_is_read_inside(tmp_path, golden):
     assert _same(read_checkpoint(both).state_dict, direct.state_dict)  # the universal model of the two
     with pytest.raises(ModelInvalidError, match=r"'model-300.pt' is not readable as a PyTorch checkpoint"):
         read_checkpoint(_zip(tmp_path / "cut.zip", {"model-300.pt": official[:5000]}))
+    from engine import checkpoints
+
+    monkeypatch.setattr(checkpoints, "MAX_ARCHIVED_BYTES", 1000)  # (a zip bomb is not unpacked)
+    with pytest.raises(ModelInvalidError, match=r"holds model-300.pt of 0.0 GB, too large"):
+        read_checkpoint(drive)
+    monkeypatch.undo()
     damaged = bytearray(drive.read_bytes())
     at = damaged.find(b"DiffUIR-T/model-300.pt") + 200  # (inside its compressed data: the CRC check fails)
     damaged[at:at + 64] = bytes(64)

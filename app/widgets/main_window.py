@@ -55,7 +55,7 @@ from app.widgets.error_dialog import ErrorDialog
 from app.widgets.model_dialog import ModelDialog
 from app.widgets.settings_dialog import SettingsDialog
 from engine.batch_time import format_time_left
-from engine.filetypes import PHOTO_EXTENSIONS, is_model_file, numbered_name
+from engine.filetypes import PHOTO_EXTENSIONS, archived_models, is_model_file, numbered_name
 
 TITLE = "Hourglass — photo restoration"
 # the engine client's states in the status bar's words (its tooltip says why)
@@ -263,7 +263,8 @@ class MainWindow(QMainWindow):
     def add_paths(self, paths: list[str]) -> None:
         """Queue the photos in these files and folders. A model file among them (a checkpoint just
         downloaded, dropped on the window) is imported in the Models dialog instead."""
-        models = [p for p in paths if is_model_file(p) and Path(p).is_file()]
+        models = [p for p in paths if Path(p).is_file() and (is_model_file(p) or (
+            Path(p).suffix.lower() == ".zip" and archived_models(p)))]  # (a shared folder downloaded as a zip)
         if models:
             dialog = self.open_models()
             for path in models:

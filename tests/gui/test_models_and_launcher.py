@@ -261,9 +261,16 @@ def test_a_model_file_dropped_on_the_window_is_imported_not_queued(make_window, 
     from PIL import Image
 
     Image.new("RGB", (64, 48), (90, 60, 30)).save(photo)
+    import zipfile
+
+    drive = tmp_path / "DiffUIR-T-20240101T000000Z-001.zip"  # (a shared folder, downloaded)
+    with zipfile.ZipFile(drive, "w") as archive:
+        archive.writestr("DiffUIR-T/model-300.pt", b"PK")
+    with zipfile.ZipFile(tmp_path / "holiday.zip", "w") as archive:  # (not a model: passed over as before)
+        archive.writestr("beach.jpg", b"\xff\xd8")
     window = make_window()
-    window.add_paths([str(checkpoint), str(photo)])
+    window.add_paths([str(checkpoint), str(photo), str(drive), str(tmp_path / "holiday.zip")])
     qtbot.waitUntil(lambda: len(window.runner.queue) == 1, timeout=5000)
-    assert imported == [str(checkpoint)] and window.runner.queue.paths() == [str(photo)]
+    assert imported == [str(checkpoint), str(drive)] and window.runner.queue.paths() == [str(photo)]
     dialog = next(w for w in window.findChildren(QDialog) if w.windowTitle() == "Models")
-    assert dialog.isVisible() and dialog.status.text() == "Checking model-300.pt…"
+    assert dialog.isVisible() and dialog.status.text().startswith("Checking ")

@@ -50,7 +50,8 @@ class ModelDialog(QDialog):
         self.name = QLineEdit()
         self.name.setPlaceholderText("Name for the imported model (optional)")
         self.import_button = QPushButton("Import checkpoint…")
-        self.import_button.setToolTip("An official DiffUIR checkpoint (.pt/.pth/.safetensors); it is validated first")
+        self.import_button.setToolTip("An official DiffUIR checkpoint (.pt/.pth/.safetensors, or the zip its shared "
+                                      "folder downloads as); it is validated first")
         self.use_button = QPushButton("Use selected")
         self.default_button = QPushButton("Use bundled default")
         close = QPushButton("Close")

@@ -24,6 +24,8 @@ from engine.protocol import UNSURE, runner_up
 log = logging.getLogger("app.queue")
 
 
+DETECTION_FAILED = "Detection failed: "  # how a detect_message begins when the engine could not read the photo
+
 class ItemState(str, enum.Enum):
     PENDING = "pending"
     DETECTING = "detecting"
@@ -63,7 +65,7 @@ class QueueItem:
     confidence: float | None = None
     second_task: str | None = None  # the detector's next guess, shown when it was unsure of the first
     second_confidence: float | None = None
-    detect_message: str = ""  # "not available" etc.
+    detect_message: str = ""  # "not available", or DETECTION_FAILED and the engine's reason
     progress: float = 0.0
     eta_s: float | None = None
     stage: str = ""

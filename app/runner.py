@@ -20,7 +20,7 @@ from PySide6.QtCore import QObject, Signal
 from app import files
 from app.batch_eta import Estimator, batch_time_left, first_guess, photo_estimate
 from app.client.events import EngineError, EngineState, EngineStatus, EngineUnavailableError, EventStream
-from app.queue_model import FINISHED, BatchQueue, ItemState, QueueItem, detection_fields
+from app.queue_model import DETECTION_FAILED, FINISHED, BatchQueue, ItemState, QueueItem, detection_fields
 from app.settings import Settings
 from app.tasks import TaskSet
 from engine import protocol as P
@@ -471,7 +471,7 @@ class BatchRunner(QObject):
             try:
                 analysis = await self.engine.analyze(item.path)
             except EngineError as exc:
-                changes = {"detect_message": f"Detection failed: {exc}"}
+                changes = {"detect_message": f"{DETECTION_FAILED}{exc}"}
             else:
                 if analysis.available and analysis.task:
                     changes = detection_fields(analysis.task, analysis.confidence, analysis.scores)

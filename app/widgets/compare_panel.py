@@ -28,7 +28,7 @@ from app.compare_view import CompareView
 from app.comparisons import GROUPS, Alternative, alternatives
 from app.images import ImageLoader
 from app.preview import PreviewService
-from app.queue_model import FINISHED, ItemState, QueueItem
+from app.queue_model import DETECTION_FAILED, FINISHED, ItemState, QueueItem
 from app.runner import RESTORE_AGAIN_HINT, BatchRunner
 
 ZERO_STRENGTH = "Strength 0%: the results are saved as the originals (nothing of the restoration is kept)."
@@ -50,6 +50,7 @@ class ComparePanel(QWidget):
         self._pair_token = 0
         self._pair_strength = 1.0  # the strength the shown result was saved with
         self._pair_paths: tuple[str, str | None] = ("", None)  # the photo and result being shown
+        self._pair_reason = ""  # what the engine said of the photo, should it not be shown
         self._alternative: tuple[str, Alternative] | None = None  # the comparison on show: item id, right side
         self._build()
         self._wire()
@@ -146,6 +147,7 @@ class ComparePanel(QWidget):
         if result_gone:
             after = None
         self._pair_paths = (item.path, after)
+        self._pair_reason = _engine_reason(item)
         self._pair_token = self.images.load_pair(item.path, after)
         self._pair_strength = item.saved_strength if after else 1.0
         if item.state is ItemState.FAILED:  # the engine's messages mostly name the photo already
@@ -167,7 +169,7 @@ class ComparePanel(QWidget):
         if token == self._pair_token:
             self.view.set_images(before, after, after_strength=self._pair_strength)
             if before is None:
-                self.view.placeholder = _not_shown(*self._pair_paths)
+                self.view.placeholder = _not_shown(*self._pair_paths, self._pair_reason)
 
     def _on_strength(self, value: int) -> None:
         self.settings.strength = value / 100
@@ -315,15 +317,26 @@ class ComparePanel(QWidget):
 
 
 def _shown_as(item: QueueItem) -> tuple:
-    """What the panel shows of an item: the same for every unfinished state, else its outcome."""
+    """What the panel shows of an item: the same for every unfinished state (but for what the engine said
+    of it, should it not be shown), else its outcome."""
     if item.state not in FINISHED:
-        return ("unfinished",)
+        return ("unfinished", _engine_reason(item))
     return (item.state, item.output_path, item.skipped, item.note, item.error_message, item.saved_strength)
 
 
-def _not_shown(photo: str, result: str | None) -> str:
-    """Why the photo could not be shown: gone from where it was queued, or not decodable."""
+def _engine_reason(item: QueueItem) -> str:
+    """What the engine said when it failed to restore or analyse the photo ("" when it did not)."""
+    if item.state is ItemState.FAILED and item.error_message:
+        return item.error_message
+    return item.detect_message.removeprefix(DETECTION_FAILED) if item.detect_message.startswith(DETECTION_FAILED) else ""
+
+
+def _not_shown(photo: str, result: str | None, reason: str = "") -> str:
+    """Why the photo could not be shown: gone from where it was queued, or not decodable (with what the
+    engine said of it, which names the cause: a damaged file, or a kind it cannot read)."""
     if not os.path.exists(photo):
         also = f"\nIts restored file is still at {result}." if result and os.path.exists(result) else ""
         return f"The photo is no longer at {photo} (moved or deleted).{also}"
+    if reason:
+        return f"This photo cannot be shown: it could not be decoded.\n{reason}"
     return "This photo cannot be shown: it could not be decoded (damaged?)."

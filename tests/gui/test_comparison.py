@@ -149,3 +149,20 @@ def test_a_photo_the_view_cannot_show_says_why_it_cannot_be_previewed(make_windo
     qtbot.waitUntil(lambda: "cannot be shown" in window.compare.placeholder, timeout=TIMEOUT)
     window.panel.preview_visible()
     assert "cannot be previewed" in window.panel.caption.text() and not fake_engine.submitted
+
+
+def test_a_photo_the_engine_cannot_read_either_shows_the_engines_reason(make_window, qtbot, tmp_path, fake_engine):
+    """A photo neither the view nor the engine can decode: the view said "(damaged?)" while the engine's
+    analysis knew why (here a JPEG XL DNG, which is not damaged); it now shows what the engine said."""
+    raw = tmp_path / "jpeg-xl.dng"
+    raw.write_bytes(b"II*\x00" + bytes(64))
+    fake_engine.analysis_available = fake_engine.analyze_capability = True
+    window = make_window()
+    window.runner.start_engine()
+    qtbot.waitUntil(lambda: window.runner.can_detect, timeout=TIMEOUT)
+    window.add_paths([str(raw)])
+    qtbot.waitUntil(lambda: len(window.queue) == 1 and bool(window.queue[0].detect_message), timeout=TIMEOUT)
+    window.select_row(0)
+    qtbot.waitUntil(lambda: "JPEG XL" in window.compare.placeholder, timeout=TIMEOUT)
+    assert window.compare.placeholder == ('This photo cannot be shown: it could not be decoded.\n'
+                                          '"jpeg-xl.dng" is a DNG compressed with JPEG XL.')

@@ -26,6 +26,7 @@ log = logging.getLogger("app.queue")
 
 DETECTION_FAILED = "Detection failed: "  # how a detect_message begins when the engine could not read the photo
 
+
 class ItemState(str, enum.Enum):
     PENDING = "pending"
     DETECTING = "detecting"

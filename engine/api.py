@@ -251,9 +251,11 @@ def restore_file(
     if flat and (img.alpha < 1.0).any():
         warn(f'"{input_path.name}" has transparent parts; {flat} cannot hold them, so they are white in the result.')
     task = opts.task
-    if task == "auto" and detection is not None:
+    if task != "auto":
+        detection = None
+    elif detection is not None:  # (made ahead)
         task = detection.task
-    elif task == "auto":
+    else:
         stage("detect")
         td = time.perf_counter()
         from engine.detection.detector import READ_SIDE
@@ -262,8 +264,6 @@ def restore_file(
         task, detection = resolve_task_or_warn(imaging.read_small(input_path, READ_SIDE, img.rgb), task, warn)
         timings["detect"] = time.perf_counter() - td
         stage("detect", 1.0)
-    else:
-        detection = None
     found = {} if detection is None else {"confidence": detection.confidence, "scores": dict(detection.scores)}
     if task == "none" and not opts.restore_clean:
         timings["total"] = time.perf_counter() - t0

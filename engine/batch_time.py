@@ -182,17 +182,18 @@ class BatchClock:
         if running_for is None or running_for < FIRST_GUESS_AFTER_S or not fraction or fraction <= 0:
             return None
         per_photo = running_for / min(1.0, fraction)
-        task, size = self._photo(at)
-        work = photo_work(*size, task, self.fullres) if task is not None and size is not None else None
-        times = PhotoTimes([Restored(task or FAILED, per_photo, work)], self.fullres)
+        task, width, height = self._known(at)
+        if task is None or width is None:  # (its path not known: every photo as long)
+            return per_photo - running_for + per_photo * (self.to_go - 1)
+        times = PhotoTimes([Restored(task, per_photo, photo_work(width, height, task, self.fullres))], self.fullres)
         return per_photo - running_for + sum(times.seconds(*self._known(i)) for i in range(at + 1, at + self.to_go))
 
-    def _photo(self, i: int) -> tuple[str | None, tuple[int, int] | None]:
-        return (self.tasks[i], self.sizes[i]) if i < len(self.tasks) else (None, None)
-
     def _known(self, i: int) -> tuple[str | None, int | None, int | None]:
-        task, size = self._photo(i)
-        return (task, *size) if size is not None else (task, None, None)
+        """Photo `i`'s degradation, width and height, each None while not known."""
+        if i >= len(self.tasks):
+            return None, None, None
+        size = self.sizes[i]
+        return (self.tasks[i], *size) if size is not None else (self.tasks[i], None, None)
 
     def _each_photo(self) -> list[float]:
         """Each photo's expected seconds from the photos done so far, computed again only when a photo

@@ -328,7 +328,9 @@ def _engine_reason(item: QueueItem) -> str:
     """What the engine said when it failed to restore or analyse the photo ("" when it did not)."""
     if item.state is ItemState.FAILED and item.error_message:
         return item.error_message
-    return item.detect_message.removeprefix(DETECTION_FAILED) if item.detect_message.startswith(DETECTION_FAILED) else ""
+    if item.detect_message.startswith(DETECTION_FAILED):
+        return item.detect_message.removeprefix(DETECTION_FAILED)
+    return ""
 
 
 def _not_shown(photo: str, result: str | None, reason: str = "") -> str:

@@ -9,8 +9,8 @@ import logging
 import re
 import struct
 import zlib
-from collections.abc import Iterable, Iterator
-from contextlib import suppress
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import numpy as np
@@ -272,16 +272,23 @@ def _png_text_chunk(key: str, value: str) -> bytes | None:
 _TIFF_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 6: 1, 7: 1, 8: 2, 9: 4}
 
 
+@contextmanager
+def _file_reader(path: Path) -> Iterator[Callable[[int, int], bytes]]:
+    """`read(offset, size)` over a file, as `_tiff_ifd0` and `_tiff_directories` take it."""
+    with open(path, "rb") as fp:
+        def read(at: int, size: int) -> bytes:
+            fp.seek(at)
+            return fp.read(size)
+
+        yield read
+
+
 def _tiff_entries(path: Path, tags: Iterable[int]) -> tuple[str, dict[int, bytes]]:
     """The raw bytes of these tags of a classic TIFF's first directory, whatever their declared types, read
     in one pass, and the file's byte order ("<" or ">"); no tags for anything else (BigTIFF, damaged)."""
     wanted, found = set(tags), {}
     try:
-        with open(path, "rb") as fp:
-            def read(at: int, size: int) -> bytes:
-                fp.seek(at)
-                return fp.read(size)
-
+        with _file_reader(path) as read:
             ifd0 = _tiff_ifd0(read)
             if ifd0 is None:
                 return "<", found

@@ -22,6 +22,7 @@ from engine.imaging.data import ImageData, _check_size
 from engine.imaging.metadata import (
     _XMP_TAG,
     _clean_exif,
+    _file_reader,
     _reset_xmp_orientation,
     _srgb_profile,
     _tiff_directories,
@@ -104,11 +105,7 @@ def _jpeg_xl_dng(path: Path) -> bool:
     """Whether a TIFF-based RAW keeps an image compressed with JPEG XL, which this LibRaw has no decoder for
     (rawpy's wheels are built without libjxl): asked only once LibRaw has failed, to say why."""
     try:
-        with open(path, "rb") as fp:
-            def read(at: int, size: int) -> bytes:
-                fp.seek(at)
-                return fp.read(size)
-
+        with _file_reader(path) as read:
             for e, entries in _tiff_directories(read):
                 for tag, kind, _count, at in entries:
                     if tag == 259 and kind == 3 and struct.unpack(e + "H", read(at + 8, 2))[0] == DNG_JPEG_XL:

@@ -66,6 +66,7 @@ class ModelService(QObject):
     models_listed = Signal(list)  # list[ModelRow]
     list_failed = Signal(str)
     import_finished = Signal(bool, str, str)  # ok, message, details
+    model_imported = Signal(str)  # the imported model's name (before the list is refreshed)
     busy_changed = Signal(bool)
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -109,7 +110,7 @@ class ModelService(QObject):
         self.models_listed.emit(rows)
 
     async def _import(self, path: str, name: str | None) -> None:
-        args = ["models", "import", path]
+        args = ["models", "--json", "import", path]
         if name:
             args += ["--name", name]
         try:
@@ -118,7 +119,13 @@ class ModelService(QObject):
             self.import_finished.emit(False, f"The import could not run: {exc}", "")
             return
         if rc == 0:
-            self.import_finished.emit(True, out.strip() or "Imported.", "")
+            try:
+                row = rows_from_json([json.loads(out)])[0]
+            except (ValueError, KeyError, TypeError):
+                self.import_finished.emit(True, out.strip() or "Imported.", "")
+            else:
+                self.import_finished.emit(True, f"Imported DiffUIR-{row.variant} as '{row.name}' ({row.path}).", "")
+                self.model_imported.emit(row.name)
             await self._list()
         else:
             self.import_finished.emit(False, error_text(err, out), err.strip())

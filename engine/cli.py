@@ -584,7 +584,10 @@ def cmd_models(args) -> int:
         except HourglassError as exc:
             print(f"hourglass: {exc}", file=sys.stderr)
             return EXIT_FAILED
-        print(f"Imported DiffUIR-{info.variant} as '{info.name}' ({info.path})")
+        if getattr(args, "json", False):  # (the GUI's Models dialog selects the model it imported)
+            print(json.dumps(info.to_json()))
+        else:
+            print(f"Imported DiffUIR-{info.variant} as '{info.name}' ({info.path})")
         return EXIT_OK
     models = find_models()
     if getattr(args, "json", False):

@@ -261,6 +261,9 @@ def test_missing_input_counts_as_failure(tmp_path, tiny_model_path, capsys):
 def test_models_import_list_and_info(golden, tmp_path, capsys):
     assert main(["models", "import", str(golden / "T_trainer_checkpoint.pt"), "--name", "t-official"]) == 0
     assert "Imported DiffUIR-T as 't-official'" in capsys.readouterr().out
+    assert main(["models", "--json", "import", str(golden / "T_trainer_checkpoint.pt"), "--name", "t-json"]) == 0
+    imported = json.loads(capsys.readouterr().out)  # (what the GUI's Models dialog reads)
+    assert (imported["name"], imported["variant"], imported["origin"]) == ("t-json", "T", "user")
     assert main(["models", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert any(m["name"] == "t-official" and m["variant"] == "T" and m["notes"] == {} for m in listed)

@@ -37,6 +37,7 @@ class ModelDialog(QDialog):
         self.service = service
         self.active = active
         self.rows: list[ModelRow] = []
+        self._imported = ""  # the model just imported: selected once it is listed
         self.table = QTableWidget(0, 5)
         self.table.setHorizontalHeaderLabels(["Name", "Variant", "Size", "Source", "File"])
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -77,6 +78,7 @@ class ModelDialog(QDialog):
         service.models_listed.connect(self.set_rows)
         service.list_failed.connect(self.status.setText)
         service.import_finished.connect(self._on_imported)
+        service.model_imported.connect(self._on_model_imported)
         service.busy_changed.connect(lambda busy: self.import_button.setEnabled(not busy))
         self._show_active()
 
@@ -93,6 +95,11 @@ class ModelDialog(QDialog):
                 item.setToolTip(tip)
                 self.table.setItem(r, c, item)
         self.table.resizeColumnsToContents()
+        names = [m.name for m in rows]
+        if self._imported in names:  # ready to use: one click on "Use selected"
+            self.table.selectRow(names.index(self._imported))
+            self.status.setText(f"{self.status.text()} Click “Use selected” to restore with it.")
+            self._imported = ""
         if not rows:
             self.status.setText("No models yet: import an official DiffUIR checkpoint.")
         elif self.status.text().startswith("Loading"):
@@ -112,6 +119,9 @@ class ModelDialog(QDialog):
     def _on_imported(self, ok: bool, message: str, details: str) -> None:
         self.status.setText(message if ok else f"Import failed: {message}")
         self.status.setStyleSheet("" if ok else "color: #c62828;")
+
+    def _on_model_imported(self, name: str) -> None:
+        self._imported = name
 
     def _use_selected(self) -> None:
         rows = self.table.selectionModel().selectedRows()

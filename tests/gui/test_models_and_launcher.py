@@ -274,3 +274,25 @@ def test_a_model_file_dropped_on_the_window_is_imported_not_queued(make_window, 
     assert imported == [str(checkpoint), str(drive)] and window.runner.queue.paths() == [str(photo)]
     dialog = next(w for w in window.findChildren(QDialog) if w.windowTitle() == "Models")
     assert dialog.isVisible() and dialog.status.text().startswith("Checking ")
+
+
+def test_an_imported_model_is_selected_ready_to_use(qtbot, aloop, tiny_model_path, monkeypatch, tmp_path):
+    """After an import (through the real `hourglass models` command) the new model's row is selected, so
+    one click on "Use selected" restores with it."""
+    from app.widgets.model_dialog import ModelDialog
+
+    monkeypatch.setenv("HOURGLASS_MODELS_DIR", str(tmp_path / "models"))
+    service = ModelService()
+    dialog = ModelDialog(service, "default")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.name.setText("mine")
+    with qtbot.waitSignal(service.models_listed, timeout=60_000):
+        dialog.import_path(str(tiny_model_path))
+    names = [dialog.table.item(r, 0).text() for r in range(dialog.table.rowCount())]
+    selected = dialog.table.selectionModel().selectedRows()
+    assert [names[i.row()] for i in selected] == ["mine"]
+    assert dialog.status.text().startswith("Imported DiffUIR-T as 'mine'") and "Use selected" in dialog.status.text()
+    with qtbot.waitSignal(dialog.model_selected) as blocker:
+        dialog.use_button.click()
+    assert blocker.args == ["mine"]

@@ -211,7 +211,7 @@ UNIVERSAL_NAME = "model-300.pt"  # the official all-in-one model (DiffUIR's READ
 MAX_ARCHIVED_BYTES = 8 << 30  # an L training checkpoint with its optimiser state is well under 1 GB
 
 
-def _archived_model(path: Path) -> str | None:
+def archived_model(path: Path) -> str | None:
     """The name of the model file to read inside a zip archive (`filetypes.archived_models`: a shared folder
     downloaded as a zip): its only one or, of several, the official universal model. None for any other
     file; an archive with no model file, or several others, is refused with what it holds."""
@@ -265,7 +265,7 @@ def read_checkpoint(path: str | os.PathLike, *, use_ema: bool = True, archived: 
         raise ModelNotFoundError(f"Model file '{path}' does not exist.")
     if path.stat().st_size == 0:
         raise ModelInvalidError(f"{_describe(path)} is empty.")
-    member = _archived_model(path) if archived else None
+    member = archived_model(path) if archived else None
     if member is not None:
         return _read_archived(path, member, use_ema)
     metadata: dict[str, str] = {}

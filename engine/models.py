@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.checkpoints import Checkpoint, convert_checkpoint, read_checkpoint, read_metadata
-from engine.errors import ModelInvalidError, ModelNotFoundError
+from engine.errors import HourglassError, ModelInvalidError, ModelNotFoundError
 from engine.preprocess import TASKS, equalizes_low_light
 
 MODEL_SUFFIXES = (".safetensors", ".pt", ".pth", ".ckpt")
@@ -116,11 +116,24 @@ def resolve_model(name_or_path: str | os.PathLike | None) -> ModelInfo:
 _DOWNLOAD_STAMP = re.compile(r"-\d{8}T\d{6}Z-\d{3}$")
 
 
+def _default_name(src: Path) -> str:
+    """A zip of a shared folder: the folder's name (`DiffUIR-L/model-300.pt` in it), else the archive's
+    without Drive's stamp; any other file: its own name."""
+    from engine.checkpoints import archived_model
+
+    try:
+        member = archived_model(src)
+    except HourglassError:
+        member = None  # (importing says what is wrong with it)
+    folder = Path(member).parent.name if member else ""
+    return folder or _DOWNLOAD_STAMP.sub("", src.stem)
+
+
 def import_model(src: str | os.PathLike, *, use_ema: bool = True, name: str | None = None) -> ModelInfo:
     """Validate an official checkpoint and store it in the user folder as safetensors."""
     src = Path(src)
     folder = user_models_dir()
-    stem = name or f"diffuir-{_DOWNLOAD_STAMP.sub('', src.stem)}"
+    stem = name or f"diffuir-{_default_name(src)}"
     dst = folder / f"{stem}.safetensors"
     if dst.exists():
         raise ModelInvalidError(f"A model named '{stem}' is already imported ({dst}); remove it first or pick "

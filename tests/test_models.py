@@ -192,8 +192,8 @@ def test_the_same_weights_in_two_files_restore_bit_identically(tmp_path):
 
 
 def test_a_zipped_folder_imports_under_the_folders_name(golden, tmp_path):
-    """Google Drive zips a shared folder as `<folder>-<time stamp>-001.zip`: the model is named after the
-    folder, without the stamp."""
+    """Google Drive zips a shared folder as `<folder>-<time stamp>-001.zip`, OneDrive as `OneDrive_1_<date>.zip`:
+    the model is named after the folder in the archive, else after the archive without Drive's stamp."""
     import zipfile
 
     drive = tmp_path / "DiffUIR-T-20240101T000000Z-001.zip"
@@ -202,3 +202,11 @@ def test_a_zipped_folder_imports_under_the_folders_name(golden, tmp_path):
     info = models.import_model(drive)
     assert info.name == "diffuir-DiffUIR-T" and info.variant == "T"
     assert models.load_model("diffuir-DiffUIR-T").parameters == 886_435
+    onedrive = tmp_path / "OneDrive_1_12-7-2026.zip"  # (OneDrive's name says nothing: the folder's does)
+    with zipfile.ZipFile(onedrive, "w") as archive:
+        archive.write(golden / "T_trainer_checkpoint.pt", "DiffUIR-S/model-300.pt")
+    assert models.import_model(onedrive).name == "diffuir-DiffUIR-S"
+    loose = tmp_path / "weights-20240101T000000Z-001.zip"  # (a model at the top of the archive)
+    with zipfile.ZipFile(loose, "w") as archive:
+        archive.write(golden / "T_trainer_checkpoint.pt", "model-300.pt")
+    assert models.import_model(loose).name == "diffuir-weights"

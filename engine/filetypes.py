@@ -81,14 +81,21 @@ def is_other_image(path: str | Path) -> bool:
     return Path(path).suffix.lower() in OTHER_IMAGE_EXTENSIONS
 
 
+ARCHIVE_EXTENSIONS = frozenset({".zip", ".7z", ".rar", ".tar", ".gz", ".tgz", ".xz", ".bz2"})
+
+
 def describe_passed_over(paths: Iterable[str | Path]) -> str:
-    """'3 files Hourglass cannot open (2 GIF, 1 PSD)', for the images a scan passed over; '' for none."""
+    """'3 files Hourglass cannot open (2 GIF, 1 PSD)', for the images a scan passed over; '' for none. An
+    archive (a photo download or export often comes zipped) gets a word on what to do."""
+    paths = list(paths)
     kinds = Counter(Path(p).suffix.lower().lstrip(".").upper() or "no extension" for p in paths)
     total = sum(kinds.values())
     if not total:
         return ""
     listed = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])))
-    return f"{total} file{'s' if total != 1 else ''} Hourglass cannot open ({listed})"
+    archives = any(Path(p).suffix.lower() in ARCHIVE_EXTENSIONS for p in paths)
+    hint = "; extract the photos of an archive first" if archives else ""
+    return f"{total} file{'s' if total != 1 else ''} Hourglass cannot open ({listed}{hint})"
 
 
 def describe_unreadable(paths: Iterable[str | Path]) -> str:

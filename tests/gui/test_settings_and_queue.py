@@ -30,6 +30,9 @@ def test_scan_is_recursive_filters_images_and_skips_duplicates_and_outputs(tmp_p
     assert found.remark() == "1 already in the queue; passed over 1 file Hourglass cannot open (1 TXT)"
     again = files.scan([root], known=[str(a), str(root / "sub" / "b.png")])
     assert again.photos == [] and again.remark() == "2 already in the queue"
+    (root / "takeout.zip").write_bytes(b"PK\x05\x06" + bytes(18))  # a photo download, still zipped
+    zipped = files.scan([root / "takeout.zip"])
+    assert zipped.remark() == "passed over 1 file Hourglass cannot open (1 ZIP; extract the photos of an archive first)"
     make_photo(root / "out" / "x.png")  # a chosen output folder inside the dropped one: not an input either
     assert [f.path.name for f in files.scan([root], exclude=root / "out").photos] == ["a.JPG", "b.png"]
     assert "x.png" in [f.path.name for f in files.scan([root]).photos]

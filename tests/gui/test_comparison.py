@@ -7,6 +7,7 @@ from pathlib import Path
 
 from gui_helpers import make_photo
 from PIL import Image
+from PySide6.QtCore import Qt
 
 from app.queue_model import ItemState
 
@@ -166,3 +167,5 @@ def test_a_photo_the_engine_cannot_read_either_shows_the_engines_reason(make_win
     qtbot.waitUntil(lambda: "JPEG XL" in window.compare.placeholder, timeout=TIMEOUT)
     assert window.compare.placeholder == ('This photo cannot be shown: it could not be decoded.\n'
                                           '"jpeg-xl.dng" is a DNG compressed with JPEG XL.')
+    assert window.model.index(0, 1).data() == "— (failed)"  # (not "not available": the photo is the cause)
+    assert window.model.index(0, 1).data(Qt.ItemDataRole.ToolTipRole).endswith("compressed with JPEG XL.")

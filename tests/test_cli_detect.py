@@ -161,10 +161,11 @@ def recorded_clocks(monkeypatch) -> list:
 
 def test_the_time_left_learns_each_photos_size_and_degradation_ahead(stub, tmp_path, tiny_model_path,
                                                                      monkeypatch, capsys):
-    """`hourglass restore` reads the photos' sizes and, on auto, detects them ahead of the restores, on a
-    thread: the time left weighs each photo by its size and path (`BatchClock`), and each restore takes
-    the detection made ahead, so every photo is detected once; a photo kept from an earlier run is not
-    among the photos to go."""
+    """`hourglass restore` reads the photos' sizes and, on auto, detects its JPEGs and RAWs ahead of the
+    restores, on a thread: the time left weighs each photo by its size and path (`BatchClock`), and each
+    restore takes the detection made ahead, so every photo is detected once. A PNG is left to its restore,
+    which detects it from the pixels it decodes anyway; a photo kept from an earlier run is not among the
+    photos to go."""
     from engine.batch_time import SKIPPED, Restored
     from engine.detection.detector import Detector
 
@@ -174,24 +175,25 @@ def test_the_time_left_learns_each_photos_size_and_degradation_ahead(stub, tmp_p
     clocks = recorded_clocks(monkeypatch)
     src = tmp_path / "in"
     src.mkdir()
-    for name, size, seed in (("a.png", (48, 32), 0), ("b.png", (64, 40), 1), ("c.png", (40, 32), 2),
-                             ("d.png", (24, 16), 3)):
+    for name, size, seed in (("a.jpg", (48, 32), 0), ("b.jpg", (64, 40), 1), ("c.png", (40, 32), 2),
+                             ("d.jpg", (24, 16), 3), ("e.jpg", (32, 32), 4)):
         _photo(src / name, size, seed)
     out = tmp_path / "out"
     out.mkdir()
-    _photo(out / "d.png")  # (from an earlier run: kept)
+    _photo(out / "e.jpg")  # (from an earlier run: kept)
     stub("haze")
     assert main(["restore", str(src), "-o", str(out), "--model", str(tiny_model_path), "--steps", "1"]) == 0
     (clock,) = clocks
-    assert clock.sizes == [(48, 32), (64, 40), (40, 32)] and clock.tasks == [None, "haze", "haze"]
+    assert clock.sizes == [(48, 32), (64, 40), (40, 32), (24, 16)]
+    assert clock.tasks == [None, "haze", None, "haze"]
     assert [(r.task, r.work) for r in clock._done] == [("haze", (w * h / 1e6,) * 2) for w, h in clock.sizes]
-    assert len(calls) == 3 and "detected haze 90%" in capsys.readouterr().err  # once each
+    assert len(calls) == 4 and "detected haze 90%" in capsys.readouterr().err  # once each
     stub("none")
-    assert main(["restore", str(src / "a.png"), str(src / "b.png"), "-o", str(tmp_path / "o2"), "--model",
+    assert main(["restore", str(src / "a.jpg"), str(src / "b.jpg"), "-o", str(tmp_path / "o2"), "--model",
                  str(tiny_model_path), "--steps", "1"]) == 0
     assert clocks[1].tasks == [None, SKIPPED]  # skipped as fine: no time counted before one is seen
     assert [r.task for r in clocks[1]._done] == [SKIPPED, SKIPPED]
-    assert main(["restore", str(src / "a.png"), "-o", str(tmp_path / "o3"), "--model", str(tiny_model_path),
+    assert main(["restore", str(src / "a.jpg"), "-o", str(tmp_path / "o3"), "--model", str(tiny_model_path),
                  "--steps", "1", "--task", "rain"]) == 0
     assert clocks[2].tasks == ["rain"] and clocks[2]._done == [Restored("rain", clocks[2]._done[0].seconds,
                                                                          (48 * 32 / 1e6,) * 2)]

@@ -1019,6 +1019,17 @@ def test_photo_size_is_the_upright_size_from_the_header(tmp_path):
         assert imaging.photo_size(path) is None  # (the photo's own read says what is wrong)
 
 
+def test_which_photos_read_small_decodes_small_itself(tmp_path):
+    """A JPEG (by its bytes, whatever its name) and a camera RAW are decoded small from the file; the CLI
+    detects only those ahead of their restore, where it costs no second full decode."""
+    Image.fromarray(smooth_u8(48, 64)).save(tmp_path / "a.jpg")
+    (tmp_path / "named.png").write_bytes((tmp_path / "a.jpg").read_bytes())
+    Image.fromarray(smooth_u8(48, 64)).save(tmp_path / "b.png")
+    fake_linear_dng(tmp_path / "c.dng", np.full((48, 64, 3), 9000, np.uint16))
+    found = {p.name: imaging.reads_small_itself(p) for p in (*sorted(tmp_path.iterdir()), tmp_path / "gone.jpg")}
+    assert found == {"a.jpg": True, "b.png": False, "c.dng": True, "named.png": True, "gone.jpg": False}
+
+
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
 def test_photo_size_of_a_named_pipe_does_not_wait_for_a_writer(tmp_path):
     os.mkfifo(tmp_path / "pipe.dng")

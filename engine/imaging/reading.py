@@ -210,6 +210,17 @@ def read_small(path, at_least: int, decoded: np.ndarray | None = None) -> np.nda
     return _shrunk(decoded, at_least) if decoded is not None else read_image(path, at_least).rgb
 
 
+def reads_small_itself(path) -> bool:
+    """Whether `read_small` decodes this photo small by itself (a JPEG, a camera RAW) rather than shrinking
+    a full decode: detecting it ahead of its restore then costs no more than detecting it while restoring,
+    which for other formats reuses the pixels the restore decodes anyway."""
+    path = Path(path)
+    try:
+        return path.suffix.lower() in RAW_EXTENSIONS or _read_head(path).startswith(b"\xff\xd8\xff")
+    except HourglassError:  # (a missing or special file: its restore says what is wrong)
+        return False
+
+
 def photo_size(path) -> tuple[int, int] | None:
     """The photo's upright width and height from its header, without decoding its pixels; None where the
     header does not tell (the GUI's estimate of a batch's time left then goes by the photos' mean time)."""

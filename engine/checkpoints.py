@@ -246,6 +246,12 @@ def _read_archived(path: Path, member: str, use_ema: bool) -> Checkpoint:
                                             "for a DiffUIR model.")
                 with archive.open(member) as src, open(inner, "wb") as dst:
                     shutil.copyfileobj(src, dst, 1 << 20)
+        except NotImplementedError as exc:  # (a compression method Python's zipfile lacks, e.g. Deflate64)
+            raise ModelInvalidError(f"{name} in {_describe(path)} is packed in a way Hourglass cannot unpack: "
+                                    "extract it with an archive tool, then import the file.", detail=str(exc)) from exc
+        except RuntimeError as exc:  # (zipfile's word for a member that needs a password; after its subclass)
+            raise ModelInvalidError(f"{name} in {_describe(path)} is password-protected: extract it with its "
+                                    "password, then import the file.", detail=str(exc)) from exc
         except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
             raise ModelInvalidError(f"{name} could not be unpacked from {_describe(path)}: {exc}",
                                     detail=str(exc)) from exc

@@ -586,6 +586,9 @@ def cmd_models(args) -> int:
         except HourglassError as exc:
             print(f"hourglass: {exc}", file=sys.stderr)
             return EXIT_FAILED
+        except Exception as exc:  # noqa: BLE001 - a bug met with one file: one line, the traceback with -v
+            print(f"hourglass: {_unexpected(exc, 'importing', Path(args.file))}", file=sys.stderr)
+            return EXIT_FAILED
         if getattr(args, "json", False):  # (the GUI's Models dialog selects the model it imported)
             print(json.dumps(info.to_json()))
         else:

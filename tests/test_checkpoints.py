@@ -214,6 +214,15 @@ def test_the_zip_a_shared_folder_downloads_as_is_read_inside(tmp_path, golden, m
     with pytest.raises(ModelInvalidError, match=r"holds model-300.pt of 0.0 GB, too large"):
         read_checkpoint(drive)
     monkeypatch.undo()
+    for field, value, message in ((6, 1, "is password-protected: extract it with its password"),
+                                  (8, 9, "is packed in a way Hourglass cannot unpack")):
+        packed = bytearray(_zip(tmp_path / "packed.zip", {"model-300.pt": official}).read_bytes())
+        for header, at in ((b"PK\x03\x04", field), (b"PK\x01\x02", field + 2)):  # local and central headers
+            start = packed.find(header)
+            packed[start + at:start + at + 2] = value.to_bytes(2, "little")  # (encrypted flag; Deflate64)
+        (tmp_path / "packed.zip").write_bytes(bytes(packed))
+        with pytest.raises(ModelInvalidError, match=message):
+            read_checkpoint(tmp_path / "packed.zip")
     damaged = bytearray(drive.read_bytes())
     at = damaged.find(b"DiffUIR-T/model-300.pt") + 200  # (inside its compressed data: the CRC check fails)
     damaged[at:at + 64] = bytes(64)

@@ -13,6 +13,7 @@ import os
 import pickle
 import warnings
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -252,7 +253,7 @@ def _read_archived(path: Path, member: str, use_ema: bool) -> Checkpoint:
         except RuntimeError as exc:  # (zipfile's word for a member that needs a password; after its subclass)
             raise ModelInvalidError(f"{name} in {_describe(path)} is password-protected: extract it with its "
                                     "password, then import the file.", detail=str(exc)) from exc
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError) as exc:
             raise ModelInvalidError(f"{name} could not be unpacked from {_describe(path)}: {exc}",
                                     detail=str(exc)) from exc
         return read_checkpoint(inner, use_ema=use_ema, archived=False)

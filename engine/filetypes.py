@@ -55,7 +55,7 @@ def archived_models(path: str | Path) -> list[str] | None:
     try:
         with zipfile.ZipFile(path) as archive:
             names = [n for n in archive.namelist() if not n.endswith("/") and not n.startswith("__MACOSX/")]
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):  # (damaged: "zip version 9")
         return None
     if any(n.endswith("data.pkl") for n in names):
         return None

@@ -223,6 +223,12 @@ def test_the_zip_a_shared_folder_downloads_as_is_read_inside(tmp_path, golden, m
         (tmp_path / "packed.zip").write_bytes(bytes(packed))
         with pytest.raises(ModelInvalidError, match=message):
             read_checkpoint(tmp_path / "packed.zip")
+    future = bytearray(drive.read_bytes())  # a damaged central directory asking for zip version 9.9
+    at = future.find(b"PK\x01\x02") + 6
+    future[at:at + 2] = (99).to_bytes(2, "little")
+    (tmp_path / "future.zip").write_bytes(bytes(future))
+    with pytest.raises(ModelInvalidError):  # (it crashed the import: zipfile raises NotImplementedError)
+        read_checkpoint(tmp_path / "future.zip")
     damaged = bytearray(drive.read_bytes())
     at = damaged.find(b"DiffUIR-T/model-300.pt") + 200  # (inside its compressed data: the CRC check fails)
     damaged[at:at + 64] = bytes(64)

@@ -120,11 +120,15 @@ class ModelService(QObject):
             return
         if rc == 0:
             try:
-                row = rows_from_json([json.loads(out)])[0]
-            except (ValueError, KeyError, TypeError):
+                found = json.loads(out)
+                row = rows_from_json([found])[0]
+            except (ValueError, KeyError, TypeError, AttributeError):
                 self.import_finished.emit(True, out.strip() or "Imported.", "")
             else:
-                self.import_finished.emit(True, f"Imported DiffUIR-{row.variant} as '{row.name}' ({row.path}).", "")
+                member = str(found.get("archive_member") or "").rsplit("/", 1)[-1]
+                came = f", {member} from the archive" if member else ""
+                self.import_finished.emit(True, f"Imported DiffUIR-{row.variant} as '{row.name}' ({row.path}{came}).",
+                                          "")
                 self.model_imported.emit(row.name)
             await self._list()
         else:

@@ -44,6 +44,7 @@ class Checkpoint:
     config: NetConfig
     source: str  # "ema", "raw", "state_dict" or "safetensors"
     metadata: dict[str, str] = field(default_factory=dict)
+    archive_member: str = ""  # read from this file of a zip archive (a shared folder, downloaded)
 
     @property
     def parameters(self) -> int:
@@ -256,7 +257,9 @@ def _read_archived(path: Path, member: str, use_ema: bool) -> Checkpoint:
         except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError) as exc:
             raise ModelInvalidError(f"{name} could not be unpacked from {_describe(path)}: {exc}",
                                     detail=str(exc)) from exc
-        return read_checkpoint(inner, use_ema=use_ema, archived=False)
+        ckpt = read_checkpoint(inner, use_ema=use_ema, archived=False)
+    ckpt.archive_member = member
+    return ckpt
 
 
 def read_checkpoint(path: str | os.PathLike, *, use_ema: bool = True, archived: bool = True) -> Checkpoint:
@@ -353,7 +356,8 @@ def convert_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, *, use_em
     # what changes the results (the low-light condition the model expects) and what users are told about
     # these weights (their measured limits per task) survive a conversion
     kept = {k: v for k, v in read_metadata(src).items() if k in ("low_light_condition", "task_notes")}
-    save_safetensors(ckpt, dst, extra={"converted_from": Path(src).name, **kept}, overwrite=overwrite)
+    origin = {"converted_from": Path(src).name, **({"archive_member": ckpt.archive_member} if ckpt.archive_member else {})}
+    save_safetensors(ckpt, dst, extra={**origin, **kept}, overwrite=overwrite)
     return ckpt
 
 

@@ -589,10 +589,12 @@ def cmd_models(args) -> int:
         except Exception as exc:  # noqa: BLE001 - a bug met with one file: one line, the traceback with -v
             print(f"hourglass: {_unexpected(exc, 'importing', Path(args.file))}", file=sys.stderr)
             return EXIT_FAILED
+        member = info.metadata.get("archive_member", "")  # (which file of a zip: say it, it may not be the one meant)
         if getattr(args, "json", False):  # (the GUI's Models dialog selects the model it imported)
-            print(json.dumps(info.to_json()))
+            print(json.dumps({**info.to_json(), "archive_member": member}))
         else:
-            print(f"Imported DiffUIR-{info.variant} as '{info.name}' ({info.path})")
+            came = f", {Path(member).name} from the archive" if member else ""
+            print(f"Imported DiffUIR-{info.variant} as '{info.name}' ({info.path}{came})")
         return EXIT_OK
     models = find_models()
     if getattr(args, "json", False):

@@ -264,6 +264,12 @@ def test_models_import_list_and_info(golden, tmp_path, capsys):
     assert main(["models", "--json", "import", str(golden / "T_trainer_checkpoint.pt"), "--name", "t-json"]) == 0
     imported = json.loads(capsys.readouterr().out)  # (what the GUI's Models dialog reads)
     assert (imported["name"], imported["variant"], imported["origin"]) == ("t-json", "T", "user")
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "shared.zip", "w") as archive:  # (which file of a zip: said)
+        archive.write(golden / "T_trainer_checkpoint.pt", "DiffUIR-T/model-130.pt")
+    assert main(["models", "import", str(tmp_path / "shared.zip")]) == 0
+    assert capsys.readouterr().out.rstrip().endswith(".safetensors, model-130.pt from the archive)")
     assert main(["models", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert any(m["name"] == "t-official" and m["variant"] == "T" and m["notes"] == {} for m in listed)

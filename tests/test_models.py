@@ -201,6 +201,7 @@ def test_a_zipped_folder_imports_under_the_folders_name(golden, tmp_path):
         archive.write(golden / "T_trainer_checkpoint.pt", "DiffUIR-T/model-300.pt")
     info = models.import_model(drive)
     assert info.name == "diffuir-DiffUIR-T" and info.variant == "T"
+    assert (info.metadata["converted_from"], info.metadata["archive_member"]) == (drive.name, "DiffUIR-T/model-300.pt")
     assert models.load_model("diffuir-DiffUIR-T").parameters == 886_435
     onedrive = tmp_path / "OneDrive_1_12-7-2026.zip"  # (OneDrive's name says nothing: the folder's does)
     with zipfile.ZipFile(onedrive, "w") as archive:

@@ -373,7 +373,13 @@ class MainWindow(QMainWindow):
         self._keep(dialog)
         dialog.open()
 
-    def open_models(self) -> None:
+    def open_models(self) -> ModelDialog:
+        """The Models dialog: the one already open (raised), else a new one."""
+        for open_dialog in self._dialogs:
+            if isinstance(open_dialog, ModelDialog) and open_dialog.isVisible():
+                open_dialog.raise_()
+                open_dialog.activateWindow()
+                return open_dialog
         dialog = ModelDialog(self.models, self.settings.model, self)
         dialog.model_selected.connect(self._on_model_selected)
         if self.runner.engine.ready is not None:

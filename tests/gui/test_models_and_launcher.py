@@ -274,6 +274,9 @@ def test_a_model_file_dropped_on_the_window_is_imported_not_queued(make_window, 
     assert imported == [str(checkpoint), str(drive)] and window.runner.queue.paths() == [str(photo)]
     dialog = next(w for w in window.findChildren(QDialog) if w.windowTitle() == "Models")
     assert dialog.isVisible() and dialog.status.text().startswith("Checking ")
+    window.add_paths([str(checkpoint)])  # dropped again: the dialog already open takes it
+    assert [w for w in window.findChildren(QDialog) if w.windowTitle() == "Models"] == [dialog]
+    assert imported == [str(checkpoint), str(drive), str(checkpoint)]
 
 
 def test_an_imported_model_is_selected_ready_to_use(qtbot, aloop, tiny_model_path, monkeypatch, tmp_path):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from app.queue_model import ItemState, QueueItem
+from app.queue_model import DETECTION_FAILED, ItemState, QueueItem
 from engine.batch_time import FIRST_GUESS_AFTER_S, PhotoTimes, Restored, photo_work
 
 
@@ -22,11 +22,14 @@ class Estimator:
         self.times = PhotoTimes(restored, fullres)
 
     def photo(self, item: QueueItem) -> float:
-        """Seconds `item` is expected to take: 0 for a photo that will be skipped as fine, else as
-        `PhotoTimes.seconds` says for its degradation and size."""
+        """Seconds `item` is expected to take: 0 for a photo that will be skipped as fine or that the
+        engine could not read when analysing it, else as `PhotoTimes.seconds` says for its degradation and
+        size."""
         task = item.effective_task
         if item.task == "none" or (task == "none" and not self.restore_clean):
             return 0.0
+        if item.task == "auto" and item.detect_message.startswith(DETECTION_FAILED):
+            return 0.0  # (the engine could not read it: it will fail at once)
         return self.times.seconds(task, item.width, item.height)
 
 

@@ -19,13 +19,24 @@ from PySide6.QtCore import QObject, Signal
 
 from app import files
 from app.batch_eta import Estimator, batch_time_left, first_guess, photo_estimate
-from app.client.events import EngineError, EngineState, EngineStatus, EngineUnavailableError, EventStream
+from app.client.events import (
+    EngineError,
+    EngineState,
+    EngineStatus,
+    EngineUnavailableError,
+    EventStream,
+    RequestError,
+)
 from app.queue_model import DETECTION_FAILED, FINISHED, BatchQueue, ItemState, QueueItem, detection_fields
 from app.settings import Settings
 from app.tasks import TaskSet
 from engine import protocol as P
 from engine.batch_time import Restored, photo_work
 from engine.filetypes import passed_over_companion
+
+# the engine's answers to an analysis that mean the photo itself cannot be read (its restore will fail too)
+UNREADABLE_CODES = frozenset({P.ErrorCode.INPUT_NOT_FOUND, P.ErrorCode.INPUT_UNREADABLE, P.ErrorCode.UNSUPPORTED_INPUT,
+                              P.ErrorCode.IMAGE_TOO_LARGE})
 
 log = logging.getLogger("app.runner")
 
@@ -470,8 +481,9 @@ class BatchRunner(QObject):
             changes: dict[str, Any]
             try:
                 analysis = await self.engine.analyze(item.path)
-            except EngineError as exc:
-                changes = {"detect_message": f"{DETECTION_FAILED}{exc}"}
+            except EngineError as exc:  # the photo could not be read, or the engine did not answer
+                unreadable = isinstance(exc, RequestError) and exc.code in UNREADABLE_CODES
+                changes = {"detect_message": f"{DETECTION_FAILED if unreadable else 'Detection did not run: '}{exc}"}
             else:
                 if analysis.available and analysis.task:
                     changes = detection_fields(analysis.task, analysis.confidence, analysis.scores)

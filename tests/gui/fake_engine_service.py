@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.client.events import EngineState, EngineStatus, EventStream, RequestError
+from app.client.events import EngineState, EngineStatus, EngineUnavailableError, EventStream, RequestError
 from engine import protocol as P
 
 READY = P.Ready(devices=(P.DeviceInfo("cpu", "Test CPU", "cpu"),),
@@ -89,6 +89,8 @@ class FakeEngine:
         await asyncio.sleep(self.step_s)
         self.analyzed.append(str(input_path))
         size = dict(zip(("width", "height"), _size(input_path) or (None, None)))
+        if "engine-down" in Path(input_path).name:  # the engine went away while analysing it
+            raise EngineUnavailableError("The engine stopped.")
         if "jpeg-xl" in Path(input_path).name:  # a kind of file the engine cannot read, and says why
             raise RequestError(P.ErrorInfo.make(P.ErrorCode.UNSUPPORTED_INPUT,
                                                 f'"{Path(input_path).name}" is a DNG compressed with JPEG XL.'))

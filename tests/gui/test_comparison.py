@@ -169,3 +169,23 @@ def test_a_photo_the_engine_cannot_read_either_shows_the_engines_reason(make_win
                                           '"jpeg-xl.dng" is a DNG compressed with JPEG XL.')
     assert window.model.index(0, 1).data() == "— (failed)"  # (not "not available": the photo is the cause)
     assert window.model.index(0, 1).data(Qt.ItemDataRole.ToolTipRole).endswith("compressed with JPEG XL.")
+
+
+def test_an_analysis_the_engine_did_not_answer_is_not_the_photos_fault(make_window, qtbot, tmp_path, fake_engine):
+    """Only an answer that the photo cannot be read marks its analysis failed (and its restore as one that
+    will fail at once, for the time left); an engine that went away says detection did not run."""
+    from app.batch_eta import Estimator
+    from engine.batch_time import Restored
+
+    fake_engine.analysis_available = fake_engine.analyze_capability = True
+    window = make_window()
+    window.runner.start_engine()
+    qtbot.waitUntil(lambda: window.runner.can_detect, timeout=TIMEOUT)
+    (tmp_path / "jpeg-xl.dng").write_bytes(b"II*\x00" + bytes(64))
+    window.add_paths([str(make_photo(tmp_path / "engine-down.jpg")), str(tmp_path / "jpeg-xl.dng")])
+    qtbot.waitUntil(lambda: len(window.queue) == 2 and all(i.detect_message for i in window.queue), timeout=TIMEOUT)
+    down, unreadable = sorted(window.queue, key=lambda i: i.name)
+    assert down.detect_message == "Detection did not run: The engine stopped."
+    assert window.model.index(window.queue.index_of(down.id), 1).data() == "— (not available)"
+    estimator = Estimator([Restored("rain", 40.0)], restore_clean=False)
+    assert estimator.photo(down) == 40.0 and estimator.photo(unreadable) == 0.0  # (it will fail at once)

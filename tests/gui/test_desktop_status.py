@@ -32,13 +32,17 @@ def monitor(address: str, log: Path) -> subprocess.Popen:
 
 
 def updates(log: Path, count: int) -> list[str]:
-    """The LauncherEntry Update signals dbus-monitor printed, each as one line of its arguments."""
+    """The LauncherEntry Update signals dbus-monitor printed, each as one line of its arguments, once
+    `count` are there and the log has stopped growing (dbus-monitor prints a signal over several writes:
+    read between them, the last one was cut short)."""
     deadline = time.monotonic() + 20
+    text = ""
     while True:
-        blocks = log.read_text().split("member=Update")[1:]
-        if len(blocks) >= count or time.monotonic() > deadline:
+        before, text = text, log.read_text()
+        blocks = text.split("member=Update")[1:]
+        if (len(blocks) >= count and text == before) or time.monotonic() > deadline:
             break
-        time.sleep(0.05)
+        time.sleep(0.1)
     lines = []
     for block in blocks:
         words = [w.strip() for w in block.splitlines()[1:] if w.strip() and not w.startswith("signal")]

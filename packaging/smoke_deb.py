@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Install the Hourglass .deb on this machine, smoke-test the installed app, uninstall it (as root; the
-standard library, plus numpy and pillow-heif from the project's venv to make one test photo).
+standard library, plus numpy, pillow-heif and torch from the project's venv to make one test photo and one
+test checkpoint).
 
     sudo .venv/bin/python packaging/smoke_deb.py [dist/hourglass_X_amd64.deb] [--user hourglass-smoke] [--keep]
 
@@ -10,8 +11,9 @@ standard library, plus numpy and pillow-heif from the project's venv to make one
 3. As root and as an unprivileged user (created if needed), with an empty HOME, offscreen Qt and a minimal
    environment: `hourglass --smoke` (window shown, engine handshake, ping; timings), `hourglass restore` of a
    bundled sample with `--quality fast` (a restored photo is written), `hourglass models`; as root also that
-   AVIF is written and read, that a 10-bit HDR HEIF is restored, that killing the window with SIGKILL does
-   not leave the engine running, and that a second start hands its photos to the open window.
+   AVIF is written and read, that a 10-bit HDR HEIF is restored, that the zip of a downloaded model folder is
+   imported, that killing the window with SIGKILL does not leave the engine running, and that a second
+   start hands its photos to the open window.
 4. Checks that nothing inside /opt/hourglass was created or changed, then `dpkg -P` and checks that the
    installation folder, launcher, desktop entry and icons are gone.
 Exit status 0 when every check passed. A JSON summary goes to dist/hourglass-package-test.json.
@@ -203,6 +205,36 @@ def heif_check(home: Path) -> None:
           "" if r.returncode == 0 else f"rc={r.returncode}: {(r.stderr or r.stdout)[-1500:]}")
 
 
+def import_check(home: Path) -> None:
+    """The bundle imports the zip a shared folder downloads as (Google Drive's name, the official training
+    layout inside, as `model-300.pt`): zipfile and a temporary folder in the frozen app. The checkpoint is
+    made here from the bundled weights with torch, so this runs from the project's venv too."""
+    import zipfile
+
+    try:
+        import torch
+        from safetensors.torch import load_file
+    except ImportError:
+        check(False, "model import: cannot make the test checkpoint without torch; run from the project's venv")
+        return
+    weights = load_file(str(APPDIR / "_internal" / "resources" / "models" / "hourglass-diffuir-t.safetensors"))
+    net = {f"unet0.{k}": v for k, v in weights.items()}
+    folder = home / "import"
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.save({"step": 300, "model": net, "opt0": {}, "ema": {f"ema_model.model.{k}": v for k, v in net.items()},
+                "scaler": None}, folder / "model-300.pt")
+    drive = folder / "DiffUIR-T-20240101T000000Z-001.zip"
+    with zipfile.ZipFile(drive, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.write(folder / "model-300.pt", "DiffUIR-T/model-300.pt")
+    env = user_env(home, {"HOURGLASS_MODELS_DIR": str(folder / "models")})
+    r = run(launcher(None, env, "models", "import", str(drive)), timeout=300)
+    listed = run(launcher(None, env, "models"), timeout=300)
+    check(r.returncode == 0 and "as 'diffuir-DiffUIR-T'" in r.stdout and "model-300.pt from the archive" in r.stdout
+          and "diffuir-DiffUIR-T" in listed.stdout,
+          "model import: the installed app imports the zip of a downloaded folder holding model-300.pt",
+          r.stdout.strip() if r.returncode == 0 else f"rc={r.returncode}: {(r.stderr or r.stdout)[-1500:]}")
+
+
 def children(pid: int) -> list[int]:
     try:
         return [int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
@@ -357,6 +389,7 @@ def main() -> int:
         restore("root", None, root_home)
         avif_check(root_home)
         heif_check(root_home)
+        import_check(root_home)
         orphan_check(root_home)
         second_start_check(root_home)
 

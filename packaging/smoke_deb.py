@@ -218,7 +218,7 @@ def import_check(home: Path) -> None:
         check(False, "model import: cannot make the test checkpoint without torch; run from the project's venv")
         return
     weights = load_file(str(APPDIR / "_internal" / "resources" / "models" / "hourglass-diffuir-t.safetensors"))
-    net = {f"unet0.{k}": v for k, v in weights.items()}
+    net = {k if k.startswith("unet0.") else f"unet0.{k}": v for k, v in weights.items()}  # (the trainer's keys)
     folder = home / "import"
     folder.mkdir(parents=True, exist_ok=True)
     torch.save({"step": 300, "model": net, "opt0": {}, "ema": {f"ema_model.model.{k}": v for k, v in net.items()},

@@ -67,6 +67,7 @@ class ModelService(QObject):
     list_failed = Signal(str)
     import_finished = Signal(bool, str, str)  # ok, message, details
     model_imported = Signal(str)  # the imported model's name (before the list is refreshed)
+    remove_finished = Signal(bool, str, str)  # ok, message, the model's name
     busy_changed = Signal(bool)
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -79,6 +80,9 @@ class ModelService(QObject):
 
     def import_file(self, path: str, name: str | None = None) -> None:
         self.tasks.spawn(self._import(path, name))
+
+    def remove(self, name: str) -> None:
+        self.tasks.spawn(self._remove(name))
 
     async def _run(self, *args: str) -> tuple[int, str, str]:
         self._busy += 1
@@ -108,6 +112,15 @@ class ModelService(QObject):
             self.list_failed.emit(f"Could not list the models: {exc}")
             return
         self.models_listed.emit(rows)
+
+    async def _remove(self, name: str) -> None:
+        try:
+            rc, out, err = await self._run("models", "remove", name)
+        except (OSError, asyncio.TimeoutError) as exc:
+            self.remove_finished.emit(False, f"The model could not be removed: {exc}", name)
+            return
+        self.remove_finished.emit(rc == 0, out.strip() if rc == 0 else error_text(err, out), name)
+        await self._list()
 
     async def _import(self, path: str, name: str | None) -> None:
         args = ["models", "--json", "import", path]

@@ -112,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("file", help="a .pt/.pth/.safetensors file, or the zip a shared folder downloads as")
     imp.add_argument("--name", help="name for the imported model")
     imp.add_argument("--raw", action="store_true", help="use the raw (non-EMA) weights of a training checkpoint")
+    rm = msub.add_parser("remove", help="delete an imported model (the bundled ones stay)")
+    rm.add_argument("name")
     models.add_argument("--json", action="store_true")
     conv = sub.add_parser("convert", help="write any accepted checkpoint as a slim safetensors file")
     conv.add_argument("src")
@@ -578,8 +580,16 @@ def _device_arg(text: str) -> str:
 
 def cmd_models(args) -> int:
     from engine.errors import HourglassError
-    from engine.models import find_models, import_model, no_model_message, user_models_dir
+    from engine.models import find_models, import_model, no_model_message, remove_model, user_models_dir
 
+    if args.models_command == "remove":
+        try:
+            info = remove_model(args.name)
+        except HourglassError as exc:
+            print(f"hourglass: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        print(f"Removed '{info.name}' ({info.path})")
+        return EXIT_OK
     if args.models_command == "import":
         try:
             info = import_model(args.file, use_ema=not args.raw, name=args.name)

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.checkpoints import Checkpoint, convert_checkpoint, read_checkpoint, read_metadata
-from engine.errors import HourglassError, ModelInvalidError, ModelNotFoundError
+from engine.errors import HourglassError, ModelInvalidError, ModelNotFoundError, OutputNotWritableError
+from engine.filetypes import is_model_file
 from engine.preprocess import TASKS, equalizes_low_light
 
-MODEL_SUFFIXES = (".safetensors", ".pt", ".pth", ".ckpt")
 DEFAULT_MODEL_FILE = "hourglass-diffuir-t.safetensors"
 
 
@@ -79,7 +79,7 @@ def find_models() -> list[ModelInfo]:
     for folder, origin in ((user_models_dir(), "user"), (bundled_models_dir(), "bundled")):
         if folder.is_dir():
             found += [_info(p, origin) for p in sorted(folder.iterdir())
-                      if p.suffix.lower() in MODEL_SUFFIXES and p.is_file()]
+                      if is_model_file(p) and p.is_file()]
     # the degradation detector's weights sit beside the bundled model but are not a restoration model
     return [m for m in found if not m.metadata.get("format", "").startswith("hourglass-detector")]
 
@@ -140,6 +140,25 @@ def import_model(src: str | os.PathLike, *, use_ema: bool = True, name: str | No
                                 "another name.")
     ckpt = convert_checkpoint(src, dst, use_ema=use_ema)
     return ModelInfo(stem, dst, "user", dst.stat().st_size, ckpt.variant, read_metadata(dst))
+
+
+def remove_model(name: str) -> ModelInfo:
+    """Delete an imported model's file; the bundled models ship with the app and stay."""
+    for info in find_models():
+        if info.name != name:
+            continue
+        if info.origin != "user":
+            raise ModelInvalidError(f"'{name}' comes with Hourglass and cannot be removed.")
+        try:
+            info.path.unlink()
+        except FileNotFoundError:
+            raise ModelNotFoundError(f"'{name}' is already gone from {info.path.parent}.") from None
+        except OSError as exc:
+            raise OutputNotWritableError(f"'{name}' could not be removed from {info.path.parent}: "
+                                         f"{exc.strerror or exc}.") from None
+        return info
+    imported = ", ".join(i.name for i in find_models() if i.origin == "user") or "none"
+    raise ModelNotFoundError(f"No imported model is named '{name}' (imported: {imported}).")
 
 
 @dataclass

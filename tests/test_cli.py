@@ -270,6 +270,8 @@ def test_models_import_list_and_info(golden, tmp_path, capsys):
         archive.write(golden / "T_trainer_checkpoint.pt", "DiffUIR-T/model-130.pt")
     assert main(["models", "import", str(tmp_path / "shared.zip")]) == 0
     assert capsys.readouterr().out.rstrip().endswith(".safetensors, model-130.pt from the archive)")
+    assert main(["models", "remove", "t-json"]) == 0 and capsys.readouterr().out.startswith("Removed 't-json' (")
+    assert main(["models", "remove", "t-json"]) == 1 and "No imported model is named 't-json'" in capsys.readouterr().err
     assert main(["models", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert any(m["name"] == "t-official" and m["variant"] == "T" and m["notes"] == {} for m in listed)

@@ -211,3 +211,15 @@ def test_a_zipped_folder_imports_under_the_folders_name(golden, tmp_path):
     with zipfile.ZipFile(loose, "w") as archive:
         archive.write(golden / "T_trainer_checkpoint.pt", "model-300.pt")
     assert models.import_model(loose).name == "diffuir-weights"
+
+
+def test_an_imported_model_can_be_removed_the_bundled_one_cannot(golden):
+    info = models.import_model(golden / "T_trainer_checkpoint.pt", name="to-go")
+    assert models.remove_model("to-go").path == info.path and not info.path.exists()
+    assert "to-go" not in {m.name for m in models.find_models()}
+    with pytest.raises(ModelNotFoundError, match=r"No imported model is named 'to-go' \(imported: none\)"):
+        models.remove_model("to-go")
+    bundled = next(m for m in models.find_models() if m.origin == "bundled")
+    with pytest.raises(ModelInvalidError, match="comes with Hourglass and cannot be removed"):
+        models.remove_model(bundled.name)
+    assert bundled.path.is_file()

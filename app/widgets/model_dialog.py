@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -55,10 +56,15 @@ class ModelDialog(QDialog):
                                       "folder downloads as); it is validated first")
         self.use_button = QPushButton("Use selected")
         self.default_button = QPushButton("Use bundled default")
+        self.remove_button = QPushButton("Remove…")
+        self.remove_button.setToolTip("Delete the selected imported model's file (the bundled model stays)")
+        self.remove_button.setEnabled(False)
         close = QPushButton("Close")
         self.import_button.clicked.connect(self._choose_file)
         self.use_button.clicked.connect(self._use_selected)
         self.default_button.clicked.connect(lambda: self._select("default"))
+        self.remove_button.clicked.connect(self._remove_selected)
+        self.table.itemSelectionChanged.connect(self._selection_changed)
         close.clicked.connect(self.accept)
         row = QHBoxLayout()
         row.addWidget(self.name, 1)
@@ -66,6 +72,7 @@ class ModelDialog(QDialog):
         buttons = QHBoxLayout()
         buttons.addWidget(self.use_button)
         buttons.addWidget(self.default_button)
+        buttons.addWidget(self.remove_button)
         buttons.addStretch(1)
         buttons.addWidget(close)
         layout = QVBoxLayout(self)
@@ -79,6 +86,7 @@ class ModelDialog(QDialog):
         service.list_failed.connect(self.status.setText)
         service.import_finished.connect(self._on_imported)
         service.model_imported.connect(self._on_model_imported)
+        service.remove_finished.connect(self._on_removed)
         service.busy_changed.connect(lambda busy: self.import_button.setEnabled(not busy))
         self._show_active()
 
@@ -123,10 +131,36 @@ class ModelDialog(QDialog):
     def _on_model_imported(self, name: str) -> None:
         self._imported = name
 
-    def _use_selected(self) -> None:
+    def _selected_row(self) -> ModelRow | None:
         rows = self.table.selectionModel().selectedRows()
-        if rows:
-            self._select(self.rows[rows[0].row()].name)
+        return self.rows[rows[0].row()] if rows and rows[0].row() < len(self.rows) else None
+
+    def _selection_changed(self) -> None:
+        row = self._selected_row()
+        self.remove_button.setEnabled(row is not None and row.origin == "user")
+
+    def _remove_selected(self) -> None:
+        row = self._selected_row()
+        if row is None or row.origin != "user":
+            return
+        answer = QMessageBox.question(
+            self, "Remove model", f"Remove the model '{row.name}'? Its file ({format_size(row.size_bytes)}) is "
+            f"deleted from {Path(row.path).parent}; import the checkpoint again to get it back.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        if answer == QMessageBox.StandardButton.Yes:
+            self.status.setText(f"Removing {row.name}…")
+            self.service.remove(row.name)
+
+    def _on_removed(self, ok: bool, message: str, name: str) -> None:
+        self.status.setText(message if ok else f"Not removed: {message}")
+        self.status.setStyleSheet("" if ok else "color: #c62828;")
+        if ok and self.active == name:  # (the model in use is gone: the bundled one takes over)
+            self._select("default")
+
+    def _use_selected(self) -> None:
+        row = self._selected_row()
+        if row is not None:
+            self._select(row.name)
 
     def _select(self, name: str) -> None:
         self.active = name

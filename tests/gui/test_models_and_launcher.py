@@ -299,3 +299,37 @@ def test_an_imported_model_is_selected_ready_to_use(qtbot, aloop, tiny_model_pat
     with qtbot.waitSignal(dialog.model_selected) as blocker:
         dialog.use_button.click()
     assert blocker.args == ["mine"]
+
+
+def test_an_imported_model_is_removed_after_asking_and_the_bundled_one_takes_over(qtbot, aloop, tiny_model_path,
+                                                                                    monkeypatch, tmp_path):
+    """*Remove…* deletes the selected imported model's file (through the real `hourglass models remove`),
+    after a question; removing the model in use hands over to the bundled one. The bundled row cannot be
+    removed."""
+    import shutil
+
+    from PySide6.QtWidgets import QMessageBox
+
+    from app.widgets.model_dialog import ModelDialog
+
+    models_dir = tmp_path / "models"
+    models_dir.mkdir()
+    shutil.copy(tiny_model_path, models_dir / "mine.safetensors")
+    monkeypatch.setenv("HOURGLASS_MODELS_DIR", str(models_dir))
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.Yes)
+    service = ModelService()
+    dialog = ModelDialog(service, "mine")
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(service.models_listed, timeout=60_000):
+        service.refresh()
+    names = [dialog.table.item(r, 0).text().split(" ")[0] for r in range(dialog.table.rowCount())]
+    dialog.table.selectRow(names.index("hourglass-diffuir-t"))
+    assert not dialog.remove_button.isEnabled()  # (bundled)
+    dialog.table.selectRow(names.index("mine"))
+    assert dialog.remove_button.isEnabled()
+    with qtbot.waitSignal(dialog.model_selected, timeout=60_000) as chosen:
+        dialog.remove_button.click()
+    assert chosen.args == ["default"] and asked and "Remove the model 'mine'?" in asked[0]
+    assert not (models_dir / "mine.safetensors").exists() and dialog.status.text().startswith("Removed 'mine'")
+    qtbot.waitUntil(lambda: "mine" not in [m.name for m in dialog.rows], timeout=60_000)

@@ -136,8 +136,8 @@ def import_model(src: str | os.PathLike, *, use_ema: bool = True, name: str | No
     stem = name or f"diffuir-{_default_name(src)}"
     dst = folder / f"{stem}.safetensors"
     if dst.exists():
-        raise ModelInvalidError(f"A model named '{stem}' is already imported ({dst}); remove it first or pick "
-                                "another name.")
+        raise ModelInvalidError(f"A model named '{stem}' is already imported ({dst}); pick another name, or "
+                                f"remove it first (Models → Remove… in the app, 'hourglass models remove {stem}').")
     ckpt = convert_checkpoint(src, dst, use_ema=use_ema)
     return ModelInfo(stem, dst, "user", dst.stat().st_size, ckpt.variant, read_metadata(dst))
 

@@ -28,8 +28,8 @@ class Estimator:
         task = item.effective_task
         if item.task == "none" or (task == "none" and not self.restore_clean):
             return 0.0
-        if item.task == "auto" and item.detect_message.startswith(DETECTION_FAILED):
-            return 0.0  # (the engine could not read it: it will fail at once)
+        if item.detect_message.startswith(DETECTION_FAILED):
+            return 0.0  # (the engine could not read it: it will fail at once, whatever its degradation)
         return self.times.seconds(task, item.width, item.height)
 
 

@@ -138,10 +138,7 @@ class ModelService(QObject):
             except (ValueError, KeyError, TypeError, AttributeError):
                 self.import_finished.emit(True, out.strip() or "Imported.", "")
             else:
-                member = str(found.get("archive_member") or "").rsplit("/", 1)[-1]
-                came = f", {member} from the archive" if member else ""
-                self.import_finished.emit(True, f"Imported DiffUIR-{row.variant} as '{row.name}' ({row.path}{came}).",
-                                          "")
+                self.import_finished.emit(True, f"{found.get('message') or f'Imported {row.name}'}.", "")
                 self.model_imported.emit(row.name)
             await self._list()
         else:

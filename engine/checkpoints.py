@@ -356,7 +356,9 @@ def convert_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, *, use_em
     # what changes the results (the low-light condition the model expects) and what users are told about
     # these weights (their measured limits per task) survive a conversion
     kept = {k: v for k, v in read_metadata(src).items() if k in ("low_light_condition", "task_notes")}
-    origin = {"converted_from": Path(src).name, **({"archive_member": ckpt.archive_member} if ckpt.archive_member else {})}
+    origin = {"converted_from": Path(src).name}
+    if ckpt.archive_member:  # (which file of a zip it was)
+        origin["archive_member"] = ckpt.archive_member
     save_safetensors(ckpt, dst, extra={**origin, **kept}, overwrite=overwrite)
     return ckpt
 

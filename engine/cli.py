@@ -600,11 +600,12 @@ def cmd_models(args) -> int:
             print(f"hourglass: {_unexpected(exc, 'importing', Path(args.file))}", file=sys.stderr)
             return EXIT_FAILED
         member = info.metadata.get("archive_member", "")  # (which file of a zip: say it, it may not be the one meant)
-        if getattr(args, "json", False):  # (the GUI's Models dialog selects the model it imported)
-            print(json.dumps({**info.to_json(), "archive_member": member}))
+        came = f", {Path(member).name} from the archive" if member else ""
+        message = f"Imported DiffUIR-{info.variant} as '{info.name}' ({info.path}{came})"
+        if getattr(args, "json", False):  # (the GUI's Models dialog shows the message and selects the model)
+            print(json.dumps({**info.to_json(), "archive_member": member, "message": message}))
         else:
-            came = f", {Path(member).name} from the archive" if member else ""
-            print(f"Imported DiffUIR-{info.variant} as '{info.name}' ({info.path}{came})")
+            print(message)
         return EXIT_OK
     models = find_models()
     if getattr(args, "json", False):

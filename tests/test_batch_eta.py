@@ -45,8 +45,8 @@ def test_photos_of_unknown_size_take_as_long_as_this_runs_photos_of_their_degrad
     assert batch_time_left(None, waiting, restored, False) == 832.0
     unreadable = item("auto", None, detect_message='Detection failed: "x.dng" is a DNG compressed with JPEG XL.')
     assert photo_estimate(unreadable, restored, False) == 0.0  # (it will fail at once)
-    unreadable.task = "rain"  # (unless the user chose a degradation for it: then it is tried like any photo)
-    assert photo_estimate(unreadable, restored, False) == 400.0
+    unreadable.task = "rain"  # (a degradation chosen for it changes nothing: it cannot be read)
+    assert photo_estimate(unreadable, restored, False) == 0.0
 
 
 def test_a_tiled_photo_takes_as_long_as_its_pixels():

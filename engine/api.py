@@ -198,13 +198,16 @@ def restore_file(
     on_warning: Callable[[str], None] | None = None,
     cancel: CancelToken | None = None,
     detection: Detection | None = None,
+    on_detect: Callable[[Detection], None] | None = None,
 ) -> RestoreResult:
     """Read a photo, restore it, write it with its metadata. Never replaces the input or (by default) an
     existing output; the write is atomic, so a cancelled or failed job leaves no partial file.
 
     With task "auto" the detector chooses the task (recorded in the result with its scores), or
     `detection`, the detector's answer for this photo made ahead (`detect_file`, which sees the photo as
-    this would: the CLI detects the next photos while one restores, for its time left). A photo that
+    this would: the CLI detects the next photos while one restores, for its time left); `on_detect`
+    receives the answer as soon as it is made here (the CLI's time left then knows this photo's path).
+    A photo that
     is already fine (detected "none", or task "none") is not restored unless `options.restore_clean`: the
     result then has `skipped=True`, an empty `output_path`, and nothing is written.
     """
@@ -263,6 +266,8 @@ def restore_file(
         # what `hourglass detect` and the app's analysis see (a JPEG decoded small), so they agree with this
         task, detection = resolve_task_or_warn(imaging.read_small(input_path, READ_SIDE, img.rgb), task, warn)
         timings["detect"] = time.perf_counter() - td
+        if detection is not None and on_detect is not None:
+            on_detect(detection)
         stage("detect", 1.0)
     found = {} if detection is None else {"confidence": detection.confidence, "scores": dict(detection.scores)}
     if task == "none" and not opts.restore_clean:

@@ -15,6 +15,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -348,11 +349,12 @@ def cmd_restore(args) -> int:
                     bar.done(f"kept   {path}: {out} already exists")
                     record(path, "kept", output=str(out))
                     continue
-                detection = ahead.detection(position[path], cancel) if path in position else None
+                k = position.get(path)
+                detection = ahead.detection(k, cancel) if k is not None else None
                 try:
                     with clock.photo() as attempt:
                         res = restore_file(path, out, model, options, on_progress=bar.update, cancel=cancel,
-                                           detection=detection)
+                                           detection=detection, on_detect=ahead.detected(k))
                         if res.skipped:
                             attempt.skipped()
                         else:
@@ -440,8 +442,17 @@ class LookAhead:
             cancel.check()
         return self._detections[k]
 
-    def _run(self) -> None:
+    def detected(self, k: int | None) -> Callable[[Any], None] | None:
+        """For the restore of photo `k` to report the detection it makes itself (the first photo, other
+        formats than JPEG and RAW): the time left then knows that photo's path too."""
+        return None if k is None else lambda d: self._learn(k, d)
+
+    def _learn(self, k: int, d: Any) -> None:
         from engine.batch_time import SKIPPED
+
+        self.clock.tasks[k] = SKIPPED if d.task == "none" and not self.restore_clean else d.task
+
+    def _run(self) -> None:
         from engine.imaging import photo_size, reads_small_itself
 
         detector = self._detector() if self._detect else None
@@ -449,8 +460,8 @@ class LookAhead:
             try:
                 self.clock.sizes[k] = photo_size(path)
                 if detector is not None and k > 0 and reads_small_itself(path):
-                    d = self._detections[k] = detector.detect_file(path)
-                    self.clock.tasks[k] = SKIPPED if d.task == "none" and not self.restore_clean else d.task
+                    self._detections[k] = detector.detect_file(path)
+                    self._learn(k, self._detections[k])
             except Exception:  # (the photo's own restore detects again and says what is wrong)
                 logging.getLogger("hourglass.cli").debug("no detection ahead for %s", path, exc_info=True)
             finally:

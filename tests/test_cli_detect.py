@@ -185,15 +185,34 @@ def test_the_time_left_learns_each_photos_size_and_degradation_ahead(stub, tmp_p
     assert main(["restore", str(src), "-o", str(out), "--model", str(tiny_model_path), "--steps", "1"]) == 0
     (clock,) = clocks
     assert clock.sizes == [(48, 32), (64, 40), (40, 32), (24, 16)]
-    assert clock.tasks == [None, "haze", None, "haze"]
+    assert clock.tasks == ["haze"] * 4  # (ahead, or reported by the photo's own restore)
     assert [(r.task, r.work) for r in clock._done] == [("haze", (w * h / 1e6,) * 2) for w, h in clock.sizes]
     assert len(calls) == 4 and "detected haze 90%" in capsys.readouterr().err  # once each
     stub("none")
     assert main(["restore", str(src / "a.jpg"), str(src / "b.jpg"), "-o", str(tmp_path / "o2"), "--model",
                  str(tiny_model_path), "--steps", "1"]) == 0
-    assert clocks[1].tasks == [None, SKIPPED]  # skipped as fine: no time counted before one is seen
+    assert clocks[1].tasks == [SKIPPED, SKIPPED]  # skipped as fine: no time counted before one is seen
     assert [r.task for r in clocks[1]._done] == [SKIPPED, SKIPPED]
     assert main(["restore", str(src / "a.jpg"), "-o", str(tmp_path / "o3"), "--model", str(tiny_model_path),
                  "--steps", "1", "--task", "rain"]) == 0
     assert clocks[2].tasks == ["rain"] and clocks[2]._done == [Restored("rain", clocks[2]._done[0].seconds,
                                                                          (48 * 32 / 1e6,) * 2)]
+
+
+def test_a_photo_detected_by_its_own_restore_tells_the_time_left_its_path(stub, tmp_path, tiny_model_path,
+                                                                          monkeypatch):
+    """The first photo, and photos of other formats than JPEG and RAW, are detected by their restore: it
+    reports the answer as soon as it is made, so the time left knows their path before they end."""
+    clocks = recorded_clocks(monkeypatch)
+    src = tmp_path / "in"
+    src.mkdir()
+    _photo(src / "a.png", (48, 32))
+    _photo(src / "b.png", (40, 32), seed=1)
+    seen = []
+    from engine import cli
+
+    real = cli.LookAhead._learn
+    monkeypatch.setattr(cli.LookAhead, "_learn", lambda self, k, d: seen.append((k, d.task)) or real(self, k, d))
+    stub("rain")
+    assert main(["restore", str(src), "-o", str(tmp_path / "out"), "--model", str(tiny_model_path), "--steps", "1"]) == 0
+    assert sorted(seen) == [(0, "rain"), (1, "rain")] and clocks[0].tasks == ["rain", "rain"]

@@ -206,10 +206,10 @@ def restore_file(
     With task "auto" the detector chooses the task (recorded in the result with its scores), or
     `detection`, the detector's answer for this photo made ahead (`detect_file`, which sees the photo as
     this would: the CLI detects the next photos while one restores, for its time left); `on_detect`
-    receives the answer as soon as it is made here (the CLI's time left then knows this photo's path).
-    A photo that
-    is already fine (detected "none", or task "none") is not restored unless `options.restore_clean`: the
-    result then has `skipped=True`, an empty `output_path`, and nothing is written.
+    receives the answer as soon as it is made here (the CLI's time left then knows this photo's path). A
+    photo that is already fine (detected "none", or task "none") is not restored unless
+    `options.restore_clean`: the result then has `skipped=True`, an empty `output_path`, and nothing is
+    written.
     """
     opts = options or RestoreOptions()
     check_task(opts.task)

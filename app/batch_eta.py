@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from app.queue_model import DETECTION_FAILED, ItemState, QueueItem
+from app.queue_model import ItemState, QueueItem
 from engine.batch_time import FIRST_GUESS_AFTER_S, PhotoTimes, Restored, photo_work
 
 
@@ -28,7 +28,7 @@ class Estimator:
         task = item.effective_task
         if item.task == "none" or (task == "none" and not self.restore_clean):
             return 0.0
-        if item.detect_message.startswith(DETECTION_FAILED):
+        if item.unreadable:
             return 0.0  # (the engine could not read it: it will fail at once, whatever its degradation)
         return self.times.seconds(task, item.width, item.height)
 

@@ -22,7 +22,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QComboBox, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
-from app.queue_model import DETECTION_FAILED, BatchQueue, ItemState, QueueItem
+from app.queue_model import BatchQueue, ItemState, QueueItem
 from app.settings import TASK_LABELS
 from engine.filetypes import natural_key
 
@@ -50,7 +50,7 @@ def task_text(item: QueueItem) -> str:
         unsure = "?" if item.unsure else ""
         label = "Looks fine" if item.detected_task == "none" else TASK_LABELS.get(item.detected_task, item.detected_task)
         return f"{label}{unsure}{conf}"
-    if item.detect_message.startswith(DETECTION_FAILED):  # (the photo could not be read: the tooltip says why)
+    if item.unreadable:  # (the tooltip says why)
         return "— (failed)"
     if item.detect_message:
         return "— (not available)"

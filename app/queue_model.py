@@ -99,6 +99,13 @@ class QueueItem:
         return self.detected_task or "auto"
 
     @property
+    def unreadable(self) -> str:
+        """Why the engine could not read the photo when analysing it ("" when it could, or was not asked):
+        its restore will fail too."""
+        return self.detect_message.removeprefix(DETECTION_FAILED) if self.detect_message.startswith(
+            DETECTION_FAILED) else ""
+
+    @property
     def unsure(self) -> bool:
         """The detector's answer scored below `UNSURE`: the column shows it as a question."""
         return self.confidence is not None and self.confidence < UNSURE

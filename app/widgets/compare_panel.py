@@ -28,7 +28,7 @@ from app.compare_view import CompareView
 from app.comparisons import GROUPS, Alternative, alternatives
 from app.images import ImageLoader
 from app.preview import PreviewService
-from app.queue_model import DETECTION_FAILED, FINISHED, ItemState, QueueItem
+from app.queue_model import FINISHED, ItemState, QueueItem
 from app.runner import RESTORE_AGAIN_HINT, BatchRunner
 
 ZERO_STRENGTH = "Strength 0%: the results are saved as the originals (nothing of the restoration is kept)."
@@ -328,9 +328,7 @@ def _engine_reason(item: QueueItem) -> str:
     """What the engine said when it failed to restore or analyse the photo ("" when it did not)."""
     if item.state is ItemState.FAILED and item.error_message:
         return item.error_message
-    if item.detect_message.startswith(DETECTION_FAILED):
-        return item.detect_message.removeprefix(DETECTION_FAILED)
-    return ""
+    return item.unreadable
 
 
 def _not_shown(photo: str, result: str | None, reason: str = "") -> str:

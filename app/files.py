@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.filetypes import (
+    RESTORED_DIR,
     describe_paired,
     describe_passed_over,
     describe_unreadable,
@@ -19,8 +20,6 @@ from engine.filetypes import (
     is_photo,
     named_companions,
 )
-
-RESTORED_DIR = "restored"  # the default output folder beside each photo
 
 
 @dataclass(frozen=True)

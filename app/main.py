@@ -48,7 +48,7 @@ def display_problem(env=None, platform: str | None = None, x11_check=None, wayla
     return "no display to open the window on (DISPLAY and WAYLAND_DISPLAY are not set). " + CLI_HINT
 
 
-CLI_HINT = ("From a terminal, restore with `hourglass restore PHOTO_OR_FOLDER... -o FOLDER` (`hourglass --help` "
+CLI_HINT = ("From a terminal, restore with `hourglass restore PHOTO_OR_FOLDER...` (`hourglass --help` "
             "lists the commands).")
 
 

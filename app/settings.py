@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.files import RESTORED_DIR
 from app.paths import data_dir, keep_aside, write_atomic
-from engine.filetypes import clean_suffix, default_output_extension, numbered_name
+from engine.filetypes import RESTORED_DIR, clean_suffix, default_output_extension, numbered_name
 from engine.protocol import is_gpu_id
 
 log = logging.getLogger("app.settings")

@@ -20,15 +20,17 @@ from pathlib import Path
 from typing import Any
 
 from engine.batch_time import BatchClock, format_time_left
-from engine.filetypes import PAIR_CHOICES
+from engine.filetypes import PAIR_CHOICES, RESTORED_DIR
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def _add_restore(sub) -> None:
-    p = sub.add_parser("restore", help="restore photos (files or folders) into an output folder")
+    p = sub.add_parser("restore", help="restore photos (files or folders); results beside each in restored/, or in -o OUTDIR")
     p.add_argument("inputs", nargs="+", metavar="IN", help="photos or folders (searched recursively)")
-    p.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="folder for the restored photos")
+    p.add_argument("-o", "--output", metavar="OUTDIR",
+                   help="folder for the restored photos, a folder's sub-folders mirrored in it (default: a "
+                        f"'{RESTORED_DIR}' folder beside each photo, as in the app)")
     p.add_argument("--model", default="default", help="model name or path (default: the bundled model)")
     p.add_argument("--quality", choices=("fast", "balanced", "best"), default="best",
                    help="1, 2 or 3 network evaluations (default: best, the official setting)")
@@ -130,10 +132,10 @@ def collect_inputs(paths: list[str], exclude: str | os.PathLike | None = None,
                    result_suffix: str = "", pairs: str = "both") -> tuple[list[Path], list[str], list[str]]:
     """Expand folders recursively into photos; returns (files, problems, notes).
 
-    In folders, hidden files and folders (macOS's `._IMG_0001.JPG` companions, `.thumbnails`), the
-    `exclude` folder (the output, when it lies inside an input folder) and files whose name ends with
-    `result_suffix` (results saved beside their photos) are passed over: a second run must not restore the
-    first run's results. Images found in a folder that Hourglass cannot open (GIF, PSD ...) are named in a
+    In folders, hidden files and folders (macOS's `._IMG_0001.JPG` companions, `.thumbnails`), our
+    `restored` folders, the `exclude` folder (the output, when it lies inside an input folder) and files
+    whose name ends with `result_suffix` (results saved beside their photos) are passed over: a second run
+    must not restore the first run's results. Images found in a folder that Hourglass cannot open (GIF, PSD ...) are named in a
     note. A file named directly is taken (reading it says what is wrong with it), unless it is the other file
     of a camera's RAW+JPEG shot named with it: `pairs` says which file of such a shot is taken, in folders
     and among the files named (`engine.filetypes.PAIR_CHOICES`).
@@ -175,12 +177,14 @@ def _folder_photos(folder: Path, skip: Path | None, result_suffix: str, pairs: s
     """`engine.filetypes.folder_photos` of `folder`, passing over the output folder `skip`."""
     from engine.filetypes import folder_photos
 
-    return folder_photos(folder, lambda d: d.resolve() == skip, result_suffix, pairs)
+    return folder_photos(folder, lambda d: d.name == RESTORED_DIR or d.resolve() == skip, result_suffix, pairs)
 
 
-def plan_outputs(files: list[Path], inputs: list[str], out_dir: Path, fmt: str | None,
+def plan_outputs(files: list[Path], inputs: list[str], out_dir: Path | None, fmt: str | None,
                  suffix: str) -> list[tuple[Path, str]]:
     """Each photo's output path, with a note when an earlier photo of this run took its plain name.
+
+    In `out_dir`, mirroring the input folders' trees; without one, in a `restored` folder beside each photo.
 
     Photos of one folder that differ only by extension (RAW + JPEG pairs; IMG_1.jpg and IMG_1.png with
     --format png) would make the same file: the later ones get `name (1).ext`, `name (2).ext` ..., so
@@ -193,7 +197,8 @@ def plan_outputs(files: list[Path], inputs: list[str], out_dir: Path, fmt: str |
     planned: dict[str, Path] = {}
     out = []
     for path in files:
-        target = output_path_for(path, out_dir / output_subfolder(path, inputs), fmt, suffix)
+        folder = path.parent / RESTORED_DIR if out_dir is None else out_dir / output_subfolder(path, inputs)
+        target = output_path_for(path, folder, fmt, suffix)
         note = ""
         first = planned.get(os.path.normcase(target))
         if first is not None:  # taken by this run, not the disk: a rerun gives the same names
@@ -298,8 +303,8 @@ def cmd_restore(args) -> int:
     if args.reference and args.precision != "float32":
         print("hourglass: --precision needs the optimised network (drop --reference)", file=sys.stderr)
         return EXIT_USAGE
-    out_dir = Path(args.output)
-    if out_dir.exists() and not out_dir.is_dir():
+    out_dir = Path(args.output) if args.output is not None else None
+    if out_dir is not None and out_dir.exists() and not out_dir.is_dir():
         print(f"hourglass: -o {args.output} is a file; give a folder to save the restored photos in",
               file=sys.stderr)
         return EXIT_USAGE
@@ -369,7 +374,7 @@ def cmd_restore(args) -> int:
                             outputs[i][0].parent == out.parent:  # a full disk or a read-only folder fails the rest
                         stopped = len(files) - i
                         bar.done(f"Stopped: the next photos would be saved in {out.parent} too. Free some space "
-                                 "or choose another -o, then run the same command again (finished photos are kept).")
+                                 "or choose another folder with -o, then run the same command again (finished photos are kept).")
                         for rest in files[i:]:
                             record(rest, "not_attempted")
                         break

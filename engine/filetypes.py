@@ -32,6 +32,7 @@ COMPANION_EXTENSIONS = frozenset({".jpg", ".jpeg"}) | HEIF_EXTENSIONS
 # Which file of such a pair a scan takes (in a folder, or among files named together): the RAW (its sensor
 # data holds more in the shadows and highlights), the camera's JPEG, or both.
 PAIR_CHOICES = ("raw", "jpeg", "both")
+RESTORED_DIR = "restored"  # the default output folder beside each photo (app and CLI); never searched for photos
 # Images Hourglass cannot open. A folder scan counts them and says so; other files found beside photos
 # (sidecars, videos, documents) are passed over without a word.
 OTHER_IMAGE_EXTENSIONS = frozenset({

@@ -249,7 +249,7 @@ def test_usage_errors(tmp_path, tiny_model_path, capsys):
     assert main(["restore", str(tmp_path / "x.png"), "-o", str(tmp_path / "o"), "--model", str(tiny_model_path),
                  "--steps", "0"]) == 2
     with pytest.raises(SystemExit) as exc:
-        main(["restore", str(tmp_path / "x.png")])  # -o is required
+        main(["restore", "-o", str(tmp_path / "o")])  # no photo named
     assert exc.value.code == 2
 
 
@@ -414,6 +414,24 @@ def test_strength_keeps_part_of_the_original(tmp_path, tiny_model_path, capsys):
         with pytest.raises(SystemExit):
             main(["restore", str(src), "-o", str(tmp_path / "x"), "--strength", bad])
     assert "between 0 and 100" in capsys.readouterr().err
+
+
+def test_without_an_output_folder_results_go_beside_each_photo_as_in_the_app(photos, tmp_path, tiny_model_path,
+                                                                              capsys):
+    """`restored/` beside each photo, a sub-folder's photos in the sub-folder's own; a second run, with or
+    without -o, finds them kept or passes over the `restored` folders rather than restoring the results."""
+    single = _photo(tmp_path / "single.png", seed=4)
+    args = ["restore", str(photos), str(single), "--model", str(tiny_model_path), "--steps", "1", "--task", "haze"]
+    assert main(args) == 0
+    assert _tree(photos) == ["a.png", "notes.txt", "restored/a.png", "sub/b.jpg", "sub/restored/b.jpg"]
+    assert (tmp_path / "restored" / "single.png").is_file()
+    assert "Restored 3 of 3" in capsys.readouterr().err
+    assert main(args) == 0
+    assert "3 kept from an earlier run" in capsys.readouterr().err
+    out = tmp_path / "elsewhere"
+    assert main(["restore", str(photos), "-o", str(out), "--model", str(tiny_model_path), "--steps", "1",
+                 "--task", "haze"]) == 0
+    assert _tree(out) == ["a.png", "sub/b.jpg"]  # the first run's results are not inputs
 
 
 def test_a_second_run_does_not_restore_the_first_runs_results(tmp_path, tiny_model_path, capsys):

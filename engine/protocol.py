@@ -159,9 +159,17 @@ class JobOptions:
     fullres: FullRes = "auto"  # "fast": restore ~1 MP and carry the correction over; "tiled": every pixel
     strength: float = 1.0  # the saved photo is original + strength · (restored − original)
     srgb: bool = False  # save in sRGB instead of the photo's own colour space (Adobe RGB, Display P3...)
+    # Save an earlier result again at `strength` (at most `from_strength`, the strength it was saved with),
+    # blended over the photo, instead of restoring it (engine.reblend): no model, seconds
+    from_result: str | None = None
+    from_strength: float = 1.0
 
     def __post_init__(self) -> None:
         _check_sampling(self.steps, self.tile, self.overlap)
+        if self.from_result is not None:
+            _check_abs(self.from_result, "options.from_result")
+            _require(isinstance(self.from_strength, (int, float)) and 0.0 < self.from_strength <= 1.0,
+                     "options.from_strength must be in (0, 1]")
         _require(1 <= self.jpeg_quality <= 100, "options.jpeg_quality must be in 1..100")
         _require(isinstance(self.strength, (int, float)) and 0.0 <= self.strength <= 1.0,
                  "options.strength must be in 0..1")

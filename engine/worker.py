@@ -372,6 +372,9 @@ class Worker:
         try:
             from engine.api import RestoreOptions, restore_file
 
+            if msg.options.from_result is not None:  # saved again at another strength: no model, no network
+                terminal = self._reblend(job)
+                return
             options = self._options(msg.options)
             restore = RestoreOptions(**{k: v for k, v in options.items() if k != "model"})
             steps = len(_checked(restore.times))
@@ -419,6 +422,23 @@ class Worker:
                 self.state = "idle"
             self.channel.send(terminal or P.Failed(msg.job_id, P.ErrorInfo.make(P.ErrorCode.INTERNAL, "No outcome.")))
             self._idle.set()
+
+    def _reblend(self, job: Job) -> P.Result:
+        """The photo saved again from its earlier result at another strength (`engine.reblend`)."""
+        from engine.reblend import reblend_file
+
+        msg, o = job.submit, job.submit.options
+        assert o.from_result is not None
+        self.channel.send(P.Started(msg.job_id, "", self._device_name(), 0,
+                                    {"strength": float(o.strength), "from_result": o.from_result,
+                                     "from_strength": float(o.from_strength)}))
+        _check_paths(msg.input_path, msg.output_path)
+        res = reblend_file(msg.input_path, o.from_result, msg.output_path, o.from_strength, o.strength, task=o.task,
+                           jpeg_quality=o.jpeg_quality, overwrite=o.overwrite, cancel=job.token,
+                           on_progress=lambda p: job.reporter.update(p.stage, 0, 0, 0, 0, p.fraction))
+        job.reporter.update("save", 0, 0, 0, 0, 1.0)
+        return P.Result(msg.job_id, res.output_path, res.width, res.height, self._device_name(), "", 0, res.task,
+                        {k: round(float(v), 4) for k, v in res.timings.items()})
 
     def _options(self, o: P.JobOptions) -> dict[str, Any]:
         s = self.settings

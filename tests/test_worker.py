@@ -213,6 +213,31 @@ def test_strength_job_option_blends_over_the_original(worker: WorkerProcess, src
     assert (np.asarray(Image.open(tmp_path / "none.png")) == original).all()
 
 
+def test_a_result_is_saved_again_at_a_lower_strength_without_the_network(worker: WorkerProcess, src: Path,
+                                                                       tmp_path: Path) -> None:
+    assert isinstance(worker.job(submit(worker, src, tmp_path / "full.png", steps=1, task="haze"))[-1], P.Result)
+    events = worker.job(submit(worker, src, tmp_path / "half.png", task="haze", strength=0.5,
+                               from_result=str(tmp_path / "full.png"), from_strength=1.0))
+    assert_sequence(events)
+    result = events[-1]
+    assert isinstance(result, P.Result), result
+    assert (result.output_path, result.nfe, result.width, result.task) == (str(tmp_path / "half.png"), 0, 48, "haze")
+    assert events[1].options["from_result"] == str(tmp_path / "full.png") and events[1].steps == 0
+    assert [p.stage for p in events if isinstance(p, P.Progress)][-1] == "save"
+    full, half = (np.asarray(Image.open(tmp_path / n), np.float64) for n in ("full.png", "half.png"))
+    original = np.asarray(Image.open(src).convert("RGB"), np.float64)
+    assert np.abs(half - (original + full) / 2).max() <= 1
+    events = worker.job(submit(worker, src, tmp_path / "more.png", strength=0.8,
+                               from_result=str(tmp_path / "half.png"), from_strength=0.5))
+    failed = events[-1]
+    assert isinstance(failed, P.Failed) and failed.error.code == P.ErrorCode.INVALID_REQUEST, failed
+    assert "Retry restores the photo again at 80%" in failed.error.message and not (tmp_path / "more.png").exists()
+    with pytest.raises(P.ProtocolError, match="from_strength"):
+        P.JobOptions(from_result=str(tmp_path / "full.png"), from_strength=0.0)
+    with pytest.raises(P.ProtocolError, match="from_result"):
+        P.JobOptions(from_result="full.png")
+
+
 def test_srgb_job_option_saves_in_srgb(worker: WorkerProcess, tmp_path: Path) -> None:
     from engine.icc_profiles import adobe_rgb_profile
 

@@ -1,0 +1,105 @@
+"""Saving a restored photo again at a lower strength, without restoring it again.
+
+A result saved at strength s0 holds original + s0 · (restored − original). At a strength s ≤ s0 the photo
+is original + (s / s0) · (result − original): the earlier result blended over the original, both read again
+at full precision, and written as the first save wrote it (its format and depth, the photo's metadata,
+colour space and transparency). That takes seconds where restoring again takes minutes on a CPU, and
+toning a restoration down after seeing it is what the strength slider is for. Above s0 the result does
+not hold enough of the restoration (the blend would magnify its rounding and compression): that needs a
+new restore (Retry).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from engine import imaging
+from engine.api import SOFTWARE, RestoreResult, blend_over
+from engine.errors import InputNotFoundError, InvalidRequestError, OutputExistsError
+from engine.pipeline import Progress
+from engine.sampler import CancelToken
+
+log = logging.getLogger("engine.reblend")
+
+
+def reblend_file(input_path: str | os.PathLike, result_path: str | os.PathLike, output_path: str | os.PathLike,
+                 saved_strength: float, strength: float, *, task: str = "auto", jpeg_quality: int = 95,
+                 overwrite: bool = False, cancel: CancelToken | None = None,
+                 on_progress: Callable[[Progress], None] | None = None) -> RestoreResult:
+    """Write `output_path`: the photo `input_path` at `strength` (0 ≤ strength ≤ saved_strength; 0 is the
+    original), from its earlier result `result_path`, saved at `saved_strength` (0 < saved_strength ≤ 1).
+    The result must still be the photo's size: an edited or replaced one is refused. `task` is recorded."""
+    input_path, result_path, output_path = Path(input_path), Path(result_path), Path(output_path)
+    if not 0.0 < saved_strength <= 1.0 or not 0.0 <= strength <= 1.0:
+        raise InvalidRequestError(f"Invalid strengths: {strength:.0%} from a result saved at {saved_strength:.0%}.")
+    if strength > saved_strength + 1e-6:
+        raise InvalidRequestError(
+            f"'{result_path.name}' was saved at {saved_strength:.0%} strength, so it holds too little of the "
+            f"restoration to be saved at {strength:.0%}; Retry restores the photo again at {strength:.0%}.")
+
+    def stage(name: str, fraction: float = 0.0) -> None:
+        if on_progress is not None:
+            on_progress(Progress(name, 0, 0, 0, 0, fraction))
+
+    imaging.check_output_name(output_path)
+    imaging.check_not_original(output_path, input_path)
+    imaging.check_not_original(output_path, result_path)  # the earlier result is kept
+    if output_path.exists() and not overwrite:
+        raise OutputExistsError(f"'{output_path}' already exists; not replacing it.")
+    imaging.check_output_folder(output_path.parent)
+    if not result_path.is_file():
+        raise InputNotFoundError(f"The earlier result '{result_path}' is gone (moved or deleted); Retry restores "
+                                 "the photo again.")
+    t0 = time.perf_counter()
+    stage("load")
+    img = imaging.read_image(input_path)
+    if cancel is not None:
+        cancel.check()
+    earlier = imaging.read_image(result_path)
+    (h, w), (rh, rw) = img.rgb.shape[:2], earlier.rgb.shape[:2]
+    if (rh, rw) != (h, w):
+        raise InvalidRequestError(
+            f"'{result_path.name}' ({rw}×{rh}) is no longer the size of its photo ({w}×{h}): edited or replaced "
+            "since? Retry restores the photo again.")
+    timings = {"read": time.perf_counter() - t0}
+    rgb = _beyond_srgb_as_saved(earlier, img)
+    blend_over(rgb, img.rgb, min(1.0, strength / saved_strength))
+    # saved in sRGB (for the web) the first time: the result is tagged sRGB while the photo has its own space
+    srgb = img.own_space is not None and earlier.own_space is None
+    img = replace(img, rgb=np.empty((0, 0, 3), np.float32), exif=imaging.with_software(img.exif, SOFTWARE))
+    if cancel is not None:
+        cancel.check()
+    stage("save")
+    t1 = time.perf_counter()
+    written = imaging.write_image(output_path, rgb, img, format=earlier.format, quality=jpeg_quality,
+                                  bit_depth=earlier.bit_depth if earlier.bit_depth in (8, 16) else None,
+                                  alpha=img.alpha, overwrite=overwrite, srgb=srgb)
+    timings["write"] = time.perf_counter() - t1
+    timings["total"] = time.perf_counter() - t0
+    log.info("%s saved again at %.0f%% (from %.0f%%) as %s", input_path.name, 100 * strength,
+             100 * saved_strength, written.name)
+    return RestoreResult(str(input_path), str(written), task, "", "", 0, w, h, timings, requested_task=task,
+                         fullres="")
+
+
+def _beyond_srgb_as_saved(earlier: imaging.ImageData, photo: imaging.ImageData) -> np.ndarray:
+    """The earlier result's sRGB numbers, less the photo's colours beyond sRGB and plus the result's own.
+
+    A photo in a wider space is restored in sRGB numbers clipped to sRGB, and its colours beyond sRGB are
+    put back on writing (`working_space`): blended over the photo's clipped numbers, the result's must
+    carry what lies beyond sRGB in it, less what writing puts back, or a saturated colour would come out
+    as clipped. (A result saved in sRGB has none: its numbers are the blend itself.)"""
+    rgb = earlier.rgb
+    if earlier.own_space is None or photo.own_space is None:
+        return rgb
+    flat = rgb.reshape(-1, 3)
+    flat[earlier.own_space.excess_at] += earlier.own_space.excess
+    flat[photo.own_space.excess_at] -= photo.own_space.excess
+    return rgb

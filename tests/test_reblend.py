@@ -1,0 +1,122 @@
+"""Saving a result again at a lower strength (engine.reblend): what a direct save at that strength gives, from
+the earlier result, without the network; and the cases it must refuse."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from engine.api import RestoreOptions, restore_file
+from engine.errors import InputNotFoundError, InvalidRequestError, OutputExistsError
+from engine.icc_profiles import adobe_rgb_profile
+from engine.reblend import reblend_file
+
+SAMPLES = Path(__file__).resolve().parents[1] / "resources" / "samples"
+
+
+def _restore(tiny_model, src, out, strength=1.0, **options):
+    return restore_file(src, out, tiny_model, RestoreOptions(steps=1, task="haze", strength=strength, **options))
+
+
+def _pixels(path):
+    return cv2.imread(str(path), cv2.IMREAD_UNCHANGED).astype(np.float64)
+
+
+def _psnr(a, b, peak):
+    mse = ((a - b) ** 2).mean()
+    return float("inf") if mse == 0 else 10 * np.log10(peak**2 / mse)
+
+
+def test_a_16_bit_photo_in_its_own_colour_space_comes_out_as_a_direct_save_at_that_strength(tiny_model, tmp_path):
+    rng = np.random.default_rng(0)
+    src = tmp_path / "dslr.tif"
+    pixels = rng.integers(0, 65535, (40, 56, 3), dtype=np.uint16)
+    Image.fromarray(rng.integers(0, 255, (40, 56, 3), dtype=np.uint8)).save(src, icc_profile=adobe_rgb_profile())
+    cv2.imwrite(str(tmp_path / "plain16.tif"), pixels)  # (Pillow cannot write 16-bit RGB)
+    for photo in (src, tmp_path / "plain16.tif"):
+        full, direct = tmp_path / f"full-{photo.name}", tmp_path / f"direct-{photo.name}"
+        _restore(tiny_model, photo, full)
+        _restore(tiny_model, photo, direct, strength=0.6)
+        res = reblend_file(photo, full, tmp_path / f"again-{photo.name}", 1.0, 0.6)
+        again, first = _pixels(res.output_path), _pixels(full)
+        assert again.shape == _pixels(direct).shape
+        # rounding only, except where the first save clipped a colour the network pushed beyond the photo's
+        # own gamut (a random network over random colours: 15% of these pixels touch an edge; what was clipped stays clipped)
+        kept = ((first > 0) & (first < first.max())).all(axis=-1) if photo == src else np.ones(first.shape[:2], bool)
+        assert kept.mean() > 0.8
+        assert np.abs(again - _pixels(direct))[kept].max() <= (2 if again.max() > 255 else 1)
+        assert (res.width, res.height, res.nfe) == (56, 40, 0)
+        assert Image.open(res.output_path).info.get("icc_profile") == Image.open(direct).info.get("icc_profile")
+    assert Image.open(tmp_path / "again-dslr.tif").info["icc_profile"] == adobe_rgb_profile()
+    assert _pixels(tmp_path / "again-plain16.tif").max() > 255  # still 16 bits
+
+
+def test_a_jpeg_result_loses_next_to_nothing_to_its_second_compression(tmp_path):
+    """With the bundled model, whose results are photos (a random network's are noise, which JPEG keeps
+    worst): the restoration's share goes through JPEG twice, and stays within 40 dB of one save."""
+    from engine.models import load_model
+
+    src = tmp_path / "coffee.jpg"
+    src.write_bytes((SAMPLES / "coffee_haze.jpg").read_bytes())
+    model = load_model("default")
+    _restore(model, src, tmp_path / "full.jpg")
+    _restore(model, src, tmp_path / "direct.jpg", strength=0.5)
+    reblend_file(src, tmp_path / "full.jpg", tmp_path / "again.jpg", 1.0, 0.5)
+    assert Image.open(tmp_path / "again.jpg").format == "JPEG"
+    assert _psnr(_pixels(tmp_path / "again.jpg"), _pixels(tmp_path / "direct.jpg"), 255) > 40
+
+
+def test_from_a_result_already_toned_down_and_down_to_the_original(tiny_model, tmp_path):
+    src = tmp_path / "p.png"
+    Image.fromarray(np.random.default_rng(2).integers(0, 255, (32, 40, 3), dtype=np.uint8)).save(src)
+    _restore(tiny_model, src, tmp_path / "at80.png", strength=0.8)
+    _restore(tiny_model, src, tmp_path / "direct40.png", strength=0.4)
+    reblend_file(src, tmp_path / "at80.png", tmp_path / "at40.png", 0.8, 0.4)
+    assert np.abs(_pixels(tmp_path / "at40.png") - _pixels(tmp_path / "direct40.png")).max() <= 1
+    reblend_file(src, tmp_path / "at80.png", tmp_path / "at0.png", 0.8, 0.0)
+    assert np.array_equal(_pixels(tmp_path / "at0.png"), _pixels(src))
+
+
+def test_transparency_and_black_and_white_are_kept(tiny_model, tmp_path):
+    src = tmp_path / "la.png"
+    rng = np.random.default_rng(3)
+    Image.fromarray(rng.integers(0, 255, (32, 40, 2), dtype=np.uint8), "LA").save(src)
+    _restore(tiny_model, src, tmp_path / "full.png")
+    res = reblend_file(src, tmp_path / "full.png", tmp_path / "again.png", 1.0, 0.7)
+    again = np.asarray(Image.open(res.output_path))
+    assert Image.open(res.output_path).mode == Image.open(tmp_path / "full.png").mode == "RGBA"  # as saved first
+    assert np.array_equal(again[..., 3], np.asarray(Image.open(src))[..., 1])  # the photo's transparency
+    assert (again[..., 0] == again[..., 1]).all() and (again[..., 1] == again[..., 2]).all()  # still gray
+
+
+def test_a_result_saved_in_srgb_for_the_web_stays_in_srgb(tiny_model, tmp_path):
+    src = tmp_path / "dslr.png"
+    Image.new("RGB", (48, 40), (90, 120, 60)).save(src, icc_profile=adobe_rgb_profile())
+    _restore(tiny_model, src, tmp_path / "web.png", srgb=True)
+    _restore(tiny_model, src, tmp_path / "direct.png", srgb=True, strength=0.3)
+    reblend_file(src, tmp_path / "web.png", tmp_path / "again.png", 1.0, 0.3)
+    assert Image.open(tmp_path / "again.png").info["icc_profile"] == Image.open(tmp_path / "web.png").info["icc_profile"]
+    assert np.abs(_pixels(tmp_path / "again.png") - _pixels(tmp_path / "direct.png")).max() <= 1
+
+
+def test_what_cannot_be_saved_again_is_refused_and_nothing_is_written(tiny_model, tmp_path):
+    src = tmp_path / "p.png"
+    Image.fromarray(np.random.default_rng(4).integers(0, 255, (32, 40, 3), dtype=np.uint8)).save(src)
+    _restore(tiny_model, src, tmp_path / "at60.png", strength=0.6)
+    out = tmp_path / "new.png"
+    with pytest.raises(InvalidRequestError, match="saved at 60% strength.*Retry restores the photo again at 90%"):
+        reblend_file(src, tmp_path / "at60.png", out, 0.6, 0.9)
+    with pytest.raises(InputNotFoundError, match="is gone"):
+        reblend_file(src, tmp_path / "moved.png", out, 1.0, 0.5)
+    Image.open(tmp_path / "at60.png").crop((0, 0, 30, 32)).save(tmp_path / "cropped.png")
+    with pytest.raises(InvalidRequestError, match=r"\(30×32\) is no longer the size of its photo \(40×32\)"):
+        reblend_file(src, tmp_path / "cropped.png", out, 0.6, 0.5)
+    assert not out.exists()
+    before = (tmp_path / "at60.png").read_bytes()
+    with pytest.raises(OutputExistsError):
+        reblend_file(src, tmp_path / "cropped.png", tmp_path / "at60.png", 0.6, 0.5)
+    assert (tmp_path / "at60.png").read_bytes() == before

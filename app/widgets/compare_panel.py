@@ -29,6 +29,7 @@ from app.comparisons import GROUPS, Alternative, alternatives
 from app.images import ImageLoader
 from app.preview import PreviewService
 from app.queue_model import FINISHED, ItemState, QueueItem
+from app.resave import ResaveService, can_resave
 from app.runner import RESTORE_AGAIN_HINT, BatchRunner
 
 ZERO_STRENGTH = "Strength 0%: the results are saved as the originals (nothing of the restoration is kept)."
@@ -45,6 +46,7 @@ class ComparePanel(QWidget):
         self.images = images
         self.current_item = current_item
         self.preview = PreviewService(runner, self)
+        self.resave = ResaveService(runner, self)
         self.shown_item: str | None = None
         self._shown_as: tuple | None = None
         self._pair_token = 0
@@ -85,6 +87,11 @@ class ComparePanel(QWidget):
         self.use_button.setToolTip("Take the right-hand side's setting")
         self.use_button.clicked.connect(self.use_alternative)
         self.use_button.hide()
+        self.resave_button = QPushButton()  # "Save at 60%": shown when the slider is below the saved strength
+        self.resave_button.setToolTip("Save this photo's result again at the strength on the slider, from the "
+                                      "saved result (seconds, nothing restored again); the earlier file is kept")
+        self.resave_button.clicked.connect(self.save_again)
+        self.resave_button.hide()
         self.caption = QLabel("")
         self.caption.setStyleSheet("color: palette(mid);")
         self.caption.setWordWrap(True)  # a long path or note wraps instead of widening the window
@@ -99,6 +106,7 @@ class ComparePanel(QWidget):
         caption_row = QHBoxLayout()
         caption_row.addWidget(self.caption, 1)
         caption_row.addWidget(self.use_button)  # shown while a comparison is on show
+        caption_row.addWidget(self.resave_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view, 1)
@@ -119,6 +127,9 @@ class ComparePanel(QWidget):
         self.preview.compared.connect(self._on_compared)
         self.preview.failed.connect(self._on_preview_failed)
         self.preview.cancelled.connect(lambda: self.caption.setText("Preview cancelled."))
+        self.resave.started.connect(lambda _id: self._update_resave())
+        self.resave.finished.connect(self._on_resaved)
+        self.resave.failed.connect(self._on_resave_failed)
 
     def _save_settings(self) -> None:
         problem = self.settings.save()
@@ -164,6 +175,7 @@ class ComparePanel(QWidget):
             self.caption.setText(f"{item.name} → {after}" + (f"  ({notes})" if notes else ""))
         else:
             self.caption.setText(f"{item.name}: not restored yet — Preview shows the visible area restored.")
+        self._update_resave()
 
     def _on_pair(self, token: int, before: QImage | None, after: QImage | None) -> None:
         if token == self._pair_token:
@@ -175,8 +187,37 @@ class ComparePanel(QWidget):
         self.settings.strength = value / 100
         self.view.set_strength(value / 100)
         self._update_strength_label()
+        self._update_resave()
         if value == 0:  # say it before a whole batch runs
             self.message.emit(ZERO_STRENGTH, 10000)
+
+    def _shown(self) -> QueueItem | None:
+        return self.runner.queue.get(self.shown_item) if self.shown_item else None
+
+    def _update_resave(self) -> None:
+        """Offer "Save at N%" while the slider is below the strength the shown result was saved with."""
+        item, strength = self._shown(), self.strength.value() / 100
+        busy = item is not None and self.resave.busy(item.id)
+        self.resave_button.setVisible(busy or can_resave(item, strength))
+        self.resave_button.setEnabled(not busy)
+        self.resave_button.setText("Saving…" if busy else f"Save at {self.strength.value()}%")
+
+    def save_again(self) -> None:
+        item = self._shown()
+        if item is not None:
+            self.resave.request(item, self.strength.value() / 100)
+            if self.runner.running and self.resave.busy(item.id):
+                self.message.emit(f"{item.name} is saved again after the photo being restored.", 10000)
+
+    def _on_resaved(self, item_id: str, said: str) -> None:
+        self.message.emit(said, 10000)
+        self._update_resave()
+
+    def _on_resave_failed(self, item_id: str, why: str) -> None:
+        self.message.emit(why, 15000)
+        if item_id == self.shown_item:
+            self.caption.setText(why)
+        self._update_resave()
 
     def _update_strength_label(self) -> None:
         self.strength_label.setText(f"{self.strength.value()}%")

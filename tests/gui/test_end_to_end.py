@@ -57,3 +57,60 @@ def test_drop_three_photos_and_a_corrupt_file_then_start(qtbot, aloop, tmp_path,
         done = asyncio.ensure_future(runner.shutdown())
         qtbot.waitUntil(done.done, timeout=15_000)
         assert runner.engine.state.value == "stopped"
+
+
+def test_a_result_is_saved_again_at_the_strength_on_the_slider(qtbot, aloop, tmp_path, tiny_model_path):
+    """Restored at 100%, then the slider at 40%: "Save at 40%" writes `p (1).png` from the saved result in
+    the real engine, which becomes the photo's result; the first stays. An edited result is refused, and
+    the photo keeps its result."""
+    import numpy as np
+
+    from app.client import ClientConfig, EngineClient
+    from app.queue_model import BatchQueue, default_queue_path
+    from app.runner import BatchRunner
+    from app.settings import Settings
+    from app.widgets.main_window import MainWindow
+
+    photo = make_photo(tmp_path / "shoot" / "p.png", size=(48, 40), colour=(40, 90, 160))
+    settings = Settings(model=str(tiny_model_path), quality="fast", threads=1)
+    queue = BatchQueue(default_queue_path())
+    runner = BatchRunner(queue, settings, EngineClient(ClientConfig()))
+    window = MainWindow(runner)
+    qtbot.addWidget(window)
+    window.show()
+    runner.start_engine()
+    panel = window.panel
+    try:
+        drop(window, [photo])
+        qtbot.waitUntil(lambda: len(queue) == 1, timeout=10_000)
+        item = next(iter(queue))
+        queue.set_task(item, "haze")
+        qtbot.waitUntil(window.start_action.isEnabled, timeout=5_000)
+        window.start_action.trigger()
+        qtbot.waitUntil(lambda: item.state is ItemState.DONE and not runner.running, timeout=60_000)
+        first = tmp_path / "shoot" / "restored" / "p.png"
+        assert item.output_path == str(first) and item.saved_strength == 1.0
+        window.select_row(0)
+        assert panel.shown_item == item.id and not panel.resave_button.isVisibleTo(panel)
+        panel.strength.setValue(40)
+        assert panel.resave_button.isVisibleTo(panel) and panel.resave_button.text() == "Save at 40%"
+        before = first.read_bytes()
+        panel.resave_button.click()
+        again = tmp_path / "shoot" / "restored" / "p (1).png"
+        qtbot.waitUntil(lambda: item.output_path == str(again), timeout=30_000)
+        assert item.saved_strength == 0.4 and item.note.startswith("saved again from p.png (100%)")
+        assert first.read_bytes() == before  # the earlier result is kept as it was
+        original, full, blended = (np.asarray(Image.open(p).convert("RGB"), np.float64) for p in (photo, first, again))
+        assert np.abs(blended - (original + 0.4 * (full - original))).max() <= 1
+        qtbot.waitUntil(lambda: not panel.resave_button.isVisibleTo(panel), timeout=5_000)  # 40% is what is saved
+        assert "saved again at 40% strength as p (1).png" in window.statusBar().currentMessage()
+
+        Image.open(again).crop((0, 0, 20, 20)).save(again)  # edited elsewhere since
+        panel.strength.setValue(20)
+        panel.resave_button.click()
+        qtbot.waitUntil(lambda: "no longer the size of its photo" in panel.caption.text(), timeout=30_000)
+        assert item.output_path == str(again) and item.saved_strength == 0.4
+        assert not (tmp_path / "shoot" / "restored" / "p (2).png").exists()
+    finally:
+        done = asyncio.ensure_future(runner.shutdown())
+        qtbot.waitUntil(done.done, timeout=15_000)

@@ -1,0 +1,89 @@
+"""Save a restored photo again at the strength now on the slider, from its saved result (`engine.reblend`):
+seconds, no network, instead of Retry's minutes of restoring on a CPU. The earlier result is kept; the new
+one is saved beside it (`name (1).jpg`) and becomes the photo's result. Only a lower strength than the
+result was saved with can be made this way (the view cannot show more either).
+
+During a batch the job waits for the photo being restored, then goes before the next one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from app.client.events import EngineError
+from app.queue_model import ItemState, QueueItem
+from app.runner import BatchRunner
+from app.settings import free_name
+from app.tasks import TaskSet
+from engine import protocol as P
+
+AGAIN = "saved again from "  # the note's start for a result saved again
+STEP = 0.005  # strengths closer than this (the slider's half percent) are the same
+
+
+def can_resave(item: QueueItem | None, strength: float) -> bool:
+    """Whether `item` has a result that can be saved again at `strength`: restored (not skipped), with a
+    result file, saved at a higher strength than `strength`."""
+    return (item is not None and item.state is ItemState.DONE and not item.skipped and bool(item.output_path)
+            and strength < item.saved_strength - STEP and Path(item.output_path).is_file())
+
+
+class ResaveService(QObject):
+    started = Signal(str)  # item id
+    finished = Signal(str, str)  # item id, what was done (a line for the status bar and the caption)
+    failed = Signal(str, str)  # item id, why
+
+    def __init__(self, runner: BatchRunner, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.runner = runner
+        self.tasks = TaskSet("resave")
+        self._busy: set[str] = set()  # item ids being saved again
+
+    def busy(self, item_id: str) -> bool:
+        return item_id in self._busy
+
+    def request(self, item: QueueItem, strength: float) -> None:
+        if item.id in self._busy or not can_resave(item, strength):
+            return
+        self._busy.add(item.id)
+        self.started.emit(item.id)
+        self.tasks.spawn(self._run(item, round(strength, 2)))
+
+    async def _run(self, item: QueueItem, strength: float) -> None:
+        try:
+            done, said = await self._resave(item, strength)
+        finally:
+            self._busy.discard(item.id)
+        (self.finished if done else self.failed).emit(item.id, said)
+
+    async def _resave(self, item: QueueItem, strength: float) -> tuple[bool, str]:
+        """(whether it was saved, what to tell)."""
+        runner = self.runner
+        earlier, saved = Path(item.output_path or ""), item.saved_strength
+        options = replace(runner.job_options(item), strength=strength, from_result=str(earlier), from_strength=saved)
+        job_id = runner.next_job_id(item.id)
+        try:
+            async with runner.engine_lock:  # after the photo the batch is restoring, before the next one
+                out = free_name(earlier)  # chosen now: the batch may have saved beside it meanwhile
+                await runner.engine.start()
+                await runner.engine.submit(item.path, str(out), options, job_id=job_id)
+                terminal = await runner.engine.wait_job(job_id)
+        except (EngineError, OSError, asyncio.TimeoutError) as exc:
+            return False, f"{item.name} could not be saved again: {exc}"
+        if isinstance(terminal, P.Failed):
+            return False, terminal.error.message
+        if not isinstance(terminal, P.Result):
+            return False, f"{item.name} was not saved again (cancelled)."
+        new = Path(terminal.output_path)
+        said = f"{item.name} saved again at {strength:.0%} strength as {new.name}; {earlier.name} ({saved:.0%}) is kept"
+        current = runner.queue.get(item.id)
+        if current is not None and current.state is ItemState.DONE and current.output_path == str(earlier):
+            rest = current.note.split("; ", 1)[1] if current.note.startswith(AGAIN) and "; " in current.note else (
+                "" if current.note.startswith(AGAIN) else current.note)  # the restore's own notes stay
+            note = "; ".join(x for x in (f"{AGAIN}{earlier.name} ({saved:.0%})", rest) if x)
+            runner.queue.update(current, output_path=str(new), saved_strength=strength, note=note)
+        return True, said

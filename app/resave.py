@@ -21,7 +21,7 @@ from app.settings import free_name
 from app.tasks import TaskSet
 from engine import protocol as P
 
-AGAIN = "saved again from "  # the note's start for a result saved again
+AGAIN = "made from "  # the note's start for a result saved again
 STEP = 0.005  # strengths closer than this (the slider's half percent) are the same
 
 
@@ -82,8 +82,7 @@ class ResaveService(QObject):
         said = f"{item.name} saved again at {strength:.0%} strength as {new.name}; {earlier.name} ({saved:.0%}) is kept"
         current = runner.queue.get(item.id)
         if current is not None and current.state is ItemState.DONE and current.output_path == str(earlier):
-            rest = current.note.split("; ", 1)[1] if current.note.startswith(AGAIN) and "; " in current.note else (
-                "" if current.note.startswith(AGAIN) else current.note)  # the restore's own notes stay
-            note = "; ".join(x for x in (f"{AGAIN}{earlier.name} ({saved:.0%})", rest) if x)
+            kept = [x for x in current.note.split("; ") if x and not x.startswith(AGAIN)]  # the restore's notes
+            note = "; ".join([f"{AGAIN}{earlier.name} ({saved:.0%}, kept)", *kept])
             runner.queue.update(current, output_path=str(new), saved_strength=strength, note=note)
         return True, said

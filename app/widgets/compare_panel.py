@@ -62,7 +62,8 @@ class ComparePanel(QWidget):
         self.strength = QSlider(Qt.Orientation.Horizontal)
         self.strength.setRange(0, 100)
         self.strength.setValue(round(self.settings.strength * 100))
-        self.strength.setToolTip("Blend of the restored photo over the original; applied when saving")
+        self.strength.setToolTip("Blend of the restored photo over the original; applied when saving. A photo "
+                                 "already restored can be saved again at a lower strength (Save at …%)")
         self.strength.setMinimumWidth(90)
         self.strength.setAccessibleName("Strength")
         self.strength_label = QLabel()

@@ -98,7 +98,7 @@ def test_a_result_is_saved_again_at_the_strength_on_the_slider(qtbot, aloop, tmp
         panel.resave_button.click()
         again = tmp_path / "shoot" / "restored" / "p (1).png"
         qtbot.waitUntil(lambda: item.output_path == str(again), timeout=30_000)
-        assert item.saved_strength == 0.4 and item.note.startswith("saved again from p.png (100%)")
+        assert item.saved_strength == 0.4 and item.note.startswith("made from p.png (100%, kept)")
         assert first.read_bytes() == before  # the earlier result is kept as it was
         original, full, blended = (np.asarray(Image.open(p).convert("RGB"), np.float64) for p in (photo, first, again))
         assert np.abs(blended - (original + 0.4 * (full - original))).max() <= 1

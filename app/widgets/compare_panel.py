@@ -91,7 +91,7 @@ class ComparePanel(QWidget):
         self.resave_button = QPushButton()  # "Save at 60%": shown when the slider is below the saved strength
         self.resave_button.setToolTip("Save this photo's result again at the strength on the slider, from the "
                                       "saved result (seconds, nothing restored again); the earlier file is kept")
-        self.resave_button.clicked.connect(self.save_again)
+        self.resave_button.clicked.connect(lambda: self.save_again())
         self.resave_button.hide()
         self.caption = QLabel("")
         self.caption.setStyleSheet("color: palette(mid);")
@@ -203,12 +203,16 @@ class ComparePanel(QWidget):
         self.resave_button.setEnabled(not busy)
         self.resave_button.setText("Saving…" if busy else f"Save at {self.strength.value()}%")
 
-    def save_again(self) -> None:
-        item = self._shown()
-        if item is not None:
-            self.resave.request(item, self.strength.value() / 100)
-            if self.runner.running and self.resave.busy(item.id):
-                self.message.emit(f"{item.name} is saved again after the photo being restored.", 10000)
+    def save_again(self, items: list[QueueItem] | None = None) -> None:
+        """Save `items` (default: the photo shown) again at the slider's strength, those that can be."""
+        strength = self.strength.value() / 100
+        shown = self._shown()
+        chosen = [i for i in (items if items is not None else [shown] if shown else []) if can_resave(i, strength)]
+        for item in chosen:
+            self.resave.request(item, strength)
+        if chosen and self.runner.running:
+            what = chosen[0].name if len(chosen) == 1 else f"{len(chosen)} photos"
+            self.message.emit(f"{what}: saved again after the photo being restored.", 10000)
 
     def _on_resaved(self, item_id: str, said: str) -> None:
         self.message.emit(said, 10000)

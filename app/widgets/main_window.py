@@ -46,6 +46,7 @@ from app.qt_queue import (
     sort_key,
 )
 from app.queue_model import FINISHED, ItemState, QueueItem
+from app.resave import can_resave
 from app.runner import RESTORE_AGAIN_HINT, BatchRunner
 from app.settings import TASK_LABELS
 from app.widgets.about_dialog import AboutDialog
@@ -624,6 +625,9 @@ class MainWindow(QMainWindow):
         compare = menu.addMenu("Compare with")
         compare.setEnabled(self.panel.compare_button.isEnabled())
         self.panel.fill_compare_menu(compare)
+        strength = self.panel.strength.value()
+        again = [i for i in items if can_resave(i, strength / 100)]
+        menu.addAction(f"Save again at {strength}%", lambda: self.panel.save_again(again)).setEnabled(bool(again))
         menu.addSeparator()
         menu.addAction("Restore next", self.restore_next).setEnabled(any(i.state not in FINISHED for i in items))
         menu.addAction(self.retry_action)

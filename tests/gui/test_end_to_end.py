@@ -59,11 +59,14 @@ def test_drop_three_photos_and_a_corrupt_file_then_start(qtbot, aloop, tmp_path,
         assert runner.engine.state.value == "stopped"
 
 
-def test_a_result_is_saved_again_at_the_strength_on_the_slider(qtbot, aloop, tmp_path, tiny_model_path):
+def test_a_result_is_saved_again_at_the_strength_on_the_slider(qtbot, aloop, tmp_path, tiny_model_path,
+                                                                 monkeypatch):
     """Restored at 100%, then the slider at 40%: "Save at 40%" writes `p (1).png` from the saved result in
-    the real engine, which becomes the photo's result; the first stays. An edited result is refused, and
-    the photo keeps its result."""
+    the real engine, which becomes the photo's result; the first stays. The queue's menu does it for the
+    selected photos that can be. An edited result is refused, and the photo keeps its result."""
     import numpy as np
+    from PySide6.QtCore import QPoint
+    from PySide6.QtWidgets import QMenu
 
     from app.client import ClientConfig, EngineClient
     from app.queue_model import BatchQueue, default_queue_path
@@ -72,6 +75,7 @@ def test_a_result_is_saved_again_at_the_strength_on_the_slider(qtbot, aloop, tmp
     from app.widgets.main_window import MainWindow
 
     photo = make_photo(tmp_path / "shoot" / "p.png", size=(48, 40), colour=(40, 90, 160))
+    other = make_photo(tmp_path / "shoot" / "q.png", size=(40, 32), colour=(150, 90, 40))
     settings = Settings(model=str(tiny_model_path), quality="fast", threads=1)
     queue = BatchQueue(default_queue_path())
     runner = BatchRunner(queue, settings, EngineClient(ClientConfig()))
@@ -81,13 +85,14 @@ def test_a_result_is_saved_again_at_the_strength_on_the_slider(qtbot, aloop, tmp
     runner.start_engine()
     panel = window.panel
     try:
-        drop(window, [photo])
-        qtbot.waitUntil(lambda: len(queue) == 1, timeout=10_000)
-        item = next(iter(queue))
-        queue.set_task(item, "haze")
+        drop(window, [photo, other])
+        qtbot.waitUntil(lambda: len(queue) == 2, timeout=10_000)
+        item, second = queue[0], queue[1]
+        for each in (item, second):
+            queue.set_task(each, "haze")
         qtbot.waitUntil(window.start_action.isEnabled, timeout=5_000)
         window.start_action.trigger()
-        qtbot.waitUntil(lambda: item.state is ItemState.DONE and not runner.running, timeout=60_000)
+        qtbot.waitUntil(lambda: second.state is ItemState.DONE and not runner.running, timeout=60_000)
         first = tmp_path / "shoot" / "restored" / "p.png"
         assert item.output_path == str(first) and item.saved_strength == 1.0
         window.select_row(0)
@@ -104,6 +109,16 @@ def test_a_result_is_saved_again_at_the_strength_on_the_slider(qtbot, aloop, tmp
         assert np.abs(blended - (original + 0.4 * (full - original))).max() <= 1
         qtbot.waitUntil(lambda: not panel.resave_button.isVisibleTo(panel), timeout=5_000)  # 40% is what is saved
         assert "saved again at 40% strength as p (1).png" in window.statusBar().currentMessage()
+
+        menus = []
+        monkeypatch.setattr(QMenu, "popup", lambda self, *_a: menus.append(self))
+        window.table.selectAll()
+        window._context_menu(QPoint(5, 5))
+        action = next(a for a in menus[-1].actions() if a.text() == "Save again at 40%")
+        action.trigger()  # only q.png: p.png is at 40% already
+        qtbot.waitUntil(lambda: second.output_path.endswith("q (1).png"), timeout=30_000)
+        assert second.saved_strength == 0.4 and item.output_path == str(again)
+        window.select_row(0)
 
         Image.open(again).crop((0, 0, 20, 20)).save(again)  # edited elsewhere since
         panel.strength.setValue(20)

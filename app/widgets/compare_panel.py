@@ -29,7 +29,7 @@ from app.comparisons import GROUPS, Alternative, alternatives
 from app.images import ImageLoader
 from app.preview import PreviewService
 from app.queue_model import FINISHED, ItemState, QueueItem
-from app.resave import ResaveService, can_resave
+from app.resave import STEP, ResaveService, can_resave
 from app.runner import RESTORE_AGAIN_HINT, BatchRunner
 
 ZERO_STRENGTH = "Strength 0%: the results are saved as the originals (nothing of the restoration is kept)."
@@ -54,6 +54,7 @@ class ComparePanel(QWidget):
         self._pair_paths: tuple[str, str | None] = ("", None)  # the photo and result being shown
         self._pair_reason = ""  # what the engine said of the photo, should it not be shown
         self._alternative: tuple[str, Alternative] | None = None  # the comparison on show: item id, right side
+        self._above_saved = False  # the slider above the strength the shown result was saved with
         self._build()
         self._wire()
 
@@ -202,6 +203,12 @@ class ComparePanel(QWidget):
         self.resave_button.setVisible(busy or can_resave(item, strength))
         self.resave_button.setEnabled(not busy)
         self.resave_button.setText("Saving…" if busy else f"Save at {self.strength.value()}%")
+        above = (item is not None and item.state is ItemState.DONE and not item.skipped and bool(item.output_path)
+                 and strength > item.saved_strength + STEP)
+        if above and not self._above_saved:  # once as it crosses, not on every step of the slider
+            self.message.emit(f"{item.name} was saved at {item.saved_strength:.0%} strength: the view cannot show "
+                              f"more of it. Retry restores it again at the slider's strength.", 10000)
+        self._above_saved = above
 
     def save_again(self, items: list[QueueItem] | None = None) -> None:
         """Save `items` (default: the photo shown) again at the slider's strength, those that can be."""

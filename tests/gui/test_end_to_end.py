@@ -109,6 +109,10 @@ def test_a_result_is_saved_again_at_the_strength_on_the_slider(qtbot, aloop, tmp
         assert np.abs(blended - (original + 0.4 * (full - original))).max() <= 1
         qtbot.waitUntil(lambda: not panel.resave_button.isVisibleTo(panel), timeout=5_000)  # 40% is what is saved
         assert "saved again at 40% strength as p (1).png" in window.statusBar().currentMessage()
+        panel.strength.setValue(80)  # more than was saved: the view cannot show it, and the status bar says so
+        assert "was saved at 40% strength" in window.statusBar().currentMessage()
+        assert not panel.resave_button.isVisibleTo(panel)
+        panel.strength.setValue(40)
 
         menus = []
         monkeypatch.setattr(QMenu, "popup", lambda self, *_a: menus.append(self))

@@ -11,7 +11,8 @@ test checkpoint).
 3. As root and as an unprivileged user (created if needed), with an empty HOME, offscreen Qt and a minimal
    environment: `hourglass --smoke` (window shown, engine handshake, ping; timings), `hourglass restore` of a
    bundled sample with `--quality fast` (a restored photo is written), `hourglass models`; as root also that
-   AVIF is written and read, that a 10-bit HDR HEIF is restored, that the zip of a downloaded model folder is
+   AVIF is written and read, that the engine saves a result again at a lower strength, that a 10-bit HDR HEIF is
+   restored, that the zip of a downloaded model folder is
    imported, that killing the window with SIGKILL does not leave the engine running, and that a second
    start hands its photos to the open window.
 4. Checks that nothing inside /opt/hourglass was created or changed, then `dpkg -P` and checks that the
@@ -31,6 +32,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -235,6 +237,47 @@ def import_check(home: Path) -> None:
           r.stdout.strip() if r.returncode == 0 else f"rc={r.returncode}: {(r.stderr or r.stdout)[-1500:]}")
 
 
+def reblend_check(home: Path) -> None:
+    """The installed engine saves a restored photo again at a lower strength (*Save at N%*: a `submit` with
+    `options.from_result`, `engine.reblend` in the frozen app), spoken to over its protocol as the window
+    does; `restore` has written the result at 100% first. The lines are made with the project's protocol
+    module, so this runs from the project's venv too."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from engine import protocol as P
+
+    src = APPDIR / "_internal" / "resources" / "samples" / SAMPLE
+    first, again = home / "restored" / SAMPLE, home / "restored" / f"again-{SAMPLE}"
+    job = P.Submit("again-1", str(src), str(again), P.JobOptions(task="haze", strength=0.5, from_result=str(first)))
+    proc = subprocess.Popen(launcher(None, user_env(home), "engine"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL)
+    assert proc.stdin is not None and proc.stdout is not None
+    events = []
+    timer = threading.Timer(300, proc.kill)  # a hung engine fails the check instead of the whole test
+    timer.start()
+    try:
+        proc.stdin.write(P.encode(job))
+        proc.stdin.flush()
+        for line in proc.stdout:  # until the job ends (a shutdown sent with it would cancel it)
+            try:
+                events.append(P.decode(line, expect="event"))
+            except P.ProtocolError:
+                continue
+            if P.is_terminal(events[-1]):
+                break
+        proc.stdin.write(P.encode(P.Shutdown()))
+        proc.stdin.flush()
+        proc.wait(timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        proc.kill()
+    finally:
+        timer.cancel()
+    ends = [e for e in events if P.is_terminal(e) and getattr(e, "job_id", "") == "again-1"]
+    ok = bool(ends) and isinstance(ends[0], P.Result) and ends[0].nfe == 0 and again.is_file()
+    check(ok and again.read_bytes()[:3] == b"\xff\xd8\xff" and again.read_bytes() != first.read_bytes(),
+          "the installed engine saves a restored photo again at 50% strength from its result (no network)",
+          f"{ends[0].timings.get('total', 0):.2f} s" if ok else f"{ends[:1]} rc={proc.returncode}")
+
+
 def children(pid: int) -> list[int]:
     try:
         return [int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
@@ -387,6 +430,7 @@ def main() -> int:
             check(bool(x11) and x11.get("platform") == "xcb", "the window opens on X11 with the bundled xcb plugin")
         dead_display_check(root_home)
         restore("root", None, root_home)
+        reblend_check(root_home)
         avif_check(root_home)
         heif_check(root_home)
         import_check(root_home)

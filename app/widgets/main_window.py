@@ -144,6 +144,10 @@ class MainWindow(QMainWindow):
         self.save_view_action = self._action("Save image as shown…", lambda: self.panel.save_view(), "Ctrl+Shift+S",
                                              "The before/after (or comparison) as the view shows it, at full size")
         self.addAction(self.save_view_action)  # also in the compare view's right-click menu
+        self.save_again_action = self._action(
+            "Save again at the slider's strength", self.save_again_selected, "Ctrl+S",
+            "Save the selected restored photos again at the lower strength on the slider, from their results")
+        self.addAction(self.save_again_action)  # the queue's menu and the button beside the caption do it too
         self.settings_action = self._action("Settings…", self.open_settings, "Ctrl+,")
         self.models_action = self._action("Models…", self.open_models)
         self.about_action = self._action("About", self.open_about, "F1", "Version, licences and keyboard shortcuts")
@@ -637,6 +641,14 @@ class MainWindow(QMainWindow):
         if first.state is ItemState.FAILED:
             menu.addAction("Error details…", lambda: self.show_item_error(first))
         menu.popup(self.table.viewport().mapToGlobal(pos))
+
+    def save_again_selected(self) -> None:
+        items, strength = self.selected_items(), self.panel.strength.value()
+        if any(can_resave(i, strength / 100) for i in items):
+            self.panel.save_again(items)
+        else:
+            self.statusBar().showMessage(f"Nothing to save again at {strength}%: move the strength slider below the "
+                                         "strength a restored photo was saved with first.", 8000)
 
     def open_output(self, item: QueueItem) -> None:
         result = restored_file(item)

@@ -760,6 +760,20 @@ def test_context_menu_offers_open_output_and_show_in_folder(make_window, qtbot, 
     assert opened[-1].toLocalFile() == str(Path(window.queue[0].path).parent)
 
 
+def test_ctrl_s_says_when_no_selected_photo_can_be_saved_again(make_window, qtbot, photos):
+    """Saving again needs the slider below a restored photo's saved strength; otherwise the key says so."""
+    window = make_window()
+    window.add_paths([str(photos[1][0])])
+    qtbot.waitUntil(lambda: len(window.queue) == 1, timeout=TIMEOUT)
+    window.runner.start()
+    wait_idle(qtbot, window)
+    window.select_row(0)
+    window.panel.strength.setValue(100)
+    qtbot.keyClick(window, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    assert "Nothing to save again at 100%" in window.statusBar().currentMessage()
+    assert window.save_again_action.shortcut().toString() == "Ctrl+S"
+
+
 @pytest.mark.parametrize("state", [ItemState.DONE])
 def test_state_column_labels(make_window, qtbot, photos, state):
     window = make_window()

@@ -112,6 +112,11 @@ def test_a_result_is_saved_again_at_the_strength_on_the_slider(qtbot, aloop, tmp
         panel.strength.setValue(80)  # more than was saved: the view cannot show it, and the status bar says so
         assert "was saved at 40% strength" in window.statusBar().currentMessage()
         assert not panel.resave_button.isVisibleTo(panel)
+        panel.strength.setValue(30)  # from the 40% result: numbered after the photo, not after that file
+        panel.resave_button.click()
+        qtbot.waitUntil(lambda: item.output_path.endswith("p (2).png"), timeout=30_000)
+        assert item.note.startswith("made from p (1).png (40%, kept)") and item.note.count("made from") == 1
+        queue.update(item, output_path=str(again), saved_strength=0.4)  # (back to the 40% result)
         panel.strength.setValue(40)
 
         menus = []
@@ -129,7 +134,7 @@ def test_a_result_is_saved_again_at_the_strength_on_the_slider(qtbot, aloop, tmp
         panel.resave_button.click()
         qtbot.waitUntil(lambda: "no longer the size of its photo" in panel.caption.text(), timeout=30_000)
         assert item.output_path == str(again) and item.saved_strength == 0.4
-        assert not (tmp_path / "shoot" / "restored" / "p (2).png").exists()
+        assert not (tmp_path / "shoot" / "restored" / "p (3).png").exists()
     finally:
         done = asyncio.ensure_future(runner.shutdown())
         qtbot.waitUntil(done.done, timeout=15_000)

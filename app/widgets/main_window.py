@@ -238,6 +238,7 @@ class MainWindow(QMainWindow):
         self.images.thumbnail_ready.connect(self.model.set_thumbnail)
         self.panel.message.connect(self.statusBar().showMessage)
         self.runner.running_changed.connect(lambda _r: self._refresh())
+        self.runner.running_changed.connect(self._say_strength)
         self.runner.notice.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.runner.error.connect(self.show_error)
         self.runner.engine_status.connect(self._on_engine_status)
@@ -641,6 +642,14 @@ class MainWindow(QMainWindow):
         if first.state is ItemState.FAILED:
             menu.addAction("Error details…", lambda: self.show_item_error(first))
         menu.popup(self.table.viewport().mapToGlobal(pos))
+
+    def _say_strength(self, running: bool) -> None:
+        """A batch saved below 100% is worth saying as it starts: the slider may have been moved to tone one
+        photo down (Save at N%) and left there."""
+        strength = self.panel.strength.value()
+        if running and strength < 100:
+            self.statusBar().showMessage(f"This batch saves its results at {strength}% strength (the Strength "
+                                         "slider below the view).", 10000)
 
     def save_again_selected(self) -> None:
         items, strength = self.selected_items(), self.panel.strength.value()

@@ -774,6 +774,17 @@ def test_ctrl_s_says_when_no_selected_photo_can_be_saved_again(make_window, qtbo
     assert window.save_again_action.shortcut().toString() == "Ctrl+S"
 
 
+def test_a_batch_below_full_strength_says_so_as_it_starts(make_window, qtbot, photos):
+    window = make_window()
+    window.add_paths([str(photos[1][0])])
+    qtbot.waitUntil(lambda: len(window.queue) == 1, timeout=TIMEOUT)
+    window.panel.strength.setValue(40)  # left there after toning one photo down
+    window.runner.start()
+    qtbot.waitUntil(lambda: "saves its results at 40% strength" in window.statusBar().currentMessage(),
+                    timeout=TIMEOUT)
+    wait_idle(qtbot, window)
+
+
 @pytest.mark.parametrize("state", [ItemState.DONE])
 def test_state_column_labels(make_window, qtbot, photos, state):
     window = make_window()

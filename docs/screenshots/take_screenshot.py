@@ -78,11 +78,28 @@ async def shoot(args) -> None:
     print(out)
     while runner.running:
         await asyncio.sleep(0.05)
+    if args.save_again:
+        await shoot_save_again(window, by_name["astronaut_low-light.jpg"])
     if args.comparison:
         await shoot_comparison(window, by_name["coffee_haze.jpg"])
     await runner.shutdown()
     window.close()
     shutil.rmtree(work, ignore_errors=True)
+
+
+async def shoot_save_again(window, item) -> None:
+    """`save-again.png`: a restored photo with the strength slider moved down to 60%, and the button that
+    saves it again at that strength from its result."""
+    window.table.selectRow(window.queue.index_of(item.id))
+    while window.compare.after is None or window.panel.shown_item != item.id:
+        await asyncio.sleep(0.05)
+    window.panel.strength.setValue(60)
+    window.compare.set_divider(0.5)
+    await asyncio.sleep(0.3)
+    out = ROOT / "docs" / "screenshots" / "save-again.png"
+    window.grab().save(str(out))
+    print(out)
+    window.panel.strength.setValue(100)
 
 
 async def shoot_comparison(window, item) -> None:
@@ -112,6 +129,8 @@ def main() -> None:
     parser.add_argument("--real-engine", action="store_true")
     parser.add_argument("--comparison", action="store_true",
                         help="also comparison.png: the hazy sample restored as haze and as low light")
+    parser.add_argument("--save-again", action="store_true",
+                        help="also save-again.png: a restored photo with the slider at 60%% and Save at 60%%")
     args = parser.parse_args()
     import qasync
     from PySide6.QtWidgets import QApplication

@@ -15,25 +15,31 @@ from app.queue_model import ItemState
 pytestmark = pytest.mark.integration
 
 
-def test_drop_three_photos_and_a_corrupt_file_then_start(qtbot, aloop, tmp_path, tiny_model_path):
+def real_window(qtbot, tiny_model_path):
+    """The main window driving the real engine subprocess with the tiny model: (window, runner, queue)."""
     from app.client import ClientConfig, EngineClient
     from app.queue_model import BatchQueue, default_queue_path
     from app.runner import BatchRunner
     from app.settings import Settings
     from app.widgets.main_window import MainWindow
 
+    queue = BatchQueue(default_queue_path())
+    runner = BatchRunner(queue, Settings(model=str(tiny_model_path), quality="fast", threads=1),
+                         EngineClient(ClientConfig()))
+    window = MainWindow(runner)
+    qtbot.addWidget(window)
+    window.show()
+    runner.start_engine()
+    return window, runner, queue
+
+
+def test_drop_three_photos_and_a_corrupt_file_then_start(qtbot, aloop, tmp_path, tiny_model_path):
     folder = tmp_path / "shoot"
     photos = [make_photo(folder / f"p{i}.png", size=(48, 48), colour=(30 * i, 60, 90)) for i in range(3)]
     corrupt = folder / "broken.jpg"
     corrupt.write_bytes(b"\xff\xd8\xff\xe0 this is not really a JPEG")
 
-    settings = Settings(model=str(tiny_model_path), quality="fast", threads=1)
-    queue = BatchQueue(default_queue_path())
-    runner = BatchRunner(queue, settings, EngineClient(ClientConfig()))
-    window = MainWindow(runner)
-    qtbot.addWidget(window)
-    window.show()
-    runner.start_engine()
+    window, runner, queue = real_window(qtbot, tiny_model_path)
     try:
         drop(window, [*photos, corrupt])
         qtbot.waitUntil(lambda: len(queue) == 4, timeout=10_000)
@@ -68,21 +74,9 @@ def test_a_result_is_saved_again_at_the_strength_on_the_slider(qtbot, aloop, tmp
     from PySide6.QtCore import QPoint
     from PySide6.QtWidgets import QMenu
 
-    from app.client import ClientConfig, EngineClient
-    from app.queue_model import BatchQueue, default_queue_path
-    from app.runner import BatchRunner
-    from app.settings import Settings
-    from app.widgets.main_window import MainWindow
-
     photo = make_photo(tmp_path / "shoot" / "p.png", size=(48, 40), colour=(40, 90, 160))
     other = make_photo(tmp_path / "shoot" / "q.png", size=(40, 32), colour=(150, 90, 40))
-    settings = Settings(model=str(tiny_model_path), quality="fast", threads=1)
-    queue = BatchQueue(default_queue_path())
-    runner = BatchRunner(queue, settings, EngineClient(ClientConfig()))
-    window = MainWindow(runner)
-    qtbot.addWidget(window)
-    window.show()
-    runner.start_engine()
+    window, runner, queue = real_window(qtbot, tiny_model_path)
     panel = window.panel
     try:
         drop(window, [photo, other])

@@ -53,6 +53,16 @@ def wait_idle(qtbot, window, timeout=TIMEOUT):
     qtbot.waitUntil(lambda: not window.runner.running, timeout=timeout)
 
 
+def restored_window(make_window, qtbot, photo):
+    """A window whose queue holds `photo`, restored by the scripted engine."""
+    window = make_window()
+    window.add_paths([str(photo)])
+    qtbot.waitUntil(lambda: len(window.queue) == 1, timeout=TIMEOUT)
+    window.runner.start()
+    wait_idle(qtbot, window)
+    return window
+
+
 def test_a_dropped_card_queues_one_file_of_each_raw_jpeg_shot(make_window, qtbot, tmp_path):
     from app.settings import Settings
 
@@ -355,11 +365,7 @@ def test_before_the_first_photo_ends_the_waiting_photos_are_estimated_from_its_f
 def test_a_restored_photo_is_restored_again_with_a_new_degradation_and_the_first_result_kept(
         make_window, qtbot, photos, fake_engine):
     """The detector guessed wrong and the photo is already restored: choose the degradation, then Retry."""
-    window = make_window()
-    window.add_paths([str(photos[1][0])])
-    qtbot.waitUntil(lambda: len(window.queue) == 1, timeout=TIMEOUT)
-    window.runner.start()
-    wait_idle(qtbot, window)
+    window = restored_window(make_window, qtbot, photos[1][0])
     item = window.queue[0]
     first = item.output_path
     assert item.state is ItemState.DONE and Path(first).is_file()
@@ -735,11 +741,7 @@ def test_context_menu_offers_open_output_and_show_in_folder(make_window, qtbot, 
     monkeypatch.setattr("app.widgets.main_window.QDesktopServices.openUrl", lambda url: opened.append(url))
     menus = []
     monkeypatch.setattr(QMenu, "popup", lambda self, *_a: menus.append(self))
-    window = make_window()
-    window.add_paths([str(photos[1][0])])
-    qtbot.waitUntil(lambda: len(window.queue) == 1, timeout=TIMEOUT)
-    window.runner.start()
-    wait_idle(qtbot, window)
+    window = restored_window(make_window, qtbot, photos[1][0])
     window.select_row(0)
     window._context_menu(QPoint(5, 5))
     texts = [a.text() for a in menus[-1].actions()]
@@ -762,11 +764,7 @@ def test_context_menu_offers_open_output_and_show_in_folder(make_window, qtbot, 
 
 def test_ctrl_s_says_when_no_selected_photo_can_be_saved_again(make_window, qtbot, photos):
     """Saving again needs the slider below a restored photo's saved strength; otherwise the key says so."""
-    window = make_window()
-    window.add_paths([str(photos[1][0])])
-    qtbot.waitUntil(lambda: len(window.queue) == 1, timeout=TIMEOUT)
-    window.runner.start()
-    wait_idle(qtbot, window)
+    window = restored_window(make_window, qtbot, photos[1][0])
     window.select_row(0)
     window.panel.strength.setValue(100)
     qtbot.keyClick(window, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
@@ -787,11 +785,7 @@ def test_a_batch_below_full_strength_says_so_as_it_starts(make_window, qtbot, ph
 
 @pytest.mark.parametrize("state", [ItemState.DONE])
 def test_state_column_labels(make_window, qtbot, photos, state):
-    window = make_window()
-    window.add_paths([str(photos[1][0])])
-    qtbot.waitUntil(lambda: len(window.queue) == 1, timeout=TIMEOUT)
-    window.runner.start()
-    wait_idle(qtbot, window)
+    window = restored_window(make_window, qtbot, photos[1][0])
     assert window.queue[0].state is state
     assert window.model.index(0, 2).data() == "Done"
 

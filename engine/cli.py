@@ -26,7 +26,8 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def _add_restore(sub) -> None:
-    p = sub.add_parser("restore", help="restore photos (files or folders); results beside each in restored/, or in -o OUTDIR")
+    p = sub.add_parser("restore", help="restore photos (files or folders); results beside each in restored/, "
+                                       "or in -o OUTDIR")
     p.add_argument("inputs", nargs="+", metavar="IN", help="photos or folders (searched recursively)")
     p.add_argument("-o", "--output", metavar="OUTDIR",
                    help="folder for the restored photos, a folder's sub-folders mirrored in it (default: a "
@@ -135,8 +136,8 @@ def collect_inputs(paths: list[str], exclude: str | os.PathLike | None = None,
     In folders, hidden files and folders (macOS's `._IMG_0001.JPG` companions, `.thumbnails`), our
     `restored` folders, the `exclude` folder (the output, when it lies inside an input folder) and files
     whose name ends with `result_suffix` (results saved beside their photos) are passed over: a second run
-    must not restore the first run's results. Images found in a folder that Hourglass cannot open (GIF, PSD ...) are named in a
-    note. A file named directly is taken (reading it says what is wrong with it), unless it is the other file
+    must not restore the first run's results. Images found in a folder that Hourglass cannot open (GIF,
+    PSD ...) are named in a note. A file named directly is taken (reading it says what is wrong with it), unless it is the other file
     of a camera's RAW+JPEG shot named with it: `pairs` says which file of such a shot is taken, in folders
     and among the files named (`engine.filetypes.PAIR_CHOICES`).
     """
@@ -174,7 +175,8 @@ def collect_inputs(paths: list[str], exclude: str | os.PathLike | None = None,
 
 
 def _folder_photos(folder: Path, skip: Path | None, result_suffix: str, pairs: str):
-    """`engine.filetypes.folder_photos` of `folder`, passing over the output folder `skip`."""
+    """`engine.filetypes.folder_photos` of `folder`, passing over our `restored` folders and the output
+    folder `skip`."""
     from engine.filetypes import folder_photos
 
     return folder_photos(folder, lambda d: d.name == RESTORED_DIR or d.resolve() == skip, result_suffix, pairs)

@@ -70,6 +70,9 @@ def reblend_file(input_path: str | os.PathLike, result_path: str | os.PathLike, 
             "since? Retry restores the photo again.")
     timings = {"read": time.perf_counter() - t0}
     rgb = _beyond_srgb_as_saved(earlier, img)
+    if img.alpha is not None and earlier.alpha is None:  # the first save flattened it onto white (JPEG, BMP): so
+        # is the photo, and the blend of the two is what a direct save would have flattened
+        img = replace(img, rgb=imaging.over_white(img.rgb, img.alpha), alpha=None)
     blend_over(rgb, img.rgb, min(1.0, strength / saved_strength))
     # saved in sRGB (for the web) the first time: the result is tagged sRGB while the photo has its own space
     srgb = img.own_space is not None and earlier.own_space is None

@@ -120,3 +120,17 @@ def test_what_cannot_be_saved_again_is_refused_and_nothing_is_written(tiny_model
     with pytest.raises(OutputExistsError):
         reblend_file(src, tmp_path / "cropped.png", tmp_path / "at60.png", 0.6, 0.5)
     assert (tmp_path / "at60.png").read_bytes() == before
+
+
+def test_a_transparent_photo_whose_result_was_flattened_onto_white_is_blended_as_flattened(tiny_model, tmp_path):
+    """A BMP (or JPEG) result holds the photo flattened onto white: the photo is flattened the same way
+    before the blend, not blended transparent and flattened once more."""
+    rng = np.random.default_rng(5)
+    rgba = rng.integers(0, 255, (32, 40, 4), dtype=np.uint8)
+    rgba[..., 3] = np.linspace(0, 255, 40).astype(np.uint8)
+    src = tmp_path / "t.png"
+    Image.fromarray(rgba, "RGBA").save(src)
+    _restore(tiny_model, src, tmp_path / "full.bmp", format="BMP")
+    _restore(tiny_model, src, tmp_path / "direct.bmp", format="BMP", strength=0.5)
+    reblend_file(src, tmp_path / "full.bmp", tmp_path / "again.bmp", 1.0, 0.5)
+    assert np.abs(_pixels(tmp_path / "again.bmp") - _pixels(tmp_path / "direct.bmp")).max() <= 1

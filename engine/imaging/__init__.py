@@ -28,11 +28,12 @@ from engine.imaging.writing import (
     format_without_profile,
     format_without_transparency,
     output_format_for,
+    over_white,
     same_file,
     write_image,
 )
 
 __all__ = ["LUMA", "MAX_PIXELS", "NAME_MAX", "ImageData", "check_not_original", "check_output_folder",
            "check_output_name", "check_output_size", "extension_for", "format_without_profile",
-           "format_without_transparency", "gray_copy", "output_format_for", "photo_size", "read_image",
+           "format_without_transparency", "gray_copy", "output_format_for", "over_white", "photo_size", "read_image",
            "read_small", "reads_small_itself", "same_file", "to_uint8", "to_uint16", "with_software", "write_image"]

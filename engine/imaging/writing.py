@@ -95,7 +95,7 @@ def write_image(path, rgb: np.ndarray, source: ImageData | None = None, *, forma
         if alpha.shape != rgb.shape[:2]:
             alpha = cv2.resize(alpha, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
         if fmt not in _ALPHA_FORMATS:  # JPEG, BMP: flatten onto white, as editors export; the colours
-            rgb = _over_white(rgb, alpha)  # under transparent pixels (often black) would show otherwise
+            rgb = over_white(rgb, alpha)  # under transparent pixels (often black) would show otherwise
             alpha = None
     meta = source if source is not None else ImageData(rgb, None, 8, fmt, None, None, None, None, None)
     gray_as_rgb = meta.grayscale and (alpha is not None or fmt not in _GRAY_FORMATS)
@@ -162,7 +162,8 @@ def format_without_profile(path, source: ImageData | None, format: str | None = 
 _NO_PROFILE_FORMATS = frozenset({"BMP"})
 
 
-def _over_white(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+def over_white(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """`rgb` flattened onto white by `alpha`, as a format without transparency (JPEG, BMP) is saved."""
     a = np.clip(alpha, 0.0, 1.0)[..., None]
     return rgb * a + (1.0 - a)
 

@@ -99,7 +99,8 @@ def test_a_result_saved_in_srgb_for_the_web_stays_in_srgb(tiny_model, tmp_path):
     _restore(tiny_model, src, tmp_path / "web.png", srgb=True)
     _restore(tiny_model, src, tmp_path / "direct.png", srgb=True, strength=0.3)
     reblend_file(src, tmp_path / "web.png", tmp_path / "again.png", 1.0, 0.3)
-    assert Image.open(tmp_path / "again.png").info["icc_profile"] == Image.open(tmp_path / "web.png").info["icc_profile"]
+    again, web = (Image.open(tmp_path / n).info["icc_profile"] for n in ("again.png", "web.png"))
+    assert again[:24] + again[36:] == web[:24] + web[36:]  # the same sRGB profile (made anew: its date differs)
     assert np.abs(_pixels(tmp_path / "again.png") - _pixels(tmp_path / "direct.png")).max() <= 1
 
 

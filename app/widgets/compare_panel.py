@@ -121,6 +121,7 @@ class ComparePanel(QWidget):
         self.view.customContextMenuRequested.connect(self._view_menu)
         self.strength.valueChanged.connect(self._on_strength)
         self.strength.sliderReleased.connect(self._save_settings)
+        self.strength.sliderReleased.connect(self._say_batch_strength)
         self.view.toggled.connect(self.toggle_button.setChecked)
         self.images.pair_ready.connect(self._on_pair)
         self.preview.started.connect(lambda: self.caption.setText("Previewing the visible area…"))
@@ -192,6 +193,16 @@ class ComparePanel(QWidget):
         self._update_resave()
         if value == 0:  # say it before a whole batch runs
             self.message.emit(ZERO_STRENGTH, 10000)
+        elif not self.strength.isSliderDown():  # (a key or a click on the groove; a drag says it when released)
+            self._say_batch_strength()
+
+    def _say_batch_strength(self) -> None:
+        """The slider is also the strength of the photos still to restore: moved during a batch (to tone a
+        finished photo down, say), it changes theirs too, which is worth saying."""
+        waiting = len(self.runner.queue.in_state(ItemState.QUEUED))
+        if self.runner.running and waiting and self.strength.value() > 0:
+            self.message.emit(f"The {waiting} photo(s) still to restore in this batch will be saved at "
+                              f"{self.strength.value()}% strength.", 10000)
 
     def _shown(self) -> QueueItem | None:
         return self.runner.queue.get(self.shown_item) if self.shown_item else None

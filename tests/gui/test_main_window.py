@@ -772,6 +772,21 @@ def test_ctrl_s_says_when_no_selected_photo_can_be_saved_again(make_window, qtbo
     assert window.save_again_action.shortcut().toString() == "Ctrl+S"
 
 
+def test_moving_the_slider_during_a_batch_says_it_sets_the_waiting_photos_strength(make_window, qtbot, photos):
+    from fake_engine_service import FakeEngine
+
+    window = make_window(engine=FakeEngine(step_s=0.3))
+    window.add_paths([str(p) for p in photos[1][:3]])
+    qtbot.waitUntil(lambda: len(window.queue) == 3, timeout=TIMEOUT)
+    window.runner.start()
+    qtbot.waitUntil(lambda: window.queue[0].state is ItemState.RUNNING, timeout=TIMEOUT)
+    window.panel.strength.setValue(70)  # as a key press does
+    assert "The 2 photo(s) still to restore in this batch will be saved at 70% strength" in \
+        window.statusBar().currentMessage()
+    window.runner.cancel()
+    wait_idle(qtbot, window)
+
+
 def test_a_batch_below_full_strength_says_so_as_it_starts(make_window, qtbot, photos):
     window = make_window()
     window.add_paths([str(photos[1][0])])

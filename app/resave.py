@@ -68,9 +68,10 @@ class ResaveService(QObject):
         job_id = runner.next_job_id(item.id)
         try:
             async with runner.engine_lock:  # after the photo the batch is restoring, before the next one
-                # numbered after the photo's own result name (p (2).jpg after p (1).jpg, not p (1) (1).jpg); chosen
-                # now: the batch may have saved beside it meanwhile
-                out = free_name(earlier.with_name(f"{Path(item.path).stem}{runner.settings.name_suffix}{earlier.suffix}"))
+                # numbered after the photo's own result name (p (2).jpg after p (1).jpg, not p (1) (1).jpg);
+                # chosen now: the batch may have saved beside it meanwhile
+                name = f"{Path(item.path).stem}{runner.settings.name_suffix}{earlier.suffix}"
+                out = free_name(earlier.with_name(name))
                 await runner.engine.start()
                 await runner.engine.submit(item.path, str(out), options, job_id=job_id)
                 terminal = await runner.engine.wait_job(job_id)

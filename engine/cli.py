@@ -137,9 +137,9 @@ def collect_inputs(paths: list[str], exclude: str | os.PathLike | None = None,
     `restored` folders, the `exclude` folder (the output, when it lies inside an input folder) and files
     whose name ends with `result_suffix` (results saved beside their photos) are passed over: a second run
     must not restore the first run's results. Images found in a folder that Hourglass cannot open (GIF,
-    PSD ...) are named in a note. A file named directly is taken (reading it says what is wrong with it), unless it is the other file
-    of a camera's RAW+JPEG shot named with it: `pairs` says which file of such a shot is taken, in folders
-    and among the files named (`engine.filetypes.PAIR_CHOICES`).
+    PSD ...) are named in a note. A file named directly is taken (reading it says what is wrong with it),
+    unless it is the other file of a camera's RAW+JPEG shot named with it: `pairs` says which file of such
+    a shot is taken, in folders and among the files named (`engine.filetypes.PAIR_CHOICES`).
     """
     from engine.filetypes import describe_paired, describe_passed_over, describe_unreadable, named_companions
 
@@ -376,7 +376,8 @@ def cmd_restore(args) -> int:
                             outputs[i][0].parent == out.parent:  # a full disk or a read-only folder fails the rest
                         stopped = len(files) - i
                         bar.done(f"Stopped: the next photos would be saved in {out.parent} too. Free some space "
-                                 "or choose another folder with -o, then run the same command again (finished photos are kept).")
+                                 "or choose another folder with -o, then run the same command again (finished "
+                                 "photos are kept).")
                         for rest in files[i:]:
                             record(rest, "not_attempted")
                         break

@@ -28,16 +28,21 @@ def answer_late() -> None:
         time.sleep(0.02)
 
 
+def grant(service: type[Inhibition | SessionManager], asked: str) -> int:
+    """An Inhibit call answered (late, with a gate): the service's next cookie, logged with what was asked."""
+    answer_late()
+    service.cookie += 1
+    log.write(f"Inhibit {asked} -> {service.cookie}\n")
+    return service.cookie
+
+
 @ClassInfo({"D-Bus Interface": "org.freedesktop.PowerManagement.Inhibition"})
 class Inhibition(QObject):
     cookie = 41
 
     @Slot(str, str, result="uint")
     def Inhibit(self, app: str, reason: str) -> int:
-        answer_late()
-        Inhibition.cookie += 1
-        log.write(f"Inhibit {app} {reason!r} -> {Inhibition.cookie}\n")
-        return Inhibition.cookie
+        return grant(Inhibition, f"{app} {reason!r}")
 
     @Slot("uint")
     def UnInhibit(self, cookie: int) -> None:
@@ -50,10 +55,7 @@ class SessionManager(QObject):
 
     @Slot(str, "uint", str, "uint", result="uint")
     def Inhibit(self, app: str, xid: int, reason: str, flags: int) -> int:
-        answer_late()
-        SessionManager.cookie += 1
-        log.write(f"Inhibit {app} {xid} {reason!r} flags={flags} -> {SessionManager.cookie}\n")
-        return SessionManager.cookie
+        return grant(SessionManager, f"{app} {xid} {reason!r} flags={flags}")
 
     @Slot("uint")
     def Uninhibit(self, cookie: int) -> None:

@@ -162,6 +162,20 @@ def restore_image(
 SOFTWARE = f"Hourglass {__version__}"  # the EXIF Software tag of every restored photo
 
 
+def restore_provenance(photo: str, task: str, confidence: float | None, model: str, evaluations: int, seed: int,
+                       fullres: str, strength: float) -> imaging.Provenance:
+    """What a restored result records about how it was made (`imaging.provenance`)."""
+    record = {"Software": SOFTWARE, "Task": task, "Detected": "" if confidence is None else f"{confidence:.2f}",
+              "Model": model, "Evaluations": str(evaluations), "Seed": str(seed), "FullResolution": fullres,
+              "Strength": f"{strength:.4g}", "Photo": photo}
+    if strength == 0:
+        return imaging.Provenance(record, f"saved {photo} as it is (strength 0%)")
+    how = f"detected, {confidence:.0%}" if confidence is not None else "chosen"
+    path = {"fast": "on the fast full-resolution path", "tiled": "at full resolution"}.get(fullres, fullres)
+    return imaging.Provenance(record, f"restored {photo} as {task} ({how}) with {model}, {evaluations} evaluation(s), "
+                                      f"seed {seed}, {path}, strength {strength:.0%}")
+
+
 def blend_over(restored: np.ndarray, original: np.ndarray, strength: float, rows: int = 512) -> np.ndarray:
     """restored ← original + strength · (restored − original), in place and in strips of rows (no full-size
     temporary); `strength` 0 gives the original back, 1 leaves the restoration."""
@@ -305,6 +319,8 @@ def restore_file(
     written = imaging.write_image(
         output_path, rgb, img, format=opts.format, quality=opts.jpeg_quality, bit_depth=opts.bit_depth,
         alpha=img.alpha, overwrite=opts.overwrite, srgb=opts.srgb,
+        provenance=restore_provenance(input_path.name, task, detection.confidence if detection else None,
+                                      model.name, len(times), opts.seed, plan.get("fullres", "tiled"), opts.strength),
     )
     timings["write"] = time.perf_counter() - t2
     timings["total"] = time.perf_counter() - t0

@@ -9,7 +9,7 @@ or the original photo unless asked. No torch here: the worker imports this packa
 The parts: `data` (ImageData, formats, sample conversions), `reading`, `raw` (camera RAW), `metadata`
 (read from the source, written into the result) and `writing`. Colour: `colour_codes` (CICP codes, HDR),
 `linear_light`, and `working_space` (photos in other RGB or gray spaces restored in sRGB numbers, read
-through `matrix_profiles`); XMP: `xmp_packet`, `xmp_sidecar`, `xmp_attachments`, `iptc_xmp`. Callers use
+through `matrix_profiles`); XMP: `xmp_packet`, `xmp_sidecar`, `xmp_attachments`, `iptc_xmp`; `provenance` (how a result was made, in its XMP). Callers use
 the names below.
 """
 
@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from engine.imaging.data import LUMA, MAX_PIXELS, ImageData, gray_copy, to_uint8, to_uint16
 from engine.imaging.metadata import with_software
-from engine.imaging.reading import photo_size, read_image, read_small, reads_small_itself
+from engine.imaging.provenance import Provenance, provenance_of, recorded_strength
+from engine.imaging.reading import photo_size, read_image, read_provenance, read_small, reads_small_itself
 from engine.imaging.writing import (
     NAME_MAX,
     check_not_original,
@@ -33,7 +34,9 @@ from engine.imaging.writing import (
     write_image,
 )
 
-__all__ = ["LUMA", "MAX_PIXELS", "NAME_MAX", "ImageData", "check_not_original", "check_output_folder",
-           "check_output_name", "check_output_size", "extension_for", "format_without_profile",
-           "format_without_transparency", "gray_copy", "output_format_for", "over_white", "photo_size", "read_image",
-           "read_small", "reads_small_itself", "same_file", "to_uint8", "to_uint16", "with_software", "write_image"]
+__all__ = ["LUMA", "MAX_PIXELS", "NAME_MAX", "ImageData", "Provenance", "check_not_original",
+           "check_output_folder", "check_output_name", "check_output_size", "extension_for",
+           "format_without_profile", "format_without_transparency", "gray_copy", "output_format_for",
+           "over_white", "photo_size", "provenance_of", "read_image", "read_provenance", "read_small",
+           "reads_small_itself", "recorded_strength", "same_file", "to_uint8", "to_uint16", "with_software",
+           "write_image"]

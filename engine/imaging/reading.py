@@ -55,12 +55,32 @@ from engine.imaging.metadata import (
     _tiff_ifd0,
     _tiff_number,
 )
+from engine.imaging.provenance import provenance_of
 from engine.imaging.raw import _develop_raw, _read_raw, _tiff_raw_exif
 from engine.imaging.working_space import to_srgb
 from engine.imaging.xmp_attachments import without_attachments
 from engine.imaging.xmp_sidecar import photo_xmp
 
 log = logging.getLogger(__name__)
+
+def read_provenance(path) -> dict[str, str]:
+    """How a result records it was made (`provenance`), read from its XMP without decoding its pixels;
+    empty for a file that records nothing (not saved by Hourglass, a BMP, unreadable)."""
+    path = Path(path)
+    try:
+        if path.suffix.lower() in HEIF_EXTENSIONS:
+            _register_heif()
+        with warnings.catch_warnings(), Image.open(path) as img:
+            warnings.simplefilter("ignore", UserWarning)
+            xmp = _read_xmp(img)
+            if xmp is None and img.format == "TIFF":
+                packet = img.tag_v2.get(_XMP_TAG)
+                xmp = packet if isinstance(packet, bytes) else None
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+        log.info("%s: no record of how it was made read (%s)", path.name, e)
+        return {}
+    return provenance_of(xmp)
+
 
 def read_image(path, at_least: int | None = None) -> ImageData:
     """Decode any supported photo to upright float RGB with its metadata, or raise a user-facing error.

@@ -45,9 +45,11 @@ from engine.imaging.metadata import (
     exif_without_orientation,
     with_png_text,
 )
+from engine.imaging.provenance import Provenance, with_provenance
 
 log = logging.getLogger(__name__)
 
+_JPEG_XMP = _JPEG_SEGMENT - 29  # the most XMP one JPEG segment holds, less "http://ns.adobe.com/xap/1.0/\0"
 _XMP_WITHOUT_IPTC = frozenset({"PNG", "WEBP", "HEIF", "AVIF"})  # formats that hold XMP but no IPTC block
 
 
@@ -74,12 +76,13 @@ def extension_for(fmt: str) -> str:
 
 def write_image(path, rgb: np.ndarray, source: ImageData | None = None, *, format: str | None = None,
                 quality: int = 95, bit_depth: int | None = None, alpha: np.ndarray | None = None,
-                overwrite: bool = False, srgb: bool = False) -> Path:
+                overwrite: bool = False, srgb: bool = False, provenance: Provenance | None = None) -> Path:
     """Write float RGB to `path` atomically, keeping the source's metadata, alpha, bit depth and grayness.
 
     The format comes from `format`, else the extension of `path`, else the source. Refuses to replace an
     existing file unless `overwrite`, and never replaces the source photo. A source in another colour space
     (`ImageData.own_space`) is written back in it, or, with `srgb`, in sRGB (tagged so; for the web).
+    `provenance` is recorded in the XMP of the formats that hold one (all but BMP).
     """
     path = Path(path)
     rgb = np.asarray(rgb)
@@ -117,12 +120,24 @@ def write_image(path, rgb: np.ndarray, source: ImageData | None = None, *, forma
             meta = replace(meta, exif=with_png_text(meta.exif, meta.text))
         if meta.iptc and fmt in _XMP_WITHOUT_IPTC:  # its captions and keywords go into the XMP instead
             meta = replace(meta, xmp=with_iptc(meta.xmp, meta.iptc))
+        if provenance is not None and fmt != "BMP":
+            meta = replace(meta, xmp=_recorded(meta.xmp, provenance, fmt))
         if fmt in ("PNG", "TIFF"):
             parts = _encode_with_cv2(fmt, depth, rgb, alpha, meta)
         else:
             parts = [_encode_with_pillow(fmt, rgb, alpha, meta, quality)]
     _atomic_write(path, parts, overwrite)
     return path
+
+
+def _recorded(xmp: bytes | None, provenance: Provenance, fmt: str) -> bytes | None:
+    """The photo's XMP with the record added; without it where only the record would push a JPEG's XMP
+    past its one segment, which would lose the photo's own XMP with it."""
+    recorded = with_provenance(xmp, provenance.record, provenance.event, earlier=provenance.earlier)
+    if fmt == "JPEG" and recorded and len(recorded) > _JPEG_XMP and (not xmp or len(xmp) <= _JPEG_XMP):
+        log.warning("The photo's XMP leaves no room in a JPEG for how the result was made; not recorded")
+        return xmp
+    return recorded
 
 
 # The widest or tallest image each format holds (libjpeg-turbo's JPEG_MAX_DIMENSION, WebP's, AV1's); PNG,
@@ -253,7 +268,7 @@ def _encode_with_pillow(fmt: str, rgb: np.ndarray, alpha, meta: ImageData, quali
         if meta.exif and len(meta.exif) > _JPEG_SEGMENT:
             log.warning("EXIF too large for JPEG (%d bytes), not written", len(meta.exif))
             opts["exif"] = None
-        if meta.xmp and len(meta.xmp) > _JPEG_SEGMENT - 29:  # less "http://ns.adobe.com/xap/1.0/\0"
+        if meta.xmp and len(meta.xmp) > _JPEG_XMP:
             log.warning("XMP too large for JPEG (%d bytes), not written", len(meta.xmp))
             opts["xmp"] = None
         if meta.iptc and len(meta.iptc) <= _JPEG_SEGMENT - 28:  # less the Photoshop header and resource

@@ -63,6 +63,10 @@ def _add_restore(sub) -> None:
                         "Display P3, ProPhoto) is converted, colours beyond sRGB brought within it (default: "
                         "a result keeps the photo's colour space and profile)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    p.add_argument("--again", action="store_true",
+                   help="save each photo's existing result again at --strength, without restoring it (the app's "
+                        "Save at N%%): from the strength the result records, which must be higher; the new file "
+                        "goes beside it as 'name (1).jpg', the first is kept")
     p.add_argument("--pairs", choices=PAIR_CHOICES, default="raw",
                    help="a camera's RAW+JPEG shot (IMG_1.CR3 and IMG_1.JPG, in one folder): restore the RAW "
                         "(default), the JPEG, or both")
@@ -305,6 +309,11 @@ def cmd_restore(args) -> int:
     if args.reference and args.precision != "float32":
         print("hourglass: --precision needs the optimised network (drop --reference)", file=sys.stderr)
         return EXIT_USAGE
+    if args.again and (args.overwrite or args.strength == 100):
+        print("hourglass: --again saves results again at a lower --strength beside the first, which is kept"
+              + (" (drop --overwrite)" if args.overwrite else ": give --strength, say --strength 60"),
+              file=sys.stderr)
+        return EXIT_USAGE
     out_dir = Path(args.output) if args.output is not None else None
     if out_dir is not None and out_dir.exists() and not out_dir.is_dir():
         print(f"hourglass: -o {args.output} is a file; give a folder to save the restored photos in",
@@ -314,12 +323,14 @@ def cmd_restore(args) -> int:
                                           result_suffix=args.suffix, pairs=args.pairs)
     if not files:
         return EXIT_USAGE
+    fmt = None if args.format == "same" else args.format.upper()
+    if args.again:
+        return _save_again(args, files, plan_outputs(files, args.inputs, out_dir, fmt, args.suffix), problems)
     try:
         model = load_model(args.model, device=args.device)
     except HourglassError as exc:
         print(f"hourglass: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    fmt = None if args.format == "same" else args.format.upper()
     options = RestoreOptions(quality=args.quality, steps=args.steps, task=args.task, seed=args.seed,
                              tile=args.tile, format=fmt, overwrite=args.overwrite, restore_clean=args.restore_clean,
                              fullres=args.fullres, optimize=not args.reference, precision=args.precision,
@@ -424,6 +435,84 @@ def cmd_restore(args) -> int:
         print("Failed:\n" + "\n".join(f"  {line}" for line in failed), file=sys.stderr)
     print(summary, file=sys.stderr)
     return EXIT_FAILED if failed or problems else EXIT_OK
+
+
+def _save_again(args, files: list[Path], outputs: list[tuple[Path, str]], problems: list[str]) -> int:
+    """--again: each photo's result (where a restore would save it) blended over the photo again at
+    --strength (`engine.reblend`, no network), from the strength the result records; saved beside it."""
+    from engine.errors import HourglassError
+    from engine.filetypes import numbered_name
+    from engine.imaging import read_provenance, recorded_strength
+    from engine.reblend import reblend_file
+
+    strength = args.strength / 100
+    bar = ProgressBar(len(files))
+    done, failed, kept = 0, [], 0
+
+    def fail(path: Path, message: str, code: str) -> None:
+        failed.append(f"{path}: {message}")
+        bar.done(f"FAILED {failed[-1]}")
+        if args.json:
+            print(json.dumps({"path": str(path), "status": "failed", "error": message, "code": code}), flush=True)
+
+    for i, (path, (out, _)) in enumerate(zip(files, outputs, strict=True), 1):
+        bar.photo(i, path.name)
+        if not _exists(out):
+            fail(path, f"no result at {out} to save again (without --again it is restored)", "no_result")
+            continue
+        record = read_provenance(out)
+        saved = recorded_strength(record)
+        if saved is None:
+            fail(path, f"{out.name} does not record the strength it was saved at (saved by another program or "
+                       "an older Hourglass); --overwrite without --again restores the photo again", "no_record")
+            continue
+        there = out if abs(saved - strength) < 0.005 else _saved_again_at(out, path.name, strength)
+        if there is not None:  # a second run of the same command does not make the same file again
+            kept += 1
+            bar.done(f"kept   {path}: {there.name} is already at {strength:.0%} strength")
+            if args.json:
+                print(json.dumps({"path": str(path), "status": "kept", "output": str(there)}), flush=True)
+            continue
+        if saved < strength:
+            fail(path, f"{out.name} was saved at {saved:.0%} strength and holds too little of the restoration for "
+                       f"{strength:.0%}; --overwrite without --again restores the photo again", "too_weak")
+            continue
+        try:
+            res = reblend_file(path, out, numbered_name(out, _exists), saved, strength,
+                               task=record.get("Task", "auto"), jpeg_quality=args.jpeg_quality)
+        except HourglassError as exc:
+            fail(path, str(exc), exc.code)
+            continue
+        except Exception as exc:  # noqa: BLE001 - logged by _unexpected; one photo's bug must not end the batch
+            fail(path, _unexpected(exc, "saving again", path), "internal")
+            continue
+        done += 1
+        bar.done(f"ok     {path} -> {res.output_path} (from {out.name}, {saved:.0%} → {strength:.0%}, "
+                 f"{res.timings['total']:.1f} s)")
+        if args.json:
+            print(json.dumps({"path": str(path), "status": "saved_again", "output": res.output_path, "from": str(out),
+                              "strength": strength, "from_strength": saved}), flush=True)
+    summary = f"Saved {done} of {len(files)} result(s) again at {strength:.0%} strength"
+    if kept:
+        summary += f"; {kept} saved at it before"
+    if failed or problems:
+        summary += f"; {len(failed)} failed"
+    print(summary, file=sys.stderr)
+    return EXIT_FAILED if failed or problems else EXIT_OK
+
+
+def _saved_again_at(result: Path, photo: str, strength: float) -> Path | None:
+    """The `result (n).ext` beside `result` that records `photo` saved at `strength`, if one is there."""
+    from engine.imaging import read_provenance, recorded_strength
+
+    n = 1
+    while _exists(candidate := result.with_name(f"{result.stem} ({n}){result.suffix}")):
+        record = read_provenance(candidate)
+        saved = recorded_strength(record)
+        if record.get("Photo") == photo and saved is not None and abs(saved - strength) < 0.005:
+            return candidate
+        n += 1
+    return None
 
 
 class LookAhead:

@@ -615,3 +615,42 @@ def test_srgb_saves_a_wide_gamut_photo_in_srgb(tmp_path, tiny_model_path):
             profile = ImageCms.ImageCmsProfile(io.BytesIO(result.info["icc_profile"]))
             assert ImageCms.getProfileDescription(profile).startswith(expected)
 
+
+
+def test_again_saves_each_result_again_at_a_lower_strength_from_the_strength_it_records(photos, tiny_model_path,
+                                                                                        capsys):
+    """--again: the app's Save at N% from the command line, with no model loaded; a second run keeps what
+    the first made; results that cannot be toned down are named, the others saved."""
+    restore = ["restore", str(photos), "--model", str(tiny_model_path), "--steps", "1", "--task", "haze"]
+    assert main([*restore, "--strength", "80"]) == 0
+    capsys.readouterr()
+    assert main(["restore", str(photos), "--strength", "50", "--again", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert _tree(photos) == ["a.png", "notes.txt", "restored/a (1).png", "restored/a.png",
+                             "sub/b.jpg", "sub/restored/b (1).jpg", "sub/restored/b.jpg"]
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [(x["status"], x["strength"], x["from_strength"]) for x in lines] == [("saved_again", 0.5, 0.8)] * 2
+    assert "Saved 2 of 2 result(s) again at 50% strength" in err
+    from engine.imaging import read_provenance
+    assert read_provenance(photos / "restored" / "a (1).png")["Strength"] == "0.5"
+    original = np.asarray(Image.open(photos / "a.png"), np.float64)
+    first = np.asarray(Image.open(photos / "restored" / "a.png"), np.float64)
+    again = np.asarray(Image.open(photos / "restored" / "a (1).png"), np.float64)
+    assert np.abs(again - (original + (0.5 / 0.8) * (first - original))).max() <= 1  # rounding only
+
+    assert main(["restore", str(photos), "--strength", "50", "--again"]) == 0  # nothing made twice
+    assert "kept   " in capsys.readouterr().err and len(_tree(photos)) == 7
+    assert main(["restore", str(photos), "--strength", "90", "--again"]) == 1
+    assert "saved at 80% strength and holds too little" in capsys.readouterr().err
+    (photos / "restored" / "a.png").unlink()
+    Image.open(photos / "sub" / "b.jpg").save(photos / "sub" / "restored" / "b.jpg")  # not saved by Hourglass
+    assert main(["restore", str(photos), "--strength", "30", "--again"]) == 1
+    err = capsys.readouterr().err
+    assert "no result at" in err and "does not record the strength" in err and len(_tree(photos)) == 6
+
+
+@pytest.mark.parametrize("extra, said", [(["--strength", "60", "--overwrite"], "drop --overwrite"),
+                                         ([], "give --strength")])
+def test_again_is_refused_without_a_lower_strength_or_with_overwrite(photos, capsys, extra, said):
+    assert main(["restore", str(photos), "--again", *extra]) == 2
+    assert said in capsys.readouterr().err

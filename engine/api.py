@@ -162,18 +162,27 @@ def restore_image(
 SOFTWARE = f"Hourglass {__version__}"  # the EXIF Software tag of every restored photo
 
 
-def restore_provenance(photo: str, task: str, confidence: float | None, model: str, evaluations: int, seed: int,
+def restore_provenance(photo: Path, task: str, confidence: float | None, model: str, evaluations: int, seed: int,
                        fullres: str, strength: float) -> imaging.Provenance:
     """What a restored result records about how it was made (`imaging.provenance`)."""
     record = {"Software": SOFTWARE, "Task": task, "Detected": "" if confidence is None else f"{confidence:.2f}",
               "Model": model, "Evaluations": str(evaluations), "Seed": str(seed), "FullResolution": fullres,
-              "Strength": f"{strength:.4g}", "Photo": photo}
+              "Strength": f"{strength:.4g}", "Photo": photo.name, "PhotoSHA256": _digest(photo)}
+    photo = photo.name
     if strength == 0:
         return imaging.Provenance(record, f"saved {photo} as it is (strength 0%)")
     how = f"detected, {confidence:.0%}" if confidence is not None else "chosen"
     path = {"fast": "on the fast full-resolution path", "tiled": "at full resolution"}.get(fullres, fullres)
     return imaging.Provenance(record, f"restored {photo} as {task} ({how}) with {model}, {evaluations} evaluation(s), "
                                       f"seed {seed}, {path}, strength {strength:.0%}")
+
+
+def _digest(photo: Path) -> str:
+    try:
+        return imaging.photo_digest(photo)
+    except OSError as e:  # read a moment ago: gone or locked since; the result is still worth saving
+        log.warning("%s: not fingerprinted for its result's record (%s)", photo.name, e)
+        return ""
 
 
 def blend_over(restored: np.ndarray, original: np.ndarray, strength: float, rows: int = 512) -> np.ndarray:
@@ -319,7 +328,7 @@ def restore_file(
     written = imaging.write_image(
         output_path, rgb, img, format=opts.format, quality=opts.jpeg_quality, bit_depth=opts.bit_depth,
         alpha=img.alpha, overwrite=opts.overwrite, srgb=opts.srgb,
-        provenance=restore_provenance(input_path.name, task, detection.confidence if detection else None,
+        provenance=restore_provenance(input_path, task, detection.confidence if detection else None,
                                       model.name, len(times), opts.seed, plan.get("fullres", "tiled"), opts.strength),
     )
     timings["write"] = time.perf_counter() - t2

@@ -466,7 +466,7 @@ def _save_again(args, files: list[Path], outputs: list[tuple[Path, str]], proble
             fail(path, f"{out.name} does not record the strength it was saved at (saved by another program or "
                        "an older Hourglass); --overwrite without --again restores the photo again", "no_record")
             continue
-        there = out if abs(saved - strength) < 0.005 else _saved_again_at(out, path.name, strength)
+        there = out if abs(saved - strength) < 0.005 else _saved_again_at(out, path, strength)
         if there is not None:  # a second run of the same command does not make the same file again
             kept += 1
             bar.done(f"kept   {path}: {there.name} is already at {strength:.0%} strength")
@@ -501,17 +501,14 @@ def _save_again(args, files: list[Path], outputs: list[tuple[Path, str]], proble
     return EXIT_FAILED if failed or problems else EXIT_OK
 
 
-def _saved_again_at(result: Path, photo: str, strength: float) -> Path | None:
+def _saved_again_at(result: Path, photo: Path, strength: float) -> Path | None:
     """The `result (n).ext` beside `result` that records `photo` saved at `strength`, if one is there."""
-    from engine.imaging import read_provenance, recorded_strength
+    from engine.earlier_results import earlier_results
+    from engine.imaging import recorded_strength
 
-    n = 1
-    while _exists(candidate := result.with_name(f"{result.stem} ({n}){result.suffix}")):
-        record = read_provenance(candidate)
-        saved = recorded_strength(record)
-        if record.get("Photo") == photo and saved is not None and abs(saved - strength) < 0.005:
-            return candidate
-        n += 1
+    for path, record in earlier_results(result, photo):
+        if path != result and abs(recorded_strength(record) - strength) < 0.005:
+            return path
     return None
 
 

@@ -59,6 +59,11 @@ def reblend_file(input_path: str | os.PathLike, result_path: str | os.PathLike, 
                                  "the photo again.")
     t0 = time.perf_counter()
     stage("load")
+    recorded, digest = imaging.read_provenance(result_path), imaging.photo_digest(input_path)
+    if recorded.get("PhotoSHA256", digest) != digest:
+        raise InvalidRequestError(
+            f"'{input_path.name}' has changed since '{result_path.name}' was made from it (edited or replaced?), "
+            "so that result cannot be blended over it; Retry restores the photo again.")
     img = imaging.read_image(input_path)
     if cancel is not None:
         cancel.check()
@@ -84,8 +89,8 @@ def reblend_file(input_path: str | os.PathLike, result_path: str | os.PathLike, 
     written = imaging.write_image(output_path, rgb, img, format=earlier.format, quality=jpeg_quality,
                                   bit_depth=earlier.bit_depth if earlier.bit_depth in (8, 16) else None,
                                   alpha=img.alpha, overwrite=overwrite, srgb=srgb,
-                                  provenance=_provenance(earlier, input_path.name, result_path.name, task,
-                                                         saved_strength, strength))
+                                  provenance=_provenance(earlier, input_path.name, digest, result_path.name,
+                                                         task, saved_strength, strength))
     timings["write"] = time.perf_counter() - t1
     timings["total"] = time.perf_counter() - t0
     log.info("%s saved again at %.0f%% (from %.0f%%) as %s", input_path.name, 100 * strength,
@@ -94,11 +99,12 @@ def reblend_file(input_path: str | os.PathLike, result_path: str | os.PathLike, 
                          fullres="")
 
 
-def _provenance(earlier: imaging.ImageData, photo: str, result: str, task: str, saved_strength: float,
+def _provenance(earlier: imaging.ImageData, photo: str, digest: str, result: str, task: str, saved_strength: float,
                 strength: float) -> imaging.Provenance:
     """The earlier result's record (model, seed, path...) at the new strength: how the pixels were made
     has not changed, only how much of them is kept."""
-    record = {**imaging.provenance_of(earlier.xmp), "Software": SOFTWARE, "Strength": f"{strength:.4g}", "Photo": photo}
+    record = {**imaging.provenance_of(earlier.xmp), "Software": SOFTWARE, "Strength": f"{strength:.4g}",
+              "Photo": photo, "PhotoSHA256": digest}
     if task != "auto":
         record.setdefault("Task", task)
     record = {k: v for k, v in record.items() if k in imaging.provenance.FIELDS}

@@ -3,6 +3,7 @@ Hourglass, beside the photo's own XMP, which is kept; a result saved again keeps
 
 from __future__ import annotations
 
+import hashlib
 import logging
 
 import numpy as np
@@ -12,6 +13,7 @@ from PIL import Image
 from engine import imaging
 from engine.api import SOFTWARE, RestoreOptions, restore_file
 from engine.imaging.provenance import events_of, provenance_of, with_provenance
+from engine.errors import InvalidRequestError
 from engine.reblend import reblend_file
 
 _PHOTO_XMP = b"""<?xpacket begin="\xef\xbb\xbf" id="W5M0MpCehiHzreSzNTczkc9d"?>
@@ -52,10 +54,12 @@ def _events(path):
 def test_a_result_records_task_model_evaluations_seed_path_and_strength_beside_the_photos_own_xmp(tiny_model,
                                                                                                    tmp_path):
     out = tmp_path / "out" / "harbour.jpg"
-    res = _restore(tiny_model, _photo(tmp_path), out, strength=0.6, steps=2)
+    photo = _photo(tmp_path)
+    res = _restore(tiny_model, photo, out, strength=0.6, steps=2)
     record = imaging.read_provenance(res.output_path)
     assert record == {"Software": SOFTWARE, "Task": "haze", "Model": tiny_model.name, "Evaluations": "2",
-                      "Seed": "7", "FullResolution": "tiled", "Strength": "0.6", "Photo": "harbour.jpg"}
+                      "Seed": "7", "FullResolution": "tiled", "Strength": "0.6", "Photo": "harbour.jpg",
+                      "PhotoSHA256": hashlib.sha256(photo.read_bytes()).hexdigest()}
     assert imaging.recorded_strength(record) == 0.6
     xmp = Image.open(out).info["xmp"]
     assert b"<rdf:li>harbour</rdf:li>" in xmp and b"<rdf:li>fog</rdf:li>" in xmp  # the photo's keywords
@@ -157,3 +161,33 @@ def test_a_file_name_xml_cannot_hold_is_recorded_readably(tmp_path):
     packet = with_provenance(None, {"Photo": odd}, f"restored {odd}")
     assert provenance_of(packet) == {"Photo": "bad\ufffdname.png"}
     assert events_of(packet) == ()  # (no Software: not Hourglass's event)
+
+
+def test_a_result_is_not_blended_over_a_photo_that_changed_since_it_was_made(tiny_model, tmp_path):
+    photo = _photo(tmp_path)
+    first = _restore(tiny_model, photo, tmp_path / "first.png").output_path
+    Image.open(photo).rotate(180).save(photo)  # edited since: the same size, other pixels
+    with pytest.raises(InvalidRequestError, match="has changed since 'first.png' was made from it"):
+        reblend_file(photo, first, tmp_path / "again.png", 1.0, 0.5)
+    assert not (tmp_path / "again.png").exists()
+
+
+def test_earlier_results_are_the_files_beside_the_planned_one_that_record_this_very_photo(tiny_model, tmp_path):
+    import os
+
+    from engine.earlier_results import earlier_results
+    (tmp_path / "card2").mkdir()
+    photo, other = _photo(tmp_path), _photo(tmp_path / "card2")
+    Image.open(other).rotate(90).save(other)  # another camera's harbour.jpg: same name, other pixels
+    out = tmp_path / "restored"
+    first = _restore(tiny_model, photo, out / "harbour.jpg", strength=0.8).output_path
+    _restore(tiny_model, other, out / "harbour (1).jpg")
+    again = reblend_file(photo, first, out / "harbour (2).jpg", 0.8, 0.5).output_path
+    Image.open(photo).save(out / "harbour (3).jpg")  # not saved by Hourglass
+    Image.open(first).save(out / "harbour (old).jpg", xmp=Image.open(first).info["xmp"])  # not a numbered name
+    os.utime(first, (1, 1))
+    found = earlier_results(out / "harbour.jpg", photo)
+    assert [(p.name, r["Strength"]) for p, r in found] == [("harbour.jpg", "0.8"), ("harbour (2).jpg", "0.5")]
+    assert str(found[1][0]) == again
+    assert [p.name for p, _ in earlier_results(out / "harbour.jpg", other)] == ["harbour (1).jpg"]
+    assert earlier_results(tmp_path / "nowhere" / "harbour.jpg", photo) == []

@@ -40,7 +40,8 @@ class ItemState(str, enum.Enum):
 S = ItemState
 TRANSITIONS: dict[ItemState, frozenset[ItemState]] = {
     S.PENDING: frozenset({S.DETECTING, S.QUEUED}),
-    S.DETECTING: frozenset({S.PENDING, S.QUEUED}),  # → queued: Start was pressed while it was detected
+    S.DETECTING: frozenset({S.PENDING, S.QUEUED, S.DONE}),  # → queued: Start was pressed while it was detected;
+    # → done: the analysis found its result from an earlier run
     S.QUEUED: frozenset({S.RUNNING, S.PENDING, S.CANCELLED}),
     S.RUNNING: frozenset({S.DONE, S.FAILED, S.CANCELLED, S.QUEUED}),  # → queued: the engine restarted
     S.DONE: frozenset({S.PENDING, S.QUEUED}),  # → queued: Retry restores it again

@@ -50,7 +50,7 @@ class Engine(Protocol):
     def state(self) -> EngineState: ...
     async def start(self) -> P.Ready: ...
     async def configure(self, **fields: Any) -> P.Configured: ...
-    async def analyze(self, input_path: str) -> P.Analysis: ...
+    async def analyze(self, input_path: str, result_path: str = "") -> P.Analysis: ...
     async def submit(self, input_path: str, output_path: str, options: P.JobOptions | None = None, *,
                      job_id: str | None = None) -> str: ...
     async def wait_job(self, job_id: str, timeout: float | None = None) -> P.Message: ...
@@ -473,14 +473,17 @@ class BatchRunner(QObject):
                 "JPEG in Settings → RAW+JPEG shots.")
 
     async def _detect(self, ids: list[str]) -> None:
+        found = []
         for item_id in ids:
             item = self.queue.get(item_id)
             if item is None or item.state is not ItemState.PENDING:
                 continue
             self.queue.set_state(item, ItemState.DETECTING)
             changes: dict[str, Any]
+            earlier: dict[str, Any] = {}
+            planned = self.settings.planned_output(Path(item.path), Path(item.root) if item.root else None)
             try:
-                analysis = await self.engine.analyze(item.path)
+                analysis = await self.engine.analyze(item.path, str(planned))
             except EngineError as exc:  # the photo could not be read, or the engine did not answer
                 unreadable = isinstance(exc, RequestError) and exc.code in UNREADABLE_CODES
                 changes = {"detect_message": f"{DETECTION_FAILED if unreadable else 'Detection did not run: '}{exc}"}
@@ -492,13 +495,24 @@ class BatchRunner(QObject):
                                "detect_message": analysis.message or "Automatic detection is not available yet."}
                 if analysis.width and analysis.height:
                     changes.update(width=analysis.width, height=analysis.height)
+                if analysis.earlier_path:
+                    earlier = restored_before(analysis, changes.get("detected_task"))
             if self.queue.get(item_id) is not None and item.state is ItemState.DETECTING:
-                if item_id in self._queue_after_detect:
+                if earlier:  # restored by an earlier run (a cleared queue, the CLI): shown, not restored again
+                    self._queue_after_detect.discard(item_id)
+                    self.queue.set_state(item, ItemState.DONE, **changes, **earlier)
+                    found.append(item)
+                elif item_id in self._queue_after_detect:
                     self._queue_after_detect.discard(item_id)
                     self.queue.set_state(item, ItemState.QUEUED, keep_error=True, **changes)
                     self._ensure_batch()
                 else:
                     self.queue.set_state(item, ItemState.PENDING, keep_error=True, **changes)
+        if found:
+            self.notice.emit(f"{found[0].name} was restored before: its result is shown, not made again (Retry "
+                             "restores it again)" if len(found) == 1 else
+                             f"{len(found)} photos were restored before: their results are shown, not made "
+                             "again (Retry restores them again)")
 
     async def _listen(self, stream: EventStream) -> None:
         async for event in stream:
@@ -518,6 +532,25 @@ class BatchRunner(QObject):
                     self.error.emit(title, event.message, "\n".join(self.engine.log_tail()))
             elif isinstance(event, P.JobWarning):
                 self.notice.emit(event.message)
+
+
+def restored_before(analysis: P.Analysis, detected: str | None) -> dict[str, Any]:
+    """The queue fields of a photo whose result an earlier run saved, from what that result records."""
+    record = analysis.earlier
+    try:
+        strength = min(1.0, max(0.0, float(record.get("Strength", "1"))))
+    except ValueError:
+        strength = 1.0
+    task = record.get("Task", "")
+    how = ", ".join(x for x in (f"as {task}" if task else "", record.get("Model", ""), f"{strength:.0%} strength") if x)
+    fields: dict[str, Any] = {
+        "output_path": analysis.earlier_path, "saved_strength": strength, "progress": 1.0, "eta_s": None,
+        "skipped": False, "elapsed_s": None,
+        "note": f"Restored before ({how}): {Path(analysis.earlier_path).name} was found beside where its result "
+                "goes. Retry restores it again with the current settings."}
+    if task in P.TASKS and task not in ("auto", "none") and task != detected:  # restored as chosen then
+        fields["task"] = task
+    return fields
 
 
 def skipped_note(item: QueueItem) -> str:

@@ -163,8 +163,11 @@ class Settings:
 
     def output_path(self, photo: Path, root: Path | None = None) -> Path:
         """Where the restored photo goes: never an existing file (`name (1).ext`, `name (2).ext`, …)."""
-        folder = self.output_folder(photo, root)
-        return free_name(folder / f"{photo.stem}{self.name_suffix}{self.output_extension(photo)}")
+        return free_name(self.planned_output(photo, root))
+
+    def planned_output(self, photo: Path, root: Path | None = None) -> Path:
+        """The result's name before numbering: where (and beside which) earlier runs saved theirs."""
+        return self.output_folder(photo, root) / f"{photo.stem}{self.name_suffix}{self.output_extension(photo)}"
 
     def job_format(self) -> tuple[str | None, int | None]:
         """(format, bit_depth) for the engine's job options."""

@@ -219,13 +219,18 @@ class Configure(Message):
 
 @dataclass(frozen=True, slots=True)
 class Analyze(Message):
+    """Detect a photo's degradation; with `result_path` (where its result would be saved), also look there
+    for results of earlier runs (`Analysis.earlier_path`)."""
     type: ClassVar[str] = "analyze"
     req_id: str
     input_path: str
+    result_path: str = ""
 
     def __post_init__(self) -> None:
         _check_id(self.req_id, "req_id")
         _check_abs(self.input_path, "input_path")
+        if self.result_path:
+            _check_abs(self.result_path, "result_path")
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,7 +327,9 @@ class Analysis(Message):
     ("none": the photo looks fine), `confidence` its score, `scores` every class's (summing to 1).
     `available` is false (with a `message`) when this engine has no detector; a photo that cannot be read
     gets an `error` event with the request's `req_id` instead. `width` and `height`: the photo's upright
-    size, when its header tells (the GUI weighs its estimate of the batch's time left by it)."""
+    size, when its header tells (the GUI weighs its estimate of the batch's time left by it).
+    `earlier_path`: the newest result of this very photo found at the request's `result_path` or numbered
+    beside it, with what it records (`earlier`: Task, Model, Strength…; `engine.earlier_results`)."""
 
     type: ClassVar[str] = "analysis"
     req_id: str
@@ -334,6 +341,8 @@ class Analysis(Message):
     message: str = ""
     width: int | None = None
     height: int | None = None
+    earlier_path: str = ""
+    earlier: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, BinaryIO
 
 from engine import __version__
@@ -314,9 +315,11 @@ class Worker:
         self.channel.send(P.Configured(msg.req_id, new, entry, self.model.device if self.model else None))
 
     def _analyze(self, msg: P.Analyze) -> None:
-        """Detect the photo's degradation (no restoring, nothing written); the GUI fills its task column."""
+        """Detect the photo's degradation (no restoring, nothing written); the GUI fills its task column.
+        Also the photo's newest earlier result, when asked where to look."""
         from engine.errors import ModelInvalidError, ModelNotFoundError
 
+        found = {**_size_fields(msg.input_path), **_earlier_fields(msg)}
         try:
             from engine.detection import detect_file
 
@@ -324,7 +327,7 @@ class Worker:
         except (ModelNotFoundError, ModelInvalidError) as exc:
             log.warning("detection is not available: %s", exc)
             self.channel.send(P.Analysis(msg.req_id, msg.input_path, False, message=f"{ANALYZE_UNAVAILABLE} ({exc})",
-                                         **_size_fields(msg.input_path)))
+                                         **found))
             return
         except HourglassError as exc:  # the photo: missing, unreadable, unsupported, too large
             self.channel.send(P.ErrorEvent(error_info(exc), req_id=msg.req_id))
@@ -337,8 +340,7 @@ class Worker:
             return
         log.info("analyzed %s: %s (%.0f%%) in %.2f s", os.path.basename(msg.input_path), d.task,
                  100 * d.confidence, sum(d.timings.values()))
-        self.channel.send(P.Analysis(msg.req_id, msg.input_path, True, d.task, d.confidence, dict(d.scores),
-                                     **_size_fields(msg.input_path)))
+        self.channel.send(P.Analysis(msg.req_id, msg.input_path, True, d.task, d.confidence, dict(d.scores), **found))
 
     def _load(self, name: str, device: str, reporter: ProgressReporter | None = None) -> Any:
         """The model for (name, device), loading it only when it is not the one already loaded."""
@@ -467,6 +469,20 @@ def _detector_available() -> bool:
     from engine.detection import detector_path
 
     return detector_path().is_file()
+
+
+def _earlier_fields(msg: P.Analyze) -> dict[str, Any]:
+    """The Analysis's `earlier_path` and `earlier`: the photo's newest result from an earlier run."""
+    if not msg.result_path:
+        return {}
+    from engine.earlier_results import earlier_results
+
+    try:
+        found = earlier_results(Path(msg.result_path), Path(msg.input_path))
+    except Exception:
+        log.exception("looking for earlier results failed")
+        return {}
+    return {"earlier_path": str(found[-1][0]), "earlier": found[-1][1]} if found else {}
 
 
 def _size_fields(path: str) -> dict[str, int]:

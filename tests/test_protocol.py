@@ -18,6 +18,7 @@ SAMPLES: list[P.Message] = [
     P.Configure("r1", model="/m.safetensors", device="cpu", quality="best", steps=0, tile=512, overlap=64, threads=2),
     P.Configure("r2"),
     P.Analyze("r3", "/in.jpg"),
+    P.Analyze("r5", "/in.jpg", "/restored/in.jpg"),
     P.Submit("job-1", "/in.jpg", "/out/in.jpg", OPTS),
     P.Submit("job-2", "/in.jpg", "/out/é ü.jpg"),
     P.Cancel("job-1"),
@@ -29,6 +30,8 @@ SAMPLES: list[P.Message] = [
             "2.5.0", False, {"tasks": ["auto"], "analyze": False}),
     P.Configured("r1", P.Settings(model="tiny"), P.ModelEntry("tiny", "/m", "path", 1), "cpu"),
     P.Analysis("r3", "/in.jpg", True, "haze", 0.9, {"haze": 0.9, "rain": 0.1}),
+    P.Analysis("r5", "/in.jpg", False, message="no detector", earlier_path="/restored/in (1).jpg",
+               earlier={"Task": "rain", "Strength": "0.6"}),
     P.Accepted("job-1"),
     P.Started("job-1", "tiny", "cpu", 3, {"quality": "best"}),
     P.Progress("job-1", "restore", 2, 3, 4, 9, 0.5, 1.25),
@@ -158,7 +161,7 @@ def test_a_file_name_that_is_not_utf8_travels_exactly() -> None:
     back = P.decode(line, expect="command")
     assert isinstance(back, P.Submit) and back.input_path == path
     assert P.encode(P.Analyze("r", "/photos/été.jpg")) == ('{"type":"analyze","req_id":"r",'
-                                                          '"input_path":"/photos/été.jpg"}\n').encode()
+                                                          '"input_path":"/photos/été.jpg","result_path":""}\n').encode()
 
 
 def test_encode_refuses_nan() -> None:

@@ -12,8 +12,8 @@ from PIL import Image
 
 from engine import imaging
 from engine.api import SOFTWARE, RestoreOptions, restore_file
-from engine.imaging.provenance import events_of, provenance_of, with_provenance
 from engine.errors import InvalidRequestError
+from engine.imaging.provenance import events_of, provenance_of, with_provenance
 from engine.reblend import reblend_file
 
 _PHOTO_XMP = b"""<?xpacket begin="\xef\xbb\xbf" id="W5M0MpCehiHzreSzNTczkc9d"?>

@@ -61,6 +61,24 @@ def test_analyze_answers_with_the_detected_task_and_scores(haze_worker: WorkerPr
     assert list(src.parent.iterdir()) == [src]  # nothing written
 
 
+def test_analyze_finds_the_photos_newest_earlier_result_where_asked(haze_worker: WorkerProcess,
+                                                                   tmp_path: Path) -> None:
+    """Restored in an earlier run and saved again at 50%: the newest result and what it records."""
+    src = write_png(tmp_path / "in.png")
+    run_job(haze_worker, src, tmp_path / "restored" / "in.png", task="rain", strength=0.8)
+    again = tmp_path / "restored" / "in (1).png"
+    haze_worker.send(P.Submit("again", str(src), str(again), P.JobOptions(
+        strength=0.5, from_result=str(tmp_path / "restored" / "in.png"), from_strength=0.8)))
+    assert isinstance(haze_worker.job("again")[-1], P.Result)
+    haze_worker.send(P.Analyze("e1", str(src), str(tmp_path / "restored" / "in.png")))
+    analysis = haze_worker.expect(lambda e: getattr(e, "req_id", None) == "e1")
+    assert isinstance(analysis, P.Analysis) and analysis.task == "haze"  # detected as before
+    assert analysis.earlier_path == str(again)
+    assert (analysis.earlier["Task"], analysis.earlier["Strength"]) == ("rain", "0.5")
+    haze_worker.send(P.Analyze("e2", str(src), str(tmp_path / "elsewhere" / "in.png")))
+    assert haze_worker.expect(lambda e: getattr(e, "req_id", None) == "e2").earlier_path == ""
+
+
 def test_analyze_tells_the_photos_upright_size(haze_worker: WorkerProcess, tmp_path: Path) -> None:
     """A camera's portrait shot is stored landscape with an EXIF orientation: the size is the upright one."""
     from PIL import Image

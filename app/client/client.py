@@ -175,8 +175,10 @@ class EngineClient:
         self._settings.update(fields)
         return reply
 
-    async def analyze(self, input_path: str | os.PathLike[str], timeout: float | None = None) -> P.Analysis:
-        msg = P.Analyze(self._req_id(), os.path.abspath(input_path))
+    async def analyze(self, input_path: str | os.PathLike[str], result_path: str | os.PathLike[str] = "",
+                      timeout: float | None = None) -> P.Analysis:
+        """Detect the photo's degradation; with `result_path`, also find its results from earlier runs there."""
+        msg = P.Analyze(self._req_id(), os.path.abspath(input_path), os.path.abspath(result_path) if result_path else "")
         reply = await self._request(await self._available(), msg, timeout)
         assert isinstance(reply, P.Analysis)
         return reply

@@ -39,6 +39,8 @@ class FakeEngine:
     analyze_capability: bool = False  # the handshake advertises `analyze` (the runner then detects on add)
     ready: P.Ready | None = None
     analyzed: list[str] = field(default_factory=list)
+    asked_results: list[str] = field(default_factory=list)  # where each analysis was told to look for results
+    earlier: dict[str, tuple[str, dict]] = field(default_factory=dict)  # photo → (its earlier result, record)
     submitted: list[tuple[str, str, P.JobOptions]] = field(default_factory=list)
     configured: list[dict] = field(default_factory=list)
     cancelled: list[str] = field(default_factory=list)
@@ -85,10 +87,13 @@ class FakeEngine:
         self.configured.append(fields)
         return P.Configured("r1", P.Settings())
 
-    async def analyze(self, input_path: str) -> P.Analysis:
+    async def analyze(self, input_path: str, result_path: str = "") -> P.Analysis:
         await asyncio.sleep(self.step_s)
         self.analyzed.append(str(input_path))
-        size = dict(zip(("width", "height"), _size(input_path) or (None, None)))
+        self.asked_results.append(result_path)
+        size: dict = dict(zip(("width", "height"), _size(input_path) or (None, None)))
+        if str(input_path) in self.earlier and result_path:
+            size.update(zip(("earlier_path", "earlier"), self.earlier[str(input_path)]))
         if "engine-down" in Path(input_path).name:  # the engine went away while analysing it
             raise EngineUnavailableError("The engine stopped.")
         if "jpeg-xl" in Path(input_path).name:  # a kind of file the engine cannot read, and says why

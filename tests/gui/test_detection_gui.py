@@ -4,6 +4,8 @@ looks fine is reported as "Not needed" (not a failure, nothing written) unless t
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from gui_helpers import make_photo
 from PySide6.QtCore import Qt
 from test_main_window import TIMEOUT, wait_idle
@@ -146,3 +148,24 @@ def test_an_unsure_detection_is_shown_as_a_question_with_the_next_guess(make_win
     restored = type(unsure).from_json(unsure.to_json())  # the next guess survives a restart
     assert restored.second_guess == "; next: rain 40%"
 
+
+
+def test_a_photo_restored_by_an_earlier_run_is_shown_restored_not_restored_again(make_window, qtbot, tmp_path,
+                                                                                 fake_engine):
+    """The queue was cleared (or the CLI restored the folder): the analysis finds the photo's newest result
+    where its result goes, and the photo is done with it; Start passes over it, Retry restores it again."""
+    before, fresh = make_photo(tmp_path / "before.jpg"), make_photo(tmp_path / "fresh.jpg")
+    result = tmp_path / "restored" / "before (1).jpg"
+    fake_engine.earlier[str(before)] = (str(result), {"Task": "rain", "Model": "tiny", "Strength": "0.6"})
+    window = detected_window(make_window, qtbot, fake_engine, [before, fresh])
+    assert fake_engine.asked_results == [str(tmp_path / "restored" / "before.jpg"),
+                                         str(tmp_path / "restored" / "fresh.jpg")]
+    done, pending = window.queue
+    assert (done.state, done.output_path, done.saved_strength) == (ItemState.DONE, str(result), 0.6)
+    assert done.effective_task == "rain" and not done.skipped  # restored as rain then, though detected as haze
+    assert done.note.startswith("Restored before (as rain, tiny, 60% strength): before (1).jpg was found")
+    assert "before.jpg was restored before: its result is shown" in window.statusBar().currentMessage()
+    assert pending.state is ItemState.PENDING
+    window.runner.start()
+    wait_idle(qtbot, window)
+    assert [Path(i).name for i, _o, _opts in fake_engine.submitted] == ["fresh.jpg"]

@@ -132,3 +132,39 @@ def test_a_result_is_saved_again_at_the_strength_on_the_slider(qtbot, aloop, tmp
     finally:
         done = asyncio.ensure_future(runner.shutdown())
         qtbot.waitUntil(done.done, timeout=15_000)
+
+
+def test_photos_restored_by_an_earlier_run_are_found_by_the_real_engine(qtbot, aloop, tmp_path, tiny_model_path,
+                                                                        stub):
+    """The command line restored p.png, then saved it again at 50%; in the window (empty queue), adding the
+    folder shows p.png restored with its 50% result, and Start restores only q.png. A result of another
+    photo of the same name (a second card) is not taken for it."""
+    from engine.api import RestoreOptions, restore_file
+    from engine.models import load_model
+    from engine.reblend import reblend_file
+
+    stub("haze")
+    photo = make_photo(tmp_path / "shoot" / "p.png", size=(48, 40), colour=(40, 90, 160))
+    other = make_photo(tmp_path / "shoot" / "q.png", size=(40, 32), colour=(150, 90, 40))
+    card2 = make_photo(tmp_path / "card2" / "q.png", size=(40, 32), colour=(10, 200, 40))
+    restored = tmp_path / "shoot" / "restored"
+    model = load_model(tiny_model_path, device="cpu")
+    restore_file(photo, restored / "p.png", model, RestoreOptions(steps=1, task="rain"))
+    restore_file(card2, restored / "q.png", model, RestoreOptions(steps=1, task="rain"))  # not q's
+    reblend_file(photo, restored / "p.png", restored / "p (1).png", 1.0, 0.5)
+    window, runner, queue = real_window(qtbot, tiny_model_path)
+    try:
+        qtbot.waitUntil(lambda: runner.can_detect, timeout=30_000)
+        drop(window, [tmp_path / "shoot"])
+        qtbot.waitUntil(lambda: len(queue) == 2 and all(i.detected_task for i in queue), timeout=30_000)
+        p, q = queue[0], queue[1]
+        assert (p.state, p.output_path, p.saved_strength) == (ItemState.DONE, str(restored / "p (1).png"), 0.5)
+        assert p.effective_task == "rain" and "Restored before (as rain" in p.note
+        assert q.path == str(other) and q.state is ItemState.PENDING
+        window.start_action.trigger()
+        qtbot.waitUntil(lambda: q.state is ItemState.DONE and not runner.running, timeout=60_000)
+        assert q.output_path == str(restored / "q (1).png")  # beside the other card's q.png, which stays
+        assert p.output_path == str(restored / "p (1).png")
+    finally:
+        done = asyncio.ensure_future(runner.shutdown())
+        qtbot.waitUntil(done.done, timeout=15_000)

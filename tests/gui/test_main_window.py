@@ -613,10 +613,10 @@ def test_restore_next_moves_photos_up_and_queues_them_in_a_running_batch(make_wi
     gate = asyncio.Event()  # holds the detection of 5.jpg, so it is being detected when it is moved up
     analyze = fake_engine.analyze
 
-    async def held(path):
+    async def held(path, result_path=""):
         if Path(path).name == "5.jpg":
             await gate.wait()
-        return await analyze(path)
+        return await analyze(path, result_path)
 
     monkeypatch.setattr(fake_engine, "analyze", held)
     fake_engine.analysis_available = fake_engine.analyze_capability = True  # photos are detected as added

@@ -255,15 +255,17 @@ def reblend_check(home: Path) -> None:
     timer = threading.Timer(300, proc.kill)  # a hung engine fails the check instead of the whole test
     timer.start()
     try:
-        proc.stdin.write(P.encode(job))
-        proc.stdin.flush()
-        for line in proc.stdout:  # until the job ends (a shutdown sent with it would cancel it)
-            try:
-                events.append(P.decode(line, expect="event"))
-            except P.ProtocolError:
-                continue
-            if P.is_terminal(events[-1]):
-                break
+        for message, last in ((job, P.is_terminal), (P.Analyze("found", str(src), str(first)),
+                                                     lambda e: getattr(e, "req_id", "") == "found")):
+            proc.stdin.write(P.encode(message))
+            proc.stdin.flush()
+            for line in proc.stdout:  # until the answer (a shutdown sent with the job would cancel it)
+                try:
+                    events.append(P.decode(line, expect="event"))
+                except P.ProtocolError:
+                    continue
+                if last(events[-1]):
+                    break
         proc.stdin.write(P.encode(P.Shutdown()))
         proc.stdin.flush()
         proc.wait(timeout=60)
@@ -276,6 +278,12 @@ def reblend_check(home: Path) -> None:
     check(ok and again.read_bytes()[:3] == b"\xff\xd8\xff" and again.read_bytes() != first.read_bytes(),
           "the installed engine saves a restored photo again at 50% strength from its result (no network)",
           f"{ends[0].timings.get('total', 0):.2f} s" if ok else f"{ends[:1]} rc={proc.returncode}")
+    found = [e for e in events if isinstance(e, P.Analysis) and e.req_id == "found"]
+    recorded = again.is_file() and b'hourglass:Strength="0.5"' in again.read_bytes()
+    earlier = found[0].earlier_path == str(first) and found[0].earlier.get("Strength") == "1" if found else False
+    check(recorded and earlier,
+          "the installed engine records in a result how it was made, and finds the photo's result by it",
+          f"{found[0].earlier}" if found else f"no analysis; recorded={recorded}")
 
 
 def children(pid: int) -> list[int]:

@@ -546,8 +546,8 @@ def restored_before(analysis: P.Analysis, detected: str | None) -> dict[str, Any
     fields: dict[str, Any] = {
         "output_path": analysis.earlier_path, "saved_strength": strength, "progress": 1.0, "eta_s": None,
         "skipped": False, "elapsed_s": None,
-        "note": f"Restored before ({how}): {Path(analysis.earlier_path).name} was found beside where its result "
-                "goes. Retry restores it again with the current settings."}
+        "note": f"Restored before ({how}): {Path(analysis.earlier_path).name} was found where its results are "
+                "saved. Retry restores it again with the current settings."}
     if task in P.TASKS and task not in ("auto", "none") and task != detected:  # restored as chosen then
         fields["task"] = task
     return fields

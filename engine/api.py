@@ -168,13 +168,12 @@ def restore_provenance(photo: Path, task: str, confidence: float | None, model: 
     record = {"Software": SOFTWARE, "Task": task, "Detected": "" if confidence is None else f"{confidence:.2f}",
               "Model": model, "Evaluations": str(evaluations), "Seed": str(seed), "FullResolution": fullres,
               "Strength": f"{strength:.4g}", "Photo": photo.name, "PhotoSHA256": _digest(photo)}
-    photo = photo.name
     if strength == 0:
-        return imaging.Provenance(record, f"saved {photo} as it is (strength 0%)")
+        return imaging.Provenance(record, f"saved {photo.name} as it is (strength 0%)")
     how = f"detected, {confidence:.0%}" if confidence is not None else "chosen"
     path = {"fast": "on the fast full-resolution path", "tiled": "at full resolution"}.get(fullres, fullres)
-    return imaging.Provenance(record, f"restored {photo} as {task} ({how}) with {model}, {evaluations} evaluation(s), "
-                                      f"seed {seed}, {path}, strength {strength:.0%}")
+    return imaging.Provenance(record, f"restored {photo.name} as {task} ({how}) with {model}, {evaluations} "
+                                      f"evaluation(s), seed {seed}, {path}, strength {strength:.0%}")
 
 
 def _digest(photo: Path) -> str:

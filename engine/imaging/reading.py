@@ -63,6 +63,7 @@ from engine.imaging.xmp_sidecar import photo_xmp
 
 log = logging.getLogger(__name__)
 
+
 def read_provenance(path) -> dict[str, str]:
     """How a result records it was made (`provenance`), read from its XMP without decoding its pixels;
     empty for a file that records nothing (not saved by Hourglass, a BMP, unreadable)."""

@@ -365,7 +365,10 @@ def cmd_restore(args) -> int:
                 if restored_before(path, out):
                     kept += 1
                     bar.done(f"kept   {path}: {out} already exists")
-                    record(path, "kept", output=str(out))
+                    stale = _made_from_another_version(path, out)
+                    if stale:
+                        bar.done(f"       note: {stale}")
+                    record(path, "kept", output=str(out), **({"notes": [stale]} if stale else {}))
                     continue
                 k = position.get(path)
                 detection = ahead.detection(k, cancel) if k is not None else None
@@ -499,6 +502,20 @@ def _save_again(args, files: list[Path], outputs: list[tuple[Path, str]], proble
         summary += f"; {len(failed)} failed"
     print(summary, file=sys.stderr)
     return EXIT_FAILED if failed or problems else EXIT_OK
+
+
+def _made_from_another_version(photo: Path, result: Path) -> str:
+    """Why a kept result may be stale: it records another SHA-256 of its photo (edited or replaced since)."""
+    from engine.imaging import photo_digest, read_provenance
+
+    recorded = read_provenance(result).get("PhotoSHA256")
+    try:
+        if recorded is None or recorded == photo_digest(photo):
+            return ""
+    except OSError:
+        return ""
+    return (f"{result.name} was made from another version of {photo.name} (changed since); --overwrite "
+            "restores it again")
 
 
 def _saved_again_at(result: Path, photo: Path, strength: float) -> Path | None:

@@ -654,3 +654,18 @@ def test_again_saves_each_result_again_at_a_lower_strength_from_the_strength_it_
 def test_again_is_refused_without_a_lower_strength_or_with_overwrite(photos, capsys, extra, said):
     assert main(["restore", str(photos), "--again", *extra]) == 2
     assert said in capsys.readouterr().err
+
+
+def test_a_kept_result_of_a_photo_changed_since_says_so(photos, tiny_model_path, capsys):
+    """Edited after its batch (exported over from an editor): the rerun keeps the result, as it keeps any,
+    but says it was made from another version of the photo and how to restore it again."""
+    restore = ["restore", str(photos), "--model", str(tiny_model_path), "--steps", "1", "--task", "haze", "--json"]
+    assert main(restore) == 0
+    capsys.readouterr()
+    Image.open(photos / "a.png").rotate(180).save(photos / "a.png")
+    assert main(restore) == 0
+    out, err = capsys.readouterr()
+    assert "note: a.png was made from another version of a.png (changed since); --overwrite restores" in err
+    lines = {Path(x["path"]).name: x for x in map(json.loads, out.splitlines())}
+    assert lines["a.png"]["status"] == "kept" and "another version" in lines["a.png"]["notes"][0]
+    assert "notes" not in lines["b.jpg"]  # unchanged: kept without a word

@@ -191,3 +191,15 @@ def test_earlier_results_are_the_files_beside_the_planned_one_that_record_this_v
     assert str(found[1][0]) == again
     assert [p.name for p, _ in earlier_results(out / "harbour.jpg", other)] == ["harbour (1).jpg"]
     assert earlier_results(tmp_path / "nowhere" / "harbour.jpg", photo) == []
+
+
+def test_a_history_written_otherwise_is_kept_and_a_bag_is_extended():
+    odd = _PHOTO_XMP.replace(b"<rdf:Seq><rdf:li", b"<rdf:Bag><rdf:li").replace(b"</rdf:Seq>", b"</rdf:Bag>")
+    assert with_provenance(odd, {"Software": "Hourglass 9"}, "restored").count(b"<stEvt:parameters>restored") == 1
+    text = _PHOTO_XMP.replace(b"<rdf:Seq><rdf:li rdf:parseType=\"Resource\"><stEvt:action>saved</stEvt:action>\n"
+                              b"<stEvt:softwareAgent>Adobe Lightroom</stEvt:softwareAgent></rdf:li></rdf:Seq>",
+                              b"exported twice")
+    assert b"exported twice" in text
+    kept = with_provenance(text, {"Strength": "1"}, "restored")
+    assert b"exported twice" in kept and b"<stEvt:parameters>" not in kept
+    assert provenance_of(kept) == {"Strength": "1"}

@@ -80,6 +80,9 @@ def with_provenance(xmp: bytes | None, record: dict[str, str], event: str, when:
         if record.get(name):
             target.set(f"{{{NS}}}{name}", xml_text(str(record[name])))
     seq = _history(rdf, target)
+    if seq is None:
+        log.warning("The photo's XMP History is not a list of events; it is kept, without this save's")
+        return to_packet(root, {**_PREFIXES, **prefixes})
     present = [_event(li) for li in seq]
     for carried in earlier:
         if carried not in present:
@@ -100,16 +103,13 @@ def xml_text(text: str) -> str:
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
-def _history(rdf: ET.Element, target: ET.Element) -> ET.Element:
-    """The rdf:Seq of xmpMM:History (the photo's own, wherever it is, or a new one in `target`)."""
+def _history(rdf: ET.Element, target: ET.Element) -> ET.Element | None:
+    """The list of xmpMM:History (the photo's own, wherever it is, or a new one in `target`); None for a
+    History written otherwise (a writer's mistake), which is kept as it is rather than replaced."""
     history = rdf.find(f"{{{RDF}}}Description/{{{_MM}}}History")
     if history is None:
-        history = ET.SubElement(target, f"{{{_MM}}}History")
-    seq = history.find(f"{{{RDF}}}Seq")
-    if seq is None:
-        history.clear()  # a History that is not a sequence is not one any reader understands
-        seq = ET.SubElement(history, f"{{{RDF}}}Seq")
-    return seq
+        return ET.SubElement(ET.SubElement(target, f"{{{_MM}}}History"), f"{{{RDF}}}Seq")
+    return next((c for c in history if c.tag in (f"{{{RDF}}}Seq", f"{{{RDF}}}Bag")), None)
 
 
 def _append(seq: ET.Element, event: dict[str, str]) -> None:

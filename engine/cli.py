@@ -127,7 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     conv.add_argument("src")
     conv.add_argument("dst")
     conv.add_argument("--raw", action="store_true", help="use the raw (non-EMA) weights of a training checkpoint")
-    info = sub.add_parser("info", help="devices and versions")
+    info = sub.add_parser("info", help="devices and versions, or how restored photos were made")
+    info.add_argument("results", nargs="*", metavar="RESULT",
+                      help="restored photos: print how each was made, as it records (task, model, strength…)")
     info.add_argument("--json", action="store_true")
     sub.add_parser("engine", help="run the engine worker (JSON lines on stdin/stdout; used by the GUI)")
     return parser
@@ -777,6 +779,8 @@ def engine_info() -> dict:
 
 
 def cmd_info(args) -> int:
+    if args.results:
+        return _results_info(args.results, args.json)
     info = engine_info()
     if args.json:
         print(json.dumps(info, indent=2))
@@ -789,6 +793,30 @@ def cmd_info(args) -> int:
         else:
             print(f"{key:10s} {value}")
     return EXIT_OK
+
+
+def _results_info(paths: list[str], as_json: bool) -> int:
+    """How each result was made, from its record (`engine.imaging.provenance`); exit 1 if one records none."""
+    from engine.imaging import read_history, read_provenance
+
+    missing = 0
+    for raw in paths:
+        record = read_provenance(raw)
+        missing += not record
+        history = read_history(raw) if record else ()
+        if as_json:
+            print(json.dumps({"path": raw, "recorded": record, "history": list(history)}))
+            continue
+        if not record:
+            why = "no such file" if not _exists(Path(raw)) else "it records nothing: not saved by Hourglass, or a BMP"
+            print(f"{raw}: {why}")
+            continue
+        print(f"{raw}:")
+        for key, value in record.items():
+            print(f"  {key:15s} {value}")
+        for event in history:
+            print(f"  {event.get('when', ''):25s} {event.get('parameters', '')}")
+    return EXIT_FAILED if missing else EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -669,3 +669,21 @@ def test_a_kept_result_of_a_photo_changed_since_says_so(photos, tiny_model_path,
     lines = {Path(x["path"]).name: x for x in map(json.loads, out.splitlines())}
     assert lines["a.png"]["status"] == "kept" and "another version" in lines["a.png"]["notes"][0]
     assert "notes" not in lines["b.jpg"]  # unchanged: kept without a word
+
+
+def test_info_tells_how_each_result_was_made_and_which_files_record_nothing(photos, tiny_model_path, capsys):
+    assert main(["restore", str(photos / "a.png"), "--model", str(tiny_model_path), "--steps", "1", "--task", "rain",
+                 "--strength", "70", "--seed", "3"]) == 0
+    assert main(["restore", str(photos / "a.png"), "--again", "--strength", "35"]) == 0
+    capsys.readouterr()
+    again = photos / "restored" / "a (1).png"
+    assert main(["info", str(again)]) == 0
+    out = capsys.readouterr().out
+    assert "  Task            rain" in out and "  Strength        0.35" in out and "  Seed            3" in out
+    assert "restored a.png as rain (chosen)" in out and "saved a.png again at strength 35% from a.png (saved at 70%)" in out
+    assert main(["info", str(photos / "a.png"), str(photos / "gone.png"), "--json"]) == 1
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [x["recorded"] for x in lines] == [{}, {}]
+    assert main(["info", str(again), "--json"]) == 0
+    line = json.loads(capsys.readouterr().out)
+    assert line["recorded"]["Photo"] == "a.png" and len(line["history"]) == 2

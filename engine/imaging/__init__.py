@@ -18,7 +18,14 @@ from __future__ import annotations
 from engine.imaging.data import LUMA, MAX_PIXELS, ImageData, gray_copy, to_uint8, to_uint16
 from engine.imaging.metadata import with_software
 from engine.imaging.provenance import Provenance, photo_digest, provenance_of, recorded_strength
-from engine.imaging.reading import photo_size, read_image, read_provenance, read_small, reads_small_itself
+from engine.imaging.reading import (
+    photo_size,
+    read_history,
+    read_image,
+    read_provenance,
+    read_small,
+    reads_small_itself,
+)
 from engine.imaging.writing import (
     NAME_MAX,
     check_not_original,
@@ -37,6 +44,6 @@ from engine.imaging.writing import (
 __all__ = ["LUMA", "MAX_PIXELS", "NAME_MAX", "ImageData", "Provenance", "check_not_original",
            "check_output_folder", "check_output_name", "check_output_size", "extension_for",
            "format_without_profile", "format_without_transparency", "gray_copy", "output_format_for",
-           "over_white", "photo_digest", "photo_size", "provenance_of", "read_image", "read_provenance", "read_small",
-           "reads_small_itself", "recorded_strength", "same_file", "to_uint8", "to_uint16", "with_software",
-           "write_image"]
+           "over_white", "photo_digest", "photo_size", "provenance_of", "read_history", "read_image",
+           "read_provenance", "read_small", "reads_small_itself", "recorded_strength", "same_file", "to_uint8",
+           "to_uint16", "with_software", "write_image"]

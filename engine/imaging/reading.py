@@ -55,7 +55,7 @@ from engine.imaging.metadata import (
     _tiff_ifd0,
     _tiff_number,
 )
-from engine.imaging.provenance import provenance_of
+from engine.imaging.provenance import events_of, provenance_of
 from engine.imaging.raw import _develop_raw, _read_raw, _tiff_raw_exif
 from engine.imaging.working_space import to_srgb
 from engine.imaging.xmp_attachments import without_attachments
@@ -67,7 +67,16 @@ log = logging.getLogger(__name__)
 def read_provenance(path) -> dict[str, str]:
     """How a result records it was made (`provenance`), read from its XMP without decoding its pixels;
     empty for a file that records nothing (not saved by Hourglass, a BMP, unreadable)."""
-    path = Path(path)
+    return provenance_of(_file_xmp(Path(path)))
+
+
+def read_history(path) -> tuple[dict[str, str], ...]:
+    """The save events Hourglass recorded in a result's XMP History (restored, saved again), oldest first."""
+    return events_of(_file_xmp(Path(path)))
+
+
+def _file_xmp(path: Path) -> bytes | None:
+    """A file's XMP packet, without decoding its pixels; None when it has none or cannot be read."""
     try:
         if path.suffix.lower() in HEIF_EXTENSIONS:
             _register_heif()
@@ -78,9 +87,9 @@ def read_provenance(path) -> dict[str, str]:
                 packet = img.tag_v2.get(_XMP_TAG)
                 xmp = packet if isinstance(packet, bytes) else None
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
-        log.info("%s: no record of how it was made read (%s)", path.name, e)
-        return {}
-    return provenance_of(xmp)
+        log.info("%s: no XMP read (%s)", path.name, e)
+        return None
+    return xmp
 
 
 def read_image(path, at_least: int | None = None) -> ImageData:

@@ -14,10 +14,10 @@ import xml.etree.ElementTree as ET
 from engine.imaging.xmp_packet import (
     RDF,
     XML_LANG,
+    X,
+    editable,
     first_description,
-    parse,
     property_names,
-    rdf_body,
     to_packet,
 )
 
@@ -26,8 +26,7 @@ log = logging.getLogger(__name__)
 _DC = "http://purl.org/dc/elements/1.1/"
 _PS = "http://ns.adobe.com/photoshop/1.0/"
 _CORE = "http://iptc.org/std/Iptc4xmpCore/1.0/xmlns/"
-_X = "adobe:ns:meta/"
-_PREFIXES = {"x": _X, "rdf": RDF, "dc": _DC, "photoshop": _PS, "Iptc4xmpCore": _CORE}
+_PREFIXES = {"x": X, "rdf": RDF, "dc": _DC, "photoshop": _PS, "Iptc4xmpCore": _CORE}
 
 # record 2 dataset → (namespace, property, kind): "alt" a language alternative, "bag"/"seq" a list, "text" one value
 _PROPERTIES = {
@@ -145,18 +144,10 @@ def with_iptc(xmp: bytes | None, iim: bytes | None) -> bytes | None:
     props = iptc_properties(iim) if iim else {}
     if not props:
         return xmp
-    if xmp:
-        parsed = parse(xmp)
-        if parsed is None:
-            return xmp
-        prefixes, root = parsed
-        rdf = rdf_body(root)
-        if rdf is None:
-            log.warning("XMP without an RDF body: IPTC not added to it")
-            return xmp
-    else:
-        prefixes, root = {}, ET.Element(f"{{{_X}}}xmpmeta")
-        rdf = ET.SubElement(root, f"{{{RDF}}}RDF")
+    found = editable(xmp)
+    if found is None:
+        return xmp
+    prefixes, root, rdf = found
     present = property_names(rdf)
     missing = {tag: kind_values for tag, kind_values in props.items() if tag not in present}
     if not missing:

@@ -25,6 +25,8 @@ from datetime import datetime
 
 from engine.imaging.xmp_packet import (
     RDF,
+    X,
+    editable,
     first_description,
     namespace,
     parse,
@@ -38,8 +40,7 @@ log = logging.getLogger(__name__)
 NS = "https://hourglass.invalid/xmp/restore/1.0/"
 _MM = "http://ns.adobe.com/xap/1.0/mm/"
 _EVT = "http://ns.adobe.com/xap/1.0/sType/ResourceEvent#"
-_X = "adobe:ns:meta/"
-_PREFIXES = {"hourglass": NS, "xmpMM": _MM, "stEvt": _EVT, "rdf": RDF, "x": _X}
+_PREFIXES = {"hourglass": NS, "xmpMM": _MM, "stEvt": _EVT, "rdf": RDF, "x": X}
 FIELDS = ("Software", "Task", "Detected", "Model", "Evaluations", "Seed", "FullResolution", "Strength", "Photo",
           "PhotoSHA256")
 
@@ -61,20 +62,12 @@ def with_provenance(xmp: bytes | None, record: dict[str, str], event: str, when:
     unknown = set(record) - set(FIELDS)
     if unknown:
         raise ValueError(f"unknown provenance fields {sorted(unknown)}")
-    if xmp:
-        cleaned = without(xmp, lambda name: namespace(name) == NS)
-        parsed = parse(cleaned) if cleaned is not None else None
-        if parsed is None:
-            log.warning("The photo's XMP cannot be read; the result does not record how it was made")
-            return xmp
-        prefixes, root = parsed
-        rdf = rdf_body(root)
-        if rdf is None:
-            log.warning("The photo's XMP has no RDF; the result does not record how it was made")
-            return xmp
-    else:
-        prefixes, root = {}, ET.Element(f"{{{_X}}}xmpmeta")
-        rdf = ET.SubElement(root, f"{{{RDF}}}RDF")
+    cleaned = without(xmp, lambda name: namespace(name) == NS) if xmp else None  # (None: unreadable)
+    found = editable(cleaned) if not xmp or cleaned is not None else None
+    if found is None:
+        log.warning("The photo's XMP cannot be read; the result does not record how it was made")
+        return xmp
+    prefixes, root, rdf = found
     target = first_description(rdf)
     for name in FIELDS:
         if record.get(name):

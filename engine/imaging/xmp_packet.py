@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 log = logging.getLogger(__name__)
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+X = "adobe:ns:meta/"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 _PACKET = '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n{}\n<?xpacket end="w"?>'
 
@@ -31,6 +32,22 @@ def parse(packet: bytes) -> tuple[dict[str, str], ET.Element] | None:
         log.warning("XMP not readable: %s", e)
         return None
     return prefixes, root
+
+
+def editable(packet: bytes | None) -> tuple[dict[str, str], ET.Element, ET.Element] | None:
+    """(the writer's prefixes, the tree, its rdf:RDF) to add properties to: `packet`'s, or a new empty
+    packet's when there is none; None when it cannot be read or has no RDF (log: the caller keeps it)."""
+    if not packet:
+        root = ET.Element(f"{{{X}}}xmpmeta")
+        return {}, root, ET.SubElement(root, f"{{{RDF}}}RDF")
+    parsed = parse(packet)  # (which says why when it cannot)
+    if parsed is None:
+        return None
+    rdf = rdf_body(parsed[1])
+    if rdf is None:
+        log.warning("XMP without an RDF body: left as it is")
+        return None
+    return parsed[0], parsed[1], rdf
 
 
 def to_packet(root: ET.Element, prefixes: dict[str, str]) -> bytes:

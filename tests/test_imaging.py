@@ -834,6 +834,20 @@ def test_the_exif_interop_directory_survives(tmp_path, suffix):
         assert tags.get_ifd(0xA005) == {1: "R98", 2: b"0100"}
 
 
+@pytest.mark.parametrize("suffix", [".jpg", ".tif", ".png"])
+def test_a_jpeg_results_exif_says_how_its_chroma_is_placed_as_the_standard_requires(tmp_path, suffix):
+    """EXIF requires YCbCrPositioning in a JPEG's first directory (exiftool -validate: "Missing required
+    JPEG IFD0 tag 0x0213"); a camera's is dropped on reading with the layout tags, as it described the
+    photo's own encoding. A JPEG result says centred (libjpeg's); other formats carry none."""
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0213] = "Camera", 2  # co-sited, as many cameras encode
+    Image.fromarray(smooth_u8()).save(tmp_path / "in.jpg", exif=exif.tobytes())
+    img = read_image(tmp_path / "in.jpg")
+    with Image.open(write_image(tmp_path / f"out{suffix}", img.rgb, img)) as im:
+        tags = im.getexif()
+        assert tags[0x010F] == "Camera" and tags.get(0x0213) == (1 if suffix == ".jpg" else None)
+
+
 @pytest.mark.parametrize("suffix", [".jpg", ".tif", ".png", ".webp", ".avif"])
 def test_exif_text_beyond_ascii_survives(tmp_path, suffix):
     """An owner's name or a "©" in UTF-8 (as Lightroom and exiftool write them) came out as "Zo??" in every

@@ -350,6 +350,27 @@ def with_software(exif: bytes | None, software: str) -> bytes | None:
         return exif or None
 
 
+def with_jpeg_positioning(exif: bytes | None) -> bytes | None:
+    """A JPEG result's EXIF with the YCbCrPositioning tag the EXIF standard requires of a JPEG's first
+    directory (cameras write it; reading drops it with the layout tags, as it described the photo's own
+    encoding): centred, as libjpeg places the chroma of the JPEG written here."""
+    if not exif:
+        return exif
+    tags = Image.Exif()
+    try:
+        tags.load(exif)
+        if _YCBCR_POSITIONING in tags:
+            return exif
+        tags[_YCBCR_POSITIONING] = 1
+        return _exif_bytes(tags)
+    except (ValueError, TypeError, SyntaxError, OSError, struct.error) as e:  # keep the EXIF as read
+        log.info("EXIF YCbCrPositioning not set: %s", e)
+        return exif
+
+
+_YCBCR_POSITIONING = 0x0213
+
+
 def exif_without_orientation(exif: bytes | None) -> bytes | None:
     """The EXIF for an AVIF: Pillow moves an Orientation tag into AVIF's own rotation box and re-writes
     the EXIF itself, turning text beyond ASCII into "?"; ours is 1 (applied), so it is simply left out."""

@@ -43,6 +43,7 @@ from engine.imaging.metadata import (
     _retag_tiff,
     _srgb_profile,
     exif_without_orientation,
+    with_jpeg_positioning,
     with_png_text,
 )
 from engine.imaging.provenance import Provenance, with_provenance
@@ -265,8 +266,9 @@ def _encode_with_pillow(fmt: str, rgb: np.ndarray, alpha, meta: ImageData, quali
         opts.update(quality=quality, dpi=meta.dpi, subsampling=0 if quality >= 90 else -1)
         # each goes in one JPEG segment; better a photo without them than none (XMP from a TIFF or PNG,
         # such as Photoshop's document history, can be megabytes)
-        if meta.exif and len(meta.exif) > _JPEG_SEGMENT:
-            log.warning("EXIF too large for JPEG (%d bytes), not written", len(meta.exif))
+        opts["exif"] = with_jpeg_positioning(meta.exif)
+        if opts["exif"] and len(opts["exif"]) > _JPEG_SEGMENT:
+            log.warning("EXIF too large for JPEG (%d bytes), not written", len(opts["exif"]))
             opts["exif"] = None
         if meta.xmp and len(meta.xmp) > _JPEG_XMP:
             log.warning("XMP too large for JPEG (%d bytes), not written", len(meta.xmp))

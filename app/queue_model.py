@@ -80,6 +80,9 @@ class QueueItem:
     note: str = ""  # something to know about a finished photo (a warning from the engine, …)
     skipped: bool = False  # done without restoring: it already looked fine (detected "none")
     saved_strength: float = 1.0  # the strength the restored file was saved with (the view must not blend twice)
+    # the photo's earlier results, [path, strength, note], oldest first (a Retry's or a Save at N%'s
+    # predecessor, kept on disk): "Back to …" makes the last one the photo's result again
+    previous: list[list] = field(default_factory=list)
     width: int | None = None  # the photo's upright size, from the engine's analysis (for the batch's time left)
     height: int | None = None
 
@@ -120,10 +123,12 @@ class QueueItem:
 
     def to_json(self) -> dict[str, Any]:
         # a flat copy, not dataclasses.asdict: its deep copy made saving a 2,000-photo queue take ~80 ms,
-        # and the queue is saved on every state change (every field here is a plain value or a list of str)
+        # and the queue is saved on every state change (every field here is a plain value or a list of str,
+        # but `previous`, a short list of pairs)
         d = {f: getattr(self, f) for f in _PERSISTED}
         d["state"] = self.state.value
         d["log_tail"] = list(self.log_tail)
+        d["previous"] = [list(x) for x in self.previous]
         return d
 
     @classmethod
@@ -187,6 +192,9 @@ _CHECKS: dict[str, Callable[[Any], bool]] = {
     "log_tail": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
     "elapsed_s": _number_or_none, "note": _text, "skipped": lambda v: isinstance(v, bool),
     "saved_strength": lambda v: _number_or_none(v) and v is not None,
+    "previous": lambda v: isinstance(v, list) and all(
+        isinstance(x, list) and len(x) == 3 and _text(x[0]) and _number_or_none(x[1]) and x[1] is not None
+        and _text(x[2]) for x in v),
     "width": _size_or_none, "height": _size_or_none,
 }
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from app.client.events import EngineError
-from app.queue_model import ItemState, QueueItem
+from app.queue_model import BatchQueue, ItemState, QueueItem
 from app.runner import BatchRunner
 from app.settings import free_name
 from app.tasks import TaskSet
@@ -87,5 +87,19 @@ class ResaveService(QObject):
         if current is not None and current.state is ItemState.DONE and current.output_path == str(earlier):
             kept = [x for x in current.note.split("; ") if x and not x.startswith(AGAIN)]  # the restore's notes
             note = "; ".join([f"{AGAIN}{earlier.name} ({saved:.0%}, kept)", *kept])
-            runner.queue.update(current, output_path=str(new), saved_strength=strength, note=note)
+            runner.queue.update(current, output_path=str(new), saved_strength=strength, note=note,
+                                previous=[*current.previous, [str(earlier), saved, current.note]])
         return True, said
+
+
+def back_to_earlier(queue: BatchQueue, item: QueueItem) -> tuple[bool, str]:
+    """Make the photo's last earlier result its result again, with its note (the newer file stays on disk):
+    (whether it did, what to tell)."""
+    if item.state is not ItemState.DONE or not item.previous:
+        return False, f"{item.name} has no earlier result to go back to"
+    path, strength, note = item.previous[-1]
+    if not Path(path).is_file():
+        return False, f"{item.name}: its earlier result {Path(path).name} is gone (moved or deleted)"
+    newer = Path(item.output_path or "").name
+    queue.update(item, output_path=path, saved_strength=strength, note=note, previous=item.previous[:-1])
+    return True, f"{item.name} shows {Path(path).name} ({strength:.0%}) again; {newer} is kept"

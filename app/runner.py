@@ -224,8 +224,11 @@ class BatchRunner(QObject):
                 if not Path(item.path).exists():
                     gone.append(item.name)
                     continue
+                kept = item.restored and item.output_path and Path(item.output_path).is_file()
+                previous = [*item.previous, [item.output_path, item.saved_strength, item.note]] if kept \
+                    else item.previous
                 self.queue.set_state(item, ItemState.QUEUED, output_path=None, skipped=False, note="",
-                                     elapsed_s=None)
+                                     elapsed_s=None, previous=previous)
                 any_queued = True
         if gone:
             names = ", ".join(gone[:3]) + (f" and {len(gone) - 3} more" if len(gone) > 3 else "")

@@ -46,7 +46,7 @@ from app.qt_queue import (
     sort_key,
 )
 from app.queue_model import FINISHED, ItemState, QueueItem
-from app.resave import can_resave
+from app.resave import back_to_earlier, can_resave
 from app.runner import RESTORE_AGAIN_HINT, BatchRunner
 from app.settings import TASK_LABELS
 from app.widgets.about_dialog import AboutDialog
@@ -611,6 +611,15 @@ class MainWindow(QMainWindow):
 
     # -------------------------------------------------------------- context menu and files
 
+    def back_to_earlier(self, items: list[QueueItem]) -> None:
+        """Each photo's last earlier result (before a Retry or a Save at N%) becomes its result again."""
+        said = [back_to_earlier(self.queue, item) for item in items]
+        back = sum(ok for ok, _ in said)
+        lines = [text for ok, text in said if not ok]
+        if len(said) > 1 and back:
+            lines.insert(0, f"{back} photos show their earlier results again; the newer ones are kept")
+        self.statusBar().showMessage(said[0][1] if len(said) == 1 else ". ".join(lines))
+
     def _context_menu(self, pos: QPoint) -> None:
         items = self.selected_items()
         if not items:
@@ -633,6 +642,11 @@ class MainWindow(QMainWindow):
         strength = self.panel.strength.value()
         again = [i for i in items if can_resave(i, strength / 100)]
         menu.addAction(f"Save again at {strength}%", lambda: self.panel.save_again(again)).setEnabled(bool(again))
+        backs = [i for i in items if i.state is ItemState.DONE and i.previous]
+        label = "Back to the earlier results" if len(backs) > 1 else "Back to the earlier result"
+        if len(backs) == 1:
+            label = f"Back to {Path(backs[0].previous[-1][0]).name} ({backs[0].previous[-1][1]:.0%})"
+        menu.addAction(label, lambda: self.back_to_earlier(backs)).setEnabled(bool(backs))
         menu.addSeparator()
         menu.addAction("Restore next", self.restore_next).setEnabled(any(i.state not in FINISHED for i in items))
         menu.addAction(self.retry_action)

@@ -384,6 +384,48 @@ def test_a_restored_photo_is_restored_again_with_a_new_degradation_and_the_first
     assert not window.retry_action.isEnabled()  # with nothing selected it only offers failed/cancelled ones
 
 
+def test_back_to_the_earlier_result_after_a_retry_or_a_save_at_a_lower_strength(make_window, qtbot, photos,
+                                                                               monkeypatch):
+    """Retried, then saved again at 40%: the queue's menu goes back one result at a time, each with its own
+    strength and note; the newer files stay on disk, and a result gone since is named, nothing changed."""
+    from PySide6.QtWidgets import QMenu
+
+    menus = []
+    monkeypatch.setattr(QMenu, "popup", lambda self, *_a: menus.append(self))
+    window = restored_window(make_window, qtbot, photos[1][0])
+    item = window.queue[0]
+    first = item.output_path
+    window.queue.update(item, note="a note of the first restore")
+    window.select_row(0)
+    window.retry_action.trigger()
+    wait_idle(qtbot, window)
+    second = item.output_path
+    window.panel.strength.setValue(40)
+    window.panel.resave_button.click()
+    qtbot.waitUntil(lambda: item.output_path not in (first, second), timeout=TIMEOUT)
+    third = item.output_path
+    assert [p for p, _s, _n in item.previous] == [first, second] and item.saved_strength == 0.4
+
+    def back() -> str:
+        window._context_menu(QPoint(5, 5))
+        action = next(a for a in menus[-1].actions() if a.text().startswith("Back to"))
+        text = action.text()
+        action.trigger()
+        return text
+
+    assert back() == f"Back to {Path(second).name} (100%)"
+    assert (item.output_path, item.saved_strength, item.previous) == (second, 1.0, [[first, 1.0, item.previous[0][2]]])
+    assert window.statusBar().currentMessage() == (f"{item.name} shows {Path(second).name} (100%) again; "
+                                                   f"{Path(third).name} is kept")
+    assert not item.note.startswith("made from") and Path(third).is_file()
+    assert window.queue.get(item.id).to_json()["previous"] == [[first, 1.0, "a note of the first restore"]]
+    Path(first).unlink()
+    back()
+    assert item.output_path == second and "is gone (moved or deleted)" in window.statusBar().currentMessage()
+    window._context_menu(QPoint(5, 5))
+    assert next(a for a in menus[-1].actions() if a.text().startswith("Back to")).isEnabled()  # (said why)
+
+
 def test_cancel_retry_remove_and_clear_finished(make_window, qtbot, photos, fake_engine):
     root, files = photos
     slow = make_photo(root / "slow.jpg")

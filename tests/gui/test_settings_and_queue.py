@@ -361,10 +361,11 @@ def test_a_saved_queue_with_some_bad_items_keeps_the_good_ones(data_dir):
     whole queue; a value that does not fit its field takes the default; one row per photo."""
     data_dir.mkdir(parents=True)
     good = {"path": "/p/a.jpg", "state": "done", "task": "haze", "confidence": 0.8, "output_path": "/o/a.jpg",
-            "saved_strength": 0.5, "a_field_from_a_newer_version": [1, 2], "width": 6000, "height": 4000}
+            "saved_strength": 0.5, "a_field_from_a_newer_version": [1, 2], "width": 6000, "height": 4000,
+            "previous": [["/o/a (1).jpg", 1.0, "a note"]]}
     odd = {"path": "/p/b.jpg", "id": "twice", "state": "exploded", "task": "sparkle", "confidence": "high",
            "log_tail": "not a list", "skipped": "yes", "saved_strength": 7, "elapsed_s": float("nan"),
-           "width": -3, "height": 4000.5}
+           "width": -3, "height": 4000.5, "previous": [["/o/b.jpg", 0.5]]}
     default_queue_path().write_text(json.dumps({"version": 1, "items": [
         good, {"path": 5}, {"nopath": 1}, "junk", odd, {"path": "/p/c.jpg", "id": "twice"}, {"path": "/p/a.jpg"}]}))
     q = BatchQueue(default_queue_path())
@@ -376,6 +377,7 @@ def test_a_saved_queue_with_some_bad_items_keeps_the_good_ones(data_dir):
     assert (b.name, b.state, b.task, b.confidence, b.log_tail, b.skipped, b.saved_strength, b.elapsed_s) == (
         "b.jpg", ItemState.PENDING, "auto", None, [], False, 1.0, None)
     assert (b.width, b.height) == (None, None)
+    assert (a.previous, b.previous) == ([["/o/a (1).jpg", 1.0, "a note"]], [])
     assert c.name == "c.jpg" and c.id != b.id == "twice"
     from app.queue_model import _CHECKS, _PERSISTED
 

@@ -549,6 +549,7 @@ def restored_before(analysis: P.Analysis, detected: str | None) -> dict[str, Any
     fields: dict[str, Any] = {
         "output_path": analysis.earlier_path, "saved_strength": strength, "progress": 1.0, "eta_s": None,
         "skipped": False, "elapsed_s": None,
+        "previous": [[path, min(1.0, max(0.0, s)), ""] for path, s in analysis.earlier_older.items()],
         "note": f"Restored before ({how}): {Path(analysis.earlier_path).name} was found where its results are "
                 "saved. Retry restores it again with the current settings."}
     if task in P.TASKS and task not in ("auto", "none") and task != detected:  # restored as chosen then

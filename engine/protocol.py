@@ -329,7 +329,8 @@ class Analysis(Message):
     gets an `error` event with the request's `req_id` instead. `width` and `height`: the photo's upright
     size, when its header tells (the GUI weighs its estimate of the batch's time left by it).
     `earlier_path`: the newest result of this very photo found at the request's `result_path` or numbered
-    beside it, with what it records (`earlier`: Task, Model, Strength…; `engine.earlier_results`)."""
+    beside it, with what it records (`earlier`: Task, Model, Strength…; `engine.earlier_results`);
+    `earlier_older`: the older ones found, path → strength, oldest first."""
 
     type: ClassVar[str] = "analysis"
     req_id: str
@@ -343,6 +344,7 @@ class Analysis(Message):
     height: int | None = None
     earlier_path: str = ""
     earlier: dict[str, str] = field(default_factory=dict)
+    earlier_older: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

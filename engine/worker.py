@@ -476,13 +476,17 @@ def _earlier_fields(msg: P.Analyze) -> dict[str, Any]:
     if not msg.result_path:
         return {}
     from engine.earlier_results import earlier_results
+    from engine.imaging import recorded_strength
 
     try:
         found = earlier_results(Path(msg.result_path), Path(msg.input_path))
     except Exception:
         log.exception("looking for earlier results failed")
         return {}
-    return {"earlier_path": str(found[-1][0]), "earlier": found[-1][1]} if found else {}
+    if not found:
+        return {}
+    older = {str(path): recorded_strength(record) for path, record in found[:-1]}
+    return {"earlier_path": str(found[-1][0]), "earlier": found[-1][1], "earlier_older": older}
 
 
 def _size_fields(path: str) -> dict[str, int]:

@@ -31,7 +31,7 @@ SAMPLES: list[P.Message] = [
     P.Configured("r1", P.Settings(model="tiny"), P.ModelEntry("tiny", "/m", "path", 1), "cpu"),
     P.Analysis("r3", "/in.jpg", True, "haze", 0.9, {"haze": 0.9, "rain": 0.1}),
     P.Analysis("r5", "/in.jpg", False, message="no detector", earlier_path="/restored/in (1).jpg",
-               earlier={"Task": "rain", "Strength": "0.6"}),
+               earlier={"Task": "rain", "Strength": "0.6"}, earlier_older={"/restored/in.jpg": 1.0}),
     P.Accepted("job-1"),
     P.Started("job-1", "tiny", "cpu", 3, {"quality": "best"}),
     P.Progress("job-1", "restore", 2, 3, 4, 9, 0.5, 1.25),

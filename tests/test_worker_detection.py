@@ -75,6 +75,7 @@ def test_analyze_finds_the_photos_newest_earlier_result_where_asked(haze_worker:
     assert isinstance(analysis, P.Analysis) and analysis.task == "haze"  # detected as before
     assert analysis.earlier_path == str(again)
     assert (analysis.earlier["Task"], analysis.earlier["Strength"]) == ("rain", "0.5")
+    assert analysis.earlier_older == {str(tmp_path / "restored" / "in.png"): 0.8}
     haze_worker.send(P.Analyze("e2", str(src), str(tmp_path / "elsewhere" / "in.png")))
     assert haze_worker.expect(lambda e: getattr(e, "req_id", None) == "e2").earlier_path == ""
 

@@ -124,7 +124,7 @@ class QueueItem:
     def to_json(self) -> dict[str, Any]:
         # a flat copy, not dataclasses.asdict: its deep copy made saving a 2,000-photo queue take ~80 ms,
         # and the queue is saved on every state change (every field here is a plain value or a list of str,
-        # but `previous`, a short list of pairs)
+        # but `previous`, a short list of [path, strength, note])
         d = {f: getattr(self, f) for f in _PERSISTED}
         d["state"] = self.state.value
         d["log_tail"] = list(self.log_tail)

@@ -217,8 +217,12 @@ class ComparePanel(QWidget):
         above = (item is not None and item.state is ItemState.DONE and not item.skipped and bool(item.output_path)
                  and strength > item.saved_strength + STEP)
         if above and not self._above_saved:  # once as it crosses, not on every step of the slider
+            back = ""
+            if item.previous and item.previous[-1][1] > item.saved_strength + STEP:
+                path, saved = item.previous[-1][:2]
+                back = f", or right-click → Back to {Path(path).name} ({saved:.0%}) shows the earlier result"
             self.message.emit(f"{item.name} was saved at {item.saved_strength:.0%} strength: the view cannot show "
-                              f"more of it. Retry restores it again at the slider's strength.", 10000)
+                              f"more of it. Retry restores it again at the slider's strength{back}.", 10000)
         self._above_saved = above
 
     def save_again(self, items: list[QueueItem] | None = None) -> None:

@@ -405,6 +405,9 @@ def test_back_to_the_earlier_result_after_a_retry_or_a_save_at_a_lower_strength(
     qtbot.waitUntil(lambda: item.output_path not in (first, second), timeout=TIMEOUT)
     third = item.output_path
     assert [p for p, _s, _n in item.previous] == [first, second] and item.saved_strength == 0.4
+    window.panel.strength.setValue(80)  # more than was saved: the earlier result is named as the way back
+    assert f"or right-click → Back to {Path(second).name} (100%) shows the earlier result" in \
+        window.statusBar().currentMessage()
 
     def back() -> str:
         window._context_menu(QPoint(5, 5))

@@ -160,8 +160,8 @@ def test_a_file_name_that_is_not_utf8_travels_exactly() -> None:
     assert line.isascii() and b"\\udcff" in line
     back = P.decode(line, expect="command")
     assert isinstance(back, P.Submit) and back.input_path == path
-    assert P.encode(P.Analyze("r", "/photos/été.jpg")) == ('{"type":"analyze","req_id":"r",'
-                                                          '"input_path":"/photos/été.jpg","result_path":""}\n').encode()
+    assert P.encode(P.Analyze("r", "/photos/été.jpg")) == (
+        '{"type":"analyze","req_id":"r","input_path":"/photos/été.jpg","result_path":""}\n').encode()
 
 
 def test_encode_refuses_nan() -> None:

@@ -178,7 +178,8 @@ class EngineClient:
     async def analyze(self, input_path: str | os.PathLike[str], result_path: str | os.PathLike[str] = "",
                       timeout: float | None = None) -> P.Analysis:
         """Detect the photo's degradation; with `result_path`, also find its results from earlier runs there."""
-        msg = P.Analyze(self._req_id(), os.path.abspath(input_path), os.path.abspath(result_path) if result_path else "")
+        where = os.path.abspath(result_path) if result_path else ""
+        msg = P.Analyze(self._req_id(), os.path.abspath(input_path), where)
         reply = await self._request(await self._available(), msg, timeout)
         assert isinstance(reply, P.Analysis)
         return reply

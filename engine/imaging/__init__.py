@@ -9,8 +9,8 @@ or the original photo unless asked. No torch here: the worker imports this packa
 The parts: `data` (ImageData, formats, sample conversions), `reading`, `raw` (camera RAW), `metadata`
 (read from the source, written into the result) and `writing`. Colour: `colour_codes` (CICP codes, HDR),
 `linear_light`, and `working_space` (photos in other RGB or gray spaces restored in sRGB numbers, read
-through `matrix_profiles`); XMP: `xmp_packet`, `xmp_sidecar`, `xmp_attachments`, `iptc_xmp`; `provenance` (how a result was made, in its XMP). Callers use
-the names below.
+through `matrix_profiles`); XMP: `xmp_packet`, `xmp_sidecar`, `xmp_attachments`, `iptc_xmp`; `provenance`
+(how a result was made, in its XMP). Callers use the names below.
 """
 
 from __future__ import annotations

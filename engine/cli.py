@@ -130,7 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="devices and versions, or how restored photos were made")
     info.add_argument("results", nargs="*", metavar="RESULT",
                       help="restored photos: print how each was made, as it records (task, model, strength…)")
-    info.add_argument("--json", action="store_true")
+    info.add_argument("--json", action="store_true",
+                      help="print JSON: one object, or one line per RESULT with what it records and its history")
     sub.add_parser("engine", help="run the engine worker (JSON lines on stdin/stdout; used by the GUI)")
     return parser
 

@@ -4,7 +4,6 @@ the drag carries their output files, so they drop into a file manager, an editor
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -22,7 +21,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QComboBox, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
-from app.queue_model import BatchQueue, ItemState, QueueItem
+from app.queue_model import BatchQueue, ItemState, QueueItem, restored_file
 from app.settings import TASK_LABELS
 from engine.filetypes import natural_key
 
@@ -55,13 +54,6 @@ def task_text(item: QueueItem) -> str:
     if item.detect_message:
         return "— (not available)"
     return "Auto"
-
-
-def restored_file(item: QueueItem) -> str | None:
-    """The item's restored photo when it exists on disk (not for skipped, failed or unfinished photos)."""
-    if item.state is ItemState.DONE and item.output_path and os.path.isfile(item.output_path):
-        return item.output_path
-    return None
 
 
 # the order of the State column when sorted: what needs a look first, finished photos last

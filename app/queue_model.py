@@ -153,6 +153,13 @@ class QueueItem:
         return item
 
 
+def restored_file(item: QueueItem) -> str | None:
+    """The item's restored photo when it exists on disk (not for skipped, failed or unfinished photos)."""
+    if item.restored and item.output_path and Path(item.output_path).is_file():
+        return item.output_path
+    return None
+
+
 def detection_fields(task: str | None, confidence: float | None, scores: dict[str, float]) -> dict[str, Any]:
     """A queue item's fields for a detection: the answer, its score and the detector's next guess."""
     second_task, second_confidence = runner_up(task, scores) or (None, None)

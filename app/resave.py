@@ -15,7 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from app.client.events import EngineError
-from app.queue_model import BatchQueue, ItemState, QueueItem
+from app.queue_model import BatchQueue, ItemState, QueueItem, restored_file
 from app.runner import BatchRunner
 from app.settings import free_name
 from app.tasks import TaskSet
@@ -28,8 +28,7 @@ STEP = 0.005  # strengths closer than this (the slider's half percent) are the s
 def can_resave(item: QueueItem | None, strength: float) -> bool:
     """Whether `item` has a result that can be saved again at `strength`: restored (not skipped), with a
     result file, saved at a higher strength than `strength`."""
-    return (item is not None and item.state is ItemState.DONE and not item.skipped and bool(item.output_path)
-            and strength < item.saved_strength - STEP and Path(item.output_path).is_file())
+    return item is not None and strength < item.saved_strength - STEP and restored_file(item) is not None
 
 
 class ResaveService(QObject):

@@ -27,7 +27,15 @@ from app.client.events import (
     EventStream,
     RequestError,
 )
-from app.queue_model import DETECTION_FAILED, FINISHED, BatchQueue, ItemState, QueueItem, detection_fields
+from app.queue_model import (
+    DETECTION_FAILED,
+    FINISHED,
+    BatchQueue,
+    ItemState,
+    QueueItem,
+    detection_fields,
+    restored_file,
+)
 from app.settings import Settings
 from app.tasks import TaskSet
 from engine import protocol as P
@@ -224,9 +232,8 @@ class BatchRunner(QObject):
                 if not Path(item.path).exists():
                     gone.append(item.name)
                     continue
-                kept = item.restored and item.output_path and Path(item.output_path).is_file()
-                previous = [*item.previous, [item.output_path, item.saved_strength, item.note]] if kept \
-                    else item.previous
+                kept = restored_file(item)
+                previous = [*item.previous, [kept, item.saved_strength, item.note]] if kept else item.previous
                 self.queue.set_state(item, ItemState.QUEUED, output_path=None, skipped=False, note="",
                                      elapsed_s=None, previous=previous)
                 any_queued = True

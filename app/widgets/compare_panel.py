@@ -214,8 +214,7 @@ class ComparePanel(QWidget):
         self.resave_button.setVisible(busy or can_resave(item, strength))
         self.resave_button.setEnabled(not busy)
         self.resave_button.setText("Saving…" if busy else f"Save at {self.strength.value()}%")
-        above = (item is not None and item.state is ItemState.DONE and not item.skipped and bool(item.output_path)
-                 and strength > item.saved_strength + STEP)
+        above = item is not None and item.restored and bool(item.output_path) and strength > item.saved_strength + STEP
         if above and not self._above_saved:  # once as it crosses, not on every step of the slider
             back = ""
             if item.previous and item.previous[-1][1] > item.saved_strength + STEP:

@@ -42,10 +42,9 @@ from app.qt_queue import (
     QueueTableModel,
     TaskDelegate,
     format_eta,
-    restored_file,
     sort_key,
 )
-from app.queue_model import FINISHED, ItemState, QueueItem
+from app.queue_model import FINISHED, ItemState, QueueItem, restored_file
 from app.resave import back_to_earlier, can_resave
 from app.runner import RESTORE_AGAIN_HINT, BatchRunner
 from app.settings import TASK_LABELS

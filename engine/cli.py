@@ -23,6 +23,7 @@ from engine.batch_time import BatchClock, format_time_left
 from engine.filetypes import PAIR_CHOICES, RESTORED_DIR
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+SAME_STRENGTH = 0.005  # --again: strengths closer than this (half a percent) are the same
 
 
 def _add_restore(sub) -> None:
@@ -472,7 +473,7 @@ def _save_again(args, files: list[Path], outputs: list[tuple[Path, str]], proble
             fail(path, f"{out.name} does not record the strength it was saved at (saved by another program or "
                        "an older Hourglass); --overwrite without --again restores the photo again", "no_record")
             continue
-        there = out if abs(saved - strength) < 0.005 else _saved_again_at(out, path, strength)
+        there = out if abs(saved - strength) < SAME_STRENGTH else _saved_again_at(out, path, strength)
         if there is not None:  # a second run of the same command does not make the same file again
             kept += 1
             bar.done(f"kept   {path}: {there.name} is already at {strength:.0%} strength")
@@ -527,7 +528,7 @@ def _saved_again_at(result: Path, photo: Path, strength: float) -> Path | None:
     from engine.imaging import recorded_strength
 
     for path, record in earlier_results(result, photo):
-        if path != result and abs(recorded_strength(record) - strength) < 0.005:
+        if path != result and abs(recorded_strength(record) - strength) < SAME_STRENGTH:
             return path
     return None
 

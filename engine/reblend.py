@@ -89,8 +89,8 @@ def reblend_file(input_path: str | os.PathLike, result_path: str | os.PathLike, 
     written = imaging.write_image(output_path, rgb, img, format=earlier.format, quality=jpeg_quality,
                                   bit_depth=earlier.bit_depth if earlier.bit_depth in (8, 16) else None,
                                   alpha=img.alpha, overwrite=overwrite, srgb=srgb,
-                                  provenance=_provenance(earlier, input_path.name, digest, result_path.name,
-                                                         task, saved_strength, strength))
+                                  provenance=_provenance(recorded, earlier.xmp, input_path.name, digest,
+                                                         result_path.name, task, saved_strength, strength))
     timings["write"] = time.perf_counter() - t1
     timings["total"] = time.perf_counter() - t0
     log.info("%s saved again at %.0f%% (from %.0f%%) as %s", input_path.name, 100 * strength,
@@ -99,17 +99,16 @@ def reblend_file(input_path: str | os.PathLike, result_path: str | os.PathLike, 
                          fullres="")
 
 
-def _provenance(earlier: imaging.ImageData, photo: str, digest: str, result: str, task: str, saved_strength: float,
-                strength: float) -> imaging.Provenance:
-    """The earlier result's record (model, seed, path...) at the new strength: how the pixels were made
-    has not changed, only how much of them is kept."""
-    record = {**imaging.provenance_of(earlier.xmp), "Software": SOFTWARE, "Strength": f"{strength:.4g}",
-              "Photo": photo, "PhotoSHA256": digest}
+def _provenance(recorded: dict[str, str], earlier_xmp: bytes | None, photo: str, digest: str, result: str, task: str,
+                saved_strength: float, strength: float) -> imaging.Provenance:
+    """The earlier result's record (model, seed, path...; read before its pixels) at the new strength: how
+    the pixels were made has not changed, only how much of them is kept."""
+    record = {**recorded, "Software": SOFTWARE, "Strength": f"{strength:.4g}", "Photo": photo, "PhotoSHA256": digest}
     if task != "auto":
         record.setdefault("Task", task)
     record = {k: v for k, v in record.items() if k in imaging.provenance.FIELDS}
     return imaging.Provenance(record, f"saved {photo} again at strength {strength:.0%} from {result} "
-                                      f"(saved at {saved_strength:.0%})", imaging.provenance.events_of(earlier.xmp))
+                                      f"(saved at {saved_strength:.0%})", imaging.provenance.events_of(earlier_xmp))
 
 
 def _beyond_srgb_as_saved(earlier: imaging.ImageData, photo: imaging.ImageData) -> np.ndarray:

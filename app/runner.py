@@ -348,7 +348,7 @@ class BatchRunner(QObject):
                             task=task if task in P.TASKS else "auto", format=fmt,  # type: ignore[arg-type]
                             jpeg_quality=s.jpeg_quality, bit_depth=depth, overwrite=False,
                             restore_clean=s.restore_clean, fullres=s.fullres,  # type: ignore[arg-type]
-                            strength=s.strength, srgb=s.srgb)
+                            strength=s.strength, srgb=s.srgb, remove_location=s.remove_location, record=s.record)
 
     def next_job_id(self, item_id: str) -> str:
         self._job_seq += 1

@@ -59,6 +59,8 @@ class Settings:
     format: str = "same"  # same | png | jpeg | tiff16
     jpeg_quality: int = 95
     srgb: bool = False  # results in sRGB (for the web) instead of the photo's own colour space
+    remove_location: bool = False  # GPS coordinates left out of the results (for sharing)
+    record: bool = True  # results record how they were made (found again when their photo is added)
     strength: float = 1.0  # 0..1: blend of the restored photo over the original, applied when saving
     model: str = "default"  # a model name, a path, or "default" (the bundled model)
     threads: int | None = None  # engine CPU threads (None: the engine decides)
@@ -131,8 +133,9 @@ class Settings:
             self.model = "default"
         if not isinstance(self.restore_clean, bool):
             self.restore_clean = d.restore_clean
-        if not isinstance(self.srgb, bool):
-            self.srgb = d.srgb
+        for name in ("srgb", "remove_location", "record"):
+            if not isinstance(getattr(self, name), bool):
+                setattr(self, name, getattr(d, name))
         # a typed folder: "~/Restored" is in the home folder, and so is a relative one (the app's working
         # folder is wherever it was started from, often "/")
         if not isinstance(self.output_dir, str):

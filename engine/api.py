@@ -52,6 +52,8 @@ class RestoreOptions:
     jpeg_quality: int = 95
     bit_depth: int | None = None
     srgb: bool = False  # results in sRGB (for the web) instead of the photo's own colour space
+    remove_location: bool = False  # GPS coordinates left out of the results (for sharing)
+    record: bool = True  # the result records how it was made (engine.imaging.provenance)
     overwrite: bool = False
     restore_clean: bool = False  # task auto/none: restore a photo that is already fine instead of skipping it
     # Full resolution: "auto" = the fast path (restore ~1 MP, carry the correction over) for low-light and haze
@@ -326,9 +328,10 @@ def restore_file(
     t2 = time.perf_counter()
     written = imaging.write_image(
         output_path, rgb, img, format=opts.format, quality=opts.jpeg_quality, bit_depth=opts.bit_depth,
-        alpha=img.alpha, overwrite=opts.overwrite, srgb=opts.srgb,
+        alpha=img.alpha, overwrite=opts.overwrite, srgb=opts.srgb, location=not opts.remove_location,
         provenance=restore_provenance(input_path, task, detection.confidence if detection else None,
-                                      model.name, len(times), opts.seed, plan.get("fullres", "tiled"), opts.strength),
+                                      model.name, len(times), opts.seed, plan.get("fullres", "tiled"), opts.strength)
+        if opts.record else None,
     )
     timings["write"] = time.perf_counter() - t2
     timings["total"] = time.perf_counter() - t0

@@ -63,6 +63,13 @@ def _add_restore(sub) -> None:
                    help="save results in sRGB, for the web: a photo in another colour space (Adobe RGB, "
                         "Display P3, ProPhoto) is converted, colours beyond sRGB brought within it (default: "
                         "a result keeps the photo's colour space and profile)")
+    p.add_argument("--no-location", action="store_true",
+                   help="leave where each photo was taken out of its result, for sharing: the GPS coordinates in "
+                        "its EXIF and XMP (place names typed as captions, such as City, are kept)")
+    p.add_argument("--no-record", action="store_true",
+                   help="do not record in each result how it was made (task, model, strength, the photo's name "
+                        "and SHA-256; see 'hourglass info'); --again and the app's search for results made "
+                        "before need that record")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument("--again", action="store_true",
                    help="save each photo's existing result again at --strength, without restoring it (the app's "
@@ -338,7 +345,8 @@ def cmd_restore(args) -> int:
     options = RestoreOptions(quality=args.quality, steps=args.steps, task=args.task, seed=args.seed,
                              tile=args.tile, format=fmt, overwrite=args.overwrite, restore_clean=args.restore_clean,
                              fullres=args.fullres, optimize=not args.reference, precision=args.precision,
-                             strength=args.strength / 100, jpeg_quality=args.jpeg_quality, srgb=args.srgb)
+                             strength=args.strength / 100, jpeg_quality=args.jpeg_quality, srgb=args.srgb,
+                             remove_location=args.no_location, record=not args.no_record)
     print(f"Model {model.name} (DiffUIR-{model.variant}) on {model.device}, {len(options.times())} step(s)",
           file=sys.stderr)
     outputs = plan_outputs(files, args.inputs, out_dir, fmt, args.suffix)
@@ -486,7 +494,8 @@ def _save_again(args, files: list[Path], outputs: list[tuple[Path, str]], proble
             continue
         try:
             res = reblend_file(path, out, numbered_name(out, _exists), saved, strength,
-                               task=record.get("Task", "auto"), jpeg_quality=args.jpeg_quality)
+                               task=record.get("Task", "auto"), jpeg_quality=args.jpeg_quality,
+                               remove_location=args.no_location, record=not args.no_record)
         except HourglassError as exc:
             fail(path, str(exc), exc.code)
             continue

@@ -159,6 +159,8 @@ class JobOptions:
     fullres: FullRes = "auto"  # "fast": restore ~1 MP and carry the correction over; "tiled": every pixel
     strength: float = 1.0  # the saved photo is original + strength · (restored − original)
     srgb: bool = False  # save in sRGB instead of the photo's own colour space (Adobe RGB, Display P3...)
+    remove_location: bool = False  # leave GPS coordinates out of the result (for sharing)
+    record: bool = True  # record in the result how it was made (task, model, strength...: its XMP)
     # Save an earlier result again at `strength` (at most `from_strength`, the strength it was saved with),
     # blended over the photo, instead of restoring it (engine.reblend): no model, seconds
     from_result: str | None = None

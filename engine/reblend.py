@@ -31,11 +31,13 @@ log = logging.getLogger("engine.reblend")
 
 def reblend_file(input_path: str | os.PathLike, result_path: str | os.PathLike, output_path: str | os.PathLike,
                  saved_strength: float, strength: float, *, task: str = "auto", jpeg_quality: int = 95,
-                 overwrite: bool = False, cancel: CancelToken | None = None,
+                 overwrite: bool = False, remove_location: bool = False, record: bool = True,
+                 cancel: CancelToken | None = None,
                  on_progress: Callable[[Progress], None] | None = None) -> RestoreResult:
     """Write `output_path`: the photo `input_path` at `strength` (0 ≤ strength ≤ saved_strength; 0 is the
     original), from its earlier result `result_path`, saved at `saved_strength` (0 < saved_strength ≤ 1).
-    The result must still be the photo's size: an edited or replaced one is refused. `task` is recorded."""
+    The result must still be the photo's size: an edited or replaced one is refused. `task` is recorded
+    (unless not `record`); the metadata is the photo's, so `remove_location` applies as in a restore."""
     input_path, result_path, output_path = Path(input_path), Path(result_path), Path(output_path)
     if not 0.0 < saved_strength <= 1.0 or not 0.0 <= strength <= 1.0:
         raise InvalidRequestError(f"Invalid strengths: {strength:.0%} from a result saved at {saved_strength:.0%}.")
@@ -88,9 +90,10 @@ def reblend_file(input_path: str | os.PathLike, result_path: str | os.PathLike, 
     t1 = time.perf_counter()
     written = imaging.write_image(output_path, rgb, img, format=earlier.format, quality=jpeg_quality,
                                   bit_depth=earlier.bit_depth if earlier.bit_depth in (8, 16) else None,
-                                  alpha=img.alpha, overwrite=overwrite, srgb=srgb,
+                                  alpha=img.alpha, overwrite=overwrite, srgb=srgb, location=not remove_location,
                                   provenance=_provenance(recorded, earlier.xmp, input_path.name, digest,
-                                                         result_path.name, task, saved_strength, strength))
+                                                         result_path.name, task, saved_strength, strength)
+                                  if record else None)
     timings["write"] = time.perf_counter() - t1
     timings["total"] = time.perf_counter() - t0
     log.info("%s saved again at %.0f%% (from %.0f%%) as %s", input_path.name, 100 * strength,

@@ -436,7 +436,8 @@ class Worker:
                                      "from_strength": float(o.from_strength)}))
         _check_paths(msg.input_path, msg.output_path)
         res = reblend_file(msg.input_path, o.from_result, msg.output_path, o.from_strength, o.strength, task=o.task,
-                           jpeg_quality=o.jpeg_quality, overwrite=o.overwrite, cancel=job.token,
+                           jpeg_quality=o.jpeg_quality, overwrite=o.overwrite, remove_location=o.remove_location,
+                           record=o.record, cancel=job.token,
                            on_progress=lambda p: job.reporter.update(p.stage, 0, 0, 0, 0, p.fraction))
         job.reporter.update("save", 0, 0, 0, 0, 1.0)
         return P.Result(msg.job_id, res.output_path, res.width, res.height, self._device_name(), "", 0, res.task,
@@ -451,7 +452,8 @@ class Worker:
                 "overlap": o.overlap if o.overlap is not None else s.overlap,
                 "format": o.format.upper() if o.format else None, "jpeg_quality": o.jpeg_quality,
                 "bit_depth": o.bit_depth, "overwrite": o.overwrite, "restore_clean": o.restore_clean,
-                "fullres": o.fullres, "strength": float(o.strength), "srgb": o.srgb}
+                "fullres": o.fullres, "strength": float(o.strength), "srgb": o.srgb,
+                "remove_location": o.remove_location, "record": o.record}
 
     def _device_name(self) -> str:
         return self.model.device if self.model is not None else self.settings.device

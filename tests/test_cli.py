@@ -601,6 +601,23 @@ def test_an_unwritable_output_fails_before_restoring(tmp_path, tiny_model_path, 
     assert code == 1 and "is a file, not a folder" in capsys.readouterr().err
 
 
+def test_no_location_and_no_record_make_results_for_sharing_also_when_saved_again(tmp_path, tiny_model_path):
+    from engine.imaging import read_provenance
+    from tests.test_imaging import make_exif
+
+    Image.new("RGB", (48, 40), (90, 120, 60)).save(tmp_path / "phone.jpg", exif=make_exif())
+    restore = ["restore", str(tmp_path / "phone.jpg"), "--model", str(tiny_model_path), "--steps", "1", "--task",
+               "haze"]
+    for flags, folder in (([], "kept"), (["--no-location", "--no-record"], "shared")):
+        assert main([*restore, "-o", str(tmp_path / folder), *flags]) == 0
+    assert main([*restore, "-o", str(tmp_path / "kept"), "--again", "--strength", "50", "--no-location"]) == 0
+    for result, place, recorded in (("kept/phone.jpg", True, True), ("shared/phone.jpg", False, False),
+                                    ("kept/phone (1).jpg", False, True)):
+        with Image.open(tmp_path / result) as img:
+            assert bool(img.getexif().get_ifd(0x8825)) is place and img.getexif()[0x0110] == "HG-1", result
+        assert bool(read_provenance(tmp_path / result)) is recorded, result
+
+
 def test_srgb_saves_a_wide_gamut_photo_in_srgb(tmp_path, tiny_model_path):
     from PIL import ImageCms
 

@@ -251,6 +251,26 @@ def test_srgb_job_option_saves_in_srgb(worker: WorkerProcess, tmp_path: Path) ->
     assert Image.open(tmp_path / "same.png").info["icc_profile"] == adobe_rgb_profile()
 
 
+def test_results_for_sharing_leave_out_the_place_and_the_record(worker: WorkerProcess, tmp_path: Path) -> None:
+    from engine import imaging
+    from tests.test_imaging import make_exif
+
+    src = tmp_path / "phone.jpg"
+    Image.new("RGB", (48, 40), (90, 120, 60)).save(src, exif=make_exif())
+    events = worker.job(submit(worker, src, tmp_path / "shared.jpg", steps=1, task="haze", remove_location=True,
+                               record=False))
+    assert isinstance(events[-1], P.Result), events[-1]
+    assert (events[1].options["remove_location"], events[1].options["record"]) == (True, False)
+    with Image.open(tmp_path / "shared.jpg") as shared:
+        assert not shared.getexif().get_ifd(0x8825) and shared.getexif()[0x0110] == "HG-1"
+    assert imaging.read_provenance(tmp_path / "shared.jpg") == {}
+    events = worker.job(submit(worker, src, tmp_path / "kept.jpg", steps=1, task="haze"))
+    assert (events[1].options["remove_location"], events[1].options["record"]) == (False, True)
+    with Image.open(tmp_path / "kept.jpg") as kept:
+        assert kept.getexif().get_ifd(0x8825)[1] == "N"
+    assert imaging.read_provenance(tmp_path / "kept.jpg")["Task"] == "haze"
+
+
 @pytest.mark.parametrize(("fmt", "quality", "brand"), [("AVIF", 80, b"ftypavif"), ("WEBP", 80, b"WEBP")])
 def test_the_app_s_webp_and_avif_formats(worker: WorkerProcess, src: Path, tmp_path: Path, fmt: str,
                                           quality: int, brand: bytes) -> None:

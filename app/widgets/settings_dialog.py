@@ -85,6 +85,17 @@ class SettingsDialog(QDialog):
                              "is saved converted to sRGB, which every browser and viewer shows alike; colours "
                              "beyond sRGB are brought within it. Off: results keep the photo's colour space.")
         form.addRow("Colour", self.srgb)
+        self.remove_location = QCheckBox("Remove location (GPS) from results")
+        self.remove_location.setToolTip("For results you share: the GPS coordinates the camera or phone recorded "
+                                        "are left out (EXIF and XMP). Place names you typed as captions (city, "
+                                        "country) are kept, as are the date, camera and keywords.")
+        form.addRow("Metadata", self.remove_location)
+        self.record = QCheckBox("Record how each result was made")
+        self.record.setToolTip("Each result's XMP says what it was restored as, with which model and at what "
+                               "strength, with the photo's file name and fingerprint (SHA-256). Hourglass uses it "
+                               "to find a photo's earlier results when it is added again. Off: results record "
+                               "none of it, and are not found again.")
+        form.addRow("", self.record)
         self.restore_clean = QCheckBox("Restore photos that look fine")
         self.restore_clean.setToolTip("Automatic detection leaves photos it finds already fine untouched "
                                       "(“Not needed”). Turn this on to restore them anyway.")
@@ -132,6 +143,8 @@ class SettingsDialog(QDialog):
         self.jpeg_quality.setValue(s.jpeg_quality)
         self.restore_clean.setChecked(s.restore_clean)
         self.srgb.setChecked(s.srgb)
+        self.remove_location.setChecked(s.remove_location)
+        self.record.setChecked(s.record)
         self.fullres.setCurrentIndex(max(0, self.fullres.findData(s.fullres)))
         self.raw_jpeg.setCurrentIndex(max(0, self.raw_jpeg.findData(s.raw_jpeg)))
         self.theme.setCurrentIndex(max(0, self.theme.findData(s.theme)))
@@ -147,6 +160,8 @@ class SettingsDialog(QDialog):
         s.jpeg_quality = self.jpeg_quality.value()
         s.restore_clean = self.restore_clean.isChecked()
         s.srgb = self.srgb.isChecked()
+        s.remove_location = self.remove_location.isChecked()
+        s.record = self.record.isChecked()
         s.fullres = self.fullres.currentData()
         s.raw_jpeg = self.raw_jpeg.currentData()
         s.theme = self.theme.currentData()

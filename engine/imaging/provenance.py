@@ -62,7 +62,7 @@ def with_provenance(xmp: bytes | None, record: dict[str, str], event: str, when:
     unknown = set(record) - set(FIELDS)
     if unknown:
         raise ValueError(f"unknown provenance fields {sorted(unknown)}")
-    cleaned = without(xmp, lambda name: namespace(name) == NS) if xmp else None  # (None: unreadable)
+    cleaned = without(xmp, _recorded) if xmp else None  # (None: unreadable)
     found = editable(cleaned) if not xmp or cleaned is not None else None
     if found is None:
         log.warning("The photo's XMP cannot be read; the result does not record how it was made")
@@ -84,6 +84,18 @@ def with_provenance(xmp: bytes | None, record: dict[str, str], event: str, when:
     _append(seq, {"action": "saved", "when": when, "softwareAgent": xml_text(record.get("Software", "")),
                   "parameters": xml_text(event), "changed": "/"})
     return to_packet(root, {**_PREFIXES, **prefixes})
+
+
+def without_record(xmp: bytes) -> bytes:
+    """`xmp` without `hourglass:` properties: a result saved without a record, of a photo that is itself a
+    result, must not pass the photo's record on as its own (its History is the photo's, and stays). An
+    unreadable packet is kept as it is."""
+    cleaned = without(xmp, _recorded)
+    return xmp if cleaned is None else cleaned
+
+
+def _recorded(name: str) -> bool:
+    return namespace(name) == NS
 
 
 def xml_text(text: str) -> str:

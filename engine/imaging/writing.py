@@ -36,6 +36,7 @@ from engine.imaging.data import (
     to_uint16,
 )
 from engine.imaging.iptc_xmp import with_iptc
+from engine.imaging.location import exif_without_gps, xmp_without_gps
 from engine.imaging.metadata import (
     _JPEG_SEGMENT,
     _add_png_metadata,
@@ -46,7 +47,7 @@ from engine.imaging.metadata import (
     with_jpeg_positioning,
     with_png_text,
 )
-from engine.imaging.provenance import Provenance, with_provenance
+from engine.imaging.provenance import Provenance, with_provenance, without_record
 
 log = logging.getLogger(__name__)
 
@@ -77,13 +78,16 @@ def extension_for(fmt: str) -> str:
 
 def write_image(path, rgb: np.ndarray, source: ImageData | None = None, *, format: str | None = None,
                 quality: int = 95, bit_depth: int | None = None, alpha: np.ndarray | None = None,
-                overwrite: bool = False, srgb: bool = False, provenance: Provenance | None = None) -> Path:
+                overwrite: bool = False, srgb: bool = False, provenance: Provenance | None = None,
+                location: bool = True) -> Path:
     """Write float RGB to `path` atomically, keeping the source's metadata, alpha, bit depth and grayness.
 
     The format comes from `format`, else the extension of `path`, else the source. Refuses to replace an
     existing file unless `overwrite`, and never replaces the source photo. A source in another colour space
     (`ImageData.own_space`) is written back in it, or, with `srgb`, in sRGB (tagged so; for the web).
-    `provenance` is recorded in the XMP of the formats that hold one (all but BMP).
+    `provenance` is recorded in the XMP of the formats that hold one (all but BMP); without it, a record the
+    source carries (a result restored again) is left out. `location=False` leaves out where the photo was
+    taken (`engine.imaging.location`).
     """
     path = Path(path)
     rgb = np.asarray(rgb)
@@ -121,8 +125,12 @@ def write_image(path, rgb: np.ndarray, source: ImageData | None = None, *, forma
             meta = replace(meta, exif=with_png_text(meta.exif, meta.text))
         if meta.iptc and fmt in _XMP_WITHOUT_IPTC:  # its captions and keywords go into the XMP instead
             meta = replace(meta, xmp=with_iptc(meta.xmp, meta.iptc))
+        if not location:
+            meta = replace(meta, exif=exif_without_gps(meta.exif), xmp=xmp_without_gps(meta.xmp))
         if provenance is not None and fmt != "BMP":
             meta = replace(meta, xmp=_recorded(meta.xmp, provenance, fmt))
+        elif meta.xmp:  # it would describe how the source was made, not this result
+            meta = replace(meta, xmp=without_record(meta.xmp))
         if fmt in ("PNG", "TIFF"):
             parts = _encode_with_cv2(fmt, depth, rgb, alpha, meta)
         else:

@@ -750,6 +750,17 @@ def test_strength_is_sent_to_the_engine_and_previews_stay_at_full_strength(make_
     assert window.compare.after_strength == 0.25 and window.compare.after_opacity() == 1.0
 
 
+def test_the_metadata_settings_are_sent_with_every_job(make_window, qtbot, tmp_path):
+    window = make_window()
+    window.settings.remove_location, window.settings.record = True, False
+    window.add_paths([str(make_photo(tmp_path / "p.png", colour=(40, 40, 40)))])
+    qtbot.waitUntil(lambda: len(window.queue) == 1, timeout=TIMEOUT)
+    window.runner.start()
+    wait_idle(qtbot, window)
+    sent = window.runner.engine.submitted[-1][2]
+    assert (sent.remove_location, sent.record) == (True, False)
+
+
 def test_selecting_a_done_photo_shows_before_and_after(make_window, qtbot, photos):
     window = make_window()
     window.add_paths([str(photos[1][0])])

@@ -146,7 +146,7 @@ def test_hand_edited_settings_of_the_wrong_kind_take_the_defaults(tmp_path):
     path.write_text(json.dumps({
         "device": 3, "quality": {}, "format": 1, "theme": [1], "fullres": None, "raw_jpeg": None, "model": 3,
         "output_dir": 7, "name_suffix": 5, "jpeg_quality": True, "strength": "nan", "restore_clean": "yes",
-        "threads": "many", "srgb": "yes"}))
+        "threads": "many", "srgb": "yes", "remove_location": 1, "record": None}))
     assert Settings.load(path) == Settings()
     for threads, kept in ((4, 4), (0, None), (-4, None), (10**9, None), (True, None), (2.5, None)):
         path.write_text(json.dumps({"threads": threads, "strength": 0.25}))
@@ -241,15 +241,19 @@ def test_settings_dialog_edits_and_saves(qtbot, data_dir, tmp_path):
     dialog.suffix.setText("_fixed")
     dialog.raw_jpeg.setCurrentIndex(dialog.raw_jpeg.findData("both"))
     dialog.srgb.setChecked(True)
+    assert not dialog.remove_location.isChecked() and dialog.record.isChecked()  # the defaults
+    dialog.remove_location.setChecked(True)
+    dialog.record.setChecked(False)
     dialog.accept()
     again = Settings.load()
     assert (again.device, again.quality, again.format, again.output_dir, again.name_suffix, again.raw_jpeg) == (
         "cpu", "fast", "tiff16", str(tmp_path), "_fixed", "both")
-    assert again.srgb is True
+    assert (again.srgb, again.remove_location, again.record) == (True, True, False)
     dialog2 = SettingsDialog(again)
     qtbot.addWidget(dialog2)
     assert dialog2.chosen.isChecked() and dialog2.folder.text() == str(tmp_path)
     assert dialog2.raw_jpeg.currentData() == "both" and dialog2.srgb.isChecked()
+    assert dialog2.remove_location.isChecked() and not dialog2.record.isChecked()
 
 
 def test_queue_transitions_and_events():

@@ -807,27 +807,40 @@ def cmd_info(args) -> int:
 
 
 def _results_info(paths: list[str], as_json: bool) -> int:
-    """How each result was made, from its record (`engine.imaging.provenance`); exit 1 if one records none."""
-    from engine.imaging import read_history, read_provenance
+    """How each result was made, from its record (`engine.imaging.provenance`), and where it says it was taken
+    (to check before sharing it); exit 1 if one records nothing."""
+    from engine.imaging import read_history, read_location, read_provenance
 
     missing = 0
     for raw in paths:
         record = read_provenance(raw)
         missing += not record
         history = read_history(raw) if record else ()
+        location = read_location(raw)
         if as_json:
-            print(json.dumps({"path": raw, "recorded": record, "history": list(history)}))
+            print(json.dumps({"path": raw, "recorded": record, "history": list(history), "location": location}))
             continue
         if not record:
             why = "no such file" if not _exists(Path(raw)) else "it records nothing: not saved by Hourglass, or a BMP"
             print(f"{raw}: {why}")
-            continue
-        print(f"{raw}:")
-        for key, value in record.items():
-            print(f"  {key:15s} {value}")
-        for event in history:
-            print(f"  {event.get('when', ''):25s} {event.get('parameters', '')}")
+        else:
+            print(f"{raw}:")
+            for key, value in record.items():
+                print(f"  {key:15s} {value}")
+            for event in history:
+                print(f"  {event.get('when', ''):25s} {event.get('parameters', '')}")
+        if _exists(Path(raw)):
+            print(f"  {'Location':15s} {_location_text(location)}")
     return EXIT_FAILED if missing else EXIT_OK
+
+
+def _location_text(location: dict | None) -> str:
+    if location is None:
+        return "none (no GPS coordinates)"
+    where = "coordinates" if location["latitude"] is None else (
+        f"{abs(location['latitude']):.5f}° {'S' if location['latitude'] < 0 else 'N'}, "
+        f"{abs(location['longitude']):.5f}° {'W' if location['longitude'] < 0 else 'E'}")
+    return f"{where} (GPS in its {' and '.join(location['in'])}; --no-location leaves them out)"
 
 
 def main(argv: list[str] | None = None) -> int:

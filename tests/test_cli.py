@@ -601,11 +601,15 @@ def test_an_unwritable_output_fails_before_restoring(tmp_path, tiny_model_path, 
     assert code == 1 and "is a file, not a folder" in capsys.readouterr().err
 
 
-def test_no_location_and_no_record_make_results_for_sharing_also_when_saved_again(tmp_path, tiny_model_path):
+def test_no_location_and_no_record_make_results_for_sharing_also_when_saved_again(tmp_path, tiny_model_path,
+                                                                                   capsys):
+    """--no-location, --no-record, and `info` saying where a result was taken, to check it before sharing."""
     from engine.imaging import read_provenance
     from tests.test_imaging import make_exif
 
-    Image.new("RGB", (48, 40), (90, 120, 60)).save(tmp_path / "phone.jpg", exif=make_exif())
+    exif = make_exif()
+    exif.get_ifd(0x8825).update({3: "W", 4: (2.0, 17.0, 24.0)})  # 48°51'30" N, 2°17'24" W
+    Image.new("RGB", (48, 40), (90, 120, 60)).save(tmp_path / "phone.jpg", exif=exif)
     restore = ["restore", str(tmp_path / "phone.jpg"), "--model", str(tiny_model_path), "--steps", "1", "--task",
                "haze"]
     for flags, folder in (([], "kept"), (["--no-location", "--no-record"], "shared")):
@@ -616,6 +620,15 @@ def test_no_location_and_no_record_make_results_for_sharing_also_when_saved_agai
         with Image.open(tmp_path / result) as img:
             assert bool(img.getexif().get_ifd(0x8825)) is place and img.getexif()[0x0110] == "HG-1", result
         assert bool(read_provenance(tmp_path / result)) is recorded, result
+    capsys.readouterr()
+    assert main(["info", str(tmp_path / "kept/phone.jpg"), str(tmp_path / "phone.jpg")]) == 1  # the photo: no record
+    out = capsys.readouterr().out
+    assert out.count("  Location        48.85833° N, 2.29000° W (GPS in its EXIF; --no-location leaves them out)") == 2
+    assert main(["info", str(tmp_path / "shared/phone.jpg"), "--json"]) == 1  # records nothing, by request
+    line = json.loads(capsys.readouterr().out)
+    assert line["location"] is None and line["recorded"] == {}
+    assert main(["info", str(tmp_path / "kept/phone (1).jpg")]) == 0
+    assert "  Location        none (no GPS coordinates)" in capsys.readouterr().out
 
 
 def test_srgb_saves_a_wide_gamut_photo_in_srgb(tmp_path, tiny_model_path):

@@ -128,3 +128,32 @@ def test_saving_again_follows_both_choices(tiny_model, tmp_path):
     assert imaging.read_provenance(shared) == {}
     kept = reblend_file(src, first, tmp_path / "r50.jpg", 1.0, 0.5, task="haze").output_path
     assert _metadata(kept)[1][1] == "N" and imaging.read_provenance(kept)["Strength"] == "0.5"
+
+
+def test_coordinates_are_read_as_degrees_south_and_west_negative_and_damaged_ones_as_none():
+    from PIL.TiffImagePlugin import IFDRational
+
+    from engine.imaging.location import gps_coordinates
+
+    sydney = {1: "S", 2: (33.0, 51.0, 36.0), 3: "E", 4: (151.0, 12.0, 36.0)}
+    assert gps_coordinates(sydney) == pytest.approx((-33.86, 151.21))
+    assert gps_coordinates({1: "N", 2: (40.5,), 3: "W", 4: (3.0, 42.0)}) == pytest.approx((40.5, -3.7))
+    for damaged in ({1: "N", 2: (48.0, 51.0, 30.0)}, {2: (IFDRational(0, 0), 0, 0), 4: (1, 2, 3)},
+                    {2: (91.0, 0, 0), 4: (0, 0, 0)}, {2: "north", 4: (0, 0, 0)}, {2: (), 4: (1,)}, {}):
+        assert gps_coordinates(damaged) is None, damaged
+
+
+def test_read_location_says_where_a_file_holds_coordinates(tmp_path):
+    from engine.imaging.location import xmp_has_gps
+
+    photo = _photo(tmp_path)  # a GPS directory with a latitude alone, and XMP coordinates
+    assert imaging.read_location(photo) == {"latitude": None, "longitude": None, "in": ["EXIF", "XMP"]}
+    exif = make_exif()
+    exif.get_ifd(0x8825).update({3: "E", 4: (2.0, 17.0, 24.0)})
+    Image.new("RGB", (8, 8)).save(tmp_path / "p.webp", exif=exif)
+    assert imaging.read_location(tmp_path / "p.webp") == {"latitude": pytest.approx(48.8583333),
+                                                          "longitude": pytest.approx(2.29), "in": ["EXIF"]}
+    Image.new("RGB", (8, 8)).save(tmp_path / "plain.png")
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff not a jpeg")
+    assert imaging.read_location(tmp_path / "plain.png") is None and imaging.read_location(tmp_path / "broken.jpg") is None
+    assert xmp_has_gps(b"<unclosed GPSLatitude") and not xmp_has_gps(xmp_without_gps(_XMP)) and xmp_has_gps(_XMP)

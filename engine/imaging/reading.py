@@ -37,6 +37,7 @@ from engine.imaging.data import (
     _split_channels,
 )
 from engine.imaging.linear_light import recode_linear
+from engine.imaging.location import GPS_IFD, gps_coordinates, xmp_has_gps
 from engine.imaging.metadata import (
     _ICC_TAG,
     _IPTC_TAG,
@@ -73,6 +74,27 @@ def read_provenance(path) -> dict[str, str]:
 def read_history(path) -> tuple[dict[str, str], ...]:
     """The save events Hourglass recorded in a result's XMP History (restored, saved again), oldest first."""
     return events_of(_file_xmp(Path(path)))
+
+
+def read_location(path) -> dict | None:
+    """Where a file says it was taken, without decoding its pixels: {"latitude", "longitude" (degrees, from
+    its EXIF GPS directory; None when only XMP holds them), "in": ["EXIF", "XMP"]}; None when it holds no
+    coordinates (or cannot be read). For checking a result before sharing it (`hourglass info`)."""
+    path = Path(path)
+    gps: dict = {}
+    try:
+        if path.suffix.lower() in HEIF_EXTENSIONS:
+            _register_heif()
+        with warnings.catch_warnings(), Image.open(path) as img:
+            warnings.simplefilter("ignore", UserWarning)
+            gps = dict(img.getexif().get_ifd(GPS_IFD))
+    except (OSError, ValueError, SyntaxError, struct.error, Image.DecompressionBombError) as e:
+        log.info("%s: no EXIF read (%s)", path.name, e)
+    where = gps_coordinates(gps)
+    found = (["EXIF"] if gps else []) + (["XMP"] if xmp_has_gps(_file_xmp(path)) else [])
+    if not found:
+        return None
+    return {"latitude": where[0] if where else None, "longitude": where[1] if where else None, "in": found}
 
 
 def _file_xmp(path: Path) -> bytes | None:

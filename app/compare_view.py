@@ -15,6 +15,8 @@ from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QPen, QWheelEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from app.images import off_screen
+
 MIN_ZOOM, MAX_ZOOM = 0.01, 32.0
 WHEEL_STEP = 1.25  # zoom factor per wheel notch
 GRAB_PX = 8  # how close to the divider a press grabs it
@@ -207,7 +209,7 @@ class CompareView(QWidget):
         p.setFont(font)
         self._draw(p, ViewTransform(), min(iw, max(0, split)), iw, ih, handle=False)
         p.end()
-        return image
+        return off_screen(image)  # painted in the screen's colours; saved for any screen
 
     def _draw(self, p: QPainter, t: ViewTransform, split_x: int, width: int, height: int, *, handle: bool) -> None:
         """`before`, then the after (or preview, or comparison) sides split at `split_x`, and the labels;

@@ -27,14 +27,73 @@ QImageReader.setAllocationLimit(ALLOCATION_LIMIT_MB)
 
 def for_display(image: QImage) -> QImage:
     """The photo as the screen should get it: in sRGB colours (see `in_srgb`), 8 bits a channel (a 16-bit
-    or float photo would hold twice or four times the memory)."""
+    or float photo would hold twice or four times the memory), then in the screen's colours (`on_screen`)."""
     image = in_srgb(image)
     if image.isNull() or image.depth() <= 32:
-        return image
-    return image.convertToFormat(QImage.Format.Format_ARGB32 if image.hasAlphaChannel() else QImage.Format.Format_RGB32)
+        return on_screen(image)
+    return on_screen(image.convertToFormat(QImage.Format.Format_ARGB32 if image.hasAlphaChannel()
+                                           else QImage.Format.Format_RGB32))
 
 
 _SRGB = QColorSpace(QColorSpace.NamedColorSpace.SRgb)
+_screen: QColorSpace | None = None  # the screen's profile, when photos are converted for it
+
+
+def use_display_profile(profile: bytes | None) -> str:
+    """Show photos from now on through the screen's ICC `profile` (app.display_profile; None: as sRGB
+    numbers, unconverted), and say what that means, for Settings and About."""
+    global _screen
+    _screen = None
+    if not profile:
+        return "none found; photos are shown as sRGB"
+    space = QColorSpace.fromIccProfile(profile)
+    if not space.isValid() or space.colorModel() is not QColorSpace.ColorModel.Rgb or not space.isValidTarget():
+        log.info("the display's profile cannot be used by Qt (%d bytes)", len(profile))
+        return "the display's profile is of a kind Qt cannot convert to; photos are shown as sRGB"
+    name = space.description() or "the display's profile"
+    if _same_as_srgb(space):
+        return f"{name} (sRGB: nothing to convert)"
+    _screen = space
+    return name
+
+
+def _same_as_srgb(space: QColorSpace) -> bool:
+    """Whether converting to `space` would change no 8-bit colour by more than one level."""
+    probe = QImage(6, 1, QImage.Format.Format_RGB32)
+    for x, rgb in enumerate((0xFF0000, 0x00FF00, 0x0000FF, 0x808080, 0x202020, 0xFFFFFF)):
+        probe.setPixel(x, 0, 0xFF000000 | rgb)
+    probe.setColorSpace(_SRGB)
+    converted = probe.convertedToColorSpace(space)
+    return all(abs(getattr(probe.pixelColor(x, 0), c)() - getattr(converted.pixelColor(x, 0), c)()) <= 1
+               for x in range(6) for c in ("red", "green", "blue"))
+
+
+def on_screen(image: QImage) -> QImage:
+    """`image` (in sRGB, or untagged, which viewers take as sRGB) in the screen's colours, where a display
+    profile is in use (`use_display_profile`); as it is otherwise."""
+    space = _screen
+    if space is None or image.isNull():
+        return image
+    if image.format() not in (QImage.Format.Format_RGB32, QImage.Format.Format_ARGB32):
+        image = image.convertToFormat(QImage.Format.Format_ARGB32 if image.hasAlphaChannel()
+                                      else QImage.Format.Format_RGB32)  # (gray, 24-bit: as Qt converts RGB)
+    else:
+        image = image.copy()  # (the tag below must not change the caller's image)
+    if not image.colorSpace().isValid():
+        image.setColorSpace(_SRGB)
+    converted = image.convertedToColorSpace(space)
+    return image if converted.isNull() else converted
+
+
+def off_screen(image: QImage) -> QImage:
+    """What `on_screen` made of a photo (painted by the view) back in sRGB, to be saved for other screens."""
+    space = _screen
+    if space is None or image.isNull():
+        return image
+    image = image.copy()
+    image.setColorSpace(space)
+    converted = image.convertedToColorSpace(_SRGB)
+    return image if converted.isNull() else converted
 
 
 def in_srgb(image: QImage) -> QImage:
@@ -60,7 +119,7 @@ def _read_for_display(path: str) -> QImage:
 
 
 def _read_thumbnail(path: str, max_side: int) -> QImage:
-    return in_srgb(read_image(path, max_side))
+    return on_screen(in_srgb(read_image(path, max_side)))
 
 
 def read_image(path: str, max_side: int | None = None) -> QImage:

@@ -17,7 +17,7 @@ from PySide6.QtGui import QImage
 
 from app.client.events import EngineError
 from app.comparisons import Alternative
-from app.images import in_srgb, read_image
+from app.images import in_srgb, on_screen, read_image
 from app.paths import preview_dir
 from app.queue_model import QueueItem
 from app.runner import BatchRunner
@@ -199,5 +199,5 @@ def _unlink(path: Path) -> None:
 
 def _read_result(path: str) -> QImage:
     """The restored crop as the view shows the photo: its profile (the crop's, which the engine kept)
-    converted to sRGB."""
-    return in_srgb(read_image(path))
+    converted to sRGB, then to the screen's colours."""
+    return on_screen(in_srgb(read_image(path)))

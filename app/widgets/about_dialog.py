@@ -45,14 +45,15 @@ def shortcuts(actions: list[QAction]) -> list[tuple[str, str]]:
     return sorted(set(rows), key=lambda r: r[1].lower()) + VIEW_KEYS
 
 
-def about_html(devices: str, model: str, notes: dict[str, str], keys: list[tuple[str, str]]) -> str:
+def about_html(devices: str, model: str, notes: dict[str, str], keys: list[tuple[str, str]], screen: str = "") -> str:
     e = html.escape
     limits = "".join(f"<li><b>{e(task)}</b>: {e(note)}</li>" for task, note in notes.items())
     table = "".join(f"<tr><td><b>{e(k)}</b></td><td>{e(what)}</td></tr>" for k, what in keys)
     return (f"<h2>Hourglass {e(__version__)}</h2>"
             "<p>Restores low-light, hazy, rainy, snowy and blurred photos with DiffUIR (Zheng et al., CVPR 2024, "
             "“selective hourglass mapping”), on this computer: nothing is uploaded.</p>"
-            f"<p><b>Devices:</b> {e(devices)}<br><b>Model:</b> {e(model)}</p>"
+            f"<p><b>Devices:</b> {e(devices)}<br><b>Model:</b> {e(model)}"
+            + (f"<br><b>Screen colour profile:</b> {e(screen)}" if screen else "") + "</p>"
             + (f"<p>Measured limits of this model:</p><ul>{limits}</ul>" if limits else "")
             + "<p>Hourglass is free software under the MIT licence. It includes Qt and PySide6 under the GNU LGPL "
             "3.0, PyTorch, NumPy, Pillow, OpenCV and others under their own licences (the licence folder holds "
@@ -62,9 +63,10 @@ def about_html(devices: str, model: str, notes: dict[str, str], keys: list[tuple
 
 class AboutDialog(QDialog):
     def __init__(self, devices: str, model: str, notes: dict[str, str], actions: list[QAction],
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, screen: str = "") -> None:
         super().__init__(parent)
         self.setWindowTitle("About Hourglass")
+        self._screen = screen
         self.resize(560, 620)
         self.text = QTextBrowser()
         self.text.setOpenExternalLinks(True)
@@ -87,4 +89,4 @@ class AboutDialog(QDialog):
     def set_model(self, model: str, notes: dict[str, str]) -> None:
         """Show `model` and its measured limits (they arrive with the model listing)."""
         self.model, self.notes = model, notes
-        self.text.setHtml(about_html(self._devices, model, notes, self._keys))
+        self.text.setHtml(about_html(self._devices, model, notes, self._keys, self._screen))

@@ -27,7 +27,8 @@ from PySide6.QtWidgets import (
 )
 
 from app import theme, window_state
-from app.images import ImageLoader
+from app.display_profile import system_profile
+from app.images import ImageLoader, use_display_profile
 from app.models_service import ModelService
 from app.paths import icon_path, sample_photos
 from app.qt_queue import (
@@ -78,6 +79,7 @@ class MainWindow(QMainWindow):
         self.settings = runner.settings
         self.models = models or ModelService(self)
         self.images = ImageLoader(parent=self)
+        self.screen_profile = self._use_screen_profile()  # what it means, for Settings and About
         self._closing = False
         self._dialogs: list[QWidget] = []
         self._maximized = False  # the window's state before full screen
@@ -372,11 +374,30 @@ class MainWindow(QMainWindow):
 
     def open_settings(self) -> None:
         ready = self.runner.engine.ready
-        dialog = SettingsDialog(self.settings, self, ready.devices if ready is not None else ())
+        dialog = SettingsDialog(self.settings, self, ready.devices if ready is not None else (), self.screen_profile)
+        shown_through = self.settings.screen_profile
         dialog.accepted.connect(self._refresh)
+        dialog.accepted.connect(lambda: self._screen_profile_changed(shown_through))
         dialog.accepted.connect(lambda: theme.apply(self.settings.theme))
         self._keep(dialog)
         dialog.open()
+
+    def _use_screen_profile(self) -> str:
+        """Show photos through the screen's colour profile (app.display_profile), as the settings say."""
+        if not self.settings.screen_profile:
+            use_display_profile(None)
+            return "off; photos are shown as sRGB"
+        return use_display_profile(system_profile(QGuiApplication.platformName()))
+
+    def _screen_profile_changed(self, before: bool) -> None:
+        """Thumbnails and the photo on view again, through the profile or not, when the setting changed."""
+        if self.settings.screen_profile == before:
+            return
+        self.screen_profile = self._use_screen_profile()
+        self.images.request_thumbnails(list(self.queue))
+        shown = self.queue.get(self.panel.shown_item) if self.panel.shown_item is not None else None
+        if shown is not None:
+            self.panel.show_item(shown)
 
     def open_models(self) -> ModelDialog:
         """The Models dialog: the one already open (raised), else a new one."""
@@ -402,7 +423,7 @@ class MainWindow(QMainWindow):
         devices = ", ".join(d.name for d in ready.devices) if ready is not None and ready.devices else "not known yet"
         active = self.settings.model
         dialog = AboutDialog(devices, "bundled default" if active == "default" else active, {},
-                             self.actions() + self.toolbar.actions(), self)
+                             self.actions() + self.toolbar.actions(), self, screen=self.screen_profile)
 
         def listed(rows: list) -> None:  # the model listing holds the notes
             for m in rows:

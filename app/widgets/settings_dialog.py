@@ -27,8 +27,9 @@ from engine.protocol import is_gpu_id
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, settings: Settings, parent: QWidget | None = None, devices=()) -> None:
-        """`devices`: the engine's (its handshake's `P.DeviceInfo`s); with several GPUs, each is offered."""
+    def __init__(self, settings: Settings, parent: QWidget | None = None, devices=(), screen: str = "") -> None:
+        """`devices`: the engine's (its handshake's `P.DeviceInfo`s); with several GPUs, each is offered.
+        `screen`: what the screen's colour profile setting does now (MainWindow.screen_profile)."""
         super().__init__(parent)
         self.problem_box: QMessageBox | None = None  # the "not saved" message, while it is shown
         self.setWindowTitle("Settings")
@@ -85,6 +86,12 @@ class SettingsDialog(QDialog):
                              "is saved converted to sRGB, which every browser and viewer shows alike; colours "
                              "beyond sRGB are brought within it. Off: results keep the photo's colour space.")
         form.addRow("Colour", self.srgb)
+        self.screen_profile = QCheckBox("Show photos through the screen's colour profile")
+        self.screen_profile.setToolTip(
+            "On a wide-gamut or calibrated monitor, photos are converted to its colour profile, as colour-managed "
+            "viewers show them (X11 and Windows; macOS and Wayland desktops do this themselves). "
+            + (f"Now: {screen}." if screen else ""))
+        form.addRow("", self.screen_profile)
         self.remove_location = QCheckBox("Remove location (GPS) from results")
         self.remove_location.setToolTip("For results you share: the GPS coordinates the camera or phone recorded "
                                         "are left out (EXIF and XMP). Place names you typed as captions (city, "
@@ -143,6 +150,7 @@ class SettingsDialog(QDialog):
         self.jpeg_quality.setValue(s.jpeg_quality)
         self.restore_clean.setChecked(s.restore_clean)
         self.srgb.setChecked(s.srgb)
+        self.screen_profile.setChecked(s.screen_profile)
         self.remove_location.setChecked(s.remove_location)
         self.record.setChecked(s.record)
         self.fullres.setCurrentIndex(max(0, self.fullres.findData(s.fullres)))
@@ -160,6 +168,7 @@ class SettingsDialog(QDialog):
         s.jpeg_quality = self.jpeg_quality.value()
         s.restore_clean = self.restore_clean.isChecked()
         s.srgb = self.srgb.isChecked()
+        s.screen_profile = self.screen_profile.isChecked()
         s.remove_location = self.remove_location.isChecked()
         s.record = self.record.isChecked()
         s.fullres = self.fullres.currentData()

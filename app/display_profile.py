@@ -1,0 +1,98 @@
+"""The screen's colour profile, so photos are shown in their own colours on a wide-gamut or calibrated
+monitor, as colour-managed viewers (Lightroom, darktable, GIMP) show them: painted as they are, the sRGB
+numbers of a photo look oversaturated on a Display P3 or Adobe RGB panel, and a calibration is ignored.
+
+Only where the system tells applications the screen's profile and leaves the conversion to them:
+
+- X11 sessions: the `_ICC_PROFILE` property of the root window (the "ICC Profiles in X" convention), which
+  colord with GNOME or KDE, and `dispwin -I`, set; the first screen's profile;
+- Windows: the profile assigned to the display (GetICMProfileW).
+
+macOS converts every window from sRGB to its screen itself, and so do Wayland compositors that manage
+colour (X11 windows in a Wayland session included): converting here too would apply the profile twice, so
+nothing is done there. The app's own colours (theme, labels) are not converted, only photos.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import logging
+import os
+import sys
+from pathlib import Path
+
+log = logging.getLogger("app.display_profile")
+
+MAX_PROFILE = 64 << 20  # larger than any display profile; a property this big is not one
+
+
+def system_profile(platform_name: str) -> bytes | None:
+    """The ICC profile of the screen, where this system leaves colour management to applications (see the
+    module's docstring); None elsewhere, or when no profile is set."""
+    try:
+        if sys.platform == "win32":
+            return _windows_profile()
+        if platform_name == "xcb" and not os.environ.get("WAYLAND_DISPLAY") and os.environ.get("DISPLAY"):
+            return x11_profile(os.environ["DISPLAY"])
+    except (OSError, AttributeError, ValueError) as exc:  # (a library without the function, a bad file...)
+        log.info("display profile not read: %s", exc)
+    return None
+
+
+def x11_profile(display: str, screen: int = 0) -> bytes | None:
+    """The `_ICC_PROFILE` (screen 0) or `_ICC_PROFILE_<n>` property of X display `display`'s root window."""
+    name = ctypes.util.find_library("X11")
+    if name is None:
+        return None
+    x = ctypes.CDLL(name)
+    x.XOpenDisplay.restype, x.XOpenDisplay.argtypes = ctypes.c_void_p, [ctypes.c_char_p]
+    x.XInternAtom.restype = ctypes.c_ulong
+    x.XInternAtom.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+    x.XDefaultRootWindow.restype, x.XDefaultRootWindow.argtypes = ctypes.c_ulong, [ctypes.c_void_p]
+    x.XGetWindowProperty.argtypes = [
+        ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_long, ctypes.c_long, ctypes.c_int, ctypes.c_ulong,
+        ctypes.POINTER(ctypes.c_ulong), ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_ulong),
+        ctypes.POINTER(ctypes.c_ulong), ctypes.POINTER(ctypes.POINTER(ctypes.c_ubyte))]
+    x.XFree.argtypes, x.XCloseDisplay.argtypes = [ctypes.c_void_p], [ctypes.c_void_p]
+    d = x.XOpenDisplay(display.encode())
+    if not d:
+        return None
+    try:
+        atom = x.XInternAtom(d, b"_ICC_PROFILE" if screen == 0 else f"_ICC_PROFILE_{screen}".encode(), True)
+        if not atom:  # (only if it exists: nothing ever set one)
+            return None
+        kind, size_format, count, left = ctypes.c_ulong(), ctypes.c_int(), ctypes.c_ulong(), ctypes.c_ulong()
+        data = ctypes.POINTER(ctypes.c_ubyte)()
+        status = x.XGetWindowProperty(d, x.XDefaultRootWindow(d), atom, 0, MAX_PROFILE // 4, False, 0,
+                                      ctypes.byref(kind), ctypes.byref(size_format), ctypes.byref(count),
+                                      ctypes.byref(left), ctypes.byref(data))
+        if status != 0 or not data:
+            return None
+        try:
+            return ctypes.string_at(data, count.value) if size_format.value == 8 and count.value else None
+        finally:
+            x.XFree(data)
+    finally:
+        x.XCloseDisplay(d)
+
+
+def _windows_profile() -> bytes | None:  # pragma: no cover - (Windows only)
+    from ctypes import wintypes
+
+    user32, gdi32 = ctypes.windll.user32, ctypes.windll.gdi32  # type: ignore[attr-defined]
+    user32.GetDC.restype = wintypes.HDC
+    gdi32.GetICMProfileW.argtypes = [wintypes.HDC, ctypes.POINTER(wintypes.DWORD), wintypes.LPWSTR]
+    hdc = user32.GetDC(None)
+    try:
+        size = wintypes.DWORD(0)
+        gdi32.GetICMProfileW(hdc, ctypes.byref(size), None)
+        if not size.value:
+            return None
+        buffer = ctypes.create_unicode_buffer(size.value)
+        if not gdi32.GetICMProfileW(hdc, ctypes.byref(size), buffer):
+            return None
+    finally:
+        user32.ReleaseDC(None, hdc)
+    path = Path(buffer.value)
+    return path.read_bytes() if path.stat().st_size <= MAX_PROFILE else None

@@ -15,7 +15,7 @@ import pytest
 from damaged_files import write_damaged, write_odd_exif
 
 from engine.errors import HourglassError
-from engine.imaging import photo_size, read_image, write_image
+from engine.imaging import photo_size, read_image, read_location, read_provenance, write_image
 
 PER_KIND = int(os.environ.get("HOURGLASS_FUZZ_PER_KIND", "12"))
 
@@ -37,6 +37,8 @@ def test_the_engine_answers_every_damaged_file_with_its_own_error(damaged, tmp_p
     with warnings.catch_warnings(record=True) as warned:
         warnings.simplefilter("always")
         for path in damaged:
+            read_location(path)  # (`hourglass info`, and the search for earlier results: any damage reads as
+            read_provenance(path)  # no location or record, or as one, without a word on the terminal)
             size = photo_size(path)
             if size is not None and not (len(size) == 2 and all(isinstance(v, int) and v > 0 for v in size)):
                 internal.append(f"{path.name}: photo_size gave {size!r}")
@@ -47,6 +49,10 @@ def test_the_engine_answers_every_damaged_file_with_its_own_error(damaged, tmp_p
                     if at_least is None:
                         for ext in (".tif", ".avif"):
                             write_image(tmp_path / f"{path.stem}{ext}", img.rgb, img, overwrite=True)
+                        shared = write_image(tmp_path / f"{path.stem}.jpg", img.rgb, img, overwrite=True,
+                                             location=False)  # its damaged GPS directory left out
+                        if read_location(shared) is not None:
+                            internal.append(f"{path.name}: a location left in {shared.name}")
                 except HourglassError:
                     pass
                 except Exception as exc:  # noqa: BLE001 - what this test looks for

@@ -85,9 +85,10 @@ def read_location(path) -> dict | None:
     try:
         if path.suffix.lower() in HEIF_EXTENSIONS:
             _register_heif()
-        with warnings.catch_warnings(), Image.open(path) as img:
-            warnings.simplefilter("ignore", UserWarning)
-            gps = dict(img.getexif().get_ifd(GPS_IFD))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # (before opening: Pillow reads the EXIF then)
+            with Image.open(path) as img:
+                gps = dict(img.getexif().get_ifd(GPS_IFD))
     except (OSError, ValueError, SyntaxError, struct.error, Image.DecompressionBombError) as e:
         log.info("%s: no EXIF read (%s)", path.name, e)
     where = gps_coordinates(gps)
@@ -102,12 +103,13 @@ def _file_xmp(path: Path) -> bytes | None:
     try:
         if path.suffix.lower() in HEIF_EXTENSIONS:
             _register_heif()
-        with warnings.catch_warnings(), Image.open(path) as img:
-            warnings.simplefilter("ignore", UserWarning)
-            xmp = _read_xmp(img)
-            if xmp is None and img.format == "TIFF":
-                packet = img.tag_v2.get(_XMP_TAG)
-                xmp = packet if isinstance(packet, bytes) else None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # (before opening: Pillow reads the EXIF then)
+            with Image.open(path) as img:
+                xmp = _read_xmp(img)
+                if xmp is None and img.format == "TIFF":
+                    packet = img.tag_v2.get(_XMP_TAG)
+                    xmp = packet if isinstance(packet, bytes) else None
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
         log.info("%s: no XMP read (%s)", path.name, e)
         return None

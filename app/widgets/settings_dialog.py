@@ -1,4 +1,5 @@
-"""Settings: device, quality preset, output folder, naming and format. Edits `Settings`; no engine here."""
+"""Settings, in three groups: restoring (device, quality...), saving results (folder, naming, format, colour,
+metadata) and display. Edits `Settings`; no engine here."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -34,7 +36,7 @@ class SettingsDialog(QDialog):
         self.problem_box: QMessageBox | None = None  # the "not saved" message, while it is shown
         self.setWindowTitle("Settings")
         self.settings = settings
-        form = QFormLayout()
+        restoring, saving, display = QFormLayout(), QFormLayout(), QFormLayout()
 
         self.device = QComboBox()
         for key, label in DEVICES.items():
@@ -46,8 +48,8 @@ class SettingsDialog(QDialog):
         self.quality = QComboBox()
         for key, label in QUALITIES.items():
             self.quality.addItem(label, key)
-        form.addRow("Device", self.device)
-        form.addRow("Quality", self.quality)
+        restoring.addRow("Device", self.device)
+        restoring.addRow("Quality", self.quality)
 
         self.beside = QRadioButton("A “restored” folder beside each photo")
         self.chosen = QRadioButton("This folder (dropped folders are mirrored inside):")
@@ -65,75 +67,83 @@ class SettingsDialog(QDialog):
         out.addWidget(self.beside)
         out.addWidget(self.chosen)
         out.addLayout(row)
-        form.addRow("Save to", out)
+        saving.addRow("Save to", out)
 
         self.suffix = QLineEdit()
         self.suffix.setPlaceholderText("e.g. _restored (empty: same name)")
-        form.addRow("Name suffix", self.suffix)
+        saving.addRow("Name suffix", self.suffix)
         self.format = QComboBox()
         for key, label in FORMATS.items():
             self.format.addItem(label, key)
         self.jpeg_quality = QSpinBox()
         self.jpeg_quality.setRange(1, 100)
-        form.addRow("Format", self.format)
-        form.addRow("File quality (JPEG, WebP, AVIF)", self.jpeg_quality)
+        saving.addRow("Format", self.format)
+        saving.addRow("File quality (JPEG, WebP, AVIF)", self.jpeg_quality)
         never = QCheckBox("Never overwrite (existing files get “name (1).ext”)")
         never.setChecked(True)
         never.setEnabled(False)
-        form.addRow("", never)
+        saving.addRow("", never)
         self.srgb = QCheckBox("Save in sRGB (for the web)")
         self.srgb.setToolTip("A photo in another colour space (Adobe RGB from a camera, Display P3 from a phone) "
                              "is saved converted to sRGB, which every browser and viewer shows alike; colours "
                              "beyond sRGB are brought within it. Off: results keep the photo's colour space.")
-        form.addRow("Colour", self.srgb)
+        saving.addRow("Colour", self.srgb)
         self.screen_profile = QCheckBox("Show photos through the screen's colour profile")
         self.screen_profile.setToolTip(
             "On a wide-gamut or calibrated monitor, photos are converted to its colour profile, as colour-managed "
-            "viewers show them (X11 and Windows; macOS and Wayland desktops do this themselves). "
-            + (f"Now: {screen}." if screen else ""))
-        form.addRow("", self.screen_profile)
+            "viewers show them (X11 and Windows; macOS and Wayland desktops do this themselves).")
+        display.addRow("Screen colours", self.screen_profile)
         self.remove_location = QCheckBox("Remove location (GPS) from results")
         self.remove_location.setToolTip("For results you share: the GPS coordinates the camera or phone recorded "
                                         "are left out (EXIF and XMP). Place names you typed as captions (city, "
                                         "country) are kept, as are the date, camera and keywords.")
-        form.addRow("Metadata", self.remove_location)
+        saving.addRow("Metadata", self.remove_location)
         self.record = QCheckBox("Record how each result was made")
         self.record.setToolTip("Each result's XMP says what it was restored as, with which model and at what "
                                "strength, with the photo's file name and fingerprint (SHA-256). Hourglass uses it "
                                "to find a photo's earlier results when it is added again. Off: results record "
                                "none of it, and are not found again.")
-        form.addRow("", self.record)
+        saving.addRow("", self.record)
         self.restore_clean = QCheckBox("Restore photos that look fine")
         self.restore_clean.setToolTip("Automatic detection leaves photos it finds already fine untouched "
                                       "(“Not needed”). Turn this on to restore them anyway.")
-        form.addRow("Detection", self.restore_clean)
+        restoring.addRow("Detection", self.restore_clean)
         self.fullres = QComboBox()
         for key, label in FULLRES.items():
             self.fullres.addItem(label, key)
         self.fullres.setToolTip("Low light and haze change a photo smoothly: the fast path restores a ~1 MP copy "
                                 "and carries the correction to every pixel, about 10× faster on a large photo. "
                                 "Rain, snow and blur always use full resolution in Automatic.")
-        form.addRow("Large photos", self.fullres)
+        restoring.addRow("Large photos", self.fullres)
         self.raw_jpeg = QComboBox()
         for key, label in RAW_JPEG.items():
             self.raw_jpeg.addItem(label, key)
         self.raw_jpeg.setToolTip("A camera set to RAW+JPEG writes every shot twice (IMG_0001.CR3 and IMG_0001.JPG). "
                                  "Which of the two is queued when both are added; a RAW is saved as a 16-bit TIFF.")
-        form.addRow("RAW+JPEG shots", self.raw_jpeg)
+        restoring.addRow("RAW+JPEG shots", self.raw_jpeg)
         self.theme = QComboBox()
         for key, label in THEMES.items():
             self.theme.addItem(label, key)
-        form.addRow("Appearance", self.theme)
+        display.addRow("Appearance", self.theme)
         note = QLabel("Device changes load the model again before the next photo.")
         note.setWordWrap(True)
         note.setStyleSheet("color: palette(mid);")
+        restoring.addRow(note)
+        if screen:  # which profile, or why none: the setting means little without it
+            now = QLabel(f"Now: {screen}.")
+            now.setWordWrap(True)
+            now.setStyleSheet("color: palette(mid);")
+            display.insertRow(1, "", now)  # (under the setting)
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        _align_labels(restoring, saving, display)
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(note)
+        for title, rows in (("Restoring", restoring), ("Saving results", saving), ("Display", display)):
+            box = QGroupBox(title)
+            box.setLayout(rows)
+            layout.addWidget(box)
         layout.addWidget(buttons)
         self.format.currentIndexChanged.connect(self._update_enabled)
         self.beside.toggled.connect(self._update_enabled)
@@ -200,3 +210,13 @@ class SettingsDialog(QDialog):
     def _chose(self, path: str) -> None:
         self.folder.setText(path)
         self.chosen.setChecked(True)
+
+
+def _align_labels(*forms: QFormLayout) -> None:
+    """One label column for the groups' forms, so their fields line up as in one form."""
+    role = QFormLayout.ItemRole.LabelRole
+    labels = [item.widget() for form in forms for row in range(form.rowCount())
+              if (item := form.itemAt(row, role)) is not None and item.widget() is not None]
+    width = max((label.sizeHint().width() for label in labels), default=0)
+    for label in labels:
+        label.setMinimumWidth(width)

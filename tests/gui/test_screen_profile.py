@@ -134,3 +134,16 @@ def test_the_window_shows_photos_through_the_screen_s_profile_as_set(make_window
     window._screen_profile_changed(True)
     qtbot.waitUntil(lambda: _rgb(window.compare.before) == (255, 0, 0), timeout=TIMEOUT)
     assert window.screen_profile.startswith("off")
+
+
+def test_settings_say_which_profile_the_screen_setting_uses(qtbot):
+    from PySide6.QtWidgets import QGroupBox, QLabel
+
+    from app.settings import Settings
+    from app.widgets.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(Settings(), screen="DELL U2720Q (calibrated)")
+    qtbot.addWidget(dialog)
+    assert "Now: DELL U2720Q (calibrated)." in [label.text() for label in dialog.findChildren(QLabel)]
+    assert [box.title() for box in dialog.findChildren(QGroupBox)] == ["Restoring", "Saving results", "Display"]
+    assert dialog.screen_profile.isChecked()

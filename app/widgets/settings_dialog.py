@@ -3,6 +3,8 @@ metadata) and display. Edits `Settings`; no engine here."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -14,6 +16,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QMessageBox,
@@ -24,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app import presets
 from app.settings import DEVICES, FORMATS, FULLRES, QUALITIES, RAW_JPEG, THEMES, Settings, gpu_choices
 from engine.protocol import is_gpu_id
 
@@ -140,6 +144,7 @@ class SettingsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         _align_labels(restoring, saving, display)
         layout = QVBoxLayout(self)
+        layout.addLayout(self._preset_row())
         for title, rows in (("Restoring", restoring), ("Saving results", saving), ("Display", display)):
             box = QGroupBox(title)
             box.setLayout(rows)
@@ -148,6 +153,84 @@ class SettingsDialog(QDialog):
         self.format.currentIndexChanged.connect(self._update_enabled)
         self.beside.toggled.connect(self._update_enabled)
         self.load(settings)
+        for widget in self.findChildren(QWidget):  # any change: say which preset (if any) the fields match
+            for signal in ("currentIndexChanged", "toggled", "textChanged", "valueChanged"):
+                if widget is not self.preset and hasattr(widget, signal):
+                    getattr(widget, signal).connect(self._show_preset)
+        self._show_preset()
+
+    # -------------------------------------------------------------- presets (app.presets)
+
+    def _preset_row(self) -> QHBoxLayout:
+        self.presets = presets.load()
+        self.preset = QComboBox()
+        self.preset.setToolTip("Named sets of these settings (how photos are restored and saved; not the device, "
+                               "screen or appearance), as export presets: choose one to fill the fields below.")
+        self.preset.activated.connect(lambda _: self.choose_preset(self.preset.currentData()))
+        save = QPushButton("Save as…")
+        save.setToolTip("Keep the settings below as a preset, under a name (a preset of that name is replaced).")
+        save.clicked.connect(self._ask_preset_name)
+        self.delete_preset_button = QPushButton("Delete")
+        self.delete_preset_button.clicked.connect(lambda: self.delete_preset(self.preset.currentData()))
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Preset"))
+        row.addWidget(self.preset, 1)
+        row.addWidget(save)
+        row.addWidget(self.delete_preset_button)
+        return row
+
+    def _fields(self) -> Settings:
+        """The settings as the fields say now, not yet applied."""
+        current = dataclasses.replace(self.settings, extra=dict(self.settings.extra))
+        self.apply(current)
+        return current
+
+    def _show_preset(self, *_) -> None:
+        """The preset list, showing the preset the fields match, or "Custom"."""
+        name = presets.matching(self.presets, self._fields())
+        self.preset.blockSignals(True)
+        self.preset.clear()
+        self.preset.addItem("Custom" if self.presets else "Custom (no presets saved yet)", None)
+        for key in sorted(self.presets, key=str.casefold):
+            self.preset.addItem(key, key)
+        self.preset.setCurrentIndex(max(0, self.preset.findData(name)) if name is not None else 0)
+        self.preset.blockSignals(False)
+        self.delete_preset_button.setEnabled(name is not None)
+
+    def choose_preset(self, name: str | None) -> None:
+        """Fill the fields with preset `name`'s settings (applied with OK, as any change here)."""
+        if name in self.presets:
+            self.load(presets.applied(self._fields(), self.presets[name]))
+        self._show_preset()
+
+    def save_preset(self, name: str) -> None:
+        name = presets.clean_name(name)
+        if not name:
+            return
+        self.presets[name] = presets.values_of(self._fields())
+        self._presets_saved()
+
+    def delete_preset(self, name: str | None) -> None:
+        """Forget preset `name`; the fields keep its settings (Save as… brings it back)."""
+        if self.presets.pop(name or "", None) is not None:
+            self._presets_saved()
+
+    def _presets_saved(self) -> None:
+        problem = presets.save(self.presets)
+        if problem:  # they still serve this dialog: say so, not modally
+            self.problem_box = QMessageBox(QMessageBox.Icon.Warning, "Presets not saved", problem, parent=self)
+            self.problem_box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            self.problem_box.open()
+        self._show_preset()
+
+    def _ask_preset_name(self) -> None:
+        ask = QInputDialog(self)
+        ask.setWindowTitle("Save as preset")
+        ask.setLabelText("Name of the preset (the settings below, as they are set now):")
+        ask.setTextValue(self.preset.currentData() or "")
+        ask.textValueSelected.connect(self.save_preset)
+        self.name_dialog = ask  # referenced while open
+        ask.open()
 
     def load(self, s: Settings) -> None:
         self.device.setCurrentIndex(max(0, self.device.findData(s.device)))

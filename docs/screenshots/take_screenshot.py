@@ -51,6 +51,11 @@ async def shoot(args) -> None:
     window = MainWindow(runner)
     window.resize(1360, 820)
     window.show()
+    if args.settings:
+        await shoot_settings(window)
+        window.close()
+        shutil.rmtree(work, ignore_errors=True)
+        return
     runner.start_engine()
     runner.add_paths([str(folder)])
     while len(queue) < 5:
@@ -102,6 +107,30 @@ async def shoot_save_again(window, item) -> None:
     window.panel.strength.setValue(100)
 
 
+async def shoot_settings(window) -> None:
+    """`settings.png`: the Settings dialog with two presets saved and "For the web" chosen."""
+    from app.widgets.settings_dialog import SettingsDialog
+
+    window.open_settings()
+    await asyncio.sleep(0.3)
+    dialog = next(d for d in window._dialogs if isinstance(d, SettingsDialog))
+    dialog.format.setCurrentIndex(dialog.format.findData("tiff16"))
+    dialog.quality.setCurrentIndex(dialog.quality.findData("best"))
+    dialog.save_preset("Archive")
+    dialog.format.setCurrentIndex(dialog.format.findData("jpeg"))
+    dialog.quality.setCurrentIndex(dialog.quality.findData("balanced"))
+    dialog.jpeg_quality.setValue(85)
+    dialog.suffix.setText("_web")
+    dialog.srgb.setChecked(True)
+    dialog.remove_location.setChecked(True)
+    dialog.save_preset("For the web")
+    await asyncio.sleep(0.3)
+    out = ROOT / "docs" / "screenshots" / "settings.png"
+    dialog.grab().save(str(out))
+    print(out)
+    dialog.reject()
+
+
 async def shoot_comparison(window, item) -> None:
     """`comparison.png`: the hazy sample's visible area restored as haze (left) and as low light (right)."""
     from app.comparisons import alternatives
@@ -131,6 +160,8 @@ def main() -> None:
                         help="also comparison.png: the hazy sample restored as haze and as low light")
     parser.add_argument("--save-again", action="store_true",
                         help="also save-again.png: a restored photo with the slider at 60%% and Save at 60%%")
+    parser.add_argument("--settings", action="store_true",
+                        help="only settings.png: the Settings dialog with two presets (no restoring, no main-window.png)")
     args = parser.parse_args()
     import qasync
     from PySide6.QtWidgets import QApplication

@@ -77,7 +77,7 @@ def on_screen(image: QImage) -> QImage:
     if image.format() not in (QImage.Format.Format_RGB32, QImage.Format.Format_ARGB32):
         image = image.convertToFormat(QImage.Format.Format_ARGB32 if image.hasAlphaChannel()
                                       else QImage.Format.Format_RGB32)  # (gray, 24-bit: as Qt converts RGB)
-    else:
+    elif not image.colorSpace().isValid():
         image = image.copy()  # (the tag below must not change the caller's image)
     if not image.colorSpace().isValid():
         image.setColorSpace(_SRGB)

@@ -2,15 +2,15 @@
 monitor, as colour-managed viewers (Lightroom, darktable, GIMP) show them: painted as they are, the sRGB
 numbers of a photo look oversaturated on a Display P3 or Adobe RGB panel, and a calibration is ignored.
 
-Only where the system tells applications the screen's profile and leaves the conversion to them:
-
-- X11 sessions: the `_ICC_PROFILE` property of the root window (the "ICC Profiles in X" convention), which
-  colord with GNOME or KDE, and `dispwin -I`, set; the first screen's profile;
-- Windows: the profile assigned to the display (GetICMProfileW).
+Only where the system tells applications the screen's profile and leaves the conversion to them: X11
+sessions, through the `_ICC_PROFILE` property of the root window (the "ICC Profiles in X" convention), which
+colord with GNOME or KDE, and `dispwin -I`, set; the first screen's profile.
 
 macOS converts every window from sRGB to its screen itself, and so do Wayland compositors that manage
 colour (X11 windows in a Wayland session included): converting here too would apply the profile twice, so
-nothing is done there. The app's own colours (theme, labels) are not converted, only photos.
+nothing is done there. Nor on Windows, where Windows 11's automatic colour management may convert an
+application's sRGB itself, and which cannot be tried here. The app's own colours (theme, labels) are not
+converted, only photos.
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ import ctypes
 import ctypes.util
 import logging
 import os
-import sys
-from pathlib import Path
 
 log = logging.getLogger("app.display_profile")
 
@@ -31,8 +29,6 @@ def system_profile(platform_name: str) -> bytes | None:
     """The ICC profile of the screen, where this system leaves colour management to applications (see the
     module's docstring); None elsewhere, or when no profile is set."""
     try:
-        if sys.platform == "win32":
-            return _windows_profile()
         if platform_name == "xcb" and not os.environ.get("WAYLAND_DISPLAY") and os.environ.get("DISPLAY"):
             return x11_profile(os.environ["DISPLAY"])
     except (OSError, AttributeError, ValueError) as exc:  # (a library without the function, a bad file...)
@@ -75,24 +71,3 @@ def x11_profile(display: str, screen: int = 0) -> bytes | None:
             x.XFree(data)
     finally:
         x.XCloseDisplay(d)
-
-
-def _windows_profile() -> bytes | None:  # pragma: no cover - (Windows only)
-    from ctypes import wintypes
-
-    user32, gdi32 = ctypes.windll.user32, ctypes.windll.gdi32  # type: ignore[attr-defined]
-    user32.GetDC.restype = wintypes.HDC
-    gdi32.GetICMProfileW.argtypes = [wintypes.HDC, ctypes.POINTER(wintypes.DWORD), wintypes.LPWSTR]
-    hdc = user32.GetDC(None)
-    try:
-        size = wintypes.DWORD(0)
-        gdi32.GetICMProfileW(hdc, ctypes.byref(size), None)
-        if not size.value:
-            return None
-        buffer = ctypes.create_unicode_buffer(size.value)
-        if not gdi32.GetICMProfileW(hdc, ctypes.byref(size), buffer):
-            return None
-    finally:
-        user32.ReleaseDC(None, hdc)
-    path = Path(buffer.value)
-    return path.read_bytes() if path.stat().st_size <= MAX_PROFILE else None

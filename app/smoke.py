@@ -75,6 +75,7 @@ async def smoke_check(window, runner, report_path: str | None = None, timeout: f
         "window_exposed": bool(handle is not None and handle.isExposed()),
         "window_shown_s": round(shown - launched, 3),
         "platform": QApplication.platformName(),
+        "screen_profile": getattr(window, "screen_profile", ""),
     }
     try:
         ready = await asyncio.wait_for(runner.engine.start(), timeout)

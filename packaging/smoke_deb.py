@@ -14,7 +14,8 @@ test checkpoint).
    AVIF is written and read, that the engine saves a result again at a lower strength, that a 10-bit HDR HEIF is
    restored, that the zip of a downloaded model folder is
    imported, that killing the window with SIGKILL does not leave the engine running, and that a second
-   start hands its photos to the open window.
+   start hands its photos to the open window. On X11 (Xvfb), with an Adobe RGB profile on the root window
+   as colord sets it, the window shows photos through that screen profile.
 4. Checks that nothing inside /opt/hourglass was created or changed, then `dpkg -P` and checks that the
    installation folder, launcher, desktop entry and icons are gone.
 Exit status 0 when every check passed. A JSON summary goes to dist/hourglass-package-test.json.
@@ -97,6 +98,33 @@ def launcher(user: str | None, env: dict[str, str], *args: str, wrap: tuple[str,
     return as_user(user, ["env", "-i", *[f"{k}={v}" for k, v in env.items()], *wrap, str(LAUNCHER), *args])
 
 
+_SET_ROOT_PROPERTY = """import ctypes, ctypes.util, os, sys
+x = ctypes.CDLL(ctypes.util.find_library("X11"))
+x.XOpenDisplay.restype, x.XOpenDisplay.argtypes = ctypes.c_void_p, [ctypes.c_char_p]
+x.XInternAtom.restype, x.XInternAtom.argtypes = ctypes.c_ulong, [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+x.XDefaultRootWindow.restype, x.XDefaultRootWindow.argtypes = ctypes.c_ulong, [ctypes.c_void_p]
+x.XChangeProperty.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_int,
+                              ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+x.XCloseDisplay.argtypes = [ctypes.c_void_p]
+d = x.XOpenDisplay(os.environ["DISPLAY"].encode())
+value = open(sys.argv[1], "rb").read()
+x.XChangeProperty(d, x.XDefaultRootWindow(d), x.XInternAtom(d, b"_ICC_PROFILE", False), 6, 8, 0, value, len(value))
+x.XCloseDisplay(d)
+"""
+
+
+def _with_screen_profile(home: Path) -> tuple[str, ...]:
+    """A command prefix (inside xvfb-run) that first gives the X server's root window an Adobe RGB screen
+    profile, as colord does on a desktop with a wide-gamut monitor, then runs the rest."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from engine.icc_profiles import adobe_rgb_profile
+
+    (home / "screen.icc").write_bytes(adobe_rgb_profile())
+    (home / "set_screen_profile.py").write_text(_SET_ROOT_PROPERTY)
+    return ("sh", "-c", f'"{sys.executable}" "{home / "set_screen_profile.py"}" "{home / "screen.icc"}" && exec "$@"',
+            "sh")
+
+
 def smoke_gui(label: str, user: str | None, home: Path, x11: bool = False) -> dict | None:
     """`hourglass --smoke`: offscreen, or with `x11` on a real X server (Xvfb) through Qt's xcb plugin."""
     report = home / f"smoke-{int(time.time() * 1000)}.json"
@@ -104,7 +132,7 @@ def smoke_gui(label: str, user: str | None, home: Path, x11: bool = False) -> di
     if x11:  # as an X11 desktop session: DISPLAY (from xvfb-run) and no platform chosen, so the app's own
         del env["QT_QPA_PLATFORM"]  # display check runs in the installed app, and Qt picks xcb itself
     env["HOURGLASS_LAUNCH_TS"] = repr(time.time())
-    wrap = ("xvfb-run", "-a", "-s", "-screen 0 1280x800x24") if x11 else ()
+    wrap = ("xvfb-run", "-a", "-s", "-screen 0 1280x800x24 -noreset", *_with_screen_profile(home)) if x11 else ()
     t0 = time.perf_counter()
     r = run(launcher(user, env, "--smoke", "--smoke-report", str(report), wrap=wrap), timeout=300)  # xvfb-run adds DISPLAY
     wall = time.perf_counter() - t0
@@ -436,6 +464,9 @@ def main() -> int:
         if shutil.which("xvfb-run"):
             x11 = smoke_gui("root, X11 (Xvfb, Qt xcb plugin)", None, root_home, x11=True)
             check(bool(x11) and x11.get("platform") == "xcb", "the window opens on X11 with the bundled xcb plugin")
+            check(bool(x11) and x11.get("screen_profile", "").startswith("Adobe RGB"),
+                  "on X11 the installed app shows photos through the screen's profile (colord's root property)",
+                  (x11 or {}).get("screen_profile", "no report"))
         dead_display_check(root_home)
         restore("root", None, root_home)
         reblend_check(root_home)

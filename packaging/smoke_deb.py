@@ -98,21 +98,6 @@ def launcher(user: str | None, env: dict[str, str], *args: str, wrap: tuple[str,
     return as_user(user, ["env", "-i", *[f"{k}={v}" for k, v in env.items()], *wrap, str(LAUNCHER), *args])
 
 
-_SET_ROOT_PROPERTY = """import ctypes, ctypes.util, os, sys
-x = ctypes.CDLL(ctypes.util.find_library("X11"))
-x.XOpenDisplay.restype, x.XOpenDisplay.argtypes = ctypes.c_void_p, [ctypes.c_char_p]
-x.XInternAtom.restype, x.XInternAtom.argtypes = ctypes.c_ulong, [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
-x.XDefaultRootWindow.restype, x.XDefaultRootWindow.argtypes = ctypes.c_ulong, [ctypes.c_void_p]
-x.XChangeProperty.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_int,
-                              ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
-x.XCloseDisplay.argtypes = [ctypes.c_void_p]
-d = x.XOpenDisplay(os.environ["DISPLAY"].encode())
-value = open(sys.argv[1], "rb").read()
-x.XChangeProperty(d, x.XDefaultRootWindow(d), x.XInternAtom(d, b"_ICC_PROFILE", False), 6, 8, 0, value, len(value))
-x.XCloseDisplay(d)
-"""
-
-
 def _with_screen_profile(home: Path) -> tuple[str, ...]:
     """A command prefix (inside xvfb-run) that first gives the X server's root window an Adobe RGB screen
     profile, as colord does on a desktop with a wide-gamut monitor, then runs the rest."""
@@ -120,9 +105,8 @@ def _with_screen_profile(home: Path) -> tuple[str, ...]:
     from engine.icc_profiles import adobe_rgb_profile
 
     (home / "screen.icc").write_bytes(adobe_rgb_profile())
-    (home / "set_screen_profile.py").write_text(_SET_ROOT_PROPERTY)
-    return ("sh", "-c", f'"{sys.executable}" "{home / "set_screen_profile.py"}" "{home / "screen.icc"}" && exec "$@"',
-            "sh")
+    setter = Path(__file__).resolve().parents[1] / "tools" / "set_screen_profile.py"
+    return ("sh", "-c", f'"{sys.executable}" "{setter}" "{home / "screen.icc"}" && exec "$@"', "sh")
 
 
 def smoke_gui(label: str, user: str | None, home: Path, x11: bool = False) -> dict | None:

@@ -76,6 +76,18 @@ def read_history(path) -> tuple[dict[str, str], ...]:
     return events_of(_file_xmp(Path(path)))
 
 
+@contextmanager
+def _opened_quietly(path: Path):
+    """`path` opened by Pillow for its metadata (pixels not decoded), HEIF included, with Pillow's notes on
+    damaged EXIF kept off the terminal: filtered before opening, as Pillow reads the EXIF then."""
+    if path.suffix.lower() in HEIF_EXTENSIONS:
+        _register_heif()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        with Image.open(path) as img:
+            yield img
+
+
 def read_location(path) -> dict | None:
     """Where a file says it was taken, without decoding its pixels: {"latitude", "longitude" (degrees, from
     its EXIF GPS directory; None when only XMP holds them), "in": ["EXIF", "XMP"]}; None when it holds no
@@ -83,12 +95,8 @@ def read_location(path) -> dict | None:
     path = Path(path)
     gps: dict = {}
     try:
-        if path.suffix.lower() in HEIF_EXTENSIONS:
-            _register_heif()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # (before opening: Pillow reads the EXIF then)
-            with Image.open(path) as img:
-                gps = dict(img.getexif().get_ifd(GPS_IFD))
+        with _opened_quietly(path) as img:
+            gps = dict(img.getexif().get_ifd(GPS_IFD))
     except (OSError, ValueError, SyntaxError, struct.error, Image.DecompressionBombError) as e:
         log.info("%s: no EXIF read (%s)", path.name, e)
     where = gps_coordinates(gps)
@@ -101,15 +109,11 @@ def read_location(path) -> dict | None:
 def _file_xmp(path: Path) -> bytes | None:
     """A file's XMP packet, without decoding its pixels; None when it has none or cannot be read."""
     try:
-        if path.suffix.lower() in HEIF_EXTENSIONS:
-            _register_heif()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # (before opening: Pillow reads the EXIF then)
-            with Image.open(path) as img:
-                xmp = _read_xmp(img)
-                if xmp is None and img.format == "TIFF":
-                    packet = img.tag_v2.get(_XMP_TAG)
-                    xmp = packet if isinstance(packet, bytes) else None
+        with _opened_quietly(path) as img:
+            xmp = _read_xmp(img)
+            if xmp is None and img.format == "TIFF":
+                packet = img.tag_v2.get(_XMP_TAG)
+                xmp = packet if isinstance(packet, bytes) else None
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
         log.info("%s: no XMP read (%s)", path.name, e)
         return None

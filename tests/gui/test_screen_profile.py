@@ -95,18 +95,10 @@ def xvfb():
 
 
 def _set_root_property(display: str, name: bytes, value: bytes) -> None:
-    """What colord and `dispwin -I` do: the profile's bytes as the root window's property (CARDINAL, 8 bits)."""
-    x = ctypes.CDLL(ctypes.util.find_library("X11"))
-    x.XOpenDisplay.restype, x.XOpenDisplay.argtypes = ctypes.c_void_p, [ctypes.c_char_p]
-    x.XInternAtom.restype, x.XInternAtom.argtypes = ctypes.c_ulong, [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
-    x.XDefaultRootWindow.restype, x.XDefaultRootWindow.argtypes = ctypes.c_ulong, [ctypes.c_void_p]
-    x.XChangeProperty.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_int,
-                                  ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
-    d = x.XOpenDisplay(display.encode())
-    assert d, display
-    x.XChangeProperty(d, x.XDefaultRootWindow(d), x.XInternAtom(d, name, False), 6, 8, 0, value, len(value))
-    x.XCloseDisplay.argtypes = [ctypes.c_void_p]
-    x.XCloseDisplay(d)  # (flushes the request)
+    """What colord and `dispwin -I` do (tools/set_screen_profile.py)."""
+    from tools.set_screen_profile import set_root_property
+
+    set_root_property(display, name, value)
 
 
 def test_the_x11_root_window_s_profile_is_read_as_colord_sets_it(xvfb):

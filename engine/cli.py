@@ -137,9 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
     conv.add_argument("--raw", action="store_true", help="use the raw (non-EMA) weights of a training checkpoint")
     info = sub.add_parser("info", help="devices and versions, or how restored photos were made")
     info.add_argument("results", nargs="*", metavar="RESULT",
-                      help="restored photos: print how each was made, as it records (task, model, strength…)")
+                      help="restored photos or folders of them: print how each was made, as it records (task, "
+                           "model, strength…), and where it says it was taken")
     info.add_argument("--json", action="store_true",
-                      help="print JSON: one object, or one line per RESULT with what it records and its history")
+                      help="print JSON: one object, or one line per RESULT with what it records, its history and "
+                           "location")
     sub.add_parser("engine", help="run the engine worker (JSON lines on stdin/stdout; used by the GUI)")
     return parser
 
@@ -807,12 +809,13 @@ def cmd_info(args) -> int:
 
 
 def _results_info(paths: list[str], as_json: bool) -> int:
-    """How each result was made, from its record (`engine.imaging.provenance`), and where it says it was taken
-    (to check before sharing it); exit 1 if one records nothing."""
+    """How each result (a folder: each photo in it) was made, from its record (`engine.imaging.provenance`), and
+    where it says it was taken (to check before sharing it); exit 1 if one records nothing."""
     from engine.imaging import read_history, read_location, read_provenance
 
-    missing = 0
-    for raw in paths:
+    files, problems = _inputs_or_complain(paths, "no photos to look at")  # (a folder of results: each of them)
+    missing = len(problems)
+    for raw in map(str, files):
         record = read_provenance(raw)
         missing += not record
         history = read_history(raw) if record else ()

@@ -629,6 +629,10 @@ def test_no_location_and_no_record_make_results_for_sharing_also_when_saved_agai
     assert line["location"] is None and line["recorded"] == {}
     assert main(["info", str(tmp_path / "kept/phone (1).jpg")]) == 0
     assert "  Location        none (no GPS coordinates)" in capsys.readouterr().out
+    assert main(["info", str(tmp_path / "kept"), "--json"]) == 0  # a folder of results: each of them
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert sorted(Path(x["path"]).name for x in lines) == ["phone (1).jpg", "phone.jpg"]
+    assert main(["info", str(tmp_path / "nothing here")]) == 1
 
 
 def test_srgb_saves_a_wide_gamut_photo_in_srgb(tmp_path, tiny_model_path):

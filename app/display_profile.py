@@ -6,11 +6,15 @@ Only where the system tells applications the screen's profile and leaves the con
 sessions, through the `_ICC_PROFILE` property of the root window (the "ICC Profiles in X" convention), which
 colord with GNOME or KDE, and `dispwin -I`, set; the first screen's profile.
 
-macOS converts every window from sRGB to its screen itself, and so do Wayland compositors that manage
-colour (X11 windows in a Wayland session included): converting here too would apply the profile twice, so
-nothing is done there. Nor on Windows, where Windows 11's automatic colour management may convert an
-application's sRGB itself, and which cannot be tried here. The app's own colours (theme, labels) are not
-converted, only photos.
+Not elsewhere, each for its reason:
+- Wayland: no standard way yet for an application to learn the screen's profile; a compositor that manages
+  colour (KDE Plasma 6 with a profile set) converts windows, X11 ones included, itself, and converting here
+  as well would apply the profile twice. Photos show as their sRGB numbers otherwise.
+- macOS: Qt 6 paints into the screen's own colour space without telling macOS that the pixels are sRGB
+  (QTBUG-47660), so photos show as their sRGB numbers there, oversaturated on a Display P3 Mac. Telling it
+  (the window tagged sRGB through AppKit) cannot be tried here, and a wrong AppKit call crashes the app.
+- Windows: Windows 11's automatic colour management may convert an application's sRGB itself; not tried.
+The app's own colours (theme, labels) are not converted, only photos.
 """
 
 from __future__ import annotations

@@ -95,7 +95,7 @@ class SettingsDialog(QDialog):
         self.screen_profile = QCheckBox("Show photos through the screen's colour profile")
         self.screen_profile.setToolTip(
             "On a wide-gamut or calibrated monitor, photos are converted to its colour profile, as colour-managed "
-            "viewers show them (on X11 desktops; macOS and Wayland desktops do this themselves).")
+            "viewers show them. X11 desktops only (see About for the profile in use).")
         display.addRow("Screen colours", self.screen_profile)
         self.remove_location = QCheckBox("Remove location (GPS) from results")
         self.remove_location.setToolTip("For results you share: the GPS coordinates the camera or phone recorded "

@@ -50,6 +50,14 @@ def test_a_saved_preset_fills_the_fields_again_and_ok_applies_it(dialog, data_di
     assert reopened.preset.currentText() == "For the web"  # the fields match it when opened
 
 
+def test_the_preset_list_is_named_for_screen_readers_and_alt_p(dialog):
+    from PySide6.QtWidgets import QLabel
+
+    d = dialog()
+    assert d.preset.accessibleName() == "Preset"
+    assert any(label.buddy() is d.preset and label.text() == "&Preset" for label in d.findChildren(QLabel))
+
+
 def test_cancel_after_choosing_a_preset_changes_nothing(dialog):
     d = dialog()
     d.format.setCurrentIndex(d.format.findData("png"))

@@ -10,9 +10,10 @@ Not elsewhere, each for its reason:
 - Wayland: no standard way yet for an application to learn the screen's profile; a compositor that manages
   colour (KDE Plasma 6 with a profile set) converts windows, X11 ones included, itself, and converting here
   as well would apply the profile twice. Photos show as their sRGB numbers otherwise.
-- macOS: Qt 6 paints into the screen's own colour space without telling macOS that the pixels are sRGB
-  (QTBUG-47660), so photos show as their sRGB numbers there, oversaturated on a Display P3 Mac. Telling it
-  (the window tagged sRGB through AppKit) cannot be tried here, and a wrong AppKit call crashes the app.
+- macOS: reports differ on whether Qt 6 tells macOS that its windows hold sRGB, for macOS to convert them
+  (QTBUG-47660; projects on Qt 6 still tag their windows sRGB through AppKit to be sure). With no Mac here,
+  nothing is done: converting here when macOS converts too would apply the profile twice, and an untried
+  AppKit call can crash the app. If Qt does not tell it, photos show oversaturated on a Display P3 Mac.
 - Windows: Windows 11's automatic colour management may convert an application's sRGB itself; not tried.
 The app's own colours (theme, labels) are not converted, only photos.
 """

@@ -3,6 +3,9 @@ seconds, no network, instead of Retry's minutes of restoring on a CPU. The earli
 one is saved beside it (`name (1).jpg`) and becomes the photo's result. Only a lower strength than the
 result was saved with can be made this way (the view cannot show more either).
 
+Or save a copy of the result as other settings save results (a preset "For the web" after restoring with
+"Archive"), the same way: the copy is an extra file, and the photo's result stays what it is.
+
 During a batch the job waits for the photo being restored, then goes before the next one.
 """
 
@@ -17,12 +20,17 @@ from PySide6.QtCore import QObject, Signal
 from app.client.events import EngineError
 from app.queue_model import BatchQueue, ItemState, QueueItem, restored_file
 from app.runner import BatchRunner
-from app.settings import free_name
+from app.settings import Settings, free_name
 from app.tasks import TaskSet
 from engine import protocol as P
 
 AGAIN = "made from "  # the note's start for a result saved again
 STEP = 0.005  # strengths closer than this (the slider's half percent) are the same
+
+
+def can_copy(item: QueueItem | None) -> bool:
+    """Whether `item` has a result a copy can be made of (`ResaveService.request_copy`)."""
+    return item is not None and restored_file(item) is not None
 
 
 def can_resave(item: QueueItem | None, strength: float) -> bool:
@@ -58,6 +66,44 @@ class ResaveService(QObject):
         finally:
             self._busy.discard(item.id)
         (self.finished if done else self.failed).emit(item.id, said)
+
+    def request_copy(self, item: QueueItem, settings: Settings, label: str) -> None:
+        """Save a copy of `item`'s result as `settings` save results (a preset's folder, name, format, colour
+        and metadata: a web JPEG of an archive TIFF), at the strength it was saved with; the photo's result
+        stays what it is. Seconds, from the saved result (`engine.reblend`), no network."""
+        if item.id in self._busy or not can_copy(item):
+            return
+        self._busy.add(item.id)
+        self.started.emit(item.id)
+        self.tasks.spawn(self._run_copy(item, settings, label))
+
+    async def _run_copy(self, item: QueueItem, settings: Settings, label: str) -> None:
+        try:
+            done, said = await self._copy(item, settings, label)
+        finally:
+            self._busy.discard(item.id)
+        (self.finished if done else self.failed).emit(item.id, said)
+
+    async def _copy(self, item: QueueItem, settings: Settings, label: str) -> tuple[bool, str]:
+        runner = self.runner
+        earlier, saved = Path(item.output_path or ""), item.saved_strength
+        options = replace(runner.job_options(item, settings), strength=saved, from_result=str(earlier),
+                          from_strength=saved, as_copy=True)
+        job_id = runner.next_job_id(item.id)
+        try:
+            async with runner.engine_lock:
+                out = settings.output_path(Path(item.path), Path(item.root) if item.root else None)  # (free now)
+                await runner.engine.start()
+                await runner.engine.submit(item.path, str(out), options, job_id=job_id)
+                terminal = await runner.engine.wait_job(job_id)
+        except (EngineError, OSError, asyncio.TimeoutError) as exc:
+            return False, f"No copy of {item.name}'s result was saved: {exc}"
+        if isinstance(terminal, P.Failed):
+            return False, terminal.error.message
+        if not isinstance(terminal, P.Result):
+            return False, f"No copy of {item.name}'s result was saved (cancelled)."
+        return True, (f"Saved a copy of {earlier.name} as {terminal.output_path} ({label}); {item.name}'s result "
+                      f"is still {earlier.name}")
 
     async def _resave(self, item: QueueItem, strength: float) -> tuple[bool, str]:
         """(whether it was saved, what to tell)."""

@@ -340,8 +340,9 @@ class BatchRunner(QObject):
             await self.engine.configure(**changed)
             self._configured.update(changed)
 
-    def job_options(self, item: QueueItem | None = None) -> P.JobOptions:
-        s = self.settings
+    def job_options(self, item: QueueItem | None = None, settings: Settings | None = None) -> P.JobOptions:
+        """The engine's options for `item`, from the settings (or `settings`: a preset applied to them)."""
+        s = settings or self.settings
         fmt, depth = s.job_format()
         task = item.effective_task if item is not None else "auto"
         return P.JobOptions(model=None if s.model == "default" else s.model, quality=s.quality,  # type: ignore[arg-type]

@@ -165,6 +165,9 @@ class JobOptions:
     # blended over the photo, instead of restoring it (engine.reblend): no model, seconds
     from_result: str | None = None
     from_strength: float = 1.0
+    # With from_result: a copy of it in this job's format, bit depth, colour space and metadata choices (a web
+    # JPEG of an archive TIFF), at `strength`, instead of the earlier result's own form
+    as_copy: bool = False
 
     def __post_init__(self) -> None:
         _check_sampling(self.steps, self.tile, self.overlap)
@@ -172,6 +175,7 @@ class JobOptions:
             _check_abs(self.from_result, "options.from_result")
             _require(isinstance(self.from_strength, (int, float)) and 0.0 < self.from_strength <= 1.0,
                      "options.from_strength must be in (0, 1]")
+        _require(not self.as_copy or self.from_result is not None, "options.as_copy needs options.from_result")
         _require(1 <= self.jpeg_quality <= 100, "options.jpeg_quality must be in 1..100")
         _require(isinstance(self.strength, (int, float)) and 0.0 <= self.strength <= 1.0,
                  "options.strength must be in 0..1")

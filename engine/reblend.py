@@ -32,12 +32,17 @@ log = logging.getLogger("engine.reblend")
 def reblend_file(input_path: str | os.PathLike, result_path: str | os.PathLike, output_path: str | os.PathLike,
                  saved_strength: float, strength: float, *, task: str = "auto", jpeg_quality: int = 95,
                  overwrite: bool = False, remove_location: bool = False, record: bool = True,
+                 copy: bool = False, format: str | None = None, bit_depth: int | None = None, srgb: bool = False,
                  cancel: CancelToken | None = None,
                  on_progress: Callable[[Progress], None] | None = None) -> RestoreResult:
     """Write `output_path`: the photo `input_path` at `strength` (0 ≤ strength ≤ saved_strength; 0 is the
     original), from its earlier result `result_path`, saved at `saved_strength` (0 < saved_strength ≤ 1).
     The result must still be the photo's size: an edited or replaced one is refused. `task` is recorded
-    (unless not `record`); the metadata is the photo's, so `remove_location` applies as in a restore."""
+    (unless not `record`); the metadata is the photo's, so `remove_location` applies as in a restore.
+    Saved as the earlier result was (format, depth, colour space), unless `copy`: a copy of it in another
+    form (a web JPEG of an archive TIFF), in `format` (None: from `output_path`'s extension, else as the
+    photo), `bit_depth` and, with `srgb`, in sRGB, as a restore with those options saves. A copy holds what
+    the result holds (a JPEG result's compression included)."""
     input_path, result_path, output_path = Path(input_path), Path(result_path), Path(output_path)
     if not 0.0 < saved_strength <= 1.0 or not 0.0 <= strength <= 1.0:
         raise InvalidRequestError(f"Invalid strengths: {strength:.0%} from a result saved at {saved_strength:.0%}.")
@@ -76,42 +81,46 @@ def reblend_file(input_path: str | os.PathLike, result_path: str | os.PathLike, 
             f"'{result_path.name}' ({rw}×{rh}) is no longer the size of its photo ({w}×{h}): edited or replaced "
             "since? Retry restores the photo again.")
     timings = {"read": time.perf_counter() - t0}
+    # the form it is saved in: the earlier result's, or the one asked for; a result saved in sRGB (for the
+    # web) the first time is tagged sRGB while the photo has its own space
+    in_srgb = srgb if copy else img.own_space is not None and earlier.own_space is None
     rgb = _beyond_srgb_as_saved(earlier, img)
     if img.alpha is not None and earlier.alpha is None:  # the first save flattened it onto white (JPEG, BMP): so
         # is the photo, and the blend of the two is what a direct save would have flattened
         img = replace(img, rgb=imaging.over_white(img.rgb, img.alpha), alpha=None)
     blend_over(rgb, img.rgb, min(1.0, strength / saved_strength))
-    # saved in sRGB (for the web) the first time: the result is tagged sRGB while the photo has its own space
-    srgb = img.own_space is not None and earlier.own_space is None
     img = replace(img, rgb=np.empty((0, 0, 3), np.float32), exif=imaging.with_software(img.exif, SOFTWARE))
     if cancel is not None:
         cancel.check()
     stage("save")
     t1 = time.perf_counter()
-    written = imaging.write_image(output_path, rgb, img, format=earlier.format, quality=jpeg_quality,
-                                  bit_depth=earlier.bit_depth if earlier.bit_depth in (8, 16) else None,
-                                  alpha=img.alpha, overwrite=overwrite, srgb=srgb, location=not remove_location,
+    if not copy:
+        format, bit_depth = earlier.format, earlier.bit_depth if earlier.bit_depth in (8, 16) else None
+    written = imaging.write_image(output_path, rgb, img, format=format, quality=jpeg_quality, bit_depth=bit_depth,
+                                  alpha=img.alpha, overwrite=overwrite, srgb=in_srgb, location=not remove_location,
                                   provenance=_provenance(recorded, earlier.xmp, input_path.name, digest,
-                                                         result_path.name, task, saved_strength, strength)
+                                                         result_path.name, task, saved_strength, strength,
+                                                         copy=copy)
                                   if record else None)
     timings["write"] = time.perf_counter() - t1
     timings["total"] = time.perf_counter() - t0
-    log.info("%s saved again at %.0f%% (from %.0f%%) as %s", input_path.name, 100 * strength,
-             100 * saved_strength, written.name)
+    log.info("%s saved %s at %.0f%% (from %.0f%%) as %s", input_path.name, "as a copy" if copy else "again",
+             100 * strength, 100 * saved_strength, written.name)
     return RestoreResult(str(input_path), str(written), task, "", "", 0, w, h, timings, requested_task=task,
                          fullres="")
 
 
 def _provenance(recorded: dict[str, str], earlier_xmp: bytes | None, photo: str, digest: str, result: str, task: str,
-                saved_strength: float, strength: float) -> imaging.Provenance:
+                saved_strength: float, strength: float, copy: bool = False) -> imaging.Provenance:
     """The earlier result's record (model, seed, path...; read before its pixels) at the new strength: how
     the pixels were made has not changed, only how much of them is kept."""
     record = {**recorded, "Software": SOFTWARE, "Strength": f"{strength:.4g}", "Photo": photo, "PhotoSHA256": digest}
     if task != "auto":
         record.setdefault("Task", task)
     record = {k: v for k, v in record.items() if k in imaging.provenance.FIELDS}
-    return imaging.Provenance(record, f"saved {photo} again at strength {strength:.0%} from {result} "
-                                      f"(saved at {saved_strength:.0%})", imaging.provenance.events_of(earlier_xmp))
+    event = (f"saved {photo} as a copy of {result} at strength {strength:.0%}" if copy else
+             f"saved {photo} again at strength {strength:.0%} from {result} (saved at {saved_strength:.0%})")
+    return imaging.Provenance(record, event, imaging.provenance.events_of(earlier_xmp))
 
 
 def _beyond_srgb_as_saved(earlier: imaging.ImageData, photo: imaging.ImageData) -> np.ndarray:
@@ -119,8 +128,10 @@ def _beyond_srgb_as_saved(earlier: imaging.ImageData, photo: imaging.ImageData) 
 
     A photo in a wider space is restored in sRGB numbers clipped to sRGB, and its colours beyond sRGB are
     put back on writing (`working_space`): blended over the photo's clipped numbers, the result's must
-    carry what lies beyond sRGB in it, less what writing puts back, or a saturated colour would come out
-    as clipped. (A result saved in sRGB has none: its numbers are the blend itself.)"""
+    carry what lies beyond sRGB in it, less what writing put back, or a saturated colour would come out
+    as clipped. (A result saved in sRGB has none, nor had the photo's put back: its numbers are the blend
+    itself.) This holds whichever space the new file is written in: a copy in sRGB is the blend of the
+    same numbers, brought within sRGB."""
     rgb = earlier.rgb
     if earlier.own_space is None or photo.own_space is None:
         return rgb

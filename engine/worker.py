@@ -426,18 +426,20 @@ class Worker:
             self._idle.set()
 
     def _reblend(self, job: Job) -> P.Result:
-        """The photo saved again from its earlier result at another strength (`engine.reblend`)."""
+        """The photo saved again from its earlier result at another strength, or as a copy of it in this job's
+        form (`engine.reblend`)."""
         from engine.reblend import reblend_file
 
         msg, o = job.submit, job.submit.options
         assert o.from_result is not None
         self.channel.send(P.Started(msg.job_id, "", self._device_name(), 0,
                                     {"strength": float(o.strength), "from_result": o.from_result,
-                                     "from_strength": float(o.from_strength)}))
+                                     "from_strength": float(o.from_strength), "as_copy": o.as_copy}))
         _check_paths(msg.input_path, msg.output_path)
         res = reblend_file(msg.input_path, o.from_result, msg.output_path, o.from_strength, o.strength, task=o.task,
                            jpeg_quality=o.jpeg_quality, overwrite=o.overwrite, remove_location=o.remove_location,
-                           record=o.record, cancel=job.token,
+                           record=o.record, copy=o.as_copy, format=o.format.upper() if o.format else None,
+                           bit_depth=o.bit_depth, srgb=o.srgb, cancel=job.token,
                            on_progress=lambda p: job.reporter.update(p.stage, 0, 0, 0, 0, p.fraction))
         job.reporter.update("save", 0, 0, 0, 0, 1.0)
         return P.Result(msg.job_id, res.output_path, res.width, res.height, self._device_name(), "", 0, res.task,

@@ -135,3 +135,46 @@ def test_a_transparent_photo_whose_result_was_flattened_onto_white_is_blended_as
     _restore(tiny_model, src, tmp_path / "direct.bmp", format="BMP", strength=0.5)
     reblend_file(src, tmp_path / "full.bmp", tmp_path / "again.bmp", 1.0, 0.5)
     assert np.abs(_pixels(tmp_path / "again.bmp") - _pixels(tmp_path / "direct.bmp")).max() <= 1
+
+
+def test_a_copy_in_another_form_is_what_a_restore_with_those_options_saves(tiny_model, tmp_path):
+    """An archive result (16-bit TIFF in the photo's Adobe RGB) copied for the web (8-bit PNG in sRGB) is the
+    direct sRGB save; and a copy of that sRGB result into the photo's own space is the direct save there."""
+    import io
+
+    from PIL import ImageCms
+
+    from engine import imaging
+
+    src = tmp_path / "dslr.png"
+    pixels = np.full((40, 48, 3), (90, 120, 60), np.uint8)
+    pixels[:, 36:] = (100, 200, 90)  # a green beyond sRGB, well inside Adobe RGB: the excess is in play
+    Image.fromarray(pixels).save(src, icc_profile=adobe_rgb_profile())
+    assert imaging.read_image(src).own_space.beyond_srgb() > 0.2
+    archive = _restore(tiny_model, src, tmp_path / "archive.tif", format="TIFF", bit_depth=16).output_path
+    direct = _restore(tiny_model, src, tmp_path / "direct.png", srgb=True).output_path
+    copy = reblend_file(src, archive, tmp_path / "web.png", 1.0, 1.0, copy=True, srgb=True)
+    assert (copy.width, copy.height, copy.nfe) == (48, 40, 0)
+    web = Image.open(copy.output_path)
+    assert web.format == "PNG" and web.mode == "RGB"  # (8 bits: the photo's depth, as a direct save)
+    assert ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(web.info["icc_profile"]))
+                                          ).startswith("sRGB")
+    assert np.abs(_pixels(copy.output_path) - _pixels(direct)).max() <= 1
+    own = _restore(tiny_model, src, tmp_path / "own.tif", format="TIFF").output_path
+    back = reblend_file(src, direct, tmp_path / "back.tif", 1.0, 1.0, copy=True, format="TIFF")
+    assert Image.open(back.output_path).info["icc_profile"] == adobe_rgb_profile()
+    assert np.abs(_pixels(back.output_path) - _pixels(own)).max() <= 1  # as restored into the photo's space
+
+
+def test_a_copy_follows_the_metadata_choices_and_says_it_is_a_copy(tiny_model, tmp_path):
+    from engine import imaging
+    from tests.test_imaging import make_exif
+
+    src = tmp_path / "p.jpg"
+    Image.new("RGB", (48, 40), (90, 120, 60)).save(src, exif=make_exif())
+    first = _restore(tiny_model, src, tmp_path / "p.tif", format="TIFF").output_path
+    shared = reblend_file(src, first, tmp_path / "p_web.jpg", 1.0, 1.0, copy=True, remove_location=True)
+    assert Image.open(shared.output_path).format == "JPEG"  # (from the name)
+    assert imaging.read_location(shared.output_path) is None and imaging.read_location(first) is not None
+    assert imaging.read_history(shared.output_path)[-1]["parameters"] == "saved p.jpg as a copy of p.tif at strength 100%"
+    assert imaging.read_provenance(shared.output_path)["Task"] == "haze"

@@ -236,6 +236,8 @@ def test_a_result_is_saved_again_at_a_lower_strength_without_the_network(worker:
         P.JobOptions(from_result=str(tmp_path / "full.png"), from_strength=0.0)
     with pytest.raises(P.ProtocolError, match="from_result"):
         P.JobOptions(from_result="full.png")
+    with pytest.raises(P.ProtocolError, match="as_copy needs"):
+        P.JobOptions(as_copy=True)  # a copy of what?
 
 
 def test_srgb_job_option_saves_in_srgb(worker: WorkerProcess, tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import theme, window_state
+from app import presets, theme, window_state
 from app.display_profile import system_profile
 from app.images import ImageLoader, use_display_profile
 from app.models_service import ModelService
@@ -46,9 +46,9 @@ from app.qt_queue import (
     sort_key,
 )
 from app.queue_model import FINISHED, ItemState, QueueItem, restored_file
-from app.resave import back_to_earlier, can_resave
+from app.resave import back_to_earlier, can_copy, can_resave
 from app.runner import RESTORE_AGAIN_HINT, BatchRunner
-from app.settings import TASK_LABELS
+from app.settings import TASK_LABELS, Settings
 from app.widgets.about_dialog import AboutDialog
 from app.widgets.compare_panel import ComparePanel
 from app.widgets.drop_zone import DropZone, mime_local_paths
@@ -667,6 +667,7 @@ class MainWindow(QMainWindow):
         if len(backs) == 1:
             label = f"Back to {Path(backs[0].previous[-1][0]).name} ({backs[0].previous[-1][1]:.0%})"
         menu.addAction(label, lambda: self.back_to_earlier(backs)).setEnabled(bool(backs))
+        self._fill_copy_menu(menu.addMenu("Save a copy with"), [i for i in items if can_copy(i)])
         menu.addSeparator()
         menu.addAction("Restore next", self.restore_next).setEnabled(any(i.state not in FINISHED for i in items))
         menu.addAction(self.retry_action)
@@ -676,6 +677,27 @@ class MainWindow(QMainWindow):
         if first.state is ItemState.FAILED:
             menu.addAction("Error details…", lambda: self.show_item_error(first))
         menu.popup(self.table.viewport().mapToGlobal(pos))
+
+    def _fill_copy_menu(self, menu: QMenu, items: list[QueueItem]) -> None:
+        """"Save a copy with" the current settings or a preset (app.presets): another form of the results."""
+        menu.setEnabled(bool(items))
+        menu.setToolTip("A copy of each selected photo's result, saved as these settings save results (folder, "
+                        "name, format, colour, metadata), from the saved result: seconds, no restoring.")
+        menu.setToolTipsVisible(True)
+        menu.addAction("Current settings", lambda: self.save_copies(items, self.settings, "current settings"))
+        saved = presets.load()
+        if saved:
+            menu.addSeparator()
+        for name in sorted(saved, key=str.casefold):
+            menu.addAction(name, lambda n=name: self.save_copies(items, presets.applied(self.settings, saved[n]),
+                                                                   f"preset {n}"))
+
+    def save_copies(self, items: list[QueueItem], settings: Settings, label: str) -> None:
+        """A copy of each of `items`' results as `settings` save results (ResaveService.request_copy)."""
+        for item in items:
+            self.panel.resave.request_copy(item, settings, label)
+        if items and self.runner.running:
+            self.statusBar().showMessage(f"The copies are saved after the photo being restored ({label}).", 10000)
 
     def _say_strength(self, running: bool) -> None:
         """A batch saved below 100% is worth saying as it starts: the slider may have been moved to tone one

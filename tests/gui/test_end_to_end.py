@@ -134,6 +134,55 @@ def test_a_result_is_saved_again_at_the_strength_on_the_slider(qtbot, aloop, tmp
         qtbot.waitUntil(done.done, timeout=15_000)
 
 
+def test_a_copy_of_a_result_is_saved_as_a_preset_says_and_the_result_stays(qtbot, aloop, tmp_path, tiny_model_path,
+                                                                           data_dir, monkeypatch):
+    """Restored as a PNG; then *Save a copy with → For the web* (a preset: JPEG, `_web`, no location, no
+    record) writes `p_web.jpg` beside it from the saved result, in the real engine; the photo's result is
+    still `p.png`. *Current settings* makes `p (1).png`."""
+    from PySide6.QtCore import QPoint
+    from PySide6.QtWidgets import QMenu
+
+    from app import presets
+    from app.settings import Settings
+    from engine import imaging
+
+    photo = make_photo(tmp_path / "shoot" / "p.png", size=(48, 40), colour=(40, 90, 160))
+    web = Settings(format="jpeg", jpeg_quality=85, name_suffix="_web", remove_location=True, record=False)
+    presets.save({"For the web": presets.values_of(web)})
+    window, runner, queue = real_window(qtbot, tiny_model_path)
+    try:
+        drop(window, [photo])
+        qtbot.waitUntil(lambda: len(queue) == 1, timeout=10_000)
+        item = queue[0]
+        queue.set_task(item, "haze")
+        qtbot.waitUntil(window.start_action.isEnabled, timeout=5_000)
+        window.start_action.trigger()
+        qtbot.waitUntil(lambda: item.state is ItemState.DONE and not runner.running, timeout=60_000)
+        result = tmp_path / "shoot" / "restored" / "p.png"
+        assert item.output_path == str(result)
+
+        menus = []
+        monkeypatch.setattr(QMenu, "popup", lambda self, *_a: menus.append(self))
+        window.select_row(0)
+        window._context_menu(QPoint(5, 5))
+        copies = next(a.menu() for a in menus[-1].actions() if a.text() == "Save a copy with")
+        assert [a.text() for a in copies.actions() if a.text()] == ["Current settings", "For the web"]
+        next(a for a in copies.actions() if a.text() == "For the web").trigger()
+        copy = tmp_path / "shoot" / "restored" / "p_web.jpg"
+        qtbot.waitUntil(copy.exists, timeout=30_000)
+        qtbot.waitUntil(lambda: "Saved a copy of p.png" in window.statusBar().currentMessage(), timeout=10_000)
+        assert Image.open(copy).format == "JPEG" and imaging.read_provenance(copy) == {}
+        assert item.output_path == str(result) and imaging.read_provenance(result)["Task"] == "haze"
+        assert Image.open(copy).size == Image.open(result).size  # (its pixels: tests/test_reblend.py)
+        next(a for a in copies.actions() if a.text() == "Current settings").trigger()
+        qtbot.waitUntil((tmp_path / "shoot" / "restored" / "p (1).png").exists, timeout=30_000)
+        assert imaging.read_history(tmp_path / "shoot" / "restored" / "p (1).png")[-1]["parameters"] == (
+            "saved p.png as a copy of p.png at strength 100%")
+    finally:
+        done = asyncio.ensure_future(runner.shutdown())
+        qtbot.waitUntil(done.done, timeout=15_000)
+
+
 def test_photos_restored_by_an_earlier_run_are_found_by_the_real_engine(qtbot, aloop, tmp_path, tiny_model_path,
                                                                         stub):
     """The command line restored p.png, then saved it again at 50%; in the window (empty queue), adding the

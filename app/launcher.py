@@ -1,5 +1,5 @@
 """The one program's entry point: `hourglass` (no arguments) or `hourglass gui` opens the window; every
-other subcommand (`restore`, `detect`, `models`, `info`, `convert`, `engine`) goes to the engine's command
+other subcommand (`restore`, `detect`, `models`, `info`, `convert`, `copy`, `engine`) goes to the engine's command
 line before Qt is imported, so a frozen build is a single executable that is also its own engine.
 """
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-CLI_COMMANDS = frozenset({"restore", "detect", "models", "info", "convert", "engine"})
+CLI_COMMANDS = frozenset({"restore", "detect", "models", "info", "convert", "copy", "engine"})
 GUI_COMMAND = "gui"
 
 

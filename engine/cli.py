@@ -1,4 +1,5 @@
-"""`hourglass` command line: restore, detect, models, info (and `engine`, the worker process).
+"""`hourglass` command line: restore, detect, models, info, copy (`engine.cli_copy`), and `engine`, the worker
+process.
 
 Exit codes: 0 all photos restored (or found already fine), 1 some photo failed, 2 bad usage or no model,
 130 interrupted.
@@ -121,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_restore(sub)
     _add_detect(sub)
+    from engine import cli_copy  # (it imports this module's helpers)
+
+    cli_copy.add_parser(sub)
     models = sub.add_parser("models", help="list models, or import an official checkpoint")
     msub = models.add_subparsers(dest="models_command")
     msub.add_parser("list", help="list the models Hourglass can find (default)")
@@ -854,8 +858,10 @@ def main(argv: list[str] | None = None) -> int:
         from engine.worker import main as worker_main
 
         return worker_main()
+    from engine.cli_copy import cmd_copy
+
     handlers = {"restore": cmd_restore, "detect": cmd_detect, "models": cmd_models, "convert": cmd_convert,
-                "info": cmd_info}
+                "info": cmd_info, "copy": cmd_copy}
     try:
         return handlers[args.command](args)
     except KeyboardInterrupt:

@@ -1,7 +1,7 @@
 """PyInstaller entry point of the frozen Hourglass: one executable that is the GUI, the CLI and the engine.
 
 `app.launcher.main` chooses before anything heavy is imported: no arguments, `gui` or photo paths open the
-window (Qt, never torch); `engine`, `restore`, `models`, `info` and `convert` go to `engine.cli` (torch,
+window (Qt, never torch); `engine`, `restore`, `detect`, `models`, `info`, `convert` and `copy` go to `engine.cli` (torch,
 never Qt). The GUI starts its engine as `sys.executable engine` (`app/client/launcher.py`).
 """
 

@@ -722,3 +722,54 @@ def test_info_tells_how_each_result_was_made_and_which_files_record_nothing(phot
     assert main(["info", str(again), "--json"]) == 0
     line = json.loads(capsys.readouterr().out)
     assert line["recorded"]["Photo"] == "a.png" and len(line["history"]) == 2
+
+
+def test_copy_makes_results_in_another_form_from_the_results_and_finds_their_photos_by_the_record(
+        tmp_path, tiny_model_path, capsys):
+    """`hourglass copy restored/ --format jpeg --suffix _web --no-location --no-record`: web copies of TIFF
+    results, each blended over the photo its record names (found above `restored/`), no model loaded."""
+    import shutil
+
+    from engine.imaging import read_location, read_provenance
+    from tests.test_imaging import make_exif
+
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    Image.new("RGB", (48, 40), (90, 120, 60)).save(shoot / "p.jpg", exif=make_exif())
+    Image.new("RGB", (40, 32), (150, 90, 40)).save(shoot / "q.jpg")
+    assert main(["restore", str(shoot), "--model", str(tiny_model_path), "--steps", "1", "--task", "haze",
+                 "--format", "tiff", "--strength", "80"]) == 0
+    restored = shoot / "restored"
+    web = ["copy", str(restored), "--format", "jpeg", "--suffix", "_web", "--no-location", "--no-record", "--json"]
+    capsys.readouterr()
+    assert main(web) == 0
+    lines = {Path(x["path"]).name: x for x in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert {k: v["status"] for k, v in lines.items()} == {"p.tif": "copied", "q.tif": "copied"}
+    assert lines["p.tif"]["photo"] == str(shoot / "p.jpg") and lines["p.tif"]["strength"] == 0.8
+    copy = restored / "p_web.jpg"
+    assert Image.open(copy).format == "JPEG" and read_provenance(copy) == {} and read_location(copy) is None
+    assert read_location(restored / "p.tif") is not None  # the result itself is untouched
+    assert main(web) == 0  # a rerun keeps what the first made
+    assert {x["status"] for x in map(json.loads, capsys.readouterr().out.splitlines())} == {"kept"}
+
+    assert main(["copy", str(restored), "--format", "png"]) == 0  # no suffix, recorded: p.png, q.png beside them
+    capsys.readouterr()
+    assert main(["copy", str(restored), "--format", "png", "--json"]) == 0  # p.png is a copy: not copied again
+    out = capsys.readouterr()
+    assert {x["status"] for x in map(json.loads, out.out.splitlines())} == {"kept"}
+    assert "passed over 2 that record nothing and 2 copies in the folders" in out.err
+    assert main(["copy", str(restored / "p.tif"), "--strength", "90"]) == 1  # more than the result holds
+    assert main(["copy", str(restored / "p.tif"), "--format", "tiff"]) == 1  # the result itself
+    assert main(["copy", str(copy)]) == 1  # a copy made with --no-record records nothing
+    err = capsys.readouterr().err
+    assert "holds too little of the restoration for 90%" in err and "would be p.tif itself" in err
+    assert "records nothing of how it was made" in err
+
+    elsewhere = tmp_path / "archive"
+    shutil.move(restored, elsewhere)  # the results moved away from their photos
+    assert main(["copy", str(elsewhere / "q.tif"), "--suffix", "_2"]) == 1
+    assert "--photos DIR says where it is" in capsys.readouterr().err
+    assert main(["copy", str(elsewhere / "q.tif"), "--suffix", "_2", "--photos", str(shoot)]) == 0
+    assert (elsewhere / "q_2.jpg").exists()  # (as the photo: a JPEG)
+    (shoot / "q.jpg").write_bytes((shoot / "p.jpg").read_bytes())  # another photo under its name
+    assert main(["copy", str(elsewhere / "q.tif"), "--suffix", "_3", "--photos", str(shoot)]) == 1

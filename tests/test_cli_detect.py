@@ -143,6 +143,7 @@ def test_the_launcher_sends_detect_to_the_command_line():
     from app.launcher import wants_gui
 
     assert not wants_gui(["detect", "photo.jpg"])
+    assert not wants_gui(["copy", "restored/"])
 
 
 def recorded_clocks(monkeypatch) -> list:

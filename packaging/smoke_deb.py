@@ -174,6 +174,13 @@ def restore(label: str, user: str | None, home: Path) -> None:
           f"confidence {found.get('confidence')}" if found else f"rc={r.returncode}: {(r.stderr or r.stdout)[-1500:]}")
     r = run(launcher(user, user_env(home), "models"), timeout=300)
     check(r.returncode == 0 and "hourglass-diffuir-t" in r.stdout, f"{label}: `hourglass models` lists the bundled model")
+    copy = out / f"{Path(SAMPLE).stem}_web.png"
+    r = run(launcher(user, user_env(home), "copy", str(dst), "--format", "png", "--suffix", "_web", "--no-location",
+                     "--photos", str(src.parent)), timeout=300)
+    check(r.returncode == 0 and copy.is_file() and copy.read_bytes()[:4] == b"\x89PNG",
+          f"{label}: `hourglass copy {SAMPLE} --format png --suffix _web` makes a PNG copy of the result",
+          r.stderr.strip().splitlines()[-1] if r.returncode == 0 and r.stderr.strip() else
+          f"rc={r.returncode}: {(r.stderr or r.stdout)[-1500:]}")
 
 
 def avif_check(home: Path) -> None:

@@ -10,7 +10,8 @@ test checkpoint).
    writable for anyone else anyway) and records every file's size and mtime.
 3. As root and as an unprivileged user (created if needed), with an empty HOME, offscreen Qt and a minimal
    environment: `hourglass --smoke` (window shown, engine handshake, ping; timings), `hourglass restore` of a
-   bundled sample with `--quality fast` (a restored photo is written), `hourglass models`; as root also that
+   bundled sample with `--quality fast` (a restored photo is written), `hourglass models`, `hourglass copy` of
+   that result as a PNG; as root also that
    AVIF is written and read, that the engine saves a result again at a lower strength, that a 10-bit HDR HEIF is
    restored, that the zip of a downloaded model folder is
    imported, that killing the window with SIGKILL does not leave the engine running, and that a second

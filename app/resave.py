@@ -12,6 +12,7 @@ During a batch the job waits for the photo being restored, then goes before the 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -85,47 +86,49 @@ class ResaveService(QObject):
         (self.finished if done else self.failed).emit(item.id, said)
 
     async def _copy(self, item: QueueItem, settings: Settings, label: str) -> tuple[bool, str]:
-        runner = self.runner
         earlier, saved = Path(item.output_path or ""), item.saved_strength
-        options = replace(runner.job_options(item, settings), strength=saved, from_result=str(earlier),
+        options = replace(self.runner.job_options(item, settings), strength=saved, from_result=str(earlier),
                           from_strength=saved, as_copy=True)
+        root = Path(item.root) if item.root else None
+        terminal, why = await self._from_result(item, options, lambda: settings.output_path(Path(item.path), root),
+                                                f"No copy of {item.name}'s result was saved")
+        if terminal is None:
+            return False, why
+        return True, (f"Saved a copy of {earlier.name} as {terminal.output_path} ({label}); {item.name}'s result "
+                      f"is still {earlier.name}")
+
+    async def _from_result(self, item: QueueItem, options: P.JobOptions, where: Callable[[], Path],
+                           failed: str) -> tuple[P.Result | None, str]:
+        """Run a job made from `item`'s result, after the photo the batch is restoring and before the next
+        one, saving where `where()` says then (the batch may have saved beside it meanwhile): (its result,
+        '') or (None, why not, `failed` opening it)."""
+        runner = self.runner
         job_id = runner.next_job_id(item.id)
         try:
             async with runner.engine_lock:
-                out = settings.output_path(Path(item.path), Path(item.root) if item.root else None)  # (free now)
+                out = where()
                 await runner.engine.start()
                 await runner.engine.submit(item.path, str(out), options, job_id=job_id)
                 terminal = await runner.engine.wait_job(job_id)
         except (EngineError, OSError, asyncio.TimeoutError) as exc:
-            return False, f"No copy of {item.name}'s result was saved: {exc}"
+            return None, f"{failed}: {exc}"
         if isinstance(terminal, P.Failed):
-            return False, terminal.error.message
+            return None, terminal.error.message
         if not isinstance(terminal, P.Result):
-            return False, f"No copy of {item.name}'s result was saved (cancelled)."
-        return True, (f"Saved a copy of {earlier.name} as {terminal.output_path} ({label}); {item.name}'s result "
-                      f"is still {earlier.name}")
+            return None, f"{failed} (cancelled)."
+        return terminal, ""
 
     async def _resave(self, item: QueueItem, strength: float) -> tuple[bool, str]:
         """(whether it was saved, what to tell)."""
         runner = self.runner
         earlier, saved = Path(item.output_path or ""), item.saved_strength
         options = replace(runner.job_options(item), strength=strength, from_result=str(earlier), from_strength=saved)
-        job_id = runner.next_job_id(item.id)
-        try:
-            async with runner.engine_lock:  # after the photo the batch is restoring, before the next one
-                # numbered after the photo's own result name (p (2).jpg after p (1).jpg, not p (1) (1).jpg);
-                # chosen now: the batch may have saved beside it meanwhile
-                name = f"{Path(item.path).stem}{runner.settings.name_suffix}{earlier.suffix}"
-                out = free_name(earlier.with_name(name))
-                await runner.engine.start()
-                await runner.engine.submit(item.path, str(out), options, job_id=job_id)
-                terminal = await runner.engine.wait_job(job_id)
-        except (EngineError, OSError, asyncio.TimeoutError) as exc:
-            return False, f"{item.name} could not be saved again: {exc}"
-        if isinstance(terminal, P.Failed):
-            return False, terminal.error.message
-        if not isinstance(terminal, P.Result):
-            return False, f"{item.name} was not saved again (cancelled)."
+        # numbered after the photo's own result name (p (2).jpg after p (1).jpg, not p (1) (1).jpg)
+        name = f"{Path(item.path).stem}{runner.settings.name_suffix}{earlier.suffix}"
+        terminal, why = await self._from_result(item, options, lambda: free_name(earlier.with_name(name)),
+                                                f"{item.name} was not saved again")
+        if terminal is None:
+            return False, why
         new = Path(terminal.output_path)
         said = f"{item.name} saved again at {strength:.0%} strength as {new.name}; {earlier.name} ({saved:.0%}) is kept"
         current = runner.queue.get(item.id)

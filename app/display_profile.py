@@ -4,7 +4,8 @@ numbers of a photo look oversaturated on a Display P3 or Adobe RGB panel, and a 
 
 Only where the system tells applications the screen's profile and leaves the conversion to them: X11
 sessions, through the `_ICC_PROFILE` property of the root window (the "ICC Profiles in X" convention), which
-colord with GNOME or KDE, and `dispwin -I`, set; the first screen's profile.
+colord with GNOME or KDE, and `dispwin -I`, set (`_ICC_PROFILE_1`, … for the other screens): the profile of
+the screen the window is on, followed when it moves to another.
 
 Not elsewhere, each for its reason:
 - Wayland: no standard way yet for an application to learn the screen's profile; a compositor that manages
@@ -30,12 +31,15 @@ log = logging.getLogger("app.display_profile")
 MAX_PROFILE = 64 << 20  # larger than any display profile; a property this big is not one
 
 
-def system_profile(platform_name: str) -> bytes | None:
-    """The ICC profile of the screen, where this system leaves colour management to applications (see the
-    module's docstring); None elsewhere, or when no profile is set."""
+def system_profile(platform_name: str, screen: int = 0) -> bytes | None:
+    """The ICC profile of screen number `screen` (Qt's order, primary first, as the X convention numbers
+    them), where this system leaves colour management to applications (see the module's docstring); None
+    elsewhere, or when no profile is set. A screen without its own profile gets the first screen's, as
+    colour-managed X11 applications fall back."""
     try:
         if platform_name == "xcb" and not os.environ.get("WAYLAND_DISPLAY") and os.environ.get("DISPLAY"):
-            return x11_profile(os.environ["DISPLAY"])
+            display = os.environ["DISPLAY"]
+            return (x11_profile(display, screen) if screen else None) or x11_profile(display)
     except (OSError, AttributeError, ValueError) as exc:  # (a library without the function, a bad file...)
         log.info("display profile not read: %s", exc)
     return None

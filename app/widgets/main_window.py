@@ -383,16 +383,36 @@ class MainWindow(QMainWindow):
         dialog.open()
 
     def _use_screen_profile(self) -> str:
-        """Show photos through the screen's colour profile (app.display_profile), as the settings say."""
+        """Show photos through the colour profile of the screen the window is on (app.display_profile), as the
+        settings say."""
+        self._profile_screen = self._screen_number()
         if not self.settings.screen_profile:
             use_display_profile(None)
             return "off; photos are shown as sRGB"
-        return use_display_profile(system_profile(QGuiApplication.platformName()))
+        return use_display_profile(system_profile(QGuiApplication.platformName(), self._profile_screen))
+
+    def _screen_number(self) -> int:
+        screens, here = QGuiApplication.screens(), self.screen()
+        return screens.index(here) if here in screens else 0
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        handle = self.windowHandle()
+        if handle is not None and not getattr(self, "_follows_screen", False):
+            handle.screenChanged.connect(lambda _screen: self._screen_moved())
+            self._follows_screen = True
+
+    def _screen_moved(self) -> None:
+        """The window moved to another screen: its profile from now on, and the photos shown through it."""
+        if self.settings.screen_profile and self._screen_number() != self._profile_screen:
+            self._show_through_profile_again()
 
     def _screen_profile_changed(self, before: bool) -> None:
         """Thumbnails and the photo on view again, through the profile or not, when the setting changed."""
-        if self.settings.screen_profile == before:
-            return
+        if self.settings.screen_profile != before:
+            self._show_through_profile_again()
+
+    def _show_through_profile_again(self) -> None:
         self.screen_profile = self._use_screen_profile()
         self.images.request_thumbnails(list(self.queue))
         shown = self.queue.get(self.panel.shown_item) if self.panel.shown_item is not None else None

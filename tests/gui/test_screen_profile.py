@@ -75,6 +75,14 @@ def test_the_profile_is_read_only_where_the_system_leaves_colour_management_to_t
     assert display_profile.system_profile("xcb") is None and asked == [":5"]
 
 
+def test_a_second_screen_has_its_own_profile_or_the_first_one_s(monkeypatch):
+    profiles = {0: b"first", 1: b"second"}
+    monkeypatch.setattr(display_profile, "x11_profile", lambda display, screen=0: profiles.get(screen))
+    monkeypatch.setenv("DISPLAY", ":5")
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    assert [display_profile.system_profile("xcb", n) for n in (0, 1, 2)] == [b"first", b"second", b"first"]
+
+
 @pytest.fixture
 def xvfb():
     if shutil.which("Xvfb") is None or ctypes.util.find_library("X11") is None:
@@ -114,7 +122,7 @@ def test_the_x11_root_window_s_profile_is_read_as_colord_sets_it(xvfb):
 def test_the_window_shows_photos_through_the_screen_s_profile_as_set(make_window, qtbot, tmp_path, monkeypatch):
     from app.widgets import main_window
 
-    monkeypatch.setattr(main_window, "system_profile", lambda platform: adobe_rgb_profile())
+    monkeypatch.setattr(main_window, "system_profile", lambda platform, screen=0: adobe_rgb_profile())
     window = make_window()
     assert "Adobe RGB" in window.screen_profile
     window.add_paths([str(make_photo(tmp_path / "red.png", colour=(255, 0, 0)))])
@@ -138,3 +146,21 @@ def test_settings_say_which_profile_the_screen_setting_uses(qtbot):
     assert "Now: DELL U2720Q (calibrated)." in [label.text() for label in dialog.findChildren(QLabel)]
     assert [box.title() for box in dialog.findChildren(QGroupBox)] == ["Restoring", "Saving results", "Display"]
     assert dialog.screen_profile.isChecked()
+
+
+def test_moving_the_window_to_another_screen_shows_photos_through_that_screen_s_profile(make_window, qtbot, tmp_path,
+                                                                                         monkeypatch):
+    from app.widgets import main_window
+
+    monkeypatch.setattr(main_window, "system_profile",
+                        lambda platform, screen=0: adobe_rgb_profile() if screen == 0 else None)
+    window = make_window()
+    window.add_paths([str(make_photo(tmp_path / "red.png", colour=(255, 0, 0)))])
+    qtbot.waitUntil(lambda: window.compare.before is not None and _rgb(window.compare.before) == (219, 0, 0),
+                    timeout=TIMEOUT)
+    monkeypatch.setattr(window, "_screen_number", lambda: 1)  # (offscreen Qt has one screen: as if moved)
+    window._screen_moved()
+    qtbot.waitUntil(lambda: _rgb(window.compare.before) == (255, 0, 0), timeout=TIMEOUT)  # an sRGB screen
+    assert "none found" in window.screen_profile
+    window._screen_moved()  # the same screen again: nothing to do
+    assert window._profile_screen == 1

@@ -16,7 +16,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -443,18 +443,20 @@ def cmd_restore(args) -> int:
         bar.done(f"Interrupted: {ok} restored; the photo in progress was discarded.")
         return EXIT_INTERRUPTED
     elapsed = time.perf_counter() - start
-    summary = f"Restored {ok} of {len(files)} photo(s) in {elapsed:.1f} s"
-    if clean:
-        summary += f"; {clean} already fine (not restored)"
-    if kept:
-        summary += f"; {kept} kept from an earlier run (--overwrite restores them again)"
-    if failed or problems:
-        summary += f"; {len(failed)} failed"
-    if stopped:
-        summary += f"; {stopped} not attempted"
     if len(failed) > 1 and len(files) > 10:  # in a long log the failures have scrolled away: list them again
         print("Failed:\n" + "\n".join(f"  {line}" for line in failed), file=sys.stderr)
-    print(summary, file=sys.stderr)
+    return end_of_run(f"Restored {ok} of {len(files)} photo(s) in {elapsed:.1f} s",
+                      [f"{clean} already fine (not restored)" if clean else "",
+                       f"{kept} kept from an earlier run (--overwrite restores them again)" if kept else ""],
+                      failed, problems, after=[f"{stopped} not attempted" if stopped else ""])
+
+
+def end_of_run(first: str, notes: Sequence[str], failed: list[str], problems: list[str],
+               after: Sequence[str] = ()) -> int:
+    """Print a run's last line (`first`, its `notes`, how many failed, then `after`; empty ones left out) and
+    return its exit status: 1 when a photo failed or an input was a problem."""
+    parts = [first, *notes, f"{len(failed)} failed" if failed or problems else "", *after]
+    print("; ".join(part for part in parts if part), file=sys.stderr)
     return EXIT_FAILED if failed or problems else EXIT_OK
 
 
@@ -514,13 +516,8 @@ def _save_again(args, files: list[Path], outputs: list[tuple[Path, str]], proble
         if args.json:
             print(json.dumps({"path": str(path), "status": "saved_again", "output": res.output_path, "from": str(out),
                               "strength": strength, "from_strength": saved}), flush=True)
-    summary = f"Saved {done} of {len(files)} result(s) again at {strength:.0%} strength"
-    if kept:
-        summary += f"; {kept} saved at it before"
-    if failed or problems:
-        summary += f"; {len(failed)} failed"
-    print(summary, file=sys.stderr)
-    return EXIT_FAILED if failed or problems else EXIT_OK
+    return end_of_run(f"Saved {done} of {len(files)} result(s) again at {strength:.0%} strength",
+                      [f"{kept} saved at it before" if kept else ""], failed, problems)
 
 
 def _made_from_another_version(photo: Path, result: Path) -> str:

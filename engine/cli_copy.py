@@ -11,8 +11,6 @@ import sys
 from pathlib import Path
 
 from engine.cli import (
-    EXIT_FAILED,
-    EXIT_OK,
     EXIT_USAGE,
     ProgressBar,
     _exists,
@@ -20,6 +18,7 @@ from engine.cli import (
     _jpeg_quality,
     _percent,
     _unexpected,
+    end_of_run,
 )
 from engine.filetypes import clean_suffix
 
@@ -110,6 +109,10 @@ def cmd_copy(args) -> int:
         if args.json:
             print(json.dumps({"path": str(result), "status": status, **fields}), flush=True)
 
+    def fail(result: Path, why: str, **fields) -> None:
+        failed.append(f"{result}: {why}")
+        tell(result, "failed", f"FAILED {failed[-1]}", **{"error": why, **fields})
+
     for i, result in enumerate(files, 1):
         bar.photo(i, result.name)
         record = read_provenance(result)
@@ -122,14 +125,11 @@ def cmd_copy(args) -> int:
         if not why and strength > saved + 1e-6:
             why = f"it was saved at {saved:.0%} strength, which holds too little of the restoration for {strength:.0%}"
         if why:
-            failed.append(f"{result}: {why}")
-            tell(result, "failed", f"FAILED {failed[-1]}", error=why)
+            fail(result, why)
             continue
         out = output_path_for(photo, Path(args.output) if args.output else result.parent, fmt, args.suffix)
         if _exists(out) and same_file(out, result):
-            why = f"the copy would be {result.name} itself: give --suffix, --format or -o"
-            failed.append(f"{result}: {why}")
-            tell(result, "failed", f"FAILED {failed[-1]}", error=why)
+            fail(result, f"the copy would be {result.name} itself: give --suffix, --format or -o")
             continue
         if _exists(out) and not args.overwrite:
             kept += 1
@@ -141,20 +141,14 @@ def cmd_copy(args) -> int:
                                remove_location=args.no_location, record=not args.no_record, copy=True, format=fmt,
                                srgb=args.srgb)
         except HourglassError as exc:
-            failed.append(f"{result}: {exc}")
-            tell(result, "failed", f"FAILED {failed[-1]}", error=str(exc), code=exc.code)
+            fail(result, str(exc), code=exc.code)
             continue
         except Exception as exc:  # noqa: BLE001 - logged by _unexpected; one photo's bug must not end the run
-            failed.append(f"{result}: {_unexpected(exc, 'copying', result)}")
-            tell(result, "failed", f"FAILED {failed[-1]}", error=failed[-1], code="internal")
+            why = _unexpected(exc, "copying", result)
+            fail(result, why, error=f"{result}: {why}", code="internal")
             continue
         done += 1
         tell(result, "copied", f"ok     {result} -> {res.output_path} ({strength:.0%}, {res.timings['total']:.1f} s)",
              output=res.output_path, photo=str(photo), strength=strength)
-    summary = f"Copied {done} of {len(files)} result(s)"
-    if kept:
-        summary += f"; {kept} copied before"
-    if failed or problems:
-        summary += f"; {len(failed)} failed"
-    print(summary, file=sys.stderr)
-    return EXIT_FAILED if failed or problems else EXIT_OK
+    return end_of_run(f"Copied {done} of {len(files)} result(s)", [f"{kept} copied before" if kept else ""], failed,
+                      problems)

@@ -12,7 +12,7 @@ During a batch the job waits for the photo being restored, then goes before the 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -55,32 +55,28 @@ class ResaveService(QObject):
         return item_id in self._busy
 
     def request(self, item: QueueItem, strength: float) -> None:
-        if item.id in self._busy or not can_resave(item, strength):
-            return
-        self._busy.add(item.id)
-        self.started.emit(item.id)
-        self.tasks.spawn(self._run(item, round(strength, 2)))
-
-    async def _run(self, item: QueueItem, strength: float) -> None:
-        try:
-            done, said = await self._resave(item, strength)
-        finally:
-            self._busy.discard(item.id)
-        (self.finished if done else self.failed).emit(item.id, said)
+        if can_resave(item, strength):
+            strength = round(strength, 2)
+            self._start(item, lambda: self._resave(item, strength))
 
     def request_copy(self, item: QueueItem, settings: Settings, label: str) -> None:
         """Save a copy of `item`'s result as `settings` save results (a preset's folder, name, format, colour
         and metadata: a web JPEG of an archive TIFF), at the strength it was saved with; the photo's result
         stays what it is. Seconds, from the saved result (`engine.reblend`), no network."""
-        if item.id in self._busy or not can_copy(item):
+        if can_copy(item):
+            self._start(item, lambda: self._copy(item, settings, label))
+
+    def _start(self, item: QueueItem, job: Callable[[], Awaitable[tuple[bool, str]]]) -> None:
+        """Run `job` for `item` unless one runs for it already; say when it starts and how it ended."""
+        if item.id in self._busy:
             return
         self._busy.add(item.id)
         self.started.emit(item.id)
-        self.tasks.spawn(self._run_copy(item, settings, label))
+        self.tasks.spawn(self._run(item, job))
 
-    async def _run_copy(self, item: QueueItem, settings: Settings, label: str) -> None:
+    async def _run(self, item: QueueItem, job: Callable[[], Awaitable[tuple[bool, str]]]) -> None:
         try:
-            done, said = await self._copy(item, settings, label)
+            done, said = await job()
         finally:
             self._busy.discard(item.id)
         (self.finished if done else self.failed).emit(item.id, said)

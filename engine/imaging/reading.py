@@ -94,13 +94,15 @@ def read_location(path) -> dict | None:
     coordinates (or cannot be read). For checking a result before sharing it (`hourglass info`)."""
     path = Path(path)
     gps: dict = {}
+    xmp = None
     try:
-        with _opened_quietly(path) as img:
+        with _opened_quietly(path) as img:  # (once for both)
+            xmp = _xmp_of(img)
             gps = dict(img.getexif().get_ifd(GPS_IFD))
     except (OSError, ValueError, SyntaxError, struct.error, Image.DecompressionBombError) as e:
         log.info("%s: no EXIF read (%s)", path.name, e)
     where = gps_coordinates(gps)
-    found = (["EXIF"] if gps else []) + (["XMP"] if xmp_has_gps(_file_xmp(path)) else [])
+    found = (["EXIF"] if gps else []) + (["XMP"] if xmp_has_gps(xmp) else [])
     if not found:
         return None
     return {"latitude": where[0] if where else None, "longitude": where[1] if where else None, "in": found}
@@ -110,13 +112,18 @@ def _file_xmp(path: Path) -> bytes | None:
     """A file's XMP packet, without decoding its pixels; None when it has none or cannot be read."""
     try:
         with _opened_quietly(path) as img:
-            xmp = _read_xmp(img)
-            if xmp is None and img.format == "TIFF":
-                packet = img.tag_v2.get(_XMP_TAG)
-                xmp = packet if isinstance(packet, bytes) else None
+            return _xmp_of(img)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
         log.info("%s: no XMP read (%s)", path.name, e)
         return None
+
+
+def _xmp_of(img: Image.Image) -> bytes | None:
+    """An opened file's XMP packet (a TIFF's from its tag, where Pillow does not put it in `info`)."""
+    xmp = _read_xmp(img)
+    if xmp is None and img.format == "TIFF":
+        packet = img.tag_v2.get(_XMP_TAG)
+        xmp = packet if isinstance(packet, bytes) else None
     return xmp
 
 

@@ -37,8 +37,19 @@ STATE_LABELS = {
     ItemState.CANCELLED: "Cancelled",
 }
 SKIPPED_COLOUR = QColor("#607d8b")
+CHANGED_COLOUR = QColor("#ef6c00")  # restored, but the photo was edited since
+PHOTO_CHANGED = ("The photo has changed since it was restored (edited or replaced): its result was made from the "
+                 "earlier version. Retry restores it again; the result is kept.")
 STATE_COLOURS = {ItemState.DONE: QColor("#2e7d32"), ItemState.FAILED: QColor("#c62828"),
                  ItemState.CANCELLED: QColor("#8d6e63"), ItemState.RUNNING: QColor("#1565c0")}
+
+
+def state_text(item: QueueItem) -> str:
+    if item.state is ItemState.DONE and item.skipped:
+        return "Not needed"
+    if item.restored and item.photo_changed:
+        return "Done, photo changed"
+    return STATE_LABELS[item.state]
 
 
 def task_text(item: QueueItem) -> str:
@@ -176,7 +187,7 @@ class QueueTableModel(QAbstractTableModel):
             if col == COL_TASK:
                 return task_text(item)
             if col == COL_STATE:
-                return "Not needed" if item.state is ItemState.DONE and item.skipped else STATE_LABELS[item.state]
+                return state_text(item)
             if col == COL_PROGRESS:
                 return f"{item.progress:.0%}"
             if col == COL_ETA:
@@ -188,6 +199,8 @@ class QueueTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DecorationRole and col == COL_PHOTO:
             return self._thumbs.get(item.id)
         if role == Qt.ItemDataRole.ForegroundRole and col == COL_STATE:
+            if item.restored and item.photo_changed:
+                return CHANGED_COLOUR
             return SKIPPED_COLOUR if item.skipped and item.state is ItemState.DONE else STATE_COLOURS.get(item.state)
         if role == Qt.ItemDataRole.ToolTipRole:
             if col == COL_ETA and self._waiting_estimate(item):
@@ -202,6 +215,8 @@ class QueueTableModel(QAbstractTableModel):
                 return f"Detected automatically{unsure}; double-click to choose another degradation."
             if item.skipped and item.note:
                 return item.note
+            if col == COL_STATE and item.restored and item.photo_changed:
+                return PHOTO_CHANGED
             return item.path + photo_size_text(item)
         return None
 

@@ -85,6 +85,10 @@ class QueueItem:
     previous: list[list] = field(default_factory=list)
     width: int | None = None  # the photo's upright size, from the engine's analysis (for the batch's time left)
     height: int | None = None
+    # the photo's file as it was when restored ([size, mtime in ns], `file_stamp`): a photo edited since (in
+    # another app) no longer matches its result, which the queue then says (`BatchQueue.check_photos`)
+    photo_stamp: list[int] | None = None
+    photo_changed: bool = False
 
     @property
     def name(self) -> str:
@@ -160,6 +164,25 @@ def restored_file(item: QueueItem) -> str | None:
     return None
 
 
+def file_stamp(path: str | Path) -> list[int] | None:
+    """[size, mtime in ns] of a file, None when it cannot be read: what changes when a photo is edited or
+    replaced, as `make` and `rsync` judge it, without reading the file."""
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
+def photo_changed(item: QueueItem) -> bool:
+    """Whether a restored item's photo is no longer the file it was restored from (edited, replaced). A photo
+    that is gone is not "changed": the panel says it is gone."""
+    if not item.restored or not item.photo_stamp:
+        return False
+    now = file_stamp(item.path)
+    return now is not None and now != item.photo_stamp
+
+
 def detection_fields(task: str | None, confidence: float | None, scores: dict[str, float]) -> dict[str, Any]:
     """A queue item's fields for a detection: the answer, its score and the detector's next guess."""
     second_task, second_confidence = runner_up(task, scores) or (None, None)
@@ -203,6 +226,9 @@ _CHECKS: dict[str, Callable[[Any], bool]] = {
         isinstance(x, list) and len(x) == 3 and _text(x[0]) and _number_or_none(x[1]) and x[1] is not None
         and _text(x[2]) for x in v),
     "width": _size_or_none, "height": _size_or_none,
+    "photo_stamp": lambda v: v is None or (isinstance(v, list) and len(v) == 2 and all(
+        isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in v)),
+    "photo_changed": lambda v: isinstance(v, bool),
 }
 
 # (event, items): added | removed | changed | reset | reordered | saving (the save problem changed)
@@ -350,7 +376,7 @@ class BatchQueue:
             raise IllegalTransition(f"{item.name}: {item.state.value} → {state.value}")
         item.state = state
         if state in (ItemState.PENDING, ItemState.QUEUED):
-            item.progress, item.eta_s, item.stage = 0.0, None, ""
+            item.progress, item.eta_s, item.stage, item.photo_changed = 0.0, None, "", False
             if not changes.get("keep_error"):
                 item.error_code, item.error_message, item.error_detail, item.log_tail = None, "", "", []
         changes.pop("keep_error", None)
@@ -366,6 +392,20 @@ class BatchQueue:
                            elapsed_s=None)
         else:
             self.update(item, task=task)
+
+    def check_photos(self, items: Iterable[QueueItem] | None = None) -> list[QueueItem]:
+        """Look again whether restored photos were edited since (one `stat` each; the window asks when it is
+        activated, as the user comes back from the editor, and when it shows a photo). Returns the items whose
+        flag changed, which are announced."""
+        flipped = []
+        for item in list(self._items if items is None else items):
+            changed = photo_changed(item)
+            if changed != item.photo_changed:
+                item.photo_changed = changed
+                flipped.append(item)
+        if flipped:
+            self._emit("changed", flipped)
+        return flipped
 
     def update(self, item: QueueItem, *, persist: bool = True, **changes: Any) -> None:
         """Change fields other than the state (`persist=False` for progress ticks)."""

@@ -34,6 +34,7 @@ from app.queue_model import (
     ItemState,
     QueueItem,
     detection_fields,
+    file_stamp,
     restored_file,
 )
 from app.settings import Settings
@@ -422,6 +423,7 @@ class BatchRunner(QObject):
         job_id = self.next_job_id(item.id)
         options = self.job_options(item)
         self.queue.set_state(item, ItemState.RUNNING, output_path=str(out), note="")
+        stamp = file_stamp(photo)  # before the engine reads it: an edit while it runs makes the result stale
         self._current, self._current_since = (item.id, job_id), time.monotonic()
         since = self._current_since
         self._jobs[job_id] = item.id
@@ -440,14 +442,15 @@ class BatchRunner(QObject):
             self._jobs.pop(job_id, None)
         if self.queue.get(item.id) is None:  # removed while it ran
             return "removed"
-        outcome = await self._apply_terminal(item, terminal, options.strength)
+        outcome = await self._apply_terminal(item, terminal, options.strength, stamp)
         if outcome == "done" and isinstance(terminal, P.Result):  # (for the time left: `app.batch_eta`)
             self._restored.append(Restored(item.effective_task, time.monotonic() - since, photo_work(
                 terminal.width, terminal.height, item.effective_task, options.fullres, terminal.fullres)))
             self._estimator = None  # (fitted again when next asked)
         return outcome
 
-    async def _apply_terminal(self, item: QueueItem, terminal: P.Message, strength: float) -> str:
+    async def _apply_terminal(self, item: QueueItem, terminal: P.Message, strength: float,
+                              stamp: list[int] | None = None) -> str:
         if isinstance(terminal, P.Result):
             found: dict[str, Any] = {}
             if terminal.confidence is not None:  # the engine detected the task: show it in the column
@@ -460,7 +463,8 @@ class BatchRunner(QObject):
             note = "; ".join(terminal.warnings)
             self.queue.set_state(item, ItemState.DONE, progress=1.0, eta_s=None, output_path=terminal.output_path,
                                  elapsed_s=terminal.timings.get("total"), note=note, skipped=False,
-                                 saved_strength=strength, width=terminal.width or item.width,
+                                 saved_strength=strength, photo_stamp=stamp, photo_changed=False,
+                                 width=terminal.width or item.width,
                                  height=terminal.height or item.height, **found)
             return "done"
         if isinstance(terminal, P.Failed):
@@ -493,6 +497,7 @@ class BatchRunner(QObject):
             changes: dict[str, Any]
             earlier: dict[str, Any] = {}
             planned = self.settings.planned_output(Path(item.path), Path(item.root) if item.root else None)
+            stamp = file_stamp(item.path)
             try:
                 analysis = await self.engine.analyze(item.path, str(planned))
             except EngineError as exc:  # the photo could not be read, or the engine did not answer
@@ -507,7 +512,7 @@ class BatchRunner(QObject):
                 if analysis.width and analysis.height:
                     changes.update(width=analysis.width, height=analysis.height)
                 if analysis.earlier_path:
-                    earlier = restored_before(analysis, changes.get("detected_task"))
+                    earlier = {**restored_before(analysis, changes.get("detected_task")), "photo_stamp": stamp}
             if self.queue.get(item_id) is not None and item.state is ItemState.DETECTING:
                 if earlier:  # restored by an earlier run (a cleared queue, the CLI): shown, not restored again
                     self._queue_after_detect.discard(item_id)

@@ -172,6 +172,9 @@ class ComparePanel(QWidget):
         elif result_gone:  # moved to a library or deleted since: say so, not "not restored yet"
             self.caption.setText(f"{item.name}: its restored file is no longer at {item.output_path} (moved or "
                                  "deleted); Retry restores the photo again.")
+        elif after and item.photo_changed:
+            self.caption.setText(f"{item.name} has changed since it was restored (edited or replaced): {after} was "
+                                 "made from the earlier version. Retry restores it again (the result is kept).")
         elif after:
             saved = f"saved at {item.saved_strength:.0%} strength" if item.saved_strength < 0.995 else ""
             notes = "; ".join(x for x in (saved, item.note) if x)
@@ -388,7 +391,8 @@ def _shown_as(item: QueueItem) -> tuple:
     of it, should it not be shown), else its outcome."""
     if item.state not in FINISHED:
         return ("unfinished", _engine_reason(item))
-    return (item.state, item.output_path, item.skipped, item.note, item.error_message, item.saved_strength)
+    return (item.state, item.output_path, item.skipped, item.note, item.error_message, item.saved_strength,
+            item.photo_changed)
 
 
 def _engine_reason(item: QueueItem) -> str:

@@ -93,6 +93,7 @@ class MainWindow(QMainWindow):
         self._wire()
         if len(self.queue):  # the queue saved at the last close: thumbnails and a photo on view, as for an add
             self._on_queue_event("reset", list(self.queue))
+            self.check_photos()  # edited while Hourglass was closed
         if self.queue.load_problem:  # said once the window is up: the user expected the queue they left
             QTimer.singleShot(0, lambda: self.show_error("The saved queue could not be read in full",
                                                          self.queue.load_problem))
@@ -238,6 +239,9 @@ class MainWindow(QMainWindow):
         self.table.horizontalHeader().sectionClicked.connect(self.sort_queue)
         self.images.thumbnail_ready.connect(self.model.set_thumbnail)
         self.panel.message.connect(self.statusBar().showMessage)
+        app = QGuiApplication.instance()
+        if isinstance(app, QGuiApplication):
+            app.applicationStateChanged.connect(self._on_app_state)
         self.runner.running_changed.connect(lambda _r: self._refresh())
         self.runner.running_changed.connect(self._say_strength)
         self.runner.notice.connect(lambda text: self.statusBar().showMessage(text, 6000))
@@ -502,6 +506,21 @@ class MainWindow(QMainWindow):
                     self.panel.show_item(item)
         self._refresh()
 
+    def check_photos(self) -> None:
+        """Whether restored photos were edited since (on coming back to the window from an editor, and at
+        start): their rows and caption say so, and their thumbnails are made again."""
+        changed = [i for i in self.queue.check_photos() if i.photo_changed]
+        if not changed:
+            return
+        self.images.request_thumbnails(changed)
+        self.statusBar().showMessage(
+            f"{changed[0].name} has changed since it was restored: Retry restores it again" if len(changed) == 1
+            else f"{len(changed)} photos have changed since they were restored: Retry restores them again", 10000)
+
+    def _on_app_state(self, state: Qt.ApplicationState) -> None:
+        if state == Qt.ApplicationState.ApplicationActive:
+            self.check_photos()
+
     def _on_photos_added(self, new: list, remark: str) -> None:
         text = f"Added {len(new)} photo{'s' if len(new) != 1 else ''}"
         self.statusBar().showMessage(f"{text}; {remark}" if remark else text, 10000 if remark else 6000)
@@ -509,6 +528,7 @@ class MainWindow(QMainWindow):
     def _on_selection(self, *_args) -> None:
         item = self.current_item()
         if item is not None and item.id != self.panel.shown_item:
+            self.queue.check_photos([item])  # (edited since it was restored? the caption says so)
             self.panel.show_item(item)
         self._refresh()
 

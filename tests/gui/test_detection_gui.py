@@ -163,6 +163,7 @@ def test_a_photo_restored_by_an_earlier_run_is_shown_restored_not_restored_again
     done, pending = window.queue
     assert (done.state, done.output_path, done.saved_strength) == (ItemState.DONE, str(result), 0.6)
     assert done.effective_task == "rain" and not done.skipped  # restored as rain then, though detected as haze
+    assert done.photo_stamp == [before.stat().st_size, before.stat().st_mtime_ns]  # (edited later: said so)
     assert done.note.startswith("Restored before (as rain, tiny, 60% strength): before (1).jpg was found")
     assert "before.jpg was restored before: its result is shown" in window.statusBar().currentMessage()
     assert pending.state is ItemState.PENDING

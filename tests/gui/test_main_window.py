@@ -1053,3 +1053,53 @@ def test_the_queue_and_the_strength_slider_have_names_for_screen_readers(make_wi
     names = [QAccessible.queryAccessibleInterface(w).text(QAccessible.Text.Name)
              for w in (window.table, window.panel.strength)]
     assert names == ["Photo queue", "Strength"]
+
+
+def test_a_photo_edited_after_it_was_restored_is_said_to_have_changed(make_window, qtbot, photos):
+    """A photographer restores a batch, then edits one photo in another app (crops it, retouches it) and comes
+    back: its result was made from the earlier version, so the comparison no longer pairs like with like. The
+    row, its tooltip and the caption say so (on coming back to the window, at the next start, and when the
+    photo is chosen); an untouched photo and one that is gone are not flagged; Retry makes a new result from
+    the edited photo and keeps the old one."""
+    from PySide6.QtGui import QGuiApplication
+
+    from app.qt_queue import COL_STATE, PHOTO_CHANGED
+
+    _root, files = photos
+    window = make_window()
+    window.add_paths([str(files[0]), str(files[1])])
+    qtbot.waitUntil(lambda: len(window.queue) == 2, timeout=TIMEOUT)
+    window.runner.start()
+    wait_idle(qtbot, window)
+    edited, untouched = window.queue
+    assert edited.photo_stamp == [files[0].stat().st_size, files[0].stat().st_mtime_ns]
+    assert window.model.data(window.model.index(0, COL_STATE)) == "Done"
+    first_result = edited.output_path
+
+    make_photo(files[0], size=(12, 12), colour=(10, 200, 30))  # cropped and retouched elsewhere
+    os.utime(files[0], ns=(edited.photo_stamp[1] + 10**9,) * 2)
+    QGuiApplication.instance().applicationStateChanged.emit(Qt.ApplicationState.ApplicationActive)
+    assert edited.photo_changed and not untouched.photo_changed
+    assert window.model.data(window.model.index(0, COL_STATE)) == "Done, photo changed"
+    assert window.model.data(window.model.index(0, COL_STATE), Qt.ItemDataRole.ToolTipRole) == PHOTO_CHANGED
+    assert window.model.data(window.model.index(1, COL_STATE)) == "Done"
+    assert window.statusBar().currentMessage().startswith("a.jpg has changed since it was restored")
+    window.select_row(0)
+    assert window.panel.shown_item == edited.id
+    assert window.panel.caption.text().startswith("a.jpg has changed since it was restored (edited or replaced): "
+                                                  f"{first_result} was made from the earlier version.")
+
+    window.queue.flush()  # the next start sees it too, from the saved stamp
+    second = make_window()
+    assert [i.photo_changed for i in second.queue] == [True, False]
+
+    files[1].unlink()  # gone is not "changed": the panel says it is gone
+    window.queue.check_photos()
+    assert not untouched.photo_changed
+
+    window.retry_action.trigger()
+    qtbot.waitUntil(lambda: edited.state is ItemState.DONE and edited.output_path != first_result, timeout=TIMEOUT)
+    assert not edited.photo_changed and edited.photo_stamp[1] == files[0].stat().st_mtime_ns
+    assert Path(first_result).exists() and edited.previous[-1][0] == first_result
+    assert window.model.data(window.model.index(0, COL_STATE)) == "Done"
+    assert window.panel.caption.text().startswith(f"a.jpg → {edited.output_path}")

@@ -12,7 +12,7 @@ import pytest
 from gui_helpers import make_photo
 
 from app import files
-from app.queue_model import BatchQueue, IllegalTransition, ItemState, default_queue_path
+from app.queue_model import BatchQueue, IllegalTransition, ItemState, QueueItem, default_queue_path
 from app.settings import Settings, free_name
 
 
@@ -558,3 +558,20 @@ def test_the_system_appearance_sets_no_palette_of_its_own(qapp):
         assert calls == []
     finally:
         del qapp.setPalette
+
+
+def test_a_photo_stamp_that_does_not_fit_is_left_out_and_a_photo_without_one_is_never_flagged(data_dir, tmp_path):
+    """Queues saved before photos were stamped, or edited by hand, load; a restored item without a stamp is
+    never said to have changed (there is nothing to compare)."""
+    photo = tmp_path / "p.png"
+    photo.write_bytes(b"x")
+    good = {"path": str(photo), "state": "done", "output_path": str(tmp_path / "r.png"), "photo_stamp": [1, 5]}
+    assert QueueItem.from_json(good).photo_stamp == [1, 5]
+    for bad in ([1], [1, "2"], [True, 3], [-1, 3], "1,2", 7):
+        assert QueueItem.from_json({**good, "photo_stamp": bad}).photo_stamp is None
+    queue = BatchQueue(autosave=False)
+    queue._items = [QueueItem.from_json(good), QueueItem.from_json({**good, "photo_stamp": None})]
+    assert [i.name for i in queue.check_photos()] == ["p.png"]  # size 1, but not that mtime
+    assert [i.photo_changed for i in queue] == [True, False]
+    queue[0].photo_stamp = [photo.stat().st_size, photo.stat().st_mtime_ns]
+    assert queue.check_photos() == [queue[0]] and not queue[0].photo_changed

@@ -47,6 +47,8 @@ STATE_COLOURS = {ItemState.DONE: QColor("#2e7d32"), ItemState.FAILED: QColor("#c
 def state_text(item: QueueItem) -> str:
     if item.state is ItemState.DONE and item.skipped:
         return "Not needed"
+    if item.restored and item.replaced_from:
+        return "Done, photo replaced"
     if item.restored and item.photo_changed:
         return "Done, photo changed"
     return STATE_LABELS[item.state]
@@ -215,6 +217,8 @@ class QueueTableModel(QAbstractTableModel):
                 return f"Detected automatically{unsure}; double-click to choose another degradation."
             if item.skipped and item.note:
                 return item.note
+            if col == COL_STATE and item.restored and item.replaced_from:
+                return f"The photo's file holds its result; the photo as it was is kept at {item.replaced_from}."
             if col == COL_STATE and item.restored and item.photo_changed:
                 return PHOTO_CHANGED
             return item.path + photo_size_text(item)

@@ -89,6 +89,7 @@ class QueueItem:
     # another app) no longer matches its result, which the queue then says (`BatchQueue.check_photos`)
     photo_stamp: list[int] | None = None
     photo_changed: bool = False
+    replaced_from: str | None = None  # the photo's file holds its result (`app.replace`); the photo as it was
 
     @property
     def name(self) -> str:
@@ -228,7 +229,7 @@ _CHECKS: dict[str, Callable[[Any], bool]] = {
     "width": _size_or_none, "height": _size_or_none,
     "photo_stamp": lambda v: v is None or (isinstance(v, list) and len(v) == 2 and all(
         isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in v)),
-    "photo_changed": lambda v: isinstance(v, bool),
+    "photo_changed": lambda v: isinstance(v, bool), "replaced_from": _text_or_none,
 }
 
 # (event, items): added | removed | changed | reset | reordered | saving (the save problem changed)

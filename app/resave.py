@@ -31,13 +31,14 @@ STEP = 0.005  # strengths closer than this (the slider's half percent) are the s
 
 def can_copy(item: QueueItem | None) -> bool:
     """Whether `item` has a result a copy can be made of (`ResaveService.request_copy`)."""
-    return item is not None and restored_file(item) is not None
+    return item is not None and restored_file(item) is not None and not item.replaced_from
 
 
 def can_resave(item: QueueItem | None, strength: float) -> bool:
     """Whether `item` has a result that can be saved again at `strength`: restored (not skipped), with a
     result file, saved at a higher strength than `strength`."""
-    return item is not None and strength < item.saved_strength - STEP and restored_file(item) is not None
+    return (item is not None and strength < item.saved_strength - STEP and restored_file(item) is not None
+            and not item.replaced_from)  # (its photo holds the result: nothing to blend it over)
 
 
 class ResaveService(QObject):
@@ -141,6 +142,8 @@ def back_to_earlier(queue: BatchQueue, item: QueueItem) -> tuple[bool, str]:
     (whether it did, what to tell)."""
     if item.state is not ItemState.DONE or not item.previous:
         return False, f"{item.name} has no earlier result to go back to"
+    if item.replaced_from:
+        return False, f"{item.name} holds its result: Put back the photo as it was first"
     path, strength, note = item.previous[-1]
     if not Path(path).is_file():
         return False, f"{item.name}: its earlier result {Path(path).name} is gone (moved or deleted)"

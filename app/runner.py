@@ -224,14 +224,19 @@ class BatchRunner(QObject):
         """Failed, cancelled and finished photos are restored again (the batch starts if it is not running).
         A finished photo's earlier result is kept: the new one gets a free name beside it. A photo no longer
         where it was added stays as it is (it would only fail, and a finished one would lose its result's
-        link), and the status bar says so."""
+        link), and so does one whose file holds its result (`app.replace`: it would restore the result); the
+        status bar says so."""
         any_queued = False
         gone: list[str] = []
+        holding: list[str] = []
         for item_id in ids:
             item = self.queue.get(item_id)
             if item is not None and item.state in FINISHED:
                 if not Path(item.path).exists():
                     gone.append(item.name)
+                    continue
+                if item.replaced_from:
+                    holding.append(item.name)
                     continue
                 kept = restored_file(item)
                 previous = [*item.previous, [kept, item.saved_strength, item.note]] if kept else item.previous
@@ -239,11 +244,14 @@ class BatchRunner(QObject):
                                      elapsed_s=None, previous=previous)
                 any_queued = True
         if gone:
-            names = ", ".join(gone[:3]) + (f" and {len(gone) - 3} more" if len(gone) > 3 else "")
-            self.notice.emit(f"Not restored again: {names} " + (
+            self.notice.emit(f"Not restored again: {_names(gone)} " + (
                 "is no longer where it was added (moved or deleted); add it again from where it is now."
                 if len(gone) == 1 else
                 "are no longer where they were added (moved or deleted); add them again from where they are now."))
+        if holding:
+            self.notice.emit(f"Not restored again: {_names(holding)} " + (
+                "holds its result" if len(holding) == 1 else "hold their results") +
+                " (Replace the photo with its result); Put back the photo as it was first.")
         if any_queued:
             self._pause = False
             self._ensure_batch()
@@ -548,6 +556,10 @@ class BatchRunner(QObject):
                     self.error.emit(title, event.message, "\n".join(self.engine.log_tail()))
             elif isinstance(event, P.JobWarning):
                 self.notice.emit(event.message)
+
+
+def _names(names: list[str]) -> str:
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
 
 
 def restored_before(analysis: P.Analysis, detected: str | None) -> dict[str, Any]:

@@ -160,9 +160,10 @@ class ComparePanel(QWidget):
         result_gone = bool(after) and not item.skipped and not os.path.exists(after)
         if result_gone:
             after = None
-        self._pair_paths = (item.path, after)
+        before = item.replaced_from if item.replaced_from and os.path.exists(item.replaced_from) else item.path
+        self._pair_paths = (before, after)  # (a photo that holds its result: its kept self is the "before")
         self._pair_reason = _engine_reason(item)
-        self._pair_token = self.images.load_pair(item.path, after)
+        self._pair_token = self.images.load_pair(before, after)
         self._pair_strength = item.saved_strength if after else 1.0
         if item.state is ItemState.FAILED:  # the engine's messages mostly name the photo already
             message = item.error_message or "failed"
@@ -172,6 +173,9 @@ class ComparePanel(QWidget):
         elif result_gone:  # moved to a library or deleted since: say so, not "not restored yet"
             self.caption.setText(f"{item.name}: its restored file is no longer at {item.output_path} (moved or "
                                  "deleted); Retry restores the photo again.")
+        elif after and item.replaced_from:
+            self.caption.setText(f"{item.name} holds its restored version, for the editor that sent it; the photo "
+                                 f"as it was is kept at {item.replaced_from} (right-click: Put back).")
         elif after and item.photo_changed:
             self.caption.setText(f"{item.name} has changed since it was restored (edited or replaced): {after} was "
                                  "made from the earlier version. Retry restores it again (the result is kept).")
@@ -392,7 +396,7 @@ def _shown_as(item: QueueItem) -> tuple:
     if item.state not in FINISHED:
         return ("unfinished", _engine_reason(item))
     return (item.state, item.output_path, item.skipped, item.note, item.error_message, item.saved_strength,
-            item.photo_changed)
+            item.photo_changed, item.replaced_from)
 
 
 def _engine_reason(item: QueueItem) -> str:

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import presets, theme, window_state
+from app import presets, replace, theme, window_state
 from app.display_profile import system_profile
 from app.images import ImageLoader, use_display_profile
 from app.models_service import ModelService
@@ -708,6 +708,7 @@ class MainWindow(QMainWindow):
             label = f"Back to {Path(backs[0].previous[-1][0]).name} ({backs[0].previous[-1][1]:.0%})"
         menu.addAction(label, lambda: self.back_to_earlier(backs)).setEnabled(bool(backs))
         self._fill_copy_menu(menu.addMenu("Save a copy with"), [i for i in items if can_copy(i)])
+        self._add_replace_actions(menu, items)
         menu.addSeparator()
         menu.addAction("Restore next", self.restore_next).setEnabled(any(i.state not in FINISHED for i in items))
         menu.addAction(self.retry_action)
@@ -717,6 +718,67 @@ class MainWindow(QMainWindow):
         if first.state is ItemState.FAILED:
             menu.addAction("Error details…", lambda: self.show_item_error(first))
         menu.popup(self.table.viewport().mapToGlobal(pos))
+
+    def _add_replace_actions(self, menu: QMenu, items: list[QueueItem]) -> None:
+        """For editors that read back the file they sent (Lightroom's Edit In): the result into the photo's
+        file, and back out (app.replace)."""
+        why = {i.id: replace.why_not_replace(i) for i in items}
+        can = [i for i in items if not why[i.id]]
+        into = menu.addAction("Replace the photo with its result…" if len(items) == 1 else
+                              "Replace the photos with their results…", lambda: self.ask_replace(can))
+        into.setEnabled(bool(can))
+        into.setToolTip(why[items[0].id] if not can else
+                        "For an editor that reads back the file it sent (Lightroom's Edit In, Capture One's Edit "
+                        "With): the photo's file gets its result; the photo as it was is kept.")
+        held = [i for i in items if i.replaced_from]
+        menu.addAction("Put back the photo as it was" if len(items) == 1 else "Put back the photos as they were",
+                       lambda: self.put_back(held)).setEnabled(bool(held))
+        menu.setToolTipsVisible(True)
+
+    def ask_replace(self, items: list[QueueItem]) -> None:
+        one = len(items) == 1
+        box = QMessageBox(QMessageBox.Icon.Question, "Replace the photo?" if one else "Replace the photos?",
+                          (f"Replace {items[0].name} with its restored version?" if one else
+                           f"Replace {len(items)} photos with their restored versions?") +
+                          " This is for an editor that sent the photo and reads the same file back (Lightroom's "
+                          f"Edit In, Capture One's Edit With). The photo{'' if one else 's'} as "
+                          f"{'it was' if one else 'they were'} will be kept in {replace.originals_dir()}; "
+                          "right-click Put back returns it.",
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        box.buttonClicked.connect(
+            lambda b: self.replace_photos(items) if box.standardButton(b) == QMessageBox.StandardButton.Yes
+            else None)
+        self._keep(box)
+        self._replace_box = box
+        box.open()
+
+    def replace_photos(self, items: list[QueueItem]) -> None:
+        """Each photo's file gets its result (the photo kept in Originals/); failures are said, not raised."""
+        said = []
+        for item in items:
+            try:
+                said.append(replace.replace_photo(self.queue, item))
+            except (OSError, ValueError) as exc:
+                why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                self.show_error(f"{item.name} was not replaced", f"{why}\n\nThe photo is as it was.")
+        if said:
+            self.statusBar().showMessage(said[0] if len(said) == 1 else
+                                         f"{len(said)} photos now hold their restored versions; the photos as "
+                                         f"they were are kept in {replace.originals_dir()}", 15000)
+
+    def put_back(self, items: list[QueueItem]) -> None:
+        said = []
+        for item in items:
+            try:
+                said.append(replace.put_back(self.queue, item))
+            except (OSError, ValueError) as exc:
+                why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                self.show_error(f"{item.name} was not put back", why)
+        if said:
+            self.statusBar().showMessage(said[0] if len(said) == 1 else
+                                         f"{len(said)} photos are as they were again; their results are kept",
+                                         15000)
 
     def _fill_copy_menu(self, menu: QMenu, items: list[QueueItem]) -> None:
         """"Save a copy with" the current settings or a preset (app.presets): another form of the results."""

@@ -1,0 +1,105 @@
+"""Put a restored photo's result into the photo's own file, for editors that hand a photo to another app and
+read the same file back: Lightroom Classic's *Edit In* (an `-Edit.tif` copy), Capture One's *Edit With*,
+Photo Mechanic, digiKam. Results normally go beside the photo (`restored/`); those editors only see the file
+they sent. The photo as it was is copied to `Originals/` in the data folder first, and *Put back* returns it.
+
+Only a result of the photo's own kind is put in (a TIFF for a TIFF: format "same as the photo"), and only
+while the photo is the file it was restored from: an edit made since would be lost.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from app.paths import data_dir
+from app.queue_model import BatchQueue, QueueItem, file_stamp, photo_changed, restored_file
+from engine.filetypes import numbered_name
+
+SAME_KIND = {".jpeg": ".jpg", ".tiff": ".tif", ".heif": ".heic"}
+
+
+def _kind(path: str | Path) -> str:
+    suffix = Path(path).suffix.lower()
+    return SAME_KIND.get(suffix, suffix)
+
+
+def originals_dir() -> Path:
+    return data_dir() / "Originals"
+
+
+def why_not_replace(item: QueueItem) -> str:
+    """'' when `item`'s result can be put into its photo's file, else why not (for the menu's tooltip)."""
+    result = restored_file(item)
+    if result is None:
+        return "It has no restored file."
+    if item.replaced_from:
+        return "The photo already holds its result."
+    if not Path(item.path).is_file():
+        return "The photo is no longer where it was added."
+    if _kind(result) != _kind(item.path):
+        return (f"Its result is a {Path(result).suffix.lstrip('.').upper()} file and the photo a "
+                f"{Path(item.path).suffix.lstrip('.').upper()}: restore it with Format “same as the photo”.")
+    if photo_changed(item):
+        return "The photo has changed since it was restored: its edits would be lost. Retry first."
+    return ""
+
+
+def _copy_into(source: Path, target: Path) -> None:
+    """Copy `source` over `target` through a temporary file beside it, renamed over it in one step: a
+    full disk or a crash leaves `target` as it was, never half written. Keeps `target`'s permissions."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".hourglass", dir=target.parent)
+    os.close(fd)
+    try:
+        shutil.copyfile(source, tmp)
+        try:
+            shutil.copymode(target, tmp)
+        except OSError:
+            pass
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def replace_photo(queue: BatchQueue, item: QueueItem, keep_in: Path | None = None) -> str:
+    """Copy the photo to `keep_in` (`Originals/`), then its result over the photo. Returns what to tell the
+    user; raises OSError (with the photo untouched) when either copy fails."""
+    why = why_not_replace(item)
+    if why:
+        raise ValueError(f"{item.name}: {why}")
+    photo, result = Path(item.path), Path(item.output_path or "")
+    keep_in = keep_in or originals_dir()
+    keep_in.mkdir(parents=True, exist_ok=True)
+    kept = numbered_name(keep_in / photo.name, Path.exists)
+    shutil.copy2(photo, kept)
+    try:
+        _copy_into(result, photo)
+    except OSError:
+        kept.unlink(missing_ok=True)
+        raise
+    queue.update(item, replaced_from=str(kept), photo_stamp=file_stamp(photo), photo_changed=False)
+    return f"{photo.name} now holds its restored version; the photo as it was is kept at {kept}"
+
+
+def put_back(queue: BatchQueue, item: QueueItem) -> str:
+    """Return the kept photo into the photo's file (the result in `restored/` stays). Raises OSError when it
+    cannot; ValueError when there is nothing to put back."""
+    kept = Path(item.replaced_from or "")
+    if not item.replaced_from or not kept.is_file():
+        raise ValueError(f"{item.name}: the photo as it was is not at {kept} any more" if item.replaced_from
+                         else f"{item.name} holds no result to take out")
+    photo = Path(item.path)
+    if not photo.parent.is_dir():
+        raise ValueError(f"{item.name}: its folder is no longer there")
+    _copy_into(kept, photo)  # (with a new modification time: the editor that sent it reads it again)
+    kept.unlink()
+    queue.update(item, replaced_from=None, photo_stamp=file_stamp(photo), photo_changed=False)
+    return f"{photo.name} is the photo as it was again; its result is still at {item.output_path}"

@@ -1,0 +1,144 @@
+"""A result put into its photo's file for an editor that reads the file back (Lightroom's Edit In), and put
+back out: the photo as it was is kept first, nothing is half written, and what cannot be done is said."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import pytest
+from gui_helpers import make_photo
+from PySide6.QtCore import QPoint
+from PySide6.QtWidgets import QMenu, QMessageBox
+
+from app import replace
+from app.qt_queue import COL_STATE
+from app.queue_model import BatchQueue, ItemState, QueueItem, file_stamp
+
+TIMEOUT = 5000
+
+
+def restored_edit(make_window, qtbot, fake_engine, photo: Path):
+    """A window whose queue holds `photo` restored by the scripted engine, whose "restoration" turns it
+    green (so result and photo differ)."""
+    fake_engine.write_output = lambda _inp, out: make_photo(out, colour=(20, 200, 60))
+    window = make_window()
+    window.add_paths([str(photo)])
+    qtbot.waitUntil(lambda: len(window.queue) == 1, timeout=TIMEOUT)
+    window.runner.start()
+    qtbot.waitUntil(lambda: window.queue[0].state is ItemState.DONE, timeout=TIMEOUT)
+    window.select_row(0)
+    return window, window.queue[0]
+
+
+def menu_action(window, menus, start: str):
+    window._context_menu(QPoint(5, 5))
+    return next(a for a in menus[-1].actions() if a.text().startswith(start))
+
+
+def test_a_photo_sent_by_an_editor_gets_its_result_and_can_be_put_back(make_window, qtbot, fake_engine, tmp_path,
+                                                                       data_dir, monkeypatch):
+    menus = []
+    monkeypatch.setattr(QMenu, "popup", lambda self, *_a: menus.append(self))
+    photo = make_photo(tmp_path / "lr" / "IMG_0001-Edit.tif")
+    original = photo.read_bytes()
+    window, item = restored_edit(make_window, qtbot, fake_engine, photo)
+    result = Path(item.output_path)
+    assert result.parent.name == "restored" and result.read_bytes() != original
+
+    action = menu_action(window, menus, "Replace the photo with its result")
+    assert action.isEnabled()
+    action.trigger()
+    box = window._replace_box
+    assert str(data_dir / "Originals") in box.text() and "Lightroom's Edit In" in box.text()
+    box.button(QMessageBox.StandardButton.No).click()
+    assert photo.read_bytes() == original  # asked first; No leaves it
+    action = menu_action(window, menus, "Replace the photo with its result")
+    action.trigger()
+    window._replace_box.button(QMessageBox.StandardButton.Yes).click()
+
+    kept = data_dir / "Originals" / photo.name
+    assert photo.read_bytes() == result.read_bytes() and kept.read_bytes() == original
+    assert item.replaced_from == str(kept) and not item.photo_changed
+    assert window.statusBar().currentMessage() == (f"{photo.name} now holds its restored version; the photo as it "
+                                                   f"was is kept at {kept}")
+    assert window.model.data(window.model.index(0, COL_STATE)) == "Done, photo replaced"
+    assert window.panel.caption.text().startswith(f"{photo.name} holds its restored version")
+    assert window.panel._pair_paths == (str(kept), str(result))  # before: the photo as it was
+    assert [p.name for p in photo.parent.iterdir() if p.is_file()] == [photo.name]  # no temporary file left
+    assert window.queue.check_photos() == []  # the new file is not "changed since it was restored"
+
+    # what would restore or blend the result instead of the photo is refused, and says why
+    assert not menu_action(window, menus, "Replace the photo").isEnabled()
+    assert not next(a for a in menus[-1].actions() if a.text() == "Save a copy with").isEnabled()
+    window.retry_action.trigger()
+    assert item.state is ItemState.DONE and "holds its result" in window.statusBar().currentMessage()
+
+    window.queue.flush()
+    assert make_window().queue[0].replaced_from == str(kept)  # remembered across a restart
+
+    menu_action(window, menus, "Put back the photo as it was").trigger()
+    assert photo.read_bytes() == original and not kept.exists() and item.replaced_from is None
+    assert item.photo_stamp == file_stamp(photo) and result.is_file()
+    assert window.statusBar().currentMessage() == (f"{photo.name} is the photo as it was again; its result is still "
+                                                   f"at {result}")
+    assert window.model.data(window.model.index(0, COL_STATE)) == "Done"
+    assert not menu_action(window, menus, "Put back").isEnabled()
+
+
+def test_a_result_of_another_kind_or_a_photo_edited_since_is_not_put_in(make_window, qtbot, fake_engine, tmp_path,
+                                                                        data_dir, monkeypatch):
+    menus = []
+    monkeypatch.setattr(QMenu, "popup", lambda self, *_a: menus.append(self))
+    photo = make_photo(tmp_path / "p.jpeg")
+    window, item = restored_edit(make_window, qtbot, fake_engine, photo)
+    assert replace.why_not_replace(item) == ""  # .jpeg → .jpeg result
+    item.output_path = str(make_photo(Path(item.output_path).with_suffix(".png")))
+    action = menu_action(window, menus, "Replace the photo")
+    assert not action.isEnabled()
+    assert action.toolTip() == ("Its result is a PNG file and the photo a JPEG: restore it with Format “same as "
+                                "the photo”.")
+    item.output_path = str(make_photo(Path(item.output_path).with_suffix(".jpg")))  # .jpg and .jpeg: one kind
+    assert replace.why_not_replace(item) == ""
+    os.utime(photo, ns=(item.photo_stamp[1] + 10**9,) * 2)  # edited in the editor since
+    assert "changed since it was restored" in menu_action(window, menus, "Replace the photo").toolTip()
+    with pytest.raises(ValueError, match="changed since"):
+        replace.replace_photo(window.queue, item)
+
+
+def test_a_failed_copy_leaves_the_photo_as_it_was_and_keeps_nothing(tmp_path, monkeypatch):
+    """A full disk while the result is written over the photo: the photo is untouched (the result went to a
+    temporary file first), no temporary file is left, and no stray copy of the photo stays in Originals."""
+    photo = make_photo(tmp_path / "p.tif", colour=(1, 2, 3))
+    result = make_photo(tmp_path / "restored" / "p.tif", colour=(200, 100, 50))
+    queue = BatchQueue(autosave=False)
+    item = QueueItem(str(photo), state=ItemState.DONE, output_path=str(result), photo_stamp=file_stamp(photo))
+    queue._items, queue._by_id = [item], {item.id: item}
+    original, real_copy = photo.read_bytes(), replace.shutil.copyfile
+
+    def full_disk(src, dst, *a, **k):
+        if Path(src) == result:
+            real_copy(src, dst)  # part of it written, then the disk is full
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_copy(src, dst, *a, **k)
+
+    monkeypatch.setattr(replace.shutil, "copyfile", full_disk)
+    keep = tmp_path / "Originals"
+    with pytest.raises(OSError, match="No space"):
+        replace.replace_photo(queue, item, keep_in=keep)
+    assert photo.read_bytes() == original and item.replaced_from is None
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["p.tif"] and list(keep.iterdir()) == []
+    monkeypatch.setattr(replace.shutil, "copyfile", real_copy)
+    said = replace.replace_photo(queue, item, keep_in=keep)
+    assert photo.read_bytes() == result.read_bytes() and (keep / "p.tif").read_bytes() == original
+    assert said.endswith(str(keep / "p.tif"))
+    other = QueueItem(str(make_photo(tmp_path / "q" / "p.tif")), state=ItemState.DONE,
+                      output_path=str(result))  # a second photo of that name is kept beside the first
+    queue._items.append(other)
+    replace.replace_photo(queue, other, keep_in=keep)
+    assert other.replaced_from == str(keep / "p (1).tif")
+    (keep / "p.tif").unlink()  # the kept photo deleted by hand: said, nothing done
+    with pytest.raises(ValueError, match="not at"):
+        replace.put_back(queue, item)
+    assert photo.read_bytes() == result.read_bytes()

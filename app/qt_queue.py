@@ -48,9 +48,9 @@ def state_text(item: QueueItem) -> str:
     if item.state is ItemState.DONE and item.skipped:
         return "Not needed"
     if item.restored and item.replaced_from:
-        return "Done, photo replaced"
+        return "Photo replaced"
     if item.restored and item.photo_changed:
-        return "Done, photo changed"
+        return "Photo changed"
     return STATE_LABELS[item.state]
 
 

@@ -194,7 +194,7 @@ class MainWindow(QMainWindow):
                           "runs in this order); click again to reverse")
         self._sorted: tuple[int, Qt.SortOrder] | None = None
         header.setSectionResizeMode(COL_PHOTO, QHeaderView.ResizeMode.Stretch)
-        for col, width in ((COL_TASK, 125), (COL_STATE, 82), (COL_PROGRESS, 100), (COL_ETA, 64)):
+        for col, width in ((COL_TASK, 125), (COL_STATE, 104), (COL_PROGRESS, 100), (COL_ETA, 64)):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
             header.resizeSection(col, width)
         self.drop_zone = DropZone(self.table)
@@ -762,6 +762,7 @@ class MainWindow(QMainWindow):
             except (OSError, ValueError) as exc:
                 why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
                 self.show_error(f"{item.name} was not replaced", f"{why}\n\nThe photo is as it was.")
+        self.images.request_thumbnails(items)  # (the queue shows each photo's file as it is now)
         if said:
             self.statusBar().showMessage(said[0] if len(said) == 1 else
                                          f"{len(said)} photos now hold their restored versions; the photos as "
@@ -775,6 +776,7 @@ class MainWindow(QMainWindow):
             except (OSError, ValueError) as exc:
                 why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
                 self.show_error(f"{item.name} was not put back", why)
+        self.images.request_thumbnails(items)
         if said:
             self.statusBar().showMessage(said[0] if len(said) == 1 else
                                          f"{len(said)} photos are as they were again; their results are kept",

@@ -1080,7 +1080,7 @@ def test_a_photo_edited_after_it_was_restored_is_said_to_have_changed(make_windo
     os.utime(files[0], ns=(edited.photo_stamp[1] + 10**9,) * 2)
     QGuiApplication.instance().applicationStateChanged.emit(Qt.ApplicationState.ApplicationActive)
     assert edited.photo_changed and not untouched.photo_changed
-    assert window.model.data(window.model.index(0, COL_STATE)) == "Done, photo changed"
+    assert window.model.data(window.model.index(0, COL_STATE)) == "Photo changed"
     assert window.model.data(window.model.index(0, COL_STATE), Qt.ItemDataRole.ToolTipRole) == PHOTO_CHANGED
     assert window.model.data(window.model.index(1, COL_STATE)) == "Done"
     assert window.statusBar().currentMessage().startswith("a.jpg has changed since it was restored")

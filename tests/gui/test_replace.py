@@ -32,6 +32,16 @@ def restored_edit(make_window, qtbot, fake_engine, photo: Path):
     return window, window.queue[0]
 
 
+def thumbnail_green(window) -> bool:
+    from PySide6.QtCore import Qt
+
+    from app.qt_queue import COL_PHOTO
+
+    icon = window.model.data(window.model.index(0, COL_PHOTO), Qt.ItemDataRole.DecorationRole)
+    colour = icon.pixmap(16, 16).toImage().pixelColor(8, 8)
+    return colour.green() > 150 and colour.red() < 80
+
+
 def menu_action(window, menus, start: str):
     window._context_menu(QPoint(5, 5))
     return next(a for a in menus[-1].actions() if a.text().startswith(start))
@@ -63,11 +73,12 @@ def test_a_photo_sent_by_an_editor_gets_its_result_and_can_be_put_back(make_wind
     assert item.replaced_from == str(kept) and not item.photo_changed
     assert window.statusBar().currentMessage() == (f"{photo.name} now holds its restored version; the photo as it "
                                                    f"was is kept at {kept}")
-    assert window.model.data(window.model.index(0, COL_STATE)) == "Done, photo replaced"
+    assert window.model.data(window.model.index(0, COL_STATE)) == "Photo replaced"
     assert window.panel.caption.text().startswith(f"{photo.name} holds its restored version")
     assert window.panel._pair_paths == (str(kept), str(result))  # before: the photo as it was
     assert [p.name for p in photo.parent.iterdir() if p.is_file()] == [photo.name]  # no temporary file left
     assert window.queue.check_photos() == []  # the new file is not "changed since it was restored"
+    qtbot.waitUntil(lambda: thumbnail_green(window), timeout=TIMEOUT)  # the queue shows the file as it is now
 
     # what would restore or blend the result instead of the photo is refused, and says why
     assert not menu_action(window, menus, "Replace the photo").isEnabled()
@@ -85,6 +96,7 @@ def test_a_photo_sent_by_an_editor_gets_its_result_and_can_be_put_back(make_wind
                                                    f"at {result}")
     assert window.model.data(window.model.index(0, COL_STATE)) == "Done"
     assert not menu_action(window, menus, "Put back").isEnabled()
+    qtbot.waitUntil(lambda: not thumbnail_green(window), timeout=TIMEOUT)
 
 
 def test_a_result_of_another_kind_or_a_photo_edited_since_is_not_put_in(make_window, qtbot, fake_engine, tmp_path,

@@ -1,9 +1,10 @@
 """Before/after comparison: two images drawn with one transform (so zoom and pan are always in sync),
-split by a draggable divider.
+split by a draggable divider, or side by side (`side_by_side`: two panes, as Lightroom's Left/Right view,
+for judging the whole photo at once; panning or zooming either pane moves both).
 
 `ViewTransform` and `divider_fraction` hold the maths and are Qt-free, so they are unit-tested directly.
 Mouse: drag the divider, drag elsewhere to pan, wheel to zoom around the cursor (double-click: fit).
-Keys: Space or B toggles the original, F fits, 1 shows 100 %, + and - zoom.
+Keys: Space or B toggles the original, F fits, 1 shows 100 %, + and - zoom, S switches side by side.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from app.images import off_screen
 MIN_ZOOM, MAX_ZOOM = 0.01, 32.0
 WHEEL_STEP = 1.25  # zoom factor per wheel notch
 GRAB_PX = 8  # how close to the divider a press grabs it
+GAP = 4  # pixels between the panes side by side (of the view; of the photo's size in a saved image)
 
 
 def divider_fraction(x: float, width: float) -> float:
@@ -81,6 +83,7 @@ class CompareView(QWidget):
     divider_moved = Signal(float)
     view_changed = Signal()
     toggled = Signal(bool)  # True while the original is shown alone
+    side_by_side_changed = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -89,14 +92,15 @@ class CompareView(QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMouseTracking(True)
         self.setAccessibleName("Before and after")  # for screen readers: a painted widget has no text of its own
-        self.setAccessibleDescription("The original left of the divider, the restored photo right of it. Left "
-                                      "and right arrows move the divider; Space shows the original alone; F "
-                                      "fits, 1 shows 100%, plus and minus zoom.")
+        self.setAccessibleDescription("The original left of the divider, the restored photo right of it (or "
+                                      "side by side: S). Left and right arrows move the divider; Space shows "
+                                      "the original alone; F fits, 1 shows 100%, plus and minus zoom.")
         self.transform = ViewTransform()
         self.divider = 0.5
         self.strength = 1.0
         self.after_strength = 1.0  # the strength already in `after` (a saved result blended by the engine)
         self.show_before = False
+        self.side_by_side = False
         self.fit_mode = True
         self.before: QImage | None = None
         self.after: QImage | None = None
@@ -146,6 +150,31 @@ class CompareView(QWidget):
         self.divider_moved.emit(self.divider)
         self.update()
 
+    def set_side_by_side(self, on: bool) -> None:
+        """Two panes instead of the divider; the same part of the photo stays in view (its centre, at the
+        same zoom), or the photo is fitted to the panes when it was fitted."""
+        if on == self.side_by_side:
+            return
+        cx, cy = self.transform.to_image(self.pane_width() / 2, self.height() / 2)
+        self.side_by_side = on
+        if self.fit_mode:
+            self.fit()
+        else:
+            self.transform.ox = self.pane_width() / 2 - cx * self.transform.zoom
+            self.transform.oy = self.height() / 2 - cy * self.transform.zoom
+            self._changed()
+        self.side_by_side_changed.emit(on)
+
+    def pane_width(self) -> int:
+        """The width one image is drawn in: the whole view, or each of the two panes side by side."""
+        return max(1, (self.width() - GAP) // 2) if self.side_by_side else self.width()
+
+    def _in_pane(self, x: float) -> float:
+        """A view x in its pane's own coordinates (the transform's)."""
+        if self.side_by_side and x >= self.pane_width() + GAP:
+            return x - self.pane_width() - GAP
+        return x
+
     def toggle_before(self) -> None:
         self.show_before = not self.show_before
         self.toggled.emit(self.show_before)
@@ -155,25 +184,25 @@ class CompareView(QWidget):
         return (self.before.width(), self.before.height()) if self.before is not None else (0, 0)
 
     def visible_image_rect(self) -> QRect:
-        x, y, w, h = self.transform.visible_rect(*self.image_size(), self.width(), self.height())
+        x, y, w, h = self.transform.visible_rect(*self.image_size(), self.pane_width(), self.height())
         return QRect(x, y, w, h)
 
     # -------------------------------------------------------------- zoom
 
     def fit(self) -> None:
         self.fit_mode = True
-        self.transform.fit(*self.image_size(), self.width(), self.height())
+        self.transform.fit(*self.image_size(), self.pane_width(), self.height())
         self._changed()
 
     def actual_size(self) -> None:
         self.fit_mode = False
-        self.transform.set_zoom_at(1.0, self.width() / 2, self.height() / 2)
+        self.transform.set_zoom_at(1.0, self.pane_width() / 2, self.height() / 2)
         self._changed()
 
     def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
-        anchor = anchor or QPointF(self.width() / 2, self.height() / 2)
+        anchor = anchor or QPointF(self.pane_width() / 2, self.height() / 2)
         self.fit_mode = False
-        self.transform.zoom_at(factor, anchor.x(), anchor.y())
+        self.transform.zoom_at(factor, self._in_pane(anchor.x()), anchor.y())
         self._changed()
 
     def _changed(self) -> None:
@@ -191,7 +220,11 @@ class CompareView(QWidget):
                        self.placeholder)
             return
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.transform.zoom < 2)
-        self._draw(p, self.transform, round(self.divider * self.width()), self.width(), self.height(), handle=True)
+        if self.side_by_side:
+            self._draw_panes(p, self.transform, self.pane_width(), self.height(), GAP)
+        else:
+            self._draw(p, self.transform, round(self.divider * self.width()), self.width(), self.height(),
+                       handle=True)
 
     def render_image(self) -> QImage | None:
         """What the view shows, at the photo's full resolution, with the divider where it is on screen: a
@@ -199,7 +232,8 @@ class CompareView(QWidget):
         if self.before is None:
             return None
         iw, ih = self.image_size()
-        image = QImage(iw, ih, QImage.Format.Format_RGB32)
+        gap = max(GAP, iw // 100)
+        image = QImage(2 * iw + gap if self.side_by_side else iw, ih, QImage.Format.Format_RGB32)
         image.fill(QColor("black"))
         split = round(self.transform.to_image(self.divider * self.width(), 0)[0])
         p = QPainter(image)
@@ -207,7 +241,10 @@ class CompareView(QWidget):
         font = p.font()
         font.setPixelSize(max(12, min(iw, ih) // 40))  # labels readable at the photo's size
         p.setFont(font)
-        self._draw(p, ViewTransform(), min(iw, max(0, split)), iw, ih, handle=False)
+        if self.side_by_side:
+            self._draw_panes(p, ViewTransform(), iw, ih, gap)
+        else:
+            self._draw(p, ViewTransform(), min(iw, max(0, split)), iw, ih, handle=False)
         p.end()
         return off_screen(image)  # painted in the screen's colours; saved for any screen
 
@@ -243,6 +280,39 @@ class CompareView(QWidget):
         elif self.show_before:
             self._label(p, "Original (Space)" if handle else "Original", width, left=True)
 
+    def _draw_panes(self, p: QPainter, t: ViewTransform, pane: int, height: int, gap: int) -> None:
+        """Side by side: the left pane shows `before` (or a comparison's left crop over it), the right one
+        the after (or preview, or the comparison's right crop) over `before`; each clipped to its pane,
+        through the same transform."""
+        iw, ih = self.image_size()
+        left_label, right_label = self.labels or ("Before", "After" if self.after_region is None else "Preview")
+        for k, (image, label) in enumerate(((self.left, left_label), (self.after, right_label))):
+            p.save()
+            p.translate(k * (pane + gap), 0)
+            p.setClipRect(QRect(0, 0, pane, height))
+            if k == 1 and self.after is None and not self.show_before:  # not the photo twice: say why
+                p.setPen(QColor("#9e9e9e"))
+                p.drawText(QRect(0, 0, pane, height), int(Qt.AlignmentFlag.AlignCenter), "Not restored yet")
+                p.restore()
+                continue
+            p.drawImage(QRectF(t.ox, t.oy, iw * t.zoom, ih * t.zoom), self.before)
+            if image is not None and not self.show_before:
+                region = self.after_region or QRect(0, 0, iw, ih)
+                x, y = t.to_view(region.x(), region.y())
+                target = QRectF(x, y, region.width() * t.zoom, region.height() * t.zoom)
+                p.save()
+                p.setOpacity(self.after_opacity())
+                p.drawImage(target, image)
+                p.restore()
+                if self.after_region is not None:
+                    p.setPen(QPen(QColor(255, 255, 255, 140), 1, Qt.PenStyle.DashLine))
+                    p.drawRect(target)
+            if self.after is not None and (k == 0 or not self.show_before):
+                self._label(p, label, pane, left=True)
+            elif k == 1 and self.show_before:
+                self._label(p, "Original (Space)", pane, left=True)
+            p.restore()
+
     def _label(self, p: QPainter, text: str, width: int, *, left: bool) -> None:
         fm = p.fontMetrics()
         pad = max(8, fm.height() // 2)
@@ -255,7 +325,8 @@ class CompareView(QWidget):
     # -------------------------------------------------------------- input
 
     def _near_divider(self, x: float) -> bool:
-        return self.after is not None and not self.show_before and abs(x - self.divider * self.width()) <= GRAB_PX
+        return (self.after is not None and not self.show_before and not self.side_by_side
+                and abs(x - self.divider * self.width()) <= GRAB_PX)
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() != Qt.MouseButton.LeftButton:
@@ -302,7 +373,9 @@ class CompareView(QWidget):
             self.zoom_by(WHEEL_STEP)
         elif key == Qt.Key.Key_Minus:
             self.zoom_by(1 / WHEEL_STEP)
-        elif key in (Qt.Key.Key_Left, Qt.Key.Key_Right):  # the divider without a mouse; Shift: finely
+        elif key == Qt.Key.Key_S and not event.isAutoRepeat():
+            self.set_side_by_side(not self.side_by_side)
+        elif key in (Qt.Key.Key_Left, Qt.Key.Key_Right) and not self.side_by_side:  # the divider; Shift: finely
             step = 0.01 if event.modifiers() & Qt.KeyboardModifier.ShiftModifier else 0.05
             self.set_divider(self.divider + (step if key == Qt.Key.Key_Right else -step))
         else:
@@ -310,5 +383,5 @@ class CompareView(QWidget):
 
     def resizeEvent(self, event) -> None:
         if self.fit_mode:
-            self.transform.fit(*self.image_size(), self.width(), self.height())
+            self.transform.fit(*self.image_size(), self.pane_width(), self.height())
             self.view_changed.emit()

@@ -69,6 +69,7 @@ class Settings:
     raw_jpeg: str = "raw"  # a camera's RAW+JPEG shot: which file is queued (raw | jpeg | both)
     theme: str = "system"  # system | dark | light (app.theme)
     screen_profile: bool = True  # photos shown through the screen's colour profile, where the system has one
+    side_by_side: bool = False  # the comparison in two panes instead of one split by the divider
     extra: dict[str, Any] = field(default_factory=dict)  # unknown keys from a newer version, kept as-is
 
     # --------------------------------------------------------------- persistence
@@ -134,7 +135,7 @@ class Settings:
             self.model = "default"
         if not isinstance(self.restore_clean, bool):
             self.restore_clean = d.restore_clean
-        for name in ("srgb", "remove_location", "record", "screen_profile"):
+        for name in ("srgb", "remove_location", "record", "screen_profile", "side_by_side"):
             if not isinstance(getattr(self, name), bool):
                 setattr(self, name, getattr(d, name))
         # a typed folder: "~/Restored" is in the home folder, and so is a relative one (the app's working

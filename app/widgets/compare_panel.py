@@ -72,6 +72,14 @@ class ComparePanel(QWidget):
         fit.clicked.connect(self.view.fit)
         full = QPushButton("100%")
         full.clicked.connect(self.view.actual_size)
+        for button in (fit, full):  # narrow: the row fits the panel of a window on a 1024-pixel-wide screen
+            button.setMaximumWidth(button.fontMetrics().horizontalAdvance(button.text()) + 28)
+        self.side_button = QPushButton("Side by side")
+        self.side_button.setToolTip("Before and after in two panes instead of one split by the divider (S)")
+        self.side_button.setCheckable(True)
+        self.side_button.setChecked(self.settings.side_by_side)
+        self.view.set_side_by_side(self.settings.side_by_side)
+        self.side_button.clicked.connect(self.view.set_side_by_side)
         self.toggle_button = QPushButton("Original")  # short labels: the window fits a 1024-pixel-wide screen
         self.toggle_button.setToolTip("Show the original alone (Space)")
         self.toggle_button.setCheckable(True)
@@ -103,7 +111,7 @@ class ComparePanel(QWidget):
         controls.addWidget(self.strength, 1)
         controls.addWidget(self.strength_label)
         controls.addSpacing(12)
-        for w in (fit, full, self.toggle_button, self.preview_button, self.compare_button):
+        for w in (fit, full, self.side_button, self.toggle_button, self.preview_button, self.compare_button):
             controls.addWidget(w)
         caption_row = QHBoxLayout()
         caption_row.addWidget(self.caption, 1)
@@ -123,6 +131,7 @@ class ComparePanel(QWidget):
         self.strength.sliderReleased.connect(self._save_settings)
         self.strength.sliderReleased.connect(self._say_batch_strength)
         self.view.toggled.connect(self.toggle_button.setChecked)
+        self.view.side_by_side_changed.connect(self._on_side_by_side)
         self.images.pair_ready.connect(self._on_pair)
         self.preview.started.connect(lambda: self.caption.setText("Previewing the visible area…"))
         self.preview.progress.connect(lambda f: self.caption.setText(f"Previewing the visible area… {f:.0%}"))
@@ -133,6 +142,11 @@ class ComparePanel(QWidget):
         self.resave.started.connect(lambda _id: self._update_resave())
         self.resave.finished.connect(self._on_resaved)
         self.resave.failed.connect(self._on_resave_failed)
+
+    def _on_side_by_side(self, on: bool) -> None:
+        self.side_button.setChecked(on)
+        self.settings.side_by_side = on  # (kept: the way this photographer likes to compare)
+        self._save_settings()
 
     def _save_settings(self) -> None:
         problem = self.settings.save()

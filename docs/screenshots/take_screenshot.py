@@ -85,6 +85,8 @@ async def shoot(args) -> None:
         await asyncio.sleep(0.05)
     if args.save_again:
         await shoot_save_again(window, by_name["astronaut_low-light.jpg"])
+    if args.side_by_side:
+        await shoot_side_by_side(window, by_name["chelsea_rain.jpg"])
     if args.comparison:
         await shoot_comparison(window, by_name["coffee_haze.jpg"])
     await runner.shutdown()
@@ -105,6 +107,20 @@ async def shoot_save_again(window, item) -> None:
     window.grab().save(str(out))
     print(out)
     window.panel.strength.setValue(100)
+
+
+async def shoot_side_by_side(window, item) -> None:
+    """`side-by-side.png`: the rainy sample restored, before and after in two panes."""
+    window.table.selectRow(window.queue.index_of(item.id))
+    while window.panel.shown_item != item.id:
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)  # (its pair decoded)
+    window.panel.side_button.click()
+    await asyncio.sleep(0.3)
+    out = ROOT / "docs" / "screenshots" / "side-by-side.png"
+    window.grab().save(str(out))
+    print(out)
+    window.panel.side_button.click()
 
 
 async def shoot_settings(window) -> None:
@@ -160,6 +176,8 @@ def main() -> None:
                         help="also comparison.png: the hazy sample restored as haze and as low light")
     parser.add_argument("--save-again", action="store_true",
                         help="also save-again.png: a restored photo with the slider at 60%% and Save at 60%%")
+    parser.add_argument("--side-by-side", action="store_true",
+                        help="also side-by-side.png: the rainy sample restored, before and after in two panes")
     parser.add_argument("--settings", action="store_true",
                         help="only settings.png: the Settings dialog with two presets (no restoring, no main-window.png)")
     args = parser.parse_args()

@@ -198,3 +198,77 @@ def test_the_view_renders_what_it_shows_at_the_photos_resolution(view):
     assert QColor(view.render_image().pixel(100, 150)).lightness() > 200
     view.set_images(None)
     assert view.render_image() is None
+
+
+def _gradient(w=400, h=200) -> tuple[QImage, QImage]:
+    """A before whose red grows left to right (so a pixel says which part of the photo it shows) and an
+    after that is the same with full green."""
+    before = QImage(w, h, QImage.Format.Format_RGB32)
+    after = QImage(w, h, QImage.Format.Format_RGB32)
+    for x in range(w):
+        red = round(255 * x / (w - 1))
+        for y in range(h):
+            before.setPixelColor(x, y, QColor(red, 0, 0))
+            after.setPixelColor(x, y, QColor(red, 255, 0))
+    return before, after
+
+
+def test_side_by_side_shows_the_same_part_of_before_and_after_in_two_panes(view, qtbot):
+    """Two panes of (width - GAP) / 2, each fitted; the same image point sits at the same place in each; a
+    drag or a wheel turn in either pane moves both; the divider is not there to grab; S switches back."""
+    from app.compare_view import GAP
+
+    view.set_images(*_gradient())
+    with qtbot.waitSignal(view.side_by_side_changed) as blocker:
+        qtbot.keyClick(view, Qt.Key.Key_S)
+    assert blocker.args == [True] and view.side_by_side and view.fit_mode
+    pane = (400 - GAP) // 2
+    assert view.pane_width() == pane and view.transform.zoom == pytest.approx(pane / 400)
+    grab = view.grab().toImage()
+    x, y = (round(v) for v in view.transform.to_view(300, 100))
+    left, right = QColor(grab.pixel(x, y)), QColor(grab.pixel(x + pane + GAP, y))
+    assert left.green() < 30 and right.green() > 220  # before | after
+    assert abs(left.red() - round(255 * 300 / 399)) <= 3 and abs(right.red() - left.red()) <= 3  # the same point
+    qtbot.keyClick(view, Qt.Key.Key_1)  # 100 %: what Preview area restores is one pane's view
+    assert view.visible_image_rect() == QRect(101, 0, pane, 200)
+    qtbot.keyClick(view, Qt.Key.Key_F)
+    x, y = (round(v) for v in view.transform.to_view(300, 100))
+
+    anchor = QPointF(x + pane + GAP, y)  # a wheel turn over the right pane zooms around that point in both
+    under = view.transform.to_image(x, y)
+    QApplication.sendEvent(view, QWheelEvent(anchor, view.mapToGlobal(anchor), QPoint(), QPoint(0, 120),
+                                             Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
+                                             Qt.ScrollPhase.NoScrollPhase, False))
+    assert view.transform.to_image(x, y) == pytest.approx(under) and not view.fit_mode
+    qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=QPoint(round(view.width() * view.divider), 150))
+    qtbot.mouseMove(view, QPoint(40, 160))
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=QPoint(40, 160))
+    assert view.divider == 0.5  # (a pan, not the divider)
+    qtbot.keyClick(view, Qt.Key.Key_Left)
+    assert view.divider == 0.5
+
+    centre = view.transform.to_image(pane / 2, 150)  # back to the divider: the same centre at the same zoom
+    zoom = view.transform.zoom
+    view.set_side_by_side(False)
+    assert view.transform.zoom == zoom and view.transform.to_image(200, 150) == pytest.approx(centre)
+
+
+def test_side_by_side_without_a_result_shows_the_photo_once_and_saves_both_panes(view):
+    from app.compare_view import GAP
+
+    before, after = _gradient()
+    view.set_images(before, None)
+    view.set_side_by_side(True)
+    grab = view.grab().toImage()
+    pane = view.pane_width()
+    x, y = (round(v) for v in view.transform.to_view(390, 100))
+    assert QColor(grab.pixel(x, y)).red() > 200 and QColor(grab.pixel(x + pane + GAP, y)).red() < 60  # "not restored yet"
+    view.set_images(before, after)
+    image = view.render_image()
+    gap = max(GAP, 400 // 100)
+    assert (image.width(), image.height()) == (800 + gap, 200)
+    assert QColor(image.pixel(390, 150)).green() < 30 and QColor(image.pixel(400 + gap + 390, 150)).green() > 220
+    assert abs(QColor(image.pixel(390, 150)).red() - QColor(image.pixel(400 + gap + 390, 150)).red()) <= 3
+    view.strength = 0.0  # the after pane follows the strength slider, as the divider's after side does
+    view.update()
+    assert QColor(view.render_image().pixel(400 + gap + 390, 150)).green() < 30

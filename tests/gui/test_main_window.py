@@ -1103,3 +1103,19 @@ def test_a_photo_edited_after_it_was_restored_is_said_to_have_changed(make_windo
     assert Path(first_result).exists() and edited.previous[-1][0] == first_result
     assert window.model.data(window.model.index(0, COL_STATE)) == "Done"
     assert window.panel.caption.text().startswith(f"a.jpg → {edited.output_path}")
+
+
+def test_side_by_side_is_a_button_and_a_key_and_is_kept(make_window, qtbot, photos):
+    from app.settings import Settings
+
+    window = make_window()
+    button = window.panel.side_button
+    assert not button.isChecked() and not window.compare.side_by_side
+    button.click()
+    assert window.compare.side_by_side and Settings.load().side_by_side
+    qtbot.keyClick(window.compare, Qt.Key.Key_S)  # the key says so on the button, and is kept too
+    assert not button.isChecked() and not Settings.load().side_by_side
+    qtbot.keyClick(window.compare, Qt.Key.Key_S)
+    assert button.isChecked()
+    second = make_window()
+    assert second.panel.side_button.isChecked() and second.compare.side_by_side

@@ -272,3 +272,22 @@ def test_side_by_side_without_a_result_shows_the_photo_once_and_saves_both_panes
     view.strength = 0.0  # the after pane follows the strength slider, as the divider's after side does
     view.update()
     assert QColor(view.render_image().pixel(400 + gap + 390, 150)).green() < 30
+
+
+def test_a_comparison_side_by_side_shows_one_crop_in_each_pane(view):
+    from app.compare_view import GAP
+
+    before, _ = _images()
+    left, right = (QImage(200, 100, QImage.Format.Format_RGB32) for _ in range(2))
+    left.fill(QColor("red"))
+    right.fill(QColor("blue"))
+    view.set_images(before, None)
+    view.set_side_by_side(True)
+    view.set_pair(left, right, QRect(100, 50, 200, 100), ("Best (3 steps)", "Fast (1 step)"))
+    grab = view.grab().toImage()
+    x, y = (round(v) for v in view.transform.to_view(200, 100))  # the crop's middle, in each pane
+    assert QColor(grab.pixel(x, y)) == QColor("red")
+    assert QColor(grab.pixel(x + view.pane_width() + GAP, y)) == QColor("blue")
+    x, y = (round(v) for v in view.transform.to_view(20, 20))  # outside the crop: the original in both
+    assert QColor(grab.pixel(x, y)).lightness() < 50
+    assert QColor(grab.pixel(x + view.pane_width() + GAP, y)).lightness() < 50

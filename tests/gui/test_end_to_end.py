@@ -116,7 +116,7 @@ def test_a_result_is_saved_again_at_the_strength_on_the_slider(qtbot, aloop, tmp
         menus = []
         monkeypatch.setattr(QMenu, "popup", lambda self, *_a: menus.append(self))
         window.table.selectAll()
-        window._context_menu(QPoint(5, 5))
+        window.queue_menu.popup(QPoint(5, 5))
         action = next(a for a in menus[-1].actions() if a.text() == "Save again at 40%")
         action.trigger()  # only q.png: p.png is at 40% already
         qtbot.waitUntil(lambda: second.output_path.endswith("q (1).png"), timeout=30_000)
@@ -164,7 +164,7 @@ def test_a_copy_of_a_result_is_saved_as_a_preset_says_and_the_result_stays(qtbot
         menus = []
         monkeypatch.setattr(QMenu, "popup", lambda self, *_a: menus.append(self))
         window.select_row(0)
-        window._context_menu(QPoint(5, 5))
+        window.queue_menu.popup(QPoint(5, 5))
         copies = next(a.menu() for a in menus[-1].actions() if a.text() == "Save a copy with")
         assert [a.text() for a in copies.actions() if a.text()] == ["Current settings", "For the web"]
         next(a for a in copies.actions() if a.text() == "For the web").trigger()

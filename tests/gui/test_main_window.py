@@ -410,7 +410,7 @@ def test_back_to_the_earlier_result_after_a_retry_or_a_save_at_a_lower_strength(
         window.statusBar().currentMessage()
 
     def back() -> str:
-        window._context_menu(QPoint(5, 5))
+        window.queue_menu.popup(QPoint(5, 5))
         action = next(a for a in menus[-1].actions() if a.text().startswith("Back to"))
         text = action.text()
         action.trigger()
@@ -425,7 +425,7 @@ def test_back_to_the_earlier_result_after_a_retry_or_a_save_at_a_lower_strength(
     Path(first).unlink()
     back()
     assert item.output_path == second and "is gone (moved or deleted)" in window.statusBar().currentMessage()
-    window._context_menu(QPoint(5, 5))
+    window.queue_menu.popup(QPoint(5, 5))
     assert next(a for a in menus[-1].actions() if a.text().startswith("Back to")).isEnabled()  # (said why)
 
 
@@ -794,12 +794,12 @@ def test_context_menu_offers_open_output_and_show_in_folder(make_window, qtbot, 
     from PySide6.QtWidgets import QMenu
 
     opened = []
-    monkeypatch.setattr("app.widgets.main_window.QDesktopServices.openUrl", lambda url: opened.append(url))
+    monkeypatch.setattr("app.widgets.queue_menu.QDesktopServices.openUrl", lambda url: opened.append(url))
     menus = []
     monkeypatch.setattr(QMenu, "popup", lambda self, *_a: menus.append(self))
     window = restored_window(make_window, qtbot, photos[1][0])
     window.select_row(0)
-    window._context_menu(QPoint(5, 5))
+    window.queue_menu.popup(QPoint(5, 5))
     texts = [a.text() for a in menus[-1].actions()]
     assert "Open output" in texts and "Show in folder" in texts
     compare = next(a for a in menus[-1].actions() if a.text() == "Compare with").menu()
@@ -810,9 +810,9 @@ def test_context_menu_offers_open_output_and_show_in_folder(make_window, qtbot, 
     # the result moved to a library since: nothing to open, and the status bar says why a double-click did nothing
     result = Path(window.queue[0].output_path)
     result.unlink()
-    window._context_menu(QPoint(5, 5))
+    window.queue_menu.popup(QPoint(5, 5))
     assert not next(a for a in menus[-1].actions() if a.text() == "Open output").isEnabled()
-    window.open_output(window.queue[0])
+    window.queue_menu.open_output(window.queue[0])
     assert len(opened) == 1 and "no longer at" in window.statusBar().currentMessage()
     next(a for a in menus[-1].actions() if a.text() == "Show in folder").trigger()  # the photo's folder then
     assert opened[-1].toLocalFile() == str(Path(window.queue[0].path).parent)

@@ -43,7 +43,7 @@ def thumbnail_green(window) -> bool:
 
 
 def menu_action(window, menus, start: str):
-    window._context_menu(QPoint(5, 5))
+    window.queue_menu.popup(QPoint(5, 5))
     return next(a for a in menus[-1].actions() if a.text().startswith(start))
 
 
@@ -60,13 +60,13 @@ def test_a_photo_sent_by_an_editor_gets_its_result_and_can_be_put_back(make_wind
     action = menu_action(window, menus, "Replace the photo with its result")
     assert action.isEnabled()
     action.trigger()
-    box = window._replace_box
+    box = window.queue_menu.replace_box
     assert str(data_dir / "Originals") in box.text() and "Lightroom's Edit In" in box.text()
     box.button(QMessageBox.StandardButton.No).click()
     assert photo.read_bytes() == original  # asked first; No leaves it
     action = menu_action(window, menus, "Replace the photo with its result")
     action.trigger()
-    window._replace_box.button(QMessageBox.StandardButton.Yes).click()
+    window.queue_menu.replace_box.button(QMessageBox.StandardButton.Yes).click()
 
     kept = data_dir / "Originals" / photo.name
     assert photo.read_bytes() == result.read_bytes() and kept.read_bytes() == original

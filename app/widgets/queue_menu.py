@@ -1,0 +1,187 @@
+"""The queue's right-click menu and what only it does: open a result or its folder, go back to an earlier
+result, save copies with other settings or a preset, and put a result into its photo's file for an editor
+that reads it back (and out again). The window's own commands (Retry, Remove, Detect…) are only listed here.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, QPoint, QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QMenu, QMessageBox
+
+from app import presets, replace
+from app.queue_model import FINISHED, ItemState, QueueItem, restored_file
+from app.resave import back_to_earlier, can_copy, can_resave
+from app.settings import TASK_LABELS, Settings
+
+if TYPE_CHECKING:
+    from app.widgets.main_window import MainWindow
+
+
+class QueueMenu(QObject):
+    """Built anew on each right-click (`popup`), for the selected photos."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.replace_box: QMessageBox | None = None  # the question before a photo is replaced (for tests)
+
+    def back_to_earlier(self, items: list[QueueItem]) -> None:
+        """Each photo's last earlier result (before a Retry or a Save at N%) becomes its result again."""
+        said = [back_to_earlier(self.window.queue, item) for item in items]
+        back = sum(ok for ok, _ in said)
+        lines = [text for ok, text in said if not ok]
+        if len(said) > 1 and back:
+            lines.insert(0, f"{back} photos show their earlier results again; the newer ones are kept")
+        self.window.statusBar().showMessage(said[0][1] if len(said) == 1 else ". ".join(lines))
+
+    def popup(self, pos: QPoint) -> None:
+        items = self.window.selected_items()
+        if not items:
+            return
+        menu = QMenu(self.window)
+        first = items[0]
+        menu.addAction(self.window.paste_action)
+        menu.addSeparator()
+        menu.addAction("Open output", lambda: self.open_output(first)).setEnabled(bool(restored_file(first)))
+        menu.addAction("Show in folder", lambda: self.show_in_folder(first))
+        menu.addSeparator()
+        tasks = menu.addMenu("Degradation")
+        for key, label in TASK_LABELS.items():
+            tasks.addAction(label, lambda k=key: self.window.set_task_for_selection(k))
+        menu.addAction("Detect degradation", self.window.detect_selected)
+        menu.addAction(self.window.preview_action)
+        compare = menu.addMenu("Compare with")
+        compare.setEnabled(self.window.panel.compare_button.isEnabled())
+        self.window.panel.fill_compare_menu(compare)
+        strength = self.window.panel.strength.value()
+        again = [i for i in items if can_resave(i, strength / 100)]
+        menu.addAction(f"Save again at {strength}%", lambda: self.window.panel.save_again(again)).setEnabled(bool(again))
+        backs = [i for i in items if i.state is ItemState.DONE and i.previous]
+        label = "Back to the earlier results" if len(backs) > 1 else "Back to the earlier result"
+        if len(backs) == 1:
+            label = f"Back to {Path(backs[0].previous[-1][0]).name} ({backs[0].previous[-1][1]:.0%})"
+        menu.addAction(label, lambda: self.back_to_earlier(backs)).setEnabled(bool(backs))
+        self._fill_copy_menu(menu.addMenu("Save a copy with"), [i for i in items if can_copy(i)])
+        self._add_replace_actions(menu, items)
+        menu.addSeparator()
+        menu.addAction("Restore next", self.window.restore_next).setEnabled(any(i.state not in FINISHED for i in items))
+        menu.addAction(self.window.retry_action)
+        menu.addAction("Cancel", lambda: self.window.runner.cancel_items(self.window.selected_ids()))
+        menu.addAction(self.window.remove_action)
+        menu.addAction(self.window.undo_action)
+        if first.state is ItemState.FAILED:
+            menu.addAction("Error details…", lambda: self.window.show_item_error(first))
+        menu.popup(self.window.table.viewport().mapToGlobal(pos))
+
+    def _add_replace_actions(self, menu: QMenu, items: list[QueueItem]) -> None:
+        """For editors that read back the file they sent (Lightroom's Edit In): the result into the photo's
+        file, and back out (app.replace)."""
+        why = {i.id: replace.why_not_replace(i) for i in items}
+        can = [i for i in items if not why[i.id]]
+        into = menu.addAction("Replace the photo with its result…" if len(items) == 1 else
+                              "Replace the photos with their results…", lambda: self.ask_replace(can))
+        into.setEnabled(bool(can))
+        into.setToolTip(why[items[0].id] if not can else
+                        "For an editor that reads back the file it sent (Lightroom's Edit In, Capture One's Edit "
+                        "With): the photo's file gets its result; the photo as it was is kept.")
+        held = [i for i in items if i.replaced_from]
+        menu.addAction("Put back the photo as it was" if len(items) == 1 else "Put back the photos as they were",
+                       lambda: self.put_back(held)).setEnabled(bool(held))
+        menu.setToolTipsVisible(True)
+
+    def ask_replace(self, items: list[QueueItem]) -> None:
+        one = len(items) == 1
+        box = QMessageBox(QMessageBox.Icon.Question, "Replace the photo?" if one else "Replace the photos?",
+                          (f"Replace {items[0].name} with its restored version?" if one else
+                           f"Replace {len(items)} photos with their restored versions?") +
+                          " This is for an editor that sent the photo and reads the same file back (Lightroom's "
+                          f"Edit In, Capture One's Edit With). The photo{'' if one else 's'} as "
+                          f"{'it was' if one else 'they were'} will be kept in {replace.originals_dir()}; "
+                          "right-click Put back returns it.",
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self.window)
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        box.buttonClicked.connect(
+            lambda b: self.replace_photos(items) if box.standardButton(b) == QMessageBox.StandardButton.Yes
+            else None)
+        self.window._keep(box)
+        self.replace_box = box
+        box.open()
+
+    def replace_photos(self, items: list[QueueItem]) -> None:
+        """Each photo's file gets its result (the photo kept in Originals/); failures are said, not raised."""
+        said = []
+        for item in items:
+            try:
+                said.append(replace.replace_photo(self.window.queue, item))
+            except (OSError, ValueError) as exc:
+                why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                self.window.show_error(f"{item.name} was not replaced", f"{why}\n\nThe photo is as it was.")
+        self.window.images.request_thumbnails(items)  # (the queue shows each photo's file as it is now)
+        if said:
+            self.window.statusBar().showMessage(said[0] if len(said) == 1 else
+                                         f"{len(said)} photos now hold their restored versions; the photos as "
+                                         f"they were are kept in {replace.originals_dir()}", 15000)
+
+    def put_back(self, items: list[QueueItem]) -> None:
+        said = []
+        for item in items:
+            try:
+                said.append(replace.put_back(self.window.queue, item))
+            except (OSError, ValueError) as exc:
+                why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                self.window.show_error(f"{item.name} was not put back", why)
+        self.window.images.request_thumbnails(items)
+        if said:
+            self.window.statusBar().showMessage(said[0] if len(said) == 1 else
+                                         f"{len(said)} photos are as they were again; their results are kept",
+                                         15000)
+
+    def _fill_copy_menu(self, menu: QMenu, items: list[QueueItem]) -> None:
+        """"Save a copy with" the current settings or a preset (app.presets): another form of the results."""
+        menu.setEnabled(bool(items))
+        menu.setToolTip("A copy of each selected photo's result, saved as these settings save results (folder, "
+                        "name, format, colour, metadata), from the saved result: seconds, no restoring.")
+        menu.setToolTipsVisible(True)
+        menu.addAction("Current settings", lambda: self.save_copies(items, self.window.settings, "current settings"))
+        saved = presets.load()
+        if saved:
+            menu.addSeparator()
+        for name in sorted(saved, key=str.casefold):
+            menu.addAction(name, lambda n=name: self.save_copies(items, presets.applied(self.window.settings, saved[n]),
+                                                                   f"preset {n}"))
+
+    def save_copies(self, items: list[QueueItem], settings: Settings, label: str) -> None:
+        """A copy of each of `items`' results as `settings` save results (ResaveService.request_copy)."""
+        for item in items:
+            self.window.panel.resave.request_copy(item, settings, label)
+        if items and self.window.runner.running:
+            self.window.statusBar().showMessage(f"The copies are saved after the photo being restored ({label}).", 10000)
+
+    def open_output(self, item: QueueItem) -> None:
+        result = restored_file(item)
+        if result:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(result))
+        elif item.output_path:  # moved to a library or deleted since it was restored
+            self.window.statusBar().showMessage(f"{item.name}: its restored file is no longer at {item.output_path} "
+                                         "(moved or deleted).", 8000)
+
+    def show_in_folder(self, item: QueueItem) -> None:
+        target = next((p for p in (item.output_path, item.path) if p and os.path.exists(p)), None)
+        if target is None and not Path(item.path).parent.is_dir():
+            self.window.statusBar().showMessage(f"{item.name}: neither the photo nor its folder is where it was added "
+                                         "(moved or deleted).", 8000)
+            return
+        target = target or item.path
+        if sys.platform == "win32":
+            subprocess.Popen(["explorer", "/select,", os.path.normpath(target)])
+        elif sys.platform == "darwin":
+            subprocess.Popen(["open", "-R", target])
+        else:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(target).parent)))

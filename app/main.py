@@ -252,6 +252,7 @@ def run_gui(argv: list[str]) -> int:
         if instance is not None:
             instance.close()
         await window.images.close()
+        await window.close_tasks()
         await runner.shutdown()
         window.keep_awake.close()  # (a release still on its way: waits up to 2 s for it)
         return code

@@ -175,12 +175,12 @@ def file_stamp(path: str | Path) -> list[int] | None:
     return [st.st_size, st.st_mtime_ns]
 
 
-def photo_changed(item: QueueItem) -> bool:
-    """Whether a restored item's photo is no longer the file it was restored from (edited, replaced). A photo
-    that is gone is not "changed": the panel says it is gone."""
+def photo_changed(item: QueueItem, now: list[int] | None = None) -> bool:
+    """Whether a restored item's photo is no longer the file it was restored from (edited, replaced), from
+    its stamp `now` (taken when not given). A photo that is gone is not "changed": the panel says it is gone."""
     if not item.restored or not item.photo_stamp:
         return False
-    now = file_stamp(item.path)
+    now = now if now is not None else file_stamp(item.path)
     return now is not None and now != item.photo_stamp
 
 
@@ -394,13 +394,18 @@ class BatchQueue:
         else:
             self.update(item, task=task)
 
-    def check_photos(self, items: Iterable[QueueItem] | None = None) -> list[QueueItem]:
-        """Look again whether restored photos were edited since (one `stat` each; the window asks when it is
-        activated, as the user comes back from the editor, and when it shows a photo). Returns the items whose
-        flag changed, which are announced."""
+    def check_photos(self, items: Iterable[QueueItem] | None = None,
+                     stamps: list[list[int] | None] | None = None) -> list[QueueItem]:
+        """Look again whether restored photos were edited since: one `stat` each, or `stamps` taken off the
+        GUI thread (`file_stamp` of each item, in order: a folder on a network share answers slowly). The
+        window asks when it is activated, as the user comes back from the editor, and when it shows a
+        photo. Returns the items whose flag changed, which are announced."""
+        items = list(self._items if items is None else items)
         flipped = []
-        for item in list(self._items if items is None else items):
-            changed = photo_changed(item)
+        for k, item in enumerate(items):
+            if self._by_id.get(item.id) is not item:  # removed meanwhile
+                continue
+            changed = photo_changed(item, stamps[k] if stamps is not None else None)
             if changed != item.photo_changed:
                 item.photo_changed = changed
                 flipped.append(item)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from pathlib import Path
@@ -42,9 +43,10 @@ from app.qt_queue import (
     format_eta,
     sort_key,
 )
-from app.queue_model import FINISHED, ItemState, QueueItem
+from app.queue_model import FINISHED, ItemState, QueueItem, file_stamp
 from app.resave import can_resave
 from app.runner import RESTORE_AGAIN_HINT, BatchRunner
+from app.tasks import TaskSet
 from app.widgets.about_dialog import AboutDialog
 from app.widgets.compare_panel import ComparePanel
 from app.widgets.drop_zone import DropZone, mime_local_paths
@@ -80,6 +82,8 @@ class MainWindow(QMainWindow):
         self._closing = False
         self._dialogs: list[QWidget] = []
         self._maximized = False  # the window's state before full screen
+        self._photo_tasks = TaskSet("photo check")
+        self._checking_photos = False
         self.setWindowTitle(TITLE)
         if icon_path().exists():
             self.setWindowIcon(QIcon(str(icon_path())))
@@ -506,8 +510,24 @@ class MainWindow(QMainWindow):
 
     def check_photos(self) -> None:
         """Whether restored photos were edited since (on coming back to the window from an editor, and at
-        start): their rows and caption say so, and their thumbnails are made again."""
-        changed = [i for i in self.queue.check_photos() if i.photo_changed]
+        start): their rows and caption say so, and their thumbnails are made again. The files are looked at
+        off the GUI thread (photos on a network share), one look at a time."""
+        items = [i for i in self.queue if i.restored and i.photo_stamp]
+        if items and not self._checking_photos:
+            self._checking_photos = True
+            self._photo_tasks.spawn(self._check_photos(items))
+
+    async def close_tasks(self) -> None:
+        """At the app's end: the look at the photos' files still on its way is dropped."""
+        await self._photo_tasks.cancel_all()
+
+    async def _check_photos(self, items: list[QueueItem]) -> None:
+        try:
+            stamps = await asyncio.get_running_loop().run_in_executor(
+                None, lambda: [file_stamp(i.path) for i in items])
+        finally:
+            self._checking_photos = False
+        changed = [i for i in self.queue.check_photos(items, stamps) if i.photo_changed]
         if not changed:
             return
         self.images.request_thumbnails(changed)

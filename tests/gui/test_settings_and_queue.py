@@ -570,8 +570,13 @@ def test_a_photo_stamp_that_does_not_fit_is_left_out_and_a_photo_without_one_is_
     for bad in ([1], [1, "2"], [True, 3], [-1, 3], "1,2", 7):
         assert QueueItem.from_json({**good, "photo_stamp": bad}).photo_stamp is None
     queue = BatchQueue(autosave=False)
-    queue._items = [QueueItem.from_json(good), QueueItem.from_json({**good, "photo_stamp": None})]
+    queue._items = [QueueItem.from_json(good), QueueItem.from_json({**good, "photo_stamp": None, "id": "other"})]
+    queue._by_id = {i.id: i for i in queue._items}
     assert [i.name for i in queue.check_photos()] == ["p.png"]  # size 1, but not that mtime
     assert [i.photo_changed for i in queue] == [True, False]
     queue[0].photo_stamp = [photo.stat().st_size, photo.stat().st_mtime_ns]
     assert queue.check_photos() == [queue[0]] and not queue[0].photo_changed
+    assert queue.check_photos([queue[0]], [[9, 9]]) == [queue[0]] and queue[0].photo_changed  # stamps taken elsewhere
+    removed = queue.remove([queue[0].id])[0]
+    removed.photo_stamp = [9, 9]
+    assert queue.check_photos([removed], [[1, 1]]) == []  # removed while its file was looked at: left alone

@@ -79,11 +79,11 @@ def replace_photo(queue: BatchQueue, item: QueueItem, keep_in: Path | None = Non
     keep_in = keep_in or originals_dir()
     keep_in.mkdir(parents=True, exist_ok=True)
     kept = numbered_name(keep_in / photo.name, Path.exists)
-    shutil.copy2(photo, kept)
     try:
+        shutil.copy2(photo, kept)
         _copy_into(result, photo)
     except OSError:
-        kept.unlink(missing_ok=True)
+        kept.unlink(missing_ok=True)  # (a part of the photo's copy, when the disk filled while it was made)
         raise
     queue.update(item, replaced_from=str(kept), photo_stamp=file_stamp(photo), photo_changed=False)
     return f"{photo.name} now holds its restored version; the photo as it was is kept at {kept}"

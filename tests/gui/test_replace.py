@@ -120,27 +120,29 @@ def test_a_result_of_another_kind_or_a_photo_edited_since_is_not_put_in(make_win
 
 
 def test_a_failed_copy_leaves_the_photo_as_it_was_and_keeps_nothing(tmp_path, monkeypatch):
-    """A full disk while the result is written over the photo: the photo is untouched (the result went to a
-    temporary file first), no temporary file is left, and no stray copy of the photo stays in Originals."""
+    """A full disk while the photo is kept, or while the result is written over it: the photo is untouched
+    (the result went to a temporary file first), no temporary file is left, and no part of the photo's copy
+    stays in Originals."""
     photo = make_photo(tmp_path / "p.tif", colour=(1, 2, 3))
     result = make_photo(tmp_path / "restored" / "p.tif", colour=(200, 100, 50))
     queue = BatchQueue(autosave=False)
     item = QueueItem(str(photo), state=ItemState.DONE, output_path=str(result), photo_stamp=file_stamp(photo))
     queue._items, queue._by_id = [item], {item.id: item}
     original, real_copy = photo.read_bytes(), replace.shutil.copyfile
+    keep = tmp_path / "Originals"
+    full_at = {"target": None}
 
     def full_disk(src, dst, *a, **k):
-        if Path(src) == result:
-            real_copy(src, dst)  # part of it written, then the disk is full
+        real_copy(src, dst, *a, **k)
+        if Path(dst).parent == full_at["target"]:  # written in part, then the disk is full
             raise OSError(errno.ENOSPC, "No space left on device")
-        return real_copy(src, dst, *a, **k)
 
     monkeypatch.setattr(replace.shutil, "copyfile", full_disk)
-    keep = tmp_path / "Originals"
-    with pytest.raises(OSError, match="No space"):
-        replace.replace_photo(queue, item, keep_in=keep)
-    assert photo.read_bytes() == original and item.replaced_from is None
-    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["p.tif"] and list(keep.iterdir()) == []
+    for full_at["target"] in (keep, photo.parent):  # while the photo is kept; while the result is written
+        with pytest.raises(OSError, match="No space"):
+            replace.replace_photo(queue, item, keep_in=keep)
+        assert photo.read_bytes() == original and item.replaced_from is None
+        assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["p.tif"] and list(keep.iterdir()) == []
     monkeypatch.setattr(replace.shutil, "copyfile", real_copy)
     said = replace.replace_photo(queue, item, keep_in=keep)
     assert photo.read_bytes() == result.read_bytes() and (keep / "p.tif").read_bytes() == original

@@ -4,7 +4,9 @@ for judging the whole photo at once; panning or zooming either pane moves both).
 
 `ViewTransform` and `divider_fraction` hold the maths and are Qt-free, so they are unit-tested directly.
 Mouse: drag the divider, drag elsewhere to pan, wheel to zoom around the cursor (double-click: fit).
-Keys: Space or B toggles the original, F fits, 1 shows 100 %, + and - zoom, S switches side by side.
+Keys: Space or B toggles the original, F fits, 1 shows 100 %, + and - zoom, S switches side by side; Up
+and Down (or Page Up and Page Down) go to the previous and next photo of the queue (`step`), also in full
+screen, keeping the zoom and the place in view for photos of one size: a batch reviewed without the mouse.
 """
 
 from __future__ import annotations
@@ -84,6 +86,7 @@ class CompareView(QWidget):
     view_changed = Signal()
     toggled = Signal(bool)  # True while the original is shown alone
     side_by_side_changed = Signal(bool)
+    step = Signal(int)  # -1 / +1: the previous or next photo is asked for
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -93,8 +96,9 @@ class CompareView(QWidget):
         self.setMouseTracking(True)
         self.setAccessibleName("Before and after")  # for screen readers: a painted widget has no text of its own
         self.setAccessibleDescription("The original left of the divider, the restored photo right of it (or "
-                                      "side by side: S). Left and right arrows move the divider; Space shows "
-                                      "the original alone; F fits, 1 shows 100%, plus and minus zoom.")
+                                      "side by side: S). Left and right arrows move the divider; up and down go "
+                                      "to the previous and next photo; Space shows the original alone; F "
+                                      "fits, 1 shows 100%, plus and minus zoom.")
         self.transform = ViewTransform()
         self.divider = 0.5
         self.strength = 1.0
@@ -373,6 +377,8 @@ class CompareView(QWidget):
             self.zoom_by(WHEEL_STEP)
         elif key == Qt.Key.Key_Minus:
             self.zoom_by(1 / WHEEL_STEP)
+        elif key in (Qt.Key.Key_Down, Qt.Key.Key_PageDown, Qt.Key.Key_Up, Qt.Key.Key_PageUp):
+            self.step.emit(1 if key in (Qt.Key.Key_Down, Qt.Key.Key_PageDown) else -1)
         elif key == Qt.Key.Key_S and not event.isAutoRepeat():
             self.set_side_by_side(not self.side_by_side)
         elif key in (Qt.Key.Key_Left, Qt.Key.Key_Right) and not self.side_by_side:  # the divider; Shift: finely

@@ -241,6 +241,7 @@ class MainWindow(QMainWindow):
         self.table.horizontalHeader().sectionClicked.connect(self.sort_queue)
         self.images.thumbnail_ready.connect(self.model.set_thumbnail)
         self.panel.message.connect(self.statusBar().showMessage)
+        self.compare.step.connect(self.step_photo)
         app = QGuiApplication.instance()
         if isinstance(app, QGuiApplication):
             app.applicationStateChanged.connect(self._on_app_state)
@@ -265,6 +266,18 @@ class MainWindow(QMainWindow):
     def current_item(self) -> QueueItem | None:
         items = self.selected_items()
         return items[0] if items else None
+
+    def step_photo(self, delta: int) -> None:
+        """The previous or next photo in the queue's order on view (Up/Down in the comparison, also in full
+        screen); the view keeps the keyboard, the queue scrolls along."""
+        item = self.current_item()
+        row = (self.queue.index_of(item.id) + delta) if item is not None else 0
+        if 0 <= row < len(self.queue):
+            self.table.setCurrentIndex(self.model.index(row, 0))  # (selects the row: the table's mode)
+            self.table.scrollTo(self.model.index(row, 0))
+        elif len(self.queue):
+            self.statusBar().showMessage("The last photo of the queue" if delta > 0 else
+                                         "The first photo of the queue", 3000)
 
     def select_row(self, row: int) -> None:
         self.table.selectionModel().select(

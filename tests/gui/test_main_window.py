@@ -1123,3 +1123,30 @@ def test_side_by_side_is_a_button_and_a_key_and_is_kept(make_window, qtbot, phot
     assert button.isChecked()
     second = make_window()
     assert second.panel.side_button.isChecked() and second.compare.side_by_side
+
+
+def test_up_and_down_in_the_comparison_step_through_the_queue_also_in_full_screen(make_window, qtbot, photos):
+    """Reviewing a batch: the comparison keeps the keyboard and Down/Up (Page Down/Up) show the next and
+    previous photo in the queue's order, at the zoom the view had (photos of one size)."""
+    _root, files = photos
+    window = make_window()
+    window.add_paths([str(f) for f in files])
+    qtbot.waitUntil(lambda: len(window.queue) == 3, timeout=TIMEOUT)
+    window.show()
+    window.select_row(0)
+    qtbot.waitUntil(lambda: window.compare.before is not None, timeout=TIMEOUT)
+    window.set_full_screen(True)
+    view = window.compare
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_1)  # at 100 %
+    qtbot.keyClick(view, Qt.Key.Key_Down)
+    assert window.current_item() is window.queue[1] and window.panel.shown_item == window.queue[1].id
+    qtbot.keyClick(view, Qt.Key.Key_PageDown)
+    assert window.current_item() is window.queue[2]
+    qtbot.keyClick(view, Qt.Key.Key_Down)  # the last one: it stays
+    assert window.current_item() is window.queue[2] and window.statusBar().currentMessage() == \
+        "The last photo of the queue"
+    qtbot.keyClick(view, Qt.Key.Key_Up)
+    assert window.current_item() is window.queue[1] and len(window.selected_items()) == 1
+    assert QApplication.focusWidget() is view and not view.fit_mode and view.transform.zoom == 1.0
+    window.set_full_screen(False)

@@ -150,3 +150,23 @@ def back_to_earlier(queue: BatchQueue, item: QueueItem) -> tuple[bool, str]:
     newer = Path(item.output_path or "").name
     queue.update(item, output_path=path, saved_strength=strength, note=note, previous=item.previous[:-1])
     return True, f"{item.name} shows {Path(path).name} ({strength:.0%}) again; {newer} is kept"
+
+
+def can_trash(item: QueueItem) -> bool:
+    """Whether `item`'s result may go to the trash: a result file of its own (never the photo, and not while
+    the photo's file holds it: Put back first)."""
+    result = restored_file(item)
+    return result is not None and not item.replaced_from and Path(result).resolve() != Path(item.path).resolve()
+
+
+def after_trash(queue: BatchQueue, item: QueueItem, result: str) -> str:
+    """The queue after `item`'s result went to the trash: its last earlier result that is still there is
+    its result again; else it is not restored (pending). Returns what to tell."""
+    kept = [entry for entry in item.previous if Path(entry[0]).is_file()]
+    if kept:
+        path, strength, note = kept[-1]
+        queue.update(item, output_path=path, saved_strength=strength, note=note, previous=kept[:-1])
+        return f"{Path(result).name} moved to the trash; {item.name} shows {Path(path).name} ({strength:.0%}) again"
+    queue.set_state(item, ItemState.PENDING, output_path=None, note="", skipped=False, elapsed_s=None,
+                    photo_stamp=None, previous=[])
+    return f"{Path(result).name} moved to the trash; {item.name} is not restored now"

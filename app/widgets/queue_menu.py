@@ -11,17 +11,23 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QPoint, QUrl
+from PySide6.QtCore import QFile, QObject, QPoint, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QMenu, QMessageBox
 
 from app import presets, replace
 from app.queue_model import FINISHED, ItemState, QueueItem, restored_file
-from app.resave import back_to_earlier, can_copy, can_resave
+from app.resave import after_trash, back_to_earlier, can_copy, can_resave, can_trash
 from app.settings import TASK_LABELS, Settings
 
 if TYPE_CHECKING:
     from app.widgets.main_window import MainWindow
+
+
+def move_to_trash(path: str) -> bool:
+    """The desktop's trash, as the file manager's (freedesktop.org trash on Linux, the Recycle Bin, the
+    macOS Trash): False where there is none for that disk."""
+    return QFile(path).moveToTrash()
 
 
 class QueueMenu(QObject):
@@ -70,6 +76,9 @@ class QueueMenu(QObject):
         menu.addAction(label, lambda: self.back_to_earlier(backs)).setEnabled(bool(backs))
         self._fill_copy_menu(menu.addMenu("Save a copy with"), [i for i in items if can_copy(i)])
         self._add_replace_actions(menu, items)
+        trash = [i for i in items if can_trash(i)]
+        menu.addAction("Move the result to the trash" if len(items) == 1 else "Move the results to the trash",
+                       lambda: self.move_to_trash(trash)).setEnabled(bool(trash))
         menu.addSeparator()
         menu.addAction("Restore next", self.window.restore_next).setEnabled(any(i.state not in FINISHED for i in items))
         menu.addAction(self.window.retry_action)
@@ -142,6 +151,26 @@ class QueueMenu(QObject):
             self.window.statusBar().showMessage(said[0] if len(said) == 1 else
                                          f"{len(said)} photos are as they were again; their results are kept",
                                          15000)
+
+    def move_to_trash(self, items: list[QueueItem]) -> None:
+        """Reviewing a batch: a result worse than its photo goes to the system's trash (from where the file
+        manager restores it); the photo shows its earlier result again, or is not restored any more."""
+        said, failed = [], []
+        for item in items:
+            result = restored_file(item)
+            if result is None or not can_trash(item):
+                continue
+            if not move_to_trash(result):  # (no trash on that disk: a network share, a card)
+                failed.append(Path(result).name)
+                continue
+            said.append(after_trash(self.window.queue, item, result))
+        if failed:
+            self.window.show_error("Not moved to the trash", f"{', '.join(failed)} could not be moved to the trash "
+                                   "(its disk has none, or it cannot be written); nothing was deleted. Delete "
+                                   "it in the file manager if it should go.")
+        if said:
+            self.window.statusBar().showMessage(said[0] if len(said) == 1 else
+                                                f"{len(said)} results moved to the trash", 10000)
 
     def _fill_copy_menu(self, menu: QMenu, items: list[QueueItem]) -> None:
         """"Save a copy with" the current settings or a preset (app.presets): another form of the results."""

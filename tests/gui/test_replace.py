@@ -83,6 +83,7 @@ def test_a_photo_sent_by_an_editor_gets_its_result_and_can_be_put_back(make_wind
     # what would restore or blend the result instead of the photo is refused, and says why
     assert not menu_action(window, menus, "Replace the photo").isEnabled()
     assert not next(a for a in menus[-1].actions() if a.text() == "Save a copy with").isEnabled()
+    assert not next(a for a in menus[-1].actions() if a.text().endswith("to the trash")).isEnabled()
     window.retry_action.trigger()
     assert item.state is ItemState.DONE and "holds its result" in window.statusBar().currentMessage()
 
@@ -156,3 +157,40 @@ def test_a_failed_copy_leaves_the_photo_as_it_was_and_keeps_nothing(tmp_path, mo
     with pytest.raises(ValueError, match="not at"):
         replace.put_back(queue, item)
     assert photo.read_bytes() == result.read_bytes()
+
+
+def test_a_result_worse_than_its_photo_goes_to_the_trash(make_window, qtbot, fake_engine, tmp_path, data_dir,
+                                                         monkeypatch):
+    """Reviewing a batch: the newest result goes to the desktop's trash (restorable there, as the file
+    manager's), the earlier one is the photo's result again; the last one leaves the photo not restored. Where
+    there is no trash nothing is deleted, and it is said. The photo itself is never offered."""
+    from app.widgets import queue_menu
+
+    trash = tmp_path / "xdg"
+    trash.mkdir(mode=0o700)
+    monkeypatch.setenv("XDG_DATA_HOME", str(trash))
+    menus = []
+    monkeypatch.setattr(QMenu, "popup", lambda self, *_a: menus.append(self))
+    photo = make_photo(tmp_path / "night.jpg")
+    window, item = restored_edit(make_window, qtbot, fake_engine, photo)
+    first = item.output_path
+    window.retry_action.trigger()
+    qtbot.waitUntil(lambda: item.state is ItemState.DONE and item.output_path != first, timeout=TIMEOUT)
+    second = item.output_path
+
+    real_trash = queue_menu.move_to_trash
+    monkeypatch.setattr(queue_menu, "move_to_trash", lambda _path: False)  # a disk without a trash
+    menu_action(window, menus, "Move the result to the trash").trigger()
+    assert Path(second).is_file() and item.output_path == second
+    assert any("nothing was deleted" in d.message.text() for d in window._dialogs if hasattr(d, "message"))
+    monkeypatch.setattr(queue_menu, "move_to_trash", real_trash)  # the real trash, in this test's XDG_DATA_HOME
+
+    menu_action(window, menus, "Move the result to the trash").trigger()
+    assert not Path(second).exists() and (trash / "Trash" / "files" / Path(second).name).is_file()
+    assert item.output_path == first and item.state is ItemState.DONE and item.previous == []
+    assert window.statusBar().currentMessage() == (f"{Path(second).name} moved to the trash; night.jpg shows "
+                                                   f"{Path(first).name} (100%) again")
+    menu_action(window, menus, "Move the result to the trash").trigger()
+    assert not Path(first).exists() and item.state is ItemState.PENDING and item.output_path is None
+    assert photo.is_file() and window.statusBar().currentMessage().endswith("night.jpg is not restored now")
+    assert not menu_action(window, menus, "Move the result to the trash").isEnabled()

@@ -80,8 +80,9 @@ class QueueItem:
     note: str = ""  # something to know about a finished photo (a warning from the engine, …)
     skipped: bool = False  # done without restoring: it already looked fine (detected "none")
     saved_strength: float = 1.0  # the strength the restored file was saved with (the view must not blend twice)
-    # the photo's earlier results, [path, strength, note], oldest first (a Retry's or a Save at N%'s
-    # predecessor, kept on disk): "Back to …" makes the last one the photo's result again
+    # the photo's earlier results, [path, strength, note, photo_stamp], oldest first (a Retry's or a Save at
+    # N%'s predecessor, kept on disk): "Back to …" makes the last one the photo's result again (`earlier`,
+    # `as_current`; queues saved before the stamp have three-item entries)
     previous: list[list] = field(default_factory=list)
     width: int | None = None  # the photo's upright size, from the engine's analysis (for the batch's time left)
     height: int | None = None
@@ -133,7 +134,7 @@ class QueueItem:
         d = {f: getattr(self, f) for f in _PERSISTED}
         d["state"] = self.state.value
         d["log_tail"] = list(self.log_tail)
-        d["previous"] = [list(x) for x in self.previous]
+        d["previous"] = [[*x[:3], list(x[3]) if len(x) > 3 and x[3] else None] for x in self.previous]
         return d
 
     @classmethod
@@ -165,6 +166,17 @@ def restored_file(item: QueueItem) -> str | None:
     return None
 
 
+def earlier(item: QueueItem) -> list:
+    """`item`'s result as an entry of `previous`, with the stamp of the photo it was made from."""
+    return [item.output_path, item.saved_strength, item.note, item.photo_stamp]
+
+
+def as_current(entry: list) -> dict[str, Any]:
+    """The fields that make an entry of `previous` the photo's result again."""
+    return {"output_path": entry[0], "saved_strength": entry[1], "note": entry[2],
+            "photo_stamp": entry[3] if len(entry) > 3 else None}
+
+
 def file_stamp(path: str | Path) -> list[int] | None:
     """[size, mtime in ns] of a file, None when it cannot be read: what changes when a photo is edited or
     replaced, as `make` and `rsync` judge it, without reading the file."""
@@ -173,6 +185,11 @@ def file_stamp(path: str | Path) -> list[int] | None:
     except OSError:
         return None
     return [st.st_size, st.st_mtime_ns]
+
+
+def _stamp(v: Any) -> bool:
+    return v is None or (isinstance(v, list) and len(v) == 2 and all(
+        isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in v))
 
 
 def photo_changed(item: QueueItem, now: list[int] | None = None) -> bool:
@@ -224,11 +241,10 @@ _CHECKS: dict[str, Callable[[Any], bool]] = {
     "elapsed_s": _number_or_none, "note": _text, "skipped": lambda v: isinstance(v, bool),
     "saved_strength": lambda v: _number_or_none(v) and v is not None,
     "previous": lambda v: isinstance(v, list) and all(
-        isinstance(x, list) and len(x) == 3 and _text(x[0]) and _number_or_none(x[1]) and x[1] is not None
-        and _text(x[2]) for x in v),
+        isinstance(x, list) and len(x) in (3, 4) and _text(x[0]) and _number_or_none(x[1]) and x[1] is not None
+        and _text(x[2]) and (len(x) == 3 or _stamp(x[3])) for x in v),
     "width": _size_or_none, "height": _size_or_none,
-    "photo_stamp": lambda v: v is None or (isinstance(v, list) and len(v) == 2 and all(
-        isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in v)),
+    "photo_stamp": _stamp,
     "photo_changed": lambda v: isinstance(v, bool), "replaced_from": _text_or_none,
 }
 

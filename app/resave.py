@@ -19,7 +19,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from app.client.events import EngineError
-from app.queue_model import BatchQueue, ItemState, QueueItem, restored_file
+from app.queue_model import BatchQueue, ItemState, QueueItem, as_current, restored_file
+from app.queue_model import earlier as earlier_entry
 from app.runner import BatchRunner
 from app.settings import Settings, free_name
 from app.tasks import TaskSet
@@ -133,7 +134,7 @@ class ResaveService(QObject):
             kept = [x for x in current.note.split("; ") if x and not x.startswith(AGAIN)]  # the restore's notes
             note = "; ".join([f"{AGAIN}{earlier.name} ({saved:.0%}, kept)", *kept])
             runner.queue.update(current, output_path=str(new), saved_strength=strength, note=note,
-                                previous=[*current.previous, [str(earlier), saved, current.note]])
+                                previous=[*current.previous, earlier_entry(current)])
         return True, said
 
 
@@ -144,11 +145,12 @@ def back_to_earlier(queue: BatchQueue, item: QueueItem) -> tuple[bool, str]:
         return False, f"{item.name} has no earlier result to go back to"
     if item.replaced_from:
         return False, f"{item.name} holds its result: Put back the photo as it was first"
-    path, strength, note = item.previous[-1]
+    path, strength = item.previous[-1][:2]
     if not Path(path).is_file():
         return False, f"{item.name}: its earlier result {Path(path).name} is gone (moved or deleted)"
     newer = Path(item.output_path or "").name
-    queue.update(item, output_path=path, saved_strength=strength, note=note, previous=item.previous[:-1])
+    queue.update(item, **as_current(item.previous[-1]), previous=item.previous[:-1])
+    queue.check_photos([item])  # (made from the photo before an edit?)
     return True, f"{item.name} shows {Path(path).name} ({strength:.0%}) again; {newer} is kept"
 
 
@@ -164,8 +166,9 @@ def after_trash(queue: BatchQueue, item: QueueItem, result: str) -> str:
     its result again; else it is not restored (pending). Returns what to tell."""
     kept = [entry for entry in item.previous if Path(entry[0]).is_file()]
     if kept:
-        path, strength, note = kept[-1]
-        queue.update(item, output_path=path, saved_strength=strength, note=note, previous=kept[:-1])
+        path, strength = kept[-1][:2]
+        queue.update(item, **as_current(kept[-1]), previous=kept[:-1])
+        queue.check_photos([item])
         return f"{Path(result).name} moved to the trash; {item.name} shows {Path(path).name} ({strength:.0%}) again"
     queue.set_state(item, ItemState.PENDING, output_path=None, note="", skipped=False, elapsed_s=None,
                     photo_stamp=None, previous=[])

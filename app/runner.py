@@ -34,6 +34,7 @@ from app.queue_model import (
     ItemState,
     QueueItem,
     detection_fields,
+    earlier,
     file_stamp,
     restored_file,
 )
@@ -239,7 +240,7 @@ class BatchRunner(QObject):
                     holding.append(item.name)
                     continue
                 kept = restored_file(item)
-                previous = [*item.previous, [kept, item.saved_strength, item.note]] if kept else item.previous
+                previous = [*item.previous, earlier(item)] if kept else item.previous
                 self.queue.set_state(item, ItemState.QUEUED, output_path=None, skipped=False, note="",
                                      elapsed_s=None, previous=previous)
                 any_queued = True
@@ -503,7 +504,7 @@ class BatchRunner(QObject):
                 continue
             self.queue.set_state(item, ItemState.DETECTING)
             changes: dict[str, Any]
-            earlier: dict[str, Any] = {}
+            found_before: dict[str, Any] = {}
             planned = self.settings.planned_output(Path(item.path), Path(item.root) if item.root else None)
             stamp = file_stamp(item.path)
             try:
@@ -520,11 +521,11 @@ class BatchRunner(QObject):
                 if analysis.width and analysis.height:
                     changes.update(width=analysis.width, height=analysis.height)
                 if analysis.earlier_path:
-                    earlier = {**restored_before(analysis, changes.get("detected_task")), "photo_stamp": stamp}
+                    found_before = restored_before(analysis, changes.get("detected_task"), stamp)
             if self.queue.get(item_id) is not None and item.state is ItemState.DETECTING:
-                if earlier:  # restored by an earlier run (a cleared queue, the CLI): shown, not restored again
+                if found_before:  # restored by an earlier run (a cleared queue, the CLI): shown, not restored again
                     self._queue_after_detect.discard(item_id)
-                    self.queue.set_state(item, ItemState.DONE, **changes, **earlier)
+                    self.queue.set_state(item, ItemState.DONE, **changes, **found_before)
                     found.append(item)
                 elif item_id in self._queue_after_detect:
                     self._queue_after_detect.discard(item_id)
@@ -562,8 +563,9 @@ def _names(names: list[str]) -> str:
     return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
 
 
-def restored_before(analysis: P.Analysis, detected: str | None) -> dict[str, Any]:
-    """The queue fields of a photo whose result an earlier run saved, from what that result records."""
+def restored_before(analysis: P.Analysis, detected: str | None, stamp: list[int] | None) -> dict[str, Any]:
+    """The queue fields of a photo whose result an earlier run saved, from what that result records (each of
+    them this very photo: `stamp`, its file as it was analysed)."""
     record = analysis.earlier
     try:
         strength = min(1.0, max(0.0, float(record.get("Strength", "1"))))
@@ -573,8 +575,8 @@ def restored_before(analysis: P.Analysis, detected: str | None) -> dict[str, Any
     how = ", ".join(x for x in (f"as {task}" if task else "", record.get("Model", ""), f"{strength:.0%} strength") if x)
     fields: dict[str, Any] = {
         "output_path": analysis.earlier_path, "saved_strength": strength, "progress": 1.0, "eta_s": None,
-        "skipped": False, "elapsed_s": None,
-        "previous": [[path, min(1.0, max(0.0, s)), ""] for path, s in analysis.earlier_older.items()],
+        "skipped": False, "elapsed_s": None, "photo_stamp": stamp,
+        "previous": [[path, min(1.0, max(0.0, s)), "", stamp] for path, s in analysis.earlier_older.items()],
         "note": f"Restored before ({how}): {Path(analysis.earlier_path).name} was found where its results are "
                 "saved. Retry restores it again with the current settings."}
     if task in P.TASKS and task not in ("auto", "none") and task != detected:  # restored as chosen then

@@ -4,6 +4,7 @@ corrupt file are dropped, Start restores the photos and the corrupt file fails a
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 from gui_helpers import make_photo
@@ -209,7 +210,9 @@ def test_photos_restored_by_an_earlier_run_are_found_by_the_real_engine(qtbot, a
         p, q = queue[0], queue[1]
         assert (p.state, p.output_path, p.saved_strength) == (ItemState.DONE, str(restored / "p (1).png"), 0.5)
         assert p.effective_task == "rain" and "Restored before (as rain" in p.note
-        assert p.previous == [[str(restored / "p.png"), 1.0, ""]]  # the older result: "Back to p.png (100%)"
+        stamp = [Path(p.path).stat().st_size, Path(p.path).stat().st_mtime_ns]  # (both made from this very file)
+        assert p.previous == [[str(restored / "p.png"), 1.0, "", stamp]]  # the older result: "Back to p.png (100%)"
+        assert p.photo_stamp == stamp
         assert q.path == str(other) and q.state is ItemState.PENDING
         window.start_action.trigger()
         qtbot.waitUntil(lambda: q.state is ItemState.DONE and not runner.running, timeout=60_000)

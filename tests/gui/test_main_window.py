@@ -18,7 +18,7 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from app.queue_model import ItemState
+from app.queue_model import ItemState, QueueItem
 from app.widgets.error_dialog import ErrorDialog
 
 TIMEOUT = 5000
@@ -404,7 +404,8 @@ def test_back_to_the_earlier_result_after_a_retry_or_a_save_at_a_lower_strength(
     window.panel.resave_button.click()
     qtbot.waitUntil(lambda: item.output_path not in (first, second), timeout=TIMEOUT)
     third = item.output_path
-    assert [p for p, _s, _n in item.previous] == [first, second] and item.saved_strength == 0.4
+    assert [entry[0] for entry in item.previous] == [first, second] and item.saved_strength == 0.4
+    assert all(entry[3] == item.photo_stamp for entry in item.previous)  # each made from this very photo
     window.panel.strength.setValue(80)  # more than was saved: the earlier result is named as the way back
     assert f"or right-click → Back to {Path(second).name} (100%) shows the earlier result" in \
         window.statusBar().currentMessage()
@@ -417,11 +418,13 @@ def test_back_to_the_earlier_result_after_a_retry_or_a_save_at_a_lower_strength(
         return text
 
     assert back() == f"Back to {Path(second).name} (100%)"
-    assert (item.output_path, item.saved_strength, item.previous) == (second, 1.0, [[first, 1.0, item.previous[0][2]]])
+    assert (item.output_path, item.saved_strength, item.previous) == (second, 1.0, [[first, 1.0, item.previous[0][2],
+                                                                                     item.photo_stamp]])
     assert window.statusBar().currentMessage() == (f"{item.name} shows {Path(second).name} (100%) again; "
                                                    f"{Path(third).name} is kept")
     assert not item.note.startswith("made from") and Path(third).is_file()
-    assert window.queue.get(item.id).to_json()["previous"] == [[first, 1.0, "a note of the first restore"]]
+    assert window.queue.get(item.id).to_json()["previous"] == [[first, 1.0, "a note of the first restore",
+                                                                item.photo_stamp]]
     Path(first).unlink()
     back()
     assert item.output_path == second and "is gone (moved or deleted)" in window.statusBar().currentMessage()
@@ -1107,6 +1110,13 @@ def test_a_photo_edited_after_it_was_restored_is_said_to_have_changed(make_windo
     assert Path(first_result).exists() and edited.previous[-1][0] == first_result
     assert window.model.data(window.model.index(0, COL_STATE)) == "Done"
     assert window.panel.caption.text().startswith(f"a.jpg → {edited.output_path}")
+
+    # the first result was made from the photo before its edit: said again
+    from app.resave import back_to_earlier
+
+    assert back_to_earlier(window.queue, edited)[0] and edited.output_path == first_result
+    assert edited.photo_changed and window.model.data(window.model.index(0, COL_STATE)) == "Photo changed"
+    assert QueueItem.from_json(edited.to_json()).photo_stamp == edited.photo_stamp
 
 
 def test_side_by_side_is_a_button_and_a_key_and_is_kept(make_window, qtbot, photos):

@@ -12,7 +12,14 @@ import pytest
 from gui_helpers import make_photo
 
 from app import files
-from app.queue_model import BatchQueue, IllegalTransition, ItemState, QueueItem, default_queue_path
+from app.queue_model import (
+    BatchQueue,
+    IllegalTransition,
+    ItemState,
+    QueueItem,
+    as_current,
+    default_queue_path,
+)
 from app.settings import Settings, free_name
 
 
@@ -569,6 +576,11 @@ def test_a_photo_stamp_that_does_not_fit_is_left_out_and_a_photo_without_one_is_
     assert QueueItem.from_json(good).photo_stamp == [1, 5]
     for bad in ([1], [1, "2"], [True, 3], [-1, 3], "1,2", 7):
         assert QueueItem.from_json({**good, "photo_stamp": bad}).photo_stamp is None
+    old_entry = ["r0.png", 1.0, "a note"]  # a queue saved before earlier results carried their photo's stamp
+    item = QueueItem.from_json({**good, "previous": [old_entry, [*old_entry, [3, 4]]]})
+    assert item.previous == [old_entry, [*old_entry, [3, 4]]]
+    assert as_current(item.previous[0])["photo_stamp"] is None and as_current(item.previous[1])["photo_stamp"] == [3, 4]
+    assert QueueItem.from_json({**good, "previous": [[*old_entry, [3]]]}).previous == []  # a stamp that does not fit
     queue = BatchQueue(autosave=False)
     queue._items = [QueueItem.from_json(good), QueueItem.from_json({**good, "photo_stamp": None, "id": "other"})]
     queue._by_id = {i.id: i for i in queue._items}

@@ -276,6 +276,10 @@ class ComparePanel(QWidget):
         menu.addSeparator()
         menu.addAction("Fit", self.view.fit)
         menu.addAction("100%", self.view.actual_size)
+        side = menu.addAction("Side by side (S)")
+        side.setCheckable(True)
+        side.setChecked(self.view.side_by_side)
+        side.toggled.connect(self.view.set_side_by_side)
         menu.popup(self.view.mapToGlobal(pos))
 
     def save_view(self) -> None:

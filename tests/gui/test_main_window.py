@@ -1119,7 +1119,9 @@ def test_a_photo_edited_after_it_was_restored_is_said_to_have_changed(make_windo
     assert QueueItem.from_json(edited.to_json()).photo_stamp == edited.photo_stamp
 
 
-def test_side_by_side_is_a_button_and_a_key_and_is_kept(make_window, qtbot, photos):
+def test_side_by_side_is_a_button_a_key_and_a_menu_item_and_is_kept(make_window, qtbot, photos, monkeypatch):
+    from PySide6.QtWidgets import QMenu
+
     from app.settings import Settings
 
     window = make_window()
@@ -1133,6 +1135,13 @@ def test_side_by_side_is_a_button_and_a_key_and_is_kept(make_window, qtbot, phot
     assert button.isChecked()
     second = make_window()
     assert second.panel.side_button.isChecked() and second.compare.side_by_side
+    menus = []
+    monkeypatch.setattr(QMenu, "popup", lambda self, *_a: menus.append(self))
+    second.panel._view_menu(QPoint(5, 5))  # the view's right-click menu has it too
+    action = next(a for a in menus[-1].actions() if a.text() == "Side by side (S)")
+    assert action.isChecked()
+    action.trigger()
+    assert not second.compare.side_by_side and not second.panel.side_button.isChecked()
 
 
 def test_up_and_down_in_the_comparison_step_through_the_queue_also_in_full_screen(make_window, qtbot, photos):

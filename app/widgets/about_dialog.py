@@ -24,7 +24,8 @@ from engine import __version__
 
 VIEW_KEYS = [("Space or B", "Show the original alone"), ("F", "Fit the photo in the view"), ("1", "100 %"),
              ("+ / −, wheel", "Zoom"), ("Drag", "Pan, or move the divider"),
-             ("← / → (Shift: finely)", "Move the divider"), ("Double-click", "Fit")]
+             ("← / → (Shift: finely)", "Move the divider"), ("S", "Side by side, or split by the divider"),
+             ("↓ / ↑, Page Down / Page Up", "Next / previous photo of the queue"), ("Double-click", "Fit")]
 
 
 def licence_folder() -> Path:

@@ -181,7 +181,7 @@ def build(args: argparse.Namespace):
 def bring_forward(window, runner, paths: list[str]) -> None:
     """Another start was given `paths` (maybe none): queue them and show the window in front."""
     if paths:
-        runner.add_paths(paths)
+        window.open_paths(paths)
     if window.isMinimized():
         window.showNormal()
     window.raise_()
@@ -239,7 +239,7 @@ def run_gui(argv: list[str]) -> int:
         window.show()
         runner.start_engine()
         if args.paths:
-            runner.add_paths(args.paths)
+            window.open_paths(args.paths)
         if instance is not None:
             instance.activated.connect(lambda paths: bring_forward(window, runner, paths))
         code = 0

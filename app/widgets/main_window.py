@@ -84,6 +84,8 @@ class MainWindow(QMainWindow):
         self._maximized = False  # the window's state before full screen
         self._photo_tasks = TaskSet("photo check")
         self._checking_photos = False
+        self._to_show: list[str] = []  # photos opened with Hourglass, to show once queued (`open_paths`)
+        self._selected: list[str] = []  # the selected photos' ids, kept across resets of the table
         self.setWindowTitle(TITLE)
         if icon_path().exists():
             self.setWindowIcon(QIcon(str(icon_path())))
@@ -273,11 +275,16 @@ class MainWindow(QMainWindow):
         item = self.current_item()
         row = (self.queue.index_of(item.id) + delta) if item is not None else 0
         if 0 <= row < len(self.queue):
-            self.table.setCurrentIndex(self.model.index(row, 0))  # (selects the row: the table's mode)
-            self.table.scrollTo(self.model.index(row, 0))
+            self.step_to(self.queue[row])
         elif len(self.queue):
             self.statusBar().showMessage("The last photo of the queue" if delta > 0 else
                                          "The first photo of the queue", 3000)
+
+    def step_to(self, item: QueueItem) -> None:
+        """`item` alone selected and on view, its row scrolled into sight."""
+        index = self.model.index(self.queue.index_of(item.id), 0)
+        self.table.setCurrentIndex(index)  # (selects the row: the table's mode)
+        self.table.scrollTo(index)
 
     def select_row(self, row: int) -> None:
         self.table.selectionModel().select(
@@ -514,7 +521,13 @@ class MainWindow(QMainWindow):
             self._forget_sort()  # new photos go at the end: the queue is no longer in that order
             self.images.request_thumbnails(items)
             if self.model.rowCount() and not self.table.selectionModel().hasSelection():
-                self.select_row(0)
+                # the table was reset: the photos selected before stay selected (the one on view stays on
+                # view while more are dropped); the first photo only when none was
+                kept = [i for i in self._selected if self.queue.get(i) is not None]
+                if kept:
+                    self._reselect(kept)
+                else:
+                    self.select_row(0)
         if event == "changed" and self.panel.shown_item is not None:
             for item in items:
                 if self.panel.is_stale(item):  # it finished, failed or was queued again: say so
@@ -552,11 +565,25 @@ class MainWindow(QMainWindow):
         if state == Qt.ApplicationState.ApplicationActive:
             self.check_photos()
 
+    def open_paths(self, paths: list[str]) -> None:
+        """Photos opened with Hourglass (its command line, a file manager's Open With, an editor's Edit In):
+        queued as a drop is, and the first of them shown, as a viewer opens a file, even when it was queued
+        already."""
+        self._to_show = [os.path.normcase(os.path.abspath(p)) for p in paths]
+        self.add_paths(paths)
+
     def _on_photos_added(self, new: list, remark: str) -> None:
         text = f"Added {len(new)} photo{'s' if len(new) != 1 else ''}"
         self.statusBar().showMessage(f"{text}; {remark}" if remark else text, 10000 if remark else 6000)
+        wanted, self._to_show = self._to_show, []
+        if wanted:
+            by_path = {os.path.normcase(os.path.abspath(i.path)): i for i in self.queue}
+            target = next((by_path[p] for p in wanted if p in by_path), new[0] if new else None)
+            if target is not None:
+                self.step_to(target)
 
     def _on_selection(self, *_args) -> None:
+        self._selected = self.selected_ids()  # (a reset of the table clears its selection without a word)
         item = self.current_item()
         if item is not None and item.id != self.panel.shown_item:
             self.queue.check_photos([item])  # (edited since it was restored? the caption says so)

@@ -84,3 +84,24 @@ def test_the_window_is_raised_and_given_the_photos(make_window, qtbot, photos):
     bring_forward(window, window.runner, [str(photos[1][0])])
     qtbot.waitUntil(lambda: len(window.queue) == 1, timeout=TIMEOUT)
     assert not window.isMinimized()
+
+
+def test_a_photo_opened_with_hourglass_is_shown_even_when_queued_already(make_window, qtbot, photos):
+    """Open With from a file manager, or an editor's Edit In, while other photos are on view: the opened photo
+    is selected and shown, as a viewer opens a file; opened again later, the queued row is shown."""
+    from app.main import bring_forward
+
+    _root, files = photos
+    window = make_window()
+    window.add_paths([str(files[0]), str(files[1])])
+    qtbot.waitUntil(lambda: len(window.queue) == 2, timeout=TIMEOUT)
+    window.select_row(0)
+    bring_forward(window, window.runner, [str(files[2])])
+    qtbot.waitUntil(lambda: len(window.queue) == 3 and window.current_item() is window.queue[2], timeout=TIMEOUT)
+    assert window.panel.shown_item == window.queue[2].id and len(window.selected_items()) == 1
+    bring_forward(window, window.runner, [str(files[1].parent / ".." / files[1].parent.name / files[1].name)])
+    qtbot.waitUntil(lambda: window.current_item() is window.queue[1], timeout=TIMEOUT)  # (queued already)
+    assert len(window.queue) == 3
+    window.add_paths([str(files[0].parent / "album")])  # a drop leaves the selection where it is
+    qtbot.waitUntil(lambda: len(window.queue) == 5, timeout=TIMEOUT)
+    assert window.current_item() is window.queue[1]

@@ -28,6 +28,10 @@ def main(argv: list[str] | None = None) -> int:
         # The command-line side; only this branch loads the engine's CLI (the GUI never does).
         from engine.cli import main as cli_main  # the one sanctioned app → engine import (see tests)
 
+        if any(a == "--preset" or a.startswith("--preset=") for a in argv):  # the app's presets, as options
+            from app.cli_presets import expand
+
+            argv = expand(argv)
         return int(cli_main(argv) or 0)
     from app.main import run_gui
 

@@ -51,8 +51,9 @@ def _add_restore(sub) -> None:
                    help="network precision (reduced precision is for GPUs; default float32)")
     p.add_argument("--reference", action="store_true",
                    help="run the unoptimised reference network (bit-identical to the official code; slower)")
-    p.add_argument("--format", choices=("same", "jpeg", "png", "tiff", "webp", "avif"), default="same",
-                   help="output format (default: same as the input; RAW → 16-bit TIFF, HEIC → JPEG)")
+    p.add_argument("--format", choices=FORMATS, default="same",
+                   help="output format (default: same as the input; RAW → 16-bit TIFF, HEIC → JPEG); 'tiff' keeps "
+                        "the photo's depth, 'tiff16' is 16 bits whatever it is")
     p.add_argument("--suffix", default="", metavar="TEXT",
                    help="added to each file name (photo_restored.jpg with --suffix _restored), so results can "
                         "be saved beside the originals")
@@ -81,8 +82,32 @@ def _add_restore(sub) -> None:
                         "(default), the JPEG, or both")
     p.add_argument("--restore-clean", action="store_true",
                    help="with --task auto: also restore photos the detector finds already fine (default: skip them)")
+    add_preset_option(p)
     p.add_argument("--json", action="store_true",
                    help="also print one JSON object per photo on stdout (the lines for people stay on stderr)")
+
+
+FORMATS = ("same", "jpeg", "png", "tiff", "tiff16", "webp", "avif")
+
+
+def output_format(choice: str) -> tuple[str | None, int | None]:
+    """(format, bit depth) of a --format choice: None for "same as the photo" and for the photo's own depth."""
+    if choice == "tiff16":
+        return "TIFF", 16
+    return (None if choice == "same" else choice.upper()), None
+
+
+def add_preset_option(p) -> None:
+    p.add_argument("--preset", metavar="NAME",
+                   help="the values of a preset saved in the app's Settings (its format, folder, suffix, colour, "
+                        "location and record; for restore also its quality and large-photo path); the options "
+                        "given beside it override them. Read by the hourglass command (not python -m engine)")
+
+
+def _preset_not_expanded() -> int:
+    print("hourglass: --preset is read by the hourglass command, which knows the app's presets; this is the "
+          "engine's own command line: give the preset's options instead", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def _percent(text: str) -> float:
@@ -340,7 +365,9 @@ def cmd_restore(args) -> int:
                                           result_suffix=args.suffix, pairs=args.pairs)
     if not files:
         return EXIT_USAGE
-    fmt = None if args.format == "same" else args.format.upper()
+    if args.preset is not None:
+        return _preset_not_expanded()
+    fmt, bit_depth = output_format(args.format)
     if args.again:
         return _save_again(args, files, plan_outputs(files, args.inputs, out_dir, fmt, args.suffix), problems)
     try:
@@ -349,7 +376,8 @@ def cmd_restore(args) -> int:
         print(f"hourglass: {exc}", file=sys.stderr)
         return EXIT_USAGE
     options = RestoreOptions(quality=args.quality, steps=args.steps, task=args.task, seed=args.seed,
-                             tile=args.tile, format=fmt, overwrite=args.overwrite, restore_clean=args.restore_clean,
+                             tile=args.tile, format=fmt, bit_depth=bit_depth, overwrite=args.overwrite,
+                             restore_clean=args.restore_clean,
                              fullres=args.fullres, optimize=not args.reference, precision=args.precision,
                              strength=args.strength / 100, jpeg_quality=args.jpeg_quality, srgb=args.srgb,
                              remove_location=args.no_location, record=not args.no_record)

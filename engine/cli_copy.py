@@ -12,13 +12,17 @@ from pathlib import Path
 
 from engine.cli import (
     EXIT_USAGE,
+    FORMATS,
     ProgressBar,
     _exists,
     _inputs_or_complain,
     _jpeg_quality,
     _percent,
+    _preset_not_expanded,
     _unexpected,
+    add_preset_option,
     end_of_run,
+    output_format,
 )
 from engine.filetypes import clean_suffix
 
@@ -30,8 +34,8 @@ def add_parser(sub) -> None:
     p.add_argument("-o", "--output", metavar="OUTDIR", help="folder for the copies (default: beside each result)")
     p.add_argument("--photos", metavar="DIR", help="where the photos are, if not where Hourglass put the results "
                                                    "(the folder above 'restored', or the result's own)")
-    p.add_argument("--format", choices=("same", "jpeg", "png", "tiff", "webp", "avif"), default="same",
-                   help="the copies' format (default: as a restore saves: the photo's own)")
+    p.add_argument("--format", choices=FORMATS, default="same",
+                   help="the copies' format (default: as a restore saves: the photo's own); 'tiff16': 16 bits")
     p.add_argument("--suffix", default="", metavar="TEXT", help="added to each copy's name (photo_web.jpg)")
     p.add_argument("--strength", type=_percent, metavar="PERCENT",
                    help="the copy's strength, at most the result's (default: the result's)")
@@ -42,6 +46,7 @@ def add_parser(sub) -> None:
     p.add_argument("--no-record", action="store_true", help="do not record in the copies how they were made")
     p.add_argument("--overwrite", action="store_true", help="replace existing copies")
     p.add_argument("--json", action="store_true", help="one JSON line per result (path, status, output or error)")
+    add_preset_option(p)
 
 
 def find_photo(result: Path, record: dict[str, str], photos: Path | None) -> Path | None:
@@ -99,7 +104,9 @@ def cmd_copy(args) -> int:
     if not files:
         print("hourglass: no restored photos to copy", file=sys.stderr)
         return EXIT_USAGE
-    fmt = None if args.format == "same" else args.format.upper()
+    if args.preset is not None:
+        return _preset_not_expanded()
+    fmt, bit_depth = output_format(args.format)
     photos = Path(args.photos) if args.photos else None
     bar = ProgressBar(len(files))
     done, kept, failed = 0, 0, []
@@ -139,7 +146,7 @@ def cmd_copy(args) -> int:
             res = reblend_file(photo, result, out, saved, strength, task=record.get("Task", "auto"),
                                jpeg_quality=args.jpeg_quality, overwrite=args.overwrite,
                                remove_location=args.no_location, record=not args.no_record, copy=True, format=fmt,
-                               srgb=args.srgb)
+                               bit_depth=bit_depth, srgb=args.srgb)
         except HourglassError as exc:
             fail(result, str(exc), code=exc.code)
             continue

@@ -113,3 +113,63 @@ def test_save_as_asks_for_the_name_offering_the_current_one(dialog):
     d.name_dialog.accept()
     assert d.presets["Mine, sRGB"]["srgb"] is True and d.presets["Mine"]["srgb"] is False
     assert d.preset.currentText() == "Mine, sRGB"
+
+
+def test_a_preset_is_the_engines_options_in_the_command_line(data_dir):
+    """`hourglass restore --preset NAME`: the preset's options first, so the ones given beside it win;
+    copy takes only what a copy can do; a name that is not saved exits naming the saved ones."""
+    from app.cli_presets import expand, preset_options
+
+    web = presets.values_of(Settings(format="jpeg", jpeg_quality=85, name_suffix="_web", srgb=True,
+                                     remove_location=True, record=False, quality="fast"))
+    archive = presets.values_of(Settings(format="tiff16", quality="best", fullres="tiled", restore_clean=True,
+                                         raw_jpeg="both", output_dir=str(data_dir / "archive")))
+    assert presets.save({"For the web": web, "Archive": archive}) == ""
+    assert preset_options("restore", web) == [
+        "--quality", "fast", "--fullres", "auto", "--pairs", "raw", "--suffix", "_web", "--format", "jpeg",
+        "--jpeg-quality", "85", "--srgb", "--no-location", "--no-record"]
+    assert preset_options("copy", archive) == ["-o", str(data_dir / "archive"), "--format", "tiff16",
+                                               "--jpeg-quality", "95"]
+    assert "--restore-clean" in preset_options("restore", archive)
+    assert expand(["restore", "a.jpg", "--preset", "for the WEB", "--jpeg-quality", "70"]) == [
+        "restore", *preset_options("restore", web), "a.jpg", "--jpeg-quality", "70"]
+    assert expand(["copy", "--preset=Archive", "r.tif"]) == ["copy", *preset_options("copy", archive), "r.tif"]
+    assert expand(["restore", "a.jpg"]) == ["restore", "a.jpg"]
+    assert expand(["detect", "--preset", "x"]) == ["detect", "--preset", "x"]
+    assert expand(["restore", "--", "--preset"]) == ["restore", "--", "--preset"]
+    with pytest.raises(SystemExit, match="no preset named 'Print'; the saved presets: 'Archive', 'For the web'"):
+        expand(["restore", "--preset", "Print", "a.jpg"])
+    with pytest.raises(SystemExit, match="needs the name"):
+        expand(["restore", "a.jpg", "--preset"])
+
+
+def test_hourglass_restore_and_copy_with_a_preset(data_dir, tmp_path, tiny_model_path, capsys):
+    """End to end through the launcher: a "For the web" preset saved in the app restores a PNG to a JPEG with
+    its suffix and no record, an "Archive" one to a 16-bit TIFF, which is then copied with the web preset and
+    a suffix given beside it. The engine's own command line refuses --preset with a message."""
+    from PIL import Image
+
+    from app import launcher
+    from engine.cli import EXIT_USAGE
+    from engine.cli import main as engine_main
+    from engine.imaging import read_provenance
+
+    photo = tmp_path / "p.png"
+    Image.new("RGB", (40, 32), (90, 60, 30)).save(photo)
+    web = presets.values_of(Settings(format="jpeg", jpeg_quality=85, name_suffix="_web", record=False))
+    archive = presets.values_of(Settings(format="tiff16"))
+    presets.save({"For the web": web, "Archive": archive})
+    model = ["--model", str(tiny_model_path), "--quality", "fast"]
+    assert launcher.main(["restore", "--preset", "For the web", str(photo), *model]) == 0
+    result = tmp_path / "restored" / "p_web.jpg"
+    assert Image.open(result).format == "JPEG" and read_provenance(result) == {}
+    assert launcher.main(["restore", "--preset", "Archive", str(photo), *model]) == 0
+    tif = tmp_path / "restored" / "p.tif"
+    with Image.open(tif) as im:
+        assert im.format == "TIFF" and im.tag_v2[258] == (16, 16, 16)  # 16 bits from an 8-bit photo
+    assert read_provenance(tif)
+    assert launcher.main(["copy", str(tif), "--preset", "For the web", "--suffix", "_small"]) == 0  # (beside wins)
+    assert Image.open(tmp_path / "restored" / "p_small.jpg").format == "JPEG"
+    capsys.readouterr()
+    assert engine_main(["restore", "--preset", "Archive", str(photo)]) == EXIT_USAGE
+    assert "--preset is read by the hourglass command" in capsys.readouterr().err

@@ -258,21 +258,14 @@ class CompareView(QWidget):
         iw, ih = self.image_size()
         p.drawImage(QRectF(t.ox, t.oy, iw * t.zoom, ih * t.zoom), self.before)
         if self.after is not None and not self.show_before:
-            region = self.after_region or QRect(0, 0, iw, ih)
-            x, y = t.to_view(region.x(), region.y())
-            after_target = QRectF(x, y, region.width() * t.zoom, region.height() * t.zoom)
             sides = [(self.after, QRect(split_x, 0, width - split_x, height))]
             if self.left is not None:
                 sides.append((self.left, QRect(0, 0, split_x, height)))
             for image, clip in sides:
                 p.save()
                 p.setClipRect(clip)
-                p.setOpacity(self.after_opacity())
-                p.drawImage(after_target, image)
+                self._draw_over(p, t, image)
                 p.restore()
-            if self.after_region is not None:
-                p.setPen(QPen(QColor(255, 255, 255, 140), 1, Qt.PenStyle.DashLine))
-                p.drawRect(after_target)
             p.setPen(QPen(QColor("white"), max(2, width // 800)))
             p.drawLine(split_x, 0, split_x, height)
             if handle:
@@ -283,6 +276,20 @@ class CompareView(QWidget):
             self._label(p, right_label, width, left=False)
         elif self.show_before:
             self._label(p, "Original (Space)" if handle else "Original", width, left=True)
+
+    def _draw_over(self, p: QPainter, t: ViewTransform, image: QImage) -> None:
+        """`image` (the after, a preview or a comparison's crop) over `before`, where it belongs and at the
+        strength's opacity; a crop's edge dashed."""
+        region = self.after_region or QRect(0, 0, *self.image_size())
+        x, y = t.to_view(region.x(), region.y())
+        target = QRectF(x, y, region.width() * t.zoom, region.height() * t.zoom)
+        p.save()
+        p.setOpacity(self.after_opacity())
+        p.drawImage(target, image)
+        p.restore()
+        if self.after_region is not None:
+            p.setPen(QPen(QColor(255, 255, 255, 140), 1, Qt.PenStyle.DashLine))
+            p.drawRect(target)
 
     def _draw_panes(self, p: QPainter, t: ViewTransform, pane: int, height: int, gap: int) -> None:
         """Side by side: the left pane shows `before` (or a comparison's left crop over it), the right one
@@ -301,16 +308,7 @@ class CompareView(QWidget):
                 continue
             p.drawImage(QRectF(t.ox, t.oy, iw * t.zoom, ih * t.zoom), self.before)
             if image is not None and not self.show_before:
-                region = self.after_region or QRect(0, 0, iw, ih)
-                x, y = t.to_view(region.x(), region.y())
-                target = QRectF(x, y, region.width() * t.zoom, region.height() * t.zoom)
-                p.save()
-                p.setOpacity(self.after_opacity())
-                p.drawImage(target, image)
-                p.restore()
-                if self.after_region is not None:
-                    p.setPen(QPen(QColor(255, 255, 255, 140), 1, Qt.PenStyle.DashLine))
-                    p.drawRect(target)
+                self._draw_over(p, t, image)
             if self.after is not None and (k == 0 or not self.show_before):
                 self._label(p, label, pane, left=True)
             elif k == 1 and self.show_before:

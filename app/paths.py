@@ -11,6 +11,7 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 APP_NAME = "Hourglass"
@@ -88,10 +89,16 @@ def keep_aside(path: Path) -> Path:
 def write_atomic(path: Path, data: bytes) -> None:
     """Write `data` to a temporary file beside `path`, then rename it over `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    replace_atomically(path, lambda tmp: Path(tmp).write_bytes(data))
+
+
+def replace_atomically(path: Path, fill: Callable[[str], None]) -> None:
+    """`fill` writes a temporary file beside `path`, which is then renamed over `path` in one step: a full
+    disk or a crash leaves `path` as it was, never half written, and no temporary file behind."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+        fill(tmp)
         os.replace(tmp, path)
     except BaseException:
         try:

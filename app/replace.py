@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
-from app.paths import data_dir
+from app.paths import data_dir, replace_atomically
 from app.queue_model import BatchQueue, QueueItem, file_stamp, photo_changed, restored_file
 from engine.filetypes import numbered_name
 
@@ -48,11 +47,9 @@ def why_not_replace(item: QueueItem) -> str:
 
 
 def _copy_into(source: Path, target: Path) -> None:
-    """Copy `source` over `target` through a temporary file beside it, renamed over it in one step: a
-    full disk or a crash leaves `target` as it was, never half written. Keeps `target`'s permissions."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".hourglass", dir=target.parent)
-    os.close(fd)
-    try:
+    """Copy `source` over `target` through a temporary file renamed over it (`replace_atomically`), with
+    `target`'s permissions and its bytes on the disk before the rename."""
+    def fill(tmp: str) -> None:
         shutil.copyfile(source, tmp)
         try:
             shutil.copymode(target, tmp)
@@ -60,13 +57,8 @@ def _copy_into(source: Path, target: Path) -> None:
             pass
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+
+    replace_atomically(target, fill)
 
 
 def replace_photo(queue: BatchQueue, item: QueueItem, keep_in: Path | None = None) -> str:

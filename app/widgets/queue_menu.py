@@ -125,32 +125,31 @@ class QueueMenu(QObject):
 
     def replace_photos(self, items: list[QueueItem]) -> None:
         """Each photo's file gets its result (the photo kept in Originals/); failures are said, not raised."""
-        said = []
-        for item in items:
-            try:
-                said.append(replace.replace_photo(self.window.queue, item))
-            except (OSError, ValueError) as exc:
-                why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-                self.window.show_error(f"{item.name} was not replaced", f"{why}\n\nThe photo is as it was.")
-        self.window.images.request_thumbnails(items)  # (the queue shows each photo's file as it is now)
+        said = self._each(items, replace.replace_photo, "was not replaced", "\n\nThe photo is as it was.")
         if said:
             self.window.statusBar().showMessage(said[0] if len(said) == 1 else
-                                         f"{len(said)} photos now hold their restored versions; the photos as "
-                                         f"they were are kept in {replace.originals_dir()}", 15000)
+                                                f"{len(said)} photos now hold their restored versions; the photos "
+                                                f"as they were are kept in {replace.originals_dir()}", 15000)
 
     def put_back(self, items: list[QueueItem]) -> None:
+        said = self._each(items, replace.put_back, "was not put back")
+        if said:
+            self.window.statusBar().showMessage(said[0] if len(said) == 1 else
+                                                f"{len(said)} photos are as they were again; their results are "
+                                                "kept", 15000)
+
+    def _each(self, items: list[QueueItem], action, failed: str, after: str = "") -> list[str]:
+        """`action(queue, item)` for each item: what each said, and an error dialog for each that failed;
+        then the thumbnails, which show each photo's file as it is now."""
         said = []
         for item in items:
             try:
-                said.append(replace.put_back(self.window.queue, item))
+                said.append(action(self.window.queue, item))
             except (OSError, ValueError) as exc:
                 why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-                self.window.show_error(f"{item.name} was not put back", why)
+                self.window.show_error(f"{item.name} {failed}", why + after)
         self.window.images.request_thumbnails(items)
-        if said:
-            self.window.statusBar().showMessage(said[0] if len(said) == 1 else
-                                         f"{len(said)} photos are as they were again; their results are kept",
-                                         15000)
+        return said
 
     def move_to_trash(self, items: list[QueueItem]) -> None:
         """Reviewing a batch: a result worse than its photo goes to the system's trash (from where the file

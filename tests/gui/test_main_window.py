@@ -53,11 +53,11 @@ def wait_idle(qtbot, window, timeout=TIMEOUT):
     qtbot.waitUntil(lambda: not window.runner.running, timeout=timeout)
 
 
-def restored_window(make_window, qtbot, photo):
-    """A window whose queue holds `photo`, restored by the scripted engine."""
+def restored_window(make_window, qtbot, *photos):
+    """A window whose queue holds `photos`, restored by the scripted engine."""
     window = make_window()
-    window.add_paths([str(photo)])
-    qtbot.waitUntil(lambda: len(window.queue) == 1, timeout=TIMEOUT)
+    window.add_paths([str(p) for p in photos])
+    qtbot.waitUntil(lambda: len(window.queue) == len(photos), timeout=TIMEOUT)
     window.runner.start()
     wait_idle(qtbot, window)
     return window
@@ -543,11 +543,7 @@ def test_a_photo_or_result_moved_away_is_named_as_gone_and_not_restored_again(ma
     gone (not "not restored yet", not "damaged"), and Retry leaves a photo that is gone as it was, with its
     result, instead of failing it."""
     _root, files = photos
-    window = make_window()
-    window.add_paths([str(files[0]), str(files[1])])
-    qtbot.waitUntil(lambda: len(window.queue) == 2, timeout=TIMEOUT)
-    window.runner.start()
-    wait_idle(qtbot, window)
+    window = restored_window(make_window, qtbot, files[0], files[1])
     moved_photo, moved_result = window.queue
     result = Path(moved_result.output_path)
     result.rename(tmp_path / "library.png")
@@ -1069,11 +1065,7 @@ def test_a_photo_edited_after_it_was_restored_is_said_to_have_changed(make_windo
     from app.qt_queue import COL_STATE, PHOTO_CHANGED
 
     _root, files = photos
-    window = make_window()
-    window.add_paths([str(files[0]), str(files[1])])
-    qtbot.waitUntil(lambda: len(window.queue) == 2, timeout=TIMEOUT)
-    window.runner.start()
-    wait_idle(qtbot, window)
+    window = restored_window(make_window, qtbot, files[0], files[1])
     edited, untouched = window.queue
     assert edited.photo_stamp == [files[0].stat().st_size, files[0].stat().st_mtime_ns]
     assert window.model.data(window.model.index(0, COL_STATE)) == "Done"

@@ -43,6 +43,8 @@ def why_not_replace(item: QueueItem) -> str:
                 f"{Path(item.path).suffix.lstrip('.').upper()}: restore it with Format “same as the photo”.")
     if photo_changed(item):
         return "The photo has changed since it was restored: its edits would be lost. Retry first."
+    if not os.stat(item.path).st_mode & 0o222:  # marked read-only (renaming over it would work: it was
+        return "The photo is read-only."          # protected on purpose; also Windows' read-only attribute)
     return ""
 
 

@@ -114,6 +114,9 @@ def test_a_result_of_another_kind_or_a_photo_edited_since_is_not_put_in(make_win
                                 "the photo”.")
     item.output_path = str(make_photo(Path(item.output_path).with_suffix(".jpg")))  # .jpg and .jpeg: one kind
     assert replace.why_not_replace(item) == ""
+    photo.chmod(0o444)  # protected on purpose
+    assert replace.why_not_replace(item) == "The photo is read-only."
+    photo.chmod(0o644)
     os.utime(photo, ns=(item.photo_stamp[1] + 10**9,) * 2)  # edited in the editor since
     assert "changed since it was restored" in menu_action(window, menus, "Replace the photo").toolTip()
     with pytest.raises(ValueError, match="changed since"):

@@ -184,6 +184,23 @@ def restore(label: str, user: str | None, home: Path) -> None:
           f"rc={r.returncode}: {(r.stderr or r.stdout)[-1500:]}")
 
 
+def preset_check(home: Path) -> None:
+    """`hourglass copy --preset NAME` reads a preset saved in the app's data folder (`app.cli_presets`, which
+    the frozen launcher imports only then) and makes the copy that preset describes."""
+    src = APPDIR / "_internal" / "resources" / "samples" / SAMPLE
+    data = home / "preset-data"
+    data.mkdir(parents=True, exist_ok=True)
+    (data / "presets.json").write_text(json.dumps({"Small web": {"format": "png", "name_suffix": "_preset"}}))
+    env = user_env(home, {"HOURGLASS_DATA_DIR": str(data)})
+    result = home / "restored" / SAMPLE
+    r = run(launcher(None, env, "copy", str(result), "--preset", "small WEB", "--photos", str(src.parent)),
+            timeout=300)
+    made = result.with_name(f"{Path(SAMPLE).stem}_preset.png")
+    check(r.returncode == 0 and made.is_file() and made.read_bytes()[:4] == b"\x89PNG",
+          "`hourglass copy --preset NAME` makes the copy a preset saved in the app describes",
+          f"rc={r.returncode}: {(r.stderr or r.stdout)[-800:]}" if r.returncode else made.name)
+
+
 def avif_check(home: Path) -> None:
     """The bundle holds Pillow's AVIF codec (a native module PyInstaller must collect): it writes an AVIF
     of the sample, then reads that AVIF back as an input."""
@@ -463,6 +480,7 @@ def main() -> int:
         restore("root", None, root_home)
         reblend_check(root_home)
         avif_check(root_home)
+        preset_check(root_home)
         heif_check(root_home)
         import_check(root_home)
         orphan_check(root_home)

@@ -210,7 +210,9 @@ def run_gui(argv: list[str]) -> int:
     from app.paths import icon_path
 
     qt_compat.install()
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    from app.file_open import HourglassApplication
+
+    app = QApplication.instance() or HourglassApplication(sys.argv[:1])
     app.setApplicationName("Hourglass")
     app.setOrganizationName("Hourglass")
     app.setDesktopFileName("hourglass")  # Wayland's app id: the dock shows the installed entry's icon and name
@@ -242,6 +244,9 @@ def run_gui(argv: list[str]) -> int:
             window.open_paths(args.paths)
         if instance is not None:
             instance.activated.connect(lambda paths: bring_forward(window, runner, paths))
+        if isinstance(app, HourglassApplication):  # (macOS: Open With, the Dock icon, Lightroom's Edit In)
+            app.opened.files.connect(lambda paths: bring_forward(window, runner, paths))
+            app.opened.deliver()
         code = 0
         if args.smoke:
             from app.smoke import smoke_check

@@ -1,0 +1,54 @@
+"""Files macOS opens with the app (Open With, the Dock icon, Lightroom's Edit In) come as QFileOpenEvents
+to the application object (app.file_open): kept until the window can take them, then handed over at once."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QUrl
+from PySide6.QtGui import QFileOpenEvent
+
+from app.file_open import OpenedFiles
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_files_opened_before_the_window_wait_for_it_and_come_in_one_batch(qtbot, tmp_path):
+    opened = OpenedFiles()
+    got = []
+    opened.files.connect(got.append)
+    a, b, c = (str(tmp_path / n) for n in ("a.tif", "b.jpg", "c.png"))
+    assert opened.take(QFileOpenEvent(a)) and opened.take(QFileOpenEvent(QUrl.fromLocalFile(b)))
+    assert not opened.take(QEvent(QEvent.Type.Timer))  # not ours
+    qtbot.wait(250)
+    assert got == []  # no window yet
+    opened.deliver()
+    assert got == [[a, b]]
+    opened.take(QFileOpenEvent(c))
+    qtbot.waitUntil(lambda: len(got) == 2, timeout=2000)
+    assert got[1] == [c]
+
+
+def test_the_application_object_takes_the_event(tmp_path):
+    """The real path: a QFileOpenEvent sent to the app's QApplication (as macOS does) comes out of
+    `opened.files` (a process of its own: one QApplication per process)."""
+    script = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(ROOT)!r})
+        from PySide6.QtCore import QTimer
+        from PySide6.QtGui import QFileOpenEvent
+        from app.file_open import HourglassApplication
+        app = HourglassApplication(sys.argv[:1])
+        app.opened.files.connect(lambda paths: (print("opened", *paths), app.quit()))
+        app.sendEvent(app, QFileOpenEvent({str(tmp_path / "IMG_0001-Edit.tif")!r}))
+        QTimer.singleShot(0, app.opened.deliver)  # (the window is up once the loop runs)
+        QTimer.singleShot(3000, app.quit)
+        app.exec()
+    """)
+    out = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert out.stdout.strip() == f"opened {tmp_path / 'IMG_0001-Edit.tif'}", out.stderr[-500:]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from app.paths import data_dir, replace_atomically
 from app.queue_model import BatchQueue, QueueItem, file_stamp, photo_changed, restored_file
-from engine.filetypes import numbered_name
+from engine.filetypes import default_output_extension, numbered_name
 
 SAME_KIND = {".jpeg": ".jpg", ".tiff": ".tif", ".heif": ".heic"}
 
@@ -39,8 +39,11 @@ def why_not_replace(item: QueueItem) -> str:
     if not Path(item.path).is_file():
         return "The photo is no longer where it was added."
     if _kind(result) != _kind(item.path):
-        return (f"Its result is a {Path(result).suffix.lstrip('.').upper()} file and the photo a "
-                f"{Path(item.path).suffix.lstrip('.').upper()}: restore it with Format “same as the photo”.")
+        kind = Path(item.path).suffix.lstrip(".").upper()
+        if _kind("x" + default_output_extension(Path(item.path))) != _kind(item.path):  # (HEIC, camera RAW)
+            return f"Hourglass cannot write {kind} files: the editor should send a TIFF."
+        return (f"Its result is a {Path(result).suffix.lstrip('.').upper()} file and the photo a {kind}: "
+                "restore it with Format “same as the photo”.")
     if photo_changed(item):
         return "The photo has changed since it was restored: its edits would be lost. Retry first."
     if not os.stat(item.path).st_mode & 0o222:  # marked read-only (renaming over it would work: it was

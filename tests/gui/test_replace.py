@@ -112,6 +112,9 @@ def test_a_result_of_another_kind_or_a_photo_edited_since_is_not_put_in(make_win
     assert not action.isEnabled()
     assert action.toolTip() == ("Its result is a PNG file and the photo a JPEG: restore it with Format “same as "
                                 "the photo”.")
+    heic = QueueItem(str(tmp_path / "IMG_1.HEIC"), state=ItemState.DONE, output_path=item.output_path)
+    Path(heic.path).write_bytes(b"x")
+    assert replace.why_not_replace(heic) == "Hourglass cannot write HEIC files: the editor should send a TIFF."
     item.output_path = str(make_photo(Path(item.output_path).with_suffix(".jpg")))  # .jpg and .jpeg: one kind
     assert replace.why_not_replace(item) == ""
     photo.chmod(0o444)  # protected on purpose

@@ -364,8 +364,11 @@ class MainWindow(QMainWindow):
 
     def _say_removed(self, gone: list) -> None:
         if gone:
+            held = [i for i in gone if i.replaced_from]  # (their photo as it was is only findable from here)
+            kept = (f" {len(held)} of them held their results; the photos as they were stay in "
+                    f"{Path(held[0].replaced_from).parent}.") if held else ""
             self.statusBar().showMessage(f"Removed {len(gone)} photo(s) from the list (the files stay); Ctrl+Z "
-                                         "puts them back.", 8000)
+                                         f"puts them back.{kept}", 15000 if held else 8000)
 
     def undo_remove(self) -> None:
         back = self.queue.undo_remove()

@@ -365,8 +365,8 @@ class MainWindow(QMainWindow):
     def _say_removed(self, gone: list) -> None:
         if gone:
             held = [i for i in gone if i.replaced_from]  # (their photo as it was is only findable from here)
-            kept = (f" {len(held)} of them held their results; the photos as they were stay in "
-                    f"{Path(held[0].replaced_from).parent}.") if held else ""
+            kept = (f" {len(held)} of them held {'its result' if len(held) == 1 else 'their results'}; the "
+                    f"photos as they were stay in {Path(held[0].replaced_from).parent}.") if held else ""
             self.statusBar().showMessage(f"Removed {len(gone)} photo(s) from the list (the files stay); Ctrl+Z "
                                          f"puts them back.{kept}", 15000 if held else 8000)
 

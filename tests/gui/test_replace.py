@@ -93,7 +93,7 @@ def test_a_photo_sent_by_an_editor_gets_its_result_and_can_be_put_back(make_wind
     second.select_row(0)
     second.remove_selected()  # the photo as it was stays, and the status bar says where
     assert kept.is_file() and second.statusBar().currentMessage().endswith(
-        f"1 of them held their results; the photos as they were stay in {kept.parent}.")
+        f"1 of them held its result; the photos as they were stay in {kept.parent}.")
 
     menu_action(window, menus, "Put back the photo as it was").trigger()
     assert photo.read_bytes() == original and not kept.exists() and item.replaced_from is None

@@ -188,6 +188,17 @@ def bring_forward(window, runner, paths: list[str]) -> None:
     window.activateWindow()
 
 
+def take_opened_files(app, window, runner) -> None:
+    """Files macOS opens with the app (Open With, the Dock icon, Lightroom's Edit In; `app.file_open`) are
+    queued and shown as a second start's are, those opened while the window was being made included."""
+    from app.file_open import OpenedFiles
+
+    opened = getattr(app, "opened", None)
+    if isinstance(opened, OpenedFiles):
+        opened.files.connect(lambda paths: bring_forward(window, runner, paths))
+        opened.deliver()
+
+
 def run_gui(argv: list[str]) -> int:
     args = parse_args(argv)
     problem = display_problem()
@@ -244,9 +255,7 @@ def run_gui(argv: list[str]) -> int:
             window.open_paths(args.paths)
         if instance is not None:
             instance.activated.connect(lambda paths: bring_forward(window, runner, paths))
-        if isinstance(app, HourglassApplication):  # (macOS: Open With, the Dock icon, Lightroom's Edit In)
-            app.opened.files.connect(lambda paths: bring_forward(window, runner, paths))
-            app.opened.deliver()
+        take_opened_files(app, window, runner)
         code = 0
         if args.smoke:
             from app.smoke import smoke_check

@@ -52,3 +52,20 @@ def test_the_application_object_takes_the_event(tmp_path):
     out = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=60,
                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     assert out.stdout.strip() == f"opened {tmp_path / 'IMG_0001-Edit.tif'}", out.stderr[-500:]
+
+
+def test_the_window_queues_and_shows_what_was_opened_before_it_was_up(make_window, qtbot, photos):
+    """app.main's wiring: files opened while the window was being made are queued and shown once it is."""
+    from types import SimpleNamespace
+
+    from app.main import take_opened_files
+
+    _root, files = photos
+    app = SimpleNamespace(opened=OpenedFiles())
+    app.opened.take(QFileOpenEvent(str(files[1])))  # (macOS sends it as the app starts)
+    window = make_window()
+    take_opened_files(app, window, window.runner)
+    qtbot.waitUntil(lambda: len(window.queue) == 1 and window.current_item() is window.queue[0], timeout=5000)
+    assert window.queue[0].path == str(files[1])
+    app.opened.take(QFileOpenEvent(str(files[0])))  # and while it runs
+    qtbot.waitUntil(lambda: len(window.queue) == 2 and window.current_item() is window.queue[1], timeout=5000)

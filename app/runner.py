@@ -161,11 +161,25 @@ class BatchRunner(QObject):
         self._ensure_listener()
         self.tasks.spawn(self._start_engine())
 
-    def add_paths(self, paths: Iterable[str]) -> None:
-        """Scan files and folders (recursively, in a thread) and add the new photos to the queue."""
-        self.tasks.spawn(self._add_paths([str(p) for p in paths]))
+    def add_paths(self, paths: Iterable[str], *, restore: bool = False) -> None:
+        """Scan files and folders (recursively, in a thread) and add the new photos to the queue; with
+        `restore`, restore them as well (`restore_now`: a watched folder's arrivals)."""
+        self.tasks.spawn(self._add_paths([str(p) for p in paths], restore))
 
-    async def _add_paths(self, paths: list[str]) -> None:
+    def restore_now(self, items: list[QueueItem]) -> None:
+        """Restore these photos: into the running batch, or in a batch of their own. A batch paused with
+        photos queued is left paused (its photos, and these, wait for Start)."""
+        if not self.running and self.queue.in_state(ItemState.QUEUED):
+            return
+        for item in items:
+            if item.state is ItemState.PENDING:
+                self.queue.set_state(item, ItemState.QUEUED)
+            elif item.state is ItemState.DETECTING:
+                self._queue_after_detect.add(item.id)
+        self._pause = False
+        self._ensure_batch()
+
+    async def _add_paths(self, paths: list[str], restore: bool = False) -> None:
         loop = asyncio.get_running_loop()
         found = await loop.run_in_executor(None, files.scan, paths, self.queue.paths(),
                                            self.settings.output_dir or None, self.settings.name_suffix,
@@ -175,6 +189,8 @@ class BatchRunner(QObject):
         self.photos_added.emit(new, found.remark())
         if new and self.can_detect:
             self.detect([i.id for i in new])
+        if new and restore:
+            self.restore_now(new)
 
     def start(self) -> None:
         """Queue every pending photo and run the batch (resumes after a pause)."""

@@ -47,6 +47,7 @@ from app.queue_model import FINISHED, ItemState, QueueItem, file_stamp
 from app.resave import can_resave
 from app.runner import RESTORE_AGAIN_HINT, BatchRunner
 from app.tasks import TaskSet
+from app.watch_folder import FolderWatch
 from app.widgets.about_dialog import AboutDialog
 from app.widgets.compare_panel import ComparePanel
 from app.widgets.drop_zone import DropZone, mime_local_paths
@@ -86,6 +87,7 @@ class MainWindow(QMainWindow):
         self._checking_photos = False
         self._to_show: list[str] = []  # photos opened with Hourglass, to show once queued (`open_paths`)
         self._selected: list[str] = []  # the selected photos' ids, kept across resets of the table
+        self._arrival_note = ""  # what the status bar says of photos that arrived in a watched folder
         self.setWindowTitle(TITLE)
         if icon_path().exists():
             self.setWindowIcon(QIcon(str(icon_path())))
@@ -93,6 +95,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_ui()
         self.queue_menu = QueueMenu(self)
+        self.watch = FolderWatch(self.queue.paths, self.settings, parent=self)
         window_state.restore(self)  # the size, split and columns the user left
         self._wire()
         if len(self.queue):  # the queue saved at the last close: thumbnails and a photo on view, as for an add
@@ -119,6 +122,11 @@ class MainWindow(QMainWindow):
         self.add_action = self._action("Add photos…", self.open_add_dialog, "Ctrl+O", "Add photos to the queue")
         self.add_folder_action = self._action("Add folder…", self.open_folder_dialog, "Ctrl+Shift+O",
                                               "Add every photo in a folder and its sub-folders")
+        self.watch_action = self._action("Watch folder…", self.toggle_watch, None,
+                                         "Restore the photos that arrive in a folder while it is watched (a "
+                                         "tethered camera's shots, a scanner's pages); those already there are "
+                                         "left as they are")
+        self.watch_action.setCheckable(True)
         self.start_action = self._action("Start", self.runner.start, "Ctrl+Return", "Restore the pending photos")
         self.pause_action = self._action("Pause", self.runner.pause, None, "Stop after the current photo")
         self.cancel_action = self._action("Cancel", self.runner.cancel, None,
@@ -162,10 +170,10 @@ class MainWindow(QMainWindow):
         bar = QToolBar("Main")
         bar.setMovable(False)
         bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        for a in (self.add_action, self.add_folder_action, None, self.start_action, self.pause_action,
-                  self.cancel_action, None, self.retry_action, self.remove_action, self.clear_action, None,
-                  self.detect_action, self.preview_action, self.full_screen_action, None, self.settings_action,
-                  self.models_action, self.about_action):
+        for a in (self.add_action, self.add_folder_action, self.watch_action, None, self.start_action,
+                  self.pause_action, self.cancel_action, None, self.retry_action, self.remove_action,
+                  self.clear_action, None, self.detect_action, self.preview_action, self.full_screen_action, None,
+                  self.settings_action, self.models_action, self.about_action):
             bar.addSeparator() if a is None else bar.addAction(a)
         self.addToolBar(bar)
         self.toolbar = bar
@@ -225,8 +233,11 @@ class MainWindow(QMainWindow):
         self.engine_label = QLabel("Engine: starting…")
         self.unsaved_label = QLabel("⚠ Queue not saved")  # while the queue cannot be written (its tooltip: why)
         self.unsaved_label.hide()
+        self.watch_label = QLabel()  # "Watching Tethered" while a folder is watched
+        self.watch_label.hide()
         self.statusBar().addWidget(self.status_label, 1)
         self.statusBar().addPermanentWidget(self.unsaved_label)
+        self.statusBar().addPermanentWidget(self.watch_label)
         self.statusBar().addPermanentWidget(self.overall)
         self.statusBar().addPermanentWidget(self.engine_label)
 
@@ -244,6 +255,8 @@ class MainWindow(QMainWindow):
         self.images.thumbnail_ready.connect(self.model.set_thumbnail)
         self.panel.message.connect(self.statusBar().showMessage)
         self.compare.step.connect(self.step_photo)
+        self.watch.arrived.connect(self._on_arrived)
+        self.watch.started.connect(self._on_watch_started)
         app = QGuiApplication.instance()
         if isinstance(app, QGuiApplication):
             app.applicationStateChanged.connect(self._on_app_state)
@@ -351,6 +364,43 @@ class MainWindow(QMainWindow):
         dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
         dialog.fileSelected.connect(lambda p: self.add_paths([p]))
         dialog.open()
+
+    def toggle_watch(self, on: bool) -> None:
+        """Watch folder…: asks which folder, then restores what arrives in it (app.watch_folder); again: stop."""
+        if not on:
+            self.watch.stop()
+            self.watch_label.hide()
+            self.statusBar().showMessage("No folder is watched now.", 6000)
+            return
+        dialog = QFileDialog(self, "Watch a folder: restore the photos that arrive in it")
+        dialog.setFileMode(QFileDialog.FileMode.Directory)
+        dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+        dialog.fileSelected.connect(self.watch_folder)
+        dialog.rejected.connect(lambda: self.watch_action.setChecked(self.watch.watching))
+        self._keep(dialog)
+        self._watch_dialog = dialog
+        dialog.open()
+
+    def watch_folder(self, folder: str) -> None:
+        self.watch.start(folder)
+        self.watch_action.setChecked(True)
+        self.watch_label.setText(f"Watching {Path(folder).name}")
+        self.watch_label.setToolTip(f"New photos in {folder} are restored as they arrive (Watch folder… again "
+                                    "stops)")
+        self.watch_label.show()
+
+    def _on_watch_started(self, folder: str, there: int) -> None:
+        self.statusBar().showMessage(f"Watching {folder}: photos that arrive in it are restored"
+                                     + (f"; the {there} already there are left as they are (Add folder… takes "
+                                        "them)" if there else ""), 10000)
+
+    def _on_arrived(self, paths: list[str]) -> None:
+        paused = not self.runner.running and bool(self.queue.in_state(ItemState.QUEUED))
+        self._arrival_note = (f"{len(paths)} new photo(s) in the watched folder, queued after the paused batch "
+                              "(Start)" if paused else
+                              f"{len(paths)} new photo{'s' if len(paths) != 1 else ''} in the watched folder: "
+                              "restoring")  # (said once they are queued, instead of "Added …")
+        self.runner.add_paths(paths, restore=True)
 
     def retry_selected(self) -> None:
         ids = self.selected_ids() or [i.id for i in self.queue.in_state(ItemState.FAILED, ItemState.CANCELLED)]
@@ -549,6 +599,7 @@ class MainWindow(QMainWindow):
     async def close_tasks(self) -> None:
         """At the app's end: the look at the photos' files still on its way is dropped."""
         await self._photo_tasks.cancel_all()
+        await self.watch.close()
 
     async def _check_photos(self, items: list[QueueItem]) -> None:
         try:
@@ -576,7 +627,7 @@ class MainWindow(QMainWindow):
         self.add_paths(paths)
 
     def _on_photos_added(self, new: list, remark: str) -> None:
-        text = f"Added {len(new)} photo{'s' if len(new) != 1 else ''}"
+        text, self._arrival_note = self._arrival_note or f"Added {len(new)} photo{'s' if len(new) != 1 else ''}", ""
         self.statusBar().showMessage(f"{text}; {remark}" if remark else text, 10000 if remark else 6000)
         wanted, self._to_show = self._to_show, []
         if wanted:

@@ -1161,3 +1161,62 @@ def test_up_and_down_in_the_comparison_step_through_the_queue_also_in_full_scree
     assert window.current_item() is window.queue[1] and len(window.selected_items()) == 1
     assert QApplication.focusWidget() is view and not view.fit_mode and view.transform.zoom == 1.0
     window.set_full_screen(False)
+
+
+def test_a_watched_folder_restores_the_photos_that_arrive_once_they_are_whole(make_window, qtbot, tmp_path,
+                                                                               monkeypatch):
+    """Watch folder…: photos already there are left as they are; a photo that arrives is taken once its size
+    and time have not changed between two looks (not while it is being written) and restored; results and
+    hidden files are not taken; a paused batch stays paused; stopping the watch stops it."""
+    from app.watch_folder import FolderWatch
+
+    tether = tmp_path / "tether"
+    make_photo(tether / "before.jpg")
+    window = make_window()
+    window.watch = watch = FolderWatch(window.queue.paths, window.settings, interval_ms=60, parent=window)
+    watch.arrived.connect(window._on_arrived)
+    watch.started.connect(window._on_watch_started)
+    window.watch_folder(str(tether))
+    qtbot.waitUntil(lambda: "already there are left as they are" in window.statusBar().currentMessage(),
+                    timeout=TIMEOUT)
+    assert window.watch_action.isChecked() and window.watch_label.text() == "Watching tether"
+
+    growing = tether / "IMG_0002.jpg"
+    with growing.open("wb") as fh:  # the camera's software writes it, a piece every 20 ms (the looks: 60 ms)
+        for _ in range(15):
+            fh.write(b"\xff" * 64)
+            fh.flush()
+            qtbot.wait(20)
+            assert len(window.queue) == 0
+    make_photo(growing)  # written in full
+    qtbot.waitUntil(lambda: len(window.queue) == 1, timeout=TIMEOUT)
+    item = window.queue[0]
+    assert item.name == "IMG_0002.jpg"
+    qtbot.waitUntil(lambda: item.state is ItemState.DONE, timeout=TIMEOUT)  # restored without Start
+    assert (tether / "restored" / "IMG_0002.jpg").is_file()
+    make_photo(tether / ".hidden.jpg")
+    qtbot.wait(300)
+    assert [i.name for i in window.queue] == ["IMG_0002.jpg"]  # not its result, nor a hidden file, nor before.jpg
+
+    window.toggle_watch(False)
+    assert not watch.watching and not window.watch_label.isVisible()
+    make_photo(tether / "after_stop.jpg")
+    qtbot.wait(300)
+    assert len(window.queue) == 1
+
+
+def test_arrivals_in_a_watched_folder_wait_behind_a_paused_batch(make_window, qtbot, photos):
+    """A batch paused with photos queued stays paused: what arrives is queued after it, for Start."""
+    _root, files = photos
+    window = make_window()
+    window.add_paths([str(files[0])])
+    qtbot.waitUntil(lambda: len(window.queue) == 1, timeout=TIMEOUT)
+    window.queue.set_state(window.queue[0], ItemState.QUEUED)  # (what a pause leaves)
+    window._on_arrived([str(files[1])])
+    qtbot.waitUntil(lambda: len(window.queue) == 2, timeout=TIMEOUT)
+    assert not window.runner.running and window.queue[1].state is ItemState.PENDING
+    assert window.statusBar().currentMessage() == ("1 new photo(s) in the watched folder, queued after the paused "
+                                                   "batch (Start)")
+    window.start_action.trigger()
+    wait_idle(qtbot, window)
+    assert [i.state for i in window.queue] == [ItemState.DONE, ItemState.DONE]

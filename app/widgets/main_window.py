@@ -390,9 +390,10 @@ class MainWindow(QMainWindow):
         self.watch_label.show()
 
     def _on_watch_started(self, folder: str, there: int) -> None:
-        self.statusBar().showMessage(f"Watching {folder}: photos that arrive in it are restored"
-                                     + (f"; the {there} already there are left as they are (Add folder… takes "
-                                        "them)" if there else ""), 10000)
+        left = ("" if not there else "; the photo already there is left as it is (Add folder… takes it)"
+                if there == 1 else f"; the {there} photos already there are left as they are (Add folder… takes "
+                "them)")
+        self.statusBar().showMessage(f"Watching {folder}: photos that arrive in it are restored{left}", 10000)
 
     def _on_arrived(self, paths: list[str]) -> None:
         paused = not self.runner.running and bool(self.queue.in_state(ItemState.QUEUED))

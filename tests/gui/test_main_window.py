@@ -1177,8 +1177,9 @@ def test_a_watched_folder_restores_the_photos_that_arrive_once_they_are_whole(ma
     watch.arrived.connect(window._on_arrived)
     watch.started.connect(window._on_watch_started)
     window.watch_folder(str(tether))
-    qtbot.waitUntil(lambda: "already there are left as they are" in window.statusBar().currentMessage(),
-                    timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage() == (
+        f"Watching {tether}: photos that arrive in it are restored; the photo already there is left as it is "
+        "(Add folder… takes it)"), timeout=TIMEOUT)
     assert window.watch_action.isChecked() and window.watch_label.text() == "Watching tether"
 
     growing = tether / "IMG_0002.jpg"

@@ -171,11 +171,7 @@ class BatchRunner(QObject):
         photos queued is left paused (its photos, and these, wait for Start)."""
         if not self.running and self.queue.in_state(ItemState.QUEUED):
             return
-        for item in items:
-            if item.state is ItemState.PENDING:
-                self.queue.set_state(item, ItemState.QUEUED)
-            elif item.state is ItemState.DETECTING:
-                self._queue_after_detect.add(item.id)
+        self._take(items)
         self._pause = False
         self._ensure_batch()
 
@@ -203,8 +199,11 @@ class BatchRunner(QObject):
     def join_batch(self, items: Iterable[QueueItem]) -> None:
         """While a batch runs, take these photos into it: pending ones are queued now, ones being detected
         once their detection is in (as Start does for every photo)."""
-        if not self.running:
-            return
+        if self.running:
+            self._take(items)
+
+    def _take(self, items: Iterable[QueueItem]) -> None:
+        """Pending photos are queued now, ones being detected once their detection is in."""
         for item in items:
             if item.state is ItemState.PENDING:
                 self.queue.set_state(item, ItemState.QUEUED)

@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,9 @@ def _add_restore(sub) -> None:
                         "(default), the JPEG, or both")
     p.add_argument("--restore-clean", action="store_true",
                    help="with --task auto: also restore photos the detector finds already fine (default: skip them)")
+    p.add_argument("--watch", action="store_true",
+                   help="then keep watching the input folders and restore the photos that arrive in them (a "
+                        "tethered camera's shots, a scanner's pages), each once it is whole; Ctrl+C stops")
     add_preset_option(p)
     p.add_argument("--json", action="store_true",
                    help="also print one JSON object per photo on stdout (the lines for people stay on stderr)")
@@ -206,7 +210,7 @@ def collect_inputs(paths: list[str], exclude: str | os.PathLike | None = None,
             if scan.unreadable:
                 notes.append(f"{p}: passed over {describe_unreadable(scan.unreadable)}")
             if not scan.photos:
-                problems.append(f"{p}: no supported photos in this folder")
+                problems.append(f"{p}: {EMPTY_FOLDER}")
             candidates = scan.photos
         elif p in named_pairs:
             continue
@@ -361,9 +365,18 @@ def cmd_restore(args) -> int:
         print(f"hourglass: -o {args.output} is a file; give a folder to save the restored photos in",
               file=sys.stderr)
         return EXIT_USAGE
-    files, problems = _inputs_or_complain(args.inputs, "nothing to restore", exclude=args.output,
-                                          result_suffix=args.suffix, pairs=args.pairs)
-    if not files:
+    if args.watch and (args.again or not any(Path(p).is_dir() for p in args.inputs)):
+        print("hourglass: --watch watches folders: give one (and no --again)", file=sys.stderr)
+        return EXIT_USAGE
+    if args.watch:  # an empty folder is where the photos will arrive: no complaint
+        files, problems, notes = collect_inputs(args.inputs, args.output, args.suffix, args.pairs)
+        problems = [p for p in problems if not p.endswith(EMPTY_FOLDER)]
+        for line in [*(f"note: {n}" for n in notes), *problems]:
+            print(f"hourglass: {line}", file=sys.stderr)
+    else:
+        files, problems = _inputs_or_complain(args.inputs, "nothing to restore", exclude=args.output,
+                                              result_suffix=args.suffix, pairs=args.pairs)
+    if not files and not args.watch:
         return EXIT_USAGE
     if args.preset is not None:
         return _preset_not_expanded()
@@ -390,93 +403,155 @@ def cmd_restore(args) -> int:
         path that is the photo itself is not: restoring it is refused with its own message."""
         return not args.overwrite and _exists(out) and not same_file(out, path)
 
-    to_go = [path for path, (out, _) in zip(files, outputs, strict=True) if not restored_before(path, out)]
-    clock = BatchClock(len(to_go), task=None if args.task == "auto" else args.task, fullres=args.fullres)
-    ahead = LookAhead(to_go, clock, detect=args.task == "auto", restore_clean=args.restore_clean)
-    position = {path: k for k, path in enumerate(to_go)}
-    bar = ProgressBar(len(files), clock=clock)
-    ok, failed, clean, kept, stopped = 0, [], 0, 0, 0
+    tally = Tally()
 
     def record(path: Path, status: str, **fields) -> None:
         """With --json: the photo's outcome as one JSON line on stdout, for scripts."""
         if args.json:
             print(json.dumps({"path": str(path), "status": status, **fields}), flush=True)
+
+    def restore_batch(files: list[Path], outputs: list[tuple[Path, str]]) -> None:
+        """Restore `files` into `outputs`, one after another, counting in `tally`; a line each."""
+        to_go = [path for path, (out, _) in zip(files, outputs, strict=True) if not restored_before(path, out)]
+        clock = BatchClock(len(to_go), task=None if args.task == "auto" else args.task, fullres=args.fullres)
+        ahead = LookAhead(to_go, clock, detect=args.task == "auto", restore_clean=args.restore_clean)
+        position = {path: k for k, path in enumerate(to_go)}
+        bar = ProgressBar(len(files), clock=clock)
+        for i, (path, (out, renamed)) in enumerate(zip(files, outputs, strict=True), 1):
+            cancel.check()
+            bar.photo(i, path.name)
+            if restored_before(path, out):
+                tally.kept += 1
+                bar.done(f"kept   {path}: {out} already exists")
+                stale = _made_from_another_version(path, out)
+                if stale:
+                    bar.done(f"       note: {stale}")
+                record(path, "kept", output=str(out), **({"notes": [stale]} if stale else {}))
+                continue
+            k = position.get(path)
+            detection = ahead.detection(k, cancel) if k is not None else None
+            try:
+                with clock.photo() as attempt:
+                    res = restore_file(path, out, model, options, on_progress=bar.update, cancel=cancel,
+                                       detection=detection, on_detect=ahead.detected(k))
+                    if res.skipped:
+                        attempt.skipped()
+                    else:
+                        attempt.restored(res.task, res.width, res.height, res.fullres)
+            except Cancelled:
+                raise
+            except HourglassError as exc:
+                tally.failed.append(f"{path}: {exc}{_companion_hint(path, exc, args.pairs)}")
+                bar.done(f"FAILED {tally.failed[-1]}")
+                record(path, "failed", error=str(exc), code=exc.code)
+                if isinstance(exc, OutputNotWritableError) and i < len(files) and \
+                        outputs[i][0].parent == out.parent:  # a full disk or a read-only folder fails the rest
+                    tally.stopped += len(files) - i
+                    bar.done(f"Stopped: the next photos would be saved in {out.parent} too. Free some space "
+                             "or choose another folder with -o, then run the same command again (finished "
+                             "photos are kept).")
+                    for rest in files[i:]:
+                        record(rest, "not_attempted")
+                    break
+                continue
+            except Exception as exc:  # noqa: BLE001 - logged by _unexpected; one photo's bug must not end the batch
+                message = _unexpected(exc, "restoring", path)
+                tally.failed.append(f"{path}: {message}")
+                bar.done(f"FAILED {tally.failed[-1]}")
+                record(path, "failed", error=message, code="internal")
+                continue
+            detected = {"confidence": res.confidence, "scores": res.scores} if res.confidence is not None else {}
+            if res.skipped:
+                tally.clean += 1
+                guess = _next_guess(res)
+                hint = f"--task {guess} restores it as {guess}" if guess else "--restore-clean restores it"
+                bar.done(f"skip   {path}: already fine ({_detected(res) or 'task none'}); not restored ({hint})")
+                record(path, "skipped", task=res.task, **detected)
+                continue
+            tally.ok += 1
+            path_taken = "fast full-res" if res.fullres == "fast" else ""
+            detail = ", ".join(x for x in (_detected(res), path_taken, f"{res.timings['total']:.1f} s") if x)
+            bar.done(f"ok     {path} -> {res.output_path} ({detail})")
+            if renamed:
+                bar.done(f"       note: {renamed}")
+            for message in res.warnings:  # the GUI shows these as notices; here they follow the photo's line
+                bar.done(f"       note: {message}")
+            record(path, "restored", output=res.output_path, task=res.task, **detected, fullres=res.fullres,
+                   seconds=round(res.timings["total"], 3), notes=[*([renamed] if renamed else []), *res.warnings])
+
     start = time.perf_counter()
     cancel = CancelToken()
+    seen = len(files)
     try:
         with _cancel_on_sigint(cancel), kept_awake():  # no sleep for lack of input during the batch
-            for i, (path, (out, renamed)) in enumerate(zip(files, outputs, strict=True), 1):
-                cancel.check()
-                bar.photo(i, path.name)
-                if restored_before(path, out):
-                    kept += 1
-                    bar.done(f"kept   {path}: {out} already exists")
-                    stale = _made_from_another_version(path, out)
-                    if stale:
-                        bar.done(f"       note: {stale}")
-                    record(path, "kept", output=str(out), **({"notes": [stale]} if stale else {}))
-                    continue
-                k = position.get(path)
-                detection = ahead.detection(k, cancel) if k is not None else None
-                try:
-                    with clock.photo() as attempt:
-                        res = restore_file(path, out, model, options, on_progress=bar.update, cancel=cancel,
-                                           detection=detection, on_detect=ahead.detected(k))
-                        if res.skipped:
-                            attempt.skipped()
-                        else:
-                            attempt.restored(res.task, res.width, res.height, res.fullres)
-                except Cancelled:
-                    raise
-                except HourglassError as exc:
-                    failed.append(f"{path}: {exc}{_companion_hint(path, exc, args.pairs)}")
-                    bar.done(f"FAILED {failed[-1]}")
-                    record(path, "failed", error=str(exc), code=exc.code)
-                    if isinstance(exc, OutputNotWritableError) and i < len(files) and \
-                            outputs[i][0].parent == out.parent:  # a full disk or a read-only folder fails the rest
-                        stopped = len(files) - i
-                        bar.done(f"Stopped: the next photos would be saved in {out.parent} too. Free some space "
-                                 "or choose another folder with -o, then run the same command again (finished "
-                                 "photos are kept).")
-                        for rest in files[i:]:
-                            record(rest, "not_attempted")
-                        break
-                    continue
-                except Exception as exc:  # noqa: BLE001 - logged by _unexpected; one photo's bug must not end the batch
-                    message = _unexpected(exc, "restoring", path)
-                    failed.append(f"{path}: {message}")
-                    bar.done(f"FAILED {failed[-1]}")
-                    record(path, "failed", error=message, code="internal")
-                    continue
-                detected = {"confidence": res.confidence, "scores": res.scores} if res.confidence is not None else {}
-                if res.skipped:
-                    clean += 1
-                    guess = _next_guess(res)
-                    hint = f"--task {guess} restores it as {guess}" if guess else "--restore-clean restores it"
-                    bar.done(f"skip   {path}: already fine ({_detected(res) or 'task none'}); not restored ({hint})")
-                    record(path, "skipped", task=res.task, **detected)
-                    continue
-                ok += 1
-                path_taken = "fast full-res" if res.fullres == "fast" else ""
-                detail = ", ".join(x for x in (_detected(res), path_taken, f"{res.timings['total']:.1f} s") if x)
-                bar.done(f"ok     {path} -> {res.output_path} ({detail})")
-                if renamed:
-                    bar.done(f"       note: {renamed}")
-                for message in res.warnings:  # the GUI shows these as notices; here they follow the photo's line
-                    bar.done(f"       note: {message}")
-                record(path, "restored", output=res.output_path, task=res.task, **detected, fullres=res.fullres,
-                       seconds=round(res.timings["total"], 3), notes=[*([renamed] if renamed else []), *res.warnings])
+            restore_batch(files, outputs)
+            if args.watch:
+                for arrived in watch_arrivals(args, set(files), cancel):
+                    seen += len(arrived)
+                    restore_batch(arrived, plan_outputs(arrived, args.inputs, out_dir, fmt, args.suffix))
     except (KeyboardInterrupt, Cancelled):
         cancel.cancel()
-        bar.done(f"Interrupted: {ok} restored; the photo in progress was discarded.")
+        ProgressBar(0).done(f"Interrupted: {tally.ok} restored; the photo in progress was discarded.")
         return EXIT_INTERRUPTED
     elapsed = time.perf_counter() - start
-    if len(failed) > 1 and len(files) > 10:  # in a long log the failures have scrolled away: list them again
-        print("Failed:\n" + "\n".join(f"  {line}" for line in failed), file=sys.stderr)
-    return end_of_run(f"Restored {ok} of {len(files)} photo(s) in {elapsed:.1f} s",
-                      [f"{clean} already fine (not restored)" if clean else "",
-                       f"{kept} kept from an earlier run (--overwrite restores them again)" if kept else ""],
-                      failed, problems, after=[f"{stopped} not attempted" if stopped else ""])
+    if len(tally.failed) > 1 and seen > 10:  # in a long log the failures have scrolled away: list them again
+        print("Failed:\n" + "\n".join(f"  {line}" for line in tally.failed), file=sys.stderr)
+    return end_of_run(f"Restored {tally.ok} of {seen} photo(s) in {elapsed:.1f} s",
+                      [f"{tally.clean} already fine (not restored)" if tally.clean else "",
+                       f"{tally.kept} kept from an earlier run (--overwrite restores them again)" if tally.kept else ""],
+                      tally.failed, problems, after=[f"{tally.stopped} not attempted" if tally.stopped else ""])
+
+
+@dataclass
+class Tally:
+    """How a restore run's photos ended."""
+
+    ok: int = 0
+    failed: list[str] = field(default_factory=list)
+    clean: int = 0
+    kept: int = 0
+    stopped: int = 0
+
+
+WATCH_INTERVAL_S = 2.0
+EMPTY_FOLDER = "no supported photos in this folder"
+
+
+def watch_arrivals(args, known: set[Path], cancel, interval: float | None = None):
+    """--watch: after the first run, the photos that arrive in the input folders, in batches, once each is
+    whole (its size and modification time unchanged between two looks, `interval` apart). Ends, quietly,
+    on Ctrl+C while it waits (a Ctrl+C during a restore interrupts that restore, as without --watch)."""
+    if interval is None:
+        interval = float(os.environ.get("HOURGLASS_WATCH_INTERVAL_S", WATCH_INTERVAL_S))  # (tests look faster)
+    folders = [p for p in args.inputs if Path(p).is_dir()]
+    print(f"Watching {', '.join(folders)} for new photos (Ctrl+C stops)", file=sys.stderr, flush=True)
+    growing: dict[Path, tuple[int, int]] = {}
+    while True:
+        try:
+            waited = 0.0
+            while waited < interval:  # (short sleeps: Ctrl+C and the token are seen at once)
+                time.sleep(min(0.1, interval))
+                waited += min(0.1, interval)
+                if cancel.cancelled:
+                    raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            print("Stopped watching", file=sys.stderr)
+            return
+        found = collect_inputs(folders, args.output, args.suffix, args.pairs)[0]
+        stamps = {}
+        for f in found:
+            if f in known:
+                continue
+            try:
+                st = f.stat()
+            except OSError:
+                continue
+            stamps[f] = (st.st_size, st.st_mtime_ns)
+        whole = [f for f, stamp in stamps.items() if growing.get(f) == stamp]
+        growing = {f: stamp for f, stamp in stamps.items() if f not in whole}
+        if whole:
+            known.update(whole)
+            yield whole
 
 
 def end_of_run(first: str, notes: Sequence[str], failed: list[str], problems: list[str],

@@ -773,3 +773,50 @@ def test_copy_makes_results_in_another_form_from_the_results_and_finds_their_pho
     assert (elsewhere / "q_2.jpg").exists()  # (as the photo: a JPEG)
     (shoot / "q.jpg").write_bytes((shoot / "p.jpg").read_bytes())  # another photo under its name
     assert main(["copy", str(elsewhere / "q.tif"), "--suffix", "_3", "--photos", str(shoot)]) == 1
+
+
+def test_restore_watch_restores_what_is_there_then_what_arrives_once_whole(tmp_path, tiny_model_path):
+    """`hourglass restore FOLDER --watch`: the folder's photos first (an empty folder is no problem: the
+    photos will arrive), then each photo that arrives, once its size and time are unchanged between two
+    looks (not while it is written); Ctrl+C while it waits ends the run normally, with the summary."""
+    tether = tmp_path / "tether"
+    tether.mkdir()
+    _photo(tether / "first.png")
+    out = tmp_path / "out"
+    env = dict(os.environ, PYTHONUNBUFFERED="1", HOURGLASS_WATCH_INTERVAL_S="0.3")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", "restore", str(tether), "--watch", "-o", str(out), "--model",
+         str(tiny_model_path), "--quality", "fast"], stderr=subprocess.PIPE, text=True, env=env)
+    lines = []
+    for line in proc.stderr:
+        lines.append(line)
+        if line.startswith("Watching"):
+            break
+    assert (out / "first.png").is_file(), "".join(lines)
+    arriving = tether / "sub" / "second.png"
+    arriving.parent.mkdir()
+    with arriving.open("wb") as fh:  # written in pieces, faster than the looks
+        for _ in range(12):
+            fh.write(b"\x89PNG" * 8)
+            fh.flush()
+            time.sleep(0.1)
+            assert not (out / "sub" / "second.png").exists()
+    _photo(arriving, seed=4)  # now whole
+    deadline = time.time() + 60
+    while not (out / "sub" / "second.png").is_file() and time.time() < deadline:
+        time.sleep(0.1)
+    assert (out / "sub" / "second.png").is_file()  # the folder's tree mirrored, as for the first run
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    rest = proc.communicate(timeout=60)[1]
+    assert proc.returncode == 0, "".join(lines) + rest
+    assert "Stopped watching" in rest and "Restored 2 of 2 photo(s)" in rest
+    assert "FAILED" not in rest and not (out / "sub" / "second (1).png").exists()  # taken once
+
+
+def test_restore_watch_needs_a_folder(tmp_path, capsys):
+    from engine.cli import EXIT_USAGE
+
+    photo = _photo(tmp_path / "p.png")
+    assert main(["restore", str(photo), "--watch"]) == EXIT_USAGE
+    assert "--watch watches folders" in capsys.readouterr().err

@@ -149,9 +149,15 @@ def back_to_earlier(queue: BatchQueue, item: QueueItem) -> tuple[bool, str]:
     if not Path(path).is_file():
         return False, f"{item.name}: its earlier result {Path(path).name} is gone (moved or deleted)"
     newer = Path(item.output_path or "").name
-    queue.update(item, **as_current(item.previous[-1]), previous=item.previous[:-1])
-    queue.check_photos([item])  # (made from the photo before an edit?)
+    _back_to_last(queue, item, item.previous)
     return True, f"{item.name} shows {Path(path).name} ({strength:.0%}) again; {newer} is kept"
+
+
+def _back_to_last(queue: BatchQueue, item: QueueItem, earlier: list[list]) -> None:
+    """The last of `earlier` (entries of `previous`) is the photo's result again, the others its earlier ones;
+    and whether it was made from the photo before an edit is looked at again."""
+    queue.update(item, **as_current(earlier[-1]), previous=earlier[:-1])
+    queue.check_photos([item])
 
 
 def can_trash(item: QueueItem) -> bool:
@@ -167,8 +173,7 @@ def after_trash(queue: BatchQueue, item: QueueItem, result: str) -> str:
     kept = [entry for entry in item.previous if Path(entry[0]).is_file()]
     if kept:
         path, strength = kept[-1][:2]
-        queue.update(item, **as_current(kept[-1]), previous=kept[:-1])
-        queue.check_photos([item])
+        _back_to_last(queue, item, kept)
         return f"{Path(result).name} moved to the trash; {item.name} shows {Path(path).name} ({strength:.0%}) again"
     queue.set_state(item, ItemState.PENDING, output_path=None, note="", skipped=False, elapsed_s=None,
                     photo_stamp=None, previous=[])

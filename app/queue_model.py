@@ -19,6 +19,7 @@ from typing import Any
 
 from app.paths import data_dir, keep_aside, write_atomic
 from engine import protocol as P
+from engine.filetypes import file_stamp  # (re-exported: the queue's stamps of photos)
 from engine.protocol import UNSURE, runner_up
 
 log = logging.getLogger("app.queue")
@@ -175,16 +176,6 @@ def as_current(entry: list) -> dict[str, Any]:
     """The fields that make an entry of `previous` the photo's result again."""
     return {"output_path": entry[0], "saved_strength": entry[1], "note": entry[2],
             "photo_stamp": entry[3] if len(entry) > 3 else None}
-
-
-def file_stamp(path: str | Path) -> list[int] | None:
-    """[size, mtime in ns] of a file, None when it cannot be read: what changes when a photo is edited or
-    replaced, as `make` and `rsync` judge it, without reading the file."""
-    try:
-        st = Path(path).stat()
-    except OSError:
-        return None
-    return [st.st_size, st.st_mtime_ns]
 
 
 def _stamp(v: Any) -> bool:

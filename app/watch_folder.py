@@ -15,9 +15,9 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app import files
-from app.queue_model import file_stamp
 from app.settings import Settings
 from app.tasks import TaskSet
+from engine.filetypes import file_stamp, settled
 
 INTERVAL_MS = 2000
 
@@ -36,7 +36,7 @@ class FolderWatch(QObject):
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self._tick)
         self._there: set[str] = set()  # the photos there when the watch began
-        self._growing: dict[str, list[int] | None] = {}  # new photos seen once: their stamp then
+        self._growing: dict[str, list[int] | None] = {}  # new photos not whole yet: their stamp at the last look
         self._looking = False
         self._first = True
 
@@ -77,9 +77,7 @@ class FolderWatch(QObject):
             self._there = set(found)
             self.started.emit(str(folder), len(found))
             return
-        whole = [p for p, stamp in found.items()
-                 if p not in self._there and stamp is not None and self._growing.get(p) == stamp]
-        self._growing = {p: stamp for p, stamp in found.items() if p not in self._there and p not in whole}
+        whole, self._growing = settled({p: s for p, s in found.items() if p not in self._there}, self._growing)
         if whole:
             self.arrived.emit(whole)
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.batch_time import BatchClock, format_time_left
-from engine.filetypes import PAIR_CHOICES, RESTORED_DIR
+from engine.filetypes import PAIR_CHOICES, RESTORED_DIR, file_stamp, settled
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 SAME_STRENGTH = 0.005  # --again: strengths closer than this (half a percent) are the same
@@ -368,14 +368,9 @@ def cmd_restore(args) -> int:
     if args.watch and (args.again or not any(Path(p).is_dir() for p in args.inputs)):
         print("hourglass: --watch watches folders: give one (and no --again)", file=sys.stderr)
         return EXIT_USAGE
-    if args.watch:  # an empty folder is where the photos will arrive: no complaint
-        files, problems, notes = collect_inputs(args.inputs, args.output, args.suffix, args.pairs)
-        problems = [p for p in problems if not p.endswith(EMPTY_FOLDER)]
-        for line in [*(f"note: {n}" for n in notes), *problems]:
-            print(f"hourglass: {line}", file=sys.stderr)
-    else:
-        files, problems = _inputs_or_complain(args.inputs, "nothing to restore", exclude=args.output,
-                                              result_suffix=args.suffix, pairs=args.pairs)
+    files, problems = _inputs_or_complain(args.inputs, "nothing to restore", exclude=args.output,
+                                          result_suffix=args.suffix, pairs=args.pairs,
+                                          empty_ok=args.watch)  # (--watch: where the photos will arrive)
     if not files and not args.watch:
         return EXIT_USAGE
     if args.preset is not None:
@@ -406,9 +401,7 @@ def cmd_restore(args) -> int:
     tally = Tally()
 
     def record(path: Path, status: str, **fields) -> None:
-        """With --json: the photo's outcome as one JSON line on stdout, for scripts."""
-        if args.json:
-            print(json.dumps({"path": str(path), "status": status, **fields}), flush=True)
+        json_line(args.json, path, status, **fields)
 
     def restore_batch(files: list[Path], outputs: list[tuple[Path, str]]) -> None:
         """Restore `files` into `outputs`, one after another, counting in `tally`; a line each."""
@@ -525,33 +518,28 @@ def watch_arrivals(args, known: set[Path], cancel, interval: float | None = None
         interval = float(os.environ.get("HOURGLASS_WATCH_INTERVAL_S", WATCH_INTERVAL_S))  # (tests look faster)
     folders = [p for p in args.inputs if Path(p).is_dir()]
     print(f"Watching {', '.join(folders)} for new photos (Ctrl+C stops)", file=sys.stderr, flush=True)
-    growing: dict[Path, tuple[int, int]] = {}
+    growing: dict[Path, list[int] | None] = {}
     while True:
         try:
-            waited = 0.0
-            while waited < interval:  # (short sleeps: Ctrl+C and the token are seen at once)
+            deadline = time.monotonic() + interval
+            while time.monotonic() < deadline and not cancel.cancelled:  # (short sleeps: the token is seen)
                 time.sleep(min(0.1, interval))
-                waited += min(0.1, interval)
-                if cancel.cancelled:
-                    raise KeyboardInterrupt
         except KeyboardInterrupt:
+            pass
+        if cancel.cancelled:
             print("Stopped watching", file=sys.stderr)
             return
         found = collect_inputs(folders, args.output, args.suffix, args.pairs)[0]
-        stamps = {}
-        for f in found:
-            if f in known:
-                continue
-            try:
-                st = f.stat()
-            except OSError:
-                continue
-            stamps[f] = (st.st_size, st.st_mtime_ns)
-        whole = [f for f, stamp in stamps.items() if growing.get(f) == stamp]
-        growing = {f: stamp for f, stamp in stamps.items() if f not in whole}
+        whole, growing = settled({f: file_stamp(f) for f in found if f not in known}, growing)
         if whole:
             known.update(whole)
             yield whole
+
+
+def json_line(enabled: bool, path: Path, status: str, **fields) -> None:
+    """With --json: a photo's outcome as one JSON line on stdout, for scripts (restore, --again, copy)."""
+    if enabled:
+        print(json.dumps({"path": str(path), "status": status, **fields}), flush=True)
 
 
 def end_of_run(first: str, notes: Sequence[str], failed: list[str], problems: list[str],
@@ -578,8 +566,7 @@ def _save_again(args, files: list[Path], outputs: list[tuple[Path, str]], proble
     def fail(path: Path, message: str, code: str) -> None:
         failed.append(f"{path}: {message}")
         bar.done(f"FAILED {failed[-1]}")
-        if args.json:
-            print(json.dumps({"path": str(path), "status": "failed", "error": message, "code": code}), flush=True)
+        json_line(args.json, path, "failed", error=message, code=code)
 
     for i, (path, (out, _)) in enumerate(zip(files, outputs, strict=True), 1):
         bar.photo(i, path.name)
@@ -596,8 +583,7 @@ def _save_again(args, files: list[Path], outputs: list[tuple[Path, str]], proble
         if there is not None:  # a second run of the same command does not make the same file again
             kept += 1
             bar.done(f"kept   {path}: {there.name} is already at {strength:.0%} strength")
-            if args.json:
-                print(json.dumps({"path": str(path), "status": "kept", "output": str(there)}), flush=True)
+            json_line(args.json, path, "kept", output=str(there))
             continue
         if saved < strength:
             fail(path, f"{out.name} was saved at {saved:.0%} strength and holds too little of the restoration for "
@@ -616,9 +602,8 @@ def _save_again(args, files: list[Path], outputs: list[tuple[Path, str]], proble
         done += 1
         bar.done(f"ok     {path} -> {res.output_path} (from {out.name}, {saved:.0%} → {strength:.0%}, "
                  f"{res.timings['total']:.1f} s)")
-        if args.json:
-            print(json.dumps({"path": str(path), "status": "saved_again", "output": res.output_path, "from": str(out),
-                              "strength": strength, "from_strength": saved}), flush=True)
+        json_line(args.json, path, "saved_again", output=res.output_path, **{"from": str(out)}, strength=strength,
+                  from_strength=saved)
     return end_of_run(f"Saved {done} of {len(files)} result(s) again at {strength:.0%} strength",
                       [f"{kept} saved at it before" if kept else ""], failed, problems)
 
@@ -765,15 +750,19 @@ def format_detection(path, d) -> str:
 
 
 def _inputs_or_complain(inputs: list[str], when_empty: str, exclude: str | None = None,
-                        result_suffix: str = "", pairs: str = "both") -> tuple[list[Path], list[str]]:
+                        result_suffix: str = "", pairs: str = "both",
+                        empty_ok: bool = False) -> tuple[list[Path], list[str]]:
     """`collect_inputs`, with each note and problem, and `when_empty` if no photo was found, printed on
-    stderr. Notes (images Hourglass cannot open, passed over in a folder) do not fail the run."""
+    stderr. Notes (images Hourglass cannot open, passed over in a folder) do not fail the run; with
+    `empty_ok`, neither do empty folders nor finding no photo."""
     files, problems, notes = collect_inputs(inputs, exclude, result_suffix, pairs)
+    if empty_ok:
+        problems = [p for p in problems if not p.endswith(EMPTY_FOLDER)]
     for note in notes:
         print(f"hourglass: note: {note}", file=sys.stderr)
     for problem in problems:
         print(f"hourglass: {problem}", file=sys.stderr)
-    if not files:
+    if not files and not empty_ok:
         print(f"hourglass: {when_empty}", file=sys.stderr)
     return files, problems
 

@@ -6,7 +6,6 @@ Hourglass saves results (the folder above a `restored` folder, or beside the res
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from engine.cli import (
     _unexpected,
     add_preset_option,
     end_of_run,
+    json_line,
     output_format,
 )
 from engine.filetypes import clean_suffix
@@ -113,8 +113,7 @@ def cmd_copy(args) -> int:
 
     def tell(result: Path, status: str, line: str, **fields) -> None:
         bar.done(line)
-        if args.json:
-            print(json.dumps({"path": str(result), "status": status, **fields}), flush=True)
+        json_line(args.json, result, status, **fields)
 
     def fail(result: Path, why: str, **fields) -> None:
         failed.append(f"{result}: {why}")

@@ -125,6 +125,26 @@ def default_output_extension(photo: str | Path) -> str:
     return suffix
 
 
+def file_stamp(path: str | os.PathLike[str]) -> list[int] | None:
+    """[size, mtime in ns] of a file, None when it cannot be read: what changes when a file is edited,
+    replaced or still being written, as `make` and `rsync` judge it, without reading the file."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
+def settled(stamps: dict[Path, list[int] | None],
+            before: dict[Path, list[int] | None]) -> tuple[list[Path], dict[Path, list[int] | None]]:
+    """A watched folder's new files that are whole: those whose stamp (`file_stamp`, just taken) is the one
+    they had at the look before (a file still being written changes between looks). Returns them, and the
+    stamps of the others, to compare with at the next look."""
+    whole = [f for f, stamp in stamps.items() if stamp is not None and before.get(f) == stamp]
+    taken = set(whole)
+    return whole, {f: stamp for f, stamp in stamps.items() if f not in taken}
+
+
 def numbered_name(path: Path, taken: Callable[[Path], bool]) -> Path:
     """`path`, or the first `stem (n).ext` not `taken`: how the app names a result beside an earlier one
     (taken: on disk) and the CLI two photos that would make one file (taken: by this run)."""

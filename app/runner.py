@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -254,10 +255,7 @@ class BatchRunner(QObject):
                 if item.replaced_from:
                     holding.append(item.name)
                     continue
-                kept = restored_file(item)
-                previous = [*item.previous, earlier(item)] if kept else item.previous
-                self.queue.set_state(item, ItemState.QUEUED, output_path=None, skipped=False, note="",
-                                     elapsed_s=None, previous=previous)
+                self.queue.set_state(item, ItemState.QUEUED, **_again(item))
                 any_queued = True
         if gone:
             self.notice.emit(f"Not restored again: {_names(gone)} " + (
@@ -271,6 +269,23 @@ class BatchRunner(QObject):
         if any_queued:
             self._pause = False
             self._ensure_batch()
+
+    def restore_again(self, paths: Iterable[str]) -> list[QueueItem]:
+        """A watched folder's photos written again after the watch took them (an editor's re-export under the
+        same name, or a copy a stalled writer finished after it was read half-way): restored again, as Retry
+        would (the earlier result kept), and detected again, where that is what they need: a failed photo,
+        and a finished one whose file is no longer the one it was restored (or found fine) from. A photo whose
+        file holds its result (`app.replace`), a cancelled one and one not finished yet are left. Returns the
+        photos taken again."""
+        wanted = {os.path.normcase(p) for p in paths}
+        again = [item for item in self.queue if os.path.normcase(item.path) in wanted and not item.replaced_from
+                 and (item.state is ItemState.FAILED or item.state is ItemState.DONE and item.photo_stamp
+                      and file_stamp(item.path) not in (None, item.photo_stamp))]
+        for item in again:
+            self.queue.set_state(item, ItemState.PENDING, **_again(item), **detection_fields(None, None, {}))
+        if again:
+            self.restore_now(again)
+        return again
 
     def remove(self, ids: Iterable[str]) -> list[QueueItem]:
         ids = list(ids)
@@ -481,7 +496,7 @@ class BatchRunner(QObject):
                 found = detection_fields(terminal.task, terminal.confidence, terminal.scores)
             if terminal.skipped:
                 self.queue.set_state(item, ItemState.DONE, progress=1.0, eta_s=None, output_path=None, skipped=True,
-                                     elapsed_s=terminal.timings.get("total"), **found)
+                                     elapsed_s=terminal.timings.get("total"), photo_stamp=stamp, **found)
                 self.queue.update(item, note=skipped_note(item))
                 return "skipped"
             note = "; ".join(terminal.warnings)
@@ -572,6 +587,13 @@ class BatchRunner(QObject):
                     self.error.emit(title, event.message, "\n".join(self.engine.log_tail()))
             elif isinstance(event, P.JobWarning):
                 self.notice.emit(event.message)
+
+
+def _again(item: QueueItem) -> dict[str, Any]:
+    """The fields of a finished photo restored again (Retry, a watched photo written again): its result, if
+    it has one on disk, becomes an earlier result (kept; the new one gets a free name beside it)."""
+    previous = [*item.previous, earlier(item)] if restored_file(item) else item.previous
+    return {"output_path": None, "skipped": False, "note": "", "elapsed_s": None, "previous": previous}
 
 
 def _names(names: list[str]) -> str:

@@ -98,6 +98,7 @@ class MainWindow(QMainWindow):
         self.watch = FolderWatch(self.queue.paths, self.settings, parent=self)
         window_state.restore(self)  # the size, split and columns the user left
         self._wire()
+        self._resume_watch()
         if len(self.queue):  # the queue saved at the last close: thumbnails and a photo on view, as for an add
             self._on_queue_event("reset", list(self.queue))
             self.check_photos()  # edited while Hourglass was closed
@@ -257,6 +258,8 @@ class MainWindow(QMainWindow):
         self.compare.step.connect(self.step_photo)
         self.watch.arrived.connect(self._on_arrived)
         self.watch.started.connect(self._on_watch_started)
+        self.watch.rewritten.connect(self._on_rewritten)
+        self.watch.resumed.connect(self._on_watch_resumed)
         app = QGuiApplication.instance()
         if isinstance(app, QGuiApplication):
             app.applicationStateChanged.connect(self._on_app_state)
@@ -383,6 +386,21 @@ class MainWindow(QMainWindow):
 
     def watch_folder(self, folder: str) -> None:
         self.watch.start(folder)
+        self._show_watching(folder)
+
+    def _resume_watch(self) -> None:
+        """A folder watched when the app was closed is watched again (`FolderWatch.resume`)."""
+        folder = self.watch.resume()
+        if folder and not self.watch.watching:
+            self.statusBar().showMessage(f"The watched folder {folder} is not there any more: it is not watched now "
+                                         "(Watch folder… watches it again)", 15000)
+
+    def _on_watch_resumed(self, folder: str) -> None:
+        self._show_watching(folder)
+        self.statusBar().showMessage(f"Watching {folder} again: photos that arrived in it while Hourglass was "
+                                     "closed are restored too", 10000)
+
+    def _show_watching(self, folder: str) -> None:
         self.watch_action.setChecked(True)
         self.watch_label.setText(f"Watching {Path(folder).name}")
         self.watch_label.setToolTip(f"New photos in {folder} are restored as they arrive (Watch folder… again "
@@ -402,6 +420,14 @@ class MainWindow(QMainWindow):
                               f"{len(paths)} new photo{'s' if len(paths) != 1 else ''} in the watched folder: "
                               "restoring")  # (said once they are queued, instead of "Added …")
         self.runner.add_paths(paths, restore=True)
+
+    def _on_rewritten(self, paths: list[str]) -> None:
+        again = self.runner.restore_again(paths)
+        if again:
+            self.statusBar().showMessage(
+                f"{again[0].name} was written again in the watched folder: restoring it again (its earlier "
+                "result is kept)" if len(again) == 1 else f"{len(again)} photos were written again in the watched "
+                "folder: restoring them again (their earlier results are kept)", 10000)
 
     def retry_selected(self) -> None:
         ids = self.selected_ids() or [i.id for i in self.queue.in_state(ItemState.FAILED, ItemState.CANCELLED)]
@@ -817,6 +843,7 @@ class MainWindow(QMainWindow):
         if self.runner.running:  # closing: wait until the cancelled batch has stopped
             event.ignore()
             return
+        self.watch.halt()  # (resumed at the next start)
         self.queue.flush()
         self.settings.save()  # closing: a settings file that cannot be written is only logged
         self.set_full_screen(False)  # the layout to come back to is the windowed one

@@ -1,7 +1,7 @@
 """A scripted in-process stand-in for `EngineClient` (same async interface), for tests where the
 engine is not the point. Behaviour is chosen by the photo's file name:
 
-- `*fail*`: the job fails with `input_unreadable`;
+- `*fail*`, and a file Pillow cannot read (a photo written half-way): the job fails with `input_unreadable`;
 - `*crash*`: the job fails with `engine_crashed` (what the client reports when the engine dies), and the
   engine goes through crashed → ready like a restart;
 - a model option that is a path to no file: the job fails with `model_not_found`, as the engine's does;
@@ -157,7 +157,7 @@ class FakeEngine:
                 return
             self._publish(P.Progress(job_id, "restore", i, self.steps, 1, 1, i / (self.steps + 1),
                                      eta_s=(self.steps - i) * step))
-        if "fail" in name:
+        if "fail" in name or not _readable(inp):
             self._finish(P.Failed(job_id, P.ErrorInfo.make(
                 P.ErrorCode.INPUT_UNREADABLE, f"{name} is not a photo Hourglass can read.", "cannot identify")))
             return
@@ -211,3 +211,15 @@ def _size(path) -> tuple[int, int] | None:
             return img.size
     except Exception:  # noqa: BLE001 - (not a photo: the fake tells no size, as the engine would not)
         return None
+
+
+def _readable(path) -> bool:
+    """Whether Pillow reads the whole photo (a file cut short is not), as the engine must."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as img:
+            img.load()
+    except Exception:  # noqa: BLE001 - (whatever Pillow says, the engine would say it cannot read it)
+        return False
+    return True

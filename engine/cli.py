@@ -414,7 +414,7 @@ def cmd_restore(args) -> int:
             cancel.check()
             bar.photo(i, path.name)
             if restored_before(path, out):
-                tally.kept += 1
+                tally.outcome[path] = "kept"
                 bar.done(f"kept   {path}: {out} already exists")
                 stale = _made_from_another_version(path, out)
                 if stale:
@@ -434,8 +434,7 @@ def cmd_restore(args) -> int:
             except Cancelled:
                 raise
             except HourglassError as exc:
-                tally.failed.append(f"{path}: {exc}{_companion_hint(path, exc, args.pairs)}")
-                bar.done(f"FAILED {tally.failed[-1]}")
+                bar.done(f"FAILED {tally.fail(path, f'{exc}{_companion_hint(path, exc, args.pairs)}')}")
                 record(path, "failed", error=str(exc), code=exc.code)
                 if isinstance(exc, OutputNotWritableError) and i < len(files) and \
                         outputs[i][0].parent == out.parent:  # a full disk or a read-only folder fails the rest
@@ -449,19 +448,18 @@ def cmd_restore(args) -> int:
                 continue
             except Exception as exc:  # noqa: BLE001 - logged by _unexpected; one photo's bug must not end the batch
                 message = _unexpected(exc, "restoring", path)
-                tally.failed.append(f"{path}: {message}")
-                bar.done(f"FAILED {tally.failed[-1]}")
+                bar.done(f"FAILED {tally.fail(path, message)}")
                 record(path, "failed", error=message, code="internal")
                 continue
             detected = {"confidence": res.confidence, "scores": res.scores} if res.confidence is not None else {}
             if res.skipped:
-                tally.clean += 1
+                tally.outcome[path] = "clean"
                 guess = _next_guess(res)
                 hint = f"--task {guess} restores it as {guess}" if guess else "--restore-clean restores it"
                 bar.done(f"skip   {path}: already fine ({_detected(res) or 'task none'}); not restored ({hint})")
                 record(path, "skipped", task=res.task, **detected)
                 continue
-            tally.ok += 1
+            tally.outcome[path] = "restored"
             path_taken = "fast full-res" if res.fullres == "fast" else ""
             detail = ", ".join(x for x in (_detected(res), path_taken, f"{res.timings['total']:.1f} s") if x)
             bar.done(f"ok     {path} -> {res.output_path} ({detail})")
@@ -474,22 +472,22 @@ def cmd_restore(args) -> int:
 
     start = time.perf_counter()
     cancel = CancelToken()
-    seen = len(files)
+    seen = set(files)
     try:
         with _cancel_on_sigint(cancel), kept_awake():  # no sleep for lack of input during the batch
             restore_batch(files, outputs)
             if args.watch:
-                for arrived in watch_arrivals(args, set(files), cancel):
-                    seen += len(arrived)
+                for arrived in watch_arrivals(args, files, cancel):
+                    seen.update(arrived)
                     restore_batch(arrived, plan_outputs(arrived, args.inputs, out_dir, fmt, args.suffix))
     except (KeyboardInterrupt, Cancelled):
         cancel.cancel()
         ProgressBar(0).done(f"Interrupted: {tally.ok} restored; the photo in progress was discarded.")
         return EXIT_INTERRUPTED
     elapsed = time.perf_counter() - start
-    if len(tally.failed) > 1 and seen > 10:  # in a long log the failures have scrolled away: list them again
+    if len(tally.failed) > 1 and len(seen) > 10:  # in a long log the failures have scrolled away: list them again
         print("Failed:\n" + "\n".join(f"  {line}" for line in tally.failed), file=sys.stderr)
-    return end_of_run(f"Restored {tally.ok} of {seen} photo(s) in {elapsed:.1f} s",
+    return end_of_run(f"Restored {tally.ok} of {len(seen)} photo(s) in {elapsed:.1f} s",
                       [f"{tally.clean} already fine (not restored)" if tally.clean else "",
                        f"{tally.kept} kept from an earlier run (--overwrite restores them again)" if tally.kept else ""],
                       tally.failed, problems, after=[f"{tally.stopped} not attempted" if tally.stopped else ""])
@@ -497,27 +495,55 @@ def cmd_restore(args) -> int:
 
 @dataclass
 class Tally:
-    """How a restore run's photos ended."""
+    """How a restore run's photos ended: each photo's last outcome (with --watch a photo written again is
+    taken again, and its new outcome replaces the first: a copy read half-way that failed, then restored,
+    counts as restored)."""
 
-    ok: int = 0
-    failed: list[str] = field(default_factory=list)
-    clean: int = 0
-    kept: int = 0
+    outcome: dict[Path, str] = field(default_factory=dict)  # restored | clean | kept | failed
+    why: dict[Path, str] = field(default_factory=dict)  # why each failed photo failed
     stopped: int = 0
+
+    def fail(self, path: Path, why: str) -> str:
+        """Count `path` as failed; returns its line ("photo: why")."""
+        self.outcome[path], self.why[path] = "failed", why
+        return f"{path}: {why}"
+
+    def _count(self, outcome: str) -> int:
+        return sum(o == outcome for o in self.outcome.values())
+
+    @property
+    def ok(self) -> int:
+        return self._count("restored")
+
+    @property
+    def clean(self) -> int:
+        return self._count("clean")
+
+    @property
+    def kept(self) -> int:
+        return self._count("kept")
+
+    @property
+    def failed(self) -> list[str]:
+        return [f"{p}: {self.why[p]}" for p, o in self.outcome.items() if o == "failed"]
 
 
 WATCH_INTERVAL_S = 2.0
 EMPTY_FOLDER = "no supported photos in this folder"
 
 
-def watch_arrivals(args, known: set[Path], cancel, interval: float | None = None):
-    """--watch: after the first run, the photos that arrive in the input folders, in batches, once each is
-    whole (its size and modification time unchanged between two looks, `interval` apart). Ends, quietly,
-    on Ctrl+C while it waits (a Ctrl+C during a restore interrupts that restore, as without --watch)."""
+def watch_arrivals(args, taken: list[Path], cancel, interval: float | None = None):
+    """--watch: after the first run (`taken`), the photos that arrive in the input folders, in batches, once
+    each is whole (its size and modification time unchanged between two looks, `interval` apart). A photo
+    taken before that is written again (an editor's export under the same name, a copy read half-way and
+    finished since) comes again: restored if it has no result yet, else kept with a note that its result
+    is of another version (`--overwrite` restores it again). Ends, quietly, on Ctrl+C while it waits (a
+    Ctrl+C during a restore interrupts that restore, as without --watch)."""
     if interval is None:
         interval = float(os.environ.get("HOURGLASS_WATCH_INTERVAL_S", WATCH_INTERVAL_S))  # (tests look faster)
     folders = [p for p in args.inputs if Path(p).is_dir()]
     print(f"Watching {', '.join(folders)} for new photos (Ctrl+C stops)", file=sys.stderr, flush=True)
+    known = {f: file_stamp(f) for f in taken}  # (the stamp each had when it was taken)
     growing: dict[Path, list[int] | None] = {}
     while True:
         try:
@@ -530,9 +556,11 @@ def watch_arrivals(args, known: set[Path], cancel, interval: float | None = None
             print("Stopped watching", file=sys.stderr)
             return
         found = collect_inputs(folders, args.output, args.suffix, args.pairs)[0]
-        whole, growing = settled({f: file_stamp(f) for f in found if f not in known}, growing)
+        stamps = {f: file_stamp(f) for f in found}
+        whole, growing = settled({f: s for f, s in stamps.items() if f not in known or s not in (None, known[f])},
+                                 growing)
         if whole:
-            known.update(whole)
+            known.update({f: stamps[f] for f in whole})
             yield whole
 
 

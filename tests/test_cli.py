@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -812,6 +813,57 @@ def test_restore_watch_restores_what_is_there_then_what_arrives_once_whole(tmp_p
     assert proc.returncode == 0, "".join(lines) + rest
     assert "Stopped watching" in rest and "Restored 2 of 2 photo(s)" in rest
     assert "FAILED" not in rest and not (out / "sub" / "second (1).png").exists()  # taken once
+
+
+def test_restore_watch_takes_a_photo_again_when_it_is_written_again(tmp_path, tiny_model_path):
+    """--watch: a copy read half-way (its writer stalled longer than two looks) fails, and is restored once
+    it is finished, which then counts as restored; a photo exported again under its name is kept with a
+    note that its result is of the earlier version (nothing is overwritten without --overwrite)."""
+    tether = tmp_path / "tether"
+    tether.mkdir()
+    _photo(tether / "first.png")
+    out = tmp_path / "out"
+    env = dict(os.environ, PYTHONUNBUFFERED="1", HOURGLASS_WATCH_INTERVAL_S="0.2")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", "restore", str(tether), "--watch", "-o", str(out), "--model",
+         str(tiny_model_path), "--quality", "fast"], stderr=subprocess.PIPE, text=True, env=env)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stderr.readline, "")), daemon=True)
+    reader.start()
+    looked = 0
+
+    def wait_for(text: str) -> None:
+        """Until a line after the ones looked at says `text` (a minute at most)."""
+        nonlocal looked
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            hit = next((k for k in range(looked, len(lines)) if text in lines[k]), None)
+            if hit is not None:
+                looked = hit + 1
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"{text!r} never came:\n" + "".join(lines))
+
+    try:
+        wait_for("Watching")
+        whole = _photo(tmp_path / "whole.png", seed=5).read_bytes()
+        late = tether / "late.png"
+        late.write_bytes(whole[: len(whole) // 2])  # ... and the writer stalls
+        wait_for("FAILED")
+        late.write_bytes(whole)  # finished
+        wait_for(f"ok     {late}")
+        _photo(tether / "first.png", seed=9)  # exported again
+        wait_for(f"kept   {tether / 'first.png'}")
+        wait_for("made from another version of first.png")
+        time.sleep(0.3)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+        reader.join(timeout=10)
+    rest = "".join(lines)
+    assert proc.returncode == 0, rest  # the failure was mended
+    # (each photo counted once, by its last outcome)
+    assert "Restored 1 of 2 photo(s)" in rest and "1 kept from an earlier run" in rest and "failed" not in rest
 
 
 def test_restore_watch_needs_a_folder(tmp_path, capsys):

@@ -497,7 +497,7 @@ class BatchRunner(QObject):
             if terminal.skipped:
                 self.queue.set_state(item, ItemState.DONE, progress=1.0, eta_s=None, output_path=None, skipped=True,
                                      elapsed_s=terminal.timings.get("total"), photo_stamp=stamp, **found)
-                self.queue.update(item, note=skipped_note(item))
+                self.queue.update(item, note=skipped_note(item, terminal.already_restored))
                 return "skipped"
             note = "; ".join(terminal.warnings)
             self.queue.set_state(item, ItemState.DONE, progress=1.0, eta_s=None, output_path=terminal.output_path,
@@ -621,8 +621,13 @@ def restored_before(analysis: P.Analysis, detected: str | None, stamp: list[int]
     return fields
 
 
-def skipped_note(item: QueueItem) -> str:
-    """Why a photo was not restored, for the caption and the tooltip."""
+def skipped_note(item: QueueItem, already_restored: str = "") -> str:
+    """Why a photo was not restored, for the caption and the tooltip (`already_restored`: the engine found
+    it is a result Hourglass saved, and how it was made)."""
+    if already_restored:
+        return (f"Not restored: it is a result Hourglass saved ({already_restored}), and would be restored twice. "
+                "Choose a degradation for it to restore it again anyway, or turn on “Restore photos that look "
+                "fine” in Settings.")
     if item.task == "none":
         how = "“Leave as is” was chosen"
     elif item.unsure:

@@ -85,6 +85,7 @@ class RestoreResult:
     confidence: float | None = None  # the detector's score for `task` (task=auto only)
     scores: dict[str, float] = field(default_factory=dict)  # every class's score (task=auto only)
     skipped: bool = False  # already fine (`none`) and restore_clean not set: nothing was written
+    already_restored: str = ""  # skipped as a result Hourglass saved: how it was made (`made_by_hourglass`)
     fullres: str = ""  # the full-resolution path taken: "fast" or "tiled" ("" when skipped)
     plan: dict = field(default_factory=dict)  # tile size, batch, memory budget/estimate, working size (fast)
 
@@ -233,7 +234,8 @@ def restore_file(
     receives the answer as soon as it is made here (the CLI's time left then knows this photo's path). A
     photo that is already fine (detected "none", or task "none") is not restored unless
     `options.restore_clean`: the result then has `skipped=True`, an empty `output_path`, and nothing is
-    written.
+    written. So is, with task "auto", a result Hourglass saved (its XMP says so; `already_restored` says
+    how it was made): a task chosen for it, or `restore_clean`, restores it again.
     """
     opts = options or RestoreOptions()
     check_task(opts.task)
@@ -277,6 +279,13 @@ def restore_file(
     flat = imaging.format_without_transparency(output_path, img, opts.format) if img.alpha is not None else None
     if flat and (img.alpha < 1.0).any():
         warn(f'"{input_path.name}" has transparent parts; {flat} cannot hold them, so they are white in the result.')
+    made = imaging.made_by_hourglass(img.xmp) if opts.task == "auto" and not opts.restore_clean else ""
+    if made:  # one of our results: restoring it again would restore it twice (a dark photo brightened twice)
+        timings["total"] = time.perf_counter() - t0
+        h, w = img.rgb.shape[:2]
+        log.info("%s is a result Hourglass saved (%s); not restored again", input_path.name, made)
+        return RestoreResult(str(input_path), "", "none", model.device, model.name, 0, w, h, timings, warnings,
+                             requested_task=opts.task, skipped=True, already_restored=made)
     task = opts.task
     if task != "auto":
         detection = None

@@ -452,6 +452,12 @@ def cmd_restore(args) -> int:
                 record(path, "failed", error=message, code="internal")
                 continue
             detected = {"confidence": res.confidence, "scores": res.scores} if res.confidence is not None else {}
+            if res.skipped and res.already_restored:
+                tally.outcome[path] = "result"
+                bar.done(f"skip   {path}: a result Hourglass saved, not restored again (--task TASK or "
+                         f"--restore-clean restores it): {res.already_restored}")
+                record(path, "skipped", task=res.task, already_restored=res.already_restored)
+                continue
             if res.skipped:
                 tally.outcome[path] = "clean"
                 guess = _next_guess(res)
@@ -489,6 +495,7 @@ def cmd_restore(args) -> int:
         print("Failed:\n" + "\n".join(f"  {line}" for line in tally.failed), file=sys.stderr)
     return end_of_run(f"Restored {tally.ok} of {len(seen)} photo(s) in {elapsed:.1f} s",
                       [f"{tally.clean} already fine (not restored)" if tally.clean else "",
+                       f"{tally.results} already restored by Hourglass (not restored again)" if tally.results else "",
                        f"{tally.kept} kept from an earlier run (--overwrite restores them again)" if tally.kept else ""],
                       tally.failed, problems, after=[f"{tally.stopped} not attempted" if tally.stopped else ""])
 
@@ -499,7 +506,7 @@ class Tally:
     taken again, and its new outcome replaces the first: a copy read half-way that failed, then restored,
     counts as restored)."""
 
-    outcome: dict[Path, str] = field(default_factory=dict)  # restored | clean | kept | failed
+    outcome: dict[Path, str] = field(default_factory=dict)  # restored | clean | result | kept | failed
     why: dict[Path, str] = field(default_factory=dict)  # why each failed photo failed
     stopped: int = 0
 
@@ -518,6 +525,10 @@ class Tally:
     @property
     def clean(self) -> int:
         return self._count("clean")
+
+    @property
+    def results(self) -> int:
+        return self._count("result")
 
     @property
     def kept(self) -> int:

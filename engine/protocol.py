@@ -412,6 +412,7 @@ class Result(Message):
     confidence: float | None = None  # the detector's score for `task` (task "auto" only)
     scores: dict[str, float] = field(default_factory=dict)  # the detector's scores (task "auto" only)
     fullres: str | None = None  # the full-resolution path taken: "fast" or "tiled" (None: older engine, skipped)
+    already_restored: str = ""  # skipped because the photo is a result Hourglass saved: how it was made
 
 
 @dataclass(frozen=True, slots=True)

@@ -866,6 +866,29 @@ def test_restore_watch_takes_a_photo_again_when_it_is_written_again(tmp_path, ti
     assert "Restored 1 of 2 photo(s)" in rest and "1 kept from an earlier run" in rest and "failed" not in rest
 
 
+def test_restore_skips_a_result_hourglass_saved_unless_a_task_is_chosen(tmp_path, tiny_model_path, capsys):
+    """A result added again (or a photo that holds its result) would be restored twice: skipped, saying how
+    it was made, and counted apart from photos that look fine; --task restores it again."""
+    photo = _photo(tmp_path / "p.png")
+    assert main(["restore", str(photo), "-o", str(tmp_path / "out"), "--model", str(tiny_model_path), "--steps",
+                 "1", "--task", "haze"]) == 0
+    result = tmp_path / "out" / "p.png"
+    capsys.readouterr()
+    assert main(["restore", str(result), "-o", str(tmp_path / "again"), "--model", str(tiny_model_path),
+                 "--steps", "1", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert f"skip   {result}: a result Hourglass saved, not restored again (--task TASK or --restore-clean " \
+           "restores it): restored p.png as haze (chosen) with tiny-t, 1 evaluation(s)" in captured.err
+    assert "Restored 0 of 1 photo(s)" in captured.err and "1 already restored by Hourglass (not restored again)" \
+        in captured.err and "already fine" not in captured.err
+    line = json.loads(captured.out)
+    assert line["status"] == "skipped" and line["already_restored"].startswith("restored p.png as haze")
+    assert not (tmp_path / "again").exists() or not any((tmp_path / "again").iterdir())
+    assert main(["restore", str(result), "-o", str(tmp_path / "again"), "--model", str(tiny_model_path),
+                 "--steps", "1", "--task", "rain"]) == 0
+    assert (tmp_path / "again" / "p.png").is_file()
+
+
 def test_restore_watch_needs_a_folder(tmp_path, capsys):
     from engine.cli import EXIT_USAGE
 

@@ -40,6 +40,8 @@ SAMPLES: list[P.Message] = [
     P.Result("job-1", "/out/in.jpg", 640, 480, "cpu", "tiny", 3, "auto", {"total": 1.5}, ("a warning",)),
     P.Result("job-2", "", 640, 480, "cpu", "tiny", 0, "none", {"detect": 0.1}, (), True, 0.93,
              {"none": 0.93, "haze": 0.07}),
+    P.Result("job-4", "", 64, 48, "cpu", "tiny", 0, "none", {"total": 0.01}, (), True,
+             already_restored="restored p.jpg as haze with tiny, strength 100%, on 2026-12-07"),
     P.Submit("job-3", "/in.jpg", "/out/in.jpg", P.JobOptions(task="auto", restore_clean=True)),
     P.Failed("job-1", ERROR),
     P.Cancelled("job-1"),

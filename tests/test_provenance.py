@@ -107,6 +107,31 @@ def test_restoring_a_result_again_replaces_its_record_and_extends_its_history(ti
                                                               "restored first.jpg"]
 
 
+def test_a_result_is_not_restored_again_unasked(tiny_model, tmp_path):
+    """Task auto: a photo that records Hourglass made it (a result added again, a photo that holds its result
+    after Replace) is skipped, saying how it was made; a chosen task or restore_clean restores it again."""
+    first = _restore(tiny_model, _photo(tmp_path), tmp_path / "first.jpg", strength=0.5).output_path
+    skipped = _restore(tiny_model, first, tmp_path / "again.jpg", task="auto")
+    assert skipped.skipped and skipped.output_path == "" and not (tmp_path / "again.jpg").exists()
+    assert skipped.already_restored.startswith("restored harbour.jpg as haze (chosen) with tiny-t, ")
+    assert skipped.already_restored.endswith(f"strength 50%, on {_events(first)[-1]['when'][:10]}")
+    assert not _restore(tiny_model, first, tmp_path / "chosen.jpg", task="haze").skipped
+    assert not _restore(tiny_model, first, tmp_path / "asked.jpg", task="auto", restore_clean=True).skipped
+    plain = _restore(tiny_model, _photo(tmp_path, "plain.jpg"), tmp_path / "plain_out.jpg", task="auto")
+    assert plain.already_restored == ""  # (a photo with XMP from another program: detected as usual)
+
+
+def test_how_a_result_was_made_without_its_history():
+    from engine.imaging.provenance import made_by_hourglass
+
+    record = {"Task": "low-light", "Model": "hourglass-diffuir-t", "Strength": "0.6", "Photo": "p.jpg"}
+    bare = with_provenance(None, record, "")
+    without_history = bare.replace(bare[bare.find(b"<xmpMM:History"):bare.find(b"</xmpMM:History>") + 16], b"") \
+        if b"<xmpMM:History" in bare else bare
+    assert made_by_hourglass(without_history) == "restored as low-light, hourglass-diffuir-t, strength 60%"
+    assert made_by_hourglass(None) == "" and made_by_hourglass(_PHOTO_XMP) == ""
+
+
 def test_a_result_saved_again_records_its_new_strength_and_the_first_saves_story(tiny_model, tmp_path):
     photo = _photo(tmp_path)
     first = _restore(tiny_model, photo, tmp_path / "harbour.jpg.out.png").output_path

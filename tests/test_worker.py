@@ -206,6 +206,16 @@ def test_fullres_job_option_is_applied_and_reported(worker: WorkerProcess, src: 
     assert default[1].options["fullres"] == "auto" and default[-1].fullres == "tiled"
 
 
+def test_a_result_submitted_again_is_skipped_saying_how_it_was_made(worker: WorkerProcess, src: Path,
+                                                                      tmp_path: Path) -> None:
+    first = worker.job(submit(worker, src, tmp_path / "first.png", steps=1, task="haze"))[-1]
+    assert isinstance(first, P.Result) and not first.skipped
+    again = worker.job(submit(worker, Path(first.output_path), tmp_path / "again.png", steps=1))[-1]
+    assert isinstance(again, P.Result) and again.skipped and again.output_path == ""
+    assert again.already_restored.startswith("restored in.png as haze (chosen) with ")
+    assert not (tmp_path / "again.png").exists()
+
+
 def test_strength_job_option_blends_over_the_original(worker: WorkerProcess, src: Path, tmp_path: Path) -> None:
     events = worker.job(submit(worker, src, tmp_path / "none.png", steps=1, task="haze", strength=0.0))
     assert isinstance(events[-1], P.Result) and events[1].options["strength"] == 0.0

@@ -17,7 +17,13 @@ from __future__ import annotations
 
 from engine.imaging.data import LUMA, MAX_PIXELS, ImageData, gray_copy, to_uint8, to_uint16
 from engine.imaging.metadata import with_software
-from engine.imaging.provenance import Provenance, photo_digest, provenance_of, recorded_strength
+from engine.imaging.provenance import (
+    Provenance,
+    made_by_hourglass,
+    photo_digest,
+    provenance_of,
+    recorded_strength,
+)
 from engine.imaging.reading import (
     photo_size,
     read_history,
@@ -44,7 +50,7 @@ from engine.imaging.writing import (
 
 __all__ = ["LUMA", "MAX_PIXELS", "NAME_MAX", "ImageData", "Provenance", "check_not_original",
            "check_output_folder", "check_output_name", "check_output_size", "extension_for",
-           "format_without_profile", "format_without_transparency", "gray_copy", "output_format_for",
-           "over_white", "photo_digest", "photo_size", "provenance_of", "read_history", "read_image",
+           "format_without_profile", "format_without_transparency", "gray_copy", "made_by_hourglass",
+           "output_format_for", "over_white", "photo_digest", "photo_size", "provenance_of", "read_history", "read_image",
            "read_location", "read_provenance", "read_small", "reads_small_itself", "recorded_strength", "same_file",
            "to_uint8", "to_uint16", "with_software", "write_image"]

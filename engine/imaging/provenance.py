@@ -145,6 +145,22 @@ def events_of(xmp: bytes | None) -> tuple[dict[str, str], ...]:
     return tuple(e for e in events if e.get("softwareAgent", "").startswith("Hourglass"))
 
 
+def made_by_hourglass(xmp: bytes | None) -> str:
+    """How Hourglass made this file, when it is one of its results (a photo restored once is not restored
+    again unasked: it would be restored twice, a dark photo brightened twice): its last recorded save, as
+    "restored p.jpg as low-light … strength 100%, on 2026-12-07"; '' for a photo Hourglass did not save."""
+    record = provenance_of(xmp)
+    if not record.get("Task"):
+        return ""
+    events = events_of(xmp)
+    if events and events[-1].get("parameters"):
+        when = events[-1].get("when", "")[:10]
+        return events[-1]["parameters"] + (f", on {when}" if when else "")
+    strength = recorded_strength(record)
+    return ", ".join(x for x in (f"restored as {record['Task']}", record.get("Model", ""),
+                                 f"strength {strength:.0%}" if strength is not None else "") if x)
+
+
 def provenance_of(xmp: bytes | None) -> dict[str, str]:
     """The `hourglass:` properties a result records (empty for a photo Hourglass did not save)."""
     if not xmp:

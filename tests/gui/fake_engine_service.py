@@ -6,6 +6,8 @@ engine is not the point. Behaviour is chosen by the photo's file name:
   engine goes through crashed → ready like a restart;
 - a model option that is a path to no file: the job fails with `model_not_found`, as the engine's does;
 - `*slow*`: steps take 10× longer (to pause or cancel in the middle);
+- a JPEG whose XMP records that Hourglass saved it: with task auto and no `restore_clean`, `result` with
+  `skipped` and `already_restored` (how it was made), as the engine's;
 - `*clean*`: with task auto (or none) and no `restore_clean`, the photo is "already fine": `result` with
   `skipped`, task none and nothing written (analysis, when available, also answers none 93 %);
 - anything else: a few progress events, then the input is copied to the output and `result` is sent
@@ -129,6 +131,12 @@ class FakeEngine:
             self._finish(P.Failed(job_id, P.ErrorInfo.make(
                 P.ErrorCode.MODEL_NOT_FOUND, f"Model '{options.model}' not found. The models here are: tiny.")))
             return
+        made = _made_by_hourglass(inp) if options.task == "auto" and not options.restore_clean else ""
+        if made:  # a result Hourglass saved (its XMP says so): skipped, as the engine does
+            self._publish(P.Accepted(job_id))
+            self._finish(P.Result(job_id, "", 8, 8, "cpu", "tiny", 0, "none", {"total": 0.01}, skipped=True,
+                                  already_restored=made))
+            return
         # a photo that looks fine ("clean" in its name, detected) or is to be left as is: skipped, as the engine does
         if (options.task == "none" or ("clean" in name and options.task == "auto")) and not options.restore_clean:
             self._publish(P.Accepted(job_id))
@@ -223,3 +231,15 @@ def _readable(path) -> bool:
     except Exception:  # noqa: BLE001 - (whatever Pillow says, the engine would say it cannot read it)
         return False
     return True
+
+
+def _made_by_hourglass(path) -> str:
+    from PIL import Image
+
+    from engine.imaging import made_by_hourglass
+
+    try:
+        with Image.open(path) as img:
+            return made_by_hourglass(img.info.get("xmp"))
+    except Exception:  # noqa: BLE001 - (not a photo: the job's own rules answer)
+        return ""

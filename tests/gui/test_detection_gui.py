@@ -94,6 +94,35 @@ def test_a_photo_that_looks_fine_is_not_restored_and_not_a_failure(make_window, 
     assert fake_engine.submitted[-1][2].task == "haze"
 
 
+def test_a_result_hourglass_saved_is_not_restored_twice(make_window, qtbot, tmp_path, fake_engine):
+    """A result added as a photo (or a photo holding its result after Replace) is "Not needed", saying how
+    it was made; choosing a degradation restores it again."""
+    from PIL import Image
+
+    from engine.imaging.provenance import with_provenance
+
+    xmp = with_provenance(None, {"Software": "Hourglass 0.1.0", "Task": "low-light", "Model": "hourglass-diffuir-t",
+                                 "Strength": "1", "Photo": "night.jpg"},
+                          "restored night.jpg as low-light with hourglass-diffuir-t")
+    result = tmp_path / "night_restored.jpg"
+    Image.new("RGB", (16, 12), (90, 80, 70)).save(result, xmp=xmp)
+    window = make_window()
+    add(window, qtbot, [result])
+    window.runner.start()
+    wait_idle(qtbot, window)
+    item = window.queue[0]
+    assert item.state is ItemState.DONE and item.skipped and not (tmp_path / "restored").exists()
+    assert window.model.index(0, COL_STATE).data() == "Not needed"
+    assert item.note.startswith("Not restored: it is a result Hourglass saved (restored night.jpg as low-light "
+                                "with hourglass-diffuir-t, on ")
+    window.select_row(0)
+    assert "would be restored twice" in window.panel.caption.text()
+    window.runner.set_task([item.id], "low-light")
+    window.runner.start()
+    wait_idle(qtbot, window)
+    assert not item.skipped and (tmp_path / "restored" / "night_restored.jpg").is_file()
+
+
 def test_restore_clean_setting_restores_photos_that_look_fine(make_window, qtbot, tmp_path, fake_engine):
     from app.settings import Settings
 

@@ -105,6 +105,7 @@ class BatchRunner(QObject):
         self._job_seq = 0
         self._configured: dict[str, Any] = {}
         self._queue_after_detect: set[str] = set()  # Start was pressed while these were being detected
+        self._again_once_done: set[str] = set()  # written again while they were restored (`restore_again`)
         self._restored: list[Restored] = []  # the photos restored in this run: their times and sizes
         self._estimator: Estimator | None = None  # fitted on them, for each waiting photo's own estimate
         self.batch_started: float | None = None  # time.monotonic() when this run's batch started
@@ -275,9 +276,11 @@ class BatchRunner(QObject):
         same name, or a copy a stalled writer finished after it was read half-way): restored again, as Retry
         would (the earlier result kept), and detected again, where that is what they need: a failed photo,
         and a finished one whose file is no longer the one it was restored (or found fine) from. A photo whose
-        file holds its result (`app.replace`), a cancelled one and one not finished yet are left. Returns the
-        photos taken again."""
+        file holds its result (`app.replace`), a cancelled one and one not finished yet are left (one being
+        restored is looked at again once it is done). Returns the photos taken again."""
         wanted = {os.path.normcase(p) for p in paths}
+        self._again_once_done.update(  # (the engine may have read it before it was written again)
+            item.id for item in self.queue if item.state is ItemState.RUNNING and os.path.normcase(item.path) in wanted)
         again = [item for item in self.queue if os.path.normcase(item.path) in wanted and not item.replaced_from
                  and (item.state is ItemState.FAILED or item.state is ItemState.DONE and item.photo_stamp
                       and file_stamp(item.path) not in (None, item.photo_stamp))]
@@ -482,6 +485,9 @@ class BatchRunner(QObject):
         if self.queue.get(item.id) is None:  # removed while it ran
             return "removed"
         outcome = await self._apply_terminal(item, terminal, options.strength, stamp)
+        if item.id in self._again_once_done:  # written again while it was restored
+            self._again_once_done.discard(item.id)
+            self.restore_again([item.path])
         if outcome == "done" and isinstance(terminal, P.Result):  # (for the time left: `app.batch_eta`)
             self._restored.append(Restored(item.effective_task, time.monotonic() - since, photo_work(
                 terminal.width, terminal.height, item.effective_task, options.fullres, terminal.fullres)))

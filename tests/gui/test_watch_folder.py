@@ -180,3 +180,21 @@ def test_which_photos_written_again_are_restored_again(make_window, qtbot, tmp_p
     qtbot.waitUntil(lambda: not window.runner.running and all(
         i.state is not ItemState.QUEUED for i in window.queue), timeout=TIMEOUT)
     assert window.queue[0].output_path.endswith("ok (1).jpg") and window.queue[2].skipped
+
+
+def test_a_photo_written_again_while_it_is_restored_is_restored_again_once_done(make_window, qtbot, tmp_path):
+    import os
+
+    photo = make_photo(tmp_path / "in" / "slow.jpg")
+    window = make_window()
+    window.add_paths([str(photo)])
+    qtbot.waitUntil(lambda: len(window.queue) == 1, timeout=TIMEOUT)
+    item = window.queue[0]
+    window.runner.start()
+    qtbot.waitUntil(lambda: item.state is ItemState.RUNNING, timeout=TIMEOUT)
+    os.utime(photo, ns=(1_000_000_000, 1_000_000_000))  # (after the engine read it)
+    assert window.runner.restore_again([str(photo)]) == []  # not now: it is being restored
+    qtbot.waitUntil(lambda: item.state is ItemState.DONE and item.output_path.endswith("slow (1).jpg"),
+                    timeout=TIMEOUT)
+    assert [e[0] for e in item.previous] == [str(tmp_path / "in" / "restored" / "slow.jpg")]
+    qtbot.waitUntil(lambda: not window.runner.running, timeout=TIMEOUT)

@@ -92,6 +92,7 @@ class QueueItem:
     photo_stamp: list[int] | None = None
     photo_changed: bool = False
     replaced_from: str | None = None  # the photo's file holds its result (`app.replace`); the photo as it was
+    already_restored: str = ""  # the photo is a result Hourglass saved (its XMP): how it was made; task auto skips it
 
     @property
     def name(self) -> str:
@@ -104,9 +105,13 @@ class QueueItem:
 
     @property
     def effective_task(self) -> str:
-        """The task sent to the engine: the user's override, else the detected one, else auto."""
+        """The task sent to the engine: the user's override, else the detected one, else auto. A result
+        Hourglass saved goes as auto: the engine skips it (or, asked to restore photos that look fine, detects
+        it again and restores it)."""
         if self.task != "auto":
             return self.task
+        if self.already_restored:
+            return "auto"
         return self.detected_task or "auto"
 
     @property
@@ -236,7 +241,7 @@ _CHECKS: dict[str, Callable[[Any], bool]] = {
         and _text(x[2]) and (len(x) == 3 or _stamp(x[3])) for x in v),
     "width": _size_or_none, "height": _size_or_none,
     "photo_stamp": _stamp,
-    "photo_changed": lambda v: isinstance(v, bool), "replaced_from": _text_or_none,
+    "photo_changed": lambda v: isinstance(v, bool), "replaced_from": _text_or_none, "already_restored": _text,
 }
 
 # (event, items): added | removed | changed | reset | reordered | saving (the save problem changed)

@@ -502,8 +502,9 @@ class BatchRunner(QObject):
                 found = detection_fields(terminal.task, terminal.confidence, terminal.scores)
             if terminal.skipped:
                 self.queue.set_state(item, ItemState.DONE, progress=1.0, eta_s=None, output_path=None, skipped=True,
-                                     elapsed_s=terminal.timings.get("total"), photo_stamp=stamp, **found)
-                self.queue.update(item, note=skipped_note(item, terminal.already_restored))
+                                     elapsed_s=terminal.timings.get("total"), photo_stamp=stamp,
+                                     already_restored=terminal.already_restored, **found)
+                self.queue.update(item, note=skipped_note(item))
                 return "skipped"
             note = "; ".join(terminal.warnings)
             self.queue.set_state(item, ItemState.DONE, progress=1.0, eta_s=None, output_path=terminal.output_path,
@@ -558,6 +559,7 @@ class BatchRunner(QObject):
                     changes.update(width=analysis.width, height=analysis.height)
                 if analysis.earlier_path:
                     found_before = restored_before(analysis, changes.get("detected_task"), stamp)
+                changes["already_restored"] = analysis.already_restored
             if self.queue.get(item_id) is not None and item.state is ItemState.DETECTING:
                 if found_before:  # restored by an earlier run (a cleared queue, the CLI): shown, not restored again
                     self._queue_after_detect.discard(item_id)
@@ -627,13 +629,12 @@ def restored_before(analysis: P.Analysis, detected: str | None, stamp: list[int]
     return fields
 
 
-def skipped_note(item: QueueItem, already_restored: str = "") -> str:
-    """Why a photo was not restored, for the caption and the tooltip (`already_restored`: the engine found
-    it is a result Hourglass saved, and how it was made)."""
-    if already_restored:
-        return (f"Not restored: it is a result Hourglass saved ({already_restored}), and would be restored twice. "
-                "Choose a degradation for it to restore it again anyway, or turn on “Restore photos that look "
-                "fine” in Settings.")
+def skipped_note(item: QueueItem) -> str:
+    """Why a photo was not restored, for the caption and the tooltip."""
+    if item.already_restored and item.task == "auto":
+        return (f"Not restored: it is a result Hourglass saved ({item.already_restored}), and would be restored "
+                "twice. Choose a degradation for it to restore it again anyway, or turn on “Restore photos that "
+                "look fine” in Settings.")
     if item.task == "none":
         how = "“Leave as is” was chosen"
     elif item.unsure:

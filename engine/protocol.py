@@ -351,6 +351,7 @@ class Analysis(Message):
     earlier_path: str = ""
     earlier: dict[str, str] = field(default_factory=dict)
     earlier_older: dict[str, float] = field(default_factory=dict)
+    already_restored: str = ""  # the photo is a result Hourglass saved: how it was made (a restore skips it)
 
 
 @dataclass(frozen=True, slots=True)

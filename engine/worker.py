@@ -319,7 +319,7 @@ class Worker:
         Also the photo's newest earlier result, when asked where to look."""
         from engine.errors import ModelInvalidError, ModelNotFoundError
 
-        found = {**_size_fields(msg.input_path), **_earlier_fields(msg)}
+        found = {**_size_fields(msg.input_path), **_earlier_fields(msg), **_made_by_fields(msg.input_path)}
         try:
             from engine.detection import detect_file
 
@@ -491,6 +491,14 @@ def _earlier_fields(msg: P.Analyze) -> dict[str, Any]:
         return {}
     older = {str(path): recorded_strength(record) for path, record in found[:-1]}
     return {"earlier_path": str(found[-1][0]), "earlier": found[-1][1], "earlier_older": older}
+
+
+def _made_by_fields(path: str) -> dict[str, str]:
+    """The Analysis's `already_restored`: the photo is a result Hourglass saved (its XMP, no pixels read)."""
+    from engine.imaging import read_made_by
+
+    made = read_made_by(path)
+    return {"already_restored": made} if made else {}
 
 
 def _size_fields(path: str) -> dict[str, int]:

@@ -214,6 +214,11 @@ def test_a_result_submitted_again_is_skipped_saying_how_it_was_made(worker: Work
     assert isinstance(again, P.Result) and again.skipped and again.output_path == ""
     assert again.already_restored.startswith("restored in.png as haze (chosen) with ")
     assert not (tmp_path / "again.png").exists()
+    worker.send(P.Analyze("made", first.output_path))  # said before it is restored, from its XMP alone
+    analysis = worker.expect(lambda e: getattr(e, "req_id", None) == "made")
+    assert isinstance(analysis, P.Analysis) and analysis.already_restored == again.already_restored
+    worker.send(P.Analyze("photo", str(src)))
+    assert worker.expect(lambda e: getattr(e, "req_id", None) == "photo").already_restored == ""
 
 
 def test_strength_job_option_blends_over_the_original(worker: WorkerProcess, src: Path, tmp_path: Path) -> None:

@@ -785,11 +785,14 @@ class MainWindow(QMainWindow):
             self._estimated_from = self.runner.restored_count
             self.model.refresh_estimates()
         parts = [f"{total} photo(s)"]
-        skipped = sum(1 for i in self.queue.in_state(ItemState.DONE) if i.skipped)
-        if counts[ItemState.DONE] - skipped:
-            parts.append(f"{counts[ItemState.DONE] - skipped} restored")
-        if skipped:
-            parts.append(f"{skipped} already fine")
+        skipped = [i for i in self.queue.in_state(ItemState.DONE) if i.skipped]
+        results = sum(1 for i in skipped if i.already_restored and i.task == "auto")
+        if counts[ItemState.DONE] - len(skipped):
+            parts.append(f"{counts[ItemState.DONE] - len(skipped)} restored")
+        if len(skipped) - results:
+            parts.append(f"{len(skipped) - results} already fine")
+        if results:
+            parts.append(f"{results} restored before (Hourglass's results)")
         if counts[ItemState.FAILED]:
             parts.append(f"{counts[ItemState.FAILED]} failed")
         left = self.runner.time_left()

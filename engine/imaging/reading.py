@@ -56,7 +56,7 @@ from engine.imaging.metadata import (
     _tiff_ifd0,
     _tiff_number,
 )
-from engine.imaging.provenance import events_of, provenance_of
+from engine.imaging.provenance import events_of, made_by_hourglass, provenance_of
 from engine.imaging.raw import _develop_raw, _read_raw, _tiff_raw_exif
 from engine.imaging.working_space import to_srgb
 from engine.imaging.xmp_attachments import without_attachments
@@ -69,6 +69,11 @@ def read_provenance(path) -> dict[str, str]:
     """How a result records it was made (`provenance`), read from its XMP without decoding its pixels;
     empty for a file that records nothing (not saved by Hourglass, a BMP, unreadable)."""
     return provenance_of(_file_xmp(Path(path)))
+
+
+def read_made_by(path) -> str:
+    """How Hourglass made this file, when it is one of its results (`made_by_hourglass`); '' otherwise."""
+    return made_by_hourglass(_file_xmp(Path(path)))
 
 
 def read_history(path) -> tuple[dict[str, str], ...]:

@@ -101,6 +101,9 @@ class FakeEngine:
         if "jpeg-xl" in Path(input_path).name:  # a kind of file the engine cannot read, and says why
             raise RequestError(P.ErrorInfo.make(P.ErrorCode.UNSUPPORTED_INPUT,
                                                 f'"{Path(input_path).name}" is a DNG compressed with JPEG XL.'))
+        made = _made_by_hourglass(input_path)
+        if made:
+            size["already_restored"] = made
         if self.analysis_available:
             if "unsure" in Path(input_path).name:  # a rainy photo the detector half takes for a fine one
                 return P.Analysis("r2", input_path, True, "none", 0.45, {"none": 0.45, "rain": 0.4, "snow": 0.15},

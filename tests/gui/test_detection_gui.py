@@ -106,18 +106,26 @@ def test_a_result_hourglass_saved_is_not_restored_twice(make_window, qtbot, tmp_
                           "restored night.jpg as low-light with hourglass-diffuir-t")
     result = tmp_path / "night_restored.jpg"
     Image.new("RGB", (16, 12), (90, 80, 70)).save(result, xmp=xmp)
+    fake_engine.analysis_available = fake_engine.analyze_capability = True
     window = make_window()
-    add(window, qtbot, [result])
-    window.runner.start()
-    wait_idle(qtbot, window)
+    window.runner.start_engine()
+    add(window, qtbot, [result, make_photo(tmp_path / "clean.jpg")])
     item = window.queue[0]
-    assert item.state is ItemState.DONE and item.skipped and not (tmp_path / "restored").exists()
+    qtbot.waitUntil(lambda: item.state is ItemState.PENDING and bool(item.already_restored), timeout=TIMEOUT)
+    assert window.model.index(0, COL_TASK).data() == "Restored already"  # said before Start
+    assert "Double-click to choose a degradation" in window.model.index(0, COL_TASK).data(Qt.ItemDataRole.ToolTipRole)
+    window.runner.start()
+    qtbot.waitUntil(lambda: all(i.state is ItemState.DONE for i in window.queue), timeout=TIMEOUT)
+    assert item.skipped and not (tmp_path / "restored").exists()
     assert window.model.index(0, COL_STATE).data() == "Not needed"
+    text = window.status_label.text()
+    assert "1 already fine" in text and "1 restored before (Hourglass's results)" in text
     assert item.note.startswith("Not restored: it is a result Hourglass saved (restored night.jpg as low-light "
                                 "with hourglass-diffuir-t, on ")
     window.select_row(0)
     assert "would be restored twice" in window.panel.caption.text()
     window.runner.set_task([item.id], "low-light")
+    assert window.model.index(0, COL_TASK).data() == "Low light (chosen)"
     window.runner.start()
     wait_idle(qtbot, window)
     assert not item.skipped and (tmp_path / "restored" / "night_restored.jpg").is_file()

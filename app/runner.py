@@ -388,11 +388,14 @@ class BatchRunner(QObject):
         s = settings or self.settings
         fmt, depth = s.job_format()
         task = item.effective_task if item is not None else "auto"
+        detected = item.confidence if item is not None and item.task == "auto" and task == item.detected_task \
+            and task in P.TASKS and task not in ("auto", "none") else None
         return P.JobOptions(model=None if s.model == "default" else s.model, quality=s.quality,  # type: ignore[arg-type]
                             task=task if task in P.TASKS else "auto", format=fmt,  # type: ignore[arg-type]
                             jpeg_quality=s.jpeg_quality, bit_depth=depth, overwrite=False,
                             restore_clean=s.restore_clean, fullres=s.fullres,  # type: ignore[arg-type]
-                            strength=s.strength, srgb=s.srgb, remove_location=s.remove_location, record=s.record)
+                            strength=s.strength, srgb=s.srgb, remove_location=s.remove_location, record=s.record,
+                            detected=detected)
 
     def next_job_id(self, item_id: str) -> str:
         self._job_seq += 1

@@ -54,6 +54,7 @@ class RestoreOptions:
     srgb: bool = False  # results in sRGB (for the web) instead of the photo's own colour space
     remove_location: bool = False  # GPS coordinates left out of the results (for sharing)
     record: bool = True  # the result records how it was made (engine.imaging.provenance)
+    detected: float | None = None  # `task` was detected ahead (the app's analysis), with this score: recorded so
     overwrite: bool = False
     restore_clean: bool = False  # task auto/none: restore a photo that is already fine instead of skipping it
     # Full resolution: "auto" = the fast path (restore ~1 MP, carry the correction over) for low-light and haze
@@ -338,7 +339,7 @@ def restore_file(
     written = imaging.write_image(
         output_path, rgb, img, format=opts.format, quality=opts.jpeg_quality, bit_depth=opts.bit_depth,
         alpha=img.alpha, overwrite=opts.overwrite, srgb=opts.srgb, location=not opts.remove_location,
-        provenance=restore_provenance(input_path, task, detection.confidence if detection else None,
+        provenance=restore_provenance(input_path, task, detection.confidence if detection else opts.detected,
                                       model.name, len(times), opts.seed, plan.get("fullres", "tiled"), opts.strength)
         if opts.record else None,
     )

@@ -168,6 +168,9 @@ class JobOptions:
     # With from_result: a copy of it in this job's format, bit depth, colour space and metadata choices (a web
     # JPEG of an archive TIFF), at `strength`, instead of the earlier result's own form
     as_copy: bool = False
+    # `task` is what an analysis of this photo detected (the app's degradation column), with this score: the
+    # result records it as detected, not chosen
+    detected: float | None = None
 
     def __post_init__(self) -> None:
         _check_sampling(self.steps, self.tile, self.overlap)
@@ -180,6 +183,9 @@ class JobOptions:
         _require(isinstance(self.strength, (int, float)) and 0.0 <= self.strength <= 1.0,
                  "options.strength must be in 0..1")
         _require(self.bit_depth in (None, 8, 16), "options.bit_depth must be 8 or 16")
+        _require(self.detected is None or (isinstance(self.detected, (int, float)) and 0.0 <= self.detected <= 1.0
+                                           and self.task not in ("auto", "none")),
+                 "options.detected must be in 0..1, with the detected task")
 
 
 def _check_sampling(steps: int | None, tile: int | None, overlap: int | None) -> None:

@@ -455,7 +455,7 @@ class Worker:
                 "format": o.format.upper() if o.format else None, "jpeg_quality": o.jpeg_quality,
                 "bit_depth": o.bit_depth, "overwrite": o.overwrite, "restore_clean": o.restore_clean,
                 "fullres": o.fullres, "strength": float(o.strength), "srgb": o.srgb,
-                "remove_location": o.remove_location, "record": o.record}
+                "remove_location": o.remove_location, "record": o.record, "detected": o.detected}
 
     def _device_name(self) -> str:
         return self.model.device if self.model is not None else self.settings.device

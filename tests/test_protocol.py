@@ -43,6 +43,7 @@ SAMPLES: list[P.Message] = [
     P.Result("job-4", "", 64, 48, "cpu", "tiny", 0, "none", {"total": 0.01}, (), True,
              already_restored="restored p.jpg as haze with tiny, strength 100%, on 2026-12-07"),
     P.Submit("job-3", "/in.jpg", "/out/in.jpg", P.JobOptions(task="auto", restore_clean=True)),
+    P.Submit("job-5", "/in.jpg", "/out/in.jpg", P.JobOptions(task="haze", detected=0.87)),
     P.Failed("job-1", ERROR),
     P.Cancelled("job-1"),
     P.Heartbeat(7, "busy", "job-1", 812.5),
@@ -120,6 +121,8 @@ def _submit(**fields: Any) -> bytes:
     (_submit(options={"overwrite": "yes"}), "true or false"),
     (_submit(options={"strength": 1.5}), "strength"),
     (_submit(options={"strength": "50%"}), "must be a number"),
+    (_submit(options={"detected": 0.8}), "with the detected task"),  # (task auto: the engine detects)
+    (_submit(options={"task": "haze", "detected": 1.2}), "options.detected must be in 0..1"),
     (b'{"type": "configure", "req_id": "a", "threads": 0}', "threads"),
 ])
 def test_invalid_commands_are_refused_with_a_reason(line: bytes, reason: str) -> None:

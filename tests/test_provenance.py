@@ -107,6 +107,14 @@ def test_restoring_a_result_again_replaces_its_record_and_extends_its_history(ti
                                                               "restored first.jpg"]
 
 
+def test_a_task_detected_ahead_is_recorded_as_detected(tiny_model, tmp_path):
+    """The app detects when a photo is added and sends the detected task with its score: the result says it
+    was detected, not chosen."""
+    out = _restore(tiny_model, _photo(tmp_path), tmp_path / "out.jpg", task="haze", detected=0.87).output_path
+    assert imaging.read_provenance(out)["Detected"] == "0.87"
+    assert _history(out)[-1].startswith("restored harbour.jpg as haze (detected, 87%) with tiny-t")
+
+
 def test_a_result_is_not_restored_again_unasked(tiny_model, tmp_path):
     """Task auto: a photo that records Hourglass made it (a result added again, a photo that holds its result
     after Replace) is skipped, saying how it was made; a chosen task or restore_clean restores it again."""

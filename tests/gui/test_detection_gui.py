@@ -55,6 +55,15 @@ def test_photos_are_detected_when_added_if_the_engine_can(make_window, qtbot, tm
     assert rain.state is ItemState.DONE and rain.output_path and not rain.skipped
     assert clean.state is ItemState.DONE and clean.skipped and "detected as already fine (93%)" in clean.note
     assert [o.task for _i, _o, o in fake_engine.submitted] == ["rain", "none"]
+    assert [o.detected for _i, _o, o in fake_engine.submitted] == [None, None]  # (chosen; fine: not restored)
+
+
+def test_a_detected_task_goes_to_the_engine_as_detected_so_the_result_records_it_so(make_window, qtbot, tmp_path,
+                                                                                   fake_engine):
+    window = detected_window(make_window, qtbot, fake_engine, [make_photo(tmp_path / "a.jpg")])
+    window.runner.start()
+    wait_idle(qtbot, window)
+    assert [(o.task, o.detected) for _i, _o, o in fake_engine.submitted] == [("haze", 0.87)]
 
 
 def test_nothing_is_detected_automatically_without_the_capability(make_window, qtbot, tmp_path, fake_engine):

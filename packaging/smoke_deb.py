@@ -173,6 +173,11 @@ def restore(label: str, user: str | None, home: Path) -> None:
     check(r.returncode == 0 and found.get("task") == "haze" and len(found.get("scores", {})) == 6,
           f"{label}: `hourglass detect {SAMPLE} --json` finds haze with the bundled detector",
           f"confidence {found.get('confidence')}" if found else f"rc={r.returncode}: {(r.stderr or r.stdout)[-1500:]}")
+    r = run(launcher(user, user_env(home), "restore", str(dst), "-o", str(home / "twice"), "--quality", "fast",
+                     "--json"), timeout=300)
+    check(r.returncode == 0 and '"already_restored": "restored ' in r.stdout and not (home / "twice").exists(),
+          f"{label}: `hourglass restore` of its own result leaves it (it would be restored twice)",
+          "" if r.returncode == 0 else f"rc={r.returncode}: {(r.stderr or r.stdout)[-1500:]}")
     r = run(launcher(user, user_env(home), "models"), timeout=300)
     check(r.returncode == 0 and "hourglass-diffuir-t" in r.stdout, f"{label}: `hourglass models` lists the bundled model")
     copy = out / f"{Path(SAMPLE).stem}_web.png"

@@ -7,6 +7,7 @@ atomically to `queue.json` in the data folder; on the next start unfinished phot
 from __future__ import annotations
 
 import enum
+import hashlib
 import json
 import logging
 import math
@@ -93,6 +94,7 @@ class QueueItem:
     photo_changed: bool = False
     replaced_from: str | None = None  # the photo's file holds its result (`app.replace`); the photo as it was
     already_restored: str = ""  # the photo is a result Hourglass saved (its XMP): how it was made; task auto skips it
+    photo_sha256: str = ""  # the photo's bytes when restored (the engine's digest): a new time alone is not an edit
 
     @property
     def name(self) -> str:
@@ -180,12 +182,29 @@ def earlier(item: QueueItem) -> list:
 def as_current(entry: list) -> dict[str, Any]:
     """The fields that make an entry of `previous` the photo's result again."""
     return {"output_path": entry[0], "saved_strength": entry[1], "note": entry[2],
-            "photo_stamp": entry[3] if len(entry) > 3 else None}
+            "photo_stamp": entry[3] if len(entry) > 3 else None, "photo_sha256": ""}  # (its stamp alone judges it)
 
 
 def _stamp(v: Any) -> bool:
     return v is None or (isinstance(v, list) and len(v) == 2 and all(
         isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in v))
+
+
+def photo_look(item: QueueItem) -> tuple[list[int] | None, bool]:
+    """The photo's stamp now, and whether, though the stamp moved, its bytes are those its result was made
+    from (`photo_sha256`: the file was touched, synced or copied over with the same bytes): then it is not an
+    edit. Reads the whole file only then; off the GUI thread where photos may be on a network share."""
+    now = file_stamp(item.path)
+    if now is None or not item.photo_stamp or now == item.photo_stamp or not item.photo_sha256:
+        return now, False
+    digest = hashlib.sha256()
+    try:
+        with open(item.path, "rb") as f:
+            while chunk := f.read(1 << 20):
+                digest.update(chunk)
+    except OSError:
+        return now, False
+    return now, digest.hexdigest() == item.photo_sha256
 
 
 def photo_changed(item: QueueItem, now: list[int] | None = None) -> bool:
@@ -242,6 +261,7 @@ _CHECKS: dict[str, Callable[[Any], bool]] = {
     "width": _size_or_none, "height": _size_or_none,
     "photo_stamp": _stamp,
     "photo_changed": lambda v: isinstance(v, bool), "replaced_from": _text_or_none, "already_restored": _text,
+    "photo_sha256": _text,
 }
 
 # (event, items): added | removed | changed | reset | reordered | saving (the save problem changed)
@@ -407,18 +427,22 @@ class BatchQueue:
             self.update(item, task=task)
 
     def check_photos(self, items: Iterable[QueueItem] | None = None,
-                     stamps: list[list[int] | None] | None = None) -> list[QueueItem]:
-        """Look again whether restored photos were edited since: one `stat` each, or `stamps` taken off the
-        GUI thread (`file_stamp` of each item, in order: a folder on a network share answers slowly). The
-        window asks when it is activated, as the user comes back from the editor, and when it shows a
-        photo. Returns the items whose flag changed, which are announced."""
+                     looks: list[tuple[list[int] | None, bool]] | None = None) -> list[QueueItem]:
+        """Look again whether restored photos were edited since: `photo_look` each (one `stat`, and the
+        file's digest when only its time moved), or `looks` taken off the GUI thread (in order: a folder on
+        a network share answers slowly). A photo whose bytes did not change takes its new stamp. The window
+        asks when it is activated, as the user comes back from the editor, and when it shows a photo.
+        Returns the items whose flag changed, which are announced."""
         items = list(self._items if items is None else items)
         flipped = []
         for k, item in enumerate(items):
             if self._by_id.get(item.id) is not item:  # removed meanwhile
                 continue
-            changed = photo_changed(item, stamps[k] if stamps is not None else None)
-            if changed != item.photo_changed:
+            now, same = looks[k] if looks is not None else photo_look(item)
+            if same:
+                item.photo_stamp = now
+            changed = photo_changed(item, now) if not same else False
+            if changed != item.photo_changed or same:
                 item.photo_changed = changed
                 flipped.append(item)
         if flipped:

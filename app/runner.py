@@ -37,6 +37,7 @@ from app.queue_model import (
     detection_fields,
     earlier,
     file_stamp,
+    photo_look,
     restored_file,
 )
 from app.settings import Settings
@@ -282,13 +283,22 @@ class BatchRunner(QObject):
         self._again_once_done.update(  # (the engine may have read it before it was written again)
             item.id for item in self.queue if item.state is ItemState.RUNNING and os.path.normcase(item.path) in wanted)
         again = [item for item in self.queue if os.path.normcase(item.path) in wanted and not item.replaced_from
-                 and (item.state is ItemState.FAILED or item.state is ItemState.DONE and item.photo_stamp
-                      and file_stamp(item.path) not in (None, item.photo_stamp))]
+                 and (item.state is ItemState.FAILED or item.state is ItemState.DONE and self._edited(item))]
         for item in again:
             self.queue.set_state(item, ItemState.PENDING, **_again(item), **detection_fields(None, None, {}))
         if again:
             self.restore_now(again)
         return again
+
+    def _edited(self, item: QueueItem) -> bool:
+        """Whether a finished photo's file is no longer the one it was finished from (`photo_look`: a new time
+        alone, with the same bytes, is not an edit; the item then takes the new stamp)."""
+        if not item.photo_stamp:
+            return False
+        now, same = photo_look(item)
+        if same:
+            self.queue.update(item, photo_stamp=now)
+        return not same and now not in (None, item.photo_stamp)
 
     def remove(self, ids: Iterable[str]) -> list[QueueItem]:
         ids = list(ids)
@@ -513,6 +523,7 @@ class BatchRunner(QObject):
             self.queue.set_state(item, ItemState.DONE, progress=1.0, eta_s=None, output_path=terminal.output_path,
                                  elapsed_s=terminal.timings.get("total"), note=note, skipped=False,
                                  saved_strength=strength, photo_stamp=stamp, photo_changed=False,
+                                 photo_sha256=terminal.photo_sha256,
                                  width=terminal.width or item.width,
                                  height=terminal.height or item.height, **found)
             return "done"
@@ -623,7 +634,7 @@ def restored_before(analysis: P.Analysis, detected: str | None, stamp: list[int]
     how = ", ".join(x for x in (f"as {task}" if task else "", record.get("Model", ""), f"{strength:.0%} strength") if x)
     fields: dict[str, Any] = {
         "output_path": analysis.earlier_path, "saved_strength": strength, "progress": 1.0, "eta_s": None,
-        "skipped": False, "elapsed_s": None, "photo_stamp": stamp,
+        "skipped": False, "elapsed_s": None, "photo_stamp": stamp, "photo_sha256": record.get("PhotoSHA256", ""),
         "previous": [[path, min(1.0, max(0.0, s)), "", stamp] for path, s in analysis.earlier_older.items()],
         "note": f"Restored before ({how}): {Path(analysis.earlier_path).name} was found where its results are "
                 "saved. Retry restores it again with the current settings."}

@@ -87,6 +87,7 @@ class RestoreResult:
     scores: dict[str, float] = field(default_factory=dict)  # every class's score (task=auto only)
     skipped: bool = False  # already fine (`none`) and restore_clean not set: nothing was written
     already_restored: str = ""  # skipped as a result Hourglass saved: how it was made (`made_by_hourglass`)
+    photo_sha256: str = ""  # the photo's SHA-256 as it was restored ("" when skipped, or it could not be read)
     fullres: str = ""  # the full-resolution path taken: "fast" or "tiled" ("" when skipped)
     plan: dict = field(default_factory=dict)  # tile size, batch, memory budget/estimate, working size (fast)
 
@@ -167,11 +168,12 @@ SOFTWARE = f"Hourglass {__version__}"  # the EXIF Software tag of every restored
 
 
 def restore_provenance(photo: Path, task: str, confidence: float | None, model: str, evaluations: int, seed: int,
-                       fullres: str, strength: float) -> imaging.Provenance:
-    """What a restored result records about how it was made (`imaging.provenance`)."""
+                       fullres: str, strength: float, digest: str) -> imaging.Provenance:
+    """What a restored result records about how it was made (`imaging.provenance`); `digest`: the photo's
+    SHA-256 (`_digest`)."""
     record = {"Software": SOFTWARE, "Task": task, "Detected": "" if confidence is None else f"{confidence:.2f}",
               "Model": model, "Evaluations": str(evaluations), "Seed": str(seed), "FullResolution": fullres,
-              "Strength": f"{strength:.4g}", "Photo": photo.name, "PhotoSHA256": _digest(photo)}
+              "Strength": f"{strength:.4g}", "Photo": photo.name, "PhotoSHA256": digest}
     if strength == 0:
         return imaging.Provenance(record, f"saved {photo.name} as it is (strength 0%)")
     how = f"detected, {confidence:.0%}" if confidence is not None else "chosen"
@@ -264,6 +266,7 @@ def restore_file(
     if cancel is not None:
         cancel.check()
     img = imaging.read_image(input_path)
+    digest = _digest(input_path)  # (as it is read: an edit while it is restored must not be taken for its source)
     timings["read"] = time.perf_counter() - t0
     imaging.check_output_size(output_path, img, opts.format)  # now, not after minutes of restoring
     if img.frames > 1:
@@ -340,7 +343,8 @@ def restore_file(
         output_path, rgb, img, format=opts.format, quality=opts.jpeg_quality, bit_depth=opts.bit_depth,
         alpha=img.alpha, overwrite=opts.overwrite, srgb=opts.srgb, location=not opts.remove_location,
         provenance=restore_provenance(input_path, task, detection.confidence if detection else opts.detected,
-                                      model.name, len(times), opts.seed, plan.get("fullres", "tiled"), opts.strength)
+                                      model.name, len(times), opts.seed, plan.get("fullres", "tiled"), opts.strength,
+                                      digest)
         if opts.record else None,
     )
     timings["write"] = time.perf_counter() - t2
@@ -348,4 +352,4 @@ def restore_file(
     h, w = rgb.shape[:2]
     return RestoreResult(str(input_path), str(written), task, model.device, model.name, len(times), w, h,
                          timings, warnings, requested_task=opts.task, fullres=plan.pop("fullres", "tiled"),
-                         plan=plan, **found)
+                         plan=plan, photo_sha256=digest, **found)

@@ -420,6 +420,8 @@ class Result(Message):
     scores: dict[str, float] = field(default_factory=dict)  # the detector's scores (task "auto" only)
     fullres: str | None = None  # the full-resolution path taken: "fast" or "tiled" (None: older engine, skipped)
     already_restored: str = ""  # skipped because the photo is a result Hourglass saved: how it was made
+    photo_sha256: str = ""  # the photo's SHA-256 as it was restored: a photo whose time changed but not its bytes
+    # (touched, synced, copied over) is not taken for an edited one
 
 
 @dataclass(frozen=True, slots=True)

@@ -402,7 +402,8 @@ class Worker:
                 timings["model_load"] = round(loaded_s, 4)
             terminal = P.Result(msg.job_id, str(res.output_path), res.width, res.height, res.device, res.model,
                                 res.nfe, res.task, timings, tuple(res.warnings), skipped=res.skipped,
-                                already_restored=res.already_restored, confidence=res.confidence, scores=dict(res.scores), fullres=res.fullres or None)
+                                already_restored=res.already_restored, photo_sha256=res.photo_sha256,
+                                confidence=res.confidence, scores=dict(res.scores), fullres=res.fullres or None)
         except Cancelled:
             terminal = P.Cancelled(msg.job_id)
         except HourglassError as exc:

@@ -6,6 +6,7 @@ their own. Every wait is on an event with a timeout, never a sleep.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import queue
@@ -210,6 +211,7 @@ def test_a_result_submitted_again_is_skipped_saying_how_it_was_made(worker: Work
                                                                       tmp_path: Path) -> None:
     first = worker.job(submit(worker, src, tmp_path / "first.png", steps=1, task="haze"))[-1]
     assert isinstance(first, P.Result) and not first.skipped
+    assert first.photo_sha256 == hashlib.sha256(src.read_bytes()).hexdigest()  # (the app's "edited since?")
     again = worker.job(submit(worker, Path(first.output_path), tmp_path / "again.png", steps=1))[-1]
     assert isinstance(again, P.Result) and again.skipped and again.output_path == ""
     assert again.already_restored.startswith("restored in.png as haze (chosen) with ")

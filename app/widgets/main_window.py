@@ -43,7 +43,7 @@ from app.qt_queue import (
     format_eta,
     sort_key,
 )
-from app.queue_model import FINISHED, ItemState, QueueItem, file_stamp
+from app.queue_model import FINISHED, ItemState, QueueItem, photo_look
 from app.resave import can_resave
 from app.runner import RESTORE_AGAIN_HINT, BatchRunner
 from app.tasks import TaskSet
@@ -630,11 +630,10 @@ class MainWindow(QMainWindow):
 
     async def _check_photos(self, items: list[QueueItem]) -> None:
         try:
-            stamps = await asyncio.get_running_loop().run_in_executor(
-                None, lambda: [file_stamp(i.path) for i in items])
+            looks = await asyncio.get_running_loop().run_in_executor(None, lambda: [photo_look(i) for i in items])
         finally:
             self._checking_photos = False
-        changed = [i for i in self.queue.check_photos(items, stamps) if i.photo_changed]
+        changed = [i for i in self.queue.check_photos(items, looks) if i.photo_changed]
         if not changed:
             return
         self.images.request_thumbnails(changed)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -149,6 +150,7 @@ class FakeEngine:
             self._finish(P.Result(job_id, "", 8, 8, "cpu", "tiny", 0, "none", {"total": 0.01}, skipped=True,
                                   confidence=confidence))
             return
+        digest = hashlib.sha256(inp.read_bytes()).hexdigest() if inp.is_file() else ""  # (as read, as the engine's)
         step = self.step_s * (10 if any(s in name for s in self.slow_names) else 1)
         self._set_state(EngineState.BUSY)
         self._publish(P.Accepted(job_id))
@@ -181,7 +183,7 @@ class FakeEngine:
             return
         width, height = _size(inp) or (8, 8)
         self._finish(P.Result(job_id, str(out), width, height, "cpu", "tiny", self.steps, "auto", {"total": 0.1},
-                              fullres="tiled"))
+                              fullres="tiled", photo_sha256=digest))
 
     def _finish(self, terminal: P.Message) -> None:
         job_id = terminal.job_id

@@ -1163,6 +1163,25 @@ def test_up_and_down_in_the_comparison_step_through_the_queue_also_in_full_scree
     window.set_full_screen(False)
 
 
+def test_a_photo_touched_or_copied_over_with_the_same_bytes_is_not_taken_for_an_edit(make_window, qtbot, photos):
+    """A new modification time alone (a `touch`, a sync, the same file copied over) is not an edit: the
+    photo's bytes are compared with those it was restored from, and the photo takes its new stamp."""
+    from PySide6.QtGui import QGuiApplication
+
+    _root, files = photos
+    window = restored_window(make_window, qtbot, files[0])
+    item = window.queue[0]
+    assert len(item.photo_sha256) == 64
+    os.utime(files[0], ns=(item.photo_stamp[1] + 10**9,) * 2)
+    QGuiApplication.instance().applicationStateChanged.emit(Qt.ApplicationState.ApplicationActive)
+    qtbot.waitUntil(lambda: item.photo_stamp[1] == files[0].stat().st_mtime_ns, timeout=TIMEOUT)
+    assert not item.photo_changed
+    make_photo(files[0], colour=(1, 2, 3))  # now edited
+    os.utime(files[0], ns=(item.photo_stamp[1] + 10**9,) * 2)
+    window.queue.check_photos()
+    assert item.photo_changed
+
+
 def test_a_watched_folder_restores_the_photos_that_arrive_once_they_are_whole(make_window, qtbot, tmp_path,
                                                                                monkeypatch):
     """Watch folder…: photos already there are left as they are; a photo that arrives is taken once its size

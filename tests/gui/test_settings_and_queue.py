@@ -588,7 +588,7 @@ def test_a_photo_stamp_that_does_not_fit_is_left_out_and_a_photo_without_one_is_
     assert [i.photo_changed for i in queue] == [True, False]
     queue[0].photo_stamp = [photo.stat().st_size, photo.stat().st_mtime_ns]
     assert queue.check_photos() == [queue[0]] and not queue[0].photo_changed
-    assert queue.check_photos([queue[0]], [[9, 9]]) == [queue[0]] and queue[0].photo_changed  # stamps taken elsewhere
+    assert queue.check_photos([queue[0]], [([9, 9], False)]) == [queue[0]] and queue[0].photo_changed  # stamps taken elsewhere
     removed = queue.remove([queue[0].id])[0]
     removed.photo_stamp = [9, 9]
-    assert queue.check_photos([removed], [[1, 1]]) == []  # removed while its file was looked at: left alone
+    assert queue.check_photos([removed], [([1, 1], False)]) == []  # removed while its file was looked at: left alone

@@ -174,17 +174,17 @@ def test_which_photos_written_again_are_restored_again(make_window, qtbot, tmp_p
     assert states == [(ItemState.DONE, False), (ItemState.DONE, False), (ItemState.DONE, True),
                       (ItemState.FAILED, False), (ItemState.CANCELLED, False)]
     for p in (paths[0], paths[2], paths[4]):
-        os.utime(p, ns=(1_000_000_000, 1_000_000_000))  # written again (the same bytes: a stamp is enough)
+        make_photo(p, colour=(1, 2, 3))  # written again
+    os.utime(paths[1], ns=(1_000_000_000, 1_000_000_000))  # only touched: its bytes are those restored
     again = window.runner.restore_again([str(p) for p in paths])
     assert [i.name for i in again] == ["ok.jpg", "clean.jpg", "fails.jpg"]
+    assert window.queue[1].photo_stamp[1] == 1_000_000_000  # (the touched one takes its new time)
     qtbot.waitUntil(lambda: not window.runner.running and all(
         i.state is not ItemState.QUEUED for i in window.queue), timeout=TIMEOUT)
     assert window.queue[0].output_path.endswith("ok (1).jpg") and window.queue[2].skipped
 
 
 def test_a_photo_written_again_while_it_is_restored_is_restored_again_once_done(make_window, qtbot, tmp_path):
-    import os
-
     photo = make_photo(tmp_path / "in" / "slow.jpg")
     window = make_window()
     window.add_paths([str(photo)])
@@ -192,7 +192,7 @@ def test_a_photo_written_again_while_it_is_restored_is_restored_again_once_done(
     item = window.queue[0]
     window.runner.start()
     qtbot.waitUntil(lambda: item.state is ItemState.RUNNING, timeout=TIMEOUT)
-    os.utime(photo, ns=(1_000_000_000, 1_000_000_000))  # (after the engine read it)
+    make_photo(photo, colour=(1, 2, 3))  # (after the engine read it)
     assert window.runner.restore_again([str(photo)]) == []  # not now: it is being restored
     qtbot.waitUntil(lambda: item.state is ItemState.DONE and item.output_path.endswith("slow (1).jpg"),
                     timeout=TIMEOUT)

@@ -809,6 +809,7 @@ def _inputs_or_complain(inputs: list[str], when_empty: str, exclude: str | None 
 def cmd_detect(args) -> int:
     from engine.detection import default_detector
     from engine.errors import HourglassError, ModelInvalidError, ModelNotFoundError
+    from engine.imaging import read_made_by
 
     files, problems = _inputs_or_complain(args.inputs, "no photos to look at")
     if not files:
@@ -831,10 +832,12 @@ def cmd_detect(args) -> int:
                 print(json.dumps({"path": str(path), "error": message,
                                   "code": exc.code if known else "internal"}), flush=True)
             continue
+        made = read_made_by(path)  # a result Hourglass saved: `restore` leaves it (it would be restored twice)
         if args.json:
-            print(json.dumps({"path": str(path), **d.to_json()}), flush=True)
+            print(json.dumps({"path": str(path), **d.to_json(), **({"already_restored": made} if made else {})}),
+                  flush=True)
         else:
-            print(format_detection(path, d), flush=True)
+            print(format_detection(path, d) + (f"  (a result Hourglass saved: {made})" if made else ""), flush=True)
     return EXIT_FAILED if failed or problems else EXIT_OK
 
 

@@ -38,6 +38,21 @@ def test_detect_json_prints_one_object_per_photo_and_writes_nothing(stub, folder
     assert snapshot(folder) == before
 
 
+def test_detect_says_which_photos_are_results_hourglass_saved(stub, tmp_path, tiny_model_path, capsys):
+    """`restore` leaves them (they would be restored twice): `detect` says so, for scripts too."""
+    stub("haze")
+    photo = _photo(tmp_path / "p.png")
+    assert main(["restore", str(photo), "-o", str(tmp_path / "out"), "--model", str(tiny_model_path), "--steps",
+                 "1", "--task", "haze"]) == 0
+    capsys.readouterr()
+    result = tmp_path / "out" / "p.png"
+    assert main(["detect", "--json", str(photo), str(result)]) == 0
+    plain, made = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    assert "already_restored" not in plain and made["already_restored"].startswith("restored p.png as haze")
+    assert main(["detect", str(result)]) == 0
+    assert "(a result Hourglass saved: restored p.png as haze (chosen) with tiny-t" in capsys.readouterr().out
+
+
 def test_a_folder_is_taken_in_natural_order(stub, tmp_path, capsys):
     """As the app queues it and file managers show it: IMG_2 before IMG_10."""
     stub("haze")

@@ -107,6 +107,7 @@ class BatchRunner(QObject):
         self._configured: dict[str, Any] = {}
         self._queue_after_detect: set[str] = set()  # Start was pressed while these were being detected
         self._again_once_done: set[str] = set()  # written again while they were restored (`restore_again`)
+        self.batch_items: list[str] = []  # the ids of the photos the current (or last) batch ran
         self._restored: list[Restored] = []  # the photos restored in this run: their times and sizes
         self._estimator: Estimator | None = None  # fitted on them, for each waiting photo's own estimate
         self.batch_started: float | None = None  # time.monotonic() when this run's batch started
@@ -361,6 +362,7 @@ class BatchRunner(QObject):
             self._batch_active = True
             self.batch_started = time.monotonic()
             self._restored, self._estimator = [], None
+            self.batch_items = []
             self._batch = self.tasks.spawn(self._run_batch())
             self.running_changed.emit(True)
 
@@ -428,6 +430,7 @@ class BatchRunner(QObject):
                 item = self.queue.next_queued()
                 if item is None:
                     break
+                self.batch_items.append(item.id)
                 outcome = await self._run_item(item)
                 done += outcome in ("done", "skipped")
                 failed += outcome == "failed"

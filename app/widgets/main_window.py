@@ -88,6 +88,7 @@ class MainWindow(QMainWindow):
         self._to_show: list[str] = []  # photos opened with Hourglass, to show once queued (`open_paths`)
         self._selected: list[str] = []  # the selected photos' ids, kept across resets of the table
         self._arrival_note = ""  # what the status bar says of photos that arrived in a watched folder
+        self._arrived: set[str] = set()  # (normcase) paths of the photos the watch took, written again included
         self.setWindowTitle(TITLE)
         if icon_path().exists():
             self.setWindowIcon(QIcon(str(icon_path())))
@@ -419,9 +420,11 @@ class MainWindow(QMainWindow):
                               "(Start)" if paused else
                               f"{len(paths)} new photo{'s' if len(paths) != 1 else ''} in the watched folder: "
                               "restoring")  # (said once they are queued, instead of "Added …")
+        self._arrived.update(os.path.normcase(p) for p in paths)
         self.runner.add_paths(paths, restore=True)
 
     def _on_rewritten(self, paths: list[str]) -> None:
+        self._arrived.update(os.path.normcase(p) for p in paths)
         again = self.runner.restore_again(paths)
         if again:
             self.statusBar().showMessage(
@@ -691,13 +694,20 @@ class MainWindow(QMainWindow):
             details = (f"{done} done" + (f", {failed} failed" if failed else "")
                        + (f", {len(waiting)} waiting" if waiting else ""))
             self.statusBar().showMessage(f"{summary}: {details}", 10000)
-            if not self.isActiveWindow():  # the user is elsewhere: flash the taskbar entry until they look
+            if not self.isActiveWindow() and not (self._only_arrivals() and not failed):
+                # the user is elsewhere: flash the taskbar entry until they look (not for each shot of a
+                # tethered session restored well from a watched folder: only when one fails)
                 QApplication.alert(self)
                 started = self.runner.batch_started
                 took = f" in {format_eta(time.monotonic() - started)}" if started is not None else ""
                 self.batch_ended_unseen.emit(summary, details + took)  # (a notification: "2 done in 3 min 05 s")
         if self._closing:
             self.close()
+
+    def _only_arrivals(self) -> bool:
+        """Whether the batch that ended ran only photos that arrived in the watched folder."""
+        items = [self.queue.get(i) for i in self.runner.batch_items]
+        return bool(items) and all(i is not None and os.path.normcase(i.path) in self._arrived for i in items)
 
     def sort_queue(self, column: int) -> None:
         """Order the queue by `column` (ascending, or reversed on a second click), keeping the selection."""

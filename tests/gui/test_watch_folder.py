@@ -198,3 +198,24 @@ def test_a_photo_written_again_while_it_is_restored_is_restored_again_once_done(
                     timeout=TIMEOUT)
     assert [e[0] for e in item.previous] == [str(tmp_path / "in" / "restored" / "slow.jpg")]
     qtbot.waitUntil(lambda: not window.runner.running, timeout=TIMEOUT)
+
+
+def test_a_tethered_shoot_does_not_flash_or_notify_for_each_shot_only_for_a_failure(make_window, qtbot, tmp_path,
+                                                                                      monkeypatch):
+    """The photographer is in the camera's software: photos restored from the watched folder do not flash
+    the taskbar or notify each time; one that fails does."""
+    alerts, notes = [], []
+    monkeypatch.setattr("app.widgets.main_window.QApplication.alert", lambda widget, ms=0: alerts.append(widget))
+    tether = tmp_path / "tether"
+    tether.mkdir()
+    window = watching(make_window, qtbot, tether)
+    window.batch_ended_unseen.connect(lambda summary, body: notes.append(summary))
+    monkeypatch.setattr(window, "isActiveWindow", lambda: False)
+    for n in (1, 2):
+        arrive(window, qtbot, tether / f"IMG_000{n}.jpg")
+        qtbot.waitUntil(lambda: not window.runner.running, timeout=TIMEOUT)
+    assert alerts == [] and notes == []
+    make_photo(tether / "IMG_0003_fail.jpg")
+    qtbot.waitUntil(lambda: any(i.state is ItemState.FAILED for i in window.queue), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: notes == ["Batch finished"], timeout=TIMEOUT)
+    assert alerts == [window]

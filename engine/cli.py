@@ -488,15 +488,16 @@ def cmd_restore(args) -> int:
                     restore_batch(arrived, plan_outputs(arrived, args.inputs, out_dir, fmt, args.suffix))
     except (KeyboardInterrupt, Cancelled):
         cancel.cancel()
-        ProgressBar(0).done(f"Interrupted: {tally.ok} restored; the photo in progress was discarded.")
+        ProgressBar(0).done(f"Interrupted: {tally.count('restored')} restored; the photo in progress was discarded.")
         return EXIT_INTERRUPTED
     elapsed = time.perf_counter() - start
     if len(tally.failed) > 1 and len(seen) > 10:  # in a long log the failures have scrolled away: list them again
         print("Failed:\n" + "\n".join(f"  {line}" for line in tally.failed), file=sys.stderr)
-    return end_of_run(f"Restored {tally.ok} of {len(seen)} photo(s) in {elapsed:.1f} s",
-                      [f"{tally.clean} already fine (not restored)" if tally.clean else "",
-                       f"{tally.results} already restored by Hourglass (not restored again)" if tally.results else "",
-                       f"{tally.kept} kept from an earlier run (--overwrite restores them again)" if tally.kept else ""],
+    clean, results, kept = tally.count("clean"), tally.count("result"), tally.count("kept")
+    return end_of_run(f"Restored {tally.count('restored')} of {len(seen)} photo(s) in {elapsed:.1f} s",
+                      [f"{clean} already fine (not restored)" if clean else "",
+                       f"{results} already restored by Hourglass (not restored again)" if results else "",
+                       f"{kept} kept from an earlier run (--overwrite restores them again)" if kept else ""],
                       tally.failed, problems, after=[f"{tally.stopped} not attempted" if tally.stopped else ""])
 
 
@@ -515,24 +516,8 @@ class Tally:
         self.outcome[path], self.why[path] = "failed", why
         return f"{path}: {why}"
 
-    def _count(self, outcome: str) -> int:
+    def count(self, outcome: str) -> int:
         return sum(o == outcome for o in self.outcome.values())
-
-    @property
-    def ok(self) -> int:
-        return self._count("restored")
-
-    @property
-    def clean(self) -> int:
-        return self._count("clean")
-
-    @property
-    def results(self) -> int:
-        return self._count("result")
-
-    @property
-    def kept(self) -> int:
-        return self._count("kept")
 
     @property
     def failed(self) -> list[str]:

@@ -776,18 +776,25 @@ def test_copy_makes_results_in_another_form_from_the_results_and_finds_their_pho
     assert main(["copy", str(elsewhere / "q.tif"), "--suffix", "_3", "--photos", str(shoot)]) == 1
 
 
-def test_restore_watch_restores_what_is_there_then_what_arrives_once_whole(tmp_path, tiny_model_path):
-    """`hourglass restore FOLDER --watch`: the folder's photos first (an empty folder is no problem: the
-    photos will arrive), then each photo that arrives, once its size and time are unchanged between two
-    looks (not while it is written); Ctrl+C while it waits ends the run normally, with the summary."""
+def _watching(tmp_path, model, interval: float):
+    """`hourglass restore tether --watch -o out` started on a folder holding first.png, looking every
+    `interval` seconds; its stderr is piped."""
     tether = tmp_path / "tether"
     tether.mkdir()
     _photo(tether / "first.png")
     out = tmp_path / "out"
-    env = dict(os.environ, PYTHONUNBUFFERED="1", HOURGLASS_WATCH_INTERVAL_S="0.3")
+    env = dict(os.environ, PYTHONUNBUFFERED="1", HOURGLASS_WATCH_INTERVAL_S=str(interval))
     proc = subprocess.Popen(
         [sys.executable, "-m", "engine.cli", "restore", str(tether), "--watch", "-o", str(out), "--model",
-         str(tiny_model_path), "--quality", "fast"], stderr=subprocess.PIPE, text=True, env=env)
+         str(model), "--quality", "fast"], stderr=subprocess.PIPE, text=True, env=env)
+    return tether, out, proc
+
+
+def test_restore_watch_restores_what_is_there_then_what_arrives_once_whole(tmp_path, tiny_model_path):
+    """`hourglass restore FOLDER --watch`: the folder's photos first (an empty folder is no problem: the
+    photos will arrive), then each photo that arrives, once its size and time are unchanged between two
+    looks (not while it is written); Ctrl+C while it waits ends the run normally, with the summary."""
+    tether, out, proc = _watching(tmp_path, tiny_model_path, 0.3)
     lines = []
     for line in proc.stderr:
         lines.append(line)
@@ -819,14 +826,7 @@ def test_restore_watch_takes_a_photo_again_when_it_is_written_again(tmp_path, ti
     """--watch: a copy read half-way (its writer stalled longer than two looks) fails, and is restored once
     it is finished, which then counts as restored; a photo exported again under its name is kept with a
     note that its result is of the earlier version (nothing is overwritten without --overwrite)."""
-    tether = tmp_path / "tether"
-    tether.mkdir()
-    _photo(tether / "first.png")
-    out = tmp_path / "out"
-    env = dict(os.environ, PYTHONUNBUFFERED="1", HOURGLASS_WATCH_INTERVAL_S="0.2")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "engine.cli", "restore", str(tether), "--watch", "-o", str(out), "--model",
-         str(tiny_model_path), "--quality", "fast"], stderr=subprocess.PIPE, text=True, env=env)
+    tether, _out, proc = _watching(tmp_path, tiny_model_path, 0.2)
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(iter(proc.stderr.readline, "")), daemon=True)
     reader.start()

@@ -286,7 +286,8 @@ class BatchRunner(QObject):
         again = [item for item in self.queue if os.path.normcase(item.path) in wanted and not item.replaced_from
                  and (item.state is ItemState.FAILED or item.state is ItemState.DONE and self._edited(item))]
         for item in again:
-            self.queue.set_state(item, ItemState.PENDING, **_again(item), **detection_fields(None, None, {}))
+            self.queue.set_state(item, ItemState.PENDING, **_again(item), **detection_fields(None, None, {}),
+                                 already_restored="")  # (its new file says that again, if so)
         if again:
             self.restore_now(again)
         return again

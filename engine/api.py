@@ -266,8 +266,15 @@ def restore_file(
     if cancel is not None:
         cancel.check()
     img = imaging.read_image(input_path)
-    digest = _digest(input_path)  # (as it is read: an edit while it is restored must not be taken for its source)
     timings["read"] = time.perf_counter() - t0
+    made = imaging.made_by_hourglass(img.xmp) if opts.task == "auto" and not opts.restore_clean else ""
+    if made:  # one of our results: restoring it again would restore it twice (a dark photo brightened twice)
+        timings["total"] = time.perf_counter() - t0
+        h, w = img.rgb.shape[:2]
+        log.info("%s is a result Hourglass saved (%s); not restored again", input_path.name, made)
+        return RestoreResult(str(input_path), "", "none", model.device, model.name, 0, w, h, timings, warnings,
+                             requested_task=opts.task, skipped=True, already_restored=made)
+    digest = _digest(input_path)  # (as it is read: an edit while it is restored must not be taken for its source)
     imaging.check_output_size(output_path, img, opts.format)  # now, not after minutes of restoring
     if img.frames > 1:
         warn(f'"{input_path.name}" holds {img.frames} frames or pages; only the first is restored and saved.')
@@ -283,13 +290,6 @@ def restore_file(
     flat = imaging.format_without_transparency(output_path, img, opts.format) if img.alpha is not None else None
     if flat and (img.alpha < 1.0).any():
         warn(f'"{input_path.name}" has transparent parts; {flat} cannot hold them, so they are white in the result.')
-    made = imaging.made_by_hourglass(img.xmp) if opts.task == "auto" and not opts.restore_clean else ""
-    if made:  # one of our results: restoring it again would restore it twice (a dark photo brightened twice)
-        timings["total"] = time.perf_counter() - t0
-        h, w = img.rgb.shape[:2]
-        log.info("%s is a result Hourglass saved (%s); not restored again", input_path.name, made)
-        return RestoreResult(str(input_path), "", "none", model.device, model.name, 0, w, h, timings, warnings,
-                             requested_task=opts.task, skipped=True, already_restored=made)
     task = opts.task
     if task != "auto":
         detection = None

@@ -316,6 +316,10 @@ class BatchQueue:
     def paths(self) -> list[str]:
         return [i.path for i in self._items]
 
+    def result_paths(self) -> list[str]:
+        """Every result the queue knows of (each photo's, and its earlier ones)."""
+        return [p for i in self._items for p in (i.output_path, *(e[0] for e in i.previous)) if p]
+
     def in_state(self, *states: ItemState) -> list[QueueItem]:
         return [i for i in self._items if i.state in states]
 

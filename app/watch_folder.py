@@ -59,9 +59,10 @@ class FolderWatch(QObject):
     resumed = Signal(str)  # the folder, watched again as when the app was last closed
 
     def __init__(self, known: Callable[[], list[str]], settings: Settings, interval_ms: int | None = None,
-                 parent: QObject | None = None, state: Path | None = None) -> None:
+                 parent: QObject | None = None, state: Path | None = None,
+                 results: Callable[[], list[str]] = list) -> None:
         super().__init__(parent)
-        self.known, self.settings = known, settings
+        self.known, self.settings, self.results = known, settings, results
         self.state = state or state_path()
         self.folder: Path | None = None
         self.tasks = TaskSet("folder watch")
@@ -126,6 +127,9 @@ class FolderWatch(QObject):
 
     async def _look(self, folder: Path) -> None:
         queued = {os.path.normcase(p) for p in self.known()}  # (read here, on the GUI thread)
+        # results saved into the watched folder itself (it is the output folder): never arrivals, which would be
+        # restored again, and their results too, without end
+        queued.update(os.path.normcase(p) for p in self.results())
         try:
             found = await asyncio.get_running_loop().run_in_executor(None, self._scan, folder)
         finally:

@@ -96,7 +96,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_ui()
         self.queue_menu = QueueMenu(self)
-        self.watch = FolderWatch(self.queue.paths, self.settings, parent=self)
+        self.watch = FolderWatch(self.queue.paths, self.settings, parent=self, results=self.queue.result_paths)
         window_state.restore(self)  # the size, split and columns the user left
         self._wire()
         self._resume_watch()

@@ -219,3 +219,20 @@ def test_a_tethered_shoot_does_not_flash_or_notify_for_each_shot_only_for_a_fail
     qtbot.waitUntil(lambda: any(i.state is ItemState.FAILED for i in window.queue), timeout=TIMEOUT)
     qtbot.waitUntil(lambda: notes == ["Batch finished"], timeout=TIMEOUT)
     assert alerts == [window]
+
+
+def test_results_saved_into_the_watched_folder_itself_are_not_taken_as_arrivals(make_window, qtbot, tmp_path):
+    """With the watched folder as the output folder (and no suffix), each result lands beside its photo as
+    `name (1).jpg`: taken as an arrival it would be restored again, and its result too, without end."""
+    from app.settings import Settings
+
+    tether = tmp_path / "tether"
+    tether.mkdir()
+    window = make_window(settings=Settings(output_dir=str(tether)))
+    window.watch_folder(str(tether))
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith(f"Watching {tether}"), timeout=TIMEOUT)
+    arrive(window, qtbot, tether / "IMG_0001.jpg")
+    assert (tether / "IMG_0001 (1).jpg").is_file()
+    qtbot.wait(600)  # ten looks
+    assert [i.name for i in window.queue] == ["IMG_0001.jpg"]
+    assert sorted(p.name for p in tether.iterdir()) == ["IMG_0001 (1).jpg", "IMG_0001.jpg"]

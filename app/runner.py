@@ -520,7 +520,8 @@ class BatchRunner(QObject):
             if terminal.skipped:
                 self.queue.set_state(item, ItemState.DONE, progress=1.0, eta_s=None, output_path=None, skipped=True,
                                      elapsed_s=terminal.timings.get("total"), photo_stamp=stamp,
-                                     already_restored=terminal.already_restored, **found)
+                                     photo_sha256=terminal.photo_sha256, already_restored=terminal.already_restored,
+                                     **found)
                 self.queue.update(item, note=skipped_note(item))
                 return "skipped"
             note = "; ".join(terminal.warnings)

@@ -87,7 +87,7 @@ class RestoreResult:
     scores: dict[str, float] = field(default_factory=dict)  # every class's score (task=auto only)
     skipped: bool = False  # already fine (`none`) and restore_clean not set: nothing was written
     already_restored: str = ""  # skipped as a result Hourglass saved: how it was made (`made_by_hourglass`)
-    photo_sha256: str = ""  # the photo's SHA-256 as it was restored ("" when skipped, or it could not be read)
+    photo_sha256: str = ""  # the photo's SHA-256 as it was read ("" when it could not be read again for it)
     fullres: str = ""  # the full-resolution path taken: "fast" or "tiled" ("" when skipped)
     plan: dict = field(default_factory=dict)  # tile size, batch, memory budget/estimate, working size (fast)
 
@@ -267,14 +267,14 @@ def restore_file(
         cancel.check()
     img = imaging.read_image(input_path)
     timings["read"] = time.perf_counter() - t0
+    digest = _digest(input_path)  # (as it is read: an edit while it is restored must not be taken for its source)
     made = imaging.made_by_hourglass(img.xmp) if opts.task == "auto" and not opts.restore_clean else ""
     if made:  # one of our results: restoring it again would restore it twice (a dark photo brightened twice)
         timings["total"] = time.perf_counter() - t0
         h, w = img.rgb.shape[:2]
         log.info("%s is a result Hourglass saved (%s); not restored again", input_path.name, made)
         return RestoreResult(str(input_path), "", "none", model.device, model.name, 0, w, h, timings, warnings,
-                             requested_task=opts.task, skipped=True, already_restored=made)
-    digest = _digest(input_path)  # (as it is read: an edit while it is restored must not be taken for its source)
+                             requested_task=opts.task, skipped=True, already_restored=made, photo_sha256=digest)
     imaging.check_output_size(output_path, img, opts.format)  # now, not after minutes of restoring
     if img.frames > 1:
         warn(f'"{input_path.name}" holds {img.frames} frames or pages; only the first is restored and saved.')
@@ -312,7 +312,7 @@ def restore_file(
         h, w = img.rgb.shape[:2]
         log.info("%s looks fine (%s); not restored", input_path.name, found.get("confidence", "chosen"))
         return RestoreResult(str(input_path), "", "none", model.device, model.name, 0, w, h, timings, warnings,
-                             requested_task=opts.task, skipped=True, **found)
+                             requested_task=opts.task, skipped=True, photo_sha256=digest, **found)
     if task in model.task_notes:  # a measured limit of these weights on this task, e.g. no sharpening
         warn(model.task_notes[task])
     if cancel is not None:

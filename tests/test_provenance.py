@@ -121,6 +121,8 @@ def test_a_result_is_not_restored_again_unasked(tiny_model, tmp_path):
     first = _restore(tiny_model, _photo(tmp_path), tmp_path / "first.jpg", strength=0.5).output_path
     skipped = _restore(tiny_model, first, tmp_path / "again.jpg", task="auto")
     assert skipped.skipped and skipped.output_path == "" and not (tmp_path / "again.jpg").exists()
+    with open(first, "rb") as f:  # (the app's "edited since?" for a photo it left)
+        assert skipped.photo_sha256 == hashlib.sha256(f.read()).hexdigest()
     assert skipped.already_restored.startswith("restored harbour.jpg as haze (chosen) with tiny-t, ")
     assert skipped.already_restored.endswith(f"strength 50%, on {_events(first)[-1]['when'][:10]}")
     assert not _restore(tiny_model, first, tmp_path / "chosen.jpg", task="haze").skipped

@@ -135,11 +135,12 @@ class FakeEngine:
             self._finish(P.Failed(job_id, P.ErrorInfo.make(
                 P.ErrorCode.MODEL_NOT_FOUND, f"Model '{options.model}' not found. The models here are: tiny.")))
             return
+        digest = hashlib.sha256(inp.read_bytes()).hexdigest() if inp.is_file() else ""  # (as read, as the engine's)
         made = _made_by_hourglass(inp) if options.task == "auto" and not options.restore_clean else ""
         if made:  # a result Hourglass saved (its XMP says so): skipped, as the engine does
             self._publish(P.Accepted(job_id))
             self._finish(P.Result(job_id, "", 8, 8, "cpu", "tiny", 0, "none", {"total": 0.01}, skipped=True,
-                                  already_restored=made))
+                                  already_restored=made, photo_sha256=digest))
             return
         # a photo that looks fine ("clean" in its name, detected) or is to be left as is: skipped, as the engine does
         if (options.task == "none" or ("clean" in name and options.task == "auto")) and not options.restore_clean:
@@ -148,9 +149,8 @@ class FakeEngine:
             await asyncio.sleep(self.step_s)
             confidence = 0.93 if options.task == "auto" else None
             self._finish(P.Result(job_id, "", 8, 8, "cpu", "tiny", 0, "none", {"total": 0.01}, skipped=True,
-                                  confidence=confidence))
+                                  confidence=confidence, photo_sha256=digest))
             return
-        digest = hashlib.sha256(inp.read_bytes()).hexdigest() if inp.is_file() else ""  # (as read, as the engine's)
         step = self.step_s * (10 if any(s in name for s in self.slow_names) else 1)
         self._set_state(EngineState.BUSY)
         self._publish(P.Accepted(job_id))

@@ -236,3 +236,16 @@ def test_results_saved_into_the_watched_folder_itself_are_not_taken_as_arrivals(
     qtbot.wait(600)  # ten looks
     assert [i.name for i in window.queue] == ["IMG_0001.jpg"]
     assert sorted(p.name for p in tether.iterdir()) == ["IMG_0001 (1).jpg", "IMG_0001.jpg"]
+
+
+def test_a_photo_found_fine_and_only_touched_is_not_looked_at_again(make_window, qtbot, tmp_path):
+    import os
+
+    photo = make_photo(tmp_path / "in" / "clean.jpg")
+    window = make_window()
+    window.add_paths([str(photo)])
+    qtbot.waitUntil(lambda: len(window.queue) == 1, timeout=TIMEOUT)
+    window.runner.start()
+    qtbot.waitUntil(lambda: window.queue[0].skipped, timeout=TIMEOUT)
+    os.utime(photo, ns=(1_000_000_000, 1_000_000_000))
+    assert window.runner.restore_again([str(photo)]) == [] and window.queue[0].photo_stamp[1] == 1_000_000_000

@@ -73,6 +73,7 @@ class FolderWatch(QObject):
         self._growing: dict[str, Stamp] = {}  # photos not whole yet: their stamp at the last look
         self._looking = False
         self._first = True
+        self._starting: set[str] = set()  # the photos there at the first look, until the second
 
     @property
     def watching(self) -> bool:
@@ -100,7 +101,7 @@ class FolderWatch(QObject):
     def _watch(self, folder: Path, seen: dict[str, Stamp], first: bool) -> None:
         self._timer.stop()
         self.folder = folder
-        self._seen, self._growing, self._first = seen, {}, first
+        self._seen, self._growing, self._first, self._starting = seen, {}, first, set()
         if not first:
             self._save()
         self._timer.start()
@@ -139,10 +140,15 @@ class FolderWatch(QObject):
         if self._first:
             self._first = False
             self._seen = dict(found)
+            self._starting = {p for p in found if os.path.normcase(p) not in queued}
             self._save()
-            self.started.emit(str(folder), sum(os.path.normcase(p) not in queued for p in found))
+            self.started.emit(str(folder), len(self._starting))
             return
-        seen = {p: self._seen[p] for p in found if p in self._seen}  # (photos gone are forgotten)
+        # a photo there at the first look that changed by the second was being written when the watch began (a
+        # card still being copied): it arrives, as the ones copied after it do
+        growing_at_start = {p for p in self._starting if p in found and found[p] != self._seen.get(p)}
+        self._starting = set()
+        seen = {p: self._seen[p] for p in found if p in self._seen and p not in growing_at_start}  # (gone: forgotten)
         seen.update({p: s for p, s in found.items() if p not in seen and os.path.normcase(p) in queued})
         candidates = {p: s for p, s in found.items() if p not in seen or (s is not None and s != seen[p])}
         whole, self._growing = settled(candidates, self._growing)

@@ -249,3 +249,25 @@ def test_a_photo_found_fine_and_only_touched_is_not_looked_at_again(make_window,
     qtbot.waitUntil(lambda: window.queue[0].skipped, timeout=TIMEOUT)
     os.utime(photo, ns=(1_000_000_000, 1_000_000_000))
     assert window.runner.restore_again([str(photo)]) == [] and window.queue[0].photo_stamp[1] == 1_000_000_000
+
+
+def test_a_photo_still_being_copied_when_the_watch_begins_arrives_once_whole(make_window, qtbot, tmp_path,
+                                                                             monkeypatch):
+    """A card still being copied into the folder: the photo half-written at the first look is taken once
+    whole, as the photos copied after it are; the photos already whole are left."""
+    monkeypatch.setenv("HOURGLASS_WATCH_INTERVAL_S", "0.5")  # (the copy goes on well before the second look)
+    tether = tmp_path / "tether"
+    make_photo(tether / "old.jpg")
+    whole = make_photo(tmp_path / "whole.jpg", size=(64, 48)).read_bytes()
+    copying = tether / "IMG_0009.jpg"
+    copying.write_bytes(whole[:100])
+    window = make_window()
+    window.watch_folder(str(tether))
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith(f"Watching {tether}"), timeout=TIMEOUT)
+    copying.write_bytes(whole[:1000])  # (before the second look)
+    qtbot.wait(30)
+    copying.write_bytes(whole)
+    qtbot.waitUntil(lambda: [i.name for i in window.queue] == ["IMG_0009.jpg"] and
+                    window.queue[0].state is ItemState.DONE, timeout=TIMEOUT)
+    qtbot.wait(300)
+    assert [i.name for i in window.queue] == ["IMG_0009.jpg"]  # not old.jpg

@@ -22,12 +22,14 @@ class Estimator:
         self.times = PhotoTimes(restored, fullres)
 
     def photo(self, item: QueueItem) -> float:
-        """Seconds `item` is expected to take: 0 for a photo that will be skipped as fine or that the
-        engine could not read when analysing it, else as `PhotoTimes.seconds` says for its degradation and
-        size."""
+        """Seconds `item` is expected to take: 0 for a photo that will be skipped as fine or as a result
+        Hourglass saved, or that the engine could not read when analysing it, else as `PhotoTimes.seconds`
+        says for its degradation and size."""
         task = item.effective_task
         if item.task == "none" or (task == "none" and not self.restore_clean):
             return 0.0
+        if item.task == "auto" and item.already_restored and not self.restore_clean:
+            return 0.0  # (left as it is: `QueueItem.already_restored`)
         if item.unreadable:
             return 0.0  # (the engine could not read it: it will fail at once, whatever its degradation)
         return self.times.seconds(task, item.width, item.height)

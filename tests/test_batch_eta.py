@@ -106,6 +106,10 @@ def test_photos_that_will_be_skipped_cost_nothing():
     assert photo_estimate(item("none"), restored, True) == 0.0  # "Leave as is"
     assert photo_estimate(item("auto", "none"), restored, False) == 0.0  # detected fine: skipped
     assert photo_estimate(item("auto", "none"), restored, True) == 60.0  # unless fine photos are restored too
+    result = {"already_restored": "restored p.jpg as haze …"}  # a result Hourglass saved: left as it is
+    assert photo_estimate(item("auto", "haze", **result), restored, False) == 0.0
+    assert photo_estimate(item("haze", "haze", **result), restored, False) == 60.0  # a task chosen: restored
+    assert photo_estimate(item("auto", "haze", **result), restored, True) == 60.0  # with "restore photos that look fine"
 
 
 def test_the_running_photo_counts_with_the_engines_own_estimate_once_it_has_one():

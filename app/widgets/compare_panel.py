@@ -197,6 +197,10 @@ class ComparePanel(QWidget):
             saved = f"saved at {item.saved_strength:.0%} strength" if item.saved_strength < 0.995 else ""
             notes = "; ".join(x for x in (saved, item.note) if x)
             self.caption.setText(f"{item.name} → {after}" + (f"  ({notes})" if notes else ""))
+        elif item.already_restored and item.task == "auto":
+            self.caption.setText(f"{item.name} is a result Hourglass saved ({item.already_restored}): the batch "
+                                 "leaves it, as restoring it again would restore it twice. Choose a degradation for "
+                                 "it to restore it anyway.")
         else:
             self.caption.setText(f"{item.name}: not restored yet — Preview shows the visible area restored.")
         self._update_resave()
@@ -410,9 +414,9 @@ class ComparePanel(QWidget):
 
 def _shown_as(item: QueueItem) -> tuple:
     """What the panel shows of an item: the same for every unfinished state (but for what the engine said
-    of it, should it not be shown), else its outcome."""
+    of it, should it not be shown, and whether it is a result the batch will leave), else its outcome."""
     if item.state not in FINISHED:
-        return ("unfinished", _engine_reason(item))
+        return ("unfinished", _engine_reason(item), item.already_restored and item.task == "auto")
     return (item.state, item.output_path, item.skipped, item.note, item.error_message, item.saved_strength,
             item.photo_changed, item.replaced_from)
 

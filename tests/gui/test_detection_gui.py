@@ -123,6 +123,9 @@ def test_a_result_hourglass_saved_is_not_restored_twice(make_window, qtbot, tmp_
     qtbot.waitUntil(lambda: item.state is ItemState.PENDING and bool(item.already_restored), timeout=TIMEOUT)
     assert window.model.index(0, COL_TASK).data() == "Restored already"  # said before Start
     assert "Double-click to choose a degradation" in window.model.index(0, COL_TASK).data(Qt.ItemDataRole.ToolTipRole)
+    window.select_row(0)
+    assert window.panel.caption.text().startswith("night_restored.jpg is a result Hourglass saved (restored night.jpg")
+    assert window.panel.caption.text().endswith("Choose a degradation for it to restore it anyway.")
     window.runner.start()
     qtbot.waitUntil(lambda: all(i.state is ItemState.DONE for i in window.queue), timeout=TIMEOUT)
     assert item.skipped and not (tmp_path / "restored").exists()

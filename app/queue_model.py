@@ -7,7 +7,6 @@ atomically to `queue.json` in the data folder; on the next start unfinished phot
 from __future__ import annotations
 
 import enum
-import hashlib
 import json
 import logging
 import math
@@ -20,7 +19,10 @@ from typing import Any
 
 from app.paths import data_dir, keep_aside, write_atomic
 from engine import protocol as P
-from engine.filetypes import file_stamp  # (re-exported: the queue's stamps of photos)
+from engine.filetypes import (  # (file_stamp re-exported: the queue's stamps of photos)
+    file_stamp,
+    photo_digest,
+)
 from engine.protocol import UNSURE, runner_up
 
 log = logging.getLogger("app.queue")
@@ -197,14 +199,10 @@ def photo_look(item: QueueItem) -> tuple[list[int] | None, bool]:
     now = file_stamp(item.path)
     if now is None or not item.photo_stamp or now == item.photo_stamp or not item.photo_sha256:
         return now, False
-    digest = hashlib.sha256()
     try:
-        with open(item.path, "rb") as f:
-            while chunk := f.read(1 << 20):
-                digest.update(chunk)
+        return now, photo_digest(item.path) == item.photo_sha256
     except OSError:
         return now, False
-    return now, digest.hexdigest() == item.photo_sha256
 
 
 def photo_changed(item: QueueItem, now: list[int] | None = None) -> bool:

@@ -6,6 +6,7 @@ photo is without keeping copies of these lists.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import zipfile
@@ -133,6 +134,17 @@ def file_stamp(path: str | os.PathLike[str]) -> list[int] | None:
     except OSError:
         return None
     return [st.st_size, st.st_mtime_ns]
+
+
+def photo_digest(path: str | os.PathLike[str]) -> str:
+    """The SHA-256 of the photo's file, which a result records: a result found later is known to be this
+    photo's (not another IMG_0001.JPG's, nor of the photo before it was edited), and a photo whose time alone
+    changed is not taken for an edited one (the app). ~40 ms for 24 MB."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def settled(stamps: dict[Path, list[int] | None],

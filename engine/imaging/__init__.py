@@ -15,15 +15,10 @@ through `matrix_profiles`); XMP: `xmp_packet`, `xmp_sidecar`, `xmp_attachments`,
 
 from __future__ import annotations
 
+from engine.filetypes import photo_digest
 from engine.imaging.data import LUMA, MAX_PIXELS, ImageData, gray_copy, to_uint8, to_uint16
 from engine.imaging.metadata import with_software
-from engine.imaging.provenance import (
-    Provenance,
-    made_by_hourglass,
-    photo_digest,
-    provenance_of,
-    recorded_strength,
-)
+from engine.imaging.provenance import Provenance, made_by_hourglass, provenance_of, recorded_strength
 from engine.imaging.reading import (
     photo_size,
     read_history,

@@ -15,9 +15,7 @@ name, never fetched.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -178,16 +176,6 @@ def provenance_of(xmp: bytes | None) -> dict[str, str]:
             if namespace(child.tag) == NS and child.text and len(child) == 0:
                 found[child.tag.split("}", 1)[1]] = child.text.strip()
     return found
-
-
-def photo_digest(path: str | os.PathLike) -> str:
-    """The SHA-256 of the photo's file, which a result records: a result found later is known to be this
-    photo's (not another IMG_0001.JPG's, nor of the photo before it was edited). ~40 ms for 24 MB."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def recorded_strength(record: dict[str, str]) -> float | None:

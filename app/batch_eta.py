@@ -28,8 +28,8 @@ class Estimator:
         task = item.effective_task
         if item.task == "none" or (task == "none" and not self.restore_clean):
             return 0.0
-        if item.task == "auto" and item.already_restored and not self.restore_clean:
-            return 0.0  # (left as it is: `QueueItem.already_restored`)
+        if item.left_as_result and not self.restore_clean:
+            return 0.0
         if item.unreadable:
             return 0.0  # (the engine could not read it: it will fail at once, whatever its degradation)
         return self.times.seconds(task, item.width, item.height)

@@ -57,7 +57,7 @@ def state_text(item: QueueItem) -> str:
 def task_text(item: QueueItem) -> str:
     if item.task != "auto":
         return f"{TASK_LABELS.get(item.task, item.task)} (chosen)"
-    if item.already_restored:
+    if item.left_as_result:
         return "Restored already"
     if item.detected_task:
         conf = f" {item.confidence:.0%}" if item.confidence is not None else ""
@@ -214,7 +214,7 @@ class QueueTableModel(QAbstractTableModel):
                 return item.error_message
             if col == COL_TASK and item.detect_message:
                 return item.detect_message
-            if col == COL_TASK and item.task == "auto" and item.already_restored:
+            if col == COL_TASK and item.left_as_result:
                 return (f"A result Hourglass saved ({item.already_restored}): not restored again, which would "
                         "restore it twice. Double-click to choose a degradation to restore it anyway.")
             if col == COL_TASK and item.task == "auto" and item.detected_task:

@@ -114,9 +114,15 @@ class QueueItem:
         it again and restores it)."""
         if self.task != "auto":
             return self.task
-        if self.already_restored:
+        if self.left_as_result:
             return "auto"
         return self.detected_task or "auto"
+
+    @property
+    def left_as_result(self) -> bool:
+        """A result Hourglass saved, with no degradation chosen for it: the batch leaves it as it is (restoring
+        it again would restore it twice)."""
+        return bool(self.already_restored) and self.task == "auto"
 
     @property
     def unreadable(self) -> str:

@@ -650,7 +650,7 @@ def restored_before(analysis: P.Analysis, detected: str | None, stamp: list[int]
 
 def skipped_note(item: QueueItem) -> str:
     """Why a photo was not restored, for the caption and the tooltip."""
-    if item.already_restored and item.task == "auto":
+    if item.left_as_result:
         return (f"Not restored: it is a result Hourglass saved ({item.already_restored}), and would be restored "
                 "twice. Choose a degradation for it to restore it again anyway, or turn on “Restore photos that "
                 "look fine” in Settings.")

@@ -197,7 +197,7 @@ class ComparePanel(QWidget):
             saved = f"saved at {item.saved_strength:.0%} strength" if item.saved_strength < 0.995 else ""
             notes = "; ".join(x for x in (saved, item.note) if x)
             self.caption.setText(f"{item.name} → {after}" + (f"  ({notes})" if notes else ""))
-        elif item.already_restored and item.task == "auto":
+        elif item.left_as_result:
             self.caption.setText(f"{item.name} is a result Hourglass saved ({item.already_restored}): the batch "
                                  "leaves it, as restoring it again would restore it twice. Choose a degradation for "
                                  "it to restore it anyway.")
@@ -416,7 +416,7 @@ def _shown_as(item: QueueItem) -> tuple:
     """What the panel shows of an item: the same for every unfinished state (but for what the engine said
     of it, should it not be shown, and whether it is a result the batch will leave), else its outcome."""
     if item.state not in FINISHED:
-        return ("unfinished", _engine_reason(item), item.already_restored and item.task == "auto")
+        return ("unfinished", _engine_reason(item), item.left_as_result)
     return (item.state, item.output_path, item.skipped, item.note, item.error_message, item.saved_strength,
             item.photo_changed, item.replaced_from)
 

@@ -795,7 +795,7 @@ class MainWindow(QMainWindow):
             self.model.refresh_estimates()
         parts = [f"{total} photo(s)"]
         skipped = [i for i in self.queue.in_state(ItemState.DONE) if i.skipped]
-        results = sum(1 for i in skipped if i.already_restored and i.task == "auto")
+        results = sum(1 for i in skipped if i.left_as_result)
         if counts[ItemState.DONE] - len(skipped):
             parts.append(f"{counts[ItemState.DONE] - len(skipped)} restored")
         if len(skipped) - results:

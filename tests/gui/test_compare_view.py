@@ -56,6 +56,14 @@ def _images():
     return before, after
 
 
+def _crops():
+    """Two 200×100 crops of a comparison ("Compare with"): red on the left, blue on the right."""
+    left, right = (QImage(200, 100, QImage.Format.Format_RGB32) for _ in range(2))
+    left.fill(QColor("red"))
+    right.fill(QColor("blue"))
+    return left, right
+
+
 @pytest.fixture
 def view(qtbot):
     v = CompareView()
@@ -168,9 +176,7 @@ def test_preview_region_is_drawn_in_place(view):
 
 def test_a_comparison_draws_one_crop_each_side_of_the_divider(view):
     before, _ = _images()
-    left, right = (QImage(200, 100, QImage.Format.Format_RGB32) for _ in range(2))
-    left.fill(QColor("red"))
-    right.fill(QColor("blue"))
+    left, right = _crops()
     view.set_images(before, None)
     view.set_divider(0.5)
     view.set_pair(left, right, QRect(100, 50, 200, 100), ("Best (3 steps)", "Fast (1 step)"))
@@ -278,9 +284,7 @@ def test_a_comparison_side_by_side_shows_one_crop_in_each_pane(view):
     from app.compare_view import GAP
 
     before, _ = _images()
-    left, right = (QImage(200, 100, QImage.Format.Format_RGB32) for _ in range(2))
-    left.fill(QColor("red"))
-    right.fill(QColor("blue"))
+    left, right = _crops()
     view.set_images(before, None)
     view.set_side_by_side(True)
     view.set_pair(left, right, QRect(100, 50, 200, 100), ("Best (3 steps)", "Fast (1 step)"))

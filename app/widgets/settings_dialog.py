@@ -87,31 +87,26 @@ class SettingsDialog(QDialog):
         never.setChecked(True)
         never.setEnabled(False)
         saving.addRow("", never)
-        self.srgb = QCheckBox("Save in sRGB (for the web)")
-        self.srgb.setToolTip("A photo in another colour space (Adobe RGB from a camera, Display P3 from a phone) "
-                             "is saved converted to sRGB, which every browser and viewer shows alike; colours "
-                             "beyond sRGB are brought within it. Off: results keep the photo's colour space.")
-        saving.addRow("Colour", self.srgb)
-        self.screen_profile = QCheckBox("Show photos through the screen's colour profile")
-        self.screen_profile.setToolTip(
+        self.srgb = _option(saving, "Colour", "Save in sRGB (for the web)",
+                            "A photo in another colour space (Adobe RGB from a camera, Display P3 from a phone) "
+                            "is saved converted to sRGB, which every browser and viewer shows alike; colours "
+                            "beyond sRGB are brought within it. Off: results keep the photo's colour space.")
+        self.screen_profile = _option(
+            display, "Screen colours", "Show photos through the screen's colour profile",
             "On a wide-gamut or calibrated monitor, photos are converted to its colour profile, as colour-managed "
             "viewers show them. X11 desktops only (see About for the profile in use).")
-        display.addRow("Screen colours", self.screen_profile)
-        self.remove_location = QCheckBox("Remove location (GPS) from results")
-        self.remove_location.setToolTip("For results you share: the GPS coordinates the camera or phone recorded "
-                                        "are left out (EXIF and XMP). Place names you typed as captions (city, "
-                                        "country) are kept, as are the date, camera and keywords.")
-        saving.addRow("Metadata", self.remove_location)
-        self.record = QCheckBox("Record how each result was made")
-        self.record.setToolTip("Each result's XMP says what it was restored as, with which model and at what "
-                               "strength, with the photo's file name and fingerprint (SHA-256). Hourglass uses it "
-                               "to find a photo's earlier results when it is added again. Off: results record "
-                               "none of it, and are not found again.")
-        saving.addRow("", self.record)
-        self.restore_clean = QCheckBox("Restore photos that look fine")
-        self.restore_clean.setToolTip("Automatic detection leaves photos it finds already fine untouched "
-                                      "(“Not needed”). Turn this on to restore them anyway.")
-        restoring.addRow("Detection", self.restore_clean)
+        self.remove_location = _option(saving, "Metadata", "Remove location (GPS) from results",
+                                       "For results you share: the GPS coordinates the camera or phone recorded "
+                                       "are left out (EXIF and XMP). Place names you typed as captions (city, "
+                                       "country) are kept, as are the date, camera and keywords.")
+        self.record = _option(saving, "", "Record how each result was made",
+                              "Each result's XMP says what it was restored as, with which model and at what "
+                              "strength, with the photo's file name and fingerprint (SHA-256). Hourglass uses it "
+                              "to find a photo's earlier results when it is added again. Off: results record "
+                              "none of it, and are not found again.")
+        self.restore_clean = _option(restoring, "Detection", "Restore photos that look fine",
+                                     "Automatic detection leaves photos it finds already fine untouched "
+                                     "(“Not needed”). Turn this on to restore them anyway.")
         self.fullres = QComboBox()
         for key, label in FULLRES.items():
             self.fullres.addItem(label, key)
@@ -306,3 +301,11 @@ def _align_labels(*forms: QFormLayout) -> None:
     width = max((label.sizeHint().width() for label in labels), default=0)
     for label in labels:
         label.setMinimumWidth(width)
+
+
+def _option(form: QFormLayout, label: str, text: str, tip: str) -> QCheckBox:
+    """A checkbox with its explanation as tooltip, added as `form`'s row `label`."""
+    box = QCheckBox(text)
+    box.setToolTip(tip)
+    form.addRow(label, box)
+    return box

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from engine.batch_time import SKIPPED, BatchClock, PhotoTimes, Restored, format_time_left, photo_work
-from engine.cli import ProgressBar
+from engine.cli.report import ProgressBar
 
 
 class FakeClock:

@@ -302,7 +302,7 @@ def test_a_model_folder_that_cannot_be_written_gets_a_message_not_a_traceback(go
 
 def test_ctrl_c_sets_the_cancel_token_even_when_the_interrupt_is_swallowed():
     """A KeyboardInterrupt can be lost (raised in a finaliser or callback); the token still stops the job."""
-    from engine.cli import _cancel_on_sigint
+    from engine.cli.restore import _cancel_on_sigint
     from engine.sampler import CancelToken
 
     token = CancelToken()
@@ -551,13 +551,13 @@ def test_an_unsure_detection_names_the_next_guess():
     """Skipped as fine at 45% with rain at 40%: the log says so, and how to restore it as rain."""
     from types import SimpleNamespace
 
-    from engine.cli import _detected, _next_guess
+    from engine.cli.restore import detected_text, next_guess
 
     unsure = SimpleNamespace(task="none", confidence=0.45, scores={"none": 0.45, "rain": 0.4, "snow": 0.15})
     sure = SimpleNamespace(task="none", confidence=0.93, scores={"none": 0.93, "haze": 0.07})
-    assert _detected(unsure) == "detected none 45%, unsure; next: rain 40%" and _next_guess(unsure) == "rain"
-    assert _detected(sure) == "detected none 93%" and _next_guess(sure) is None
-    assert _detected(SimpleNamespace(task="haze", confidence=None, scores={})) == ""  # the user's choice
+    assert detected_text(unsure) == "detected none 45%, unsure; next: rain 40%" and next_guess(unsure) == "rain"
+    assert detected_text(sure) == "detected none 93%" and next_guess(sure) is None
+    assert detected_text(SimpleNamespace(task="haze", confidence=None, scores={})) == ""  # the user's choice
 
 
 def test_a_result_name_too_long_for_the_disk_fails_at_once_and_clearly(tmp_path, tiny_model_path, capsys):
@@ -634,6 +634,7 @@ def test_no_location_and_no_record_make_results_for_sharing_also_when_saved_agai
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert sorted(Path(x["path"]).name for x in lines) == ["phone (1).jpg", "phone.jpg"]
     assert main(["info", str(tmp_path / "nothing here")]) == 1
+
 
 
 def test_srgb_saves_a_wide_gamut_photo_in_srgb(tmp_path, tiny_model_path):

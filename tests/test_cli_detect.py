@@ -162,7 +162,8 @@ def test_the_launcher_sends_detect_to_the_command_line():
 
 
 def recorded_clocks(monkeypatch) -> list:
-    from engine import batch_time, cli
+    from engine import batch_time
+    from engine.cli import restore as cli
 
     clocks = []
 
@@ -225,7 +226,7 @@ def test_a_photo_detected_by_its_own_restore_tells_the_time_left_its_path(stub, 
     _photo(src / "a.png", (48, 32))
     _photo(src / "b.png", (40, 32), seed=1)
     seen = []
-    from engine import cli
+    from engine.cli import look_ahead as cli
 
     real = cli.LookAhead._learn
     monkeypatch.setattr(cli.LookAhead, "_learn", lambda self, k, d: seen.append((k, d.task)) or real(self, k, d))

@@ -9,21 +9,16 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from engine.cli import (
-    EXIT_USAGE,
+from engine.cli.inputs import exists, inputs_or_complain
+from engine.cli.options import (
     FORMATS,
-    ProgressBar,
-    _exists,
-    _inputs_or_complain,
-    _jpeg_quality,
-    _percent,
-    _preset_not_expanded,
-    _unexpected,
     add_preset_option,
-    end_of_run,
-    json_line,
+    jpeg_quality,
     output_format,
+    percent,
+    preset_not_expanded,
 )
+from engine.cli.report import EXIT_USAGE, ProgressBar, end_of_run, json_line, unexpected
 from engine.filetypes import clean_suffix
 
 
@@ -37,9 +32,9 @@ def add_parser(sub) -> None:
     p.add_argument("--format", choices=FORMATS, default="same",
                    help="the copies' format (default: as a restore saves: the photo's own); 'tiff16': 16 bits")
     p.add_argument("--suffix", default="", metavar="TEXT", help="added to each copy's name (photo_web.jpg)")
-    p.add_argument("--strength", type=_percent, metavar="PERCENT",
+    p.add_argument("--strength", type=percent, metavar="PERCENT",
                    help="the copy's strength, at most the result's (default: the result's)")
-    p.add_argument("--jpeg-quality", type=_jpeg_quality, default=95, metavar="1-100",
+    p.add_argument("--jpeg-quality", type=jpeg_quality, default=95, metavar="1-100",
                    help="compression quality of JPEG, WebP and AVIF copies; default 95")
     p.add_argument("--srgb", action="store_true", help="save the copies in sRGB, for the web")
     p.add_argument("--no-location", action="store_true", help="leave the photos' GPS coordinates out of the copies")
@@ -47,6 +42,7 @@ def add_parser(sub) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace existing copies")
     p.add_argument("--json", action="store_true", help="one JSON line per result (path, status, output or error)")
     add_preset_option(p)
+    p.set_defaults(run=cmd_copy)
 
 
 def find_photo(result: Path, record: dict[str, str], photos: Path | None) -> Path | None:
@@ -99,13 +95,13 @@ def cmd_copy(args) -> int:
         print("hourglass: --suffix is added to file names: it cannot hold / \\ < > : \" | ? * or control "
               "characters, or be only dots", file=sys.stderr)
         return EXIT_USAGE
-    files, problems = _inputs_or_complain(args.results, "no restored photos to copy", result_suffix=args.suffix)
+    files, problems = inputs_or_complain(args.results, "no restored photos to copy", result_suffix=args.suffix)
     files = _results_only(files, {Path(p) for p in args.results})
     if not files:
         print("hourglass: no restored photos to copy", file=sys.stderr)
         return EXIT_USAGE
     if args.preset is not None:
-        return _preset_not_expanded()
+        return preset_not_expanded()
     fmt, bit_depth = output_format(args.format)
     photos = Path(args.photos) if args.photos else None
     bar = ProgressBar(len(files))
@@ -134,10 +130,10 @@ def cmd_copy(args) -> int:
             fail(result, why)
             continue
         out = output_path_for(photo, Path(args.output) if args.output else result.parent, fmt, args.suffix)
-        if _exists(out) and same_file(out, result):
+        if exists(out) and same_file(out, result):
             fail(result, f"the copy would be {result.name} itself: give --suffix, --format or -o")
             continue
-        if _exists(out) and not args.overwrite:
+        if exists(out) and not args.overwrite:
             kept += 1
             tell(result, "kept", f"kept   {out} (--overwrite replaces it)", output=str(out))
             continue
@@ -149,8 +145,8 @@ def cmd_copy(args) -> int:
         except HourglassError as exc:
             fail(result, str(exc), code=exc.code)
             continue
-        except Exception as exc:  # noqa: BLE001 - logged by _unexpected; one photo's bug must not end the run
-            why = _unexpected(exc, "copying", result)
+        except Exception as exc:  # noqa: BLE001 - logged by unexpected; one photo's bug must not end the run
+            why = unexpected(exc, "copying", result)
             fail(result, why, error=f"{result}: {why}", code="internal")
             continue
         done += 1

@@ -637,6 +637,31 @@ def test_no_location_and_no_record_make_results_for_sharing_also_when_saved_agai
 
 
 
+def test_info_opens_each_result_once(tmp_path, tiny_model_path, monkeypatch, capsys):
+    """`hourglass info` opened a result three times (its record, its History, its location); a folder of
+    large TIFFs on a network drive paid it three times over. One opening gives the same three answers."""
+    from PIL import Image as PILImage
+
+    from engine.imaging import read_history, read_location, read_provenance, read_result_notes
+    from tests.test_imaging import make_exif
+
+    exif = make_exif()
+    exif.get_ifd(0x8825).update({3: "W", 4: (2.0, 17.0, 24.0)})
+    Image.new("RGB", (48, 40), (90, 120, 60)).save(tmp_path / "phone.jpg", exif=exif)
+    assert main(["restore", str(tmp_path / "phone.jpg"), "--model", str(tiny_model_path), "--steps", "1", "--task",
+                 "haze", "-o", str(tmp_path / "out")]) == 0
+    result = tmp_path / "out" / "phone.jpg"
+    record, history, location = read_result_notes(result)
+    assert record and history and location  # (all three there, so each reader has something to find)
+    assert (record, history, location) == (read_provenance(result), read_history(result), read_location(result))
+    opened, real = [], PILImage.open
+    monkeypatch.setattr(PILImage, "open", lambda fp, *a, **k: opened.append(Path(fp).name) or real(fp, *a, **k))
+    capsys.readouterr()
+    assert main(["info", str(result)]) == 0
+    assert opened == ["phone.jpg"]
+    assert "Task" in capsys.readouterr().out
+
+
 def test_srgb_saves_a_wide_gamut_photo_in_srgb(tmp_path, tiny_model_path):
     from PIL import ImageCms
 

@@ -59,15 +59,13 @@ def cmd_info(args) -> int:
 def _results_info(paths: list[str], as_json: bool) -> int:
     """How each result (a folder: each photo in it) was made, from its record (`engine.imaging.provenance`), and
     where it says it was taken (to check before sharing it); exit 1 if one records nothing."""
-    from engine.imaging import read_history, read_location, read_provenance
+    from engine.imaging import read_result_notes
 
     files, problems = inputs_or_complain(paths, "no photos to look at")  # (a folder of results: each of them)
     missing = len(problems)
     for raw in map(str, files):
-        record = read_provenance(raw)
+        record, history, location = read_result_notes(raw)  # (the file opened once for the three)
         missing += not record
-        history = read_history(raw) if record else ()
-        location = read_location(raw)
         if as_json:
             print(json.dumps({"path": raw, "recorded": record, "history": list(history), "location": location}))
             continue

@@ -26,6 +26,7 @@ from engine.imaging.reading import (
     read_location,
     read_made_by,
     read_provenance,
+    read_result_notes,
     read_small,
     reads_small_itself,
 )
@@ -48,6 +49,6 @@ __all__ = ["LUMA", "MAX_PIXELS", "NAME_MAX", "ImageData", "Provenance", "check_n
            "check_output_folder", "check_output_name", "check_output_size", "extension_for",
            "format_without_profile", "format_without_transparency", "gray_copy", "made_by_hourglass",
            "output_format_for", "over_white", "photo_digest", "photo_size", "provenance_of", "read_history",
-           "read_image", "read_location", "read_made_by", "read_provenance", "read_small",
+           "read_image", "read_location", "read_made_by", "read_provenance", "read_result_notes", "read_small",
            "reads_small_itself", "recorded_strength", "same_file", "to_uint8", "to_uint16", "with_software",
            "write_image"]

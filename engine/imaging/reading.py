@@ -97,7 +97,18 @@ def read_location(path) -> dict | None:
     """Where a file says it was taken, without decoding its pixels: {"latitude", "longitude" (degrees, from
     its EXIF GPS directory; None when only XMP holds them), "in": ["EXIF", "XMP"]}; None when it holds no
     coordinates (or cannot be read). For checking a result before sharing it (`hourglass info`)."""
-    path = Path(path)
+    return _location_and_xmp(Path(path))[0]
+
+
+def read_result_notes(path) -> tuple[dict[str, str], tuple[dict[str, str], ...], dict | None]:
+    """What `hourglass info` says of a result, from one opening of the file: its record (`read_provenance`),
+    its History (`read_history`, empty without a record) and where it says it was taken (`read_location`)."""
+    location, xmp = _location_and_xmp(Path(path))
+    record = provenance_of(xmp)
+    return record, events_of(xmp) if record else (), location
+
+
+def _location_and_xmp(path: Path) -> tuple[dict | None, bytes | None]:
     gps: dict = {}
     xmp = None
     try:
@@ -109,8 +120,8 @@ def read_location(path) -> dict | None:
     where = gps_coordinates(gps)
     found = (["EXIF"] if gps else []) + (["XMP"] if xmp_has_gps(xmp) else [])
     if not found:
-        return None
-    return {"latitude": where[0] if where else None, "longitude": where[1] if where else None, "in": found}
+        return None, xmp
+    return {"latitude": where[0] if where else None, "longitude": where[1] if where else None, "in": found}, xmp
 
 
 def _file_xmp(path: Path) -> bytes | None:

@@ -30,24 +30,23 @@ def preset_not_expanded() -> int:
     return EXIT_USAGE
 
 
-def percent(text: str) -> float:
+def _number(text: str, kind: type, what: str, low: float, high: float):
+    """`text` as a `kind` between `low` and `high`, or an argparse error that says what is wrong."""
     try:
-        value = float(text.rstrip("%"))
+        value = kind(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 <= value <= 100:
-        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 100")
+        raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"{text} is not between {low} and {high}")
     return value
+
+
+def percent(text: str) -> float:
+    return _number(text.rstrip("%"), float, "a number", 0, 100)
 
 
 def jpeg_quality(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 1 <= value <= 100:
-        raise argparse.ArgumentTypeError(f"{text} is not between 1 and 100")
-    return value
+    return _number(text, int, "a whole number", 1, 100)
 
 
 def device_arg(text: str) -> str:

@@ -306,9 +306,7 @@ class Worker:
             return
         except Exception as exc:  # a bug must still answer the request
             log.exception("configure failed unexpectedly")
-            self.channel.send(P.ErrorEvent(P.ErrorInfo.make(
-                P.ErrorCode.INTERNAL, f"Unexpected engine error: {type(exc).__name__}: {exc}",
-                traceback=traceback.format_exc()), req_id=msg.req_id))
+            self.channel.send(P.ErrorEvent(unexpected_error(exc), req_id=msg.req_id))
             return
         self.settings = new
         entry = _model_entry(self.model.info) if self.model is not None else None
@@ -334,9 +332,7 @@ class Worker:
             return
         except Exception as exc:  # a bug must still answer the request
             log.exception("analyze failed unexpectedly")
-            self.channel.send(P.ErrorEvent(P.ErrorInfo.make(
-                P.ErrorCode.INTERNAL, f"Unexpected engine error: {type(exc).__name__}: {exc}",
-                traceback=traceback.format_exc()), req_id=msg.req_id))
+            self.channel.send(P.ErrorEvent(unexpected_error(exc), req_id=msg.req_id))
             return
         log.info("analyzed %s: %s (%.0f%%) in %.2f s", os.path.basename(msg.input_path), d.task,
                  100 * d.confidence, sum(d.timings.values()))
@@ -413,9 +409,7 @@ class Worker:
                 P.ErrorCode.OUT_OF_MEMORY, "The computer ran out of memory restoring this photo; try smaller tiles."))
         except Exception as exc:  # the loop top for a job: any bug becomes this job's `failed`
             log.exception("job '%s' failed unexpectedly", msg.job_id)
-            terminal = P.Failed(msg.job_id, P.ErrorInfo.make(
-                P.ErrorCode.INTERNAL, f"Unexpected engine error: {type(exc).__name__}: {exc}",
-                traceback=traceback.format_exc()))
+            terminal = P.Failed(msg.job_id, unexpected_error(exc))
         finally:
             if not isinstance(terminal, P.Result) and not existed and os.path.lexists(out):
                 _remove(out)  # never leave an output behind for a job that did not succeed
@@ -467,6 +461,12 @@ class Worker:
 
 def error_info(exc: HourglassError) -> P.ErrorInfo:
     return P.ErrorInfo.make(exc.code, str(exc), exc.detail)
+
+
+def unexpected_error(exc: Exception) -> P.ErrorInfo:
+    """A bug met while answering a request, as the request's error (with the traceback, for the report)."""
+    return P.ErrorInfo.make(P.ErrorCode.INTERNAL, f"Unexpected engine error: {type(exc).__name__}: {exc}",
+                            traceback=traceback.format_exc())
 
 
 def _detector_available() -> bool:

@@ -457,6 +457,16 @@ class BatchQueue:
             self._emit("changed", flipped)
         return flipped
 
+    def revert(self, item: QueueItem, before: dict[str, Any]) -> None:
+        """Put `item` back as it was when `before` was its `to_json()`: an undo, which may lead where the
+        batch's transitions do not (a photo left not restored when its only result went to the trash is
+        restored again when that result comes back)."""
+        was = QueueItem.from_json({**before, "id": item.id, "path": item.path})
+        for name in _PERSISTED:
+            setattr(item, name, getattr(was, name))
+        item.progress = was.progress
+        self._emit("changed", [item])
+
     def update(self, item: QueueItem, *, persist: bool = True, **changes: Any) -> None:
         """Change fields other than the state (`persist=False` for progress ticks)."""
         for key, value in changes.items():

@@ -44,9 +44,10 @@ from app.qt_queue import (
     sort_key,
 )
 from app.queue_model import FINISHED, ItemState, QueueItem, photo_look
-from app.resave import can_resave
+from app.resave import can_resave, can_trash
 from app.runner import RESTORE_AGAIN_HINT, BatchRunner
 from app.tasks import TaskSet
+from app.trash import Trashed, take_back_results
 from app.watch_folder import FolderWatch
 from app.widgets.about_dialog import AboutDialog
 from app.widgets.compare_panel import ComparePanel
@@ -89,6 +90,8 @@ class MainWindow(QMainWindow):
         self._selected: list[str] = []  # the selected photos' ids, kept across resets of the table
         self._arrival_note = ""  # what the status bar says of photos that arrived in a watched folder
         self._arrived: set[str] = set()  # (normcase) paths of the photos the watch took, written again included
+        self._trashed: list[Trashed] = []  # the results last moved to the trash, for Ctrl+Z
+        self._trash_last = False  # whether that came after the last removal from the list
         self.setWindowTitle(TITLE)
         if icon_path().exists():
             self.setWindowIcon(QIcon(str(icon_path())))
@@ -139,9 +142,14 @@ class MainWindow(QMainWindow):
         self.remove_action = self._action("Remove", self.remove_selected, "Del", "Remove the selected photos")
         self.clear_action = self._action("Clear finished", self.clear_finished, None,
                                          "Remove the restored photos from the list")
-        self.undo_action = self._action("Undo remove", self.undo_remove, "Ctrl+Z",
-                                        "Put the photos just removed back in the list")
+        self.undo_action = self._action("Undo remove", self.undo, "Ctrl+Z",
+                                        "Put the photos just removed back in the list, or the results just moved "
+                                        "to the trash back in their folders")
         self.addAction(self.undo_action)
+        self.trash_action = self._action("Move the result to the trash", self.trash_selected, "Ctrl+Backspace",
+                                         "Send the selected photos' results to the desktop's trash (Ctrl+Z takes "
+                                         "them back); a photo then shows its earlier result again, if it has one")
+        self.addAction(self.trash_action)  # a key for reviewing a batch; also in the queue's right-click menu
         self.detect_action = self._action("Detect only", lambda: self.runner.detect(), None,
                                           "Fill in the degradation column of the pending photos, without "
                                           "restoring")
@@ -444,6 +452,7 @@ class MainWindow(QMainWindow):
 
     def _say_removed(self, gone: list) -> None:
         if gone:
+            self._trash_last = False  # (Ctrl+Z puts these back first)
             held = [i for i in gone if i.replaced_from]  # (their photo as it was is only findable from here)
             kept = (f" {len(held)} of them held {'its result' if len(held) == 1 else 'their results'}; the "
                     f"photos as they were stay in {Path(held[0].replaced_from).parent}.") if held else ""
@@ -454,6 +463,36 @@ class MainWindow(QMainWindow):
         back = self.queue.undo_remove()
         if back:
             self.statusBar().showMessage(f"Put back {len(back)} photo(s).", 6000)
+
+    def trash_selected(self) -> None:
+        items = [i for i in self.selected_items() if can_trash(i)]
+        if items:
+            self.queue_menu.move_to_trash(items)
+        else:
+            self.statusBar().showMessage("No result of the selected photos is there to move to the trash.", 6000)
+
+    def trashed(self, entries: list[Trashed]) -> None:
+        """Results just moved to the trash: Ctrl+Z takes them back, before an earlier removal."""
+        self._trashed, self._trash_last = entries, True
+        self._refresh()
+
+    @property
+    def _undo_trash_next(self) -> bool:
+        return bool(self._trashed) and (self._trash_last or not self.queue.can_undo_remove)
+
+    def undo(self) -> None:
+        """Ctrl+Z: the last of a removal from the list and a move to the trash, then the other."""
+        if not self._undo_trash_next:
+            self.undo_remove()
+            return
+        entries, self._trashed = self._trashed, []
+        said, failed = take_back_results(self.queue, entries)
+        if failed:
+            self.show_error("Not taken back out of the trash", "\n".join(failed))
+        if said:
+            self.statusBar().showMessage(said[0] if len(said) == 1 else
+                                         f"{len(said)} results are back from the trash", 10000)
+        self._refresh()
 
     def detect_selected(self) -> None:
         ids = self.selected_ids()
@@ -775,7 +814,12 @@ class MainWindow(QMainWindow):
                                      any(i.state in (ItemState.FAILED, ItemState.CANCELLED) for i in self.queue))
         self.remove_action.setEnabled(bool(selected))
         self.clear_action.setEnabled(counts[ItemState.DONE] > 0)
-        self.undo_action.setEnabled(self.queue.can_undo_remove)
+        self.undo_action.setEnabled(self._undo_trash_next or self.queue.can_undo_remove)
+        self.undo_action.setText("Undo move to the trash" if self._undo_trash_next else "Undo remove")
+        self.trash_action.setEnabled(any(i.state is ItemState.DONE and i.output_path and not i.replaced_from
+                                         for i in selected))  # (checked in full on use: the file is there)
+        self.trash_action.setText("Move the results to the trash" if len(selected) > 1 else
+                                  "Move the result to the trash")
         self.detect_action.setEnabled(counts[ItemState.PENDING] > 0)
         self.preview_action.setEnabled(bool(selected) and not running)
         self.panel.set_enabled(bool(selected), running)

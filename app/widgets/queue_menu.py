@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QFile, QObject, QPoint, QUrl
+from PySide6.QtCore import QObject, QPoint, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QMenu, QMessageBox
 
@@ -19,15 +19,10 @@ from app import presets, replace
 from app.queue_model import FINISHED, ItemState, QueueItem, restored_file
 from app.resave import after_trash, back_to_earlier, can_copy, can_resave, can_trash
 from app.settings import TASK_LABELS, Settings
+from app.trash import move_to_trash, trashed
 
 if TYPE_CHECKING:
     from app.widgets.main_window import MainWindow
-
-
-def move_to_trash(path: str) -> bool:
-    """The desktop's trash, as the file manager's (freedesktop.org trash on Linux, the Recycle Bin, the
-    macOS Trash): False where there is none for that disk."""
-    return QFile(path).moveToTrash()
 
 
 class QueueMenu(QObject):
@@ -76,9 +71,7 @@ class QueueMenu(QObject):
         menu.addAction(label, lambda: self.back_to_earlier(backs)).setEnabled(bool(backs))
         self._fill_copy_menu(menu.addMenu("Save a copy with"), [i for i in items if can_copy(i)])
         self._add_replace_actions(menu, items)
-        trash = [i for i in items if can_trash(i)]
-        menu.addAction("Move the result to the trash" if len(items) == 1 else "Move the results to the trash",
-                       lambda: self.move_to_trash(trash)).setEnabled(bool(trash))
+        menu.addAction(self.window.trash_action)
         menu.addSeparator()
         menu.addAction("Restore next", self.window.restore_next).setEnabled(any(i.state not in FINISHED for i in items))
         menu.addAction(self.window.retry_action)
@@ -152,24 +145,31 @@ class QueueMenu(QObject):
         return said
 
     def move_to_trash(self, items: list[QueueItem]) -> None:
-        """Reviewing a batch: a result worse than its photo goes to the system's trash (from where the file
-        manager restores it); the photo shows its earlier result again, or is not restored any more."""
-        said, failed = [], []
+        """Reviewing a batch: a result worse than its photo goes to the system's trash (from where Ctrl+Z, or
+        the file manager, takes it back); the photo shows its earlier result again, or is not restored any
+        more."""
+        said, failed, gone = [], [], []
         for item in items:
             result = restored_file(item)
             if result is None or not can_trash(item):
                 continue
-            if not move_to_trash(result):  # (no trash on that disk: a network share, a card)
+            before = item.to_json()
+            in_trash = move_to_trash(result)
+            if not in_trash:  # (no trash on that disk: a network share, a card)
                 failed.append(Path(result).name)
                 continue
             said.append(after_trash(self.window.queue, item, result))
+            gone.append(trashed(item, before, result, in_trash))
+        if gone:
+            self.window.trashed(gone)
         if failed:
             self.window.show_error("Not moved to the trash", f"{', '.join(failed)} could not be moved to the trash "
                                    "(its disk has none, or it cannot be written); nothing was deleted. Delete "
                                    "it in the file manager if it should go.")
         if said:
-            self.window.statusBar().showMessage(said[0] if len(said) == 1 else
-                                                f"{len(said)} results moved to the trash", 10000)
+            self.window.statusBar().showMessage((said[0] if len(said) == 1 else
+                                                 f"{len(said)} results moved to the trash") + " (Ctrl+Z takes "
+                                                + ("it" if len(said) == 1 else "them") + " back)", 10000)
 
     def _fill_copy_menu(self, menu: QMenu, items: list[QueueItem]) -> None:
         """"Save a copy with" the current settings or a preset (app.presets): another form of the results."""

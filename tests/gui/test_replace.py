@@ -190,7 +190,7 @@ def test_a_result_worse_than_its_photo_goes_to_the_trash(make_window, qtbot, fak
     second = item.output_path
 
     real_trash = queue_menu.move_to_trash
-    monkeypatch.setattr(queue_menu, "move_to_trash", lambda _path: False)  # a disk without a trash
+    monkeypatch.setattr(queue_menu, "move_to_trash", lambda _path: None)  # a disk without a trash
     menu_action(window, menus, "Move the result to the trash").trigger()
     assert Path(second).is_file() and item.output_path == second
     assert any("nothing was deleted" in d.message.text() for d in window._dialogs if hasattr(d, "message"))
@@ -200,8 +200,100 @@ def test_a_result_worse_than_its_photo_goes_to_the_trash(make_window, qtbot, fak
     assert not Path(second).exists() and (trash / "Trash" / "files" / Path(second).name).is_file()
     assert item.output_path == first and item.state is ItemState.DONE and item.previous == []
     assert window.statusBar().currentMessage() == (f"{Path(second).name} moved to the trash; night.jpg shows "
-                                                   f"{Path(first).name} (100%) again")
+                                                   f"{Path(first).name} (100%) again (Ctrl+Z takes it back)")
     menu_action(window, menus, "Move the result to the trash").trigger()
     assert not Path(first).exists() and item.state is ItemState.PENDING and item.output_path is None
-    assert photo.is_file() and window.statusBar().currentMessage().endswith("night.jpg is not restored now")
+    assert photo.is_file() and window.statusBar().currentMessage().endswith("night.jpg is not restored now (Ctrl+Z takes it back)")
     assert not menu_action(window, menus, "Move the result to the trash").isEnabled()
+
+
+def test_ctrl_z_takes_results_back_out_of_the_trash(make_window, qtbot, fake_engine, tmp_path, data_dir,
+                                                   monkeypatch):
+    """Reviewing from the keyboard, Ctrl+Backspace sends the result on view to the trash; a slip of the hand
+    was only undone in the file manager, and the photo's row stayed without it. Ctrl+Z now puts the file
+    back where it was (the trash no longer lists it) and the row as it was; after a removal from the list,
+    that comes first. A file made at the result's name meanwhile is never written over."""
+    trash = tmp_path / "xdg"
+    trash.mkdir(mode=0o700)
+    monkeypatch.setenv("XDG_DATA_HOME", str(trash))
+    files, info = trash / "Trash" / "files", trash / "Trash" / "info"
+    photo = make_photo(tmp_path / "night.jpg")
+    window, item = restored_edit(make_window, qtbot, fake_engine, photo)
+    first = item.output_path
+    window.retry_action.trigger()
+    qtbot.waitUntil(lambda: item.state is ItemState.DONE and item.output_path != first, timeout=TIMEOUT)
+    second, before = item.output_path, item.to_json()
+    assert window.trash_action.shortcut().toString() == "Ctrl+Backspace" and window.trash_action.isEnabled()
+
+    window.trash_action.trigger()  # the newest result: the photo shows the first again
+    assert not Path(second).exists() and item.output_path == first and len(list(files.iterdir())) == 1
+    assert window.undo_action.text() == "Undo move to the trash" and window.undo_action.isEnabled()
+    window.undo_action.trigger()
+    assert Path(second).is_file() and not list(files.iterdir()) and not list(info.iterdir())
+    assert item.to_json() == before and item.output_path == second and item.state is ItemState.DONE
+    assert window.statusBar().currentMessage() == f"{Path(second).name} is back from the trash and is night.jpg's result again"
+
+    other = make_photo(tmp_path / "other.jpg")
+    window.add_paths([str(other)])
+    qtbot.waitUntil(lambda: len(window.queue) == 2, timeout=TIMEOUT)
+    window.select_row(1)
+    window.remove_selected()  # a removal, then the trash: Ctrl+Z undoes the trash first
+    window.select_row(0)
+    window.trash_action.trigger()
+    window.trash_action.trigger()  # both results: the photo is not restored now
+    assert item.state is ItemState.PENDING and not Path(first).exists() and not window.trash_action.isEnabled()
+    assert window.undo_action.text() == "Undo move to the trash"
+    window.undo_action.trigger()  # the last trash: the first result
+    assert Path(first).is_file() and item.output_path == first and item.state is ItemState.DONE
+    assert window.undo_action.text() == "Undo remove"  # then the removal of other.jpg
+    window.undo_action.trigger()
+    assert [i.name for i in window.queue] == ["night.jpg", "other.jpg"] and not window.undo_action.isEnabled()
+
+    window.select_row(0)
+    window.trash_action.trigger()
+    Path(first).write_bytes(b"made meanwhile")  # another file at that name: not written over
+    window.undo_action.trigger()
+    assert Path(first).read_bytes() == b"made meanwhile" and (files / Path(first).name).is_file()  # still there
+    assert any("is in its folder again" in d.message.text() for d in window._dialogs if hasattr(d, "message"))
+    assert item.state is ItemState.PENDING
+
+
+def test_taking_back_from_the_recycle_bin_drops_its_record_too(tmp_path):
+    """Windows keeps a trashed file as `$R…` beside its record `$I…`; freedesktop.org as `files/NAME` with
+    `info/NAME.trashinfo`. Taken back, the record goes too (else the trash lists a file it no longer holds)."""
+    from app.trash import take_back
+
+    bin_ = tmp_path / "$Recycle.Bin"
+    bin_.mkdir()
+    (bin_ / "$RAB12CD.jpg").write_bytes(b"result")
+    (bin_ / "$IAB12CD.jpg").write_bytes(b"where it was")
+    original = tmp_path / "restored" / "night.jpg"
+    original.parent.mkdir()
+    assert take_back(str(bin_ / "$RAB12CD.jpg"), str(original)) == ""
+    assert original.read_bytes() == b"result" and not list(bin_.iterdir())
+    assert "no longer in the trash" in take_back(str(bin_ / "$RAB12CD.jpg"), str(tmp_path / "x.jpg"))
+
+
+def test_a_result_stays_in_the_trash_while_its_photo_is_restored_again(tmp_path):
+    """Trashed, then Start: the photo's new result may be saved under the trashed one's name, so Ctrl+Z
+    leaves that one in the trash and says why; once the photo is done, the name is taken and nothing is
+    written over."""
+    from app.trash import take_back_results, trashed
+
+    result = tmp_path / "restored" / "p.jpg"
+    in_trash = tmp_path / "Trash" / "files" / "p.jpg"
+    in_trash.parent.mkdir(parents=True)
+    in_trash.write_bytes(b"old result")
+    queue = BatchQueue(autosave=False)
+    (item,) = queue.add([(str(tmp_path / "p.jpg"), None)])
+    entry = trashed(item, item.to_json(), str(result), str(in_trash))
+    queue.set_state(item, ItemState.QUEUED)
+    said, failed = take_back_results(queue, [entry])
+    assert said == [] and in_trash.is_file()
+    assert failed == ["p.jpg is being restored again, so p.jpg stays in the trash (the file manager restores it)"]
+    queue.set_state(item, ItemState.RUNNING)
+    result.parent.mkdir()
+    result.write_bytes(b"new result")
+    queue.set_state(item, ItemState.DONE, output_path=str(result))
+    said, failed = take_back_results(queue, [entry])
+    assert failed == ["a file named p.jpg is in its folder again"] and result.read_bytes() == b"new result"

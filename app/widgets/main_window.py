@@ -136,7 +136,7 @@ class MainWindow(QMainWindow):
         self.pause_action = self._action("Pause", self.runner.pause, None, "Stop after the current photo")
         self.cancel_action = self._action("Cancel", self.runner.cancel, None,
                                           "Stop now: the current photo is cancelled, the rest stay pending")
-        self.retry_action = self._action("Retry", self.retry_selected, None,
+        self.retry_action = self._action("Retry", self.retry_selected, "Ctrl+R",
                                          "Restore the selected photos again (a restored photo's earlier result is "
                                          "kept; the new one is saved beside it)")
         self.remove_action = self._action("Remove", self.remove_selected, "Del", "Remove the selected photos")

@@ -1022,7 +1022,8 @@ def test_about_shows_the_version_licences_the_models_limits_and_every_shortcut(m
     dialog = window.open_about()
     text = dialog.text.toPlainText()
     assert f"Hourglass {__version__}" in text and "MIT" in text and "LGPL" in text
-    for keys in ("Ctrl+O", "Ctrl+V", "Ctrl+Z", "F11", "Ctrl+Shift+S", "F1", "Space or B", "Page Down", "Side by side"):
+    for keys in ("Ctrl+O", "Ctrl+V", "Ctrl+Z", "F11", "Ctrl+Shift+S", "F1", "Space or B", "Page Down", "Side by side",
+                 "Ctrl+R", "Ctrl+Backspace"):
         assert keys in text, keys
     # the bundled model's listing arrives from `hourglass models` (a real subprocess) with its notes
     qtbot.waitUntil(lambda: dialog.model != "bundled default", timeout=60_000)

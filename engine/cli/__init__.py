@@ -1,6 +1,7 @@
-"""`hourglass` command line: one module per command (`restore`, `detect`, `copy`, `models` and `convert`,
-`info`), each with its `add_parser` and its `cmd_*`; and `engine`, the worker process. The modules import
-torch only inside the commands that need it: the window's launcher reaches `main` before Qt is loaded.
+"""`hourglass` command line: one module per command (`restore`, `detect`, `copies` for `hourglass copy`,
+`models` with `convert`, `info`), each with its `add_parser` and its `cmd_*`; and `engine`, the worker
+process. The modules import torch only inside the commands that need it: the window's launcher reaches
+`main` before Qt is loaded.
 
 Exit codes: 0 all photos restored (or found already fine), 1 some photo failed, 2 bad usage or no model,
 130 interrupted.
@@ -19,14 +20,14 @@ __all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "build_pa
 
 def build_parser() -> argparse.ArgumentParser:
     from engine import __version__
-    from engine.cli import copy, detect, info, models, restore
+    from engine.cli import copies, detect, info, models, restore
 
     parser = argparse.ArgumentParser(prog="hourglass", description="Restore photos with DiffUIR diffusion models.",
                                      epilog="Without a command, `hourglass [PHOTO_OR_FOLDER...]` opens the window.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
     parser.add_argument("--version", action="version", version=f"hourglass {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    for command in (restore, detect, copy, models, info):
+    for command in (restore, detect, copies, models, info):
         command.add_parser(sub)
     sub.add_parser("engine", help="run the engine worker (JSON lines on stdin/stdout; used by the GUI)")
     return parser

@@ -21,7 +21,7 @@ def add_preset_option(p) -> None:
     p.add_argument("--preset", metavar="NAME",
                    help="the values of a preset saved in the app's Settings (its format, folder, suffix, colour, "
                         "location and record; for restore also its quality and large-photo path); the options "
-                        "given beside it override them. Read by the hourglass command (not python -m engine)")
+                        "given beside it override them. Read by the hourglass command (not python -m engine.cli)")
 
 
 def preset_not_expanded() -> int:

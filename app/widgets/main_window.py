@@ -119,7 +119,8 @@ class MainWindow(QMainWindow):
         if shortcut:
             action.setShortcut(QKeySequence(shortcut))
         if tip:
-            action.setToolTip(tip)
+            keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            action.setToolTip(f"{tip} ({keys})" if keys else tip)  # (the toolbar's hover names the key)
             action.setStatusTip(tip)
         return action
 

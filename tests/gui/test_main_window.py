@@ -1025,6 +1025,10 @@ def test_about_shows_the_version_licences_the_models_limits_and_every_shortcut(m
     for keys in ("Ctrl+O", "Ctrl+V", "Ctrl+Z", "F11", "Ctrl+Shift+S", "F1", "Space or B", "Page Down", "Side by side",
                  "Ctrl+R", "Ctrl+Backspace"):
         assert keys in text, keys
+    # a toolbar button's hover names its key too
+    assert window.add_action.toolTip() == "Add photos to the queue (Ctrl+O)"
+    assert window.retry_action.toolTip().endswith("beside it) (Ctrl+R)") and window.pause_action.toolTip() == (
+        "Stop after the current photo")
     # the bundled model's listing arrives from `hourglass models` (a real subprocess) with its notes
     qtbot.waitUntil(lambda: dialog.model != "bundled default", timeout=60_000)
     assert dialog.model == "hourglass-diffuir-t" and set(dialog.notes) <= {"low-light", "haze", "rain", "snow", "blur"}

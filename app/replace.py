@@ -29,6 +29,21 @@ def originals_dir() -> Path:
     return data_dir() / "Originals"
 
 
+def originals_held(folder: Path | None = None) -> tuple[int, int]:
+    """(how many photos, how many bytes) `Originals/` holds from earlier replacements: nothing there is ever
+    deleted by Hourglass but *Put back*, so a long run of Edit In photos (100 MB TIFFs) would fill a disk
+    unseen; the question before each replacement says it."""
+    count = size = 0
+    try:
+        with os.scandir(folder or originals_dir()) as entries:
+            for entry in entries:
+                if entry.is_file(follow_symlinks=False):
+                    count, size = count + 1, size + entry.stat(follow_symlinks=False).st_size
+    except OSError:  # (none yet, or unreadable: nothing to say)
+        pass
+    return count, size
+
+
 def why_not_replace(item: QueueItem) -> str:
     """'' when `item`'s result can be put into its photo's file, else why not (for the menu's tooltip)."""
     result = restored_file(item)

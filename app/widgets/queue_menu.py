@@ -100,13 +100,17 @@ class QueueMenu(QObject):
 
     def ask_replace(self, items: list[QueueItem]) -> None:
         one = len(items) == 1
+        held, size = replace.originals_held()
+        amount = f"{size / 1e9:,.1f} GB" if size >= 1e9 else f"{size / 1e6:,.0f} MB"
+        there = (f" It holds {held} photo{'' if held == 1 else 's'} ({amount}) from earlier "
+                 "replacements: delete there those you will not put back." if held else "")
         box = QMessageBox(QMessageBox.Icon.Question, "Replace the photo?" if one else "Replace the photos?",
                           (f"Replace {items[0].name} with its restored version?" if one else
                            f"Replace {len(items)} photos with their restored versions?") +
                           " This is for an editor that sent the photo and reads the same file back (Lightroom's "
                           f"Edit In, Capture One's Edit With). The photo{'' if one else 's'} as "
                           f"{'it was' if one else 'they were'} will be kept in {replace.originals_dir()}; "
-                          "right-click Put back returns it.",
+                          "right-click Put back returns it." + there,
                           QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self.window)
         box.setDefaultButton(QMessageBox.StandardButton.No)
         box.buttonClicked.connect(

@@ -62,10 +62,15 @@ def test_a_photo_sent_by_an_editor_gets_its_result_and_can_be_put_back(make_wind
     action.trigger()
     box = window.queue_menu.replace_box
     assert str(data_dir / "Originals") in box.text() and "Lightroom's Edit In" in box.text()
+    assert "earlier replacements" not in box.text()  # (none kept yet)
     box.button(QMessageBox.StandardButton.No).click()
     assert photo.read_bytes() == original  # asked first; No leaves it
+    (data_dir / "Originals").mkdir()
+    (data_dir / "Originals" / "IMG_0000-Edit.tif").write_bytes(bytes(2_600_000))  # an earlier one, kept
     action = menu_action(window, menus, "Replace the photo with its result")
     action.trigger()
+    assert window.queue_menu.replace_box.text().endswith(  # the folder fills unseen otherwise: said each time
+        "It holds 1 photo (3 MB) from earlier replacements: delete there those you will not put back.")
     window.queue_menu.replace_box.button(QMessageBox.StandardButton.Yes).click()
 
     kept = data_dir / "Originals" / photo.name

@@ -41,8 +41,9 @@ def shortcuts(actions: list[QAction]) -> list[tuple[str, str]]:
     rows = []
     for action in actions:
         keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-        if keys:
-            rows.append((keys, action.text().replace("&", "").rstrip("…")))
+        if keys:  # (an action named in its own menu's terms, "Low light", carries its full name as its data)
+            what = action.data() if isinstance(action.data(), str) and action.data() else action.text()
+            rows.append((keys, what.replace("&", "").rstrip("…")))
     return sorted(set(rows), key=lambda r: r[1].lower()) + VIEW_KEYS
 
 

@@ -46,6 +46,7 @@ from app.qt_queue import (
 from app.queue_model import FINISHED, ItemState, QueueItem, photo_look
 from app.resave import can_resave, can_trash
 from app.runner import RESTORE_AGAIN_HINT, BatchRunner
+from app.settings import TASK_LABELS
 from app.tasks import TaskSet
 from app.trash import Trashed, take_back_results
 from app.watch_folder import FolderWatch
@@ -176,6 +177,12 @@ class MainWindow(QMainWindow):
         self.settings_action = self._action("Settings…", self.open_settings, "Ctrl+,")
         self.models_action = self._action("Models…", self.open_models)
         self.about_action = self._action("About", self.open_about, "F1", "Version, licences and keyboard shortcuts")
+        self.task_actions: dict[str, QAction] = {}  # the degradation of the selected photos: Ctrl+0 … Ctrl+6,
+        for n, (task, label) in enumerate(TASK_LABELS.items()):  # to correct the detector from the keyboard
+            action = self._action(label, lambda _=False, t=task: self.set_task_for_selection(t), f"Ctrl+{n}")
+            action.setData(f"Degradation: {label}")  # (the About dialog's name for it)
+            self.addAction(action)
+            self.task_actions[task] = action
 
     def _build_ui(self) -> None:
         bar = QToolBar("Main")

@@ -54,8 +54,8 @@ class QueueMenu(QObject):
         menu.addAction("Show in folder", lambda: self.show_in_folder(first))
         menu.addSeparator()
         tasks = menu.addMenu("Degradation")
-        for key, label in TASK_LABELS.items():
-            tasks.addAction(label, lambda k=key: self.window.set_task_for_selection(k))
+        for task in TASK_LABELS:
+            tasks.addAction(self.window.task_actions[task])
         menu.addAction("Detect degradation", self.window.detect_selected)
         menu.addAction(self.window.preview_action)
         compare = menu.addMenu("Compare with")

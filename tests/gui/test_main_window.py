@@ -16,6 +16,7 @@ from gui_helpers import make_photo
 from PIL import Image
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.queue_model import ItemState, QueueItem
@@ -484,6 +485,14 @@ def test_detect_only_and_task_override_for_a_selection(make_window, qtbot, photo
     window.set_task_for_selection("haze")
     assert [i.task for i in window.queue] == ["haze", "auto", "haze"]
     assert window.model.index(0, 1).data() == "Haze (chosen)"
+    # from the keyboard, reviewing the detector's answers: Ctrl+1 … Ctrl+6 (the menu's order), Ctrl+0 Auto
+    window.table.setFocus()
+    QTest.keyClick(window.table, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
+    assert [i.task for i in window.queue] == ["rain", "auto", "rain"]
+    QTest.keyClick(window.table, Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier)
+    assert [i.task for i in window.queue] == ["auto", "auto", "auto"]
+    assert window.task_actions["none"].shortcut().toString() == "Ctrl+6"
+    window.set_task_for_selection("haze")
     # per photo, through the model's editor role
     window.model.setData(window.model.index(1, 1), "low-light")
     window.runner.start()
@@ -1023,7 +1032,7 @@ def test_about_shows_the_version_licences_the_models_limits_and_every_shortcut(m
     text = dialog.text.toPlainText()
     assert f"Hourglass {__version__}" in text and "MIT" in text and "LGPL" in text
     for keys in ("Ctrl+O", "Ctrl+V", "Ctrl+Z", "F11", "Ctrl+Shift+S", "F1", "Space or B", "Page Down", "Side by side",
-                 "Ctrl+R", "Ctrl+Backspace"):
+                 "Ctrl+R", "Ctrl+Backspace", "Degradation: Low light"):
         assert keys in text, keys
     # a toolbar button's hover names its key too
     assert window.add_action.toolTip() == "Add photos to the queue (Ctrl+O)"

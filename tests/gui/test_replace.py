@@ -302,3 +302,32 @@ def test_a_result_stays_in_the_trash_while_its_photo_is_restored_again(tmp_path)
     queue.set_state(item, ItemState.DONE, output_path=str(result))
     said, failed = take_back_results(queue, [entry])
     assert failed == ["a file named p.jpg is in its folder again"] and result.read_bytes() == b"new result"
+
+
+def test_several_results_go_to_the_trash_and_come_back_together(make_window, qtbot, fake_engine, tmp_path, data_dir,
+                                                                 monkeypatch):
+    """A selection of three photos, one of them holding its result (Replace: never offered to the trash):
+    the two others' results go, in one step, and come back in one Ctrl+Z."""
+    trash = tmp_path / "xdg"
+    trash.mkdir(mode=0o700)
+    monkeypatch.setenv("XDG_DATA_HOME", str(trash))
+    fake_engine.write_output = lambda _inp, out: make_photo(out, colour=(20, 200, 60))
+    photos = [make_photo(tmp_path / name) for name in ("a.jpg", "b.jpg", "c.tif")]
+    window = make_window()
+    window.add_paths([str(p) for p in photos])
+    qtbot.waitUntil(lambda: len(window.queue) == 3, timeout=TIMEOUT)
+    window.runner.start()
+    qtbot.waitUntil(lambda: all(i.state is ItemState.DONE for i in window.queue), timeout=TIMEOUT)
+    a, b, c = sorted(window.queue, key=lambda i: i.name)
+    replace.replace_photo(window.queue, c, keep_in=tmp_path / "kept")
+    results = [a.output_path, b.output_path]
+    window.table.selectAll()
+    assert window.trash_action.text() == "Move the results to the trash"
+    window.trash_action.trigger()
+    assert not any(Path(r).exists() for r in results) and Path(c.output_path).is_file()
+    assert a.state is b.state is ItemState.PENDING and c.state is ItemState.DONE
+    assert window.statusBar().currentMessage() == "2 results moved to the trash (Ctrl+Z takes them back)"
+    window.undo_action.trigger()
+    assert all(Path(r).is_file() for r in results) and [a.output_path, b.output_path] == results
+    assert a.state is b.state is ItemState.DONE and window.statusBar().currentMessage() == (
+        "2 results are back from the trash")

@@ -40,17 +40,19 @@ SKIPPED_COLOUR = QColor("#607d8b")
 CHANGED_COLOUR = QColor("#ef6c00")  # restored, but the photo was edited since
 PHOTO_CHANGED = ("The photo has changed since it was restored (edited or replaced): its result was made from the "
                  "earlier version. Retry restores it again; the result is kept.")
+LEFT_CHANGED = ("The photo has changed since Hourglass left it as it was (edited or replaced): Retry looks at it "
+                "again, and restores it if it needs it now.")
 STATE_COLOURS = {ItemState.DONE: QColor("#2e7d32"), ItemState.FAILED: QColor("#c62828"),
                  ItemState.CANCELLED: QColor("#8d6e63"), ItemState.RUNNING: QColor("#1565c0")}
 
 
 def state_text(item: QueueItem) -> str:
+    if item.state is ItemState.DONE and item.photo_changed and not item.replaced_from:
+        return "Photo changed"
     if item.state is ItemState.DONE and item.skipped:
         return "Not needed"
     if item.restored and item.replaced_from:
         return "Photo replaced"
-    if item.restored and item.photo_changed:
-        return "Photo changed"
     return STATE_LABELS[item.state]
 
 
@@ -203,7 +205,7 @@ class QueueTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DecorationRole and col == COL_PHOTO:
             return self._thumbs.get(item.id)
         if role == Qt.ItemDataRole.ForegroundRole and col == COL_STATE:
-            if item.restored and item.photo_changed:
+            if item.state is ItemState.DONE and item.photo_changed:
                 return CHANGED_COLOUR
             return SKIPPED_COLOUR if item.skipped and item.state is ItemState.DONE else STATE_COLOURS.get(item.state)
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -220,6 +222,8 @@ class QueueTableModel(QAbstractTableModel):
             if col == COL_TASK and item.task == "auto" and item.detected_task:
                 unsure = f", unsure ({item.confidence:.0%}{item.second_guess})" if item.unsure else ""
                 return f"Detected automatically{unsure}; double-click to choose another degradation."
+            if col == COL_STATE and item.state is ItemState.DONE and item.skipped and item.photo_changed:
+                return LEFT_CHANGED
             if item.skipped and item.note:
                 return item.note
             if col == COL_STATE and item.restored and item.replaced_from:

@@ -212,9 +212,10 @@ def photo_look(item: QueueItem) -> tuple[list[int] | None, bool]:
 
 
 def photo_changed(item: QueueItem, now: list[int] | None = None) -> bool:
-    """Whether a restored item's photo is no longer the file it was restored from (edited, replaced), from
-    its stamp `now` (taken when not given). A photo that is gone is not "changed": the panel says it is gone."""
-    if not item.restored or not item.photo_stamp:
+    """Whether a finished item's photo is no longer the file it was restored (or left as it was) from: edited,
+    replaced. From its stamp `now` (taken when not given). A photo that is gone is not "changed": the panel
+    says it is gone. A photo left as it was counts too: found fine then, it may need restoring now."""
+    if item.state is not ItemState.DONE or not item.photo_stamp:
         return False
     now = now if now is not None else file_stamp(item.path)
     return now is not None and now != item.photo_stamp

@@ -37,6 +37,7 @@ from app.queue_model import (
     detection_fields,
     earlier,
     file_stamp,
+    photo_changed,
     photo_look,
     restored_file,
 )
@@ -295,12 +296,10 @@ class BatchRunner(QObject):
     def _edited(self, item: QueueItem) -> bool:
         """Whether a finished photo's file is no longer the one it was finished from (`photo_look`: a new time
         alone, with the same bytes, is not an edit; the item then takes the new stamp)."""
-        if not item.photo_stamp:
-            return False
         now, same = photo_look(item)
         if same:
             self.queue.update(item, photo_stamp=now)
-        return not same and now not in (None, item.photo_stamp)
+        return not same and photo_changed(item, now)
 
     def remove(self, ids: Iterable[str]) -> list[QueueItem]:
         ids = list(ids)

@@ -182,6 +182,9 @@ class ComparePanel(QWidget):
         if item.state is ItemState.FAILED:  # the engine's messages mostly name the photo already
             message = item.error_message or "failed"
             self.caption.setText(message if item.name in message else f"{item.name}: {message}")
+        elif item.state is ItemState.DONE and item.skipped and item.photo_changed:
+            self.caption.setText(f"{item.name} has changed since Hourglass left it as it was (edited or replaced): "
+                                 "Retry looks at it again, and restores it if it needs it now.")
         elif item.state is ItemState.DONE and item.skipped:
             self.caption.setText(f"{item.name}: {item.note or 'not restored: it already looks fine.'}")
         elif result_gone:  # moved to a library or deleted since: say so, not "not restored yet"

@@ -665,10 +665,10 @@ class MainWindow(QMainWindow):
         self._refresh()
 
     def check_photos(self) -> None:
-        """Whether restored photos were edited since (on coming back to the window from an editor, and at
-        start): their rows and caption say so, and their thumbnails are made again. The files are looked at
-        off the GUI thread (photos on a network share), one look at a time."""
-        items = [i for i in self.queue if i.restored and i.photo_stamp]
+        """Whether finished photos (restored, or left as they were) were edited since (on coming back to the
+        window from an editor, and at start): their rows and caption say so, and their thumbnails are made
+        again. The files are looked at off the GUI thread (photos on a network share), one look at a time."""
+        items = [i for i in self.queue if i.state is ItemState.DONE and i.photo_stamp]
         if items and not self._checking_photos:
             self._checking_photos = True
             self._photo_tasks.spawn(self._check_photos(items))
@@ -687,9 +687,7 @@ class MainWindow(QMainWindow):
         if not changed:
             return
         self.images.request_thumbnails(changed)
-        self.statusBar().showMessage(
-            f"{changed[0].name} has changed since it was restored: Retry restores it again" if len(changed) == 1
-            else f"{len(changed)} photos have changed since they were restored: Retry restores them again", 10000)
+        self.statusBar().showMessage(changed_text(changed), 10000)
 
     def _on_app_state(self, state: Qt.ApplicationState) -> None:
         if state == Qt.ApplicationState.ApplicationActive:
@@ -919,6 +917,18 @@ class MainWindow(QMainWindow):
         self._closing = True
         self.runner.cancel()
         self.statusBar().showMessage("Stopping…")
+
+
+def changed_text(changed: list[QueueItem]) -> str:
+    """What the status bar says of photos edited since they were finished: restored ones are restored again by
+    Retry, ones left as they were (found fine) are looked at again."""
+    one, left, restored = len(changed) == 1, all(i.skipped for i in changed), not any(i.skipped for i in changed)
+    what = changed[0].name + " has" if one else f"{len(changed)} photos have"
+    since = ("it was" if one else "they were") + (" left as" if left else " restored" if restored else " finished")
+    since += (" it was" if one else " they were") if left else ""
+    them = "it" if one else "them"
+    retry = f"Retry restores {them} again" if restored else f"Retry looks at {them} again"
+    return f"{what} changed since {since}: {retry}"
 
 
 def clipboard_paths(mime) -> list[str]:

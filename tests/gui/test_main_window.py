@@ -1196,6 +1196,36 @@ def test_a_photo_touched_or_copied_over_with_the_same_bytes_is_not_taken_for_an_
     assert item.photo_changed
 
 
+def test_a_photo_left_as_it_was_and_edited_since_is_flagged_and_looked_at_again(make_window, qtbot, tmp_path):
+    """A photo the batch left (found fine) and then edited in another app was still "Not needed", from an
+    answer about the file before: it is "Photo changed" now, and Retry looks at it again (here the edit made
+    it need restoring: the scripted engine restores what has no "clean" in its name)."""
+    from PySide6.QtGui import QGuiApplication
+
+    from app.qt_queue import COL_STATE, LEFT_CHANGED
+
+    photo = make_photo(tmp_path / "clean.jpg")
+    window = restored_window(make_window, qtbot, photo)
+    item = window.queue[0]
+    assert item.skipped and window.model.data(window.model.index(0, COL_STATE)) == "Not needed"
+    make_photo(photo, colour=(5, 5, 5))  # darkened in an editor
+    os.utime(photo, ns=(item.photo_stamp[1] + 10**9,) * 2)
+    QGuiApplication.instance().applicationStateChanged.emit(Qt.ApplicationState.ApplicationActive)
+    qtbot.waitUntil(lambda: item.photo_changed, timeout=TIMEOUT)
+    assert window.model.data(window.model.index(0, COL_STATE)) == "Photo changed"
+    assert window.model.data(window.model.index(0, COL_STATE), Qt.ItemDataRole.ToolTipRole) == LEFT_CHANGED
+    assert window.statusBar().currentMessage() == "clean.jpg has changed since it was left as it was: Retry looks at it again"
+    window.select_row(0)
+    assert window.panel.caption.text().startswith("clean.jpg has changed since Hourglass left it as it was")
+    window.retry_action.trigger()  # looked at again: still fine to the (scripted) detector, with its new stamp
+    qtbot.waitUntil(lambda: item.state is ItemState.DONE and not item.photo_changed, timeout=TIMEOUT)
+    assert item.skipped and item.photo_stamp[1] == photo.stat().st_mtime_ns
+    assert window.model.data(window.model.index(0, COL_STATE)) == "Not needed"
+    window.set_task_for_selection("low-light")  # what the photographer sees it needs now: restored
+    window.runner.start()
+    qtbot.waitUntil(lambda: item.state is ItemState.DONE and item.restored, timeout=TIMEOUT)
+    assert not item.photo_changed and Path(item.output_path).is_file()
+
 def test_a_watched_folder_restores_the_photos_that_arrive_once_they_are_whole(make_window, qtbot, tmp_path,
                                                                                monkeypatch):
     """Watch folder…: photos already there are left as they are; a photo that arrives is taken once its size

@@ -228,6 +228,9 @@ def run_gui(argv: list[str]) -> int:
     app.setOrganizationName("Hourglass")
     app.setDesktopFileName("hourglass")  # Wayland's app id: the dock shows the installed entry's icon and name
     app.setQuitOnLastWindowClosed(False)  # we quit once the engine is shut down
+    from app.main_thread_gc import MainThreadGC
+
+    MainThreadGC(app)  # cycles of Qt objects freed on the GUI thread, never on a worker's (see the module)
     if icon_path().exists():
         app.setWindowIcon(QIcon(str(icon_path())))
     from app.paths import data_dir

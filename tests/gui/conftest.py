@@ -24,6 +24,19 @@ from app import qt_compat
 qt_compat.install()  # before any signal is emitted (see the module's docstring)
 
 
+@pytest.fixture(autouse=True)
+def collect_on_the_gui_thread():
+    """After each GUI test, its windows and dialogs (kept alive by reference cycles: signals connected to
+    lambdas that hold their owners) are freed here, on the GUI thread. Left to the cyclic collector, they
+    were freed by whichever thread allocated next, a later test's worker thread among them, and a timer of
+    theirs then crashed the run (`QTimerInfoList::activateTimers`, a segmentation fault in a CLI test
+    150 tests on). The app itself collects on the GUI thread (`app.main_thread_gc`)."""
+    import gc
+
+    yield
+    gc.collect()
+
+
 @pytest.fixture
 def aloop(qapp):
     """A qasync loop marked as running: coroutines advance whenever pytest-qt spins the Qt loop."""

@@ -37,8 +37,6 @@ from app.queue_model import (
     detection_fields,
     earlier,
     file_stamp,
-    photo_changed,
-    photo_look,
     restored_file,
 )
 from app.settings import Settings
@@ -294,12 +292,11 @@ class BatchRunner(QObject):
         return again
 
     def _edited(self, item: QueueItem) -> bool:
-        """Whether a finished photo's file is no longer the one it was finished from (`photo_look`: a new time
-        alone, with the same bytes, is not an edit; the item then takes the new stamp)."""
-        now, same = photo_look(item)
-        if same:
-            self.queue.update(item, photo_stamp=now)
-        return not same and photo_changed(item, now)
+        """Whether a finished photo's file is no longer the one it was finished from, as the window's look at
+        edited photos judges it (`BatchQueue.check_photos`: a new time alone, with the same bytes, is not an
+        edit; the item then takes the new stamp)."""
+        self.queue.check_photos([item])
+        return item.photo_changed
 
     def remove(self, ids: Iterable[str]) -> list[QueueItem]:
         ids = list(ids)

@@ -44,7 +44,7 @@ from app.qt_queue import (
     sort_key,
 )
 from app.queue_model import FINISHED, ItemState, QueueItem, photo_look
-from app.resave import can_resave, can_trash
+from app.resave import can_resave
 from app.runner import RESTORE_AGAIN_HINT, BatchRunner
 from app.settings import TASK_LABELS
 from app.tasks import TaskSet
@@ -473,10 +473,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Put back {len(back)} photo(s).", 6000)
 
     def trash_selected(self) -> None:
-        items = [i for i in self.selected_items() if can_trash(i)]
-        if items:
-            self.queue_menu.move_to_trash(items)
-        else:
+        if not self.queue_menu.move_to_trash(self.selected_items()):
             self.statusBar().showMessage("No result of the selected photos is there to move to the trash.", 6000)
 
     def trashed(self, entries: list[Trashed]) -> None:
@@ -923,10 +920,9 @@ def changed_text(changed: list[QueueItem]) -> str:
     """What the status bar says of photos edited since they were finished: restored ones are restored again by
     Retry, ones left as they were (found fine) are looked at again."""
     one, left, restored = len(changed) == 1, all(i.skipped for i in changed), not any(i.skipped for i in changed)
-    what = changed[0].name + " has" if one else f"{len(changed)} photos have"
-    since = ("it was" if one else "they were") + (" left as" if left else " restored" if restored else " finished")
-    since += (" it was" if one else " they were") if left else ""
-    them = "it" if one else "them"
+    what, was, them = (f"{changed[0].name} has", "it was", "it") if one else \
+        (f"{len(changed)} photos have", "they were", "them")
+    since = f"{was} left as {was}" if left else f"{was} restored" if restored else f"{was} finished"
     retry = f"Retry restores {them} again" if restored else f"Retry looks at {them} again"
     return f"{what} changed since {since}: {retry}"
 

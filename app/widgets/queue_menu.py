@@ -148,15 +148,15 @@ class QueueMenu(QObject):
         self.window.images.request_thumbnails(items)
         return said
 
-    def move_to_trash(self, items: list[QueueItem]) -> None:
+    def move_to_trash(self, items: list[QueueItem]) -> bool:
         """Reviewing a batch: a result worse than its photo goes to the system's trash (from where Ctrl+Z, or
         the file manager, takes it back); the photo shows its earlier result again, or is not restored any
-        more."""
+        more. Photos with no result that may go (`can_trash`) are passed over; False when none had one."""
         said, failed, gone = [], [], []
         for item in items:
-            result = restored_file(item)
-            if result is None or not can_trash(item):
+            if not can_trash(item):
                 continue
+            result = item.output_path or ""  # (there: `can_trash` found it)
             before = item.to_json()
             in_trash = move_to_trash(result)
             if not in_trash:  # (no trash on that disk: a network share, a card)
@@ -174,6 +174,7 @@ class QueueMenu(QObject):
             self.window.statusBar().showMessage((said[0] if len(said) == 1 else
                                                  f"{len(said)} results moved to the trash") + " (Ctrl+Z takes "
                                                 + ("it" if len(said) == 1 else "them") + " back)", 10000)
+        return bool(said or failed)
 
     def _fill_copy_menu(self, menu: QMenu, items: list[QueueItem]) -> None:
         """"Save a copy with" the current settings or a preset (app.presets): another form of the results."""

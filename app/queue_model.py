@@ -298,7 +298,7 @@ class BatchQueue:
         self._items: list[QueueItem] = []
         self._by_id: dict[str, QueueItem] = {}
         self._listeners: list[Listener] = []
-        self._removed: list[tuple[int, QueueItem]] = []  # the last removal, for `undo_remove`
+        self.last_removal: list[tuple[int, QueueItem]] = []  # (position, item) of the last removal: for undo
 
     # -------------------------------------------------------------- access
 
@@ -363,19 +363,14 @@ class BatchQueue:
         if gone:
             gone_ids = {i.id for i in gone}
             self._items = [i for i in self._items if i.id not in gone_ids]
-            self._removed = sorted(((position[i.id], i) for i in gone), key=lambda e: e[0])
+            self.last_removal = sorted(((position[i.id], i) for i in gone), key=lambda e: e[0])
             self._emit("removed", gone)
         return gone
 
-    @property
-    def can_undo_remove(self) -> bool:
-        return bool(self._removed)
-
-    def undo_remove(self) -> list[QueueItem]:
-        """Put the photos of the last removal back where they were, with their results and degradation,
-        except those added again since. Unfinished ones come back pending, under new ids (the engine may
-        still report on the old ones, which must not touch them)."""
-        entries, self._removed = self._removed, []
+    def put_back(self, entries: list[tuple[int, QueueItem]]) -> list[QueueItem]:
+        """Put the photos of a removal (its `last_removal`) back where they were, with their results and
+        degradation, except those added again since. Unfinished ones come back pending, under new ids (the
+        engine may still report on the old ones, which must not touch them)."""
         known = set(self.paths())
         back = []
         for pos, old in entries:  # ascending positions: each insert lands where it was

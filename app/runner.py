@@ -86,6 +86,7 @@ class BatchRunner(QObject):
     batch_finished = Signal(int, int)  # done, failed (in this run)
     job_progress = Signal(str, float)  # job id, fraction: jobs that are not queue items (previews)
     photos_added = Signal(list, str)  # new items, what was not added and why ('' when everything was)
+    task_set = Signal(list, str)  # [(item, its to_json() before)], the task: the user's choice (undo history)
 
     def __init__(self, queue: BatchQueue, settings: Settings, engine: Engine,
                  parent: QObject | None = None) -> None:
@@ -307,12 +308,15 @@ class BatchRunner(QObject):
     def set_task(self, ids: Iterable[str], task: str) -> int:
         """Set the degradation; returns how many of them were already restored (Retry restores those again
         with it)."""
-        restored = 0
+        restored, changed = 0, []
         for item_id in ids:
             item = self.queue.get(item_id)
-            if item is not None and item.state is not ItemState.RUNNING:
-                restored += item.restored and item.task != task
+            if item is not None and item.state is not ItemState.RUNNING and item.task != task:
+                restored += item.restored
+                changed.append((item, item.to_json()))
                 self.queue.set_task(item, task)
+        if changed:
+            self.task_set.emit(changed, task)
         return restored
 
     @property

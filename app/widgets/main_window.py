@@ -48,7 +48,7 @@ from app.resave import can_resave
 from app.runner import RESTORE_AGAIN_HINT, BatchRunner
 from app.settings import TASK_LABELS
 from app.tasks import TaskSet
-from app.trash import Trashed, take_back_results
+from app.trash import Trashed
 from app.watch_folder import FolderWatch
 from app.widgets.about_dialog import AboutDialog
 from app.widgets.compare_panel import ComparePanel
@@ -56,6 +56,7 @@ from app.widgets.drop_zone import DropZone, mime_local_paths
 from app.widgets.error_dialog import ErrorDialog
 from app.widgets.model_dialog import ModelDialog
 from app.widgets.queue_menu import QueueMenu
+from app.widgets.undo_steps import UndoSteps
 from app.widgets.settings_dialog import SettingsDialog
 from engine.batch_time import format_time_left
 from engine.filetypes import PHOTO_EXTENSIONS, archived_models, is_model_file, numbered_name
@@ -91,8 +92,6 @@ class MainWindow(QMainWindow):
         self._selected: list[str] = []  # the selected photos' ids, kept across resets of the table
         self._arrival_note = ""  # what the status bar says of photos that arrived in a watched folder
         self._arrived: set[str] = set()  # (normcase) paths of the photos the watch took, written again included
-        self._trashed: list[Trashed] = []  # the results last moved to the trash, for Ctrl+Z
-        self._trash_last = False  # whether that came after the last removal from the list
         self.setWindowTitle(TITLE)
         if icon_path().exists():
             self.setWindowIcon(QIcon(str(icon_path())))
@@ -100,6 +99,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_ui()
         self.queue_menu = QueueMenu(self)
+        self.undo_steps = UndoSteps(self)  # Ctrl+Z and Redo
         self.watch = FolderWatch(self.queue.paths, self.settings, parent=self, results=self.queue.result_paths)
         window_state.restore(self)  # the size, split and columns the user left
         self._wire()
@@ -144,10 +144,15 @@ class MainWindow(QMainWindow):
         self.remove_action = self._action("Remove", self.remove_selected, "Del", "Remove the selected photos")
         self.clear_action = self._action("Clear finished", self.clear_finished, None,
                                          "Remove the restored photos from the list")
-        self.undo_action = self._action("Undo remove", self.undo, "Ctrl+Z",
-                                        "Put the photos just removed back in the list, or the results just moved "
-                                        "to the trash back in their folders")
-        self.addAction(self.undo_action)
+        self.undo_action = self._action("Undo", lambda: self.undo_steps.history.undo(), "Ctrl+Z",
+                                        "Take back the last change to the list: photos removed, results moved to "
+                                        "the trash, a degradation set")
+        self.undo_action.setData("Undo")  # (the About dialog's name for it; its text names the change)
+        self.redo_action = self._action("Redo", lambda: self.undo_steps.history.redo(), None,
+                                        "Make again the change just taken back")
+        self.redo_action.setShortcuts(QKeySequence.keyBindings(QKeySequence.StandardKey.Redo))  # Ctrl+Shift+Z, Ctrl+Y
+        self.redo_action.setData("Redo")
+        self.addActions([self.undo_action, self.redo_action])
         self.trash_action = self._action("Move the result to the trash", self.trash_selected, "Ctrl+Backspace",
                                          "Send the selected photos' results to the desktop's trash (Ctrl+Z takes "
                                          "them back); a photo then shows its earlier result again, if it has one")
@@ -196,7 +201,7 @@ class MainWindow(QMainWindow):
         self.addToolBar(bar)
         self.toolbar = bar
 
-        self.model = QueueTableModel(self.queue, self, estimate=self.runner.photo_time)
+        self.model = QueueTableModel(self.queue, self, estimate=self.runner.photo_time, set_task=self.runner.set_task)
         self._estimated_from = 0  # the runner's restored_count the estimates shown were made with
         self.table = QTableView()
         self.table.setAccessibleName("Photo queue")
@@ -453,51 +458,30 @@ class MainWindow(QMainWindow):
         self.runner.retry(ids)
 
     def remove_selected(self) -> None:
-        self._say_removed(self.runner.remove(self.selected_ids()))
+        self.remove_photos(self.selected_ids())
+
+    def remove_photos(self, ids: list[str]) -> None:
+        self._removed(self.runner.remove(ids))
 
     def clear_finished(self) -> None:
-        self._say_removed(self.queue.clear_finished())
+        self._removed(self.queue.clear_finished())
 
-    def _say_removed(self, gone: list) -> None:
+    def _removed(self, gone: list) -> None:
         if gone:
-            self._trash_last = False  # (Ctrl+Z puts these back first)
+            self.undo_steps.removed(gone)
             held = [i for i in gone if i.replaced_from]  # (their photo as it was is only findable from here)
             kept = (f" {len(held)} of them held {'its result' if len(held) == 1 else 'their results'}; the "
                     f"photos as they were stay in {Path(held[0].replaced_from).parent}.") if held else ""
             self.statusBar().showMessage(f"Removed {len(gone)} photo(s) from the list (the files stay); Ctrl+Z "
                                          f"puts them back.{kept}", 15000 if held else 8000)
 
-    def undo_remove(self) -> None:
-        back = self.queue.undo_remove()
-        if back:
-            self.statusBar().showMessage(f"Put back {len(back)} photo(s).", 6000)
-
     def trash_selected(self) -> None:
         if not self.queue_menu.move_to_trash(self.selected_items()):
             self.statusBar().showMessage("No result of the selected photos is there to move to the trash.", 6000)
 
     def trashed(self, entries: list[Trashed]) -> None:
-        """Results just moved to the trash: Ctrl+Z takes them back, before an earlier removal."""
-        self._trashed, self._trash_last = entries, True
-        self._refresh()
-
-    @property
-    def _undo_trash_next(self) -> bool:
-        return bool(self._trashed) and (self._trash_last or not self.queue.can_undo_remove)
-
-    def undo(self) -> None:
-        """Ctrl+Z: the last of a removal from the list and a move to the trash, then the other."""
-        if not self._undo_trash_next:
-            self.undo_remove()
-            return
-        entries, self._trashed = self._trashed, []
-        said, failed = take_back_results(self.queue, entries)
-        if failed:
-            self.show_error("Not taken back out of the trash", "\n".join(failed))
-        if said:
-            self.statusBar().showMessage(said[0] if len(said) == 1 else
-                                         f"{len(said)} results are back from the trash", 10000)
-        self._refresh()
+        """Results just moved to the trash (QueueMenu.move_to_trash): Ctrl+Z takes them back."""
+        self.undo_steps.trashed(entries)
 
     def detect_selected(self) -> None:
         ids = self.selected_ids()
@@ -817,8 +801,6 @@ class MainWindow(QMainWindow):
                                      any(i.state in (ItemState.FAILED, ItemState.CANCELLED) for i in self.queue))
         self.remove_action.setEnabled(bool(selected))
         self.clear_action.setEnabled(counts[ItemState.DONE] > 0)
-        self.undo_action.setEnabled(self._undo_trash_next or self.queue.can_undo_remove)
-        self.undo_action.setText("Undo move to the trash" if self._undo_trash_next else "Undo remove")
         self.trash_action.setEnabled(any(i.state is ItemState.DONE and i.output_path and not i.replaced_from
                                          for i in selected))  # (checked in full on use: the file is there)
         self.trash_action.setText("Move the results to the trash" if len(selected) > 1 else

@@ -78,6 +78,7 @@ class QueueMenu(QObject):
         menu.addAction("Cancel", lambda: self.window.runner.cancel_items(self.window.selected_ids()))
         menu.addAction(self.window.remove_action)
         menu.addAction(self.window.undo_action)
+        menu.addAction(self.window.redo_action)
         if first.state is ItemState.FAILED:
             menu.addAction("Error details…", lambda: self.window.show_item_error(first))
         menu.popup(self.window.table.viewport().mapToGlobal(pos))

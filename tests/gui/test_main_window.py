@@ -15,7 +15,7 @@ import pytest
 from gui_helpers import make_photo
 from PIL import Image
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -498,6 +498,44 @@ def test_detect_only_and_task_override_for_a_selection(make_window, qtbot, photo
     window.runner.start()
     wait_idle(qtbot, window)
     assert [o.task for _i, _o, o in fake_engine.submitted] == ["haze", "low-light", "haze"]
+
+
+def test_ctrl_z_takes_back_degradations_set_one_change_at_a_time(make_window, qtbot, photos, fake_engine):
+    """Correcting the detector from the keyboard, a slip (Ctrl+3 on the wrong selection) used to be mended
+    only by choosing the old degradation again, which the user may not remember. Ctrl+Z now takes back each
+    change, newest first, whichever way it was made (key, column editor); Redo makes it again. A photo
+    changed since (restored meanwhile) is left as it is."""
+    _root, files = photos
+    window = make_window()
+    window.add_paths([str(f) for f in files])
+    qtbot.waitUntil(lambda: len(window.queue) == 3, timeout=TIMEOUT)
+    window.table.selectAll()
+    window.table.setFocus()
+    QTest.keyClick(window.table, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
+    window.model.setData(window.model.index(1, 1), "low-light")  # one photo, in the column's editor
+    assert [i.task for i in window.queue] == ["rain", "low-light", "rain"]
+    assert window.undo_action.text() == f"Undo set {window.queue[1].name} to Low light"
+    QTest.keyClick(window.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert [i.task for i in window.queue] == ["rain", "rain", "rain"]
+    assert window.undo_action.text() == "Undo set 3 photos to Rain"
+    window.undo_action.trigger()
+    assert [i.task for i in window.queue] == ["auto", "auto", "auto"] and not window.undo_action.isEnabled()
+    assert window.redo_action.text() == "Redo set 3 photos to Rain"
+    assert QKeySequence("Ctrl+Shift+Z") in window.redo_action.shortcuts()
+    QTest.keyClick(window.table, Qt.Key.Key_Z,
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    window.redo_action.trigger()
+    assert [i.task for i in window.queue] == ["rain", "low-light", "rain"] and not window.redo_action.isEnabled()
+    window.select_row(0)
+    window.set_task_for_selection("haze")  # a new change drops what could be redone, as in any editor
+    window.undo_action.trigger()
+    window.runner.start()  # restored with Low light meanwhile: the undo leaves that photo as it is
+    wait_idle(qtbot, window)
+    window.undo_action.trigger()
+    assert [i.task for i in window.queue] == ["rain", "low-light", "rain"]
+    assert window.statusBar().currentMessage().startswith("Nothing was undone: those photos have changed since")
+    window.undo_action.trigger()  # the three set to Rain: all restored since, so none goes back
+    assert [i.task for i in window.queue] == ["rain", "low-light", "rain"] and not window.undo_action.isEnabled()
 
 
 def test_detection_fills_the_column_when_available(make_window, qtbot, photos, fake_engine):

@@ -216,8 +216,8 @@ def test_ctrl_z_takes_results_back_out_of_the_trash(make_window, qtbot, fake_eng
                                                    monkeypatch):
     """Reviewing from the keyboard, Ctrl+Backspace sends the result on view to the trash; a slip of the hand
     was only undone in the file manager, and the photo's row stayed without it. Ctrl+Z now puts the file
-    back where it was (the trash no longer lists it) and the row as it was; after a removal from the list,
-    that comes first. A file made at the result's name meanwhile is never written over."""
+    back where it was (the trash no longer lists it) and the row as it was, one change at a time, newest
+    first, and Redo sends it again. A file made at the result's name meanwhile is never written over."""
     trash = tmp_path / "xdg"
     trash.mkdir(mode=0o700)
     monkeypatch.setenv("XDG_DATA_HOME", str(trash))
@@ -232,29 +232,46 @@ def test_ctrl_z_takes_results_back_out_of_the_trash(make_window, qtbot, fake_eng
 
     window.trash_action.trigger()  # the newest result: the photo shows the first again
     assert not Path(second).exists() and item.output_path == first and len(list(files.iterdir())) == 1
-    assert window.undo_action.text() == "Undo move to the trash" and window.undo_action.isEnabled()
+    assert window.undo_action.text() == "Undo move a result to the trash" and window.undo_action.isEnabled()
     window.undo_action.trigger()
     assert Path(second).is_file() and not list(files.iterdir()) and not list(info.iterdir())
     assert item.to_json() == before and item.output_path == second and item.state is ItemState.DONE
     assert window.statusBar().currentMessage() == f"{Path(second).name} is back from the trash and is night.jpg's result again"
+    assert window.redo_action.text() == "Redo move a result to the trash" and not window.undo_action.isEnabled()
+    window.redo_action.trigger()  # sent again, and Ctrl+Z takes it back again
+    assert not Path(second).exists() and item.output_path == first and len(list(files.iterdir())) == 1
+    assert window.undo_action.isEnabled() and not window.redo_action.isEnabled()
+    window.undo_action.trigger()
+    assert item.to_json() == before and not list(files.iterdir())
 
     other = make_photo(tmp_path / "other.jpg")
     window.add_paths([str(other)])
     qtbot.waitUntil(lambda: len(window.queue) == 2, timeout=TIMEOUT)
     window.select_row(1)
-    window.remove_selected()  # a removal, then the trash: Ctrl+Z undoes the trash first
+    window.remove_selected()  # a removal, then two trashes: Ctrl+Z undoes them newest first
     window.select_row(0)
     window.trash_action.trigger()
     window.trash_action.trigger()  # both results: the photo is not restored now
     assert item.state is ItemState.PENDING and not Path(first).exists() and not window.trash_action.isEnabled()
-    assert window.undo_action.text() == "Undo move to the trash"
+    assert window.undo_action.text() == "Undo move a result to the trash"
     window.undo_action.trigger()  # the last trash: the first result
     assert Path(first).is_file() and item.output_path == first and item.state is ItemState.DONE
-    assert window.undo_action.text() == "Undo remove"  # then the removal of other.jpg
+    assert not Path(second).exists() and window.undo_action.text() == "Undo move a result to the trash"
+    window.undo_action.trigger()  # the one before: the second, shown again
+    assert item.to_json() == before and Path(second).is_file()
+    assert window.undo_action.text() == "Undo remove other.jpg"  # then the removal of other.jpg
     window.undo_action.trigger()
     assert [i.name for i in window.queue] == ["night.jpg", "other.jpg"] and not window.undo_action.isEnabled()
+    for _ in range(3):  # and all three again, oldest first
+        window.redo_action.trigger()
+    assert [i.name for i in window.queue] == ["night.jpg"] and item.state is ItemState.PENDING
+    assert not Path(first).exists() and not Path(second).exists() and not window.redo_action.isEnabled()
+    window.undo_action.trigger()
+    window.undo_action.trigger()
+    assert item.to_json() == before and Path(second).is_file()
 
     window.select_row(0)
+    window.trash_action.trigger()
     window.trash_action.trigger()
     Path(first).write_bytes(b"made meanwhile")  # another file at that name: not written over
     window.undo_action.trigger()

@@ -288,7 +288,7 @@ def test_queue_transitions_and_events():
     assert [i.name for i in q.clear_finished()] == ["b.jpg"]
 
 
-def test_undo_remove_puts_photos_back_in_place_with_their_results(data_dir):
+def test_put_back_returns_removed_photos_in_place_with_their_results(data_dir):
     q = BatchQueue(default_queue_path())
     _a, b, _c, d, e = q.add([(f"/p/{n}.jpg", None) for n in "abcde"])
     for state in (ItemState.QUEUED, ItemState.RUNNING, ItemState.DONE):
@@ -296,18 +296,20 @@ def test_undo_remove_puts_photos_back_in_place_with_their_results(data_dir):
     q.update(b, output_path="/p/restored/b.jpg", detected_task="haze", confidence=0.9)
     q.set_state(d, ItemState.QUEUED)
     q.set_state(d, ItemState.RUNNING)
-    assert not q.can_undo_remove
-    assert [i.name for i in q.remove([d.id, b.id])] == ["d.jpg", "b.jpg"] and q.can_undo_remove
+    assert q.last_removal == []
+    assert [i.name for i in q.remove([d.id, b.id])] == ["d.jpg", "b.jpg"]
+    removal = q.last_removal
+    assert [(pos, i.name) for pos, i in removal] == [(1, "b.jpg"), (3, "d.jpg")]
     q.add([("/p/d.jpg", None)])  # added again meanwhile: not doubled by the undo
-    back = q.undo_remove()
+    back = q.put_back(removal)
     assert [i.name for i in q] == ["a.jpg", "b.jpg", "c.jpg", "e.jpg", "d.jpg"] and [i.name for i in back] == ["b.jpg"]
     assert back[0].state is ItemState.DONE and back[0].output_path == "/p/restored/b.jpg"
     assert back[0].detected_task == "haze" and back[0].progress == 1.0 and back[0].id != b.id
-    assert not q.can_undo_remove and q.undo_remove() == []
+    assert q.put_back(removal) == []  # (all of it is there again)
     for state in (ItemState.QUEUED, ItemState.RUNNING):
         q.set_state(e, state)
     q.remove([e.id])  # removed while restoring: it comes back pending, under a new id
-    assert [(i.name, i.state) for i in q.undo_remove()] == [("e.jpg", ItemState.PENDING)] and q[3].id != e.id
+    assert [(i.name, i.state) for i in q.put_back(q.last_removal)] == [("e.jpg", ItemState.PENDING)] and q[3].id != e.id
     saved = BatchQueue(default_queue_path())  # the undo is saved like any change
     saved.load()
     assert [i.name for i in saved] == [i.name for i in q]

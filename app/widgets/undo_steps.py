@@ -1,0 +1,108 @@
+"""What Ctrl+Z takes back in the window, and Redo does again: photos removed from the list, results moved
+to the trash, degradations set (by key, menu, the column's editor or a comparison's *Use*). Each change is
+recorded where the window makes it (`removed`, `trashed`, the runner's `task_set`); undoing it pushes the
+step that makes it again (app.history). A step leaves alone what has changed since it was recorded."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from app.history import History, Step
+from app.queue_model import QueueItem
+from app.settings import TASK_LABELS
+from app.trash import Trashed, take_back_results
+
+if TYPE_CHECKING:
+    from app.widgets.main_window import MainWindow
+
+
+def _task_row(item: QueueItem) -> tuple:
+    """What setting a degradation changes in a row: a step is undone only where it is still so."""
+    return item.state, item.task, item.output_path, item.skipped
+
+
+def _photos(items: list, one: str) -> str:
+    return one if len(items) == 1 else f"{len(items)} photos"
+
+
+class UndoSteps:
+    def __init__(self, window: MainWindow) -> None:
+        self.window = window
+        self.queue = window.queue
+        self.history = History(changed=self._show)
+        window.runner.task_set.connect(self.task_set)
+        self._show()
+
+    def _say(self, text: str, ms: int = 8000) -> None:
+        self.window.statusBar().showMessage(text, ms)
+
+    def _show(self) -> None:
+        """The actions' texts name what they would do: "Undo remove 3 photos"."""
+        for action, verb, what in ((self.window.undo_action, "Undo", self.history.undo_what),
+                                   (self.window.redo_action, "Redo", self.history.redo_what)):
+            action.setEnabled(bool(what))
+            action.setText(f"{verb} {what}" if what else verb)
+
+    # -------------------------------------------------------------- removed from the list
+
+    def removed(self, gone: list[QueueItem]) -> None:
+        """Photos just removed (`BatchQueue.last_removal` holds where they were)."""
+        entries = list(self.queue.last_removal)
+        what = "remove " + _photos(gone, gone[0].name)
+        self.history.push(Step(what, lambda: self._put_back(entries, what)))
+
+    def _put_back(self, entries: list[tuple[int, QueueItem]], what: str) -> None:
+        back = self.queue.put_back(entries)
+        if not back:
+            self._say("Nothing was put back: those photos are in the list again.")
+            return
+        ids = [i.id for i in back]
+        self.history.push(Step(what, lambda: self.window.remove_photos(ids)))
+        self._say(f"Put back {len(back)} photo(s).", 6000)
+
+    # -------------------------------------------------------------- moved to the trash
+
+    def trashed(self, entries: list[Trashed]) -> None:
+        what = ("move a result to the trash" if len(entries) == 1 else
+                f"move {len(entries)} results to the trash")
+        self.history.push(Step(what, lambda: self._take_back(entries, what)))
+
+    def _item(self, entry: Trashed) -> QueueItem | None:
+        return self.queue.get(entry.item_id) or next((i for i in self.queue if i.path == entry.photo), None)
+
+    def _take_back(self, entries: list[Trashed], what: str) -> None:
+        said, failed = take_back_results(self.queue, entries)
+        if failed:
+            self.window.show_error("Not taken back out of the trash", "\n".join(failed))
+        if said:
+            self._say(said[0] if len(said) == 1 else f"{len(said)} results are back from the trash", 10000)
+        again = [e for e in entries if Path(e.result).is_file() and (i := self._item(e)) is not None
+                 and i.output_path == e.result]  # (a row that had changed keeps its file but is not redone)
+        if again:
+            self.history.push(Step(what, lambda: self._trash_again(again)))
+
+    def _trash_again(self, entries: list[Trashed]) -> None:
+        items = [i for e in entries if (i := self._item(e)) is not None and i.output_path == e.result]
+        if not (items and self.window.queue_menu.move_to_trash(items)):
+            self._say("Nothing was moved to the trash: those results have changed since.")
+
+    # -------------------------------------------------------------- degradation set
+
+    def task_set(self, changed: list[tuple[QueueItem, dict[str, Any]]], task: str) -> None:
+        what = f"set {_photos(changed, changed[0][0].name)} to {TASK_LABELS.get(task, task)}"
+        rows = [(item.id, before, _task_row(item)) for item, before in changed]
+        self.history.push(Step(what, lambda: self._unset_task(rows, task, what)))
+
+    def _unset_task(self, rows: list[tuple[str, dict[str, Any], tuple]], task: str, what: str) -> None:
+        back = []
+        for item_id, before, after in rows:
+            item = self.queue.get(item_id)
+            if item is not None and _task_row(item) == after:
+                self.queue.revert(item, before)
+                back.append(item_id)
+        if not back:
+            self._say("Nothing was undone: those photos have changed since (restored or removed).")
+            return
+        self.history.push(Step(what, lambda: self.window.runner.set_task(back, task)))
+        self._say(f"The degradation of {_photos(back, self.queue.get(back[0]).name)} is back to what it was.",
+                  6000)

@@ -56,8 +56,8 @@ from app.widgets.drop_zone import DropZone, mime_local_paths
 from app.widgets.error_dialog import ErrorDialog
 from app.widgets.model_dialog import ModelDialog
 from app.widgets.queue_menu import QueueMenu
-from app.widgets.undo_steps import UndoSteps
 from app.widgets.settings_dialog import SettingsDialog
+from app.widgets.undo_steps import UndoSteps
 from engine.batch_time import format_time_left
 from engine.filetypes import PHOTO_EXTENSIONS, archived_models, is_model_file, numbered_name
 

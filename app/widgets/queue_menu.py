@@ -35,8 +35,14 @@ class QueueMenu(QObject):
 
     def back_to_earlier(self, items: list[QueueItem]) -> None:
         """Each photo's last earlier result (before a Retry or a Save at N%) becomes its result again."""
+        before = [(item, item.to_json()) for item in items]
         said = [back_to_earlier(self.window.queue, item) for item in items]
         back = sum(ok for ok, _ in said)
+        if back:  # Ctrl+Z shows the newer results again (the row forgets them otherwise)
+            went = [b for b, (ok, _) in zip(before, said, strict=True) if ok]
+            self.window.undo_steps.rows_changed(
+                went, "go back to the earlier result" if back == 1 else f"go back to {back} earlier results",
+                lambda ids: self.back_to_earlier([i for i in map(self.window.queue.get, ids) if i is not None]))
         lines = [text for ok, text in said if not ok]
         if len(said) > 1 and back:
             lines.insert(0, f"{back} photos show their earlier results again; the newer ones are kept")

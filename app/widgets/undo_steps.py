@@ -1,9 +1,11 @@
 """What Ctrl+Z takes back in the window, and Redo does again: photos removed from the list, results moved
-to the trash, degradations set (by key, menu, the column's editor or a comparison's *Use*). Each change is
-recorded where the window makes it (`removed`, `trashed`, the runner's `task_set`); undoing it pushes the
-step that makes it again (app.history). A step leaves alone what has changed since it was recorded."""
+to the trash, degradations set (by key, menu, the column's editor or a comparison's *Use*) and *Back to* an
+earlier result (which otherwise forgets the newer one). Each change is recorded where the window makes it
+(`removed`, `trashed`, the runner's `task_set`, `rows_changed`); undoing it pushes the step that makes it
+again (app.history). A step leaves alone what has changed since it was recorded."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,9 +18,10 @@ if TYPE_CHECKING:
     from app.widgets.main_window import MainWindow
 
 
-def _task_row(item: QueueItem) -> tuple:
-    """What setting a degradation changes in a row: a step is undone only where it is still so."""
-    return item.state, item.task, item.output_path, item.skipped
+def _row(item: QueueItem) -> tuple:
+    """What the row changes a step reverts can change: a step is undone only where the row is still so."""
+    return (item.state, item.task, item.output_path, item.skipped, item.saved_strength,
+            [list(x) for x in item.previous])
 
 
 def _photos(items: list, one: str) -> str:
@@ -86,23 +89,29 @@ class UndoSteps:
         if not (items and self.window.queue_menu.move_to_trash(items)):
             self._say("Nothing was moved to the trash: those results have changed since.")
 
-    # -------------------------------------------------------------- degradation set
+    # -------------------------------------------------------------- rows changed (degradation, Back to)
 
     def task_set(self, changed: list[tuple[QueueItem, dict[str, Any]]], task: str) -> None:
-        what = f"set {_photos(changed, changed[0][0].name)} to {TASK_LABELS.get(task, task)}"
-        rows = [(item.id, before, _task_row(item)) for item, before in changed]
-        self.history.push(Step(what, lambda: self._unset_task(rows, task, what)))
+        self.rows_changed(changed, f"set {_photos(changed, changed[0][0].name)} to {TASK_LABELS.get(task, task)}",
+                          lambda ids: self.window.runner.set_task(ids, task))
 
-    def _unset_task(self, rows: list[tuple[str, dict[str, Any], tuple]], task: str, what: str) -> None:
+    def rows_changed(self, changed: list[tuple[QueueItem, dict[str, Any]]], what: str,
+                     again: Callable[[list[str]], Any]) -> None:
+        """Rows just changed ((item, its `to_json()` before)); `again` makes the change again for those ids."""
+        rows = [(item.id, before, _row(item)) for item, before in changed]
+        self.history.push(Step(what, lambda: self._revert(rows, what, again)))
+
+    def _revert(self, rows: list[tuple[str, dict[str, Any], tuple]], what: str,
+                again: Callable[[list[str]], Any]) -> None:
         back = []
         for item_id, before, after in rows:
             item = self.queue.get(item_id)
-            if item is not None and _task_row(item) == after:
+            if item is not None and _row(item) == after:
                 self.queue.revert(item, before)
                 back.append(item_id)
         if not back:
             self._say("Nothing was undone: those photos have changed since (restored or removed).")
             return
-        self.history.push(Step(what, lambda: self.window.runner.set_task(back, task)))
-        self._say(f"The degradation of {_photos(back, self.queue.get(back[0]).name)} is back to what it was.",
-                  6000)
+        self.history.push(Step(what, lambda: again(back)))
+        self._say(f"Undone: {what}" + (f" (not for {len(rows) - len(back)} photos changed since)."
+                                        if len(back) < len(rows) else "."), 6000)

@@ -426,6 +426,12 @@ def test_back_to_the_earlier_result_after_a_retry_or_a_save_at_a_lower_strength(
     assert not item.note.startswith("made from") and Path(third).is_file()
     assert window.queue.get(item.id).to_json()["previous"] == [[first, 1.0, "a note of the first restore",
                                                                 item.photo_stamp]]
+    went_back = item.to_json()  # the row forgets the 40% result; Ctrl+Z shows it again, Redo goes back again
+    assert window.undo_action.text() == "Undo go back to the earlier result"
+    window.undo_action.trigger()
+    assert (item.output_path, item.saved_strength) == (third, 0.4) and [e[0] for e in item.previous] == [first, second]
+    window.redo_action.trigger()
+    assert item.to_json() == went_back
     Path(first).unlink()
     back()
     assert item.output_path == second and "is gone (moved or deleted)" in window.statusBar().currentMessage()

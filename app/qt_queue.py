@@ -251,7 +251,7 @@ class QueueTableModel(QAbstractTableModel):
         row = self.queue.index_of(item_id)
         if row < 0 or image.isNull():
             return
-        self._thumbs[item_id] = QIcon(QPixmap.fromImage(image))  # an icon is drawn at the view's iconSize
+        self._thumbs[item_id] = QIcon(QPixmap.fromImage(square(image)))  # drawn at the view's iconSize
         idx = self.index(row, COL_PHOTO)
         self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
 
@@ -336,3 +336,18 @@ def photo_size_text(item: QueueItem) -> str:
         return ""
     megapixels = item.width * item.height / 1e6
     return f"\n{item.width} × {item.height} pixels" + (f" ({megapixels:.1f} MP)" if megapixels >= 0.1 else "")
+
+
+def square(image: QImage) -> QImage:
+    """The thumbnail centred on a transparent square: a portrait photo's takes a landscape one's width, so
+    the names beside them line up (Qt draws an icon at its own aspect, and the text starts after it)."""
+    w, h = image.width(), image.height()
+    if w == h:
+        return image
+    side = max(w, h)
+    out = QImage(side, side, QImage.Format.Format_ARGB32_Premultiplied)
+    out.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(out)
+    painter.drawImage((side - w) // 2, (side - h) // 2, image)
+    painter.end()
+    return out

@@ -590,6 +590,35 @@ def test_a_restored_queue_has_thumbnails_and_a_photo_on_view(make_window, qtbot,
     assert second.current_item() is second.queue[0] and second.panel.shown_item == second.queue[0].id
 
 
+def test_portrait_and_landscape_thumbnails_take_the_same_width_so_names_line_up(make_window, qtbot, tmp_path):
+    """Qt draws an icon at its own aspect and starts the text after it: a portrait photo's name began 13 px
+    left of a landscape one's, so a mixed folder's names zigzagged. Each thumbnail is now a square, the
+    photo centred on it, and every name starts at the same place."""
+    from PySide6.QtWidgets import QStyle, QStyleOptionViewItem
+
+    from app.qt_queue import COL_PHOTO
+
+    wide, tall = make_photo(tmp_path / "wide.jpg", size=(96, 48)), make_photo(tmp_path / "tall.jpg", size=(48, 96))
+    window = make_window()
+    window.add_paths([str(wide), str(tall)])
+    qtbot.waitUntil(lambda: len(window.queue) == 2 and all(window.model.has_thumbnail(i.id) for i in window.queue),
+                    timeout=TIMEOUT)
+    size = window.table.iconSize()
+    icons = [window.model.index(r, COL_PHOTO).data(Qt.ItemDataRole.DecorationRole) for r in range(2)]
+    assert [icon.actualSize(size) for icon in icons] == [size, size]
+    image = icons[1].pixmap(size).toImage()  # the tall photo in the middle, transparent at the sides
+    assert image.pixelColor(1, size.height() // 2).alpha() == 0
+    assert image.pixelColor(size.width() // 2, size.height() // 2).alpha() == 255
+    starts = []
+    for row in range(2):
+        option = QStyleOptionViewItem()
+        option.rect = window.table.visualRect(window.model.index(row, COL_PHOTO))
+        window.table.itemDelegate().initStyleOption(option, window.model.index(row, COL_PHOTO))
+        starts.append(window.table.style().subElementRect(QStyle.SubElement.SE_ItemViewItemText, option,
+                                                          window.table).left() - option.rect.left())
+    assert starts[0] == starts[1]
+
+
 def test_a_photo_or_result_moved_away_is_named_as_gone_and_not_restored_again(make_window, qtbot, photos,
                                                                                tmp_path):
     """After a batch, results are moved to a library or the photos archived: the panel says which file is

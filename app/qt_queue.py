@@ -213,8 +213,9 @@ class QueueTableModel(QAbstractTableModel):
             return SKIPPED_COLOUR if item.skipped and item.state is ItemState.DONE else STATE_COLOURS.get(item.state)
         if role == Qt.ItemDataRole.ToolTipRole:
             if col == COL_ETA and self._waiting_estimate(item):
-                return ("How long this photo should take, from the photos restored in this run and this "
-                        "photo's size")
+                return ("How long this photo should take, from how long photos took here (this run's, or "
+                        "before the first has ended, earlier runs' with the same model, quality and device) "
+                        "and this photo's size")
             if item.state is ItemState.FAILED and item.error_message:
                 return item.error_message
             if col == COL_TASK and item.detect_message:

@@ -28,6 +28,7 @@ from app.client.events import (
     EventStream,
     RequestError,
 )
+from app.photo_times import PhotoTimes, way
 from app.queue_model import (
     DETECTION_FAILED,
     FINISHED,
@@ -89,11 +90,12 @@ class BatchRunner(QObject):
     task_set = Signal(list, str)  # [(item, its to_json() before)], the task: the user's choice (undo history)
 
     def __init__(self, queue: BatchQueue, settings: Settings, engine: Engine,
-                 parent: QObject | None = None) -> None:
+                 parent: QObject | None = None, times: PhotoTimes | None = None) -> None:
         super().__init__(parent)
         self.queue = queue
         self.settings = settings
         self.engine = engine
+        self.times = times or PhotoTimes()  # how long photos took in earlier runs: estimates before Start
         self.engine_lock = asyncio.Lock()  # one job at a time: the batch and the preview share the engine
         self.tasks = TaskSet("runner")
         self._batch: asyncio.Task[None] | None = None
@@ -109,7 +111,9 @@ class BatchRunner(QObject):
         self._again_once_done: set[str] = set()  # written again while they were restored (`restore_again`)
         self.batch_items: list[str] = []  # the ids of the photos the current (or last) batch ran
         self._restored: list[Restored] = []  # the photos restored in this run: their times and sizes
+        self._run_way = ""  # `photo_times.way` of the settings this run's photos were restored with
         self._estimator: Estimator | None = None  # fitted on them, for each waiting photo's own estimate
+        self._estimator_tag: tuple = ()  # what it was fitted on
         self.batch_started: float | None = None  # time.monotonic() when this run's batch started
         self._closing = False
         self.preview_cancel = None  # set by the preview service: an async callable stopping a preview
@@ -133,18 +137,43 @@ class BatchRunner(QObject):
         """Photos restored (and timed) in this run: the estimates change when it does."""
         return len(self._restored)
 
-    def photo_time(self, item: QueueItem) -> float | None:
-        """Seconds `item` is expected to take (`app.batch_eta`), from this run's restored photos or, before
-        the first has ended, its first guess; None while nothing tells yet (0: it will be skipped as fine)."""
-        if self._restored:
-            if self._estimator is None or (self._estimator.restore_clean, self._estimator.fullres) != (
-                    self.settings.restore_clean, self.settings.fullres):  # (fitted again only when it changes)
-                self._estimator = Estimator(self._restored, self.settings.restore_clean, self.settings.fullres)
-            return self._estimator.photo(item)
+    def _basis(self) -> tuple[str, list[Restored]]:
+        """What estimates rest on, best first: this run's restored photos (when the settings are still those
+        they were restored with); before one has ended, the first photo's progress (`first_guess`); before
+        that, the photos restored with these settings in earlier runs (`app.photo_times`)."""
+        if self._restored and (self.running or self._run_way == way(self.settings)):
+            return "run", self._restored
         current = self.queue.get(self._current[0]) if self._current else None
         running_for = time.monotonic() - self._current_since if self._current else None
         guess = first_guess(current, running_for, self.settings.fullres)
-        return photo_estimate(item, guess, self.settings.restore_clean, self.settings.fullres) if guess else None
+        return ("guess", guess) if guess else ("earlier", self.times.of(self.settings))
+
+    def photo_time(self, item: QueueItem) -> float | None:
+        """Seconds `item` is expected to take (`app.batch_eta`, from `_basis`); None while nothing tells
+        yet (0: it will be skipped as fine)."""
+        source, basis = self._basis()
+        if not basis:
+            return None
+        if source == "guess":  # (changes as the first photo runs)
+            return photo_estimate(item, basis, self.settings.restore_clean, self.settings.fullres)
+        tag = (source, way(self.settings), len(basis), self.settings.restore_clean, self.settings.fullres)
+        if self._estimator is None or self._estimator_tag != tag:  # (fitted again only when one changes)
+            self._estimator = Estimator(basis, self.settings.restore_clean, self.settings.fullres)
+            self._estimator_tag = tag
+        return self._estimator.photo(item)
+
+    def pending_estimate(self) -> tuple[int, float] | None:
+        """(photos to restore, seconds they should take) of the pending photos, said before Start (those to
+        be skipped as fine count nothing); None while a batch runs, while photos are being analysed (their
+        size and degradation decide) or when nothing tells."""
+        pending = self.queue.in_state(ItemState.PENDING)
+        if self.running or not pending or self.queue.in_state(ItemState.DETECTING):
+            return None
+        times = [self.photo_time(i) for i in pending]
+        if None in times:
+            return None
+        counted = [t for t in times if t]
+        return (len(counted), sum(counted)) if counted else None
 
     def time_left(self) -> float | None:
         """Seconds until the running batch ends, from how long this run's photos took (`app.batch_eta`); None
@@ -155,7 +184,7 @@ class BatchRunner(QObject):
         waiting = self.queue.in_state(ItemState.QUEUED)
         waiting += [i for i in self.queue.in_state(ItemState.DETECTING) if i.id in self._queue_after_detect]
         running_for = time.monotonic() - self._current_since if self._current else None
-        return batch_time_left(current, waiting, self._restored, self.settings.restore_clean, running_for,
+        return batch_time_left(current, waiting, self._basis()[1], self.settings.restore_clean, running_for,
                                self.settings.fullres)
 
     # -------------------------------------------------------------- commands (synchronous, for widgets)
@@ -362,7 +391,7 @@ class BatchRunner(QObject):
             self._ensure_listener()
             self._batch_active = True
             self.batch_started = time.monotonic()
-            self._restored, self._estimator = [], None
+            self._restored, self._estimator, self._run_way = [], None, way(self.settings)
             self.batch_items = []
             self._batch = self.tasks.spawn(self._run_batch())
             self.running_changed.emit(True)
@@ -481,6 +510,7 @@ class BatchRunner(QObject):
         out = self.settings.output_path(photo, Path(item.root) if item.root else None)
         job_id = self.next_job_id(item.id)
         options = self.job_options(item)
+        restored_way = way(self.settings)  # (the settings may change before it ends)
         self.queue.set_state(item, ItemState.RUNNING, output_path=str(out), note="")
         stamp = file_stamp(photo)  # before the engine reads it: an edit while it runs makes the result stale
         self._current, self._current_since = (item.id, job_id), time.monotonic()
@@ -508,7 +538,7 @@ class BatchRunner(QObject):
         if outcome == "done" and isinstance(terminal, P.Result):  # (for the time left: `app.batch_eta`)
             self._restored.append(Restored(item.effective_task, time.monotonic() - since, photo_work(
                 terminal.width, terminal.height, item.effective_task, options.fullres, terminal.fullres)))
-            self._estimator = None  # (fitted again when next asked)
+            self.times.add(restored_way, self._restored[-1])  # (remembered for the next run's estimates)
         return outcome
 
     async def _apply_terminal(self, item: QueueItem, terminal: P.Message, strength: float,

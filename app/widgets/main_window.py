@@ -514,6 +514,7 @@ class MainWindow(QMainWindow):
         dialog = SettingsDialog(self.settings, self, ready.devices if ready is not None else (), self.screen_profile)
         shown_through = self.settings.screen_profile
         dialog.accepted.connect(self._refresh)
+        dialog.accepted.connect(self.model.refresh_estimates)  # (another model or quality: other times)
         dialog.accepted.connect(lambda: self._screen_profile_changed(shown_through))
         dialog.accepted.connect(lambda: theme.apply(self.settings.theme))
         self._keep(dialog)
@@ -833,6 +834,9 @@ class MainWindow(QMainWindow):
             parts.append(f"{results} restored before (Hourglass's results)")
         if counts[ItemState.FAILED]:
             parts.append(f"{counts[ItemState.FAILED]} failed")
+        ahead = self.runner.pending_estimate()  # before Start: how long it will take (app.photo_times)
+        if ahead is not None:
+            parts.append(f"{ahead[0]} to restore, {format_time_left(ahead[1]).removesuffix(' left')}")
         left = self.runner.time_left()
         left_text = format_time_left(left) if left is not None else ""
         if running_items:

@@ -4,6 +4,7 @@ controls, per-photo failures, engine crashes, detection, strength, the window's 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import sys
@@ -361,6 +362,43 @@ def test_before_the_first_photo_ends_the_waiting_photos_are_estimated_from_its_f
                     and window.model.index(1, COL_ETA).data().startswith("≈ "), timeout=TIMEOUT)
     window.runner.cancel()
     wait_idle(qtbot, window)
+
+
+def test_before_start_photos_are_estimated_from_earlier_runs_with_the_same_settings(make_window, qtbot, photos,
+                                                                                   fake_engine):
+    """A CPU batch of 300 photos can take hours, and nothing said so before Start: the first estimate came
+    seconds into the first photo. How long photos took is now remembered (app.photo_times), per model,
+    quality, device and threads: after a restart the pending photos have their own estimates at once, and
+    the status bar says how long restoring them should take. Other settings: nothing to go by."""
+    from app.photo_times import PhotoTimes, way
+    from app.qt_queue import COL_ETA, format_estimate
+
+    fake_engine.analysis_available = fake_engine.analyze_capability = True
+    root = photos[0]
+    done = [make_photo(root / "a.jpg", (40, 30)), make_photo(root / "b.jpg", (40, 30))]
+    window = make_window()
+    window.runner.start_engine()
+    window.runner.settings.fullres = "tiled"
+    window.add_paths([str(p) for p in done])
+    qtbot.waitUntil(lambda: len(window.queue) == 2 and all(i.width for i in window.queue), timeout=TIMEOUT)
+    window.runner.start()
+    wait_idle(qtbot, window)
+    remembered = PhotoTimes().of(window.settings)
+    assert [r.work for r in remembered] == [(40 * 30 / 1e6,) * 2] * 2 and all(r.seconds > 0 for r in remembered)
+
+    window.queue.flush()
+    later = make_window(settings=dataclasses.replace(window.settings))  # the next start
+    later.runner.start_engine()
+    later.add_paths([str(make_photo(root / "c.jpg", (80, 60)))])
+    qtbot.waitUntil(lambda: len(later.queue) == 3 and later.queue[2].state is ItemState.PENDING, timeout=TIMEOUT)
+    mean = sum(r.seconds for r in remembered) / 2
+    assert later.model.index(2, COL_ETA).data() == format_estimate(4 * mean)  # four times the pixels, tiled
+    later._refresh()
+    assert "1 to restore, less than a minute" in later.status_label.text()
+    later.settings.quality = "best" if later.settings.quality != "best" else "fast"  # (not the earlier way)
+    assert way(later.settings) != way(window.settings)
+    later._refresh()
+    assert later.model.index(2, COL_ETA).data() == "" and "to restore" not in later.status_label.text()
 
 
 def test_a_restored_photo_is_restored_again_with_a_new_degradation_and_the_first_result_kept(

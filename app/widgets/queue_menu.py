@@ -16,6 +16,7 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QMenu, QMessageBox
 
 from app import presets, replace
+from app.history import Step
 from app.queue_model import FINISHED, ItemState, QueueItem, restored_file
 from app.resave import after_trash, back_to_earlier, can_copy, can_resave, can_trash
 from app.settings import TASK_LABELS, Settings
@@ -127,20 +128,34 @@ class QueueMenu(QObject):
         self.replace_box = box
         box.open()
 
-    def replace_photos(self, items: list[QueueItem]) -> None:
-        """Each photo's file gets its result (the photo kept in Originals/); failures are said, not raised."""
+    def replace_photos(self, items: list[QueueItem], what: str = "") -> None:
+        """Each photo's file gets its result (the photo kept in Originals/); failures are said, not raised.
+        Ctrl+Z puts them back (`what`: the step's words, when this is an undo or a redo)."""
         said = self._each(items, replace.replace_photo, "was not replaced", "\n\nThe photo is as it was.")
         if said:
             self.window.statusBar().showMessage(said[0] if len(said) == 1 else
                                                 f"{len(said)} photos now hold their restored versions; the photos "
                                                 f"as they were are kept in {replace.originals_dir()}", 15000)
+            done = [i for i in items if i.replaced_from]
+            what = what or ("replace " + (done[0].name if len(done) == 1 else f"{len(done)} photos")
+                            + " with the result" + ("" if len(done) == 1 else "s"))
+            self._undone_by(self.put_back, done, what)
 
-    def put_back(self, items: list[QueueItem]) -> None:
+    def put_back(self, items: list[QueueItem], what: str = "") -> None:
         said = self._each(items, replace.put_back, "was not put back")
         if said:
             self.window.statusBar().showMessage(said[0] if len(said) == 1 else
                                                 f"{len(said)} photos are as they were again; their results are "
                                                 "kept", 15000)
+            done = [i for i in items if not i.replaced_from]
+            what = what or "put back " + (done[0].name if len(done) == 1 else f"{len(done)} photos")
+            self._undone_by(self.replace_photos, done, what)
+
+    def _undone_by(self, reverse, items: list[QueueItem], what: str) -> None:
+        """Ctrl+Z runs `reverse` on these photos (those still in the list), under the same words."""
+        ids = [i.id for i in items]
+        self.window.undo_steps.history.push(Step(what, lambda: reverse(
+            [i for i in map(self.window.queue.get, ids) if i is not None], what)))
 
     def _each(self, items: list[QueueItem], action, failed: str, after: str = "") -> list[str]:
         """`action(queue, item)` for each item: what each said, and an error dialog for each that failed;

@@ -109,6 +109,18 @@ def test_a_photo_sent_by_an_editor_gets_its_result_and_can_be_put_back(make_wind
     assert not menu_action(window, menus, "Put back").isEnabled()
     qtbot.waitUntil(lambda: not thumbnail_green(window), timeout=TIMEOUT)
 
+    # Ctrl+Z puts a replaced photo back (and puts back a put-back one's result); Redo does it again
+    assert window.undo_action.text() == "Undo put back IMG_0001-Edit.tif"
+    window.undo_action.trigger()
+    assert photo.read_bytes() == result.read_bytes() and kept.read_bytes() == original and item.replaced_from
+    assert window.undo_action.text() == "Undo replace IMG_0001-Edit.tif with the result"
+    window.undo_action.trigger()
+    assert photo.read_bytes() == original and not kept.exists() and item.replaced_from is None
+    assert window.redo_action.text() == "Redo replace IMG_0001-Edit.tif with the result"
+    window.redo_action.trigger()  # as the user's own Yes, without asking again
+    assert photo.read_bytes() == result.read_bytes() and kept.read_bytes() == original
+    assert window.undo_action.text() == "Undo replace IMG_0001-Edit.tif with the result"
+
 
 def test_a_result_of_another_kind_or_a_photo_edited_since_is_not_put_in(make_window, qtbot, fake_engine, tmp_path,
                                                                         data_dir, monkeypatch):

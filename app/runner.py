@@ -169,10 +169,13 @@ class BatchRunner(QObject):
         pending = self.queue.in_state(ItemState.PENDING)
         if self.running or not pending or self.queue.in_state(ItemState.DETECTING):
             return None
-        times = [self.photo_time(i) for i in pending]
-        if None in times:
-            return None
-        counted = [t for t in times if t]
+        counted = []
+        for item in pending:
+            seconds = self.photo_time(item)
+            if seconds is None:
+                return None
+            if seconds:
+                counted.append(seconds)
         return (len(counted), sum(counted)) if counted else None
 
     def time_left(self) -> float | None:

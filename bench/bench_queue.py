@@ -63,15 +63,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"queue of {args.photos} photos, {args.saves} saves each: before {old:.1f} ms per save, "
           f"now {new:.1f} ms ({old / new:.1f}x faster); file {size / 1e6:.2f} MB")
     if args.window:
-        immediate, coalesced = window_detection(args.window)
+        immediate, coalesced, estimated = window_detection(args.window)
         print(f"window, detecting {args.window} photos (instant detector): every change saved at once "
-              f"{immediate:.2f} s, coalesced saves {coalesced:.2f} s ({immediate / coalesced:.1f}x faster)")
+              f"{immediate:.2f} s, coalesced saves {coalesced:.2f} s ({immediate / coalesced:.1f}x faster); "
+              f"coalesced, with earlier runs' times to estimate from {estimated:.2f} s "
+              f"({estimated / coalesced:.2f}x the time without)")
     return 0
 
 
-def window_detection(photos: int) -> tuple[float, float]:
+def window_detection(photos: int) -> tuple[float, float, float]:
     """Seconds for the main window to fill the degradation column of `photos` photos, without and with
-    coalesced saves (a fresh queue and data folder each time)."""
+    coalesced saves, and coalesced with earlier runs' photo times (the pending photos then have estimates,
+    which the status bar sums up); a fresh queue and data folder each time."""
     import asyncio
     import os
 
@@ -89,7 +92,7 @@ def window_detection(photos: int) -> tuple[float, float]:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setQuitOnLastWindowClosed(False)
 
-    async def one(scheduled: bool, tmp: Path) -> float:
+    async def one(scheduled: bool, tmp: Path, remembered: bool = False) -> float:
         from app.runner import BatchRunner
         from app.settings import Settings
         from app.widgets.main_window import MainWindow
@@ -101,7 +104,15 @@ def window_detection(photos: int) -> tuple[float, float]:
             Image.new("RGB", (8, 8), (i % 255, 0, 0)).save(folder / f"IMG_{i:05d}.png")
         schedule = (lambda delay, fn: QTimer.singleShot(round(delay * 1000), fn)) if scheduled else None
         queue = BatchQueue(tmp / "data" / "queue.json", schedule=schedule)
-        runner = BatchRunner(queue, Settings(), FakeEngine(step_s=0.0, analysis_available=True))
+        times = None
+        if remembered:  # earlier runs' times: the window says before Start how long the photos should take
+            from app.photo_times import PhotoTimes, way
+            from engine.batch_time import Restored
+
+            times = PhotoTimes(tmp / "data" / "photo_times.json")
+            for k in range(40):
+                times.add(way(Settings()), Restored("rain", 10.0 + k % 7, (1.0 + k % 5, 1.0 + k % 5)))
+        runner = BatchRunner(queue, Settings(), FakeEngine(step_s=0.0, analysis_available=True), times=times)
         window = MainWindow(runner)
         window.show()
         runner.add_paths([str(folder)])
@@ -116,9 +127,10 @@ def window_detection(photos: int) -> tuple[float, float]:
         window.close()
         return seconds
 
-    async def both() -> tuple[float, float]:
-        with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:
-            return await one(False, Path(a)), await one(True, Path(b))
+    async def both() -> tuple[float, float, float]:
+        with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b, \
+                tempfile.TemporaryDirectory() as c:
+            return await one(False, Path(a)), await one(True, Path(b)), await one(True, Path(c), remembered=True)
 
     return qasync.run(both())
 

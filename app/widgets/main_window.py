@@ -92,6 +92,8 @@ class MainWindow(QMainWindow):
         self._selected: list[str] = []  # the selected photos' ids, kept across resets of the table
         self._arrival_note = ""  # what the status bar says of photos that arrived in a watched folder
         self._arrived: set[str] = set()  # (normcase) paths of the photos the watch took, written again included
+        self._ahead = ""  # "12 to restore, about 25 min": the pending photos' time, for the status bar
+        self._ahead_timer = QTimer(self, singleShot=True, interval=300, timeout=self._update_ahead)
         self.setWindowTitle(TITLE)
         if icon_path().exists():
             self.setWindowIcon(QIcon(str(icon_path())))
@@ -834,9 +836,9 @@ class MainWindow(QMainWindow):
             parts.append(f"{results} restored before (Hourglass's results)")
         if counts[ItemState.FAILED]:
             parts.append(f"{counts[ItemState.FAILED]} failed")
-        ahead = self.runner.pending_estimate()  # before Start: how long it will take (app.photo_times)
-        if ahead is not None:
-            parts.append(f"{ahead[0]} to restore, {format_time_left(ahead[1]).removesuffix(' left')}")
+        if self._ahead and not running:
+            parts.append(self._ahead)
+        self._ahead_timer.start()  # (worked out once the changes settle)
         left = self.runner.time_left()
         left_text = format_time_left(left) if left is not None else ""
         if running_items:
@@ -852,6 +854,15 @@ class MainWindow(QMainWindow):
         if left_text:
             title += f" · {left_text.removeprefix('about ')}"
         self.setWindowTitle(f"{title} — Hourglass" if running and active else TITLE)
+
+    def _update_ahead(self) -> None:
+        """Before Start, how long the pending photos should take (app.photo_times), worked out once changes
+        settle: it weighs every pending photo, and a folder of 1,000 being detected changes them 1,000 times."""
+        ahead = self.runner.pending_estimate()
+        text = f"{ahead[0]} to restore, {format_time_left(ahead[1]).removesuffix(' left')}" if ahead else ""
+        if text != self._ahead:
+            self._ahead = text
+            self._refresh()
 
     def _say_strength(self, running: bool) -> None:
         """A batch saved below 100% is worth saying as it starts: the slider may have been moved to tone one

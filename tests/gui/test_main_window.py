@@ -393,12 +393,12 @@ def test_before_start_photos_are_estimated_from_earlier_runs_with_the_same_setti
     qtbot.waitUntil(lambda: len(later.queue) == 3 and later.queue[2].state is ItemState.PENDING, timeout=TIMEOUT)
     mean = sum(r.seconds for r in remembered) / 2
     assert later.model.index(2, COL_ETA).data() == format_estimate(4 * mean)  # four times the pixels, tiled
-    later._refresh()
-    assert "1 to restore, less than a minute" in later.status_label.text()
+    qtbot.waitUntil(lambda: "1 to restore, less than a minute" in later.status_label.text(), timeout=TIMEOUT)
     later.settings.quality = "best" if later.settings.quality != "best" else "fast"  # (not the earlier way)
     assert way(later.settings) != way(window.settings)
     later._refresh()
-    assert later.model.index(2, COL_ETA).data() == "" and "to restore" not in later.status_label.text()
+    assert later.model.index(2, COL_ETA).data() == ""
+    qtbot.waitUntil(lambda: "to restore" not in later.status_label.text(), timeout=TIMEOUT)
 
 
 def test_a_restored_photo_is_restored_again_with_a_new_degradation_and_the_first_result_kept(

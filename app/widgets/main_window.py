@@ -147,8 +147,8 @@ class MainWindow(QMainWindow):
         self.clear_action = self._action("Clear finished", self.clear_finished, None,
                                          "Remove the restored photos from the list")
         self.undo_action = self._action("Undo", lambda: self.undo_steps.history.undo(), "Ctrl+Z",
-                                        "Take back the last change to the list: photos removed, results moved to "
-                                        "the trash, a degradation set")
+                                        "Take back the last change to the list (photos removed, results moved to "
+                                        "the trash, a degradation set, Back to, Replace), one at a time")
         self.undo_action.setData("Undo")  # (the About dialog's name for it; its text names the change)
         self.redo_action = self._action("Redo", lambda: self.undo_steps.history.redo(), None,
                                         "Make again the change just taken back")

@@ -46,6 +46,7 @@ class ResaveService(QObject):
     started = Signal(str)  # item id
     finished = Signal(str, str)  # item id, what was done (a line for the status bar and the caption)
     failed = Signal(str, str)  # item id, why
+    saved_again = Signal(str)  # item id: its row now shows the result saved again (Ctrl+Z: app.widgets.undo_steps)
 
     def __init__(self, runner: BatchRunner, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -135,6 +136,7 @@ class ResaveService(QObject):
             note = "; ".join([f"{AGAIN}{earlier.name} ({saved:.0%}, kept)", *kept])
             runner.queue.update(current, output_path=str(new), saved_strength=strength, note=note,
                                 previous=[*current.previous, earlier_entry(current)])
+            self.saved_again.emit(current.id)
         return True, said
 
 

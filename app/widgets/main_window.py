@@ -148,7 +148,7 @@ class MainWindow(QMainWindow):
                                          "Remove the restored photos from the list")
         self.undo_action = self._action("Undo", lambda: self.undo_steps.history.undo(), "Ctrl+Z",
                                         "Take back the last change to the list (photos removed, results moved to "
-                                        "the trash, a degradation set, Back to, Replace), one at a time")
+                                        "the trash, a degradation set, Back to, Save at N%, Replace), one at a time")
         self.undo_action.setData("Undo")  # (the About dialog's name for it; its text names the change)
         self.redo_action = self._action("Redo", lambda: self.undo_steps.history.redo(), None,
                                         "Make again the change just taken back")
@@ -481,9 +481,9 @@ class MainWindow(QMainWindow):
         if not self.queue_menu.move_to_trash(self.selected_items()):
             self.statusBar().showMessage("No result of the selected photos is there to move to the trash.", 6000)
 
-    def trashed(self, entries: list[Trashed]) -> None:
+    def trashed(self, entries: list[Trashed], what: str = "") -> None:
         """Results just moved to the trash (QueueMenu.move_to_trash): Ctrl+Z takes them back."""
-        self.undo_steps.trashed(entries)
+        self.undo_steps.trashed(entries, what)
 
     def detect_selected(self) -> None:
         ids = self.selected_ids()

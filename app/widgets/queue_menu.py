@@ -170,7 +170,7 @@ class QueueMenu(QObject):
         self.window.images.request_thumbnails(items)
         return said
 
-    def move_to_trash(self, items: list[QueueItem]) -> bool:
+    def move_to_trash(self, items: list[QueueItem], what: str = "") -> bool:
         """Reviewing a batch: a result worse than its photo goes to the system's trash (from where Ctrl+Z, or
         the file manager, takes it back); the photo shows its earlier result again, or is not restored any
         more. Photos with no result that may go (`can_trash`) are passed over; False when none had one."""
@@ -187,7 +187,7 @@ class QueueMenu(QObject):
             said.append(after_trash(self.window.queue, item, result))
             gone.append(trashed(item, before, result, in_trash))
         if gone:
-            self.window.trashed(gone)
+            self.window.trashed(gone, what)
         if failed:
             self.window.show_error("Not moved to the trash", f"{', '.join(failed)} could not be moved to the trash "
                                    "(its disk has none, or it cannot be written); nothing was deleted. Delete "

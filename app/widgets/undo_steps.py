@@ -1,7 +1,7 @@
 """What Ctrl+Z takes back in the window, and Redo does again: photos removed from the list, results moved
 to the trash, degradations set (by key, menu, the column's editor or a comparison's *Use*), *Back to* an
-earlier result (which otherwise forgets the newer one), and Replace / Put back (a pair of its own, in
-`QueueMenu`). Each change is recorded where the window makes it (`removed`, `trashed`, the runner's
+earlier result (which otherwise forgets the newer one), a result saved again at a lower strength (its
+new file goes to the trash), and Replace / Put back (a pair of its own, in `QueueMenu`). Each change is recorded where the window makes it (`removed`, `trashed`, the runner's
 `task_set`, `rows_changed`); undoing it pushes the step that makes it again (app.history). A step leaves
 alone what has changed since it was recorded."""
 from __future__ import annotations
@@ -35,6 +35,7 @@ class UndoSteps:
         self.queue = window.queue
         self.history = History(changed=self._show)
         window.runner.task_set.connect(self.task_set)
+        window.panel.resave.saved_again.connect(self.saved_again)
         self._show()
 
     def _say(self, text: str, ms: int = 8000) -> None:
@@ -66,9 +67,10 @@ class UndoSteps:
 
     # -------------------------------------------------------------- moved to the trash
 
-    def trashed(self, entries: list[Trashed]) -> None:
-        what = ("move a result to the trash" if len(entries) == 1 else
-                f"move {len(entries)} results to the trash")
+    def trashed(self, entries: list[Trashed], what: str = "") -> None:
+        """Results just moved to the trash (`what`: the step's words, when it undoes or redoes another)."""
+        what = what or ("move a result to the trash" if len(entries) == 1 else
+                        f"move {len(entries)} results to the trash")
         self.history.push(Step(what, lambda: self._take_back(entries, what)))
 
     def _item(self, entry: Trashed) -> QueueItem | None:
@@ -83,12 +85,28 @@ class UndoSteps:
         again = [e for e in entries if Path(e.result).is_file() and (i := self._item(e)) is not None
                  and i.output_path == e.result]  # (a row that had changed keeps its file but is not redone)
         if again:
-            self.history.push(Step(what, lambda: self._trash_again(again)))
+            self.history.push(Step(what, lambda: self._trash_again(again, what)))
 
-    def _trash_again(self, entries: list[Trashed]) -> None:
+    def _trash_again(self, entries: list[Trashed], what: str) -> None:
         items = [i for e in entries if (i := self._item(e)) is not None and i.output_path == e.result]
-        if not (items and self.window.queue_menu.move_to_trash(items)):
+        if not (items and self.window.queue_menu.move_to_trash(items, what)):
             self._say("Nothing was moved to the trash: those results have changed since.")
+
+    def saved_again(self, item_id: str) -> None:
+        """A result just saved again at a lower strength (Save at N%): Ctrl+Z sends the new file to the trash,
+        and the row shows the result it was made from again; Redo takes it back out."""
+        item = self.queue.get(item_id)
+        if item is None or not item.output_path:
+            return
+        what = f"save {item.name} again at {item.saved_strength:.0%}"
+        result = item.output_path
+
+        def undo() -> None:
+            now = self.queue.get(item_id)
+            if now is None or now.output_path != result or not self.window.queue_menu.move_to_trash([now], what):
+                self._say("Nothing was undone: that result has changed since.")
+
+        self.history.push(Step(what, undo))
 
     # -------------------------------------------------------------- rows changed (degradation, Back to)
 

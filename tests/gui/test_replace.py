@@ -292,6 +292,34 @@ def test_ctrl_z_takes_results_back_out_of_the_trash(make_window, qtbot, fake_eng
     assert item.state is ItemState.PENDING
 
 
+def test_ctrl_z_after_save_at_a_lower_strength_sends_the_new_file_to_the_trash(make_window, qtbot, fake_engine,
+                                                                            tmp_path, data_dir, monkeypatch):
+    """Save at 40% by mistake (the slider left low): Ctrl+Z used to do nothing for it; the way back was *Back
+    to*, which left the 40% file behind. Ctrl+Z now undoes the save: the new file goes to the trash and the
+    row shows the result it was made from; Redo takes the file back out, and the row shows it again."""
+    trash = tmp_path / "xdg"
+    trash.mkdir(mode=0o700)
+    monkeypatch.setenv("XDG_DATA_HOME", str(trash))
+    window, item = restored_edit(make_window, qtbot, fake_engine, make_photo(tmp_path / "night.jpg"))
+    def row() -> tuple:
+        return item.state, item.output_path, item.saved_strength, [entry[:2] for entry in item.previous]
+
+    full, before = item.output_path, row()
+    window.select_row(0)
+    window.panel.strength.setValue(40)
+    window.panel.save_again()
+    qtbot.waitUntil(lambda: item.saved_strength == 0.4, timeout=TIMEOUT)
+    saved, after = item.output_path, row()
+    assert saved != full and window.undo_action.text() == "Undo save night.jpg again at 40%"
+    window.undo_action.trigger()
+    assert not Path(saved).exists() and (trash / "Trash" / "files" / Path(saved).name).is_file()
+    assert row() == before and Path(full).is_file()
+    assert window.redo_action.text() == "Redo save night.jpg again at 40%"
+    window.redo_action.trigger()
+    assert Path(saved).is_file() and row() == after and not any((trash / "Trash" / "files").iterdir())
+    assert window.undo_action.text() == "Undo save night.jpg again at 40%"
+
+
 def test_taking_back_from_the_recycle_bin_drops_its_record_too(tmp_path):
     """Windows keeps a trashed file as `$R…` beside its record `$I…`; freedesktop.org as `files/NAME` with
     `info/NAME.trashinfo`. Taken back, the record goes too (else the trash lists a file it no longer holds)."""

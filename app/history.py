@@ -54,6 +54,11 @@ class History:
         return True
 
     @property
+    def running(self) -> str:
+        """"undo" or "redo" while a step runs ('' otherwise): a message may then name the other key."""
+        return self._running
+
+    @property
     def undo_what(self) -> str:
         """What Ctrl+Z would take back ('' when nothing)."""
         return self._undo[-1].what if self._undo else ""

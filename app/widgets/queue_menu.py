@@ -192,9 +192,10 @@ class QueueMenu(QObject):
             self.window.show_error("Not moved to the trash", f"{', '.join(failed)} could not be moved to the trash "
                                    "(its disk has none, or it cannot be written); nothing was deleted. Delete "
                                    "it in the file manager if it should go.")
-        if said:
+        if said:  # (as the undo of a Save at N%, the step that takes it back is on the redo side)
+            key = "Redo" if self.window.undo_steps.history.running == "undo" else "Ctrl+Z"
             self.window.statusBar().showMessage((said[0] if len(said) == 1 else
-                                                 f"{len(said)} results moved to the trash") + " (Ctrl+Z takes "
+                                                 f"{len(said)} results moved to the trash") + f" ({key} takes "
                                                 + ("it" if len(said) == 1 else "them") + " back)", 10000)
         return bool(said or failed)
 

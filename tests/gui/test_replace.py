@@ -314,6 +314,7 @@ def test_ctrl_z_after_save_at_a_lower_strength_sends_the_new_file_to_the_trash(m
     window.undo_action.trigger()
     assert not Path(saved).exists() and (trash / "Trash" / "files" / Path(saved).name).is_file()
     assert row() == before and Path(full).is_file()
+    assert window.statusBar().currentMessage().endswith("(Redo takes it back)")  # (not Ctrl+Z: the next undo)
     assert window.redo_action.text() == "Redo save night.jpg again at 40%"
     window.redo_action.trigger()
     assert Path(saved).is_file() and row() == after and not any((trash / "Trash" / "files").iterdir())

@@ -40,8 +40,8 @@ SKIPPED_COLOUR = QColor("#607d8b")
 CHANGED_COLOUR = QColor("#ef6c00")  # restored, but the photo was edited since
 PHOTO_CHANGED = ("The photo has changed since it was restored (edited or replaced): its result was made from the "
                  "earlier version. Retry restores it again; the result is kept.")
-LEFT_CHANGED = ("The photo has changed since Hourglass left it as it was (edited or replaced): Retry looks at it "
-                "again, and restores it if it needs it now.")
+LEFT_CHANGED = ("has changed since Hourglass left it as it was (edited or replaced): Retry looks at it again, and "
+                "restores it if it needs it now.")  # (after "The photo" in the tooltip, its name in the caption)
 STATE_COLOURS = {ItemState.DONE: QColor("#2e7d32"), ItemState.FAILED: QColor("#c62828"),
                  ItemState.CANCELLED: QColor("#8d6e63"), ItemState.RUNNING: QColor("#1565c0")}
 
@@ -227,7 +227,7 @@ class QueueTableModel(QAbstractTableModel):
                 unsure = f", unsure ({item.confidence:.0%}{item.second_guess})" if item.unsure else ""
                 return f"Detected automatically{unsure}; double-click to choose another degradation."
             if col == COL_STATE and item.state is ItemState.DONE and item.skipped and item.photo_changed:
-                return LEFT_CHANGED
+                return f"The photo {LEFT_CHANGED}"
             if item.skipped and item.note:
                 return item.note
             if col == COL_STATE and item.restored and item.replaced_from:

@@ -28,6 +28,7 @@ from app.compare_view import CompareView
 from app.comparisons import GROUPS, Alternative, alternatives
 from app.images import ImageLoader
 from app.preview import PreviewService
+from app.qt_queue import LEFT_CHANGED
 from app.queue_model import FINISHED, ItemState, QueueItem
 from app.resave import STEP, ResaveService, can_resave
 from app.runner import RESTORE_AGAIN_HINT, BatchRunner
@@ -183,8 +184,7 @@ class ComparePanel(QWidget):
             message = item.error_message or "failed"
             self.caption.setText(message if item.name in message else f"{item.name}: {message}")
         elif item.state is ItemState.DONE and item.skipped and item.photo_changed:
-            self.caption.setText(f"{item.name} has changed since Hourglass left it as it was (edited or replaced): "
-                                 "Retry looks at it again, and restores it if it needs it now.")
+            self.caption.setText(f"{item.name} {LEFT_CHANGED}")
         elif item.state is ItemState.DONE and item.skipped:
             self.caption.setText(f"{item.name}: {item.note or 'not restored: it already looks fine.'}")
         elif result_gone:  # moved to a library or deleted since: say so, not "not restored yet"

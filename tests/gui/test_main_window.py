@@ -1324,7 +1324,7 @@ def test_a_photo_left_as_it_was_and_edited_since_is_flagged_and_looked_at_again(
     QGuiApplication.instance().applicationStateChanged.emit(Qt.ApplicationState.ApplicationActive)
     qtbot.waitUntil(lambda: item.photo_changed, timeout=TIMEOUT)
     assert window.model.data(window.model.index(0, COL_STATE)) == "Photo changed"
-    assert window.model.data(window.model.index(0, COL_STATE), Qt.ItemDataRole.ToolTipRole) == LEFT_CHANGED
+    assert window.model.data(window.model.index(0, COL_STATE), Qt.ItemDataRole.ToolTipRole) == f"The photo {LEFT_CHANGED}"
     assert window.statusBar().currentMessage() == "clean.jpg has changed since it was left as it was: Retry looks at it again"
     window.select_row(0)
     assert window.panel.caption.text().startswith("clean.jpg has changed since Hourglass left it as it was")

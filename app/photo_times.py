@@ -28,9 +28,14 @@ def default_path() -> Path:
     return data_dir() / "photo_times.json"
 
 
-def way(settings: Settings) -> str:
-    """The settings that change how long a photo takes (the photo's size and degradation aside)."""
-    return f"{settings.model}|{settings.quality}|{settings.device}|{settings.threads or 'auto'}"
+def way(settings: Settings, cuda: bool | None = None) -> str:
+    """The settings that change how long a photo takes (the photo's size and degradation aside). `cuda`:
+    whether the engine found a CUDA GPU (its handshake), which decides what the device "auto" is: a laptop
+    whose GPU driver failed one day must not take its CPU times for the GPU's."""
+    device = settings.device
+    if device == "auto" and cuda is not None:
+        device = "cuda" if cuda else "cpu"
+    return f"{settings.model}|{settings.quality}|{device}|{settings.threads or 'auto'}"
 
 
 class PhotoTimes:
@@ -50,9 +55,9 @@ class PhotoTimes:
                 keep_aside(self.path)
             return {}
 
-    def of(self, settings: Settings) -> list[Restored]:
+    def of(self, settings: Settings, cuda: bool | None = None) -> list[Restored]:
         """The photos last restored with these settings (oldest first; empty when none)."""
-        return self.of_way(way(settings))
+        return self.of_way(way(settings, cuda))
 
     def of_way(self, key: str) -> list[Restored]:
         return list(self._ways.get(key, []))

@@ -137,16 +137,21 @@ class BatchRunner(QObject):
         """Photos restored (and timed) in this run: the estimates change when it does."""
         return len(self._restored)
 
+    def _way(self) -> str:
+        """`photo_times.way` of the settings now, "auto" read as the device the engine would take."""
+        ready = self.engine.ready
+        return way(self.settings, ready.cuda_available if ready is not None else None)
+
     def _basis(self) -> tuple[str, list[Restored]]:
         """What estimates rest on, best first: this run's restored photos (when the settings are still those
         they were restored with); before one has ended, the first photo's progress (`first_guess`); before
         that, the photos restored with these settings in earlier runs (`app.photo_times`)."""
-        if self._restored and (self.running or self._run_way == way(self.settings)):
+        if self._restored and (self.running or self._run_way == self._way()):
             return "run", self._restored
         current = self.queue.get(self._current[0]) if self._current else None
         running_for = time.monotonic() - self._current_since if self._current else None
         guess = first_guess(current, running_for, self.settings.fullres)
-        return ("guess", guess) if guess else ("earlier", self.times.of(self.settings))
+        return ("guess", guess) if guess else ("earlier", self.times.of_way(self._way()))
 
     def photo_time(self, item: QueueItem) -> float | None:
         """Seconds `item` is expected to take (`app.batch_eta`, from `_basis`); None while nothing tells
@@ -156,7 +161,7 @@ class BatchRunner(QObject):
             return None
         if source == "guess":  # (changes as the first photo runs)
             return photo_estimate(item, basis, self.settings.restore_clean, self.settings.fullres)
-        tag = (source, way(self.settings), len(basis), self.settings.restore_clean, self.settings.fullres)
+        tag = (source, self._way(), len(basis), self.settings.restore_clean, self.settings.fullres)
         if self._estimator is None or self._estimator_tag != tag:  # (fitted again only when one changes)
             self._estimator = Estimator(basis, self.settings.restore_clean, self.settings.fullres)
             self._estimator_tag = tag
@@ -394,7 +399,7 @@ class BatchRunner(QObject):
             self._ensure_listener()
             self._batch_active = True
             self.batch_started = time.monotonic()
-            self._restored, self._estimator, self._run_way = [], None, way(self.settings)
+            self._restored, self._estimator, self._run_way = [], None, self._way()
             self.batch_items = []
             self._batch = self.tasks.spawn(self._run_batch())
             self.running_changed.emit(True)
@@ -513,7 +518,7 @@ class BatchRunner(QObject):
         out = self.settings.output_path(photo, Path(item.root) if item.root else None)
         job_id = self.next_job_id(item.id)
         options = self.job_options(item)
-        restored_way = way(self.settings)  # (the settings may change before it ends)
+        restored_way = self._way()  # (the settings may change before it ends)
         self.queue.set_state(item, ItemState.RUNNING, output_path=str(out), note="")
         stamp = file_stamp(photo)  # before the engine reads it: an edit while it runs makes the result stale
         self._current, self._current_since = (item.id, job_id), time.monotonic()

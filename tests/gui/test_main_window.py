@@ -383,7 +383,7 @@ def test_before_start_photos_are_estimated_from_earlier_runs_with_the_same_setti
     qtbot.waitUntil(lambda: len(window.queue) == 2 and all(i.width for i in window.queue), timeout=TIMEOUT)
     window.runner.start()
     wait_idle(qtbot, window)
-    remembered = PhotoTimes().of(window.settings)
+    remembered = PhotoTimes().of(window.settings, cuda=window.runner.engine.ready.cuda_available)
     assert [r.work for r in remembered] == [(40 * 30 / 1e6,) * 2] * 2 and all(r.seconds > 0 for r in remembered)
 
     window.queue.flush()

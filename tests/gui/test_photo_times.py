@@ -11,6 +11,9 @@ def test_times_are_kept_per_way_of_restoring_and_read_back(tmp_path):
     fast, best = Settings(quality="fast"), Settings(quality="best")
     assert way(fast) != way(best) and way(fast) == way(Settings(quality="fast", format="png"))  # (saving: no)
     assert way(Settings(threads=2)) != way(Settings(threads=4)) and way(Settings(device="cpu")) != way(Settings())
+    # "auto" is what the engine takes: a GPU whose driver failed one day does not share the CPU's times
+    assert way(Settings(), cuda=False) == way(Settings(device="cpu")) != way(Settings(), cuda=True)
+    assert way(Settings(), cuda=True) == way(Settings(device="cuda"))
     times = PhotoTimes(path)
     times.add(way(fast), Restored("rain", 12.5, (1.0, 1.0)))
     times.add(way(fast), Restored("haze", 3.0, None))

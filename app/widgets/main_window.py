@@ -54,6 +54,7 @@ from app.widgets.about_dialog import AboutDialog
 from app.widgets.compare_panel import ComparePanel
 from app.widgets.drop_zone import DropZone, mime_local_paths
 from app.widgets.error_dialog import ErrorDialog
+from app.widgets.menu_bar import build_menu_bar
 from app.widgets.model_dialog import ModelDialog
 from app.widgets.queue_menu import QueueMenu
 from app.widgets.settings_dialog import SettingsDialog
@@ -265,6 +266,8 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.watch_label)
         self.statusBar().addPermanentWidget(self.overall)
         self.statusBar().addPermanentWidget(self.engine_label)
+        build_menu_bar(self)
+        self.addAction(self.quit_action)  # (its key works in full screen too, with the menu bar hidden)
 
     def _wire(self) -> None:
         self.queue.subscribe(self._on_queue_event)
@@ -498,7 +501,7 @@ class MainWindow(QMainWindow):
         if on == self.isFullScreen():
             self.full_screen_action.setChecked(on)
             return
-        for widget in (self.drop_zone, self.toolbar, self.statusBar()):
+        for widget in (self.drop_zone, self.menu_bar, self.toolbar, self.statusBar()):
             widget.setVisible(not on)
         if on:
             self._maximized = self.isMaximized()

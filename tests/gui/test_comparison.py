@@ -113,12 +113,14 @@ def test_full_screen_shows_the_comparison_alone_and_esc_returns(make_window, qtb
     qtbot.waitUntil(window.isFullScreen, timeout=TIMEOUT)
     assert window.full_screen_action.isChecked()
     assert not window.drop_zone.isVisible() and not window.toolbar.isVisible() and window.compare.isVisible()
+    assert not window.menu_bar.isVisible()
     # F11 and Esc are the window's own shortcuts, so they work with the toolbar hidden
     assert {window.full_screen_action, window.leave_full_screen_action} <= set(window.actions())
     assert window.leave_full_screen_action.shortcut().toString() == "Esc"
     window.leave_full_screen_action.trigger()
     qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=TIMEOUT)
     assert window.drop_zone.isVisible() and window.toolbar.isVisible() and window.statusBar().isVisible()
+    assert window.menu_bar.isVisible()
     assert not window.full_screen_action.isChecked() and not window.leave_full_screen_action.isEnabled()
 
 

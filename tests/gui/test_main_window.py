@@ -16,7 +16,7 @@ import pytest
 from gui_helpers import make_photo
 from PIL import Image
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -907,6 +907,44 @@ def test_closing_during_a_batch_asks_then_cancels_cleanly(make_window, qtbot, ph
         pass
     assert not window.isVisible()
     assert [i.state for i in window.queue] == [ItemState.CANCELLED, ItemState.PENDING]
+
+
+def test_the_menu_bar_holds_every_command_with_its_key(make_window, qtbot, photos):
+    """There was no menu bar: the commands outside the toolbar (Undo, Save again, Paste, the degradation
+    keys) were found only in right-click menus or the About box, and a Mac user looks for them nowhere else.
+    File, Edit, Batch, View and Help now hold them, each with its key; Quit (Ctrl+Q) asks first while a
+    batch runs, as closing the window does; Side by side follows the view's own S key."""
+    window = make_window()
+    menus = {m.title().replace("&", ""): m for m in (a.menu() for a in window.menu_bar.actions()) if m}
+    assert list(menus) == ["File", "Edit", "Batch", "View", "Help"]
+
+    def every(menu) -> list:
+        return [x for a in menu.actions() for x in ([a] + (every(a.menu()) if a.menu() else []))]
+
+    shown = {a for m in menus.values() for a in every(m)}
+    assert set(window.toolbar.actions()) - {a for a in window.toolbar.actions() if a.isSeparator()} <= shown
+    assert {window.undo_action, window.redo_action, window.paste_action, window.trash_action,
+            window.save_again_action, window.save_view_action, *window.task_actions.values()} <= shown
+    assert window.undo_action in menus["Edit"].actions() and window.about_action in menus["Help"].actions()
+    assert window.quit_action.shortcut().toString() == "Ctrl+Q" and window.quit_action in window.actions()
+    assert window.settings_action.menuRole() is QAction.MenuRole.PreferencesRole  # (the Mac's app menu)
+    assert window.quit_action.menuRole() is QAction.MenuRole.QuitRole
+
+    window.side_by_side_action.trigger()
+    assert window.compare.side_by_side and window.panel.side_button.isChecked()
+    window.panel.side_button.click()  # the button (or S in the view) and the menu item agree
+    assert not window.compare.side_by_side and not window.side_by_side_action.isChecked()
+
+    window.add_paths([str(make_photo(photos[0] / f"slow{i}.jpg")) for i in range(2)])
+    qtbot.waitUntil(lambda: len(window.queue) == 2, timeout=TIMEOUT)
+    window.runner.start()
+    qtbot.waitUntil(lambda: window.queue[0].state is ItemState.RUNNING, timeout=TIMEOUT)
+    window.quit_action.trigger()
+    assert window.isVisible() and window._close_box.isVisible()  # it asked first
+    window._close_box.button(QMessageBox.StandardButton.Yes).click()
+    with qtbot.waitSignal(window.close_confirmed, timeout=TIMEOUT):
+        pass
+    assert not window.isVisible()
 
 
 def test_context_menu_offers_open_output_and_show_in_folder(make_window, qtbot, photos, monkeypatch):

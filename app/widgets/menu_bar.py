@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QAction, QKeySequence
 
+from app.widgets.error_dialog import open_log_folder
+
 if TYPE_CHECKING:
     from app.widgets.main_window import MainWindow
 
@@ -60,4 +62,6 @@ def build_menu_bar(window: MainWindow) -> None:
 
     help_menu = bar.addMenu("&Help")
     help_menu.addAction(window.about_action)
+    help_menu.addAction("Open log folder", open_log_folder).setStatusTip(
+        "The app's and the engine's log files, to attach to a bug report")
     window.menu_bar = bar

@@ -369,15 +369,17 @@ class BatchQueue:
 
     def put_back(self, entries: list[tuple[int, QueueItem]]) -> list[QueueItem]:
         """Put the photos of a removal (its `last_removal`) back where they were, with their results and
-        degradation, except those added again since. Unfinished ones come back pending, under new ids (the
-        engine may still report on the old ones, which must not touch them)."""
+        degradation, except those added again since. Photos the engine was working on come back pending,
+        under new ids (it may still report on the old ones, which must not touch them); the others keep
+        theirs, so the undo steps made before the removal still find them."""
         known = set(self.paths())
         back = []
         for pos, old in entries:  # ascending positions: each insert lands where it was
             if old.path in known:
                 continue
             d = old.to_json()
-            d.pop("id")
+            if old.state in (ItemState.QUEUED, ItemState.RUNNING, ItemState.DETECTING):
+                d.pop("id")
             item = QueueItem.from_json(d)
             self._items.insert(min(pos, len(self._items)), item)
             self._by_id[item.id] = item

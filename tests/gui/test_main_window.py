@@ -570,6 +570,12 @@ def test_ctrl_z_takes_back_degradations_set_one_change_at_a_time(make_window, qt
                    Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     window.redo_action.trigger()
     assert [i.task for i in window.queue] == ["rain", "low-light", "rain"] and not window.redo_action.isEnabled()
+    window.select_row(2)  # a photo set, then removed: Ctrl+Z puts it back, then takes its degradation back
+    window.set_task_for_selection("blur")
+    window.remove_selected()
+    window.undo_action.trigger()
+    window.undo_action.trigger()
+    assert [i.task for i in window.queue] == ["rain", "low-light", "rain"]
     window.select_row(0)
     window.set_task_for_selection("haze")  # a new change drops what could be redone, as in any editor
     window.undo_action.trigger()

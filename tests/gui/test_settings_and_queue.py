@@ -304,7 +304,7 @@ def test_put_back_returns_removed_photos_in_place_with_their_results(data_dir):
     back = q.put_back(removal)
     assert [i.name for i in q] == ["a.jpg", "b.jpg", "c.jpg", "e.jpg", "d.jpg"] and [i.name for i in back] == ["b.jpg"]
     assert back[0].state is ItemState.DONE and back[0].output_path == "/p/restored/b.jpg"
-    assert back[0].detected_task == "haze" and back[0].progress == 1.0 and back[0].id != b.id
+    assert back[0].detected_task == "haze" and back[0].progress == 1.0 and back[0].id == b.id  # (undo finds it)
     assert q.put_back(removal) == []  # (all of it is there again)
     for state in (ItemState.QUEUED, ItemState.RUNNING):
         q.set_state(e, state)

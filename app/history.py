@@ -1,5 +1,5 @@
-"""The window's undo history: Ctrl+Z takes back the user's changes to the list one at a time, newest first
-(photos removed, results moved to the trash, degradations set), and Redo does them again.
+"""The window's undo history: Ctrl+Z takes back the user's changes to the list one at a time, newest first,
+and Redo does them again (which changes: app.widgets.undo_steps).
 
 A step is what to run and the words for it. Running a step does its change through the app's ordinary
 paths, and those push the step that reverses it: while undoing, that step goes on the redo side; while
@@ -66,8 +66,3 @@ class History:
     @property
     def redo_what(self) -> str:
         return self._redo[-1].what if self._redo else ""
-
-    def clear(self) -> None:
-        self._undo.clear()
-        self._redo.clear()
-        self._changed()

@@ -1,9 +1,10 @@
 """What Ctrl+Z takes back in the window, and Redo does again: photos removed from the list, results moved
 to the trash, degradations set (by key, menu, the column's editor or a comparison's *Use*), *Back to* an
-earlier result (which otherwise forgets the newer one), a result saved again at a lower strength (its
-new file goes to the trash), and Replace / Put back (a pair of its own, in `QueueMenu`). Each change is recorded where the window makes it (`removed`, `trashed`, the runner's
-`task_set`, `rows_changed`); undoing it pushes the step that makes it again (app.history). A step leaves
-alone what has changed since it was recorded."""
+earlier result (which otherwise forgets the newer one), a result saved again at a lower strength (its new
+file goes to the trash), and Replace / Put back (a pair of its own, in `QueueMenu`). Each change is recorded
+where the window makes it (`removed`, `trashed`, the runner's `task_set`, `rows_changed`, `saved_again`);
+undoing it pushes the step that makes it again (app.history). A step leaves alone what has changed since it
+was recorded."""
 from __future__ import annotations
 
 from collections.abc import Callable

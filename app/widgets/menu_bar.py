@@ -55,8 +55,16 @@ def build_menu_bar(window: MainWindow) -> None:
     side.setChecked(window.panel.view.side_by_side)
     side.toggled.connect(window.panel.view.set_side_by_side)
     window.panel.view.side_by_side_changed.connect(side.setChecked)
-    view.addAction("Fit", window.panel.view.fit)
-    view.addAction("100%", window.panel.view.actual_size)
+    window.original_action = original = view.addAction("The original alone (Space)")
+    original.setCheckable(True)
+    original.triggered.connect(lambda on: window.panel.view.toggle_before() if on != window.panel.view.show_before
+                               else None)
+    window.panel.view.toggled.connect(original.setChecked)
+    view.addAction("Fit (F)", window.panel.view.fit)
+    view.addAction("100% (1)", window.panel.view.actual_size)
+    view.addSeparator()  # (the view's own keys are named, not bound here: they stay the view's, and letters
+    view.addAction("Next photo (↓)", lambda: window.step_photo(1))  # typed in the queue still find names)
+    view.addAction("Previous photo (↑)", lambda: window.step_photo(-1))
     view.addSeparator()
     view.addAction(window.full_screen_action)
 

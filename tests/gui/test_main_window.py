@@ -941,6 +941,17 @@ def test_the_menu_bar_holds_every_command_with_its_key(make_window, qtbot, photo
     assert window.compare.side_by_side and window.panel.side_button.isChecked()
     window.panel.side_button.click()  # the button (or S in the view) and the menu item agree
     assert not window.compare.side_by_side and not window.side_by_side_action.isChecked()
+    window.original_action.trigger()
+    assert window.compare.show_before and window.panel.toggle_button.isChecked()
+    window.panel.toggle_button.click()  # (Space in the view does the same)
+    assert not window.compare.show_before and not window.original_action.isChecked()
+    next_photo = next(a for a in menus["View"].actions() if a.text() == "Next photo (↓)")
+    window.add_paths([str(make_photo(photos[0] / f"view{i}.jpg")) for i in range(2)])
+    qtbot.waitUntil(lambda: len(window.queue) == 2, timeout=TIMEOUT)
+    window.select_row(0)
+    next_photo.trigger()
+    assert window.current_item() is window.queue[1]
+    window.remove_photos([i.id for i in window.queue])
 
     window.add_paths([str(make_photo(photos[0] / f"slow{i}.jpg")) for i in range(2)])
     qtbot.waitUntil(lambda: len(window.queue) == 2, timeout=TIMEOUT)

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from PySide6.QtCore import QObject, Signal
 
 from app import files
-from app.batch_eta import Estimator, batch_time_left, first_guess, photo_estimate
+from app.batch_eta import Estimator, batch_time_left, first_guess
 from app.client.events import (
     EngineError,
     EngineState,
@@ -142,30 +142,37 @@ class BatchRunner(QObject):
         ready = self.engine.ready
         return way(self.settings, ready.cuda_available if ready is not None else None)
 
-    def _basis(self) -> tuple[str, list[Restored]]:
+    def _basis(self, way_now: str) -> tuple[str, list[Restored]]:
         """What estimates rest on, best first: this run's restored photos (when the settings are still those
-        they were restored with); before one has ended, the first photo's progress (`first_guess`); before
-        that, the photos restored with these settings in earlier runs (`app.photo_times`)."""
-        if self._restored and (self.running or self._run_way == self._way()):
+        they were restored with, `way_now`); before one has ended, the first photo's progress (`first_guess`);
+        before that, the photos restored with these settings in earlier runs (`app.photo_times`)."""
+        if self._restored and (self.running or self._run_way == way_now):
             return "run", self._restored
         current = self.queue.get(self._current[0]) if self._current else None
         running_for = time.monotonic() - self._current_since if self._current else None
         guess = first_guess(current, running_for, self.settings.fullres)
-        return ("guess", guess) if guess else ("earlier", self.times.of_way(self._way()))
+        return ("guess", guess) if guess else ("earlier", self.times.of_way(way_now))
+
+    def _estimator_now(self) -> Estimator | None:
+        """The estimator fitted on `_basis` (None while nothing tells yet), fitted again only when the basis
+        or the settings it reads change; made anew while it rests on the first photo's progress."""
+        way_now = self._way()
+        source, basis = self._basis(way_now)
+        if not basis:
+            return None
+        if source == "guess":  # (changes as the first photo runs)
+            return Estimator(basis, self.settings.restore_clean, self.settings.fullres)
+        tag = (source, way_now, len(basis), self.settings.restore_clean, self.settings.fullres)
+        if self._estimator is None or self._estimator_tag != tag:
+            self._estimator = Estimator(basis, self.settings.restore_clean, self.settings.fullres)
+            self._estimator_tag = tag
+        return self._estimator
 
     def photo_time(self, item: QueueItem) -> float | None:
         """Seconds `item` is expected to take (`app.batch_eta`, from `_basis`); None while nothing tells
         yet (0: it will be skipped as fine)."""
-        source, basis = self._basis()
-        if not basis:
-            return None
-        if source == "guess":  # (changes as the first photo runs)
-            return photo_estimate(item, basis, self.settings.restore_clean, self.settings.fullres)
-        tag = (source, self._way(), len(basis), self.settings.restore_clean, self.settings.fullres)
-        if self._estimator is None or self._estimator_tag != tag:  # (fitted again only when one changes)
-            self._estimator = Estimator(basis, self.settings.restore_clean, self.settings.fullres)
-            self._estimator_tag = tag
-        return self._estimator.photo(item)
+        estimator = self._estimator_now()
+        return estimator.photo(item) if estimator is not None else None
 
     def pending_estimate(self) -> tuple[int, float] | None:
         """(photos to restore, seconds they should take) of the pending photos, said before Start (those to
@@ -174,13 +181,8 @@ class BatchRunner(QObject):
         pending = self.queue.in_state(ItemState.PENDING)
         if self.running or not pending or self.queue.in_state(ItemState.DETECTING):
             return None
-        counted = []
-        for item in pending:
-            seconds = self.photo_time(item)
-            if seconds is None:
-                return None
-            if seconds:
-                counted.append(seconds)
+        estimator = self._estimator_now()  # (once for all of them)
+        counted = [t for t in map(estimator.photo, pending) if t] if estimator is not None else []
         return (len(counted), sum(counted)) if counted else None
 
     def time_left(self) -> float | None:
@@ -192,8 +194,8 @@ class BatchRunner(QObject):
         waiting = self.queue.in_state(ItemState.QUEUED)
         waiting += [i for i in self.queue.in_state(ItemState.DETECTING) if i.id in self._queue_after_detect]
         running_for = time.monotonic() - self._current_since if self._current else None
-        return batch_time_left(current, waiting, self._basis()[1], self.settings.restore_clean, running_for,
-                               self.settings.fullres)
+        return batch_time_left(current, waiting, self._basis(self._way())[1], self.settings.restore_clean,
+                               running_for, self.settings.fullres)
 
     # -------------------------------------------------------------- commands (synchronous, for widgets)
 

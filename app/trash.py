@@ -63,16 +63,22 @@ class Trashed:
     result: str
     in_trash: str
     before: dict[str, Any]
-    after: tuple  # `_row(item)` right after: the row is put back only if nothing has changed it since
+    after: tuple  # `row_of(item)` right after: the row is put back only if nothing has changed it since
 
 
 def trashed(item: QueueItem, before: dict[str, Any], result: str, in_trash: str) -> Trashed:
     """The record of `item`'s `result`, just trashed (`before`: the row's `to_json()` before the trash)."""
-    return Trashed(item.id, item.path, result, in_trash, before, _row(item))
+    return Trashed(item.id, item.path, result, in_trash, before, row_of(item))
 
 
-def _row(item: QueueItem) -> tuple:
+def row_of(item: QueueItem) -> tuple:
+    """What a trash (and its undo) changes in a photo's row: its state and results."""
     return item.state, item.output_path, item.saved_strength, [list(x) for x in item.previous]
+
+
+def item_of(queue: BatchQueue, entry: Trashed) -> QueueItem | None:
+    """The row of a trashed result's photo: by its id, else by its path (removed and added again since)."""
+    return queue.get(entry.item_id) or next((i for i in queue if i.path == entry.photo), None)
 
 
 def take_back_results(queue: BatchQueue, entries: list[Trashed]) -> tuple[list[str], list[str]]:
@@ -83,7 +89,7 @@ def take_back_results(queue: BatchQueue, entries: list[Trashed]) -> tuple[list[s
     said, failed = [], []
     for entry in entries:
         name = Path(entry.result).name
-        item = queue.get(entry.item_id) or next((i for i in queue if i.path == entry.photo), None)
+        item = item_of(queue, entry)
         if item is not None and item.state in (ItemState.QUEUED, ItemState.RUNNING):
             failed.append(f"{item.name} is being restored again, so {name} stays in the trash (the file manager "
                           "restores it)")
@@ -92,7 +98,7 @@ def take_back_results(queue: BatchQueue, entries: list[Trashed]) -> tuple[list[s
         if why:
             failed.append(why)
             continue
-        if item is not None and _row(item) == entry.after:
+        if item is not None and row_of(item) == entry.after:
             queue.revert(item, entry.before)
             said.append(f"{name} is back from the trash and is {item.name}'s result again")
         else:

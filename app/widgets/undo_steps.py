@@ -14,16 +14,16 @@ from typing import TYPE_CHECKING, Any
 from app.history import History, Step
 from app.queue_model import QueueItem
 from app.settings import TASK_LABELS
-from app.trash import Trashed, take_back_results
+from app.trash import Trashed, item_of, row_of, take_back_results
 
 if TYPE_CHECKING:
     from app.widgets.main_window import MainWindow
 
 
 def _row(item: QueueItem) -> tuple:
-    """What the row changes a step reverts can change: a step is undone only where the row is still so."""
-    return (item.state, item.task, item.output_path, item.skipped, item.saved_strength,
-            [list(x) for x in item.previous])
+    """What the row changes a step reverts can change (a trash's, and the degradation): a step is undone only
+    where the row is still so."""
+    return (*row_of(item), item.task, item.skipped)
 
 
 def _photos(items: list, one: str) -> str:
@@ -74,22 +74,19 @@ class UndoSteps:
                         f"move {len(entries)} results to the trash")
         self.history.push(Step(what, lambda: self._take_back(entries, what)))
 
-    def _item(self, entry: Trashed) -> QueueItem | None:
-        return self.queue.get(entry.item_id) or next((i for i in self.queue if i.path == entry.photo), None)
-
     def _take_back(self, entries: list[Trashed], what: str) -> None:
         said, failed = take_back_results(self.queue, entries)
         if failed:
             self.window.show_error("Not taken back out of the trash", "\n".join(failed))
         if said:
             self._say(said[0] if len(said) == 1 else f"{len(said)} results are back from the trash", 10000)
-        again = [e for e in entries if Path(e.result).is_file() and (i := self._item(e)) is not None
+        again = [e for e in entries if Path(e.result).is_file() and (i := item_of(self.queue, e)) is not None
                  and i.output_path == e.result]  # (a row that had changed keeps its file but is not redone)
         if again:
             self.history.push(Step(what, lambda: self._trash_again(again, what)))
 
     def _trash_again(self, entries: list[Trashed], what: str) -> None:
-        items = [i for e in entries if (i := self._item(e)) is not None and i.output_path == e.result]
+        items = [i for e in entries if (i := item_of(self.queue, e)) is not None and i.output_path == e.result]
         if not (items and self.window.queue_menu.move_to_trash(items, what)):
             self._say("Nothing was moved to the trash: those results have changed since.")
 

@@ -314,6 +314,10 @@ class BatchQueue:
     def get(self, item_id: str) -> QueueItem | None:
         return self._by_id.get(item_id)
 
+    def items_of(self, ids: Iterable[str]) -> list[QueueItem]:
+        """The items of these ids that are still in the queue (an undo step's, a selection's)."""
+        return [i for i in map(self._by_id.get, ids) if i is not None]
+
     def index_of(self, item_id: str) -> int:
         item = self._by_id.get(item_id)
         return self._items.index(item) if item is not None else -1

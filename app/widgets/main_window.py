@@ -306,7 +306,7 @@ class MainWindow(QMainWindow):
         return [self.model.index(r, 0).data(ItemIdRole) for r in rows]
 
     def selected_items(self) -> list[QueueItem]:
-        return [i for i in (self.queue.get(x) for x in self.selected_ids()) if i is not None]
+        return self.queue.items_of(self.selected_ids())
 
     def current_item(self) -> QueueItem | None:
         items = self.selected_items()

@@ -43,7 +43,7 @@ class QueueMenu(QObject):
             went = [b for b, (ok, _) in zip(before, said, strict=True) if ok]
             self.window.undo_steps.rows_changed(
                 went, "go back to the earlier result" if back == 1 else f"go back to {back} earlier results",
-                lambda ids: self.back_to_earlier([i for i in map(self.window.queue.get, ids) if i is not None]))
+                lambda ids: self.back_to_earlier(self.window.queue.items_of(ids)))
         lines = [text for ok, text in said if not ok]
         if len(said) > 1 and back:
             lines.insert(0, f"{back} photos show their earlier results again; the newer ones are kept")
@@ -154,8 +154,7 @@ class QueueMenu(QObject):
     def _undone_by(self, reverse, items: list[QueueItem], what: str) -> None:
         """Ctrl+Z runs `reverse` on these photos (those still in the list), under the same words."""
         ids = [i.id for i in items]
-        self.window.undo_steps.history.push(Step(what, lambda: reverse(
-            [i for i in map(self.window.queue.get, ids) if i is not None], what)))
+        self.window.undo_steps.history.push(Step(what, lambda: reverse(self.window.queue.items_of(ids), what)))
 
     def _each(self, items: list[QueueItem], action, failed: str, after: str = "") -> list[str]:
         """`action(queue, item)` for each item: what each said, and an error dialog for each that failed;

@@ -126,12 +126,12 @@ class QueueTableModel(QAbstractTableModel):
     """Rows are queue items, in queue order; listens to the queue and re-emits fine-grained changes."""
 
     def __init__(self, queue: BatchQueue, parent: QObject | None = None,
-                 estimate: Callable[[QueueItem], float | None] | None = None,
-                 set_task: Callable[[list[str], str], Any] | None = None) -> None:
+                 estimate: Callable[[QueueItem], float | None] | None = None, *,
+                 set_task: Callable[[list[str], str], Any]) -> None:
         super().__init__(parent)
         self.queue = queue
         # the degradation chosen in the column's editor (`BatchRunner.set_task`, which the undo history hears)
-        self.set_task = set_task or (lambda ids, task: [queue.set_task(queue.get(i), task) for i in ids])
+        self.set_task = set_task
         # seconds a waiting photo is expected to take (`BatchRunner.photo_time`), None when nothing tells yet
         self.estimate = estimate
         self._thumbs: dict[str, QIcon] = {}

@@ -24,6 +24,7 @@ from engine.filetypes import (  # (file_stamp re-exported: the queue's stamps of
     photo_digest,
 )
 from engine.protocol import UNSURE, runner_up
+from engine.wording import count
 
 log = logging.getLogger("app.queue")
 
@@ -556,7 +557,7 @@ class BatchQueue:
         if dropped:
             log.warning("the saved queue %s had %d item(s) that could not be read; they were left out",
                         self.path, dropped)
-            self.load_problem = (f"{dropped} photo(s) of the saved queue could not be read and were left out; "
+            self.load_problem = (f"{count(dropped, 'photo')} of the saved queue could not be read and were left out; "
                                  "the others are back.")
         self._items = items
         self._by_id = {i.id: i for i in items}

@@ -45,6 +45,7 @@ from app.tasks import TaskSet
 from engine import protocol as P
 from engine.batch_time import Restored, photo_work
 from engine.filetypes import passed_over_companion
+from engine.wording import count
 
 # the engine's answers to an analysis that mean the photo itself cannot be read (its restore will fail too)
 UNREADABLE_CODES = frozenset({P.ErrorCode.INPUT_NOT_FOUND, P.ErrorCode.INPUT_UNREADABLE, P.ErrorCode.UNSUPPORTED_INPUT,
@@ -512,7 +513,7 @@ class BatchRunner(QObject):
         self._pause = True
         waiting = len(self.queue.in_state(ItemState.QUEUED))
         self.error.emit(f"The batch is paused: {why}",
-                        f"{failed.error_message}\n\nThe other {waiting} photo(s) wait in the queue. {fix}, then "
+                        f"{failed.error_message}\n\nThe other {count(waiting, 'photo')} {'waits' if waiting == 1 else 'wait'} in the queue. {fix}, then "
                         "press Start; Retry restores this one.", failed.error_detail)
 
     async def _run_item(self, item: QueueItem) -> str:

@@ -28,6 +28,7 @@ from engine.pipeline import DEFAULT_OVERLAP, Progress, restore_array
 from engine.preprocess import check_task
 from engine.sampler import CancelToken, StepInfo
 from engine.schedule import resolve_times
+from engine.wording import count
 
 if TYPE_CHECKING:
     from engine.detection import Detection
@@ -178,8 +179,8 @@ def restore_provenance(photo: Path, task: str, confidence: float | None, model: 
         return imaging.Provenance(record, f"saved {photo.name} as it is (strength 0%)")
     how = f"detected, {confidence:.0%}" if confidence is not None else "chosen"
     path = {"fast": "on the fast full-resolution path", "tiled": "at full resolution"}.get(fullres, fullres)
-    return imaging.Provenance(record, f"restored {photo.name} as {task} ({how}) with {model}, {evaluations} "
-                                      f"evaluation(s), seed {seed}, {path}, strength {strength:.0%}")
+    return imaging.Provenance(record, f"restored {photo.name} as {task} ({how}) with {model}, "
+                                      f"{count(evaluations, 'evaluation')}, seed {seed}, {path}, strength {strength:.0%}")
 
 
 def _digest(photo: Path) -> str:

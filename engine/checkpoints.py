@@ -23,6 +23,7 @@ from engine.errors import ModelInvalidError, ModelNotFoundError, OutputExistsErr
 from engine.filetypes import archived_models
 from engine.network import VARIANTS, NetConfig, expected_shapes
 from engine.schedule import DELTA_END, PRESETS, SUM_SCALE, TIMESTEPS
+from engine.wording import count
 
 PREFIX = "unet0."
 FORMAT_TAG = "hourglass-diffuir"
@@ -193,11 +194,11 @@ def validate(sd: dict[str, torch.Tensor], config: NetConfig, name: str) -> None:
              if k in sd and tuple(sd[k].shape) != s]
     problems = []
     if missing:
-        problems.append(f"{len(missing)} missing key(s), e.g. {', '.join(missing[:3])}")
+        problems.append(f"{count(len(missing), 'missing key')}, e.g. {', '.join(missing[:3])}")
     if extra:
-        problems.append(f"{len(extra)} unexpected key(s), e.g. {', '.join(extra[:3])}")
+        problems.append(f"{count(len(extra), 'unexpected key')}, e.g. {', '.join(extra[:3])}")
     if wrong:
-        problems.append(f"{len(wrong)} wrong shape(s): {'; '.join(wrong[:3])}")
+        problems.append(f"{count(len(wrong), 'wrong shape')}: {'; '.join(wrong[:3])}")
     if problems:
         raise ModelInvalidError(f"{name} does not match DiffUIR: " + "; ".join(problems) + ".")
     bad = [k for k, v in sd.items() if not v.is_floating_point()]
@@ -205,7 +206,7 @@ def validate(sd: dict[str, torch.Tensor], config: NetConfig, name: str) -> None:
         raise ModelInvalidError(f"{name}: weight {bad[0]} is not floating point.")
     broken = [k for k, v in sd.items() if not bool(torch.isfinite(v).all())]
     if broken:  # a damaged download or disk: every photo would come out black or as noise
-        raise ModelInvalidError(f"{name} is damaged: {len(broken)} weight tensor(s) hold values that are not "
+        raise ModelInvalidError(f"{name} is damaged: {count(len(broken), 'weight tensor')} {'holds' if len(broken) == 1 else 'hold'} values that are not "
                                 f"numbers (NaN or infinite), e.g. {broken[0]}. Download or copy it again.")
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from engine.errors import ErrorCode
+from engine.wording import count
 
 # Camera RAW formats LibRaw (through rawpy) develops. Not Sigma's X3F: LibRaw dropped it in 0.20.
 RAW_EXTENSIONS = frozenset({
@@ -97,7 +98,7 @@ def describe_passed_over(paths: Iterable[str | Path]) -> str:
     listed = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])))
     archives = any(Path(p).suffix.lower() in ARCHIVE_EXTENSIONS for p in paths)
     hint = "; extract the photos of an archive first" if archives else ""
-    return f"{total} file{'s' if total != 1 else ''} Hourglass cannot open ({listed}{hint})"
+    return f"{count(total, 'file')} Hourglass cannot open ({listed}{hint})"
 
 
 def describe_unreadable(paths: Iterable[str | Path]) -> str:
@@ -280,9 +281,9 @@ def passed_over_companion(raw: Path, pairs: str, error_code: str | None) -> Path
 
 
 def describe_paired(paired: list[Path], pairs: str) -> str:
-    """'12 JPEG/HEIF file(s) that have a RAW of the same name' for a scan's summary ('' when none)."""
+    """'12 JPEG/HEIF files that have a RAW of the same name' for a scan's summary ('' when none)."""
     if not paired:
         return ""
     kept, passed = ("RAW", "JPEG/HEIF") if pairs == "raw" else ("JPEG/HEIF", "RAW")
-    return f"{len(paired)} {passed} file(s) that have a {kept} of the same name"
+    return f"{count(len(paired), passed + ' file')} that {'has' if len(paired) == 1 else 'have'} a {kept} of the same name"
 

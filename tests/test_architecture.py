@@ -35,7 +35,7 @@ SANCTIONED = {("launcher.py", "engine.cli")}
 # The engine modules the GUI may import: standard library only, so they load neither torch nor numpy.
 APP_MAY_IMPORT = frozenset({"engine.protocol", "engine.errors", "engine.filetypes", "engine.batch_time",
                             "engine.fullres_rule",
-                            "engine.keep_awake", "engine.cicp", "engine.icc_profiles"})
+                            "engine.keep_awake", "engine.cicp", "engine.icc_profiles", "engine.wording"})
 
 
 def test_app_never_imports_torch_or_engine_internals():

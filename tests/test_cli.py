@@ -63,12 +63,12 @@ def test_a_raw_jpeg_shot_is_restored_once(tmp_path, tiny_model_path, capsys):
     assert main(["restore", str(card), "-o", str(out), "--model", str(tiny_model_path), "--steps", "1"]) == 0
     assert _tree(out) == ["IMG_1.png", "IMG_1.tif", "IMG_2.JPG"]
     err = capsys.readouterr().err
-    assert "passed over 1 JPEG/HEIF file(s) that have a RAW of the same name (--pairs both takes them too)" in err
+    assert "passed over 1 JPEG/HEIF file that has a RAW of the same name (--pairs both takes them too)" in err
     both = tmp_path / "both"
     assert main(["restore", str(card / "IMG_1.DNG"), str(card / "IMG_1.JPG"), "-o", str(both), "--model",
                  str(tiny_model_path), "--steps", "1", "--pairs", "jpeg"]) == 0  # named files are paired too
     assert _tree(both) == ["IMG_1.JPG"]
-    assert "passed over 1 RAW file(s) that have a JPEG/HEIF of the same name" in capsys.readouterr().err
+    assert "passed over 1 RAW file that has a JPEG/HEIF of the same name" in capsys.readouterr().err
     (card / "IMG_2.NEF").write_bytes(b"not a raw file")  # a camera newer than LibRaw, say: its JPEG is the way
     assert main(["restore", str(card), "-o", str(tmp_path / "again"), "--model", str(tiny_model_path),
                  "--steps", "1"]) == 1
@@ -92,7 +92,7 @@ def test_a_canon_or_sony_heif_card_is_restored(tmp_path, tiny_model_path, capsys
     assert main(["restore", str(card), "-o", str(out), "--model", str(tiny_model_path), "--steps", "1",
                  "--task", "haze"]) == 0
     assert _tree(out) == ["IMG_0001.jpg", "IMG_0002.tif"]
-    assert "passed over 1 JPEG/HEIF file(s) that have a RAW of the same name" in capsys.readouterr().err
+    assert "passed over 1 JPEG/HEIF file that has a RAW of the same name" in capsys.readouterr().err
 
 
 def test_a_panorama_too_wide_for_the_chosen_format_fails_before_it_is_restored(tmp_path, tiny_model_path,
@@ -183,7 +183,7 @@ def test_existing_output_is_kept_so_an_interrupted_batch_resumes(photos, tmp_pat
     assert main(args) == 0 and (out / "a.png").read_bytes() == b"keep me" and (out / "b.jpg").is_file()
     err = capsys.readouterr().err
     assert f"kept   {photos / 'a.png'}: {out / 'a.png'} already exists" in err
-    assert "Restored 1 of 2 photo(s)" in err and "1 kept from an earlier run (--overwrite restores them again)" in err
+    assert "Restored 1 of 2 photos" in err and "1 kept from an earlier run (--overwrite restores them again)" in err
     assert main(args + ["--overwrite"]) == 0 and (out / "a.png").read_bytes() != b"keep me"
 
 
@@ -218,7 +218,7 @@ def test_batch_stops_when_results_cannot_be_saved_in_the_folder_the_next_ones_go
     err = capsys.readouterr().err
     assert code == 1 and err.count("FAILED") == 1 and "[2/3]" not in err
     assert f"Stopped: the next photos would be saved in {out} too" in err
-    assert "Restored 0 of 3 photo(s)" in err and "1 failed; 2 not attempted" in err
+    assert "Restored 0 of 3 photos" in err and "1 failed; 2 not attempted" in err
 
 
 def test_json_prints_one_object_per_photo_on_stdout_for_scripts(photos, tmp_path, tiny_model_path, capsys):
@@ -544,7 +544,7 @@ def test_a_long_batch_lists_its_failures_again_at_the_end(tmp_path, tiny_model_p
                  "--task", "haze"]) == 1
     tail = capsys.readouterr().err.split("Failed:\n", 1)[1].splitlines()
     assert tail[0].startswith(f"  {shoot / 'broken1.jpg'}: ") and tail[1].startswith(f"  {shoot / 'broken2.png'}: ")
-    assert tail[2] == "Restored 10 of 12 photo(s) in " + tail[2].split(" in ")[1] and tail[2].endswith("; 2 failed")
+    assert tail[2] == "Restored 10 of 12 photos in " + tail[2].split(" in ")[1] and tail[2].endswith("; 2 failed")
 
 
 def test_an_unsure_detection_names_the_next_guess():
@@ -691,7 +691,7 @@ def test_again_saves_each_result_again_at_a_lower_strength_from_the_strength_it_
                              "sub/b.jpg", "sub/restored/b (1).jpg", "sub/restored/b.jpg"]
     lines = [json.loads(line) for line in out.splitlines()]
     assert [(x["status"], x["strength"], x["from_strength"]) for x in lines] == [("saved_again", 0.5, 0.8)] * 2
-    assert "Saved 2 of 2 result(s) again at 50% strength" in err
+    assert "Saved 2 of 2 results again at 50% strength" in err
     from engine.imaging import read_provenance
     assert read_provenance(photos / "restored" / "a (1).png")["Strength"] == "0.5"
     original = np.asarray(Image.open(photos / "a.png"), np.float64)
@@ -844,7 +844,7 @@ def test_restore_watch_restores_what_is_there_then_what_arrives_once_whole(tmp_p
     proc.send_signal(signal.SIGINT)
     rest = proc.communicate(timeout=60)[1]
     assert proc.returncode == 0, "".join(lines) + rest
-    assert "Stopped watching" in rest and "Restored 2 of 2 photo(s)" in rest
+    assert "Stopped watching" in rest and "Restored 2 of 2 photos" in rest
     assert "FAILED" not in rest and not (out / "sub" / "second (1).png").exists()  # taken once
 
 
@@ -889,7 +889,7 @@ def test_restore_watch_takes_a_photo_again_when_it_is_written_again(tmp_path, ti
     rest = "".join(lines)
     assert proc.returncode == 0, rest  # the failure was mended
     # (each photo counted once, by its last outcome)
-    assert "Restored 1 of 2 photo(s)" in rest and "1 kept from an earlier run" in rest and "failed" not in rest
+    assert "Restored 1 of 2 photos" in rest and "1 kept from an earlier run" in rest and "failed" not in rest
 
 
 def test_restore_skips_a_result_hourglass_saved_unless_a_task_is_chosen(tmp_path, tiny_model_path, capsys):
@@ -904,8 +904,8 @@ def test_restore_skips_a_result_hourglass_saved_unless_a_task_is_chosen(tmp_path
                  "--steps", "1", "--json"]) == 0
     captured = capsys.readouterr()
     assert f"skip   {result}: a result Hourglass saved, not restored again (--task TASK or --restore-clean " \
-           "restores it): restored p.png as haze (chosen) with tiny-t, 1 evaluation(s)" in captured.err
-    assert "Restored 0 of 1 photo(s)" in captured.err and "1 already restored by Hourglass (not restored again)" \
+           "restores it): restored p.png as haze (chosen) with tiny-t, 1 evaluation" in captured.err
+    assert "Restored 0 of 1 photo" in captured.err and "1 already restored by Hourglass (not restored again)" \
         in captured.err and "already fine" not in captured.err
     line = json.loads(captured.out)
     assert line["status"] == "skipped" and line["already_restored"].startswith("restored p.png as haze")

@@ -65,7 +65,7 @@ def test_a_result_records_task_model_evaluations_seed_path_and_strength_beside_t
     assert b"<rdf:li>harbour</rdf:li>" in xmp and b"<rdf:li>fog</rdf:li>" in xmp  # the photo's keywords
     history = _history(out)
     assert history[0] == "Adobe Lightroom"  # the photo's own history comes first, then this save
-    assert history[1] == (f"restored harbour.jpg as haze (chosen) with {tiny_model.name}, 2 evaluation(s), seed 7, "
+    assert history[1] == (f"restored harbour.jpg as haze (chosen) with {tiny_model.name}, 2 evaluations, seed 7, "
                           "at full resolution, strength 60%")
 
 

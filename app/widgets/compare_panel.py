@@ -32,6 +32,7 @@ from app.qt_queue import LEFT_CHANGED
 from app.queue_model import FINISHED, ItemState, QueueItem
 from app.resave import STEP, ResaveService, can_resave
 from app.runner import RESTORE_AGAIN_HINT, BatchRunner
+from engine.wording import count
 
 ZERO_STRENGTH = "Strength 0%: the results are saved as the originals (nothing of the restoration is kept)."
 
@@ -229,7 +230,7 @@ class ComparePanel(QWidget):
         finished photo down, say), it changes theirs too, which is worth saying."""
         waiting = len(self.runner.queue.in_state(ItemState.QUEUED))
         if self.runner.running and waiting and self.strength.value() > 0:
-            self.message.emit(f"The {waiting} photo(s) still to restore in this batch will be saved at "
+            self.message.emit(f"The {count(waiting, 'photo')} still to restore in this batch will be saved at "
                               f"{self.strength.value()}% strength.", 10000)
 
     def _shown(self) -> QueueItem | None:

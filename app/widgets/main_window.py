@@ -61,6 +61,7 @@ from app.widgets.settings_dialog import SettingsDialog
 from app.widgets.undo_steps import UndoSteps
 from engine.batch_time import format_time_left
 from engine.filetypes import PHOTO_EXTENSIONS, archived_models, is_model_file, numbered_name
+from engine.wording import count
 
 TITLE = "Hourglass — photo restoration"
 # the engine client's states in the status bar's words (its tooltip says why)
@@ -442,9 +443,9 @@ class MainWindow(QMainWindow):
 
     def _on_arrived(self, paths: list[str]) -> None:
         paused = not self.runner.running and bool(self.queue.in_state(ItemState.QUEUED))
-        self._arrival_note = (f"{len(paths)} new photo(s) in the watched folder, queued after the paused batch "
+        self._arrival_note = (f"{count(len(paths), 'new photo')} in the watched folder, queued after the paused batch "
                               "(Start)" if paused else
-                              f"{len(paths)} new photo{'s' if len(paths) != 1 else ''} in the watched folder: "
+                              f"{count(len(paths), 'new photo')} in the watched folder: "
                               "restoring")  # (said once they are queued, instead of "Added …")
         self._arrived.update(os.path.normcase(p) for p in paths)
         self.runner.add_paths(paths, restore=True)
@@ -477,7 +478,7 @@ class MainWindow(QMainWindow):
             held = [i for i in gone if i.replaced_from]  # (their photo as it was is only findable from here)
             kept = (f" {len(held)} of them held {'its result' if len(held) == 1 else 'their results'}; the "
                     f"photos as they were stay in {Path(held[0].replaced_from).parent}.") if held else ""
-            self.statusBar().showMessage(f"Removed {len(gone)} photo(s) from the list (the files stay); Ctrl+Z "
+            self.statusBar().showMessage(f"Removed {count(len(gone), 'photo')} from the list (the files stay); Ctrl+Z "
                                          f"puts them back.{kept}", 15000 if held else 8000)
 
     def trash_selected(self) -> None:
@@ -688,7 +689,7 @@ class MainWindow(QMainWindow):
         self.add_paths(paths)
 
     def _on_photos_added(self, new: list, remark: str) -> None:
-        text, self._arrival_note = self._arrival_note or f"Added {len(new)} photo{'s' if len(new) != 1 else ''}", ""
+        text, self._arrival_note = self._arrival_note or f"Added {count(len(new), 'photo')}", ""
         self.statusBar().showMessage(f"{text}; {remark}" if remark else text, 10000 if remark else 6000)
         wanted, self._to_show = self._to_show, []
         if wanted:
@@ -772,7 +773,7 @@ class MainWindow(QMainWindow):
         self.runner.join_batch(moved)
         self._reselect(selected)
         when = "next" if self.runner.running else "first when you press Start"
-        self.statusBar().showMessage(f"{len(moved)} photo(s) will be restored {when}.", 6000)
+        self.statusBar().showMessage(f"{count(len(moved), 'photo')} will be restored {when}.", 6000)
 
     def _reselect(self, ids: list[str]) -> None:
         """Select these photos again after the rows moved (a reorder resets the table's selection)."""
@@ -828,7 +829,7 @@ class MainWindow(QMainWindow):
         if self.runner.restored_count != self._estimated_from or (running and not self.runner.restored_count):
             self._estimated_from = self.runner.restored_count
             self.model.refresh_estimates()
-        parts = [f"{total} photo(s)"]
+        parts = [count(total, "photo")]
         skipped = [i for i in self.queue.in_state(ItemState.DONE) if i.skipped]
         results = sum(1 for i in skipped if i.left_as_result)
         if counts[ItemState.DONE] - len(skipped):

@@ -15,6 +15,7 @@ from app.history import History, Step
 from app.queue_model import QueueItem
 from app.settings import TASK_LABELS
 from app.trash import Trashed, item_of, row_of, take_back_results
+from engine.wording import count
 
 if TYPE_CHECKING:
     from app.widgets.main_window import MainWindow
@@ -64,7 +65,7 @@ class UndoSteps:
             return
         ids = [i.id for i in back]
         self.history.push(Step(what, lambda: self.window.remove_photos(ids)))
-        self._say(f"Put back {len(back)} photo(s).", 6000)
+        self._say(f"Put back {count(len(back), 'photo')}.", 6000)
 
     # -------------------------------------------------------------- moved to the trash
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from engine.cli.inputs import exists
 from engine.cli.report import ProgressBar, end_of_run, json_line, unexpected
+from engine.wording import count
 
 SAME_STRENGTH = 0.005  # strengths closer than this (half a percent) are the same
 
@@ -63,7 +64,7 @@ def save_again(args, files: list[Path], outputs: list[tuple[Path, str]], problem
                  f"{res.timings['total']:.1f} s)")
         json_line(args.json, path, "saved_again", output=res.output_path, **{"from": str(out)}, strength=strength,
                   from_strength=saved)
-    return end_of_run(f"Saved {done} of {len(files)} result(s) again at {strength:.0%} strength",
+    return end_of_run(f"Saved {done} of {count(len(files), 'result')} again at {strength:.0%} strength",
                       [f"{kept} saved at it before" if kept else ""], failed, problems)
 
 

@@ -20,6 +20,7 @@ from engine.cli.options import (
 )
 from engine.cli.report import EXIT_USAGE, ProgressBar, end_of_run, json_line, unexpected
 from engine.filetypes import clean_suffix
+from engine.wording import count
 
 
 def add_parser(sub) -> None:
@@ -152,5 +153,5 @@ def cmd_copy(args) -> int:
         done += 1
         tell(result, "copied", f"ok     {result} -> {res.output_path} ({strength:.0%}, {res.timings['total']:.1f} s)",
              output=res.output_path, photo=str(photo), strength=strength)
-    return end_of_run(f"Copied {done} of {len(files)} result(s)", [f"{kept} copied before" if kept else ""], failed,
+    return end_of_run(f"Copied {done} of {count(len(files), 'result')}", [f"{kept} copied before" if kept else ""], failed,
                       problems)

@@ -27,6 +27,7 @@ from engine.cli.options import (
 from engine.cli.report import EXIT_INTERRUPTED, EXIT_USAGE, ProgressBar, end_of_run, json_line, unexpected
 from engine.cli.watch import watch_arrivals
 from engine.filetypes import PAIR_CHOICES, RESTORED_DIR
+from engine.wording import count
 
 
 def add_parser(sub) -> None:
@@ -146,7 +147,7 @@ def cmd_restore(args) -> int:
                              fullres=args.fullres, optimize=not args.reference, precision=args.precision,
                              strength=args.strength / 100, jpeg_quality=args.jpeg_quality, srgb=args.srgb,
                              remove_location=args.no_location, record=not args.no_record)
-    print(f"Model {model.name} (DiffUIR-{model.variant}) on {model.device}, {len(options.times())} step(s)",
+    print(f"Model {model.name} (DiffUIR-{model.variant}) on {model.device}, {count(len(options.times()), 'step')}",
           file=sys.stderr)
     return RestoreRun(args, model, options, out_dir, fmt).run(files, problems)
 
@@ -187,7 +188,7 @@ class RestoreRun:
         if len(tally.failed) > 1 and len(seen) > 10:  # in a long log the failures have scrolled away: list them again
             print("Failed:\n" + "\n".join(f"  {line}" for line in tally.failed), file=sys.stderr)
         clean, results, kept = tally.count("clean"), tally.count("result"), tally.count("kept")
-        return end_of_run(f"Restored {tally.count('restored')} of {len(seen)} photo(s) in {elapsed:.1f} s",
+        return end_of_run(f"Restored {tally.count('restored')} of {count(len(seen), 'photo')} in {elapsed:.1f} s",
                           [f"{clean} already fine (not restored)" if clean else "",
                            f"{results} already restored by Hourglass (not restored again)" if results else "",
                            f"{kept} kept from an earlier run (--overwrite restores them again)" if kept else ""],

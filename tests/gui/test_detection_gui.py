@@ -91,7 +91,8 @@ def test_a_photo_that_looks_fine_is_not_restored_and_not_a_failure(make_window, 
     assert window.model.index(row, COL_TASK).data() == "Looks fine 93%"
     assert "already fine" in window.model.index(row, COL_STATE).data(Qt.ItemDataRole.ToolTipRole)
     text = window.status_label.text()
-    assert "1 restored" in text and "1 already fine" in text and "failed" not in text
+    assert text.startswith("2 photos · ") and "1 restored" in text and "1 already fine" in text
+    assert "failed" not in text
     window.select_row(row)
     assert "Not restored" in window.panel.caption.text()
     # choosing a degradation puts it back in the queue; Start restores it with that task

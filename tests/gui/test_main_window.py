@@ -76,7 +76,7 @@ def test_a_dropped_card_queues_one_file_of_each_raw_jpeg_shot(make_window, qtbot
     drop(window, [card])
     qtbot.waitUntil(lambda: len(window.queue) == 2, timeout=TIMEOUT)
     assert [i.name for i in window.queue] == ["IMG_1.CR3", "IMG_2.JPG"]
-    assert window.statusBar().currentMessage() == ("Added 2 photos; passed over 1 JPEG/HEIF file(s) that have a "
+    assert window.statusBar().currentMessage() == ("Added 2 photos; passed over 1 JPEG/HEIF file that has a "
                                                    "RAW of the same name (Settings → RAW+JPEG shots)")
     (card / "fail_3.CR3").write_bytes(b"raw")  # one the engine cannot read: its JPEG is the way
     make_photo(card / "fail_3.JPG")
@@ -93,7 +93,7 @@ def test_a_dropped_card_queues_one_file_of_each_raw_jpeg_shot(make_window, qtbot
     drop(window, [card / "IMG_1.JPG", card / "IMG_1.CR3"])
     qtbot.waitUntil(lambda: len(window.queue) == 1, timeout=TIMEOUT)
     assert window.queue[0].name == "IMG_1.JPG"
-    assert "passed over 1 RAW file(s) that have a JPEG/HEIF of the same name" in window.statusBar().currentMessage()
+    assert "passed over 1 RAW file that has a JPEG/HEIF of the same name" in window.statusBar().currentMessage()
 
 
 def test_the_window_says_when_the_saved_queue_could_not_be_read(make_window, qtbot, data_dir):
@@ -721,7 +721,7 @@ def test_batch_pauses_when_a_setting_fails_every_photo(make_window, qtbot, photo
     assert [i.state for i in window.queue] == [ItemState.FAILED, ItemState.QUEUED, ItemState.QUEUED]
     assert window.queue[0].error_code == code
     assert [e[0] for e in errors] == [title]
-    assert "The other 2 photo(s) wait in the queue" in errors[0][1]
+    assert "The other 2 photos wait in the queue" in errors[0][1]
     if broken == "model":
         assert "Choose another model (Models), then press Start" in errors[0][1]
     settings.output_dir, settings.model = str(tmp_path / "Restored"), "default"
@@ -1012,7 +1012,7 @@ def test_moving_the_slider_during_a_batch_says_it_sets_the_waiting_photos_streng
     window.runner.start()
     qtbot.waitUntil(lambda: window.queue[0].state is ItemState.RUNNING, timeout=TIMEOUT)
     window.panel.strength.setValue(70)  # as a key press does
-    assert "The 2 photo(s) still to restore in this batch will be saved at 70% strength" in \
+    assert "The 2 photos still to restore in this batch will be saved at 70% strength" in \
         window.statusBar().currentMessage()
     window.runner.cancel()
     wait_idle(qtbot, window)
@@ -1159,7 +1159,7 @@ def test_a_long_note_or_file_name_does_not_widen_the_window(make_window, qtbot):
     qtbot.wait(50)
     width = window.width()
     window.panel.caption.setText("photo.jpg → /a/long/path/restored/photo.jpg  (" + "a measured limit " * 40 + ")")
-    window.status_label.setText("3 photo(s) · restoring " + "a very long file name " * 20 + ".jpg (1 of 3)")
+    window.status_label.setText("3 photos · restoring " + "a very long file name " * 20 + ".jpg (1 of 3)")
     qtbot.wait(50)  # the layout settles
     assert window.width() == width and window.minimumSizeHint().width() < width
 
@@ -1446,7 +1446,7 @@ def test_arrivals_in_a_watched_folder_wait_behind_a_paused_batch(make_window, qt
     window._on_arrived([str(files[1])])
     qtbot.waitUntil(lambda: len(window.queue) == 2, timeout=TIMEOUT)
     assert not window.runner.running and window.queue[1].state is ItemState.PENDING
-    assert window.statusBar().currentMessage() == ("1 new photo(s) in the watched folder, queued after the paused "
+    assert window.statusBar().currentMessage() == ("1 new photo in the watched folder, queued after the paused "
                                                    "batch (Start)")
     window.start_action.trigger()
     wait_idle(qtbot, window)

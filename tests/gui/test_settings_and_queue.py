@@ -98,7 +98,7 @@ def test_a_raw_jpeg_shot_is_queued_once(tmp_path, pairs, taken):
         (card / name).write_bytes(b"x")
     found = files.scan([card], pairs=pairs)
     assert [f.path.relative_to(card).as_posix() for f in found.photos] == taken + ["sub/IMG_3.jpg"]
-    passed = {"raw": "2 JPEG/HEIF file(s) that have a RAW", "jpeg": "2 RAW file(s) that have a JPEG/HEIF"}
+    passed = {"raw": "2 JPEG/HEIF files that have a RAW", "jpeg": "2 RAW files that have a JPEG/HEIF"}
     if pairs == "both":
         assert found.remark() == ""
     else:
@@ -384,7 +384,7 @@ def test_a_saved_queue_with_some_bad_items_keeps_the_good_ones(data_dir):
     q = BatchQueue(default_queue_path())
     q.load()
     a, b, c = q
-    assert q.load_problem == "4 photo(s) of the saved queue could not be read and were left out; the others are back."
+    assert q.load_problem == "4 photos of the saved queue could not be read and were left out; the others are back."
     assert (a.name, a.state, a.task, a.confidence, a.output_path, a.saved_strength, a.width, a.height) == (
         "a.jpg", ItemState.DONE, "haze", 0.8, "/o/a.jpg", 0.5, 6000, 4000)
     assert (b.name, b.state, b.task, b.confidence, b.log_tail, b.skipped, b.saved_strength, b.elapsed_s) == (

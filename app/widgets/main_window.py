@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTableView,
     QToolBar,
+    QToolButton,
     QWidget,
 )
 
@@ -204,6 +205,8 @@ class MainWindow(QMainWindow):
             bar.addSeparator() if a is None else bar.addAction(a)
         self.addToolBar(bar)
         self.toolbar = bar
+        for more in bar.findChildren(QToolButton, "qt_toolbar_ext_button"):  # shown when the window is narrow
+            more.setAccessibleName("More commands")  # (screen readers said an unnamed check box)
 
         self.model = QueueTableModel(self.queue, self, estimate=self.runner.photo_time, set_task=self.runner.set_task)
         self._estimated_from = 0  # the runner's restored_count the estimates shown were made with
@@ -257,6 +260,7 @@ class MainWindow(QMainWindow):
         self.overall.setMaximumWidth(260)
         self.overall.setRange(0, 1000)
         self.overall.setFormat("%p%")
+        self.overall.setAccessibleName("Batch progress")
         self.engine_label = QLabel("Engine: starting…")
         self.unsaved_label = QLabel("⚠ Queue not saved")  # while the queue cannot be written (its tooltip: why)
         self.unsaved_label.hide()

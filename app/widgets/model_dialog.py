@@ -46,11 +46,13 @@ class ModelDialog(QDialog):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().setVisible(False)
+        self.table.setAccessibleName("Models")
         self.status = QLabel("Loading the model list…")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.name = QLineEdit()
         self.name.setPlaceholderText("Name for the imported model (optional)")
+        self.name.setAccessibleName("Name for the imported model")
         self.import_button = QPushButton("Import checkpoint…")
         self.import_button.setToolTip("An official DiffUIR checkpoint (.pt/.pth/.safetensors, or the zip its shared "
                                       "folder downloads as); it is validated first")

@@ -62,6 +62,7 @@ class SettingsDialog(QDialog):
         group.addButton(self.chosen)
         self.folder = QLineEdit()
         self.folder.setPlaceholderText("Choose a folder…")
+        self.folder.setAccessibleName("Output folder")  # (else the group's title, "Saving results")
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
         row = QHBoxLayout()

@@ -2,28 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import urllib.parse
-
-from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QImage
 from PySide6.QtWidgets import QLabel, QPushButton, QStackedLayout, QVBoxLayout, QWidget
 
-
-def mime_local_paths(mime) -> list[str]:
-    """The local files and folders named by URL mime data (a drop, or a file manager's copy)."""
-    if mime is None or not mime.hasUrls():
-        return []
-    return [p for p in (_local_path(u) for u in mime.urls() if u.isLocalFile()) if p]
-
-
-def _local_path(url: QUrl) -> str:
-    """The URL's file path; a POSIX name that is not UTF-8 (Qt decodes it with U+FFFD, naming no file) is
-    taken from the URL's percent-encoded bytes instead."""
-    path = url.toLocalFile()
-    if "\ufffd" in path and os.name == "posix":
-        path = os.fsdecode(urllib.parse.unquote_to_bytes(url.path(QUrl.ComponentFormattingOption.FullyEncoded)))
-    return path
+from app.mime_data import mime_local_paths
 
 
 def _takes(mime) -> bool:

@@ -14,10 +14,8 @@ from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
     QHeaderView,
-    QLabel,
     QMainWindow,
     QMessageBox,
-    QProgressBar,
     QSplitter,
     QTableView,
     QToolBar,
@@ -26,8 +24,8 @@ from PySide6.QtWidgets import (
 )
 
 from app import theme, window_state
-from app.display_profile import system_profile
-from app.images import ImageLoader, use_display_profile
+from app.images import ImageLoader
+from app.mime_data import clipboard_paths, save_pasted_image
 from app.models_service import ModelService
 from app.paths import icon_path, sample_photos
 from app.qt_queue import (
@@ -53,22 +51,19 @@ from app.trash import Trashed
 from app.watch_folder import FolderWatch
 from app.widgets.about_dialog import AboutDialog
 from app.widgets.compare_panel import ComparePanel
-from app.widgets.drop_zone import DropZone, mime_local_paths
+from app.widgets.drop_zone import DropZone
 from app.widgets.error_dialog import ErrorDialog
 from app.widgets.menu_bar import build_menu_bar
 from app.widgets.model_dialog import ModelDialog
 from app.widgets.queue_menu import QueueMenu
+from app.widgets.screen_colours import ScreenColours
 from app.widgets.settings_dialog import SettingsDialog
+from app.widgets.status_line import TITLE, StatusLine
 from app.widgets.undo_steps import UndoSteps
-from engine.batch_time import format_time_left
-from engine.filetypes import PHOTO_EXTENSIONS, archived_models, is_model_file, numbered_name
+from app.widgets.watch_control import WatchControl
+from engine.filetypes import PHOTO_EXTENSIONS, archived_models, is_model_file
 from engine.wording import count
 
-TITLE = "Hourglass — photo restoration"
-# the engine client's states in the status bar's words (its tooltip says why)
-ENGINE_STATE_WORDS = {"stopped": "stopped", "starting": "starting…", "ready": "ready", "busy": "busy",
-                      "unresponsive": "not responding", "crashed": "restarting…",
-                      "fatal": "not running (Start tries again)"}
 FILE_FILTER = f"Photos ({' '.join('*' + ext for ext in sorted(PHOTO_EXTENSIONS))})"  # Qt matches any case
 
 
@@ -85,7 +80,7 @@ class MainWindow(QMainWindow):
         self.settings = runner.settings
         self.models = models or ModelService(self)
         self.images = ImageLoader(parent=self)
-        self.screen_profile = self._use_screen_profile()  # what it means, for Settings and About
+        self.screen_colours = ScreenColours(self)  # photos shown through the screen's profile
         self._closing = False
         self._dialogs: list[QWidget] = []
         self._maximized = False  # the window's state before full screen
@@ -93,22 +88,20 @@ class MainWindow(QMainWindow):
         self._checking_photos = False
         self._to_show: list[str] = []  # photos opened with Hourglass, to show once queued (`open_paths`)
         self._selected: list[str] = []  # the selected photos' ids, kept across resets of the table
-        self._arrival_note = ""  # what the status bar says of photos that arrived in a watched folder
-        self._arrived: set[str] = set()  # (normcase) paths of the photos the watch took, written again included
-        self._ahead = ""  # "12 to restore, about 25 min": the pending photos' time, for the status bar
-        self._ahead_timer = QTimer(self, singleShot=True, interval=300, timeout=self._update_ahead)
         self.setWindowTitle(TITLE)
         if icon_path().exists():
             self.setWindowIcon(QIcon(str(icon_path())))
         self.resize(1280, 780)
+        self.watch = FolderWatch(self.queue.paths, self.settings, parent=self, results=self.queue.result_paths)
+        self.watching = WatchControl(self)  # Watch folder…: its dialog, status and arrivals
+        self.status_line = StatusLine(self)  # the status bar's counts, progress and engine state; the title
         self._build_actions()
         self._build_ui()
         self.queue_menu = QueueMenu(self)
         self.undo_steps = UndoSteps(self)  # Ctrl+Z and Redo
-        self.watch = FolderWatch(self.queue.paths, self.settings, parent=self, results=self.queue.result_paths)
         window_state.restore(self)  # the size, split and columns the user left
         self._wire()
-        self._resume_watch()
+        self.watching.resume()
         if len(self.queue):  # the queue saved at the last close: thumbnails and a photo on view, as for an add
             self._on_queue_event("reset", list(self.queue))
             self.check_photos()  # edited while Hourglass was closed
@@ -134,7 +127,7 @@ class MainWindow(QMainWindow):
         self.add_action = self._action("Add photos…", self.open_add_dialog, "Ctrl+O", "Add photos to the queue")
         self.add_folder_action = self._action("Add folder…", self.open_folder_dialog, "Ctrl+Shift+O",
                                               "Add every photo in a folder and its sub-folders")
-        self.watch_action = self._action("Watch folder…", self.toggle_watch, None,
+        self.watch_action = self._action("Watch folder…", lambda on: self.watching.toggle(on), None,
                                          "Restore the photos that arrive in a folder while it is watched (a "
                                          "tethered camera's shots, a scanner's pages); those already there are "
                                          "left as they are")
@@ -255,22 +248,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(split)
         self.setAcceptDrops(False)
 
-        self.status_label = QLabel()
-        self.overall = QProgressBar()
-        self.overall.setMaximumWidth(260)
-        self.overall.setRange(0, 1000)
-        self.overall.setFormat("%p%")
-        self.overall.setAccessibleName("Batch progress")
-        self.engine_label = QLabel("Engine: starting…")
-        self.unsaved_label = QLabel("⚠ Queue not saved")  # while the queue cannot be written (its tooltip: why)
-        self.unsaved_label.hide()
-        self.watch_label = QLabel()  # "Watching Tethered" while a folder is watched
-        self.watch_label.hide()
-        self.statusBar().addWidget(self.status_label, 1)
-        self.statusBar().addPermanentWidget(self.unsaved_label)
-        self.statusBar().addPermanentWidget(self.watch_label)
-        self.statusBar().addPermanentWidget(self.overall)
-        self.statusBar().addPermanentWidget(self.engine_label)
+        self.status_line.install(self.watching.label)
         build_menu_bar(self)
         self.addAction(self.quit_action)  # (its key works in full screen too, with the menu bar hidden)
 
@@ -288,10 +266,7 @@ class MainWindow(QMainWindow):
         self.images.thumbnail_ready.connect(self.model.set_thumbnail)
         self.panel.message.connect(self.statusBar().showMessage)
         self.compare.step.connect(self.step_photo)
-        self.watch.arrived.connect(self._on_arrived)
-        self.watch.started.connect(self._on_watch_started)
-        self.watch.rewritten.connect(self._on_rewritten)
-        self.watch.resumed.connect(self._on_watch_resumed)
+        self.watching.connect()
         app = QGuiApplication.instance()
         if isinstance(app, QGuiApplication):
             app.applicationStateChanged.connect(self._on_app_state)
@@ -299,8 +274,8 @@ class MainWindow(QMainWindow):
         self.runner.running_changed.connect(self._say_strength)
         self.runner.notice.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.runner.error.connect(self.show_error)
-        self.runner.engine_status.connect(self._on_engine_status)
-        self.runner.engine_ready.connect(self._on_engine_ready)
+        self.runner.engine_status.connect(self.status_line.engine_status)
+        self.runner.engine_ready.connect(self.status_line.engine_ready)
         self.runner.photos_added.connect(self._on_photos_added)
         self.runner.batch_finished.connect(self._on_batch_finished)
 
@@ -400,69 +375,6 @@ class MainWindow(QMainWindow):
         dialog.fileSelected.connect(lambda p: self.add_paths([p]))
         dialog.open()
 
-    def toggle_watch(self, on: bool) -> None:
-        """Watch folder…: asks which folder, then restores what arrives in it (app.watch_folder); again: stop."""
-        if not on:
-            self.watch.stop()
-            self.watch_label.hide()
-            self.statusBar().showMessage("No folder is watched now.", 6000)
-            return
-        dialog = QFileDialog(self, "Watch a folder: restore the photos that arrive in it")
-        dialog.setFileMode(QFileDialog.FileMode.Directory)
-        dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
-        dialog.fileSelected.connect(self.watch_folder)
-        dialog.rejected.connect(lambda: self.watch_action.setChecked(self.watch.watching))
-        self._keep(dialog)
-        self._watch_dialog = dialog
-        dialog.open()
-
-    def watch_folder(self, folder: str) -> None:
-        self.watch.start(folder)
-        self._show_watching(folder)
-
-    def _resume_watch(self) -> None:
-        """A folder watched when the app was closed is watched again (`FolderWatch.resume`)."""
-        folder = self.watch.resume()
-        if folder and not self.watch.watching:
-            self.statusBar().showMessage(f"The watched folder {folder} is not there any more: it is not watched now "
-                                         "(Watch folder… watches it again)", 15000)
-
-    def _on_watch_resumed(self, folder: str) -> None:
-        self._show_watching(folder)
-        self.statusBar().showMessage(f"Watching {folder} again: photos that arrived in it while Hourglass was "
-                                     "closed are restored too", 10000)
-
-    def _show_watching(self, folder: str) -> None:
-        self.watch_action.setChecked(True)
-        self.watch_label.setText(f"Watching {Path(folder).name}")
-        self.watch_label.setToolTip(f"New photos in {folder} are restored as they arrive (Watch folder… again "
-                                    "stops)")
-        self.watch_label.show()
-
-    def _on_watch_started(self, folder: str, there: int) -> None:
-        left = ("" if not there else "; the photo already there is left as it is (Add folder… takes it)"
-                if there == 1 else f"; the {there} photos already there are left as they are (Add folder… takes "
-                "them)")
-        self.statusBar().showMessage(f"Watching {folder}: photos that arrive in it are restored{left}", 10000)
-
-    def _on_arrived(self, paths: list[str]) -> None:
-        paused = not self.runner.running and bool(self.queue.in_state(ItemState.QUEUED))
-        self._arrival_note = (f"{count(len(paths), 'new photo')} in the watched folder, queued after the paused batch "
-                              "(Start)" if paused else
-                              f"{count(len(paths), 'new photo')} in the watched folder: "
-                              "restoring")  # (said once they are queued, instead of "Added …")
-        self._arrived.update(os.path.normcase(p) for p in paths)
-        self.runner.add_paths(paths, restore=True)
-
-    def _on_rewritten(self, paths: list[str]) -> None:
-        self._arrived.update(os.path.normcase(p) for p in paths)
-        again = self.runner.restore_again(paths)
-        if again:
-            self.statusBar().showMessage(
-                f"{again[0].name} was written again in the watched folder: restoring it again (its earlier "
-                "result is kept)" if len(again) == 1 else f"{len(again)} photos were written again in the watched "
-                "folder: restoring them again (their earlier results are kept)", 10000)
-
     def retry_selected(self) -> None:
         ids = self.selected_ids() or [i.id for i in self.queue.in_state(ItemState.FAILED, ItemState.CANCELLED)]
         self.runner.retry(ids)
@@ -525,47 +437,19 @@ class MainWindow(QMainWindow):
         shown_through = self.settings.screen_profile
         dialog.accepted.connect(self._refresh)
         dialog.accepted.connect(self.model.refresh_estimates)  # (another model or quality: other times)
-        dialog.accepted.connect(lambda: self._screen_profile_changed(shown_through))
+        dialog.accepted.connect(lambda: self.screen_colours.setting_changed(shown_through))
         dialog.accepted.connect(lambda: theme.apply(self.settings.theme))
         self._keep(dialog)
         dialog.open()
 
-    def _use_screen_profile(self) -> str:
-        """Show photos through the colour profile of the screen the window is on (app.display_profile), as the
-        settings say."""
-        self._profile_screen = self._screen_number()
-        if not self.settings.screen_profile:
-            use_display_profile(None)
-            return "off; photos are shown as sRGB"
-        return use_display_profile(system_profile(QGuiApplication.platformName(), self._profile_screen))
-
-    def _screen_number(self) -> int:
-        screens, here = QGuiApplication.screens(), self.screen()
-        return screens.index(here) if here in screens else 0
+    @property
+    def screen_profile(self) -> str:
+        """What the screen's colour profile setting does now, in words (for Settings and About)."""
+        return self.screen_colours.described
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        handle = self.windowHandle()
-        if handle is not None and not getattr(self, "_follows_screen", False):
-            handle.screenChanged.connect(lambda _screen: self._screen_moved())
-            self._follows_screen = True
-
-    def _screen_moved(self) -> None:
-        """The window moved to another screen: its profile from now on, and the photos shown through it."""
-        if self.settings.screen_profile and self._screen_number() != self._profile_screen:
-            self._show_through_profile_again()
-
-    def _screen_profile_changed(self, before: bool) -> None:
-        """Thumbnails and the photo on view again, through the profile or not, when the setting changed."""
-        if self.settings.screen_profile != before:
-            self._show_through_profile_again()
-
-    def _show_through_profile_again(self) -> None:
-        self.screen_profile = self._use_screen_profile()
-        self.images.request_thumbnails(list(self.queue))
-        shown = self.queue.get(self.panel.shown_item) if self.panel.shown_item is not None else None
-        if shown is not None:
-            self.panel.show_item(shown)
+        self.screen_colours.follow()
 
     def open_models(self) -> ModelDialog:
         """The Models dialog: the one already open (raised), else a new one."""
@@ -633,11 +517,7 @@ class MainWindow(QMainWindow):
 
     def _on_queue_event(self, event: str, items: list[QueueItem]) -> None:
         if event == "saving":  # the queue file could not be written, or can again
-            problem = self.queue.save_problem
-            self.unsaved_label.setToolTip(problem)
-            self.unsaved_label.setVisible(bool(problem))
-            if problem:
-                self.statusBar().showMessage(problem, 30000)
+            self.status_line.saving(self.queue.save_problem)
             return
         if event in ("added", "reset"):
             self._forget_sort()  # new photos go at the end: the queue is no longer in that order
@@ -693,7 +573,7 @@ class MainWindow(QMainWindow):
         self.add_paths(paths)
 
     def _on_photos_added(self, new: list, remark: str) -> None:
-        text, self._arrival_note = self._arrival_note or f"Added {count(len(new), 'photo')}", ""
+        text = self.watching.take_note() or f"Added {count(len(new), 'photo')}"
         self.statusBar().showMessage(f"{text}; {remark}" if remark else text, 10000 if remark else 6000)
         wanted, self._to_show = self._to_show, []
         if wanted:
@@ -710,15 +590,6 @@ class MainWindow(QMainWindow):
             self.panel.show_item(item)
         self._refresh()
 
-    def _on_engine_status(self, state: str, message: str) -> None:
-        self.engine_label.setText(f"Engine: {ENGINE_STATE_WORDS.get(state, state)}")
-        self.engine_label.setToolTip(message)
-
-    def _on_engine_ready(self, ready) -> None:
-        devices = ", ".join(d.name for d in ready.devices) if ready.devices else "CPU"
-        self.engine_label.setText("Engine: ready")
-        self.engine_label.setToolTip(f"Devices: {devices}")
-
     def _on_model_selected(self, name: str) -> None:
         self.settings.model = name
         problem = self.settings.save()
@@ -731,7 +602,7 @@ class MainWindow(QMainWindow):
             details = (f"{done} done" + (f", {failed} failed" if failed else "")
                        + (f", {len(waiting)} waiting" if waiting else ""))
             self.statusBar().showMessage(f"{summary}: {details}", 10000)
-            if not self.isActiveWindow() and not (self._only_arrivals() and not failed):
+            if not self.isActiveWindow() and not (self.watching.only_arrivals(self.runner.batch_items) and not failed):
                 # the user is elsewhere: flash the taskbar entry until they look (not for each shot of a
                 # tethered session restored well from a watched folder: only when one fails)
                 QApplication.alert(self)
@@ -740,11 +611,6 @@ class MainWindow(QMainWindow):
                 self.batch_ended_unseen.emit(summary, details + took)  # (a notification: "2 done in 3 min 05 s")
         if self._closing:
             self.close()
-
-    def _only_arrivals(self) -> bool:
-        """Whether the batch that ended ran only photos that arrived in the watched folder."""
-        items = [self.queue.get(i) for i in self.runner.batch_items]
-        return bool(items) and all(i is not None and os.path.normcase(i.path) in self._arrived for i in items)
 
     def sort_queue(self, column: int) -> None:
         """Order the queue by `column` (ascending, or reversed on a second click), keeping the selection."""
@@ -819,58 +685,12 @@ class MainWindow(QMainWindow):
         self.detect_action.setEnabled(counts[ItemState.PENDING] > 0)
         self.preview_action.setEnabled(bool(selected) and not running)
         self.panel.set_enabled(bool(selected), running)
-        finished = counts[ItemState.DONE] + counts[ItemState.FAILED] + counts[ItemState.CANCELLED]
-        running_items = self.queue.in_state(ItemState.RUNNING)
-        active = [i for i in self.queue if i.state is not ItemState.PENDING]
-        if active:
-            fraction = (finished + sum(i.progress for i in running_items)) / len(active)
-            self.overall.setValue(round(fraction * 1000))
-        else:
-            self.overall.setValue(0)
-        self.batch_progress.emit(self.overall.value() / 1000 if running and active else None)
         # the waiting photos' estimates move when a photo has been timed, and with the first photo's progress
         # until then (its first guess)
         if self.runner.restored_count != self._estimated_from or (running and not self.runner.restored_count):
             self._estimated_from = self.runner.restored_count
             self.model.refresh_estimates()
-        parts = [count(total, "photo")]
-        skipped = [i for i in self.queue.in_state(ItemState.DONE) if i.skipped]
-        results = sum(1 for i in skipped if i.left_as_result)
-        if counts[ItemState.DONE] - len(skipped):
-            parts.append(f"{counts[ItemState.DONE] - len(skipped)} restored")
-        if len(skipped) - results:
-            parts.append(f"{len(skipped) - results} already fine")
-        if results:
-            parts.append(f"{results} restored before (Hourglass's results)")
-        if counts[ItemState.FAILED]:
-            parts.append(f"{counts[ItemState.FAILED]} failed")
-        if self._ahead and not running:
-            parts.append(self._ahead)
-        self._ahead_timer.start()  # (worked out once the changes settle)
-        left = self.runner.time_left()
-        left_text = format_time_left(left) if left is not None else ""
-        if running_items:
-            i = running_items[0]
-            parts.append(f"restoring {i.name} ({finished + 1} of {len(active)})")
-            if left_text:
-                parts.append(left_text)
-        elif self.runner.pausing:
-            parts.append("pausing")
-        self.status_label.setText(" · ".join(parts))
-        # the batch's progress in the title, so a minimised window shows it in the taskbar and window switcher
-        title = f"{self.overall.value() / 10:.0f}% · {finished} of {len(active)}"
-        if left_text:
-            title += f" · {left_text.removeprefix('about ')}"
-        self.setWindowTitle(f"{title} — Hourglass" if running and active else TITLE)
-
-    def _update_ahead(self) -> None:
-        """Before Start, how long the pending photos should take (app.photo_times), worked out once changes
-        settle: it weighs every pending photo, and a folder of 1,000 being detected changes them 1,000 times."""
-        ahead = self.runner.pending_estimate()
-        text = f"{ahead[0]} to restore, {format_time_left(ahead[1]).removesuffix(' left')}" if ahead else ""
-        if text != self._ahead:
-            self._ahead = text
-            self._refresh()
+        self.batch_progress.emit(self.status_line.update(counts))
 
     def _say_strength(self, running: bool) -> None:
         """A batch saved below 100% is worth saying as it starts: the slider may have been moved to tone one
@@ -930,36 +750,6 @@ def changed_text(changed: list[QueueItem]) -> str:
     since = f"{was} left as {was}" if left else f"{was} restored" if restored else f"{was} finished"
     retry = f"Retry restores {them} again" if restored else f"Retry looks at {them} again"
     return f"{what} changed since {since}: {retry}"
-
-
-def clipboard_paths(mime) -> list[str]:
-    """Local files or folders from clipboard data: URLs (a file manager's copy) or lines of text that name
-    existing paths; anything else (an image, other text) gives nothing."""
-    if mime is None:
-        return []
-    if mime.hasUrls():
-        return mime_local_paths(mime)
-    if mime.hasText():
-        lines = [line.strip().strip('"') for line in mime.text().splitlines() if line.strip()]
-        return [line for line in lines if os.path.exists(line)]
-    return []
-
-
-def save_pasted_image(image: QImage, prefix: str = "pasted") -> Path | None:
-    """Keep a pasted (or dropped) image as a lossless PNG in `<data folder>/Pasted/` (a new name each time),
-    so it can be queued like any photo; None for an empty image, OSError when it cannot be written there."""
-    if image.isNull():
-        return None
-    from datetime import datetime
-
-    from app.paths import data_dir
-
-    folder = data_dir() / "Pasted"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = numbered_name(folder / f"{prefix}-{datetime.now():%Y%m%d-%H%M%S}.png", Path.exists)  # as results are
-    if not image.save(str(path), "PNG"):
-        raise OSError(f"{path.name} could not be written in {folder}")
-    return path
 
 
 def _thumb_size() -> QSize:

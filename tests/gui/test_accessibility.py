@@ -47,7 +47,7 @@ def test_the_window_and_its_dialogs_name_every_control(make_window, qtbot, photo
     qtbot.waitUntil(lambda: len(window.queue) == 3, timeout=10000)
     window.select_row(0)
     assert unnamed(window) == []
-    assert accessible_name(window.overall) == "Batch progress"
+    assert accessible_name(window.status_line.overall) == "Batch progress"
     more = window.toolbar.findChild(QAbstractButton, "qt_toolbar_ext_button")
     assert accessible_name(more) == "More commands"  # the » a narrow window shows
     window.open_settings()
@@ -63,3 +63,4 @@ def test_the_window_and_its_dialogs_name_every_control(make_window, qtbot, photo
     models = next(d for d in dialogs if isinstance(d, ModelDialog))
     assert accessible_name(models.table) == "Models"
     assert accessible_name(models.name) == "Name for the imported model"
+    qtbot.waitUntil(lambda: len(window.models.tasks) == 0, timeout=60000)  # (the model listing, before teardown)

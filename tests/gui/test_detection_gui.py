@@ -90,7 +90,7 @@ def test_a_photo_that_looks_fine_is_not_restored_and_not_a_failure(make_window, 
     assert window.model.index(row, COL_STATE).data() == "Not needed"
     assert window.model.index(row, COL_TASK).data() == "Looks fine 93%"
     assert "already fine" in window.model.index(row, COL_STATE).data(Qt.ItemDataRole.ToolTipRole)
-    text = window.status_label.text()
+    text = window.status_line.label.text()
     assert text.startswith("2 photos · ") and "1 restored" in text and "1 already fine" in text
     assert "failed" not in text
     window.select_row(row)
@@ -131,7 +131,7 @@ def test_a_result_hourglass_saved_is_not_restored_twice(make_window, qtbot, tmp_
     qtbot.waitUntil(lambda: all(i.state is ItemState.DONE for i in window.queue), timeout=TIMEOUT)
     assert item.skipped and not (tmp_path / "restored").exists()
     assert window.model.index(0, COL_STATE).data() == "Not needed"
-    text = window.status_label.text()
+    text = window.status_line.label.text()
     assert "1 already fine" in text and "1 restored before (Hourglass's results)" in text
     assert item.note.startswith("Not restored: it is a result Hourglass saved (restored night.jpg as low-light "
                                 "with hourglass-diffuir-t, on ")

@@ -59,7 +59,7 @@ def test_drop_three_photos_and_a_corrupt_file_then_start(qtbot, aloop, tmp_path,
             with Image.open(item.output_path) as out:
                 out.load()
                 assert out.size == (48, 48)
-        assert "3 restored" in window.status_label.text() and "1 failed" in window.status_label.text()
+        assert "3 restored" in window.status_line.label.text() and "1 failed" in window.status_line.label.text()
     finally:
         done = asyncio.ensure_future(runner.shutdown())
         qtbot.waitUntil(done.done, timeout=15_000)

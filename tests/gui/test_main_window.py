@@ -116,11 +116,11 @@ def test_the_window_says_when_the_queue_cannot_be_saved(make_window, qtbot, phot
     window = make_window()
     (data_dir / "queue.json").mkdir()  # the file cannot be replaced: saving fails
     window.add_paths([str(photos[1][0])])
-    qtbot.waitUntil(lambda: window.unsaved_label.isVisible(), timeout=TIMEOUT)
-    assert window.unsaved_label.toolTip().startswith(f"The queue cannot be saved in {data_dir} (")
+    qtbot.waitUntil(lambda: window.status_line.unsaved_label.isVisible(), timeout=TIMEOUT)
+    assert window.status_line.unsaved_label.toolTip().startswith(f"The queue cannot be saved in {data_dir} (")
     (data_dir / "queue.json").rmdir()
     window.add_paths([str(photos[1][1])])
-    qtbot.waitUntil(lambda: not window.unsaved_label.isVisible(), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: not window.status_line.unsaved_label.isVisible(), timeout=TIMEOUT)
     assert (data_dir / "queue.json").is_file()
 
 
@@ -174,8 +174,8 @@ def test_start_restores_all_and_a_failure_stays_alone(make_window, qtbot, photos
             assert Path(item.output_path).is_file() and item.progress == 1.0
     failed = window.queue.in_state(ItemState.FAILED)[0]
     assert "not a photo Hourglass can read" in failed.error_message
-    assert window.overall.value() == 1000
-    assert "2 restored" in window.status_label.text() and "1 failed" in window.status_label.text()
+    assert window.status_line.overall.value() == 1000
+    assert "2 restored" in window.status_line.label.text() and "1 failed" in window.status_line.label.text()
 
 
 def test_the_shown_photo_says_when_it_fails_or_finishes(make_window, qtbot, photos, fake_engine):
@@ -233,7 +233,7 @@ def test_an_engine_that_cannot_start_is_reported_once_and_no_photo_is_lost(make_
     window = make_window(engine=engine)
     window.runner.start_engine()
     window.add_paths([str(f) for f in files])
-    qtbot.waitUntil(lambda: len(window.queue) == 3 and window.engine_label.text().startswith("Engine: not running"),
+    qtbot.waitUntil(lambda: len(window.queue) == 3 and window.status_line.engine_label.text().startswith("Engine: not running"),
                     timeout=TIMEOUT)
 
     def shown():
@@ -247,7 +247,7 @@ def test_an_engine_that_cannot_start_is_reported_once_and_no_photo_is_lost(make_
     assert dialog.windowTitle() == "The engine could not be started"
     assert dialog.message.text() == ("The engine did not start: the engine exited with code 1. "
                                      "Its last log line: ImportError: libtorch_cpu.so: cannot open")
-    assert window.engine_label.text() == "Engine: not running (Start tries again)"
+    assert window.status_line.engine_label.text() == "Engine: not running (Start tries again)"
     assert set(states(window).values()) == {ItemState.PENDING}
 
 
@@ -297,14 +297,14 @@ def test_the_status_bar_and_title_say_how_long_the_batch_has_left(make_window, q
     """Once a photo of the run has been restored, "about N min left" for the whole batch (a CPU batch can
     take an hour); nothing before there is anything to go by, and nothing once it is pausing or over."""
     window = running_slow_batch(make_window, qtbot, photos[0], 4)
-    assert "left" not in window.status_label.text() and "restoring slow0.jpg (1 of 4)" in window.status_label.text()
+    assert "left" not in window.status_line.label.text() and "restoring slow0.jpg (1 of 4)" in window.status_line.label.text()
     assert window.runner.time_left() is None  # the fake engine's photo takes 0.3 s: too short for a first guess
     qtbot.waitUntil(lambda: window.queue[1].state is ItemState.RUNNING, timeout=TIMEOUT)
     assert window.runner.time_left() is not None
-    assert "less than a minute left" in window.status_label.text()
+    assert "less than a minute left" in window.status_line.label.text()
     assert window.windowTitle().endswith(" · 1 of 4 · less than a minute left — Hourglass")
     window.pause_action.trigger()
-    assert window.runner.time_left() is None and "left" not in window.status_label.text()
+    assert window.runner.time_left() is None and "left" not in window.status_line.label.text()
     wait_idle(qtbot, window)
     assert "left" not in window.windowTitle() and "of 4" not in window.windowTitle()
 
@@ -393,12 +393,12 @@ def test_before_start_photos_are_estimated_from_earlier_runs_with_the_same_setti
     qtbot.waitUntil(lambda: len(later.queue) == 3 and later.queue[2].state is ItemState.PENDING, timeout=TIMEOUT)
     mean = sum(r.seconds for r in remembered) / 2
     assert later.model.index(2, COL_ETA).data() == format_estimate(4 * mean)  # four times the pixels, tiled
-    qtbot.waitUntil(lambda: "1 to restore, less than a minute" in later.status_label.text(), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: "1 to restore, less than a minute" in later.status_line.label.text(), timeout=TIMEOUT)
     later.settings.quality = "best" if later.settings.quality != "best" else "fast"  # (not the earlier way)
     assert way(later.settings) != way(window.settings)
     later._refresh()
     assert later.model.index(2, COL_ETA).data() == ""
-    qtbot.waitUntil(lambda: "to restore" not in later.status_label.text(), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: "to restore" not in later.status_line.label.text(), timeout=TIMEOUT)
 
 
 def test_a_restored_photo_is_restored_again_with_a_new_degradation_and_the_first_result_kept(
@@ -1058,7 +1058,7 @@ def test_restored_rows_drag_out_as_their_files(make_window, qtbot, photos):
 
 
 def test_paste_adds_copied_files_and_folders_and_says_when_there_are_none(make_window, qtbot, photos):
-    from app.widgets.main_window import clipboard_paths
+    from app.mime_data import clipboard_paths
 
     root, files = photos
     window = make_window()
@@ -1129,7 +1129,7 @@ def test_an_image_dragged_from_a_browser_is_kept_and_queued_and_a_web_link_is_ex
 
 def test_title_shows_the_batch_progress_and_a_finished_batch_asks_for_attention(make_window, qtbot, photos,
                                                                                 monkeypatch):
-    from app.widgets.main_window import TITLE
+    from app.widgets.status_line import TITLE
 
     alerts = []
     monkeypatch.setattr("app.widgets.main_window.QApplication.alert", lambda widget, ms=0: alerts.append(widget))
@@ -1159,7 +1159,7 @@ def test_a_long_note_or_file_name_does_not_widen_the_window(make_window, qtbot):
     qtbot.wait(50)
     width = window.width()
     window.panel.caption.setText("photo.jpg → /a/long/path/restored/photo.jpg  (" + "a measured limit " * 40 + ")")
-    window.status_label.setText("3 photos · restoring " + "a very long file name " * 20 + ".jpg (1 of 3)")
+    window.status_line.label.setText("3 photos · restoring " + "a very long file name " * 20 + ".jpg (1 of 3)")
     qtbot.wait(50)  # the layout settles
     assert window.width() == width and window.minimumSizeHint().width() < width
 
@@ -1404,13 +1404,13 @@ def test_a_watched_folder_restores_the_photos_that_arrive_once_they_are_whole(ma
     make_photo(tether / "before.jpg")
     window = make_window()
     window.watch = watch = FolderWatch(window.queue.paths, window.settings, interval_ms=60, parent=window)
-    watch.arrived.connect(window._on_arrived)
-    watch.started.connect(window._on_watch_started)
-    window.watch_folder(str(tether))
+    watch.arrived.connect(window.watching.arrived)
+    watch.started.connect(window.watching.started)
+    window.watching.watch_folder(str(tether))
     qtbot.waitUntil(lambda: window.statusBar().currentMessage() == (
         f"Watching {tether}: photos that arrive in it are restored; the photo already there is left as it is "
         "(Add folder… takes it)"), timeout=TIMEOUT)
-    assert window.watch_action.isChecked() and window.watch_label.text() == "Watching tether"
+    assert window.watch_action.isChecked() and window.watching.label.text() == "Watching tether"
 
     growing = tether / "IMG_0002.jpg"
     with growing.open("wb") as fh:  # the camera's software writes it, a piece every 20 ms (the looks: 60 ms)
@@ -1429,8 +1429,8 @@ def test_a_watched_folder_restores_the_photos_that_arrive_once_they_are_whole(ma
     qtbot.wait(300)
     assert [i.name for i in window.queue] == ["IMG_0002.jpg"]  # not its result, nor a hidden file, nor before.jpg
 
-    window.toggle_watch(False)
-    assert not watch.watching and not window.watch_label.isVisible()
+    window.watching.toggle(False)
+    assert not watch.watching and not window.watching.label.isVisible()
     make_photo(tether / "after_stop.jpg")
     qtbot.wait(300)
     assert len(window.queue) == 1
@@ -1443,7 +1443,7 @@ def test_arrivals_in_a_watched_folder_wait_behind_a_paused_batch(make_window, qt
     window.add_paths([str(files[0])])
     qtbot.waitUntil(lambda: len(window.queue) == 1, timeout=TIMEOUT)
     window.queue.set_state(window.queue[0], ItemState.QUEUED)  # (what a pause leaves)
-    window._on_arrived([str(files[1])])
+    window.watching.arrived([str(files[1])])
     qtbot.waitUntil(lambda: len(window.queue) == 2, timeout=TIMEOUT)
     assert not window.runner.running and window.queue[1].state is ItemState.PENDING
     assert window.statusBar().currentMessage() == ("1 new photo in the watched folder, queued after the paused "

@@ -120,9 +120,9 @@ def test_the_x11_root_window_s_profile_is_read_as_colord_sets_it(xvfb):
 
 
 def test_the_window_shows_photos_through_the_screen_s_profile_as_set(make_window, qtbot, tmp_path, monkeypatch):
-    from app.widgets import main_window
+    from app.widgets import screen_colours
 
-    monkeypatch.setattr(main_window, "system_profile", lambda platform, screen=0: adobe_rgb_profile())
+    monkeypatch.setattr(screen_colours, "system_profile", lambda platform, screen=0: adobe_rgb_profile())
     window = make_window()
     assert "Adobe RGB" in window.screen_profile
     window.add_paths([str(make_photo(tmp_path / "red.png", colour=(255, 0, 0)))])
@@ -130,7 +130,7 @@ def test_the_window_shows_photos_through_the_screen_s_profile_as_set(make_window
     assert _rgb(window.compare.before) == (219, 0, 0)
     assert _rgb(window.compare.render_image()) == (255, 0, 0)  # saved from the view: sRGB for any screen
     window.settings.screen_profile = False
-    window._screen_profile_changed(True)
+    window.screen_colours.setting_changed(True)
     qtbot.waitUntil(lambda: _rgb(window.compare.before) == (255, 0, 0), timeout=TIMEOUT)
     assert window.screen_profile.startswith("off")
 
@@ -150,17 +150,17 @@ def test_settings_say_which_profile_the_screen_setting_uses(qtbot):
 
 def test_moving_the_window_to_another_screen_shows_photos_through_that_screen_s_profile(make_window, qtbot, tmp_path,
                                                                                          monkeypatch):
-    from app.widgets import main_window
+    from app.widgets import screen_colours
 
-    monkeypatch.setattr(main_window, "system_profile",
+    monkeypatch.setattr(screen_colours, "system_profile",
                         lambda platform, screen=0: adobe_rgb_profile() if screen == 0 else None)
     window = make_window()
     window.add_paths([str(make_photo(tmp_path / "red.png", colour=(255, 0, 0)))])
     qtbot.waitUntil(lambda: window.compare.before is not None and _rgb(window.compare.before) == (219, 0, 0),
                     timeout=TIMEOUT)
-    monkeypatch.setattr(window, "_screen_number", lambda: 1)  # (offscreen Qt has one screen: as if moved)
-    window._screen_moved()
+    monkeypatch.setattr(window.screen_colours, "screen_number", lambda: 1)  # (offscreen Qt has one screen: as if moved)
+    window.screen_colours.moved()
     qtbot.waitUntil(lambda: _rgb(window.compare.before) == (255, 0, 0), timeout=TIMEOUT)  # an sRGB screen
     assert "none found" in window.screen_profile
-    window._screen_moved()  # the same screen again: nothing to do
-    assert window._profile_screen == 1
+    window.screen_colours.moved()  # the same screen again: nothing to do
+    assert window.screen_colours.screen == 1

@@ -23,7 +23,7 @@ def quick_looks(monkeypatch):
 def watching(make_window, qtbot, folder):
     """A window watching `folder` (its photos there now are left)."""
     window = make_window()
-    window.watch_folder(str(folder))
+    window.watching.watch_folder(str(folder))
     qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith(f"Watching {folder}"), timeout=TIMEOUT)
     return window
 
@@ -111,7 +111,7 @@ def test_a_watch_left_on_is_resumed_at_the_next_start_and_takes_what_arrived_mea
 
     second = make_window()
     assert second.watch.watching and second.watch_action.isChecked()
-    assert second.watch_label.text() == "Watching tether"
+    assert second.watching.label.text() == "Watching tether"
     assert second.statusBar().currentMessage() == (f"Watching {tether} again: photos that arrived in it while "
                                                    "Hourglass was closed are restored too")
     qtbot.waitUntil(lambda: any(i.name == "IMG_0006.jpg" and i.state is ItemState.DONE for i in second.queue),
@@ -119,7 +119,7 @@ def test_a_watch_left_on_is_resumed_at_the_next_start_and_takes_what_arrived_mea
     qtbot.wait(300)
     assert sorted(i.name for i in second.queue) == ["IMG_0005.jpg", "IMG_0006.jpg"]  # not there.jpg
 
-    second.toggle_watch(False)  # stopped: forgotten, so not resumed
+    second.watching.toggle(False)  # stopped: forgotten, so not resumed
     assert not (data_dir / "watch.json").exists()
     assert not make_window().watch.watching
 
@@ -229,7 +229,7 @@ def test_results_saved_into_the_watched_folder_itself_are_not_taken_as_arrivals(
     tether = tmp_path / "tether"
     tether.mkdir()
     window = make_window(settings=Settings(output_dir=str(tether)))
-    window.watch_folder(str(tether))
+    window.watching.watch_folder(str(tether))
     qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith(f"Watching {tether}"), timeout=TIMEOUT)
     arrive(window, qtbot, tether / "IMG_0001.jpg")
     assert (tether / "IMG_0001 (1).jpg").is_file()
@@ -262,7 +262,7 @@ def test_a_photo_still_being_copied_when_the_watch_begins_arrives_once_whole(mak
     copying = tether / "IMG_0009.jpg"
     copying.write_bytes(whole[:100])
     window = make_window()
-    window.watch_folder(str(tether))
+    window.watching.watch_folder(str(tether))
     qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith(f"Watching {tether}"), timeout=TIMEOUT)
     copying.write_bytes(whole[:1000])  # (before the second look)
     qtbot.wait(30)

@@ -416,26 +416,44 @@ class BatchQueue:
         return self.remove([i.id for i in self._items if i.state is ItemState.DONE])
 
     def set_state(self, item: QueueItem, state: ItemState, **changes: Any) -> None:
-        if state is not item.state and state not in TRANSITIONS[item.state]:
-            raise IllegalTransition(f"{item.name}: {item.state.value} → {state.value}")
-        item.state = state
-        if state in (ItemState.PENDING, ItemState.QUEUED):
-            item.progress, item.eta_s, item.stage, item.photo_changed = 0.0, None, "", False
-            if not changes.get("keep_error"):
-                item.error_code, item.error_message, item.error_detail, item.log_tail = None, "", "", []
-        changes.pop("keep_error", None)
-        for key, value in changes.items():
-            setattr(item, key, value)
-        self._emit("changed", [item])
+        self.set_states([item], state, **changes)
 
-    def set_task(self, item: QueueItem, task: str) -> None:
-        """The user's choice of degradation. A photo skipped as already fine goes back to pending, so that
-        Start restores it with the chosen task."""
-        if item.state is ItemState.DONE and item.skipped and task not in ("auto", "none"):
-            self.set_state(item, ItemState.PENDING, task=task, skipped=False, output_path=None, note="",
-                           elapsed_s=None)
-        else:
-            self.update(item, task=task)
+    def set_states(self, items: Iterable[QueueItem], state: ItemState,
+                   each: Callable[[QueueItem], dict[str, Any]] | None = None, **changes: Any) -> list[QueueItem]:
+        """`set_state` for many photos at once (all or none), said in one "changed" event: Start on 406
+        pending photos, one event each, froze the window for 1.9 s (each event refreshes it, and a refresh
+        looks at every photo). `each`: changes of each photo's own, worked out before any is made."""
+        items = list(items)
+        for item in items:
+            if state is not item.state and state not in TRANSITIONS[item.state]:
+                raise IllegalTransition(f"{item.name}: {item.state.value} → {state.value}")
+        keep_error = changes.pop("keep_error", False)
+        own = [each(item) if each is not None else {} for item in items]
+        for item, mine in zip(items, own):
+            item.state = state
+            if state in (ItemState.PENDING, ItemState.QUEUED):
+                item.progress, item.eta_s, item.stage, item.photo_changed = 0.0, None, "", False
+                if not keep_error:
+                    item.error_code, item.error_message, item.error_detail, item.log_tail = None, "", "", []
+            for key, value in {**changes, **mine}.items():
+                setattr(item, key, value)
+        if items:
+            self._emit("changed", items)
+        return items
+
+    def set_task(self, items: Iterable[QueueItem], task: str) -> None:
+        """The user's choice of degradation, for these photos at once. A photo skipped as already fine goes
+        back to pending, so that Start restores it with the chosen task."""
+        items = list(items)
+        back = [i for i in items if i.state is ItemState.DONE and i.skipped and task not in ("auto", "none")]
+        self.set_states(back, ItemState.PENDING, task=task, skipped=False, output_path=None, note="",
+                        elapsed_s=None)
+        going = {i.id for i in back}
+        rest = [i for i in items if i.id not in going]
+        for item in rest:
+            item.task = task
+        if rest:
+            self._emit("changed", rest)
 
     def check_photos(self, items: Iterable[QueueItem] | None = None,
                      looks: list[tuple[list[int] | None, bool]] | None = None) -> list[QueueItem]:
@@ -460,15 +478,17 @@ class BatchQueue:
             self._emit("changed", flipped)
         return flipped
 
-    def revert(self, item: QueueItem, before: dict[str, Any]) -> None:
-        """Put `item` back as it was when `before` was its `to_json()`: an undo, which may lead where the
-        batch's transitions do not (a photo left not restored when its only result went to the trash is
-        restored again when that result comes back)."""
-        was = QueueItem.from_json({**before, "id": item.id, "path": item.path})
-        for name in _PERSISTED:
-            setattr(item, name, getattr(was, name))
-        item.progress = was.progress
-        self._emit("changed", [item])
+    def revert(self, rows: list[tuple[QueueItem, dict[str, Any]]]) -> None:
+        """Put each item back as it was when its dict was its `to_json()`, in one event: an undo, which may
+        lead where the batch's transitions do not (a photo left not restored when its only result went to
+        the trash is restored again when that result comes back)."""
+        for item, before in rows:
+            was = QueueItem.from_json({**before, "id": item.id, "path": item.path})
+            for name in _PERSISTED:
+                setattr(item, name, getattr(was, name))
+            item.progress = was.progress
+        if rows:
+            self._emit("changed", [item for item, _before in rows])
 
     def update(self, item: QueueItem, *, persist: bool = True, **changes: Any) -> None:
         """Change fields other than the state (`persist=False` for progress ticks)."""

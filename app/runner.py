@@ -234,8 +234,7 @@ class BatchRunner(QObject):
 
     def start(self) -> None:
         """Queue every pending photo and run the batch (resumes after a pause)."""
-        for item in self.queue.in_state(ItemState.PENDING):
-            self.queue.set_state(item, ItemState.QUEUED)
+        self.queue.set_states(self.queue.in_state(ItemState.PENDING), ItemState.QUEUED)
         self._queue_after_detect.update(i.id for i in self.queue.in_state(ItemState.DETECTING))
         self._pause = False
         self._ensure_batch()
@@ -248,11 +247,9 @@ class BatchRunner(QObject):
 
     def _take(self, items: Iterable[QueueItem]) -> None:
         """Pending photos are queued now, ones being detected once their detection is in."""
-        for item in items:
-            if item.state is ItemState.PENDING:
-                self.queue.set_state(item, ItemState.QUEUED)
-            elif item.state is ItemState.DETECTING:
-                self._queue_after_detect.add(item.id)
+        items = list(items)
+        self.queue.set_states([i for i in items if i.state is ItemState.PENDING], ItemState.QUEUED)
+        self._queue_after_detect.update(i.id for i in items if i.state is ItemState.DETECTING)
 
     def pause(self) -> None:
         """Stop after the current photo; queued photos stay queued until Start."""
@@ -265,20 +262,15 @@ class BatchRunner(QObject):
         """Stop the batch now: the running photo is cancelled, queued ones go back to pending."""
         self._pause = True
         self._queue_after_detect.clear()
-        for item in self.queue.in_state(ItemState.QUEUED):
-            self.queue.set_state(item, ItemState.PENDING)
+        self.queue.set_states(self.queue.in_state(ItemState.QUEUED), ItemState.PENDING)
         if self._current is not None:
             self.tasks.spawn(self.engine.cancel(self._current[1]))
 
     def cancel_items(self, ids: Iterable[str]) -> None:
-        for item_id in ids:
-            item = self.queue.get(item_id)
-            if item is None:
-                continue
-            if item.state is ItemState.QUEUED:
-                self.queue.set_state(item, ItemState.PENDING)
-            elif self._current is not None and self._current[0] == item_id:
-                self.tasks.spawn(self.engine.cancel(self._current[1]))
+        items = self.queue.items_of(ids)
+        self.queue.set_states([i for i in items if i.state is ItemState.QUEUED], ItemState.PENDING)
+        if self._current is not None and any(i.id == self._current[0] for i in items):
+            self.tasks.spawn(self.engine.cancel(self._current[1]))
 
     def retry(self, ids: Iterable[str]) -> None:
         """Failed, cancelled and finished photos are restored again (the batch starts if it is not running).
@@ -286,7 +278,7 @@ class BatchRunner(QObject):
         where it was added stays as it is (it would only fail, and a finished one would lose its result's
         link), and so does one whose file holds its result (`app.replace`: it would restore the result); the
         status bar says so."""
-        any_queued = False
+        again: list[QueueItem] = []
         gone: list[str] = []
         holding: list[str] = []
         for item_id in ids:
@@ -298,8 +290,8 @@ class BatchRunner(QObject):
                 if item.replaced_from:
                     holding.append(item.name)
                     continue
-                self.queue.set_state(item, ItemState.QUEUED, **_again(item))
-                any_queued = True
+                again.append(item)
+        self.queue.set_states(again, ItemState.QUEUED, each=_again)
         if gone:
             self.notice.emit(f"Not restored again: {_names(gone)} " + (
                 "is no longer where it was added (moved or deleted); add it again from where it is now."
@@ -309,7 +301,7 @@ class BatchRunner(QObject):
             self.notice.emit(f"Not restored again: {_names(holding)} " + (
                 "holds its result" if len(holding) == 1 else "hold their results") +
                 " (Replace the photo with its result); Put back the photo as it was first.")
-        if any_queued:
+        if again:
             self._pause = False
             self._ensure_batch()
 
@@ -325,9 +317,8 @@ class BatchRunner(QObject):
             item.id for item in self.queue if item.state is ItemState.RUNNING and os.path.normcase(item.path) in wanted)
         again = [item for item in self.queue if os.path.normcase(item.path) in wanted and not item.replaced_from
                  and (item.state is ItemState.FAILED or item.state is ItemState.DONE and self._edited(item))]
-        for item in again:
-            self.queue.set_state(item, ItemState.PENDING, **_again(item), **detection_fields(None, None, {}),
-                                 already_restored="")  # (its new file says that again, if so)
+        self.queue.set_states(again, ItemState.PENDING, each=_again, **detection_fields(None, None, {}),
+                              already_restored="")  # (its new file says that again, if so)
         if again:
             self.restore_now(again)
         return again
@@ -348,13 +339,10 @@ class BatchRunner(QObject):
     def set_task(self, ids: Iterable[str], task: str) -> int:
         """Set the degradation; returns how many of them were already restored (Retry restores those again
         with it)."""
-        restored, changed = 0, []
-        for item_id in ids:
-            item = self.queue.get(item_id)
-            if item is not None and item.state is not ItemState.RUNNING and item.task != task:
-                restored += item.restored
-                changed.append((item, item.to_json()))
-                self.queue.set_task(item, task)
+        changed = [(item, item.to_json()) for item in self.queue.items_of(ids)
+                   if item.state is not ItemState.RUNNING and item.task != task]
+        restored = sum(item.restored for item, _before in changed)
+        self.queue.set_task([item for item, _before in changed], task)
         if changed:
             self.task_set.emit(changed, task)
         return restored
@@ -463,8 +451,7 @@ class BatchRunner(QObject):
                 await self.engine.start()
                 await self._configure()
             except EngineError as exc:
-                for item in self.queue.in_state(ItemState.QUEUED):
-                    self.queue.set_state(item, ItemState.PENDING)
+                self.queue.set_states(self.queue.in_state(ItemState.QUEUED), ItemState.PENDING)
                 self.error.emit("The batch could not start", str(exc), "\n".join(self.engine.log_tail()))
                 return
             while not self._pause and not self._closing:

@@ -86,7 +86,7 @@ def take_back_results(queue: BatchQueue, entries: list[Trashed]) -> tuple[list[s
     trash left it (restored again since, or removed, it is left as it is). A photo being restored again
     keeps its result in the trash: the new result may be saved under that very name. (what to tell, what
     could not be done)."""
-    said, failed = [], []
+    said, failed, rows = [], [], []
     for entry in entries:
         name = Path(entry.result).name
         item = item_of(queue, entry)
@@ -99,9 +99,10 @@ def take_back_results(queue: BatchQueue, entries: list[Trashed]) -> tuple[list[s
             failed.append(why)
             continue
         if item is not None and row_of(item) == entry.after:
-            queue.revert(item, entry.before)
+            rows.append((item, entry.before))
             said.append(f"{name} is back from the trash and is {item.name}'s result again")
         else:
             said.append(f"{name} is back from the trash, in its folder (its photo's row has changed since, so "
                         "it is left as it is)")
+    queue.revert(rows)  # (one change for all: the window refreshes once)
     return said, failed

@@ -8,6 +8,10 @@ detected, queued, running, done), on the GUI thread, so a slow save stalls the w
 2. `--window N` (offscreen Qt): the real main window detects N tiny photos through the scripted test
    engine (whose detection is instant, so what is left is the GUI's own cost), with every change saved
    at once and with saves coalesced as the app does (`BatchQueue(schedule=...)`).
+3. `--bulk N` (offscreen Qt): in the real main window with N photos all selected, the changes that touch
+   every photo at once, one change a photo (as before 2026-12-07: each refreshed the window) against one
+   change for all (`BatchQueue.set_states`, `set_task`, one selection): Start, a degradation set on all
+   (Ctrl+3) and selecting them all again (what the undo of a removal does).
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--photos", type=int, default=2000)
     parser.add_argument("--saves", type=int, default=200)
     parser.add_argument("--window", type=int, default=0, help="also detect this many photos in the window")
+    parser.add_argument("--bulk", type=int, default=0, help="also change this many photos at once in the window")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "queue.json"
@@ -68,6 +73,10 @@ def main(argv: list[str] | None = None) -> int:
               f"{immediate:.2f} s, coalesced saves {coalesced:.2f} s ({immediate / coalesced:.1f}x faster); "
               f"coalesced, with earlier runs' times to estimate from {estimated:.2f} s "
               f"({estimated / coalesced:.2f}x the time without)")
+    if args.bulk:
+        for what, (before, now) in window_bulk(args.bulk).items():
+            print(f"window, {what} on {args.bulk} photos: one change a photo {before * 1000:.0f} ms, one for all "
+                  f"{now * 1000:.0f} ms ({before / now:.0f}x faster)")
     return 0
 
 
@@ -133,6 +142,68 @@ def window_detection(photos: int) -> tuple[float, float, float]:
             return await one(False, Path(a)), await one(True, Path(b)), await one(True, Path(c), remembered=True)
 
     return qasync.run(both())
+
+
+def window_bulk(photos: int) -> dict[str, tuple[float, float]]:
+    """Seconds for changes to every one of `photos` selected photos in the main window: one change a photo
+    (what Start, Ctrl+3 and the reselection after an undo did before) and one change for all (now)."""
+    import os
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    sys.path.insert(0, str(ROOT / "tests" / "gui"))
+    import qasync
+    from fake_engine_service import FakeEngine
+    from PySide6.QtCore import QItemSelectionModel
+    from PySide6.QtWidgets import QApplication
+
+    from app import qt_compat
+    from app.queue_model import ItemState
+
+    qt_compat.install()
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setQuitOnLastWindowClosed(False)
+
+    def timed(fn) -> float:
+        t0 = time.perf_counter()
+        fn()
+        return time.perf_counter() - t0
+
+    async def run(tmp: Path) -> dict[str, tuple[float, float]]:
+        from app.runner import BatchRunner
+        from app.settings import Settings
+        from app.widgets.main_window import MainWindow
+
+        os.environ["HOURGLASS_DATA_DIR"] = str(tmp / "data")
+        queue = BatchQueue(tmp / "data" / "queue.json", autosave=False)
+        queue.add([(f"/photos/trip/IMG_{i:05d}.jpg", "/photos") for i in range(photos)])
+        runner = BatchRunner(queue, Settings(), FakeEngine(step_s=0.0, analysis_available=False))
+        window = MainWindow(runner)
+        window.show()
+        window.table.selectAll()
+        items, ids = list(queue), [i.id for i in queue]
+        out = {}
+        old = timed(lambda: [queue.set_state(i, ItemState.QUEUED) for i in items])
+        queue.set_states(items, ItemState.PENDING)
+        out["Start (every photo queued)"] = (old, timed(lambda: queue.set_states(items, ItemState.QUEUED)))
+        queue.set_states(items, ItemState.PENDING)
+        old = timed(lambda: [queue.set_task([i], "haze") for i in items])
+        queue.set_task(items, "auto")
+        out["a degradation set (Ctrl+3)"] = (old, timed(lambda: window.set_task_for_selection("haze")))
+        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+        window.table.clearSelection()
+        old = timed(lambda: [window.table.selectionModel().select(window.model.index(r, 0), flags)
+                             for r in range(photos)])
+        window.table.clearSelection()
+        out["selecting them again"] = (old, timed(lambda: window._reselect(ids)))
+        await runner.shutdown()
+        window.close()
+        return out
+
+    async def once() -> dict[str, tuple[float, float]]:
+        with tempfile.TemporaryDirectory() as tmp:
+            return await run(Path(tmp))
+
+    return qasync.run(once())
 
 
 if __name__ == "__main__":

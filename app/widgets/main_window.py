@@ -7,7 +7,7 @@ import os
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QIcon, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -647,13 +647,14 @@ class MainWindow(QMainWindow):
 
     def _reselect(self, ids: list[str]) -> None:
         """Select these photos again after the rows moved (a reorder resets the table's selection)."""
-        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
-        for item_id in ids:
-            row = self.queue.index_of(item_id)
-            if row >= 0:
-                self.table.selectionModel().select(self.model.index(row, 0), flags)
-        if ids and self.queue.index_of(ids[0]) >= 0:
-            self.table.scrollTo(self.model.index(self.queue.index_of(ids[0]), 0))
+        rows = {item.id: row for row, item in enumerate(self.queue)}
+        selection = QItemSelection()  # one selection change, not one a photo (each refreshes the window)
+        for row in sorted(rows[i] for i in ids if i in rows):
+            selection.select(self.model.index(row, 0), self.model.index(row, 0))
+        self.table.selectionModel().select(selection, QItemSelectionModel.SelectionFlag.Select
+                                           | QItemSelectionModel.SelectionFlag.Rows)
+        if ids and ids[0] in rows:
+            self.table.scrollTo(self.model.index(rows[ids[0]], 0))
 
     def _on_double_click(self, index: QModelIndex) -> None:
         item = self.queue.get(index.data(ItemIdRole)) if index.isValid() else None

@@ -121,12 +121,10 @@ class UndoSteps:
 
     def _revert(self, rows: list[tuple[str, dict[str, Any], tuple]], what: str,
                 again: Callable[[list[str]], Any]) -> None:
-        back = []
-        for item_id, before, after in rows:
-            item = self.queue.get(item_id)
-            if item is not None and _row(item) == after:
-                self.queue.revert(item, before)
-                back.append(item_id)
+        back = [(item, before) for item_id, before, after in rows
+                if (item := self.queue.get(item_id)) is not None and _row(item) == after]
+        self.queue.revert(back)  # (one change for all: the window refreshes once)
+        back = [item.id for item, _before in back]
         if not back:
             self._say("Nothing was undone: those photos have changed since (restored or removed).")
             return

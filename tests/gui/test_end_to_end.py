@@ -83,8 +83,7 @@ def test_a_result_is_saved_again_at_the_strength_on_the_slider(qtbot, aloop, tmp
         drop(window, [photo, other])
         qtbot.waitUntil(lambda: len(queue) == 2, timeout=10_000)
         item, second = queue[0], queue[1]
-        for each in (item, second):
-            queue.set_task(each, "haze")
+        queue.set_task([item, second], "haze")
         qtbot.waitUntil(window.start_action.isEnabled, timeout=5_000)
         window.start_action.trigger()
         qtbot.waitUntil(lambda: second.state is ItemState.DONE and not runner.running, timeout=60_000)
@@ -155,7 +154,7 @@ def test_a_copy_of_a_result_is_saved_as_a_preset_says_and_the_result_stays(qtbot
         drop(window, [photo])
         qtbot.waitUntil(lambda: len(queue) == 1, timeout=10_000)
         item = queue[0]
-        queue.set_task(item, "haze")
+        queue.set_task([item], "haze")
         qtbot.waitUntil(window.start_action.isEnabled, timeout=5_000)
         window.start_action.trigger()
         qtbot.waitUntil(lambda: item.state is ItemState.DONE and not runner.running, timeout=60_000)

@@ -6,13 +6,14 @@ atomically to `queue.json` in the data folder; on the next start unfinished phot
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import json
 import logging
 import math
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -299,6 +300,8 @@ class BatchQueue:
         self._items: list[QueueItem] = []
         self._by_id: dict[str, QueueItem] = {}
         self._listeners: list[Listener] = []
+        self._held: dict[str, QueueItem] | None = None  # "changed" items kept back while `together()` runs
+        self._held_persist = False
         self.last_removal: list[tuple[int, QueueItem]] = []  # (position, item) of the last removal: for undo
 
     # -------------------------------------------------------------- access
@@ -596,7 +599,34 @@ class BatchQueue:
                 time.sleep(wait_s)
         return self.path.read_text("utf-8")
 
+    @contextlib.contextmanager
+    def together(self) -> Iterator[None]:
+        """Changes made inside are said as one "changed" event at the end (other events, after those held
+        so far): a command that changes many photos one by one (trashing their results) refreshes the
+        window once, not once a photo (each refresh looks at every photo)."""
+        if self._held is not None:  # (nested: the outer one says them)
+            yield
+            return
+        self._held, self._held_persist = {}, False
+        try:
+            yield
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        held, persist = self._held, self._held_persist
+        self._held = None
+        if held:
+            self._emit("changed", list(held.values()), persist)
+
     def _emit(self, event: str, items: list[QueueItem], persist: bool = True) -> None:
+        if self._held is not None:
+            if event == "changed":
+                self._held.update((item.id, item) for item in items)
+                self._held_persist |= persist
+                return
+            self._release()  # (what changed before an add or a removal is said before it)
+            self._held, self._held_persist = {}, False
         if persist and self.autosave:
             self._request_save()
         for listener in list(self._listeners):

@@ -10,8 +10,9 @@ detected, queued, running, done), on the GUI thread, so a slow save stalls the w
    at once and with saves coalesced as the app does (`BatchQueue(schedule=...)`).
 3. `--bulk N` (offscreen Qt): in the real main window with N photos all selected, the changes that touch
    every photo at once, one change a photo (as before 2026-12-07: each refreshed the window) against one
-   change for all (`BatchQueue.set_states`, `set_task`, one selection): Start, a degradation set on all
-   (Ctrl+3) and selecting them all again (what the undo of a removal does).
+   change for all (`BatchQueue.set_states`, `set_task`, one selection, `together()`): Start, a
+   degradation set on all (Ctrl+3), selecting them all again (what the undo of a removal does) and moving
+   every result to the trash.
 """
 
 from __future__ import annotations
@@ -147,6 +148,7 @@ def window_detection(photos: int) -> tuple[float, float, float]:
 def window_bulk(photos: int) -> dict[str, tuple[float, float]]:
     """Seconds for changes to every one of `photos` selected photos in the main window: one change a photo
     (what Start, Ctrl+3 and the reselection after an undo did before) and one change for all (now)."""
+    import contextlib
     import os
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -195,6 +197,26 @@ def window_bulk(photos: int) -> dict[str, tuple[float, float]]:
                              for r in range(photos)])
         window.table.clearSelection()
         out["selecting them again"] = (old, timed(lambda: window._reselect(ids)))
+        os.environ["XDG_DATA_HOME"] = str(tmp / "xdg")  # (a trash of its own)
+        (tmp / "xdg").mkdir(mode=0o700)
+
+        def restored() -> None:  # every photo done, with a result on disk
+            queue.set_states([i for i in items if i.state is not ItemState.PENDING], ItemState.PENDING)
+            for item in items:
+                result = tmp / "restored" / Path(item.path).name
+                result.parent.mkdir(exist_ok=True)
+                result.write_bytes(b"result")
+            queue.set_states(items, ItemState.QUEUED)
+            queue.set_states(items, ItemState.RUNNING)
+            queue.set_states(items, ItemState.DONE, each=lambda i: {
+                "output_path": str(tmp / "restored" / Path(i.path).name)})
+
+        restored()
+        queue.together = contextlib.nullcontext  # (as before: each photo's change said on its own)
+        old = timed(lambda: window.queue_menu.move_to_trash(items))
+        del queue.together
+        restored()
+        out["moving every result to the trash"] = (old, timed(lambda: window.queue_menu.move_to_trash(items)))
         await runner.shutdown()
         window.close()
         return out

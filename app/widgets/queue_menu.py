@@ -37,7 +37,8 @@ class QueueMenu(QObject):
     def back_to_earlier(self, items: list[QueueItem]) -> None:
         """Each photo's last earlier result (before a Retry or a Save at N%) becomes its result again."""
         before = [(item, item.to_json()) for item in items]
-        said = [back_to_earlier(self.window.queue, item) for item in items]
+        with self.window.queue.together():  # (one refresh of the window for all of them)
+            said = [back_to_earlier(self.window.queue, item) for item in items]
         back = sum(ok for ok, _ in said)
         if back:  # Ctrl+Z shows the newer results again (the row forgets them otherwise)
             went = [b for b, (ok, _) in zip(before, said, strict=True) if ok]
@@ -160,12 +161,13 @@ class QueueMenu(QObject):
         """`action(queue, item)` for each item: what each said, and an error dialog for each that failed;
         then the thumbnails, which show each photo's file as it is now."""
         said = []
-        for item in items:
-            try:
-                said.append(action(self.window.queue, item))
-            except (OSError, ValueError) as exc:
-                why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-                self.window.show_error(f"{item.name} {failed}", why + after)
+        with self.window.queue.together():  # (one refresh of the window for all of them)
+            for item in items:
+                try:
+                    said.append(action(self.window.queue, item))
+                except (OSError, ValueError) as exc:
+                    why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                    self.window.show_error(f"{item.name} {failed}", why + after)
         self.window.images.request_thumbnails(items)
         return said
 
@@ -174,17 +176,18 @@ class QueueMenu(QObject):
         the file manager, takes it back); the photo shows its earlier result again, or is not restored any
         more. Photos with no result that may go (`can_trash`) are passed over; False when none had one."""
         said, failed, gone = [], [], []
-        for item in items:
-            if not can_trash(item):
-                continue
-            result = item.output_path or ""  # (there: `can_trash` found it)
-            before = item.to_json()
-            in_trash = move_to_trash(result)
-            if not in_trash:  # (no trash on that disk: a network share, a card)
-                failed.append(Path(result).name)
-                continue
-            said.append(after_trash(self.window.queue, item, result))
-            gone.append(trashed(item, before, result, in_trash))
+        with self.window.queue.together():  # (one refresh of the window for all of them)
+            for item in items:
+                if not can_trash(item):
+                    continue
+                result = item.output_path or ""  # (there: `can_trash` found it)
+                before = item.to_json()
+                in_trash = move_to_trash(result)
+                if not in_trash:  # (no trash on that disk: a network share, a card)
+                    failed.append(Path(result).name)
+                    continue
+                said.append(after_trash(self.window.queue, item, result))
+                gone.append(trashed(item, before, result, in_trash))
         if gone:
             self.window.trashed(gone, what)
         if failed:

@@ -381,11 +381,15 @@ def test_several_results_go_to_the_trash_and_come_back_together(make_window, qtb
     results = [a.output_path, b.output_path]
     window.table.selectAll()
     assert window.trash_action.text() == "Move the results to the trash"
+    events = []
+    window.queue.subscribe(lambda event, items: events.append((event, sorted(i.name for i in items))))
     window.trash_action.trigger()
     assert not any(Path(r).exists() for r in results) and Path(c.output_path).is_file()
     assert a.state is b.state is ItemState.PENDING and c.state is ItemState.DONE
     assert window.statusBar().currentMessage() == "2 results moved to the trash (Ctrl+Z takes them back)"
+    assert events == [("changed", ["a.jpg", "b.jpg"])]  # one change for both: the window refreshes once
     window.undo_action.trigger()
+    assert events[1:] == [("changed", ["a.jpg", "b.jpg"])]
     assert all(Path(r).is_file() for r in results) and [a.output_path, b.output_path] == results
     assert a.state is b.state is ItemState.DONE and window.statusBar().currentMessage() == (
         "2 results are back from the trash")

@@ -288,6 +288,37 @@ def test_queue_transitions_and_events():
     assert [i.name for i in q.clear_finished()] == ["b.jpg"]
 
 
+def test_many_photos_change_in_one_event(data_dir):
+    """`set_states`, `set_task`, `revert` and `together()` say a change to many photos once (each event
+    refreshes the window, which looks at every photo); `set_states` is all or none."""
+    q = BatchQueue(default_queue_path())
+    a, b, c = q.add([(f"/p/{n}.jpg", None) for n in "abc"])
+    events = []
+    q.subscribe(lambda e, items: events.append((e, [i.name for i in items])))
+    assert q.set_states([a, b], ItemState.QUEUED, each=lambda i: {"note": i.name}) == [a, b]
+    assert events == [("changed", ["a.jpg", "b.jpg"])] and a.note == "a.jpg" and b.note == "b.jpg"
+    with pytest.raises(IllegalTransition):  # c may not go pending → done: none of them changes
+        q.set_states([a, c], ItemState.DONE)
+    assert a.state is ItemState.QUEUED and c.state is ItemState.PENDING and len(events) == 1
+    before = [(i, i.to_json()) for i in (a, b, c)]
+    q.set_task([a, b, c], "rain")
+    q.revert(before)
+    assert events[1:] == [("changed", ["a.jpg", "b.jpg", "c.jpg"])] * 2 and {i.task for i in q} == {"auto"}
+    events.clear()
+    with q.together():
+        q.update(a, note="1")
+        with q.together():  # (nested: said by the outer one)
+            q.update(b, note="2")
+            q.update(a, note="3")
+        assert events == []
+        q.add([("/p/d.jpg", None)])  # an add says the changes held so far first
+        q.update(c, note="4")
+    assert events == [("changed", ["a.jpg", "b.jpg"]), ("added", ["d.jpg"]), ("changed", ["c.jpg"])]
+    saved = BatchQueue(default_queue_path())
+    saved.load()
+    assert [i.note for i in saved] == ["3", "2", "4", ""]  # (saved as any change)
+
+
 def test_put_back_returns_removed_photos_in_place_with_their_results(data_dir):
     q = BatchQueue(default_queue_path())
     _a, b, _c, d, e = q.add([(f"/p/{n}.jpg", None) for n in "abcde"])

@@ -580,8 +580,8 @@ class BatchQueue:
         if dropped:
             log.warning("the saved queue %s had %d item(s) that could not be read; they were left out",
                         self.path, dropped)
-            self.load_problem = (f"{count(dropped, 'photo')} of the saved queue could not be read and were left out; "
-                                 "the others are back.")
+            self.load_problem = (f"{count(dropped, 'photo')} of the saved queue could not be read and were "
+                                 "left out; the others are back.")
         self._items = items
         self._by_id = {i.id: i for i in items}
         self._emit("reset", list(items), persist=False)
@@ -603,7 +603,8 @@ class BatchQueue:
     def together(self) -> Iterator[None]:
         """Changes made inside are said as one "changed" event at the end (other events, after those held
         so far): a command that changes many photos one by one (trashing their results) refreshes the
-        window once, not once a photo (each refresh looks at every photo)."""
+        window once, not once a photo (each refresh looks at every photo). For photos that all go to one
+        state, `set_states` does it in one step and checks every transition first."""
         if self._held is not None:  # (nested: the outer one says them)
             yield
             return

@@ -500,8 +500,9 @@ class BatchRunner(QObject):
         self._pause = True
         waiting = len(self.queue.in_state(ItemState.QUEUED))
         self.error.emit(f"The batch is paused: {why}",
-                        f"{failed.error_message}\n\nThe other {count(waiting, 'photo')} {'waits' if waiting == 1 else 'wait'} in the queue. {fix}, then "
-                        "press Start; Retry restores this one.", failed.error_detail)
+                        f"{failed.error_message}\n\nThe other {count(waiting, 'photo')} "
+                        f"{'waits' if waiting == 1 else 'wait'} in the queue. {fix}, then press Start; Retry restores "
+                        "this one.", failed.error_detail)
 
     async def _run_item(self, item: QueueItem) -> str:
         photo = Path(item.path)

@@ -180,7 +180,8 @@ def restore_provenance(photo: Path, task: str, confidence: float | None, model: 
     how = f"detected, {confidence:.0%}" if confidence is not None else "chosen"
     path = {"fast": "on the fast full-resolution path", "tiled": "at full resolution"}.get(fullres, fullres)
     return imaging.Provenance(record, f"restored {photo.name} as {task} ({how}) with {model}, "
-                                      f"{count(evaluations, 'evaluation')}, seed {seed}, {path}, strength {strength:.0%}")
+                                      f"{count(evaluations, 'evaluation')}, seed {seed}, {path}, "
+                                      f"strength {strength:.0%}")
 
 
 def _digest(photo: Path) -> str:

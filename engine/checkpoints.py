@@ -206,7 +206,8 @@ def validate(sd: dict[str, torch.Tensor], config: NetConfig, name: str) -> None:
         raise ModelInvalidError(f"{name}: weight {bad[0]} is not floating point.")
     broken = [k for k, v in sd.items() if not bool(torch.isfinite(v).all())]
     if broken:  # a damaged download or disk: every photo would come out black or as noise
-        raise ModelInvalidError(f"{name} is damaged: {count(len(broken), 'weight tensor')} {'holds' if len(broken) == 1 else 'hold'} values that are not "
+        raise ModelInvalidError(f"{name} is damaged: {count(len(broken), 'weight tensor')} "
+                                f"{'holds' if len(broken) == 1 else 'hold'} values that are not "
                                 f"numbers (NaN or infinite), e.g. {broken[0]}. Download or copy it again.")
 
 

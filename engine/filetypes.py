@@ -285,5 +285,6 @@ def describe_paired(paired: list[Path], pairs: str) -> str:
     if not paired:
         return ""
     kept, passed = ("RAW", "JPEG/HEIF") if pairs == "raw" else ("JPEG/HEIF", "RAW")
-    return f"{count(len(paired), passed + ' file')} that {'has' if len(paired) == 1 else 'have'} a {kept} of the same name"
+    has = "has" if len(paired) == 1 else "have"
+    return f"{count(len(paired), passed + ' file')} that {has} a {kept} of the same name"
 

@@ -394,8 +394,8 @@ class MainWindow(QMainWindow):
             held = [i for i in gone if i.replaced_from]  # (their photo as it was is only findable from here)
             kept = (f" {len(held)} of them held {'its result' if len(held) == 1 else 'their results'}; the "
                     f"photos as they were stay in {Path(held[0].replaced_from).parent}.") if held else ""
-            self.statusBar().showMessage(f"Removed {count(len(gone), 'photo')} from the list (the files stay); Ctrl+Z "
-                                         f"puts them back.{kept}", 15000 if held else 8000)
+            self.statusBar().showMessage(f"Removed {count(len(gone), 'photo')} from the list (the files stay); "
+                                         f"Ctrl+Z puts them back.{kept}", 15000 if held else 8000)
 
     def trash_selected(self) -> None:
         if not self.queue_menu.move_to_trash(self.selected_items()):
@@ -602,7 +602,8 @@ class MainWindow(QMainWindow):
             details = (f"{done} done" + (f", {failed} failed" if failed else "")
                        + (f", {len(waiting)} waiting" if waiting else ""))
             self.statusBar().showMessage(f"{summary}: {details}", 10000)
-            if not self.isActiveWindow() and not (self.watching.only_arrivals(self.runner.batch_items) and not failed):
+            arrivals = self.watching.only_arrivals(self.runner.batch_items)
+            if not self.isActiveWindow() and not (arrivals and not failed):
                 # the user is elsewhere: flash the taskbar entry until they look (not for each shot of a
                 # tethered session restored well from a watched folder: only when one fails)
                 QApplication.alert(self)

@@ -153,5 +153,5 @@ def cmd_copy(args) -> int:
         done += 1
         tell(result, "copied", f"ok     {result} -> {res.output_path} ({strength:.0%}, {res.timings['total']:.1f} s)",
              output=res.output_path, photo=str(photo), strength=strength)
-    return end_of_run(f"Copied {done} of {count(len(files), 'result')}", [f"{kept} copied before" if kept else ""], failed,
-                      problems)
+    return end_of_run(f"Copied {done} of {count(len(files), 'result')}", [f"{kept} copied before" if kept else ""],
+                      failed, problems)

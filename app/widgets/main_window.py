@@ -282,8 +282,12 @@ class MainWindow(QMainWindow):
     # -------------------------------------------------------------- selection helpers
 
     def selected_ids(self) -> list[str]:
-        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
-        return [self.model.index(r, 0).data(ItemIdRole) for r in rows]
+        """The selected photos' ids, in the queue's order. Read from the selection's ranges: asking Qt for
+        every selected row's index and data took 28 ms with 1,000 photos selected, on every refresh."""
+        rows: set[int] = set()
+        for span in self.table.selectionModel().selection():
+            rows.update(range(span.top(), span.bottom() + 1))
+        return [self.queue[row].id for row in sorted(rows) if row < len(self.queue)]
 
     def selected_items(self) -> list[QueueItem]:
         return self.queue.items_of(self.selected_ids())

@@ -348,7 +348,10 @@ def test_a_degradation_set_removal_and_their_undo_on_many_photos_refresh_the_win
     assert len(window.queue) == 0
     refreshes.clear()
     window.undo_action.trigger()
-    assert len(window.queue) == 30 and len(window.selected_ids()) == 30  # back, and selected again
+    assert len(window.queue) == 30 and window.selected_ids() == [i.id for i in window.queue]  # and selected
+    window.table.clearSelection()
+    window._reselect([window.queue[7].id, window.queue[2].id, window.queue[3].id])
+    assert window.selected_ids() == [window.queue[k].id for k in (2, 3, 7)]  # (two ranges, in the queue's order)
     assert len(refreshes) == 2  # (the queue's event, and the selection's: one, not one a photo)
 
 

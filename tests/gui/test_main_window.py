@@ -349,10 +349,10 @@ def test_a_degradation_set_removal_and_their_undo_on_many_photos_refresh_the_win
     refreshes.clear()
     window.undo_action.trigger()
     assert len(window.queue) == 30 and window.selected_ids() == [i.id for i in window.queue]  # and selected
+    assert len(refreshes) == 2  # (the queue's event, and the selection's: one, not one a photo)
     window.table.clearSelection()
     window._reselect([window.queue[7].id, window.queue[2].id, window.queue[3].id])
     assert window.selected_ids() == [window.queue[k].id for k in (2, 3, 7)]  # (two ranges, in the queue's order)
-    assert len(refreshes) == 2  # (the queue's event, and the selection's: one, not one a photo)
 
 
 def test_the_status_bar_and_title_say_how_long_the_batch_has_left(make_window, qtbot, photos, fake_engine):

@@ -22,7 +22,6 @@ class WatchControl:
         self.window = window
         self.label = QLabel()  # "Watching Tether" in the status bar while a folder is watched
         self.label.hide()
-        self.dialog: QFileDialog | None = None
         self._note = ""  # what the status bar says of photos that just arrived, instead of "Added …"
         self._arrived: set[str] = set()  # (normcase) paths of the photos the watch took, written again included
 
@@ -50,7 +49,6 @@ class WatchControl:
         dialog.fileSelected.connect(self.watch_folder)
         dialog.rejected.connect(lambda: window.watch_action.setChecked(window.watch.watching))
         window._keep(dialog)
-        self.dialog = dialog
         dialog.open()
 
     def watch_folder(self, folder: str) -> None:

@@ -279,12 +279,7 @@ class QueueTableModel(QAbstractTableModel):
                 self._thumbs.clear()
             self.endResetModel()
             return
-        if len(items) == 1:
-            rows = [self.queue.index_of(items[0].id)]
-        else:  # (Start on every photo: one look at the queue, one signal for the rows between)
-            changed = {item.id for item in items}
-            rows = [row for row, item in enumerate(self.queue) if item.id in changed]
-        rows = [row for row in rows if row >= 0]
+        rows = self.queue.rows_of(item.id for item in items)  # (Start on every photo: one signal for all)
         if rows:
             self.dataChanged.emit(self.index(min(rows), 0), self.index(max(rows), len(HEADERS) - 1))
 

@@ -322,6 +322,12 @@ class BatchQueue:
         """The items of these ids that are still in the queue (an undo step's, a selection's)."""
         return [i for i in map(self._by_id.get, ids) if i is not None]
 
+    def rows_of(self, ids: Iterable[str]) -> list[int]:
+        """The rows of these ids still in the queue, in the queue's order: one pass over it, where `index_of`
+        for each of many photos would be one pass each."""
+        wanted = set(ids)
+        return [row for row, item in enumerate(self._items) if item.id in wanted]
+
     def index_of(self, item_id: str) -> int:
         item = self._by_id.get(item_id)
         return self._items.index(item) if item is not None else -1

@@ -652,14 +652,14 @@ class MainWindow(QMainWindow):
 
     def _reselect(self, ids: list[str]) -> None:
         """Select these photos again after the rows moved (a reorder resets the table's selection)."""
-        rows = {item.id: row for row, item in enumerate(self.queue)}
         selection = QItemSelection()  # one selection change, not one a photo (each refreshes the window)
-        for row in sorted(rows[i] for i in ids if i in rows):
+        for row in self.queue.rows_of(ids):
             selection.select(self.model.index(row, 0), self.model.index(row, 0))
         self.table.selectionModel().select(selection, QItemSelectionModel.SelectionFlag.Select
                                            | QItemSelectionModel.SelectionFlag.Rows)
-        if ids and ids[0] in rows:
-            self.table.scrollTo(self.model.index(rows[ids[0]], 0))
+        first = self.queue.index_of(ids[0]) if ids else -1
+        if first >= 0:
+            self.table.scrollTo(self.model.index(first, 0))
 
     def _on_double_click(self, index: QModelIndex) -> None:
         item = self.queue.get(index.data(ItemIdRole)) if index.isValid() else None

@@ -157,21 +157,20 @@ def test_without_a_display_the_window_explains_instead_of_aborting(tmp_path):
 
 
 def _loader_without(gone: set[str], loaded: list[str] | None = None):
-    """ctypes.CDLL as if the libraries `gone` were not installed (skips the test on a machine without X11's
-    libxcb); the names asked for are added to `loaded`."""
+    """ctypes.CDLL as if exactly the libraries `gone` were missing: the others load from this machine where
+    they are installed, and a stand-in answers for those it lacks (a machine without xvfb may have no
+    libxcb-icccm4), so the message depends on `gone` alone. The names asked for are added to `loaded`."""
     import ctypes
-
-    try:
-        ctypes.CDLL("libxcb.so.1")
-    except OSError:
-        pytest.skip("no libxcb on this machine")
 
     def load(name):
         if loaded is not None:
             loaded.append(name)
         if name in gone:
             raise OSError(name)
-        return ctypes.CDLL(name)
+        try:
+            return ctypes.CDLL(name)
+        except OSError:
+            return object()
 
     return load
 

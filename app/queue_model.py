@@ -407,6 +407,17 @@ class BatchQueue:
         self._items.sort(key=key, reverse=reverse)
         self._emit("reordered", list(self._items))
 
+    def put_in_order(self, ids: Iterable[str]) -> bool:
+        """Put the queue back in an order it had (its ids then, as an undo step keeps them): photos added
+        since follow, in their own order, and photos removed since are left out. False if nothing moved."""
+        rank = {item_id: k for k, item_id in enumerate(ids)}
+        order = sorted(self._items, key=lambda i: rank.get(i.id, len(rank)))  # (stable: those added keep theirs)
+        if order == self._items:
+            return False
+        self._items = order
+        self._emit("reordered", list(self._items))
+        return True
+
     def move_to_front(self, ids: Iterable[str]) -> list[QueueItem]:
         """Put these unfinished photos first among those waiting (after the one being restored; their order
         kept): they are restored next. Finished photos stay where they are."""

@@ -267,7 +267,10 @@ class BatchRunner(QObject):
             self.tasks.spawn(self.engine.cancel(self._current[1]))
 
     def cancel_items(self, ids: Iterable[str]) -> None:
+        """These photos leave the batch: queued ones go back to pending, ones being detected are no longer
+        queued once their detection is in, and the one being restored is cancelled."""
         items = self.queue.items_of(ids)
+        self._queue_after_detect.difference_update(i.id for i in items)
         self.queue.set_states([i for i in items if i.state is ItemState.QUEUED], ItemState.PENDING)
         if self._current is not None and any(i.id == self._current[0] for i in items):
             self.tasks.spawn(self.engine.cancel(self._current[1]))

@@ -196,7 +196,7 @@ def window_bulk(photos: int) -> dict[str, tuple[float, float]]:
         old = timed(lambda: [window.table.selectionModel().select(window.model.index(r, 0), flags)
                              for r in range(photos)])
         window.table.clearSelection()
-        out["selecting them again"] = (old, timed(lambda: window._reselect(ids)))
+        out["selecting them again"] = (old, timed(lambda: window.reselect(ids)))
         os.environ["XDG_DATA_HOME"] = str(tmp / "xdg")  # (a trash of its own)
         (tmp / "xdg").mkdir(mode=0o700)
 

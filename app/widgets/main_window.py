@@ -531,7 +531,7 @@ class MainWindow(QMainWindow):
                 # view while more are dropped); the first photo only when none was
                 kept = [i for i in self._selected if self.queue.get(i) is not None]
                 if kept:
-                    self._reselect(kept)
+                    self.reselect(kept)
                 else:
                     self.select_row(0)
         if event == "changed" and self.panel.shown_item is not None:
@@ -617,40 +617,57 @@ class MainWindow(QMainWindow):
         if self._closing:
             self.close()
 
-    def sort_queue(self, column: int) -> None:
-        """Order the queue by `column` (ascending, or reversed on a second click), keeping the selection."""
+    def sort_queue(self, column: int, order: Qt.SortOrder | None = None) -> None:
+        """Order the queue by `column` (ascending, or reversed on a second click), keeping the selection.
+        Ctrl+Z puts back the order it had: a click on a column's title cannot lose an order chosen by hand."""
         if column not in SORTABLE:
             return
         ascending = Qt.SortOrder.AscendingOrder
-        order = (Qt.SortOrder.DescendingOrder if self._sorted == (column, ascending) else ascending)
-        selected = self.selected_ids()
+        if order is None:
+            order = Qt.SortOrder.DescendingOrder if self._sorted == (column, ascending) else ascending
+        selected, before, mark = self.selected_ids(), [i.id for i in self.queue], self._sorted
         self.queue.reorder(sort_key(column), reverse=order is Qt.SortOrder.DescendingOrder)
-        self._sorted = (column, order)
+        self.show_sort_mark((column, order))
+        self.reselect(selected)
+        if [i.id for i in self.queue] != before:
+            title = self.model.headerData(column, Qt.Orientation.Horizontal)
+            self.undo_steps.reordered(before, mark, f"sort by {title}", lambda: self.sort_queue(column, order))
+
+    def show_sort_mark(self, mark: tuple[int, Qt.SortOrder] | None) -> None:
+        """The header's mark of the column the queue is ordered by (none: it is in no column's order)."""
+        self._sorted = mark
         header = self.table.horizontalHeader()
-        header.setSortIndicatorShown(True)
-        header.setSortIndicator(column, order)
-        self._reselect(selected)
+        header.setSortIndicatorShown(mark is not None)
+        if mark is not None:
+            header.setSortIndicator(*mark)
 
     def _forget_sort(self) -> None:
         """The queue has left the order of the last column clicked: take its mark off the header."""
-        self._sorted = None
-        self.table.horizontalHeader().setSortIndicatorShown(False)
+        self.show_sort_mark(None)
 
-    def restore_next(self) -> None:
-        """Move the selected unfinished photos up, to be restored right after the current one (queued at once
-        while a batch runs; first on Start otherwise)."""
-        selected = self.selected_ids()
+    def restore_next(self, ids: list[str] | None = None) -> None:
+        """Move the selected unfinished photos (or these) up, to be restored right after the current one
+        (queued at once while a batch runs; first on Start otherwise). Ctrl+Z puts them back where they were,
+        and out of the batch again."""
+        selected = self.selected_ids() if ids is None else list(ids)
+        before, mark = [i.id for i in self.queue], self._sorted
         moved = self.queue.move_to_front(selected)
         if not moved:
             self.statusBar().showMessage("Select photos that are not restored yet.", 6000)
             return
+        joined = ([i.id for i in moved if i.state in (ItemState.PENDING, ItemState.DETECTING)]
+                  if self.runner.running else [])
         self._forget_sort()  # the queue is no longer in the clicked column's order
         self.runner.join_batch(moved)
-        self._reselect(selected)
+        self.reselect(selected)
         when = "next" if self.runner.running else "first when you press Start"
         self.statusBar().showMessage(f"{count(len(moved), 'photo')} will be restored {when}.", 6000)
+        if [i.id for i in self.queue] != before or joined:
+            ids = [i.id for i in moved]
+            what = f"restore {moved[0].name if len(moved) == 1 else count(len(moved), 'photo')} next"
+            self.undo_steps.reordered(before, mark, what, lambda: self.restore_next(ids), joined)
 
-    def _reselect(self, ids: list[str]) -> None:
+    def reselect(self, ids: list[str]) -> None:
         """Select these photos again after the rows moved (a reorder resets the table's selection)."""
         selection = QItemSelection()  # one selection change, not one a photo (each refreshes the window)
         for row in self.queue.rows_of(ids):

@@ -41,7 +41,7 @@ def build_menu_bar(window: MainWindow) -> None:
 
     batch = bar.addMenu("&Batch")
     batch.addActions([window.start_action, window.pause_action, window.cancel_action, window.retry_action])
-    batch.addAction("Restore next", window.restore_next)
+    batch.addAction("Restore next", lambda: window.restore_next())
     batch.addSeparator()
     batch.addAction(window.detect_action)
     batch.addAction("Detect degradation of the selected photos", window.detect_selected)

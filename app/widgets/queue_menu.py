@@ -81,7 +81,8 @@ class QueueMenu(QObject):
         self._add_replace_actions(menu, items)
         menu.addAction(self.window.trash_action)
         menu.addSeparator()
-        menu.addAction("Restore next", self.window.restore_next).setEnabled(any(i.state not in FINISHED for i in items))
+        menu.addAction("Restore next", lambda: self.window.restore_next()).setEnabled(
+            any(i.state not in FINISHED for i in items))
         menu.addAction(self.window.retry_action)
         menu.addAction("Cancel", lambda: self.window.runner.cancel_items(self.window.selected_ids()))
         menu.addAction(self.window.remove_action)

@@ -1,8 +1,9 @@
 """What Ctrl+Z takes back in the window, and Redo does again: photos removed from the list, results moved
 to the trash, degradations set (by key, menu, the column's editor or a comparison's *Use*), *Back to* an
 earlier result (which otherwise forgets the newer one), a result saved again at a lower strength (its new
-file goes to the trash), and Replace / Put back (a pair of its own, in `QueueMenu`). Each change is recorded
-where the window makes it (`removed`, `trashed`, the runner's `task_set`, `rows_changed`, `saved_again`);
+file goes to the trash), the list's order (a column's sort, Restore next) and Replace / Put back (a pair of
+its own, in `QueueMenu`). Each change is recorded where the window makes it (`removed`, `trashed`, the
+runner's `task_set`, `rows_changed`, `saved_again`, `reordered`);
 undoing it pushes the step that makes it again (app.history). A step leaves alone what has changed since it
 was recorded."""
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.history import History, Step
-from app.queue_model import QueueItem
+from app.queue_model import ItemState, QueueItem
 from app.settings import TASK_LABELS
 from app.trash import Trashed, item_of, row_of, take_back_results
 from engine.wording import count
@@ -106,6 +107,32 @@ class UndoSteps:
                 self._say("Nothing was undone: that result has changed since.")
 
         self.history.push(Step(what, undo))
+
+    # -------------------------------------------------------------- order (a column's sort, Restore next)
+
+    def reordered(self, before: list[str], mark: Any, what: str, again: Callable[[], Any],
+                  joined: list[str] | None = None) -> None:
+        """The list was just put in another order (`before`: its ids, `mark`: the header's sort mark, before
+        it); `joined`: photos Restore next took into the running batch; `again` makes the change again."""
+        self.history.push(Step(what, lambda: self._order_back(before, mark, what, again, joined or [])))
+
+    def _order_back(self, before: list[str], mark: Any, what: str, again: Callable[[], Any],
+                    joined: list[str]) -> None:
+        """The order of `before` again (photos added since stay at the end, and the header's mark only if
+        there are none), and the photos a Restore next took into the batch out of it, unless one is already
+        being restored (it finishes)."""
+        window = self.window
+        leave = [i.id for i in self.queue.items_of(joined) if i.state in (ItemState.QUEUED, ItemState.DETECTING)]
+        selected = window.selected_ids()
+        moved = self.queue.put_in_order(before)
+        window.runner.cancel_items(leave)
+        if not (moved or leave):
+            self._say("Nothing was undone: the list is in that order already.")
+            return
+        window.show_sort_mark(mark if {i.id for i in self.queue} <= set(before) else None)
+        window.reselect(selected)
+        self.history.push(Step(what, again))
+        self._say(f"Undone: {what}" + (f" ({count(len(leave), 'photo')} left the batch)." if leave else "."), 6000)
 
     # -------------------------------------------------------------- rows changed (degradation, Back to)
 

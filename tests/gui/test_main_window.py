@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from gui_helpers import make_photo
 from PIL import Image
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtCore import QItemSelectionModel, QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -351,7 +351,7 @@ def test_a_degradation_set_removal_and_their_undo_on_many_photos_refresh_the_win
     assert len(window.queue) == 30 and window.selected_ids() == [i.id for i in window.queue]  # and selected
     assert len(refreshes) == 2  # (the queue's event, and the selection's: one, not one a photo)
     window.table.clearSelection()
-    window._reselect([window.queue[7].id, window.queue[2].id, window.queue[3].id])
+    window.reselect([window.queue[7].id, window.queue[2].id, window.queue[3].id])
     assert window.selected_ids() == [window.queue[k].id for k in (2, 3, 7)]  # (two ranges, in the queue's order)
 
 
@@ -873,6 +873,113 @@ def test_restore_next_moves_photos_up_and_queues_them_in_a_running_batch(make_wi
     qtbot.waitUntil(lambda: window.queue[2].state is ItemState.QUEUED, timeout=TIMEOUT)  # queued once detected
     wait_idle(qtbot, window, timeout=20000)
     assert [Path(job[0]).name for job in fake_engine.submitted] == ["4.jpg", "1-slow.jpg", "5.jpg", "2.jpg", "3.jpg"]
+
+
+def test_ctrl_z_puts_back_the_order_a_column_title_click_changed_and_redo_sorts_again(make_window, qtbot, tmp_path,
+                                                                                     fake_engine):
+    """An order chosen by hand (the order photos were added in) was lost to a click on a column's title."""
+    names = ["c.jpg", "a.jpg", "b.jpg"]
+    window = make_window()
+    window.add_paths([str(make_photo(tmp_path / "in" / n)) for n in names])
+    qtbot.waitUntil(lambda: len(window.queue) == 3, timeout=TIMEOUT)
+    header = window.table.horizontalHeader()
+    window.select_row(1)
+    header.sectionClicked.emit(0)
+    assert [i.name for i in window.queue] == ["a.jpg", "b.jpg", "c.jpg"]
+    assert window.undo_action.text() == "Undo sort by Photo"
+    window.undo_action.trigger()
+    assert [i.name for i in window.queue] == names
+    assert [window.model.index(r, 0).data() for r in range(3)] == names
+    assert not header.isSortIndicatorShown() and window.current_item().name == "a.jpg"
+    assert "Undone: sort by Photo." in window.statusBar().currentMessage()
+    window.redo_action.trigger()
+    assert [i.name for i in window.queue] == ["a.jpg", "b.jpg", "c.jpg"] and header.isSortIndicatorShown()
+    header.sectionClicked.emit(0)  # reversed, then back to ascending by Ctrl+Z
+    assert [i.name for i in window.queue] == ["c.jpg", "b.jpg", "a.jpg"]
+    window.undo_action.trigger()
+    assert [i.name for i in window.queue] == ["a.jpg", "b.jpg", "c.jpg"]
+    assert header.sortIndicatorOrder() == Qt.SortOrder.AscendingOrder and header.isSortIndicatorShown()
+    window.add_paths([str(make_photo(tmp_path / "in" / "0.jpg"))])  # added since: it stays at the end
+    qtbot.waitUntil(lambda: len(window.queue) == 4, timeout=TIMEOUT)
+    window.undo_action.trigger()
+    assert [i.name for i in window.queue] == [*names, "0.jpg"] and not header.isSortIndicatorShown()
+
+
+def test_ctrl_z_takes_a_restore_next_back_out_of_the_running_batch(make_window, qtbot, tmp_path, fake_engine,
+                                                                   monkeypatch):
+    import asyncio
+
+    gate = asyncio.Event()  # holds the detection of 5.jpg: it is still being detected when Ctrl+Z comes
+    analyze = fake_engine.analyze
+
+    async def held(path, result_path=""):
+        if Path(path).name == "5.jpg":
+            await gate.wait()
+        return await analyze(path, result_path)
+
+    monkeypatch.setattr(fake_engine, "analyze", held)
+    fake_engine.analysis_available = fake_engine.analyze_capability = True
+    window = make_window()
+    window.add_paths([str(make_photo(tmp_path / "in" / n)) for n in ("1-slow.jpg", "2.jpg", "3.jpg")])
+    qtbot.waitUntil(lambda: len(window.queue) == 3, timeout=TIMEOUT)
+    window.runner.start()
+    qtbot.waitUntil(lambda: window.queue[0].state is ItemState.RUNNING, timeout=TIMEOUT)
+    window.add_paths([str(make_photo(tmp_path / "in" / n)) for n in ("4.jpg", "5.jpg")])  # pending, not in it
+    qtbot.waitUntil(lambda: len(window.queue) == 5 and window.queue[4].state is ItemState.DETECTING,
+                    timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: window.queue[3].state is ItemState.PENDING, timeout=TIMEOUT)
+    window.table.clearSelection()
+    for row in (3, 4):
+        window.table.selectionModel().select(window.model.index(row, 0), QItemSelectionModel.SelectionFlag.Select
+                                             | QItemSelectionModel.SelectionFlag.Rows)
+    window.restore_next()
+    assert [i.name for i in window.queue] == ["1-slow.jpg", "4.jpg", "5.jpg", "2.jpg", "3.jpg"]
+    assert window.queue[1].state is ItemState.QUEUED and window.undo_action.text() == "Undo restore 2 photos next"
+    window.undo_action.trigger()
+    assert [i.name for i in window.queue] == ["1-slow.jpg", "2.jpg", "3.jpg", "4.jpg", "5.jpg"]
+    assert window.queue[3].state is ItemState.PENDING
+    assert "Undone: restore 2 photos next (2 photos left the batch)." in window.statusBar().currentMessage()
+    window.redo_action.trigger()
+    assert [i.name for i in window.queue] == ["1-slow.jpg", "4.jpg", "5.jpg", "2.jpg", "3.jpg"]
+    assert window.queue[1].state is ItemState.QUEUED and window.undo_action.text() == "Undo restore 2 photos next"
+    window.undo_action.trigger()
+    assert window.queue[0].state is ItemState.RUNNING  # (all of this while the first photo was restored)
+    gate.set()  # 5.jpg's detection comes in: it is not queued, as it left the batch
+    wait_idle(qtbot, window, timeout=20000)
+    assert [Path(job[0]).name for job in fake_engine.submitted] == ["1-slow.jpg", "2.jpg", "3.jpg"]
+    assert [i.state for i in window.queue][3:] == [ItemState.PENDING, ItemState.PENDING]
+
+
+def test_cancel_keeps_a_photo_being_detected_out_of_the_batch(make_window, qtbot, tmp_path, fake_engine,
+                                                             monkeypatch):
+    """Start during a batch takes a photo still being detected once its detection is in; *Cancel* on it
+    left it to be taken all the same."""
+    import asyncio
+
+    gate = asyncio.Event()
+    analyze = fake_engine.analyze
+
+    async def held(path, result_path=""):
+        if Path(path).name == "2.jpg":
+            await gate.wait()
+        return await analyze(path, result_path)
+
+    monkeypatch.setattr(fake_engine, "analyze", held)
+    fake_engine.analysis_available = fake_engine.analyze_capability = True
+    window = make_window()
+    window.add_paths([str(make_photo(tmp_path / "in" / "1-slow.jpg"))])
+    qtbot.waitUntil(lambda: len(window.queue) == 1, timeout=TIMEOUT)
+    window.runner.start()
+    qtbot.waitUntil(lambda: window.queue[0].state is ItemState.RUNNING, timeout=TIMEOUT)
+    window.add_paths([str(make_photo(tmp_path / "in" / "2.jpg"))])
+    qtbot.waitUntil(lambda: len(window.queue) == 2 and window.queue[1].state is ItemState.DETECTING,
+                    timeout=TIMEOUT)
+    window.runner.start()  # takes 2.jpg once it is detected
+    window.runner.cancel_items([window.queue[1].id])
+    gate.set()
+    wait_idle(qtbot, window, timeout=20000)
+    assert [Path(job[0]).name for job in fake_engine.submitted] == ["1-slow.jpg"]
+    assert window.queue[1].state is ItemState.PENDING
 
 
 def test_start_during_a_batch_takes_the_photos_added_since(make_window, qtbot, tmp_path, fake_engine):

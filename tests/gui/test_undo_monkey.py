@@ -1,7 +1,7 @@
 """The undo history under a random review session: removals, trashes, degradations, Back to, Save at N%,
-retries and batches, mixed with Ctrl+Z and Redo in any order. Whatever the order, no result file is ever
-lost (each is in its folder or in the trash), a restored row's result is on disk, and the list holds each
-photo once. Seeded; `HOURGLASS_MONKEY_SEEDS=1-20` runs more sessions."""
+sorting, Restore next, retries and batches, mixed with Ctrl+Z and Redo in any order. Whatever the order, no
+result file is ever lost (each is in its folder or in the trash), a restored row's result is on disk, and the
+list holds each photo once. Seeded; `HOURGLASS_MONKEY_SEEDS=1-20` runs more sessions."""
 import os
 import random
 from pathlib import Path
@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from gui_helpers import make_photo
 
+from app.qt_queue import SORTABLE
 from app.queue_model import ItemState
 
 TIMEOUT = 5000
@@ -69,6 +70,8 @@ def test_no_order_of_changes_and_undos_loses_a_result(make_window, qtbot, fake_e
         "clear": window.clear_finished,
         "trash": lambda: (select_some(), window.trash_selected()),
         "task": lambda: (select_some(), window.set_task_for_selection(rng.choice(TASKS))),
+        "sort": lambda: window.sort_queue(rng.choice(sorted(SORTABLE))),
+        "next": lambda: (select_some(), window.restore_next()),
         "undo": window.undo_action.trigger, "redo": window.redo_action.trigger,
     }
     weights = {"undo": 5, "redo": 3, "start": 2}

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QPen, QWheelEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -47,11 +47,11 @@ class ViewTransform:
     def to_image(self, vx: float, vy: float) -> tuple[float, float]:
         return (vx - self.ox) / self.zoom, (vy - self.oy) / self.zoom
 
-    def fit(self, iw: int, ih: int, vw: int, vh: int) -> None:
-        """The whole image visible and centred (never enlarged past 100 %)."""
+    def fit(self, iw: int, ih: int, vw: int, vh: int, most: float = 1.0) -> None:
+        """The whole image visible and centred, never enlarged past `most` (the view's 100 %)."""
         if iw <= 0 or ih <= 0 or vw <= 0 or vh <= 0:
             return
-        self.zoom = min(1.0, vw / iw, vh / ih)
+        self.zoom = min(most, vw / iw, vh / ih)
         self.ox = (vw - iw * self.zoom) / 2
         self.oy = (vh - ih * self.zoom) / 2
 
@@ -68,6 +68,14 @@ class ViewTransform:
     def pan(self, dx: float, dy: float) -> None:
         self.ox += dx
         self.oy += dy
+
+    def on_pixels(self, ratio: float) -> ViewTransform:
+        """This transform with its offset on whole screen pixels (`ratio` of them to a view pixel) when it
+        draws one photo pixel per screen pixel: a photo drawn half a pixel off is resampled, which blurs the
+        100 % view that is there to judge noise and detail."""
+        if abs(self.zoom * ratio - 1.0) > 1e-9:
+            return self
+        return ViewTransform(self.zoom, round(self.ox * ratio) / ratio, round(self.oy * ratio) / ratio)
 
     def visible_rect(self, iw: int, ih: int, vw: int, vh: int) -> tuple[int, int, int, int]:
         """The part of the image (x, y, w, h in image pixels) that the view shows, clipped to the image."""
@@ -114,6 +122,7 @@ class CompareView(QWidget):
         self.placeholder = "Drop photos here, or select one in the queue"
         self._drag: str | None = None  # "divider" | "pan"
         self._last: QPointF | None = None
+        self._ratio = self.ratio()  # the screen pixels to a view pixel the zoom was last set for
 
     # -------------------------------------------------------------- content
 
@@ -193,14 +202,25 @@ class CompareView(QWidget):
 
     # -------------------------------------------------------------- zoom
 
+    def ratio(self) -> float:
+        """Screen pixels to one of the view's (Qt's device-independent) pixels: 1.5 or 2 on a scaled screen
+        (Windows at 150 %, a Mac's Retina display)."""
+        return self.devicePixelRatioF() or 1.0
+
+    def one_to_one(self) -> float:
+        """The zoom of 100 %: one photo pixel to one screen pixel, as in Lightroom and Photoshop. A zoom of 1
+        drew each photo pixel 2 × 2 screen pixels large on a Retina display, and smoothed: a 100 % that hid
+        the noise and detail it is for judging."""
+        return 1.0 / self.ratio()
+
     def fit(self) -> None:
         self.fit_mode = True
-        self.transform.fit(*self.image_size(), self.pane_width(), self.height())
+        self.transform.fit(*self.image_size(), self.pane_width(), self.height(), self.one_to_one())
         self._changed()
 
     def actual_size(self) -> None:
         self.fit_mode = False
-        self.transform.set_zoom_at(1.0, self.pane_width() / 2, self.height() / 2)
+        self.transform.set_zoom_at(self.one_to_one(), self.pane_width() / 2, self.height() / 2)
         self._changed()
 
     def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
@@ -223,12 +243,14 @@ class CompareView(QWidget):
             p.drawText(self.rect().adjusted(24, 0, -24, 0), int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap),
                        self.placeholder)
             return
-        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.transform.zoom < 2)
+        ratio = self.ratio()
+        on_screen = self.transform.zoom * ratio  # screen pixels a photo pixel takes
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, on_screen < 2 and abs(on_screen - 1) > 1e-9)
+        t = self.transform.on_pixels(ratio)
         if self.side_by_side:
-            self._draw_panes(p, self.transform, self.pane_width(), self.height(), GAP)
+            self._draw_panes(p, t, self.pane_width(), self.height(), GAP)
         else:
-            self._draw(p, self.transform, round(self.divider * self.width()), self.width(), self.height(),
-                       handle=True)
+            self._draw(p, t, round(self.divider * self.width()), self.width(), self.height(), handle=True)
 
     def render_image(self) -> QImage | None:
         """What the view shows, at the photo's full resolution, with the divider where it is on screen: a
@@ -385,7 +407,20 @@ class CompareView(QWidget):
         else:
             super().keyPressEvent(event)
 
+    def event(self, event) -> bool:
+        if event.type() == QEvent.Type.DevicePixelRatioChange:  # moved to a screen scaled otherwise
+            self._ratio_changed()
+        return super().event(event)
+
+    def _ratio_changed(self) -> None:
+        """The same zoom in screen pixels on the new screen (100 % stays 100 %), or fitted again."""
+        old, self._ratio = self._ratio, self.ratio()
+        if self.fit_mode:
+            self.fit()
+        elif old != self._ratio:
+            self.zoom_by(old / self._ratio)
+
     def resizeEvent(self, event) -> None:
         if self.fit_mode:
-            self.transform.fit(*self.image_size(), self.pane_width(), self.height())
+            self.transform.fit(*self.image_size(), self.pane_width(), self.height(), self.one_to_one())
             self.view_changed.emit()

@@ -112,6 +112,72 @@ def test_wheel_zooms_around_the_cursor_fit_and_100_percent(view, qtbot):
     assert view.transform.zoom == 1.0
 
 
+SCALED_SCREEN = r"""
+import sys
+from PySide6.QtGui import QColor, QImage
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from app.compare_view import CompareView
+photo = QImage(64, 64, QImage.Format.Format_RGB32)  # a checkerboard of single pixels: any resampling greys it
+for y in range(64):
+    for x in range(64):
+        photo.setPixelColor(x, y, QColor("white") if (x + y) % 2 else QColor("black"))
+view = CompareView()
+view.resize(300, 200)
+view.show()
+view.set_images(photo, None)
+fitted = view.transform.zoom
+view.actual_size()
+view.transform.pan(0.3, 0.6)  # (a pan by the mouse leaves the photo between screen pixels)
+grab = view.grab().toImage()
+ratio = grab.devicePixelRatio()
+x0, y0 = round(view.transform.ox * ratio), round(view.transform.oy * ratio)
+values = {QColor(grab.pixel(x0 + dx, y0 + dy)).red() for dx in range(2, 60) for dy in range(2, 60)}
+pairs = {QColor(grab.pixel(x0 + dx, y0 + 5)).red() == QColor(grab.pixel(x0 + dx + 1, y0 + 5)).red()
+         for dx in range(2, 60)}
+print(ratio, fitted, view.transform.zoom, sorted(values), pairs)
+"""
+
+
+@pytest.mark.parametrize("scale", ["1", "1.5", "2"])
+def test_100_percent_is_one_photo_pixel_to_one_screen_pixel_on_a_scaled_screen(scale):
+    """On a Retina display (or Windows at 150 %) a zoom of 1 drew each photo pixel over 2 × 2 (or 1.5 ×
+    1.5) screen pixels, smoothed: the 100 % view, there to judge noise and detail, was blurred. Run in a
+    process of its own, as the scale is set before Qt starts."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = dict(os.environ, QT_SCALE_FACTOR=scale, QT_QPA_PLATFORM="offscreen")
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", SCALED_SCREEN], env=env, cwd=root, capture_output=True, text=True,
+                         timeout=60, check=True).stdout.split()
+    ratio = float(out[0])
+    assert ratio == float(scale)
+    assert float(out[1]) == float(out[2]) == pytest.approx(1 / ratio)  # fitted at most to 100 %, and 100 %
+    assert " ".join(out[3:5]) == "[0, 255]"  # black and white only: no photo pixel resampled
+    assert out[5:] == ["{False}"]  # each screen pixel differs from its neighbour: one photo pixel each
+
+
+def test_moving_to_a_screen_scaled_otherwise_keeps_100_percent_and_fit(view, monkeypatch):
+    from PySide6.QtCore import QEvent
+
+    view.actual_size()
+    assert view.transform.zoom == 1.0
+    monkeypatch.setattr(view, "devicePixelRatioF", lambda: 2.0)  # dragged onto a Retina display
+    QApplication.sendEvent(view, QEvent(QEvent.Type.DevicePixelRatioChange))
+    assert view.transform.zoom == 0.5 and not view.fit_mode  # still one photo pixel to one screen pixel
+    view.zoom_by(3)
+    monkeypatch.setattr(view, "devicePixelRatioF", lambda: 1.0)
+    QApplication.sendEvent(view, QEvent(QEvent.Type.DevicePixelRatioChange))
+    assert view.transform.zoom == pytest.approx(3.0)  # 300 % there, 300 % here
+    view.fit()
+    monkeypatch.setattr(view, "devicePixelRatioF", lambda: 2.0)
+    QApplication.sendEvent(view, QEvent(QEvent.Type.DevicePixelRatioChange))
+    assert view.fit_mode and view.transform.zoom == 0.5  # the 400×200 photo fits at 100 %, in screen pixels
+
+
 def test_space_toggles_the_original(view, qtbot):
     with qtbot.waitSignal(view.toggled) as blocker:
         qtbot.keyClick(view, Qt.Key.Key_Space)

@@ -298,13 +298,20 @@ class ProgressDelegate(QStyledItemDelegate):
         painter.setPen(QColor(0, 0, 0, 40))
         painter.setBrush(QColor(0, 0, 0, 18))
         painter.drawRoundedRect(bar, 4, 4)
+        fill = QRect(bar.x(), bar.y(), max(8, round(bar.width() * fraction)) if fraction > 0 else 0, bar.height())
         if fraction > 0:
-            fill = QRect(bar.x(), bar.y(), max(8, round(bar.width() * fraction)), bar.height())
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(QColor("#2e7d32") if fraction >= 1.0 else QColor("#1e88e5"))
             painter.drawRoundedRect(fill, 4, 4)
-        painter.setPen(QColor("white") if fraction > 0.5 else option.palette.text().color())
-        painter.drawText(bar, Qt.AlignmentFlag.AlignCenter, index.data(Qt.ItemDataRole.DisplayRole) or "")
+        # white over the filled part, the row's text colour over the rest: at 52% the "%" straddled both,
+        # white on the pale rest of the bar, and could not be read
+        text = index.data(Qt.ItemDataRole.DisplayRole) or ""
+        selected = option.state & QStyle.StateFlag.State_Selected
+        rest = option.palette.highlightedText() if selected else option.palette.text()
+        for colour, clip in ((QColor("white"), fill), (rest.color(), bar.adjusted(fill.width(), 0, 0, 0))):
+            painter.setClipRect(clip)
+            painter.setPen(colour)
+            painter.drawText(bar, Qt.AlignmentFlag.AlignCenter, text)
         painter.restore()
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:

@@ -625,3 +625,36 @@ def test_a_photo_stamp_that_does_not_fit_is_left_out_and_a_photo_without_one_is_
     removed = queue.remove([queue[0].id])[0]
     removed.photo_stamp = [9, 9]
     assert queue.check_photos([removed], [([1, 1], False)]) == []  # removed while its file was looked at: left alone
+
+
+@pytest.mark.parametrize("selected", [False, True])
+def test_the_progress_figure_is_readable_where_it_crosses_the_end_of_the_bar(qtbot, selected):
+    """At 52% the "%" stood past the blue part, white on the pale rest of the bar: unreadable."""
+    from PySide6.QtCore import QRect
+    from PySide6.QtGui import QColor, QImage, QPainter, QStandardItem, QStandardItemModel
+    from PySide6.QtWidgets import QStyle, QStyleOptionViewItem, QTableView
+
+    from app.qt_queue import ProgressDelegate, ProgressRole
+
+    view = QTableView()
+    qtbot.addWidget(view)
+    model = QStandardItemModel(1, 1)
+    cell = QStandardItem("52%")
+    cell.setData(0.52, ProgressRole)
+    model.setItem(0, 0, cell)
+    option = QStyleOptionViewItem()
+    option.initFrom(view)
+    option.rect = QRect(0, 0, 100, 40)
+    if selected:
+        option.state |= QStyle.StateFlag.State_Selected
+    image = QImage(100, 40, QImage.Format.Format_RGB32)
+    image.fill(view.palette().base().color())
+    painter = QPainter(image)
+    ProgressDelegate().paint(painter, option, model.index(0, 0))
+    painter.end()
+    fill_end = 6 + round(88 * 0.52)
+    background = QColor(image.pixel(fill_end + 30, 13)).lightness()  # the bar's rest, no text there
+    rest = [QColor(image.pixel(x, y)).lightness() for x in range(fill_end + 2, fill_end + 20) for y in range(14, 27)]
+    filled = [QColor(image.pixel(x, y)).lightness() for x in range(fill_end - 20, fill_end - 2) for y in range(14, 27)]
+    assert max(abs(v - background) for v in rest) > 60  # glyphs that stand out from the bar's rest
+    assert max(filled) > 200  # and white over the filled part

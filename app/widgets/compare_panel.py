@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app import theme
 from app.compare_view import CompareView
 from app.comparisons import GROUPS, Alternative, alternatives
 from app.images import ImageLoader
@@ -105,7 +106,7 @@ class ComparePanel(QWidget):
         self.resave_button.clicked.connect(lambda: self.save_again())
         self.resave_button.hide()
         self.caption = QLabel("")
-        self.caption.setStyleSheet("color: palette(mid);")
+        theme.dim(self.caption)
         self.caption.setWordWrap(True)  # a long path or note wraps instead of widening the window
 
         controls = QHBoxLayout()

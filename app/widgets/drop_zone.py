@@ -6,6 +6,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QImage
 from PySide6.QtWidgets import QLabel, QPushButton, QStackedLayout, QVBoxLayout, QWidget
 
+from app import theme
 from app.mime_data import mime_local_paths
 
 
@@ -38,7 +39,7 @@ class DropZone(QWidget):
         sub = QLabel("Low light, haze, rain, snow and blur. Folders are searched recursively.")
         sub.setAlignment(Qt.AlignmentFlag.AlignCenter)
         sub.setWordWrap(True)
-        sub.setStyleSheet("color: palette(mid);")
+        theme.dim(sub)
         button = QPushButton("Add photos…")
         button.clicked.connect(self.add_requested)
         hint_layout.addWidget(title)

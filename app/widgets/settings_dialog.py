@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import presets
+from app import presets, theme
 from app.settings import DEVICES, FORMATS, FULLRES, QUALITIES, RAW_JPEG, THEMES, Settings, gpu_choices
 from engine.protocol import is_gpu_id
 
@@ -127,12 +127,12 @@ class SettingsDialog(QDialog):
         display.addRow("Appearance", self.theme)
         note = QLabel("Device changes load the model again before the next photo.")
         note.setWordWrap(True)
-        note.setStyleSheet("color: palette(mid);")
+        theme.dim(note)
         restoring.addRow(note)
         if screen:  # which profile, or why none: the setting means little without it
             now = QLabel(f"Now: {screen}.")
             now.setWordWrap(True)
-            now.setStyleSheet("color: palette(mid);")
+            theme.dim(now)
             display.insertRow(1, "", now)  # (under the setting)
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)

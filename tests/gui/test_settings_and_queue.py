@@ -658,3 +658,44 @@ def test_the_progress_figure_is_readable_where_it_crosses_the_end_of_the_bar(qtb
     filled = [QColor(image.pixel(x, y)).lightness() for x in range(fill_end - 20, fill_end - 2) for y in range(14, 27)]
     assert max(abs(v - background) for v in rest) > 60  # glyphs that stand out from the bar's rest
     assert max(filled) > 200  # and white over the filled part
+
+
+def _contrast(a, b) -> float:
+    """WCAG's contrast ratio of two QColors."""
+    def luminance(c):
+        return sum(w * ((v / 255) / 12.92 if v / 255 <= 0.03928 else ((v / 255 + 0.055) / 1.055) ** 2.4)
+                   for w, v in zip((0.2126, 0.7152, 0.0722), (c.red(), c.green(), c.blue()), strict=True))
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_dimmed_text_stays_readable_in_every_appearance(qtbot, qapp, data_dir):
+    """The result's path under the comparison, the Settings notes and the drop area's line were drawn in
+    "palette(mid)": 1.7:1 against the light window, where WCAG asks 4.5:1 of text."""
+    from PySide6.QtWidgets import QLabel
+
+    from app import theme
+    from app.widgets.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(Settings(), screen="sRGB")
+    qtbot.addWidget(dialog)
+    notes = [label for label in dialog.findChildren(QLabel) if label.text().startswith(("Device changes", "Now:"))]
+    assert len(notes) == 2
+
+    def contrasts() -> list[float]:
+        window = qapp.palette().window().color()
+        return [_contrast(label.palette().color(label.foregroundRole()), window) for label in notes]  # (as drawn)
+
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    try:
+        for look in ("system", "dark", "light", "dark"):
+            theme.apply(look)
+            qtbot.waitUntil(lambda: min(contrasts()) >= 4.5, timeout=2000)
+        dialog.hide()
+        theme.apply("light")  # changed while the dialog was hidden: right when it is shown again
+        dialog.show()
+        qtbot.waitExposed(dialog)
+        qtbot.waitUntil(lambda: min(contrasts()) >= 4.5, timeout=2000)
+    finally:
+        theme.apply("system")

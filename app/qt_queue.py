@@ -19,7 +19,14 @@ from PySide6.QtCore import (
     QUrl,
 )
 from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
-from PySide6.QtWidgets import QComboBox, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QWidget,
+)
 
 from app.queue_model import BatchQueue, ItemState, QueueItem, restored_file
 from app.settings import TASK_LABELS
@@ -36,14 +43,28 @@ STATE_LABELS = {
     ItemState.RUNNING: "Restoring…", ItemState.DONE: "Done", ItemState.FAILED: "Failed",
     ItemState.CANCELLED: "Cancelled",
 }
-SKIPPED_COLOUR = QColor("#607d8b")
-CHANGED_COLOUR = QColor("#ef6c00")  # restored, but the photo was edited since
 PHOTO_CHANGED = ("The photo has changed since it was restored (edited or replaced): its result was made from the "
                  "earlier version. Retry restores it again; the result is kept.")
 LEFT_CHANGED = ("has changed since Hourglass left it as it was (edited or replaced): Retry looks at it again, and "
                 "restores it if it needs it now.")  # (after "The photo" in the tooltip, its name in the caption)
-STATE_COLOURS = {ItemState.DONE: QColor("#2e7d32"), ItemState.FAILED: QColor("#c62828"),
-                 ItemState.CANCELLED: QColor("#8d6e63"), ItemState.RUNNING: QColor("#1565c0")}
+# The state column's colours, (on a light list, on a dark one): each at least 4.5:1 against its list's
+# rows (WCAG's contrast for text). One set for both read 2.6–3.6:1 on the dark appearance's rows, and the
+# orange of "changed since" 2.9:1 on the light one's.
+STATE_COLOURS = {ItemState.DONE: ("#2e7d32", "#81c784"), ItemState.FAILED: ("#c62828", "#ef9a9a"),
+                 ItemState.CANCELLED: ("#795548", "#bcaaa4"), ItemState.RUNNING: ("#1565c0", "#64b5f6")}
+SKIPPED_COLOURS = ("#546e7a", "#90a4ae")  # looked fine, or already restored: not restored
+CHANGED_COLOURS = ("#b34700", "#ffb74d")  # restored, but the photo was edited since
+
+
+def state_colour(item: QueueItem, base: QColor) -> QColor | None:
+    """The colour of a photo's state in a list whose rows are `base`."""
+    if item.state is ItemState.DONE and item.photo_changed:
+        pair = CHANGED_COLOURS
+    elif item.state is ItemState.DONE and item.skipped:
+        pair = SKIPPED_COLOURS
+    else:
+        pair = STATE_COLOURS.get(item.state)
+    return None if pair is None else QColor(pair[base.lightness() < 128])
 
 
 def state_text(item: QueueItem) -> str:
@@ -208,9 +229,7 @@ class QueueTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DecorationRole and col == COL_PHOTO:
             return self._thumbs.get(item.id)
         if role == Qt.ItemDataRole.ForegroundRole and col == COL_STATE:
-            if item.state is ItemState.DONE and item.photo_changed:
-                return CHANGED_COLOUR
-            return SKIPPED_COLOUR if item.skipped and item.state is ItemState.DONE else STATE_COLOURS.get(item.state)
+            return state_colour(item, QApplication.palette().base().color())
         if role == Qt.ItemDataRole.ToolTipRole:
             if col == COL_ETA and self._waiting_estimate(item):
                 return ("How long this photo should take, from how long photos took here (this run's, or "

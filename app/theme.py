@@ -59,6 +59,11 @@ def apply(theme: str, app: QApplication | None = None) -> None:
     _changed = theme in ("dark", "light")
 
 
+def error_text() -> str:
+    """The colour of an error's words on the window: the light appearance's red read 2.6:1 on the dark one."""
+    return "#c62828" if QApplication.palette().window().color().lightness() >= 128 else "#ef9a9a"
+
+
 def secondary_text(palette: QPalette) -> QColor:
     """The colour of dimmed text (a caption, a note): the window text blended over the window."""
     fg, bg = palette.color(QPalette.ColorRole.WindowText), palette.color(QPalette.ColorRole.Window)

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app import theme
 from app.models_service import ModelRow, ModelService
 
 
@@ -128,7 +129,7 @@ class ModelDialog(QDialog):
 
     def _on_imported(self, ok: bool, message: str, details: str) -> None:
         self.status.setText(message if ok else f"Import failed: {message}")
-        self.status.setStyleSheet("" if ok else "color: #c62828;")
+        self.status.setStyleSheet("" if ok else f"color: {theme.error_text()};")
 
     def _on_model_imported(self, name: str) -> None:
         self._imported = name
@@ -155,7 +156,7 @@ class ModelDialog(QDialog):
 
     def _on_removed(self, ok: bool, message: str, name: str) -> None:
         self.status.setText(message if ok else f"Not removed: {message}")
-        self.status.setStyleSheet("" if ok else "color: #c62828;")
+        self.status.setStyleSheet("" if ok else f"color: {theme.error_text()};")
         if ok and self.active == name:  # (the model in use is gone: the bundled one takes over)
             self._select("default")
 

@@ -15,7 +15,17 @@ import math
 from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QPen, QWheelEvent
+from PySide6.QtGui import (
+    QAccessible,
+    QAccessibleAnnouncementEvent,
+    QColor,
+    QImage,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPen,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app.images import off_screen
@@ -24,6 +34,12 @@ MIN_ZOOM, MAX_ZOOM = 0.01, 32.0
 WHEEL_STEP = 1.25  # zoom factor per wheel notch
 GRAB_PX = 8  # how close to the divider a press grabs it
 GAP = 4  # pixels between the panes side by side (of the view; of the photo's size in a saved image)
+
+
+def announce(widget: QWidget, text: str) -> None:
+    """Have a screen reader say `text` (Orca, NVDA, VoiceOver), if one is listening."""
+    if QAccessible.isActive():
+        QAccessible.updateAccessibility(QAccessibleAnnouncementEvent(widget, text))
 
 
 def divider_fraction(x: float, width: float) -> float:
@@ -387,25 +403,36 @@ class CompareView(QWidget):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
+        said = ""  # what a screen reader is told the key did: the view itself is only pixels
         if key in (Qt.Key.Key_Space, Qt.Key.Key_B) and not event.isAutoRepeat():
             self.toggle_before()
+            said = "Original" if self.show_before else "Before and after"
         elif key == Qt.Key.Key_F:
             self.fit()
+            said = f"Fit, {self.zoom_percent()}%"
         elif key == Qt.Key.Key_1:
             self.actual_size()
-        elif key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
-            self.zoom_by(WHEEL_STEP)
-        elif key == Qt.Key.Key_Minus:
-            self.zoom_by(1 / WHEEL_STEP)
+            said = "100%"
+        elif key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal, Qt.Key.Key_Minus):
+            self.zoom_by(1 / WHEEL_STEP if key == Qt.Key.Key_Minus else WHEEL_STEP)
+            said = f"{self.zoom_percent()}%"
         elif key in (Qt.Key.Key_Down, Qt.Key.Key_PageDown, Qt.Key.Key_Up, Qt.Key.Key_PageUp):
-            self.step.emit(1 if key in (Qt.Key.Key_Down, Qt.Key.Key_PageDown) else -1)
+            self.step.emit(1 if key in (Qt.Key.Key_Down, Qt.Key.Key_PageDown) else -1)  # (the queue says which)
         elif key == Qt.Key.Key_S and not event.isAutoRepeat():
             self.set_side_by_side(not self.side_by_side)
+            said = "Side by side" if self.side_by_side else "Divider"
         elif key in (Qt.Key.Key_Left, Qt.Key.Key_Right) and not self.side_by_side:  # the divider; Shift: finely
             step = 0.01 if event.modifiers() & Qt.KeyboardModifier.ShiftModifier else 0.05
             self.set_divider(self.divider + (step if key == Qt.Key.Key_Right else -step))
+            said = f"Divider at {round(self.divider * 100)}%"
         else:
             super().keyPressEvent(event)
+        if said and self.before is not None:
+            announce(self, said)
+
+    def zoom_percent(self) -> int:
+        """The zoom as the *100%* button counts it: photo pixels to screen pixels."""
+        return round(self.transform.zoom / self.one_to_one() * 100)
 
     def event(self, event) -> bool:
         if event.type() == QEvent.Type.DevicePixelRatioChange:  # moved to a screen scaled otherwise

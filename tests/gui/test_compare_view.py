@@ -205,6 +205,35 @@ def test_the_divider_moves_with_the_arrow_keys_and_screen_readers_can_name_the_v
     assert "arrows move the divider" in accessible.text(QAccessible.Text.Description)
 
 
+def test_a_screen_reader_is_told_what_each_key_did_to_the_view(view, qtbot, monkeypatch):
+    """The view is pixels: a screen reader user moving the divider or zooming with the keys heard nothing."""
+    from app import compare_view
+
+    said = []
+    monkeypatch.setattr(compare_view, "announce", lambda widget, text: said.append(text))
+    view.set_after(view.before)
+    for key, modifier in ((Qt.Key.Key_Right, None), (Qt.Key.Key_Left, Qt.KeyboardModifier.ShiftModifier),
+                          (Qt.Key.Key_Space, None), (Qt.Key.Key_Space, None), (Qt.Key.Key_Plus, None),
+                          (Qt.Key.Key_Minus, None), (Qt.Key.Key_1, None), (Qt.Key.Key_F, None), (Qt.Key.Key_S, None),
+                          (Qt.Key.Key_S, None), (Qt.Key.Key_Down, None)):
+        qtbot.keyClick(view, key, modifier or Qt.KeyboardModifier.NoModifier)
+    assert said == ["Divider at 55%", "Divider at 54%", "Original", "Before and after", "125%", "100%", "100%",
+                    "Fit, 100%", "Side by side", "Divider"]  # (Down: the queue names the next photo)
+
+
+def test_announcements_reach_qt_s_accessibility_when_a_screen_reader_listens(view, monkeypatch):
+    from PySide6.QtGui import QAccessible, QAccessibleAnnouncementEvent
+
+    from app.compare_view import announce
+
+    sent = []
+    monkeypatch.setattr(QAccessible, "isActive", staticmethod(lambda: True))
+    monkeypatch.setattr(QAccessible, "updateAccessibility", staticmethod(sent.append))
+    announce(view, "Divider at 55%")
+    assert len(sent) == 1 and isinstance(sent[0], QAccessibleAnnouncementEvent)
+    assert sent[0].message() == "Divider at 55%" and sent[0].object() is view
+
+
 def test_strength_blends_the_after_image(view):
     view.set_strength(0.5)
     grab = view.grab().toImage()

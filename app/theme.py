@@ -21,21 +21,33 @@ SECONDARY = 0.62  # dimmed text: this much of the text colour over the window's 
 def dark_palette() -> QPalette:
     p = QPalette()
     window, base, text = QColor(45, 45, 48), QColor(30, 30, 32), QColor(222, 222, 222)
-    highlight, dim = QColor(42, 130, 218), QColor(128, 128, 128)
+    # each colour of text at least 4.5:1 on what it is drawn on (WCAG): links on the window were 3.5:1 in
+    # the highlight's blue, white on the highlight 4.0:1, placeholders 4.2:1 (disabled text may be dimmer)
+    highlight, dim, link = QColor(31, 111, 192), QColor(128, 128, 128), QColor(100, 181, 246)
     for role, colour in ((QPalette.ColorRole.Window, window), (QPalette.ColorRole.WindowText, text),
                          (QPalette.ColorRole.Base, base), (QPalette.ColorRole.AlternateBase, QColor(40, 40, 43)),
                          (QPalette.ColorRole.ToolTipBase, window), (QPalette.ColorRole.ToolTipText, text),
                          (QPalette.ColorRole.Text, text), (QPalette.ColorRole.Button, QColor(55, 55, 58)),
                          (QPalette.ColorRole.ButtonText, text), (QPalette.ColorRole.BrightText, QColor(255, 90, 90)),
-                         (QPalette.ColorRole.Link, highlight), (QPalette.ColorRole.Highlight, highlight),
+                         (QPalette.ColorRole.Link, link), (QPalette.ColorRole.LinkVisited, link),
+                         (QPalette.ColorRole.Highlight, highlight),
                          (QPalette.ColorRole.HighlightedText, QColor("white")),
-                         (QPalette.ColorRole.PlaceholderText, dim),
+                         (QPalette.ColorRole.PlaceholderText, QColor(140, 140, 140)),
                          (QPalette.ColorRole.Light, QColor(75, 75, 78)), (QPalette.ColorRole.Midlight, QColor(62, 62, 65)),
                          (QPalette.ColorRole.Mid, QColor(150, 150, 150)),  # secondary text ("palette(mid)")
                          (QPalette.ColorRole.Dark, QColor(25, 25, 27)), (QPalette.ColorRole.Shadow, QColor(0, 0, 0))):
         p.setColor(role, colour)
     for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText, QPalette.ColorRole.WindowText):
         p.setColor(QPalette.ColorGroup.Disabled, role, dim)
+    return p
+
+
+def light_palette(style_palette: QPalette) -> QPalette:
+    """Fusion's light palette with text readable on what it is drawn on (WCAG's 4.5:1): white on its
+    selection blue was 3.7:1 and its placeholders 3.9:1."""
+    p = QPalette(style_palette)
+    p.setColor(QPalette.ColorRole.Highlight, QColor(31, 111, 192))
+    p.setColor(QPalette.ColorRole.PlaceholderText, QColor(110, 110, 110))
     return p
 
 
@@ -52,7 +64,7 @@ def apply(theme: str, app: QApplication | None = None) -> None:
         app.setPalette(dark_palette())
     elif theme == "light":
         app.setStyle("Fusion")
-        app.setPalette(app.style().standardPalette())
+        app.setPalette(light_palette(app.style().standardPalette()))
     elif _changed:  # back from dark or light: the look the app started with
         app.setStyle(_system[0])
         app.setPalette(_system[1])

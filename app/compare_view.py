@@ -267,6 +267,12 @@ class CompareView(QWidget):
             self._draw_panes(p, t, self.pane_width(), self.height(), GAP)
         else:
             self._draw(p, t, round(self.divider * self.width()), self.width(), self.height(), handle=True)
+        self._label(p, self.zoom_text(), self.width(), left=True, bottom=self.height())  # (not in a saved image)
+
+    def zoom_text(self) -> str:
+        """The zoom, bottom left: "Fit 37%", "100%". Whether the photo is seen pixel for pixel decides what
+        its noise and detail can be judged from."""
+        return f"Fit {self.zoom_percent()}%" if self.fit_mode else f"{self.zoom_percent()}%"
 
     def render_image(self) -> QImage | None:
         """What the view shows, at the photo's full resolution, with the divider where it is on screen: a
@@ -353,11 +359,12 @@ class CompareView(QWidget):
                 self._label(p, "Original (Space)", pane, left=True)
             p.restore()
 
-    def _label(self, p: QPainter, text: str, width: int, *, left: bool) -> None:
+    def _label(self, p: QPainter, text: str, width: int, *, left: bool, bottom: int | None = None) -> None:
+        """`text` on a dark box in a top corner (or a bottom one, above `bottom`)."""
         fm = p.fontMetrics()
         pad = max(8, fm.height() // 2)
         w, h = fm.horizontalAdvance(text) + 14, fm.height() + 6
-        r = QRect(pad if left else width - w - pad, pad, w, h)
+        r = QRect(pad if left else width - w - pad, pad if bottom is None else bottom - h - pad, w, h)
         p.fillRect(r, QColor(0, 0, 0, 150))
         p.setPen(QColor("white"))
         p.drawText(r, Qt.AlignmentFlag.AlignCenter, text)

@@ -205,6 +205,24 @@ def test_the_divider_moves_with_the_arrow_keys_and_screen_readers_can_name_the_v
     assert "arrows move the divider" in accessible.text(QAccessible.Text.Description)
 
 
+def test_the_zoom_is_shown_bottom_left_on_screen_but_not_in_a_saved_image(view, qtbot):
+    """Whether a photo is seen pixel for pixel decides what its noise and detail can be judged from; the
+    view did not say its zoom."""
+    def white_bottom_left(image) -> int:
+        return sum(QColor(image.pixel(x, y)).lightness() > 200
+                   for x in range(4, 70) for y in range(image.height() - 34, image.height() - 4))
+
+    assert view.zoom_text() == "Fit 100%"  # the 400×200 fixture fits at 100 %
+    view.zoom_by(0.5)
+    assert view.zoom_text() == "50%"
+    qtbot.keyClick(view, Qt.Key.Key_F)
+    view.resize(240, 180)
+    assert view.zoom_text() == "Fit 60%"
+    assert white_bottom_left(view.grab().toImage()) > 10  # the figures, white on their dark box
+    view.set_divider(1.0)  # all "before" (black) in the saved image: a white figure would show
+    assert white_bottom_left(view.render_image()) == 0
+
+
 def test_a_screen_reader_is_told_what_each_key_did_to_the_view(view, qtbot, monkeypatch):
     """The view is pixels: a screen reader user moving the divider or zooming with the keys heard nothing."""
     from app import compare_view

@@ -3,7 +3,8 @@ split by a draggable divider, or side by side (`side_by_side`: two panes, as Lig
 for judging the whole photo at once; panning or zooming either pane moves both).
 
 `ViewTransform` and `divider_fraction` hold the maths and are Qt-free, so they are unit-tested directly.
-Mouse: drag the divider, drag elsewhere to pan, wheel to zoom around the cursor (double-click: fit).
+Mouse: drag the divider, drag elsewhere to pan, wheel to zoom around the cursor, double-click for 100 % there
+(or, zoomed, to fit).
 Keys: Space or B toggles the original, F fits, 1 shows 100 %, + and - zoom, S switches side by side; Up
 and Down (or Page Up and Page Down) go to the previous and next photo of the queue (`step`), also in full
 screen, keeping the zoom and the place in view for photos of one size: a batch reviewed without the mouse.
@@ -401,7 +402,12 @@ class CompareView(QWidget):
         self._drag, self._last = None, None
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
-        self.fit()
+        """From Fit, 100 % around the point clicked (the detail to judge, as a click does in Lightroom);
+        from any other zoom, Fit again."""
+        if self.fit_mode and self.before is not None and not self._near_divider(event.position().x()):
+            self.zoom_by(self.one_to_one() / self.transform.zoom, event.position())
+        else:
+            self.fit()
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         steps = event.angleDelta().y() / 120

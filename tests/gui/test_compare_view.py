@@ -205,6 +205,18 @@ def test_the_divider_moves_with_the_arrow_keys_and_screen_readers_can_name_the_v
     assert "arrows move the divider" in accessible.text(QAccessible.Text.Description)
 
 
+def test_a_double_click_zooms_to_100_percent_where_it_is_and_another_fits_again(view, qtbot):
+    view.resize(240, 180)  # the 400×200 fixture fits at 60 %
+    assert view.fit_mode and view.transform.zoom == pytest.approx(0.6)
+    at = QPointF(60, 90)
+    under = view.transform.to_image(at.x(), at.y())
+    qtbot.mouseDClick(view, Qt.MouseButton.LeftButton, pos=at.toPoint())
+    assert not view.fit_mode and view.transform.zoom == pytest.approx(1.0)
+    assert view.transform.to_image(at.x(), at.y()) == pytest.approx(under)  # the detail clicked stays put
+    qtbot.mouseDClick(view, Qt.MouseButton.LeftButton, pos=at.toPoint())
+    assert view.fit_mode and view.transform.zoom == pytest.approx(0.6)
+
+
 def test_the_zoom_is_shown_bottom_left_on_screen_but_not_in_a_saved_image(view, qtbot):
     """Whether a photo is seen pixel for pixel decides what its noise and detail can be judged from; the
     view did not say its zoom."""

@@ -22,10 +22,12 @@ from PySide6.QtWidgets import (
 from app.paths import resources_dir
 from engine import __version__
 
-VIEW_KEYS = [("Space or B", "Show the original alone"), ("F", "Fit the photo in the view"), ("1", "100 % (one photo pixel to one screen pixel)"),
-             ("+ / −, wheel", "Zoom"), ("Drag", "Pan, or move the divider"),
-             ("← / → (Shift: finely)", "Move the divider"), ("S", "Side by side, or split by the divider"),
-             ("↓ / ↑, Page Down / Page Up", "Next / previous photo of the queue"), ("Double-click", "100 % there, or fit again")]
+VIEW_KEYS = [("Space or B", "Show the original alone"), ("F", "Fit the photo in the view"),
+             ("1", "100 % (one photo pixel to one screen pixel)"), ("+ / −, wheel", "Zoom"),
+             ("Drag", "Pan, or move the divider"), ("← / → (Shift: finely)", "Move the divider"),
+             ("S", "Side by side, or split by the divider"),
+             ("↓ / ↑, Page Down / Page Up", "Next / previous photo of the queue"),
+             ("Double-click", "100 % there, or fit again")]
 
 
 def licence_folder() -> Path:

@@ -446,13 +446,13 @@ class CompareView(QWidget):
             said = "Original" if self.show_before else "Before and after"
         elif key == Qt.Key.Key_F:
             self.fit()
-            said = f"Fit, {self.zoom_percent()}%"
+            said = self.zoom_text()
         elif key == Qt.Key.Key_1:
             self.actual_size()
-            said = "100%"
+            said = self.zoom_text()
         elif key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal, Qt.Key.Key_Minus):
             self.zoom_by(1 / WHEEL_STEP if key == Qt.Key.Key_Minus else WHEEL_STEP)
-            said = f"{self.zoom_percent()}%"
+            said = self.zoom_text()
         elif key in (Qt.Key.Key_Down, Qt.Key.Key_PageDown, Qt.Key.Key_Up, Qt.Key.Key_PageUp):
             self.step.emit(1 if key in (Qt.Key.Key_Down, Qt.Key.Key_PageDown) else -1)  # (the queue says which)
         elif key == Qt.Key.Key_S and not event.isAutoRepeat():

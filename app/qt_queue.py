@@ -47,7 +47,7 @@ PHOTO_CHANGED = ("The photo has changed since it was restored (edited or replace
                  "earlier version. Retry restores it again; the result is kept.")
 LEFT_CHANGED = ("has changed since Hourglass left it as it was (edited or replaced): Retry looks at it again, and "
                 "restores it if it needs it now.")  # (after "The photo" in the tooltip, its name in the caption)
-# The state column's colours, (on a light list, on a dark one): each at least 4.5:1 against its list's
+# The state column's colours as (on a light list, on a dark one), each at least 4.5:1 against its list's
 # rows (WCAG's contrast for text). One set for both read 2.6–3.6:1 on the dark appearance's rows, and the
 # orange of "changed since" 2.9:1 on the light one's.
 STATE_COLOURS = {ItemState.DONE: ("#2e7d32", "#81c784"), ItemState.FAILED: ("#c62828", "#ef9a9a"),

@@ -275,7 +275,7 @@ def test_a_screen_reader_is_told_what_each_key_did_to_the_view(view, qtbot, monk
                           (Qt.Key.Key_S, None), (Qt.Key.Key_Down, None)):
         qtbot.keyClick(view, key, modifier or Qt.KeyboardModifier.NoModifier)
     assert said == ["Divider at 55%", "Divider at 54%", "Original", "Before and after", "125%", "100%", "100%",
-                    "Fit, 100%", "Side by side", "Divider"]  # (Down: the queue names the next photo)
+                    "Fit 100%", "Side by side", "Divider"]  # (Down: the queue names the next photo)
 
 
 def test_announcements_reach_qt_s_accessibility_when_a_screen_reader_listens(view, monkeypatch):

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 _system: tuple[str, QPalette] | None = None  # the style and palette the app started with
 _changed = False  # the app's look is ours (dark or light); while False, Qt follows the system by itself
 SECONDARY = 0.62  # dimmed text: this much of the text colour over the window's (6.6:1 light, 5.3:1 dark)
+SELECTION = QColor(31, 111, 192)  # white on it 5.1:1 (Fusion's light blue 3.7:1, the dark look's 4.0:1)
 
 
 def dark_palette() -> QPalette:
@@ -23,7 +24,7 @@ def dark_palette() -> QPalette:
     window, base, text = QColor(45, 45, 48), QColor(30, 30, 32), QColor(222, 222, 222)
     # each colour of text at least 4.5:1 on what it is drawn on (WCAG): links on the window were 3.5:1 in
     # the highlight's blue, white on the highlight 4.0:1, placeholders 4.2:1 (disabled text may be dimmer)
-    highlight, dim, link = QColor(31, 111, 192), QColor(128, 128, 128), QColor(100, 181, 246)
+    highlight, dim, link = SELECTION, QColor(128, 128, 128), QColor(100, 181, 246)
     for role, colour in ((QPalette.ColorRole.Window, window), (QPalette.ColorRole.WindowText, text),
                          (QPalette.ColorRole.Base, base), (QPalette.ColorRole.AlternateBase, QColor(40, 40, 43)),
                          (QPalette.ColorRole.ToolTipBase, window), (QPalette.ColorRole.ToolTipText, text),
@@ -34,7 +35,7 @@ def dark_palette() -> QPalette:
                          (QPalette.ColorRole.HighlightedText, QColor("white")),
                          (QPalette.ColorRole.PlaceholderText, QColor(140, 140, 140)),
                          (QPalette.ColorRole.Light, QColor(75, 75, 78)), (QPalette.ColorRole.Midlight, QColor(62, 62, 65)),
-                         (QPalette.ColorRole.Mid, QColor(150, 150, 150)),  # secondary text ("palette(mid)")
+                         (QPalette.ColorRole.Mid, QColor(150, 150, 150)),  # (the drop area's dashed border)
                          (QPalette.ColorRole.Dark, QColor(25, 25, 27)), (QPalette.ColorRole.Shadow, QColor(0, 0, 0))):
         p.setColor(role, colour)
     for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText, QPalette.ColorRole.WindowText):
@@ -46,7 +47,7 @@ def light_palette(style_palette: QPalette) -> QPalette:
     """Fusion's light palette with text readable on what it is drawn on (WCAG's 4.5:1): white on its
     selection blue was 3.7:1 and its placeholders 3.9:1."""
     p = QPalette(style_palette)
-    p.setColor(QPalette.ColorRole.Highlight, QColor(31, 111, 192))
+    p.setColor(QPalette.ColorRole.Highlight, SELECTION)
     p.setColor(QPalette.ColorRole.PlaceholderText, QColor(110, 110, 110))
     return p
 

@@ -35,6 +35,7 @@ MIN_ZOOM, MAX_ZOOM = 0.01, 32.0
 WHEEL_STEP = 1.25  # zoom factor per wheel notch
 GRAB_PX = 8  # how close to the divider a press grabs it
 GAP = 4  # pixels between the panes side by side (of the view; of the photo's size in a saved image)
+NAVIGATOR = 160  # the navigator's longer side (view pixels), bottom right while the photo is larger than the view
 
 
 def announce(widget: QWidget, text: str) -> None:
@@ -137,7 +138,7 @@ class CompareView(QWidget):
         self.left: QImage | None = None  # a comparison's left-hand crop, at `after_region` too
         self.labels: tuple[str, str] | None = None  # a comparison's labels, left and right
         self.placeholder = "Drop photos here, or select one in the queue"
-        self._drag: str | None = None  # "divider" | "pan"
+        self._drag: str | None = None  # "divider" | "pan" | "navigator"
         self._last: QPointF | None = None
         self._ratio = self.ratio()  # the screen pixels to a view pixel the zoom was last set for
         self._halved: dict[int, list[QImage]] = {}  # an image's cacheKey → it, halved, halved again… (`_sized`)
@@ -271,6 +272,7 @@ class CompareView(QWidget):
         else:
             self._draw(p, t, round(self.divider * self.width()), self.width(), self.height(), handle=True)
         self._label(p, self.zoom_text(), self.width(), left=True, bottom=self.height())  # (not in a saved image)
+        self._draw_navigator(p)
 
     def zoom_text(self) -> str:
         """The zoom, bottom left: "Fit 37%", "100%". Whether the photo is seen pixel for pixel decides what
@@ -362,6 +364,51 @@ class CompareView(QWidget):
                 self._label(p, "Original (Space)", pane, left=True)
             p.restore()
 
+    def navigator_rect(self) -> QRectF | None:
+        """Where the navigator is drawn: the whole photo small, bottom right, with the part in view framed
+        (a click or a drag in it brings that part into view), while the photo does not fit in the view.
+        At 100 % a 24 MP photo is some forty views: the navigator says where in it this one is."""
+        iw, ih = self.image_size()
+        _x, _y, w, h = self.transform.visible_rect(iw, ih, self.pane_width(), self.height())
+        if self.before is None or (w >= iw and h >= ih):
+            return None
+        scale = NAVIGATOR / max(iw, ih)
+        nw, nh = max(8.0, iw * scale), max(8.0, ih * scale)
+        if nw > self.pane_width() / 2 or nh > self.height() / 2:
+            return None  # (a view too small for it)
+        pad = 12
+        return QRectF(self.width() - nw - pad, self.height() - nh - pad, nw, nh)
+
+    def _draw_navigator(self, p: QPainter) -> None:
+        rect = self.navigator_rect()
+        if rect is None:
+            return
+        iw, ih = self.image_size()
+        small = ViewTransform(rect.width() / iw, rect.x(), rect.y())
+        whole = self.after if self.after is not None and self.after_region is None and not self.show_before else None
+        p.setOpacity(0.9)
+        p.drawImage(rect, self._sized(whole or self.before, p, small))  # (the result: a dark photo is seen)
+        p.setOpacity(1.0)
+        p.setPen(QPen(QColor(0, 0, 0, 160), 1))
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.drawRect(rect)
+        x, y, w, h = self.transform.visible_rect(iw, ih, self.pane_width(), self.height())
+        p.setPen(QPen(QColor("white"), 1.5))
+        p.drawRect(QRectF(rect.x() + x * small.zoom, rect.y() + y * small.zoom, w * small.zoom, h * small.zoom))
+
+    def show_part_at(self, navigator_point: QPointF) -> None:
+        """Bring the part of the photo under this point of the navigator to the view's centre."""
+        rect = self.navigator_rect()
+        if rect is None:
+            return
+        iw, ih = self.image_size()
+        ix = min(iw, max(0.0, (navigator_point.x() - rect.x()) / rect.width() * iw))
+        iy = min(ih, max(0.0, (navigator_point.y() - rect.y()) / rect.height() * ih))
+        self.fit_mode = False
+        self.transform.ox = self.pane_width() / 2 - ix * self.transform.zoom
+        self.transform.oy = self.height() / 2 - iy * self.transform.zoom
+        self._changed()
+
     def _sized(self, image: QImage, p: QPainter, t: ViewTransform) -> QImage:
         """`image`, or a copy of it halved as often as it can be while still having a pixel for each screen
         pixel it is drawn on. Qt draws an image made smaller than half its size by sampling it, which showed
@@ -404,6 +451,11 @@ class CompareView(QWidget):
         if event.button() != Qt.MouseButton.LeftButton:
             return
         pos = event.position()
+        navigator = self.navigator_rect()
+        if navigator is not None and navigator.contains(pos):
+            self._drag = "navigator"
+            self.show_part_at(pos)
+            return
         self._drag = "divider" if self._near_divider(pos.x()) else "pan"
         self._last = pos
         if self._drag == "divider":
@@ -413,13 +465,17 @@ class CompareView(QWidget):
         pos = event.position()
         if self._drag == "divider":
             self.set_divider(divider_fraction(pos.x(), self.width()))
+        elif self._drag == "navigator":
+            self.show_part_at(pos)
         elif self._drag == "pan" and self._last is not None:
             self.fit_mode = False
             self.transform.pan(pos.x() - self._last.x(), pos.y() - self._last.y())
             self._last = pos
             self._changed()
         else:
-            shape = Qt.CursorShape.SplitHCursor if self._near_divider(pos.x()) else Qt.CursorShape.OpenHandCursor
+            navigator = self.navigator_rect()
+            shape = (Qt.CursorShape.PointingHandCursor if navigator is not None and navigator.contains(pos)
+                     else Qt.CursorShape.SplitHCursor if self._near_divider(pos.x()) else Qt.CursorShape.OpenHandCursor)
             self.setCursor(shape)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:

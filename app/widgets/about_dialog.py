@@ -27,7 +27,8 @@ VIEW_KEYS = [("Space or B", "Show the original alone"), ("F", "Fit the photo in 
              ("Drag", "Pan, or move the divider"), ("← / → (Shift: finely)", "Move the divider"),
              ("S", "Side by side, or split by the divider"),
              ("↓ / ↑, Page Down / Page Up", "Next / previous photo of the queue"),
-             ("Double-click", "100 % there, or fit again")]
+             ("Double-click", "100 % there, or fit again"),
+             ("Navigator (bottom right, zoomed in)", "Click or drag: show that part")]
 
 
 def licence_folder() -> Path:

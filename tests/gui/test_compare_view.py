@@ -262,6 +262,34 @@ def test_the_zoom_is_shown_bottom_left_on_screen_but_not_in_a_saved_image(view, 
     assert white_bottom_left(view.render_image()) == 0
 
 
+def test_a_navigator_shows_where_the_view_is_in_a_zoomed_photo_and_a_click_in_it_goes_there(view, qtbot):
+    view.set_after(None)  # (the black photo alone: the navigator's white frame stands out)
+    assert view.navigator_rect() is None  # the whole photo in view
+    view.zoom_by(4, QPointF(50, 100))  # top left of the 400×200 fixture, at 400 %
+    nav = view.navigator_rect()
+    assert nav is not None and nav.width() == pytest.approx(160) and nav.height() == pytest.approx(80)
+    assert nav.right() <= view.width() and nav.bottom() <= view.height()
+    assert white_somewhere(view.grab().toImage(), nav)  # the part in view framed in white (the photo is black)
+    qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=nav.center().toPoint())  # the photo's centre
+    centre = view.transform.to_image(view.width() / 2, view.height() / 2)
+    assert centre == pytest.approx((200, 100), abs=3) and view.transform.zoom == pytest.approx(4)
+    qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=nav.center().toPoint())
+    qtbot.mouseMove(view, QPoint(round(nav.right()) - 1, round(nav.bottom()) - 1))  # dragged to the corner
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=QPoint(round(nav.right()) - 1, round(nav.bottom()) - 1))
+    centre = view.transform.to_image(view.width() / 2, view.height() / 2)
+    assert centre == pytest.approx((400, 200), abs=4) and view.divider == 0.5  # (the divider did not move)
+    view.fit()
+    assert view.navigator_rect() is None
+    view.zoom_by(4)
+    assert white_somewhere(view.grab().toImage(), view.navigator_rect())
+    assert view.render_image().size() == view.before.size()  # (a saved image has no navigator: drawn apart)
+
+
+def white_somewhere(image, rect) -> bool:
+    return any(QColor(image.pixel(round(rect.x()) + dx, round(rect.y()) + dy)).lightness() > 200
+               for dx in range(int(rect.width())) for dy in range(int(rect.height())))
+
+
 def test_a_screen_reader_is_told_what_each_key_did_to_the_view(view, qtbot, monkeypatch):
     """The view is pixels: a screen reader user moving the divider or zooming with the keys heard nothing."""
     from app import compare_view

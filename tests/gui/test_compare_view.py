@@ -475,3 +475,46 @@ def test_a_comparison_side_by_side_shows_one_crop_in_each_pane(view):
     x, y = (round(v) for v in view.transform.to_view(20, 20))  # outside the crop: the original in both
     assert QColor(grab.pixel(x, y)).lightness() < 50
     assert QColor(grab.pixel(x + view.pane_width() + GAP, y)).lightness() < 50
+
+
+@pytest.mark.parametrize("size", [(1, 1), (3, 1000), (1000, 3), (2000, 1500)])
+def test_any_order_of_zooms_pans_keys_and_clicks_keeps_the_view_sound(qtbot, size):
+    """Random sequences over odd photo shapes (a pixel, long strips): the view paints, stays within its
+    zoom limits, its navigator inside it, and Fit brings the whole photo back."""
+    import random
+
+    from PySide6.QtCore import QEvent
+
+    rng = random.Random(sum(size))
+    photo = QImage(*size, QImage.Format.Format_RGB32)
+    photo.fill(QColor("gray"))
+    view = CompareView()
+    qtbot.addWidget(view)
+    view.resize(400, 300)
+    view.show()
+    view.set_images(photo, photo.copy())
+    keys = [Qt.Key.Key_F, Qt.Key.Key_1, Qt.Key.Key_Plus, Qt.Key.Key_Minus, Qt.Key.Key_S, Qt.Key.Key_Left,
+            Qt.Key.Key_Right, Qt.Key.Key_Space]
+    for _ in range(80):
+        point = QPoint(rng.randrange(view.width()), rng.randrange(view.height()))
+        action = rng.randrange(6)
+        if action == 0:
+            qtbot.keyClick(view, rng.choice(keys))
+        elif action == 1:
+            view.zoom_by(rng.choice((0.2, 0.5, 2, 7)), QPointF(point))
+        elif action == 2:
+            qtbot.mouseDClick(view, Qt.MouseButton.LeftButton, pos=point)
+        elif action == 3:
+            nav = view.navigator_rect()
+            qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=nav.center().toPoint() if nav else point)
+        elif action == 4:
+            view.resize(rng.randrange(240, 700), rng.randrange(180, 500))
+        else:
+            QApplication.sendEvent(view, QEvent(QEvent.Type.DevicePixelRatioChange))
+        view.grab()
+        assert MIN_ZOOM <= view.transform.zoom <= MAX_ZOOM
+        nav = view.navigator_rect()
+        assert nav is None or QRect(0, 0, view.width(), view.height()).contains(nav.toRect())
+    view.fit()
+    x, y, w, h = view.visible_image_rect().getRect()
+    assert (x, y, w, h) == (0, 0, *size) and view.navigator_rect() is None

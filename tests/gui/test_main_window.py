@@ -838,20 +838,26 @@ def test_clicking_a_column_title_sorts_the_queue_and_the_batch_runs_in_that_orde
     assert not header.isSortIndicatorShown()
 
 
-def test_restore_next_moves_photos_up_and_queues_them_in_a_running_batch(make_window, qtbot, tmp_path,
-                                                                          fake_engine, monkeypatch):
+def held_detection(fake_engine, monkeypatch, name: str):
+    """Photos are detected as they are added, except `name`, whose detection waits for the returned event."""
     import asyncio
 
-    gate = asyncio.Event()  # holds the detection of 5.jpg, so it is being detected when it is moved up
+    gate = asyncio.Event()
     analyze = fake_engine.analyze
 
     async def held(path, result_path=""):
-        if Path(path).name == "5.jpg":
+        if Path(path).name == name:
             await gate.wait()
         return await analyze(path, result_path)
 
     monkeypatch.setattr(fake_engine, "analyze", held)
-    fake_engine.analysis_available = fake_engine.analyze_capability = True  # photos are detected as added
+    fake_engine.analysis_available = fake_engine.analyze_capability = True
+    return gate
+
+
+def test_restore_next_moves_photos_up_and_queues_them_in_a_running_batch(make_window, qtbot, tmp_path,
+                                                                          fake_engine, monkeypatch):
+    gate = held_detection(fake_engine, monkeypatch, "5.jpg")  # being detected when it is moved up
     paths = [make_photo(tmp_path / "in" / n) for n in ("1-slow.jpg", "2.jpg", "3.jpg", "4.jpg")]
     window = make_window()
     window.add_paths([str(p) for p in paths])
@@ -907,18 +913,7 @@ def test_ctrl_z_puts_back_the_order_a_column_title_click_changed_and_redo_sorts_
 
 def test_ctrl_z_takes_a_restore_next_back_out_of_the_running_batch(make_window, qtbot, tmp_path, fake_engine,
                                                                    monkeypatch):
-    import asyncio
-
-    gate = asyncio.Event()  # holds the detection of 5.jpg: it is still being detected when Ctrl+Z comes
-    analyze = fake_engine.analyze
-
-    async def held(path, result_path=""):
-        if Path(path).name == "5.jpg":
-            await gate.wait()
-        return await analyze(path, result_path)
-
-    monkeypatch.setattr(fake_engine, "analyze", held)
-    fake_engine.analysis_available = fake_engine.analyze_capability = True
+    gate = held_detection(fake_engine, monkeypatch, "5.jpg")  # still being detected when Ctrl+Z comes
     window = make_window()
     window.add_paths([str(make_photo(tmp_path / "in" / n)) for n in ("1-slow.jpg", "2.jpg", "3.jpg")])
     qtbot.waitUntil(lambda: len(window.queue) == 3, timeout=TIMEOUT)
@@ -954,18 +949,7 @@ def test_cancel_keeps_a_photo_being_detected_out_of_the_batch(make_window, qtbot
                                                              monkeypatch):
     """Start during a batch takes a photo still being detected once its detection is in; *Cancel* on it
     left it to be taken all the same."""
-    import asyncio
-
-    gate = asyncio.Event()
-    analyze = fake_engine.analyze
-
-    async def held(path, result_path=""):
-        if Path(path).name == "2.jpg":
-            await gate.wait()
-        return await analyze(path, result_path)
-
-    monkeypatch.setattr(fake_engine, "analyze", held)
-    fake_engine.analysis_available = fake_engine.analyze_capability = True
+    gate = held_detection(fake_engine, monkeypatch, "2.jpg")
     window = make_window()
     window.add_paths([str(make_photo(tmp_path / "in" / "1-slow.jpg"))])
     qtbot.waitUntil(lambda: len(window.queue) == 1, timeout=TIMEOUT)

@@ -634,7 +634,7 @@ def test_the_progress_figure_is_readable_where_it_crosses_the_end_of_the_bar(qtb
     from PySide6.QtGui import QColor, QImage, QPainter, QStandardItem, QStandardItemModel
     from PySide6.QtWidgets import QStyle, QStyleOptionViewItem, QTableView
 
-    from app.qt_queue import ProgressDelegate, ProgressRole
+    from app.qt_queue import BAR_DONE, BAR_RUNNING, ProgressDelegate, ProgressRole
 
     view = QTableView()
     qtbot.addWidget(view)
@@ -658,7 +658,6 @@ def test_the_progress_figure_is_readable_where_it_crosses_the_end_of_the_bar(qtb
     filled = [QColor(image.pixel(x, y)).lightness() for x in range(fill_end - 20, fill_end - 2) for y in range(14, 27)]
     assert max(abs(v - background) for v in rest) > 60  # glyphs that stand out from the bar's rest
     assert max(filled) > 200  # and white over the filled part, which is dark enough for it (it was 3.7:1)
-    from app.qt_queue import BAR_DONE, BAR_RUNNING
     assert min(_contrast(QColor("white"), QColor(fill)) for fill in (BAR_RUNNING, BAR_DONE)) >= 4.5
 
 

@@ -5,9 +5,10 @@ for judging the whole photo at once; panning or zooming either pane moves both).
 `ViewTransform` and `divider_fraction` hold the maths and are Qt-free, so they are unit-tested directly.
 Mouse: drag the divider, drag elsewhere to pan, wheel to zoom around the cursor, double-click for 100 % there
 (or, zoomed, to fit).
-Keys: Space or B toggles the original, F fits, 1 shows 100 %, + and - zoom, S switches side by side; Up
-and Down (or Page Up and Page Down) go to the previous and next photo of the queue (`step`), also in full
-screen, keeping the zoom and the place in view for photos of one size: a batch reviewed without the mouse.
+Keys: Space or B toggles the original, F fits, 1 shows 100 % (Z: one or the other, as in Lightroom), + and
+- zoom, S switches side by side; Up and Down (or Page Up and Page Down) go to the previous and next photo of
+the queue (`step`), also in full screen, keeping the zoom and the place in view for photos of one size: a
+batch reviewed without the mouse.
 """
 
 from __future__ import annotations
@@ -505,6 +506,12 @@ class CompareView(QWidget):
             said = self.zoom_text()
         elif key == Qt.Key.Key_1:
             self.actual_size()
+            said = self.zoom_text()
+        elif key == Qt.Key.Key_Z and not event.modifiers() & Qt.KeyboardModifier.ControlModifier:  # Lightroom's
+            if self.fit_mode:
+                self.actual_size()
+            else:
+                self.fit()
             said = self.zoom_text()
         elif key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal, Qt.Key.Key_Minus):
             self.zoom_by(1 / WHEEL_STEP if key == Qt.Key.Key_Minus else WHEEL_STEP)

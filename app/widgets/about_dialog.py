@@ -23,7 +23,8 @@ from app.paths import resources_dir
 from engine import __version__
 
 VIEW_KEYS = [("Space or B", "Show the original alone"), ("F", "Fit the photo in the view"),
-             ("1", "100 % (one photo pixel to one screen pixel)"), ("+ / −, wheel", "Zoom"),
+             ("1", "100 % (one photo pixel to one screen pixel)"), ("Z", "100 %, or fit again"),
+             ("+ / −, wheel", "Zoom"),
              ("Drag", "Pan, or move the divider"), ("← / → (Shift: finely)", "Move the divider"),
              ("S", "Side by side, or split by the divider"),
              ("↓ / ↑, Page Down / Page Up", "Next / previous photo of the queue"),

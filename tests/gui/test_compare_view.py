@@ -304,6 +304,12 @@ def test_a_screen_reader_is_told_what_each_key_did_to_the_view(view, qtbot, monk
         qtbot.keyClick(view, key, modifier or Qt.KeyboardModifier.NoModifier)
     assert said == ["Divider at 55%", "Divider at 54%", "Original", "Before and after", "125%", "100%", "100%",
                     "Fit 100%", "Side by side", "Divider"]  # (Down: the queue names the next photo)
+    view.resize(240, 180)  # (fits at 60 %)
+    said.clear()
+    for _ in range(2):  # Z, as in Lightroom: 100 %, then Fit again
+        qtbot.keyClick(view, Qt.Key.Key_Z)
+    qtbot.keyClick(view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # (Ctrl+Z is the window's undo)
+    assert said == ["100%", "Fit 60%"] and view.fit_mode
 
 
 def test_announcements_reach_qt_s_accessibility_when_a_screen_reader_listens(view, monkeypatch):

@@ -14,6 +14,7 @@ from pathlib import Path
 from PySide6.QtCore import QRect, Qt, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
+    QApplication,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -282,6 +283,7 @@ class ComparePanel(QWidget):
     def _view_menu(self, pos) -> None:
         menu = QMenu(self)
         menu.addAction("Save image as shown…", self.save_view).setEnabled(self.view.before is not None)
+        menu.addAction("Copy image as shown", self.copy_view).setEnabled(self.view.before is not None)
         menu.addSeparator()
         menu.addAction("Fit", self.view.fit)
         menu.addAction("100%", self.view.actual_size)
@@ -308,6 +310,16 @@ class ComparePanel(QWidget):
         dialog.fileSelected.connect(lambda path: self.write_view(image, path, item))
         self.save_dialog = dialog  # referenced while open
         dialog.open()
+
+    def copy_view(self) -> None:
+        """Put what the compare view shows, at the photo's full resolution, on the clipboard: a before/after
+        pasted straight into a mail, a chat or an editor, no file in between."""
+        image = self.view.render_image()
+        if image is None:
+            self.caption.setText("Select a photo to copy what the view shows.")
+            return
+        QApplication.clipboard().setImage(image)
+        self.message.emit(f"Copied the image as shown ({image.width()} × {image.height()} pixels).", 6000)
 
     def write_view(self, image: QImage, path: str, item: QueueItem) -> bool:
         """Write `image` to `path`, never over the photo or its restored file."""

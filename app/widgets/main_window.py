@@ -173,6 +173,10 @@ class MainWindow(QMainWindow):
         self.save_view_action = self._action("Save image as shown…", lambda: self.panel.save_view(), "Ctrl+Shift+S",
                                              "The before/after (or comparison) as the view shows it, at full size")
         self.addAction(self.save_view_action)  # also in the compare view's right-click menu
+        self.copy_view_action = self._action("Copy image as shown", lambda: self.panel.copy_view(), "Ctrl+Shift+C",
+                                             "The before/after (or comparison) as the view shows it, at full size, "
+                                             "to paste into a mail, a chat or an editor")
+        self.addAction(self.copy_view_action)
         self.save_again_action = self._action(
             "Save again at the slider's strength", self.save_again_selected, "Ctrl+S",
             "Save the selected restored photos again at the lower strength on the slider, from their results")

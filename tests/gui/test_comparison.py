@@ -8,6 +8,8 @@ from pathlib import Path
 from gui_helpers import make_photo
 from PIL import Image
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QApplication
 
 from app.queue_model import ItemState
 
@@ -140,6 +142,23 @@ def test_save_image_as_shown_writes_the_split_view_and_never_over_the_photo(make
     assert not window.panel.write_view(window.compare.render_image(), str(photo), window.queue[0])
     assert photo.read_bytes() == before and "Not saved" in window.statusBar().currentMessage()
     dialog.close()
+
+
+def test_copy_image_as_shown_puts_the_split_view_on_the_clipboard(make_window, qtbot, tmp_path):
+    photo = make_photo(tmp_path / "big.png", size=(300, 200), colour=(10, 10, 10))
+    window = make_window()
+    QApplication.clipboard().clear()
+    window.panel.copy_view()  # nothing selected
+    assert QApplication.clipboard().image().isNull() and "Select a photo" in window.panel.caption.text()
+    window.add_paths([str(photo)])
+    qtbot.waitUntil(lambda: window.compare.before is not None, timeout=TIMEOUT)
+    window.select_row(0)
+    window.copy_view_action.trigger()
+    copied = QApplication.clipboard().image()
+    assert (copied.width(), copied.height()) == (300, 200)  # the photo's size, not the view's
+    assert QColor(copied.pixel(150, 100)).red() < 30  # the dark photo
+    assert "Copied the image as shown (300 × 200 pixels)" in window.statusBar().currentMessage()
+    assert window.copy_view_action.shortcut().toString() == "Ctrl+Shift+C"
 
 
 def test_a_photo_the_view_cannot_show_says_why_it_cannot_be_previewed(make_window, qtbot, tmp_path, fake_engine):

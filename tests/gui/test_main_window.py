@@ -1083,7 +1083,8 @@ def test_the_menu_bar_holds_every_command_with_its_key(make_window, qtbot, photo
     shown = {a for m in menus.values() for a in every(m)}
     assert set(window.toolbar.actions()) - {a for a in window.toolbar.actions() if a.isSeparator()} <= shown
     assert {window.undo_action, window.redo_action, window.paste_action, window.trash_action,
-            window.save_again_action, window.save_view_action, *window.task_actions.values()} <= shown
+            window.save_again_action, window.save_view_action, window.copy_view_action,
+            *window.task_actions.values()} <= shown
     assert window.undo_action in menus["Edit"].actions() and window.about_action in menus["Help"].actions()
     assert "Open log folder" in [a.text() for a in menus["Help"].actions()]  # (also in every error dialog)
     assert window.quit_action.shortcut().toString() == "Ctrl+Q" and window.quit_action in window.actions()

@@ -8,7 +8,7 @@ import os
 import urllib.parse
 from pathlib import Path
 
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import QMimeData, QUrl
 from PySide6.QtGui import QImage
 
 from engine.filetypes import numbered_name
@@ -58,3 +58,14 @@ def save_pasted_image(image: QImage, prefix: str = "pasted") -> Path | None:
     if not image.save(str(path), "PNG"):
         raise OSError(f"{path.name} could not be written in {folder}")
     return path
+
+
+def files_for_clipboard(paths: list[str]) -> QMimeData:
+    """Files to paste in a file manager (URLs, which Windows' Explorer and the Finder take; GNOME's Files also
+    wants its own list, marked as a copy) or in a text field (their paths, a line each)."""
+    mime = QMimeData()
+    urls = [QUrl.fromLocalFile(p) for p in paths]
+    mime.setUrls(urls)
+    mime.setData("x-special/gnome-copied-files", b"\n".join([b"copy", *(bytes(u.toEncoded()) for u in urls)]))
+    mime.setText("\n".join(paths))
+    return mime

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from app import theme, window_state
 from app.images import ImageLoader
-from app.mime_data import clipboard_paths, save_pasted_image
+from app.mime_data import clipboard_paths, files_for_clipboard, save_pasted_image
 from app.models_service import ModelService
 from app.paths import icon_path, sample_photos
 from app.qt_queue import (
@@ -42,7 +42,7 @@ from app.qt_queue import (
     format_eta,
     sort_key,
 )
-from app.queue_model import FINISHED, ItemState, QueueItem, photo_look
+from app.queue_model import FINISHED, ItemState, QueueItem, photo_look, restored_file
 from app.resave import can_resave
 from app.runner import RESTORE_AGAIN_HINT, BatchRunner
 from app.settings import TASK_LABELS
@@ -163,6 +163,10 @@ class MainWindow(QMainWindow):
         self.paste_action = self._action("Paste photos", self.paste, "Ctrl+V",
                                          "Add the photos or folders copied in a file manager")
         self.addAction(self.paste_action)  # a shortcut of the window; also in the queue's context menu
+        self.copy_files_action = self._action("Copy restored files", self.copy_restored_files, "Ctrl+C",
+                                              "The selected photos' restored files, to paste in a file manager "
+                                              "(the keyboard's way of dragging them out)")
+        self.addAction(self.copy_files_action)
         self.full_screen_action = self._action("Full screen", self.set_full_screen, "F11",
                                                "Only the comparison, on the whole screen (F11 or Esc returns)")
         self.full_screen_action.setCheckable(True)
@@ -362,6 +366,16 @@ class MainWindow(QMainWindow):
             self.add_paths(paths)
         elif mime is None or not mime.hasImage() or not self.add_image(QImage(mime.imageData()), "pasted"):
             self.statusBar().showMessage("The clipboard holds no photo, file or folder: copy one first.", 6000)
+
+    def copy_restored_files(self) -> None:
+        """Put the selected photos' restored files on the clipboard, as dragging the rows out carries them."""
+        files = [f for f in (restored_file(i) for i in self.selected_items()) if f]
+        if not files:
+            self.statusBar().showMessage("None of the selected photos has a restored file to copy.", 6000)
+            return
+        QGuiApplication.clipboard().setMimeData(files_for_clipboard(files))
+        self.statusBar().showMessage(f"Copied {count(len(files), 'restored file')}: paste them in a file manager.",
+                                     6000)
 
     def add_image(self, image: QImage, how: str) -> bool:
         """Queue an image that has no file (pasted, or dropped from a browser or an editor), kept first as a

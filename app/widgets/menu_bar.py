@@ -35,8 +35,8 @@ def build_menu_bar(window: MainWindow) -> None:
     edit = bar.addMenu("&Edit")
     edit.addActions([window.undo_action, window.redo_action])
     edit.addSeparator()
-    edit.addActions([window.paste_action, window.copy_view_action, window.remove_action, window.clear_action,
-                     window.trash_action])
+    edit.addActions([window.copy_files_action, window.paste_action, window.copy_view_action, window.remove_action,
+                     window.clear_action, window.trash_action])
     edit.addSeparator()
     edit.addActions([window.settings_action, window.models_action])
 

@@ -60,6 +60,7 @@ class QueueMenu(QObject):
         menu.addSeparator()
         menu.addAction("Open output", lambda: self.open_output(first)).setEnabled(bool(restored_file(first)))
         menu.addAction("Show in folder", lambda: self.show_in_folder(first))
+        menu.addAction(self.window.copy_files_action)
         menu.addSeparator()
         tasks = menu.addMenu("Degradation")
         for task in TASK_LABELS:

@@ -1211,6 +1211,30 @@ def test_restored_rows_drag_out_as_their_files(make_window, qtbot, photos):
     assert not m.flags(m.index(0, 0)) & Qt.ItemFlag.ItemIsDragEnabled
 
 
+def test_ctrl_c_copies_the_selected_photos_restored_files_for_a_file_manager(make_window, qtbot, photos):
+    """Dragging rows out was the only way to hand results to a file manager: none for the keyboard."""
+    root, files = photos
+    bad = make_photo(root / "fail-me.jpg")
+    window = make_window()
+    window.add_paths([str(files[0]), str(bad), str(files[1])])
+    qtbot.waitUntil(lambda: len(window.queue) == 3, timeout=TIMEOUT)
+    window.select_row(0)
+    window.copy_files_action.trigger()  # not restored yet
+    assert "None of the selected photos has a restored file" in window.statusBar().currentMessage()
+    window.start_action.trigger()
+    wait_idle(qtbot, window)
+    window.table.selectAll()
+    window.copy_files_action.trigger()
+    mime = QApplication.clipboard().mimeData()
+    outputs = [window.queue[r].output_path for r in (0, 2)]  # (the failed photo has none)
+    assert [u.toLocalFile() for u in mime.urls()] == outputs
+    gnome = bytes(mime.data("x-special/gnome-copied-files")).split(b"\n")
+    assert gnome[0] == b"copy" and [QUrl.fromEncoded(u).toLocalFile() for u in gnome[1:]] == outputs
+    assert mime.text().splitlines() == outputs
+    assert "Copied 2 restored files" in window.statusBar().currentMessage()
+    assert window.copy_files_action.shortcut().toString() == "Ctrl+C"
+
+
 def test_paste_adds_copied_files_and_folders_and_says_when_there_are_none(make_window, qtbot, photos):
     from app.mime_data import clipboard_paths
 

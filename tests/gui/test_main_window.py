@@ -1190,12 +1190,17 @@ def test_state_column_labels(make_window, qtbot, photos, state):
     assert window.model.index(0, 2).data() == "Done"
 
 
-def test_restored_rows_drag_out_as_their_files(make_window, qtbot, photos):
+def _two_photos_around_one_that_fails(make_window, qtbot, photos):
+    """A window queuing a photo, one the scripted engine fails ("fail-me.jpg"), and another photo."""
     root, files = photos
-    bad = make_photo(root / "fail-me.jpg")
     window = make_window()
-    window.add_paths([str(files[0]), str(bad), str(files[1])])
+    window.add_paths([str(files[0]), str(make_photo(root / "fail-me.jpg")), str(files[1])])
     qtbot.waitUntil(lambda: len(window.queue) == 3, timeout=TIMEOUT)
+    return window
+
+
+def test_restored_rows_drag_out_as_their_files(make_window, qtbot, photos):
+    window = _two_photos_around_one_that_fails(make_window, qtbot, photos)
     pending = window.model.index(0, 0)
     assert not window.model.flags(pending) & Qt.ItemFlag.ItemIsDragEnabled  # nothing to drag yet
     window.start_action.trigger()
@@ -1213,11 +1218,7 @@ def test_restored_rows_drag_out_as_their_files(make_window, qtbot, photos):
 
 def test_ctrl_c_copies_the_selected_photos_restored_files_for_a_file_manager(make_window, qtbot, photos):
     """Dragging rows out was the only way to hand results to a file manager: none for the keyboard."""
-    root, files = photos
-    bad = make_photo(root / "fail-me.jpg")
-    window = make_window()
-    window.add_paths([str(files[0]), str(bad), str(files[1])])
-    qtbot.waitUntil(lambda: len(window.queue) == 3, timeout=TIMEOUT)
+    window = _two_photos_around_one_that_fails(make_window, qtbot, photos)
     window.select_row(0)
     window.copy_files_action.trigger()  # not restored yet
     assert "None of the selected photos has a restored file" in window.statusBar().currentMessage()

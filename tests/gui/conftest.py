@@ -37,6 +37,18 @@ def collect_on_the_gui_thread():
     gc.collect()
 
 
+@pytest.fixture(autouse=True)
+def empty_clipboard():
+    """After each GUI test the clipboard is emptied: data a test left there (Copy restored files puts a
+    QMimeData of its own) crashed the interpreter as it exited under the offscreen platform (a segmentation
+    fault after the last test, the run's status 139; not under X11, where the app runs)."""
+    yield
+    from PySide6.QtWidgets import QApplication
+
+    if QApplication.instance() is not None:
+        QApplication.clipboard().clear()
+
+
 @pytest.fixture
 def aloop(qapp):
     """A qasync loop marked as running: coroutines advance whenever pytest-qt spins the Qt loop."""

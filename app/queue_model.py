@@ -335,6 +335,10 @@ class BatchQueue:
     def paths(self) -> list[str]:
         return [i.path for i in self._items]
 
+    def ids(self) -> list[str]:
+        """The photos' ids in the queue's order (an order an undo step can put back: `put_in_order`)."""
+        return [i.id for i in self._items]
+
     def result_paths(self) -> list[str]:
         """Every result the queue knows of (each photo's, and its earlier ones)."""
         return [p for i in self._items for p in (i.output_path, *(e[0] for e in i.previous)) if p]

@@ -59,7 +59,7 @@ from app.widgets.queue_menu import QueueMenu
 from app.widgets.screen_colours import ScreenColours
 from app.widgets.settings_dialog import SettingsDialog
 from app.widgets.status_line import TITLE, StatusLine
-from app.widgets.undo_steps import UndoSteps
+from app.widgets.undo_steps import UndoSteps, name_or_count
 from app.widgets.watch_control import WatchControl
 from engine.filetypes import PHOTO_EXTENSIONS, archived_models, is_model_file
 from engine.wording import count
@@ -643,11 +643,11 @@ class MainWindow(QMainWindow):
         ascending = Qt.SortOrder.AscendingOrder
         if order is None:
             order = Qt.SortOrder.DescendingOrder if self._sorted == (column, ascending) else ascending
-        selected, before, mark = self.selected_ids(), [i.id for i in self.queue], self._sorted
+        selected, before, mark = self.selected_ids(), self.queue.ids(), self._sorted
         self.queue.reorder(sort_key(column), reverse=order is Qt.SortOrder.DescendingOrder)
         self.show_sort_mark((column, order))
         self.reselect(selected)
-        if [i.id for i in self.queue] != before:
+        if self.queue.ids() != before:
             title = self.model.headerData(column, Qt.Orientation.Horizontal)
             self.undo_steps.reordered(before, mark, f"sort by {title}", lambda: self.sort_queue(column, order))
 
@@ -668,7 +668,7 @@ class MainWindow(QMainWindow):
         (queued at once while a batch runs; first on Start otherwise). Ctrl+Z puts them back where they were,
         and out of the batch again."""
         selected = self.selected_ids() if ids is None else list(ids)
-        before, mark = [i.id for i in self.queue], self._sorted
+        before, mark = self.queue.ids(), self._sorted
         moved = self.queue.move_to_front(selected)
         if not moved:
             self.statusBar().showMessage("Select photos that are not restored yet.", 6000)
@@ -680,9 +680,9 @@ class MainWindow(QMainWindow):
         self.reselect(selected)
         when = "next" if self.runner.running else "first when you press Start"
         self.statusBar().showMessage(f"{count(len(moved), 'photo')} will be restored {when}.", 6000)
-        if [i.id for i in self.queue] != before or joined:
+        if self.queue.ids() != before or joined:
             ids = [i.id for i in moved]
-            what = f"restore {moved[0].name if len(moved) == 1 else count(len(moved), 'photo')} next"
+            what = f"restore {name_or_count(moved, moved[0].name)} next"
             self.undo_steps.reordered(before, mark, what, lambda: self.restore_next(ids), joined)
 
     def reselect(self, ids: list[str]) -> None:

@@ -28,7 +28,8 @@ def _row(item: QueueItem) -> tuple:
     return (*row_of(item), item.task, item.skipped)
 
 
-def _photos(items: list, one: str) -> str:
+def name_or_count(items: list, one: str) -> str:
+    """`one` (a photo's name) for one photo, else how many: an undo step's words ("remove 3 photos")."""
     return one if len(items) == 1 else f"{len(items)} photos"
 
 
@@ -56,7 +57,7 @@ class UndoSteps:
     def removed(self, gone: list[QueueItem]) -> None:
         """Photos just removed (`BatchQueue.last_removal` holds where they were)."""
         entries = list(self.queue.last_removal)
-        what = "remove " + _photos(gone, gone[0].name)
+        what = "remove " + name_or_count(gone, gone[0].name)
         self.history.push(Step(what, lambda: self._put_back(entries, what)))
 
     def _put_back(self, entries: list[tuple[int, QueueItem]], what: str) -> None:
@@ -129,7 +130,7 @@ class UndoSteps:
         if not (moved or leave):
             self._say("Nothing was undone: the list is in that order already.")
             return
-        window.show_sort_mark(mark if {i.id for i in self.queue} <= set(before) else None)
+        window.show_sort_mark(mark if set(self.queue.ids()) <= set(before) else None)
         window.reselect(selected)
         self.history.push(Step(what, again))
         self._say(f"Undone: {what}" + (f" ({count(len(leave), 'photo')} left the batch)." if leave else "."), 6000)
@@ -137,7 +138,8 @@ class UndoSteps:
     # -------------------------------------------------------------- rows changed (degradation, Back to)
 
     def task_set(self, changed: list[tuple[QueueItem, dict[str, Any]]], task: str) -> None:
-        self.rows_changed(changed, f"set {_photos(changed, changed[0][0].name)} to {TASK_LABELS.get(task, task)}",
+        self.rows_changed(changed,
+                          f"set {name_or_count(changed, changed[0][0].name)} to {TASK_LABELS.get(task, task)}",
                           lambda ids: self.window.runner.set_task(ids, task))
 
     def rows_changed(self, changed: list[tuple[QueueItem, dict[str, Any]]], what: str,

@@ -420,12 +420,29 @@ def _exif_orientation(path: str) -> int:
     return value if value in _ORIENTATIONS else 1
 
 
+_plugins_loaded = False
+
+
+def load_format_plugins() -> None:
+    """Make Qt's image-format plugins (JPEG, TIFF, WebP, GIF…) now, on the GUI thread, before any image is
+    read in a worker thread. Qt makes a plugin when a reader first needs it and moves it to the GUI thread,
+    which takes a lock that the GUI thread may hold while it waits for the GIL (`disconnect` asks Python
+    whether a slot is overridden); the worker's reader holds the GIL while it waits for that lock. The app
+    hung so, forever, at its first thumbnail (seen in the tests). Listing the readable formats makes every
+    plugin, here."""
+    global _plugins_loaded
+    if not _plugins_loaded:
+        QImageReader.supportedImageFormats()
+        _plugins_loaded = True
+
+
 class ImageLoader(QObject):
     thumbnail_ready = Signal(str, QImage)  # item id, image
     pair_ready = Signal(int, object, object)  # request token, before (QImage|None), after (QImage|None)
 
     def __init__(self, thumb_size: int = 48, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        load_format_plugins()  # (made first in the window, before the readers: preview crops use them too)
         self.thumb_size = thumb_size
         self.tasks = TaskSet("images")
         self._token = 0

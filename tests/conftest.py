@@ -20,6 +20,32 @@ GOLDEN = SHARED / "spec" / "golden"
 
 
 EXIT_GUARD_S = float(os.environ.get("HOURGLASS_TEST_EXIT_GUARD_S", "120"))
+# pytest-timeout (300 s, pyproject) fails a test from Python; a test stuck where Python cannot run (its GUI
+# thread waiting for the GIL a blocked thread holds) ignores it and would hang the run until CI's limit.
+TEST_GUARD_S = float(os.environ.get("HOURGLASS_TEST_GUARD_S", "330"))
+
+
+def _terminal_stderr(config) -> int:
+    """The run's own stderr, not the file pytest captures a test's output into (and drops on exit): a copy of
+    it, made once, as pytest's faulthandler plugin does."""
+    if not hasattr(config, "_hourglass_stderr"):
+        import sys
+
+        config._hourglass_stderr = os.dup(sys.__stderr__.fileno())
+    return config._hourglass_stderr
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item):
+    """Past `TEST_GUARD_S` in one test, print every thread's stack and exit with status 1, from C (it works
+    while Python cannot). Replaces pytest's own `faulthandler_timeout`, which prints and goes on waiting."""
+    import faulthandler
+
+    faulthandler.dump_traceback_later(TEST_GUARD_S, exit=True, file=_terminal_stderr(item.config))
+    try:
+        yield
+    finally:
+        faulthandler.cancel_dump_traceback_later()
 
 
 @pytest.hookimpl(trylast=True)

@@ -178,6 +178,31 @@ def build(args: argparse.Namespace):
     return window, runner
 
 
+def report_errors(window, previous_crash: Path | None):
+    """Show in `window` the unexpected errors from now on (`app.crash_report`), and the last run's crash if it
+    crashed; returns the function that stops it."""
+    from PySide6.QtCore import QTimer
+
+    from app.crash_report import ErrorReporter, catch_errors
+
+    reporter = ErrorReporter(window)
+    reporter.error.connect(lambda summary, details: window.show_error(
+        "Something went wrong",
+        f"Hourglass met an unexpected error (a bug): {summary}\n\nYour photos and the results already saved "
+        "are not affected. The details are in the log; please attach it if you report this.", details))
+    if previous_crash is not None:
+        try:
+            report = previous_crash.read_text("utf-8", errors="replace")
+        except OSError:
+            report = ""
+        QTimer.singleShot(0, lambda: window.show_error(
+            "Hourglass closed unexpectedly",
+            "The last time, Hourglass stopped with a crash (a bug, in Hourglass or in a library it uses). The "
+            "queue is saved as it changes (at most a second late), so it is back as it was. The crash report is kept in the log folder "
+            f"as {previous_crash.name}; please attach it if you report this.", report))
+    return catch_errors(reporter)
+
+
 def bring_forward(window, runner, paths: list[str]) -> None:
     """Another start was given `paths` (maybe none): queue them and show the window in front."""
     if paths:
@@ -246,9 +271,16 @@ def run_gui(argv: list[str]) -> int:
             return 0
         instance = InstanceServer(name)
         instance.listen()
+    from app.crash_report import take_previous_crash, watch_for_crashes
+    from app.logs import log_dir
+    from engine import __version__
+
+    previous_crash = take_previous_crash(log_dir())  # (not by a second start: it only hands its photos over)
+    watch_for_crashes(log_dir(), __version__)
 
     async def amain() -> int:
         window, runner = build(args)
+        put_back_hooks = report_errors(window, previous_crash)
         theme.apply(runner.settings.theme, app)
         closed = asyncio.Event()
         window.close_confirmed.connect(closed.set)
@@ -272,6 +304,7 @@ def run_gui(argv: list[str]) -> int:
         await window.close_tasks()
         await runner.shutdown()
         window.keep_awake.close()  # (a release still on its way: waits up to 2 s for it)
+        put_back_hooks()
         return code
 
     try:

@@ -1,0 +1,127 @@
+"""What the app keeps when it goes wrong, for the photographer and for a bug report.
+
+A Python error that escapes a Qt slot or a thread only reaches `sys.excepthook`, which prints it to a
+terminal a double-clicked app does not have: the user saw nothing and the log file held nothing. `catch_errors`
+logs it with its traceback and says so in the window, once per place it comes from (an error in a paint would
+otherwise come 60 times a second). A crash of the process itself (a segfault in Qt or a library) leaves no
+Python traceback at all: `watch_for_crashes` has `faulthandler` write every thread's stack into the log folder,
+and the next start's `take_previous_crash` keeps that report under its own name and says so once.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import logging
+import os
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+
+from PySide6.QtCore import QObject, Signal
+
+log = logging.getLogger("app.crash")
+
+CRASH_FILE = "crash.txt"  # this run's: a header, then faulthandler's report if it crashes
+CRASHED = "Fatal Python error"  # how every faulthandler report starts
+_crash_file = None  # kept open for faulthandler, which writes to its descriptor when the process dies
+
+
+def take_previous_crash(folder: Path) -> Path | None:
+    """The report of the last run, if it crashed, renamed to crash-<when>.txt so it stays; else None."""
+    path = folder / CRASH_FILE
+    try:
+        text = path.read_text("utf-8", errors="replace")
+    except OSError:
+        return None
+    if CRASHED not in text:
+        return None
+    kept = folder / time.strftime("crash-%Y%m%d-%H%M%S.txt", time.localtime(path.stat().st_mtime))
+    try:
+        path.replace(kept)
+    except OSError as exc:
+        log.warning("could not keep the crash report %s: %s", path, exc)
+        return None
+    return kept
+
+
+def watch_for_crashes(folder: Path, version: str) -> Path | None:
+    """From now on, a crash writes every thread's stack to `folder`/crash.txt (call `take_previous_crash`
+    first: this starts the file anew). Returns the file, or None where it cannot be written."""
+    global _crash_file
+    path = folder / CRASH_FILE
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        f = open(path, "w", encoding="utf-8")  # noqa: SIM115 (open for the life of the process)
+        f.write(f"Hourglass {version}, pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+        f.flush()
+    except OSError as exc:
+        log.warning("no crash report file (%s): %s", path, exc)
+        return None
+    if _crash_file is not None:
+        _crash_file.close()
+    _crash_file = f
+    faulthandler.enable(file=f, all_threads=True)
+    return path
+
+
+class ErrorReporter(QObject):
+    """Unexpected Python errors, from any thread, handed to the GUI thread as `error(summary, details)`."""
+
+    error = Signal(str, str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.seen: dict[tuple[str, str, int], int] = {}  # (error type, file, line) → how many times
+        self._lock = threading.Lock()
+
+    def report(self, kind: type[BaseException], value: BaseException, tb: TracebackType | None,
+               where: str = "") -> None:
+        frames = traceback.extract_tb(tb)
+        last = frames[-1] if frames else None
+        key = (kind.__name__, last.filename if last else "", last.lineno or 0 if last else 0)
+        with self._lock:
+            count = self.seen[key] = self.seen.get(key, 0) + 1
+        if count & (count - 1):  # the first time with its traceback, then at 2, 4, 8… times
+            return
+        summary = "".join(traceback.format_exception_only(kind, value)).strip()
+        if count > 1:
+            log.error("the same unexpected error again (%d times so far)%s: %s", count, where, summary)
+            return
+        details = "".join(traceback.format_exception(kind, value, tb))
+        log.error("unexpected error%s:\n%s", where, details.rstrip())
+        self.error.emit(summary, details)
+
+
+def catch_errors(reporter: ErrorReporter) -> Callable[[], None]:
+    """Send the errors that escape slots (`sys.excepthook`) and threads (`threading.excepthook`) to
+    `reporter`; returns the function that puts the former hooks back."""
+    before, before_thread = sys.excepthook, threading.excepthook
+
+    def hook(kind, value, tb) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            before(kind, value, tb)
+            return
+        try:
+            reporter.report(kind, value, tb)
+        except Exception:  # noqa: BLE001 (never let the report itself fail into this hook again)
+            before(kind, value, tb)
+
+    def thread_hook(args: threading.ExceptHookArgs) -> None:
+        if args.exc_type is SystemExit:
+            return
+        try:
+            name = args.thread.name if args.thread is not None else "?"
+            reporter.report(args.exc_type, args.exc_value, args.exc_traceback, f" in thread {name}")
+        except Exception:  # noqa: BLE001 (as above)
+            before_thread(args)
+
+    sys.excepthook, threading.excepthook = hook, thread_hook
+
+    def put_back() -> None:
+        sys.excepthook, threading.excepthook = before, before_thread
+
+    return put_back

@@ -15,6 +15,7 @@ torch is imported only after `hello` is sent, so the GUI learns at once that the
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import os
 import queue
@@ -587,6 +588,8 @@ def main(argv: list[str] | None = None) -> int:
     del argv  # no options yet
     stream = protect_stdout()
     _setup_logging()
+    # a crash in torch or another library: every thread's stack into the log the app keeps (see app.client)
+    faulthandler.enable(file=sys.stderr, all_threads=True)
     worker: Worker | None = None
     channel = Channel(stream, on_broken=lambda: worker and worker.parent_gone("stdout closed"))
     worker = Worker(channel)

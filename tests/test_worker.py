@@ -613,3 +613,23 @@ def test_reporter_fraction_is_monotonic_and_eta_follows_the_restore_rate() -> No
     assert sent[-1].eta_s == pytest.approx(2.0)
     rep.update("load", 0, 4, 0, 0, 0.0)  # an earlier stage never moves the fraction back
     assert [p.fraction for p in sent] == sorted(p.fraction for p in sent)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGSEGV") or sys.platform == "win32", reason="POSIX signals")
+def test_an_engine_that_crashes_leaves_every_threads_stack_in_its_log(tmp_path):
+    """A segfault in torch or another library killed the engine without a word: the app's crash message
+    and log had its last lines, none about where it died."""
+    w = WorkerProcess({"HOURGLASS_MODELS_DIR": str(tmp_path)})
+    try:
+        w.next()
+        w.expect(P.Ready)
+        w.proc.send_signal(signal.SIGSEGV)
+        assert w.proc.wait(30) == -signal.SIGSEGV
+        deadline = time.monotonic() + 10
+        while not any("most recent call first" in line for line in w.log) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        w.stop()
+    log = "\n".join(w.log)
+    assert "Fatal Python error: Segmentation fault" in log, log[-2000:]
+    assert "Current thread" in log and 'engine/worker.py", line' in log  # the main thread, serving stdin

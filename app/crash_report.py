@@ -5,7 +5,8 @@ terminal a double-clicked app does not have: the user saw nothing and the log fi
 logs it with its traceback and says so in the window, once per place it comes from (an error in a paint would
 otherwise come 60 times a second). A crash of the process itself (a segfault in Qt or a library) leaves no
 Python traceback at all: `watch_for_crashes` has `faulthandler` write every thread's stack into the log folder,
-and the next start's `take_previous_crash` keeps that report under its own name and says so once.
+and the next start's `take_previous_crash` keeps that report under its own name and says so once. So does a
+window that stopped responding and was closed by force (`HangWatch`): a deadlock leaves no trace otherwise.
 """
 
 from __future__ import annotations
@@ -21,13 +22,18 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 log = logging.getLogger("app.crash")
 
 CRASH_FILE = "crash.txt"  # this run's: a header, then faulthandler's report if it crashes
-CRASHED = "Fatal Python error"  # how every faulthandler report starts
+CRASHED = "Fatal Python error"  # how every faulthandler report of a crash starts
+HUNG = "Timeout ("  # and of a stack dumped by `HangWatch`: "Timeout (0:00:10)!"
+ENDED = "ended cleanly"
+RECOVERED = "responding again"
+HANG_S = 10.0  # a GUI thread this long without a turn of its event loop has stopped responding
 _crash_file = None  # kept open for faulthandler, which writes to its descriptor when the process dies
+_ended = False
 
 
 def take_previous_crash(folder: Path) -> Path | None:
@@ -37,7 +43,7 @@ def take_previous_crash(folder: Path) -> Path | None:
         text = path.read_text("utf-8", errors="replace")
     except OSError:
         return None
-    if CRASHED not in text:
+    if CRASHED not in text and not hung(text):
         return None
     kept = folder / time.strftime("crash-%Y%m%d-%H%M%S.txt", time.localtime(path.stat().st_mtime))
     try:
@@ -48,10 +54,29 @@ def take_previous_crash(folder: Path) -> Path | None:
     return kept
 
 
+def hung(report: str) -> bool:
+    """Whether a run's report says its window stopped responding, and that it did not respond again before
+    the run was ended by force (a stall it came out of, or a computer's sleep, is no hang)."""
+    return ENDED not in report and report.rfind(HUNG) > report.rfind(RECOVERED)
+
+
+def ended_cleanly() -> None:
+    """Say in this run's report that it ended of itself: a stall it recovered from is not reported."""
+    global _ended
+    _ended = True
+    faulthandler.cancel_dump_traceback_later()
+    if _crash_file is not None:
+        try:
+            _crash_file.write(f"{ENDED} {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+            _crash_file.flush()
+        except (OSError, ValueError) as exc:  # (a full disk; or closed)
+            log.warning("could not finish the crash report file: %s", exc)
+
+
 def watch_for_crashes(folder: Path, version: str) -> Path | None:
     """From now on, a crash writes every thread's stack to `folder`/crash.txt (call `take_previous_crash`
     first: this starts the file anew). Returns the file, or None where it cannot be written."""
-    global _crash_file
+    global _crash_file, _ended
     path = folder / CRASH_FILE
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -63,7 +88,7 @@ def watch_for_crashes(folder: Path, version: str) -> Path | None:
         return None
     if _crash_file is not None:
         _crash_file.close()
-    _crash_file = f
+    _crash_file, _ended = f, False
     faulthandler.enable(file=f, all_threads=True)
     return path
 
@@ -125,3 +150,31 @@ def catch_errors(reporter: ErrorReporter) -> Callable[[], None]:
         sys.excepthook, threading.excepthook = before, before_thread
 
     return put_back
+
+
+class HangWatch(QObject):
+    """If the GUI thread goes `seconds` without a turn of its event loop, every thread's stack goes into
+    this run's crash report (`watch_for_crashes`). The watch is faulthandler's own C thread, re-armed by a
+    timer each second: it runs while Python cannot (the deadlock over the GIL that hung the tests)."""
+
+    def __init__(self, parent: QObject | None = None, seconds: float = HANG_S) -> None:
+        super().__init__(parent)
+        self.seconds = seconds
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self._arm)
+        self._timer.start(1000)
+        self._last = time.monotonic()
+        self._arm()
+
+    def _arm(self) -> None:
+        if _crash_file is None or _ended:
+            return
+        now, gap = time.monotonic(), time.monotonic() - self._last
+        self._last = now
+        if gap >= self.seconds:  # the stack may have been dumped: say that the window came back
+            try:
+                _crash_file.write(f"{RECOVERED} after {gap:.0f} s, {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+                _crash_file.flush()
+            except (OSError, ValueError):
+                pass
+        faulthandler.dump_traceback_later(self.seconds, file=_crash_file)

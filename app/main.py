@@ -179,12 +179,14 @@ def build(args: argparse.Namespace):
 
 
 def report_errors(window, previous_crash: Path | None):
-    """Show in `window` the unexpected errors from now on (`app.crash_report`), and the last run's crash if it
-    crashed; returns the function that stops it."""
+    """Show in `window` the unexpected errors from now on, watch for a window that stops responding
+    (`app.crash_report`), and say so if the last run crashed or hung; returns the function that stops the
+    former."""
     from PySide6.QtCore import QTimer
 
-    from app.crash_report import ErrorReporter, catch_errors
+    from app.crash_report import ErrorReporter, HangWatch, catch_errors, hung
 
+    HangWatch(window)
     reporter = ErrorReporter(window)
     reporter.error.connect(lambda summary, details: window.show_error(
         "Something went wrong",
@@ -195,11 +197,14 @@ def report_errors(window, previous_crash: Path | None):
             report = previous_crash.read_text("utf-8", errors="replace")
         except OSError:
             report = ""
+        stopped = ("stopped responding and was closed (a bug; what each of its threads was doing is in the "
+                   "report)" if hung(report) else "stopped with a crash (a bug, in Hourglass or in a library it "
+                   "uses)")
         QTimer.singleShot(0, lambda: window.show_error(
             "Hourglass closed unexpectedly",
-            "The last time, Hourglass stopped with a crash (a bug, in Hourglass or in a library it uses). The "
-            "queue is saved as it changes (at most a second late), so it is back as it was. The crash report is kept in the log folder "
-            f"as {previous_crash.name}; please attach it if you report this.", report))
+            f"The last time, Hourglass {stopped}. The queue is saved as it changes (at most a second late), "
+            "so it is back as it was. The report is kept in the log folder as "
+            f"{previous_crash.name}; please attach it if you report this.", report))
     return catch_errors(reporter)
 
 
@@ -244,6 +249,7 @@ def run_gui(argv: list[str]) -> int:
 
     from app import qt_compat, theme
     from app.paths import icon_path
+    from app.quit_signals import close_on_signals
 
     qt_compat.install()
     from app.file_open import HourglassApplication
@@ -271,7 +277,7 @@ def run_gui(argv: list[str]) -> int:
             return 0
         instance = InstanceServer(name)
         instance.listen()
-    from app.crash_report import take_previous_crash, watch_for_crashes
+    from app.crash_report import ended_cleanly, take_previous_crash, watch_for_crashes
     from app.logs import log_dir
     from engine import __version__
 
@@ -281,6 +287,7 @@ def run_gui(argv: list[str]) -> int:
     async def amain() -> int:
         window, runner = build(args)
         put_back_hooks = report_errors(window, previous_crash)
+        put_back_signals = close_on_signals(window)
         theme.apply(runner.settings.theme, app)
         closed = asyncio.Event()
         window.close_confirmed.connect(closed.set)
@@ -305,6 +312,8 @@ def run_gui(argv: list[str]) -> int:
         await runner.shutdown()
         window.keep_awake.close()  # (a release still on its way: waits up to 2 s for it)
         put_back_hooks()
+        put_back_signals()
+        ended_cleanly()
         return code
 
     try:

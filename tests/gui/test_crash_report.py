@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QTimer
 
-from app.crash_report import CRASH_FILE, take_previous_crash
+from app.crash_report import CRASH_FILE, hung, take_previous_crash
 from app.main import report_errors
 from app.widgets.error_dialog import ErrorDialog
 
@@ -115,3 +116,46 @@ def test_the_next_start_says_the_app_crashed_and_shows_the_report(make_window, q
     assert dialog.windowTitle() == "Hourglass closed unexpectedly"
     assert "queue is saved as it changes" in dialog.message.text() and "crash-" in dialog.message.text()
     assert "Fatal Python error: Segmentation fault" in dialog.details.toPlainText()
+
+
+
+HANG = """
+import os, sys, time
+from pathlib import Path
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from app.crash_report import HangWatch, ended_cleanly, watch_for_crashes
+watch_for_crashes(Path(sys.argv[1]), "9.9")
+app = QApplication([])
+watch = HangWatch(seconds=1.0)
+def stall():
+    time.sleep(2.5)  # the GUI thread stuck, as in a deadlock
+    if sys.argv[2] == "killed":
+        os._exit(9)  # closed by force while it did not respond
+    QTimer.singleShot(1500, end)
+def end():
+    if sys.argv[2] == "recovered, then killed":
+        os._exit(9)
+    ended_cleanly()
+    app.quit()
+QTimer.singleShot(300, stall)
+app.exec()
+"""
+
+
+@pytest.mark.parametrize("end", ["killed", "recovered, then killed", "recovered, then quit"])
+def test_a_window_that_stops_responding_leaves_its_stacks_for_the_next_start(tmp_path, end):
+    """A deadlock (the GUI thread waiting for the GIL a worker holds) froze the window with no trace; closed
+    by force, it left nothing to report. A stall is reported only if the window never came back."""
+    done = subprocess.run([sys.executable, "-c", HANG, str(tmp_path), end], capture_output=True, text=True,
+                          cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT), QT_QPA_PLATFORM="offscreen"),
+                          timeout=60, check=False)
+    assert done.returncode == (0 if end.endswith("quit") else 9), done.stderr
+    text = (tmp_path / CRASH_FILE).read_text()
+    assert "Timeout (0:00:01)!" in text and "in stall" in text, text  # the stack, dumped while it was stuck
+    report = take_previous_crash(tmp_path)
+    if end == "killed":
+        assert report is not None and hung(report.read_text())
+    else:
+        assert report is None and re.search(r"responding again after [23] s", text), text
+        assert ("ended cleanly" in text) == end.endswith("quit")

@@ -169,8 +169,8 @@ class HangWatch(QObject):
     def _arm(self) -> None:
         if _crash_file is None or _ended:
             return
-        now, gap = time.monotonic(), time.monotonic() - self._last
-        self._last = now
+        now = time.monotonic()
+        gap, self._last = now - self._last, now
         if gap >= self.seconds:  # the stack may have been dumped: say that the window came back
             try:
                 _crash_file.write(f"{RECOVERED} after {gap:.0f} s, {time.strftime('%Y-%m-%d %H:%M:%S')}\n")

@@ -184,7 +184,7 @@ def report_errors(window, previous_crash: Path | None):
     former."""
     from PySide6.QtCore import QTimer
 
-    from app.crash_report import ErrorReporter, HangWatch, catch_errors, hung
+    from app.crash_report import CRASHED, ErrorReporter, HangWatch, catch_errors
 
     HangWatch(window)
     reporter = ErrorReporter(window)
@@ -197,9 +197,9 @@ def report_errors(window, previous_crash: Path | None):
             report = previous_crash.read_text("utf-8", errors="replace")
         except OSError:
             report = ""
-        stopped = ("stopped responding and was closed (a bug; what each of its threads was doing is in the "
-                   "report)" if hung(report) else "stopped with a crash (a bug, in Hourglass or in a library it "
-                   "uses)")
+        stopped = ("stopped with a crash (a bug, in Hourglass or in a library it uses)" if CRASHED in report
+                   else "stopped responding and was closed (a bug; what each of its threads was doing is in the "
+                   "report)")
         QTimer.singleShot(0, lambda: window.show_error(
             "Hourglass closed unexpectedly",
             f"The last time, Hourglass {stopped}. The queue is saved as it changes (at most a second late), "

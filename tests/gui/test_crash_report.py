@@ -159,3 +159,17 @@ def test_a_window_that_stops_responding_leaves_its_stacks_for_the_next_start(tmp
     else:
         assert report is None and re.search(r"responding again after [23] s", text), text
         assert ("ended cleanly" in text) == end.endswith("quit")
+
+
+def test_the_next_start_says_the_window_stopped_responding(make_window, qtbot, tmp_path):
+    subprocess.run([sys.executable, "-c", HANG, str(tmp_path), "killed"], capture_output=True, cwd=ROOT, timeout=60,
+                   env=dict(os.environ, PYTHONPATH=str(ROOT), QT_QPA_PLATFORM="offscreen"), check=False)
+    window = make_window()
+    put_back = report_errors(window, take_previous_crash(tmp_path))
+    try:
+        qtbot.waitUntil(lambda: len(error_dialogs(window)) == 1)
+    finally:
+        put_back()
+    [dialog] = error_dialogs(window)
+    assert "Hourglass stopped responding and was closed" in dialog.message.text()
+    assert "Timeout (0:00:01)!" in dialog.details.toPlainText()

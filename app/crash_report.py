@@ -31,13 +31,15 @@ CRASHED = "Fatal Python error"  # how every faulthandler report of a crash start
 HUNG = "Timeout ("  # and of a stack dumped by `HangWatch`: "Timeout (0:00:10)!"
 ENDED = "ended cleanly"
 RECOVERED = "responding again"
+KEEP_REPORTS = 10  # the newest crash-*.txt kept, as the log keeps a few older files
 HANG_S = 10.0  # a GUI thread this long without a turn of its event loop has stopped responding
 _crash_file = None  # kept open for faulthandler, which writes to its descriptor when the process dies
 _ended = False
 
 
 def take_previous_crash(folder: Path) -> Path | None:
-    """The report of the last run, if it crashed, renamed to crash-<when>.txt so it stays; else None."""
+    """The report of the last run, if it crashed or hung, renamed to crash-<when>.txt so it stays (the newest
+    `KEEP_REPORTS` are kept); else None."""
     path = folder / CRASH_FILE
     try:
         text = path.read_text("utf-8", errors="replace")
@@ -51,6 +53,11 @@ def take_previous_crash(folder: Path) -> Path | None:
     except OSError as exc:
         log.warning("could not keep the crash report %s: %s", path, exc)
         return None
+    for old in sorted(folder.glob("crash-*.txt"))[:-KEEP_REPORTS]:  # (their names sort by time)
+        try:
+            old.unlink()
+        except OSError:
+            pass
     return kept
 
 

@@ -173,3 +173,12 @@ def test_the_next_start_says_the_window_stopped_responding(make_window, qtbot, t
     [dialog] = error_dialogs(window)
     assert "Hourglass stopped responding and was closed" in dialog.message.text()
     assert "Timeout (0:00:01)!" in dialog.details.toPlainText()
+
+
+def test_only_the_newest_reports_are_kept(tmp_path):
+    for day in range(1, 13):
+        (tmp_path / f"crash-202611{day:02d}-120000.txt").write_text("an old report")
+    (tmp_path / CRASH_FILE).write_text("Hourglass 9.9\nFatal Python error: Aborted\n")
+    report = take_previous_crash(tmp_path)
+    kept = sorted(p.name for p in tmp_path.glob("crash-*.txt"))
+    assert len(kept) == 10 and report.name == kept[-1] and kept[0] == "crash-20261104-120000.txt"

@@ -816,6 +816,21 @@ def _watching(tmp_path, model, interval: float):
     return tether, out, proc
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_a_command_that_crashes_says_where(tmp_path, tiny_model_path):
+    """A segfault in torch or a library ended a command with no word on where it happened."""
+    _tether, _out, proc = _watching(tmp_path, tiny_model_path, 0.3)
+    lines = []
+    for line in proc.stderr:
+        lines.append(line)
+        if line.startswith("Watching"):
+            break
+    proc.send_signal(signal.SIGSEGV)
+    rest = proc.communicate(timeout=60)[1]
+    assert proc.returncode == -signal.SIGSEGV
+    assert "Fatal Python error: Segmentation fault" in rest and 'engine/cli/watch.py", line' in rest, rest
+
+
 def test_restore_watch_restores_what_is_there_then_what_arrives_once_whole(tmp_path, tiny_model_path):
     """`hourglass restore FOLDER --watch`: the folder's photos first (an empty folder is no problem: the
     photos will arrive), then each photo that arrives, once its size and time are unchanged between two

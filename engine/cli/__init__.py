@@ -41,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
         from engine.worker import main as worker_main
 
         return worker_main()
+    import faulthandler
+
+    faulthandler.enable(all_threads=True)  # a crash in torch or a library says where, for a bug report
     try:
         return args.run(args)
     except KeyboardInterrupt:

@@ -427,9 +427,9 @@ def load_format_plugins() -> None:
     """Make Qt's image-format plugins (JPEG, TIFF, WebP, GIF…) now, on the GUI thread, before any image is
     read in a worker thread. Qt makes a plugin when a reader first needs it and moves it to the GUI thread,
     which takes a lock that the GUI thread may hold while it waits for the GIL (`disconnect` asks Python
-    whether a slot is overridden); the worker's reader holds the GIL while it waits for that lock. The app
-    hung so, forever, at its first thumbnail (seen in the tests). Listing the readable formats makes every
-    plugin, here."""
+    whether a slot is overridden); the worker's reader holds the GIL while it waits for that lock. The test
+    suite hung so, for good, at a window's first thumbnail; the app could too. Listing the readable formats
+    makes every plugin, here."""
     global _plugins_loaded
     if not _plugins_loaded:
         QImageReader.supportedImageFormats()

@@ -281,8 +281,10 @@ def run_gui(argv: list[str]) -> int:
     from app.logs import log_dir
     from engine import __version__
 
-    previous_crash = take_previous_crash(log_dir())  # (not by a second start: it only hands its photos over)
-    watch_for_crashes(log_dir(), __version__)
+    previous_crash = None
+    if not args.smoke:  # (the self-test may run beside the open app; a second start has already handed over)
+        previous_crash = take_previous_crash(log_dir())
+        watch_for_crashes(log_dir(), __version__)
 
     async def amain() -> int:
         window, runner = build(args)

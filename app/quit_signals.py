@@ -45,7 +45,7 @@ def close_on_signals(window) -> Callable[[], None]:
     def handler(signum: int, frame) -> None:
         del frame
         log.info("%s: closing the window", signal.Signals(signum).name)
-        for s in SIGNALS:  # a second one ends the process, as it would have
+        for s in SIGNALS:  # a second one ends the process at once
             signal.signal(s, signal.SIG_DFL)
         QTimer.singleShot(0, lambda: (window.confirm_close(), window.close()))
 

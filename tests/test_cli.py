@@ -816,15 +816,21 @@ def _watching(tmp_path, model, interval: float):
     return tether, out, proc
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-def test_a_command_that_crashes_says_where(tmp_path, tiny_model_path):
-    """A segfault in torch or a library ended a command with no word on where it happened."""
-    _tether, _out, proc = _watching(tmp_path, tiny_model_path, 0.3)
+def _lines_until_watching(proc) -> list[str]:
+    """The lines of stderr up to the one that says the folder is now watched."""
     lines = []
     for line in proc.stderr:
         lines.append(line)
         if line.startswith("Watching"):
             break
+    return lines
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_a_command_that_crashes_says_where(tmp_path, tiny_model_path):
+    """A segfault in torch or a library ended a command with no word on where it happened."""
+    _tether, _out, proc = _watching(tmp_path, tiny_model_path, 0.3)
+    _lines_until_watching(proc)
     proc.send_signal(signal.SIGSEGV)
     rest = proc.communicate(timeout=60)[1]
     assert proc.returncode == -signal.SIGSEGV
@@ -836,11 +842,7 @@ def test_restore_watch_restores_what_is_there_then_what_arrives_once_whole(tmp_p
     photos will arrive), then each photo that arrives, once its size and time are unchanged between two
     looks (not while it is written); Ctrl+C while it waits ends the run normally, with the summary."""
     tether, out, proc = _watching(tmp_path, tiny_model_path, 0.3)
-    lines = []
-    for line in proc.stderr:
-        lines.append(line)
-        if line.startswith("Watching"):
-            break
+    lines = _lines_until_watching(proc)
     assert (out / "first.png").is_file(), "".join(lines)
     arriving = tether / "sub" / "second.png"
     arriving.parent.mkdir()

@@ -43,7 +43,11 @@ def main(argv: list[str] | None = None) -> int:
         return worker_main()
     import faulthandler
 
-    faulthandler.enable(all_threads=True)  # a crash in torch or a library says where, for a bug report
+    if not faulthandler.is_enabled():  # (a caller's own, as pytest's, stays)
+        try:  # a crash in torch or a library says where, for a bug report
+            faulthandler.enable(all_threads=True)
+        except (AttributeError, OSError):  # (a stderr with no file behind it: io.UnsupportedOperation)
+            pass
     try:
         return args.run(args)
     except KeyboardInterrupt:

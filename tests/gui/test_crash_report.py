@@ -34,6 +34,18 @@ def reporting(make_window):
     put_back()
 
 
+def next_start_dialog(make_window, qtbot, folder: Path) -> ErrorDialog:
+    """The dialog a window opens on the report the last run left in `folder`."""
+    window = make_window()
+    put_back = report_errors(window, take_previous_crash(folder))
+    try:
+        qtbot.waitUntil(lambda: len(error_dialogs(window)) == 1)
+    finally:
+        put_back()
+    [dialog] = error_dialogs(window)
+    return dialog
+
+
 def paint_that_fails() -> None:
     raise ValueError("a bug in a slot")
 
@@ -106,13 +118,7 @@ def test_a_run_that_ends_well_leaves_nothing_to_report(tmp_path):
 
 def test_the_next_start_says_the_app_crashed_and_shows_the_report(make_window, qtbot, tmp_path):
     run_child(tmp_path, "import faulthandler; faulthandler._sigsegv()")
-    window = make_window()
-    put_back = report_errors(window, take_previous_crash(tmp_path))
-    try:
-        qtbot.waitUntil(lambda: len(error_dialogs(window)) == 1)
-    finally:
-        put_back()
-    [dialog] = error_dialogs(window)
+    dialog = next_start_dialog(make_window, qtbot, tmp_path)
     assert dialog.windowTitle() == "Hourglass closed unexpectedly"
     assert "queue is saved as it changes" in dialog.message.text() and "crash-" in dialog.message.text()
     assert "Fatal Python error: Segmentation fault" in dialog.details.toPlainText()
@@ -164,13 +170,7 @@ def test_a_window_that_stops_responding_leaves_its_stacks_for_the_next_start(tmp
 def test_the_next_start_says_the_window_stopped_responding(make_window, qtbot, tmp_path):
     subprocess.run([sys.executable, "-c", HANG, str(tmp_path), "killed"], capture_output=True, cwd=ROOT, timeout=60,
                    env=dict(os.environ, PYTHONPATH=str(ROOT), QT_QPA_PLATFORM="offscreen"), check=False)
-    window = make_window()
-    put_back = report_errors(window, take_previous_crash(tmp_path))
-    try:
-        qtbot.waitUntil(lambda: len(error_dialogs(window)) == 1)
-    finally:
-        put_back()
-    [dialog] = error_dialogs(window)
+    dialog = next_start_dialog(make_window, qtbot, tmp_path)
     assert "Hourglass stopped responding and was closed" in dialog.message.text()
     assert "Timeout (0:00:01)!" in dialog.details.toPlainText()
 

@@ -159,9 +159,20 @@ def catch_errors(reporter: ErrorReporter) -> Callable[[], None]:
     return put_back
 
 
+def _last_dump() -> str:
+    """The stacks `HangWatch` had dumped since the window last responded, if any ("" where none)."""
+    try:
+        text = Path(_crash_file.name).read_text("utf-8", errors="replace")
+    except (OSError, AttributeError):
+        return ""
+    start = text.rfind(HUNG)
+    return text[start:].rstrip() if start > text.rfind(RECOVERED) else ""
+
+
 class HangWatch(QObject):
     """If the GUI thread goes `seconds` without a turn of its event loop, every thread's stack goes into
-    this run's crash report (`watch_for_crashes`). The watch is faulthandler's own C thread, re-armed by a
+    this run's crash report (`watch_for_crashes`), and into the log once the window responds again (a freeze
+    the user waited out is reported too, with its cause). The watch is faulthandler's own C thread, re-armed by a
     timer each second: it runs while Python cannot (the deadlock over the GIL that hung the tests)."""
 
     def __init__(self, parent: QObject | None = None, seconds: float = HANG_S) -> None:
@@ -178,7 +189,10 @@ class HangWatch(QObject):
             return
         now = time.monotonic()
         gap, self._last = now - self._last, now
-        if gap >= self.seconds:  # the stack may have been dumped: say that the window came back
+        if gap >= self.seconds:  # the stacks may have been dumped: into the log, and say the window came back
+            dump = _last_dump()
+            if dump:  # (none after a computer's sleep, which the clocks do not count)
+                log.warning("the window did not respond for %.0f s; what its threads were doing:\n%s", gap, dump)
             try:
                 _crash_file.write(f"{RECOVERED} after {gap:.0f} s, {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
                 _crash_file.flush()

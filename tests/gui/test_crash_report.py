@@ -165,6 +165,9 @@ def test_a_window_that_stops_responding_leaves_its_stacks_for_the_next_start(tmp
     else:
         assert report is None and re.search(r"responding again after [23] s", text), text
         assert ("ended cleanly" in text) == end.endswith("quit")
+        # a freeze the user waited out is in the log too, with what each thread was doing
+        assert re.search(r"the window did not respond for [23] s; what its threads were doing:\nTimeout",
+                         done.stderr) and "in stall" in done.stderr.split("did not respond")[1], done.stderr
 
 
 def test_the_next_start_says_the_window_stopped_responding(make_window, qtbot, tmp_path):

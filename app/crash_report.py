@@ -171,9 +171,10 @@ def _last_dump() -> str:
 
 class HangWatch(QObject):
     """If the GUI thread goes `seconds` without a turn of its event loop, every thread's stack goes into
-    this run's crash report (`watch_for_crashes`), and into the log once the window responds again (a freeze
-    the user waited out is reported too, with its cause). The watch is faulthandler's own C thread, re-armed by a
-    timer each second: it runs while Python cannot (the deadlock over the GIL that hung the tests)."""
+    this run's crash report (`watch_for_crashes`), and into the log once the window responds again (a
+    freeze the user waited out is reported too, with its cause). The watch is faulthandler's own C thread,
+    re-armed by a timer each second: it runs while Python cannot (the deadlock over the GIL that hung the
+    tests). Other systems' clocks were not tried across a computer's sleep."""
 
     def __init__(self, parent: QObject | None = None, seconds: float = HANG_S) -> None:
         super().__init__(parent)
@@ -191,7 +192,7 @@ class HangWatch(QObject):
         gap, self._last = now - self._last, now
         if gap >= self.seconds:  # the stacks may have been dumped: into the log, and say the window came back
             dump = _last_dump()
-            if dump:  # (none after a computer's sleep, which the clocks do not count)
+            if dump:  # (on Linux none after the computer's sleep, which its monotonic clock does not count)
                 log.warning("the window did not respond for %.0f s; what its threads were doing:\n%s", gap, dump)
             try:
                 _crash_file.write(f"{RECOVERED} after {gap:.0f} s, {time.strftime('%Y-%m-%d %H:%M:%S')}\n")

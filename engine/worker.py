@@ -597,6 +597,10 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C in the GUI's terminal is the GUI's to handle
         # SIGTERM (from the GUI, or PR_SET_PDEATHSIG): stop the job cleanly so no partial output remains.
         signal.signal(signal.SIGTERM, lambda signum, frame: worker.parent_gone("terminated (SIGTERM)", 128 + signum))
+        if hasattr(faulthandler, "register"):  # (not on Windows)
+            # the app sends SIGTERM to an engine that stopped answering or ignored a cancel: where each thread
+            # was goes into the log first (from C: also while Python is stuck), then the handler above runs
+            faulthandler.register(signal.SIGTERM, file=sys.stderr, all_threads=True, chain=True)
     watch_parent_death()
     channel.send(P.Hello(P.PROTOCOL_VERSION, __version__, os.getpid()))
     worker.start_ticker()

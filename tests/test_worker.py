@@ -635,3 +635,23 @@ def test_an_engine_that_crashes_leaves_every_threads_stack_in_its_log(tmp_path):
     # every thread's stack, the main thread's (serving stdin) among them; which thread is "current" is the
     # kernel's choice for a signal sent to the process
     assert 'engine/worker.py", line' in log and "most recent call first" in log, log[-3000:]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_an_engine_told_to_stop_says_where_each_thread_was_then_stops_as_before(tmp_path):
+    """The app sends SIGTERM to an engine that stopped answering or ignored a cancel, then kills it: why it
+    was stuck went nowhere. Its threads' stacks now come first, and SIGTERM still stops it cleanly."""
+    w = WorkerProcess({"HOURGLASS_MODELS_DIR": str(tmp_path)})
+    try:
+        w.next()
+        w.expect(P.Ready)
+        w.proc.send_signal(signal.SIGTERM)
+        assert w.proc.wait(30) == 128 + signal.SIGTERM  # (the worker's own SIGTERM exit, after the stacks)
+        deadline = time.monotonic() + 10
+        while not any("exiting" in line for line in w.log) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        w.stop()
+    log = "\n".join(w.log)
+    assert "most recent call first" in log and 'engine/worker.py", line' in log, log[-3000:]
+    assert log.index("most recent call first") < log.index("terminated (SIGTERM): exiting"), log[-3000:]

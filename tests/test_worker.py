@@ -615,22 +615,28 @@ def test_reporter_fraction_is_monotonic_and_eta_follows_the_restore_rate() -> No
     assert [p.fraction for p in sent] == sorted(p.fraction for p in sent)
 
 
-@pytest.mark.skipif(not hasattr(signal, "SIGSEGV") or sys.platform == "win32", reason="POSIX signals")
-def test_an_engine_that_crashes_leaves_every_threads_stack_in_its_log(tmp_path):
-    """A segfault in torch or another library killed the engine without a word: the app's crash message
-    and log had its last lines, none about where it died."""
+def signalled_engine(tmp_path: Path, signum: int, last_words: str) -> tuple[int, str]:
+    """A ready engine sent `signum`: its exit status, and its log once a line holds `last_words`."""
     w = WorkerProcess({"HOURGLASS_MODELS_DIR": str(tmp_path)})
     try:
         w.next()
         w.expect(P.Ready)
-        w.proc.send_signal(signal.SIGSEGV)
-        assert w.proc.wait(30) == -signal.SIGSEGV
+        w.proc.send_signal(signum)
+        code = w.proc.wait(30)
         deadline = time.monotonic() + 10
-        while not any("most recent call first" in line for line in w.log) and time.monotonic() < deadline:
+        while not any(last_words in line for line in w.log) and time.monotonic() < deadline:
             time.sleep(0.05)
     finally:
         w.stop()
-    log = "\n".join(w.log)
+    return code, "\n".join(w.log)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGSEGV") or sys.platform == "win32", reason="POSIX signals")
+def test_an_engine_that_crashes_leaves_every_threads_stack_in_its_log(tmp_path):
+    """A segfault in torch or another library killed the engine without a word: the app's crash message
+    and log had its last lines, none about where it died."""
+    code, log = signalled_engine(tmp_path, signal.SIGSEGV, "most recent call first")
+    assert code == -signal.SIGSEGV
     assert "Fatal Python error: Segmentation fault" in log, log[-2000:]
     # every thread's stack, the main thread's (serving stdin) among them; which thread is "current" is the
     # kernel's choice for a signal sent to the process
@@ -641,17 +647,7 @@ def test_an_engine_that_crashes_leaves_every_threads_stack_in_its_log(tmp_path):
 def test_an_engine_told_to_stop_says_where_each_thread_was_then_stops_as_before(tmp_path):
     """The app sends SIGTERM to an engine that stopped answering or ignored a cancel, then kills it: why it
     was stuck went nowhere. Its threads' stacks now come first, and SIGTERM still stops it cleanly."""
-    w = WorkerProcess({"HOURGLASS_MODELS_DIR": str(tmp_path)})
-    try:
-        w.next()
-        w.expect(P.Ready)
-        w.proc.send_signal(signal.SIGTERM)
-        assert w.proc.wait(30) == 128 + signal.SIGTERM  # (the worker's own SIGTERM exit, after the stacks)
-        deadline = time.monotonic() + 10
-        while not any("exiting" in line for line in w.log) and time.monotonic() < deadline:
-            time.sleep(0.05)
-    finally:
-        w.stop()
-    log = "\n".join(w.log)
+    code, log = signalled_engine(tmp_path, signal.SIGTERM, "exiting")
+    assert code == 128 + signal.SIGTERM  # (the worker's own SIGTERM exit, after the stacks)
     assert "most recent call first" in log and 'engine/worker.py", line' in log, log[-3000:]
     assert log.index("most recent call first") < log.index("terminated (SIGTERM): exiting"), log[-3000:]

@@ -1,5 +1,5 @@
-"""Unexpected errors and crashes of the app itself: logged, shown once, and a crash reported at the next start
-(app.crash_report, app.main.report_errors)."""
+"""Unexpected errors, crashes and freezes of the app itself: logged, shown once, and a crash or a freeze it did
+not come out of reported at the next start (app.crash_report, app.main.report_errors)."""
 
 from __future__ import annotations
 

@@ -72,12 +72,25 @@ def ended_cleanly() -> None:
     global _ended
     _ended = True
     faulthandler.cancel_dump_traceback_later()
-    if _crash_file is not None:
-        try:
-            _crash_file.write(f"{ENDED} {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
-            _crash_file.flush()
-        except (OSError, ValueError) as exc:  # (a full disk; or closed)
-            log.warning("could not finish the crash report file: %s", exc)
+    problem = _note(f"{ENDED} {_now()}")
+    if problem is not None:
+        log.warning("could not finish the crash report file: %s", problem)
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _note(line: str) -> Exception | None:
+    """Add `line` to this run's report, after whatever faulthandler wrote; the error if it could not be."""
+    if _crash_file is None:
+        return None
+    try:
+        _crash_file.write(line + "\n")
+        _crash_file.flush()
+    except (OSError, ValueError) as exc:  # (a full disk; or closed)
+        return exc
+    return None
 
 
 def watch_for_crashes(folder: Path, version: str) -> Path | None:
@@ -88,7 +101,7 @@ def watch_for_crashes(folder: Path, version: str) -> Path | None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         f = open(path, "w", encoding="utf-8")  # noqa: SIM115 (open for the life of the process)
-        f.write(f"Hourglass {version}, pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+        f.write(f"Hourglass {version}, pid {os.getpid()}, started {_now()}\n")
         f.flush()
     except OSError as exc:
         log.warning("no crash report file (%s): %s", path, exc)
@@ -194,9 +207,5 @@ class HangWatch(QObject):
             dump = _last_dump()
             if dump:  # (on Linux none after the computer's sleep, which its monotonic clock does not count)
                 log.warning("the window did not respond for %.0f s; what its threads were doing:\n%s", gap, dump)
-            try:
-                _crash_file.write(f"{RECOVERED} after {gap:.0f} s, {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
-                _crash_file.flush()
-            except (OSError, ValueError):
-                pass
+            _note(f"{RECOVERED} after {gap:.0f} s, {_now()}")  # (a report that cannot be written: nothing to say)
         faulthandler.dump_traceback_later(self.seconds, file=_crash_file)
